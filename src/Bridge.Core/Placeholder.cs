@@ -1,0 +1,1 @@
+namespace Bridge.Core; internal static class Placeholder { }

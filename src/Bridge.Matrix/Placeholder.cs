@@ -1,0 +1,1 @@
+namespace Bridge.Matrix; internal static class Placeholder { }

@@ -1,0 +1,1 @@
+namespace Bridge.Mattermost; internal static class Placeholder { }

@@ -1,0 +1,1 @@
+namespace Bridge.Xmpp; internal static class Placeholder { }
