@@ -13,14 +13,14 @@ internal static class CheckConfigCommand
         command.SetAction(parse =>
         {
             var file = parse.GetValue(config)!;
-            var (root, settings) = ConfigLoading.Load(file, reloadOnChange: false, Console.Error);
+            var (root, settings) = ConfigLoading.Load(file, reloadOnChange: false, parse.InvocationConfiguration.Error);
             if (root is null || settings is null)
             {
                 return 1;
             }
 
             (root as IDisposable)?.Dispose();
-            Console.Out.WriteLine($"{file.FullName}: ok ({settings.Topology.Networks.Count} networks, {settings.Topology.Links.Count} links)");
+            parse.InvocationConfiguration.Output.WriteLine($"{file.FullName}: ok ({settings.Topology.Networks.Count} networks, {settings.Topology.Links.Count} links)");
             return 0;
         });
         return command;

@@ -17,7 +17,14 @@ internal static class ConfigLoading
         }
         catch (Exception ex) when (ex is FileNotFoundException or FormatException or InvalidDataException or IOException)
         {
-            errorOut.WriteLine($"error: {file.FullName}: {ex.Message}");
+            // The file provider wraps the parser's message (which names the line); show the innermost.
+            var inner = ex;
+            while (inner.InnerException is not null)
+            {
+                inner = inner.InnerException;
+            }
+
+            errorOut.WriteLine($"error: {file.FullName}: {inner.Message}");
             return (null, null);
         }
 

@@ -123,22 +123,15 @@ internal static class SettingsReader
 
     private static string KeyFromBinderMessage(InvalidOperationException ex, string section)
     {
-        // The binder says "Failed to convert configuration value at 'delivery:maxAttempts' to type ..." or lists unknown keys.
-        var message = ex.Message;
-        var start = message.IndexOf('\'', StringComparison.Ordinal);
-        var end = start >= 0 ? message.IndexOf('\'', start + 1) : -1;
-        if (start >= 0 && end > start)
+        // "Failed to convert configuration value 'x' at 'delivery:maxAttempts' to type ..." names the path;
+        // "'Foo' was not found on type ..." (unknown keys) names the property only.
+        var at = System.Text.RegularExpressions.Regex.Match(ex.Message, " at '([^']+)'");
+        if (at.Success)
         {
-            var candidate = message[(start + 1)..end];
-            if (candidate.StartsWith(section, StringComparison.OrdinalIgnoreCase))
-            {
-                return candidate;
-            }
-
-            // Unknown-key messages name the property, not the path.
-            return $"{section}:{candidate}";
+            return at.Groups[1].Value;
         }
 
-        return section;
+        var unknown = System.Text.RegularExpressions.Regex.Match(ex.Message, "^'([^']+)' was not found");
+        return unknown.Success ? $"{section}:{unknown.Groups[1].Value}" : section;
     }
 }

@@ -21,7 +21,7 @@ internal sealed class YamlConfigurationProvider(YamlConfigurationSource source) 
         }
         catch (YamlException ex)
         {
-            throw new FormatException($"YAML syntax error at line {ex.Start.Line}, column {ex.Start.Column}: {ex.InnerException?.Message ?? ex.Message}", ex);
+            throw new FormatException($"YAML syntax error at line {ex.Start.Line}, column {ex.Start.Column}: {ex.InnerException?.Message ?? ex.Message}");
         }
 
         if (yaml.Documents.Count > 0)
