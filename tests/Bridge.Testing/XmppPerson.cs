@@ -13,6 +13,7 @@ public sealed class XmppPerson : IAsyncDisposable
     private readonly Process _process;
     private readonly List<ReceivedMessage> _messages = [];
     private readonly List<string> _log = [];
+    private readonly List<(string Nick, string Type)> _presences = [];
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -48,7 +49,7 @@ public sealed class XmppPerson : IAsyncDisposable
         }
     }
 
-    public static async Task<XmppPerson> JoinAsync(ProsodyServer server, string user, string password, string room, string nick, TimeSpan? timeout = null)
+    public static async Task<XmppPerson> JoinAsync(ProsodyServer server, string user, string password, string room, string nick, TimeSpan? timeout = null, int history = 0)
     {
         ArgumentNullException.ThrowIfNull(server);
         var info = new ProcessStartInfo("/usr/bin/python3")
@@ -66,6 +67,8 @@ public sealed class XmppPerson : IAsyncDisposable
         info.ArgumentList.Add(server.C2sPort.ToString());
         info.ArgumentList.Add(room);
         info.ArgumentList.Add(nick);
+        // How much room history to ask for on join (0: none, as a person who was there all along).
+        info.Environment["XMPP_PERSON_HISTORY"] = history.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start python3");
         var person = new XmppPerson(process, nick);
         process.OutputDataReceived += (_, e) => person.OnLine(e.Data);
@@ -109,6 +112,29 @@ public sealed class XmppPerson : IAsyncDisposable
             {
                 throw new TimeoutException($"{Nick}: {what} not seen within {timeout}; got {snapshot.Count} messages:\n" +
                                            string.Join('\n', snapshot.TakeLast(20).Select(m => $"  <{m.FromNick}> {m.Body}")) + "\n" + Log[Math.Max(0, Log.Length - 2000)..]);
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    /// <summary>Waits for a presence of <paramref name="type"/> (available, unavailable) from an occupant.</summary>
+    public async Task WaitForPresenceAsync(string nick, string type, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (_presences.Contains((nick, type)))
+                {
+                    return;
+                }
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{Nick}: no '{type}' presence from {nick} within {timeout}:\n{Log}");
             }
 
             await Task.Delay(25);
@@ -183,6 +209,9 @@ public sealed class XmppPerson : IAsyncDisposable
             {
                 case "joined":
                     _joined.TrySetResult();
+                    break;
+                case "presence":
+                    _presences.Add(((string?)node["nick"] ?? "", (string?)node["type"] ?? "available"));
                     break;
                 case "message":
                     _messages.Add(new ReceivedMessage(

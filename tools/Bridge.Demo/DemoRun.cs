@@ -1,4 +1,3 @@
-using System.Text;
 using Bridge.Testing;
 
 namespace Bridge.Demo;
@@ -25,7 +24,11 @@ internal sealed class DemoRun(TextWriter output) : IAsyncDisposable
         var roomB = b.Room("demo");
 
         var config = _dir.File("bridge.yaml");
-        await File.WriteAllTextAsync(config, Config(a, b, roomA, roomB, _dir.File("bridge.db")), cancellationToken);
+        await new BridgeConfigBuilder(_dir.File("bridge.db"))
+            .Xmpp("org-a", a)
+            .Xmpp("org-b", b)
+            .Link("demo", ("org-a", roomA), ("org-b", roomB))
+            .WriteAsync(config);
         output.WriteLine($"demo: starting the bridge (config {config}, store {_dir.File("bridge.db")})");
         _bridge = await BridgeProcess.StartAsync(config);
 
@@ -108,31 +111,5 @@ internal sealed class DemoRun(TextWriter output) : IAsyncDisposable
     {
         _resources.Add(resource);
         return resource;
-    }
-
-    private static string Config(ProsodyServer a, ProsodyServer b, string roomA, string roomB, string db)
-    {
-        var sb = new StringBuilder();
-        sb.AppendLine("database:");
-        sb.AppendLine($"  sqlite: {{ path: '{db}' }}");
-        sb.AppendLine("networks:");
-        foreach (var (id, server) in new[] { ("org-a", a), ("org-b", b) })
-        {
-            sb.AppendLine($"  {id}:");
-            sb.AppendLine("    kind: xmpp");
-            sb.AppendLine($"    organisation: {id}");
-            sb.AppendLine("    xmpp:");
-            sb.AppendLine("      host: 127.0.0.1");
-            sb.AppendLine($"      port: {server.ComponentPort}");
-            sb.AppendLine($"      componentDomain: {server.ComponentDomain}");
-            sb.AppendLine($"      secret: {server.Secret}");
-        }
-
-        sb.AppendLine("links:");
-        sb.AppendLine("  demo:");
-        sb.AppendLine("    endpoints:");
-        sb.AppendLine($"      - {{ network: org-a, channel: '{roomA}' }}");
-        sb.AppendLine($"      - {{ network: org-b, channel: '{roomB}' }}");
-        return sb.ToString();
     }
 }
