@@ -44,9 +44,8 @@ public sealed class PostgresBridgeStore : IBridgeStore
         await using var tx = await conn.BeginTransactionAsync(cancellationToken);
 
         // The lock comes before CREATE TABLE IF NOT EXISTS: two sessions creating the same table concurrently can fail.
-        await using (var lockCmd = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", conn, tx))
+        await using (var lockCmd = new NpgsqlCommand(PostgresMigrations.MigrationLockSql, conn, tx))
         {
-            lockCmd.Parameters.Add(Int64(PostgresMigrations.MigrationLockKey));
             await lockCmd.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -335,7 +334,7 @@ public sealed class PostgresBridgeStore : IBridgeStore
     private static async Task<(long Sequence, string Hash)> WriteLockedAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Action<NpgsqlBatch> addWrites, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(conn, tx);
-        batch.BatchCommands.Add(Command("SELECT pg_advisory_xact_lock($1)", Int64(PostgresMigrations.WriteLockKey)));
+        batch.BatchCommands.Add(Command(PostgresMigrations.WriteLockSql));
         batch.BatchCommands.Add(Command("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
         addWrites(batch);
 

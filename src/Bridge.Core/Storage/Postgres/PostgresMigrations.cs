@@ -7,14 +7,17 @@ namespace Bridge.Core.Storage.Postgres;
 /// </summary>
 internal static class PostgresMigrations
 {
-    /// <summary>Advisory lock held while migrating, so two bridge instances starting together do not both apply a step.</summary>
-    public const long MigrationLockKey = 0x4272_6964_6765_0001;
+    // Advisory lock keys are database-wide; deriving them from the schema keeps two bridge deployments that share a
+    // database (one schema each) from blocking each other. coalesce: current_schema() is NULL when no schema exists yet.
+
+    /// <summary>Held while migrating, so two bridge instances starting together do not both apply a step.</summary>
+    public const string MigrationLockSql = "SELECT pg_advisory_xact_lock(hashtextextended('bridge.migrate:' || coalesce(current_schema(), ''), 0))";
 
     /// <summary>
-    /// Advisory lock held by every ingest and audit append until commit: outbox ids then become visible in id order,
+    /// Held by every ingest and audit append until commit: outbox ids then become visible in id order,
     /// and audit sequence numbers cannot fork even when several processes share the database.
     /// </summary>
-    public const long WriteLockKey = 0x4272_6964_6765_0002;
+    public const string WriteLockSql = "SELECT pg_advisory_xact_lock(hashtextextended('bridge.write:' || coalesce(current_schema(), ''), 0))";
 
     public static IReadOnlyList<(int Version, string Sql)> All { get; } =
     [
