@@ -33,7 +33,7 @@ public sealed class PostgresServerFixture : IAsyncLifetime
         for (var attempt = 0; attempt < 2; attempt++)
         {
             // The port could be taken between choosing it and the server binding it; one retry on a fresh port covers that.
-            var directory = Directory.CreateTempSubdirectory("bridge-pg-").FullName;
+            var directory = CreateClusterDirectory();
             var (exitCode, stdout, stderr) = await RunScriptAsync("start", directory, FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (exitCode == 0)
             {
@@ -88,6 +88,18 @@ public sealed class PostgresServerFixture : IAsyncLifetime
         }
 
         return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>
+    /// Under /tmp rather than $TMPDIR: when the tests run as root the server runs as the postgres user, which needs every
+    /// parent directory to be searchable, and a TMPDIR under a private home would not be.
+    /// </summary>
+    private static string CreateClusterDirectory()
+    {
+        var root = Directory.Exists("/tmp") ? "/tmp" : Path.GetTempPath();
+        var directory = Path.Combine(root, "bridge-pg-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(directory);
+        return directory;
     }
 
     private static int FreePort()
