@@ -18,6 +18,10 @@ public sealed class PostgresLeaderLease : IAsyncDisposable
     // Keyed by schema like the store's locks, so deployments sharing a database (one schema each) elect separately.
     private const string TryLockSql = "SELECT pg_try_advisory_lock(hashtextextended('bridge.leader:' || coalesce(current_schema(), ''), 0))";
 
+    // The server only frees the lock when it notices the session is gone; with the kernel's default keepalive timing
+    // (two hours) a holder whose host vanished would block every standby that long. These make it about 25 seconds.
+    private const string SessionKeepaliveSql = "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3";
+
     private readonly string _connectionString;
     private readonly ILogger<PostgresLeaderLease> _logger;
     private readonly TimeProvider _time;
@@ -62,6 +66,11 @@ public sealed class PostgresLeaderLease : IAsyncDisposable
             try
             {
                 await conn.OpenAsync(cancellationToken);
+                await using (var keepalive = new NpgsqlCommand(SessionKeepaliveSql, conn))
+                {
+                    await keepalive.ExecuteNonQueryAsync(cancellationToken);
+                }
+
                 await using var cmd = new NpgsqlCommand(TryLockSql, conn);
                 if (await cmd.ExecuteScalarAsync(cancellationToken) is true)
                 {
