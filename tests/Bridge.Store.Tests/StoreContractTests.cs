@@ -344,6 +344,42 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Outbox_rows_become_visible_in_id_order_under_concurrent_ingest()
+    {
+        // A delivery worker that saw row n must never later find a new row below n: it would deliver out of order.
+        var writers = Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                var e = Event("mm", "town", $"w{w}-{i}");
+                await Store.IngestAsync(e, [Draft(e, "mx", "!room")], [Audit(e.NativeId)], Ct);
+            }
+        })));
+
+        var seen = new HashSet<long>();
+        long max = 0;
+        var polls = 0;
+        while (true)
+        {
+            var finished = writers.IsCompleted;
+            var ids = (await Store.GetPendingAsync("mx", [], 1000, Ct)).Select(i => i.Id).ToList();
+            var late = ids.Where(id => !seen.Contains(id) && id < max).ToList();
+            Assert.True(late.Count == 0, $"rows {string.Join(',', late)} appeared after row {max} had been seen");
+            seen.UnionWith(ids);
+            max = ids.Count == 0 ? max : Math.Max(max, ids.Max());
+            polls++;
+            if (finished)
+            {
+                break;
+            }
+        }
+
+        await writers;
+        Assert.Equal(160, seen.Count);
+        Assert.True(polls > 1);
+    }
+
+    [Fact]
     public async Task Migrations_are_idempotent()
     {
         var e = Event("mm", "town", "p1");
