@@ -60,6 +60,14 @@ internal static class BridgeHostFactory
             services.AddSingleton(factory);
         }
 
+        if (settings.Database.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            // Registered before the runtime: hosted services start in order, so nothing runs until the lease is held.
+            services.AddSingleton(sp => new PostgresLeaderLease(
+                new PostgresStoreOptions { ConnectionString = settings.Database.Postgres.ConnectionString }, sp.GetRequiredService<ILogger<PostgresLeaderLease>>()));
+            services.AddHostedService<LeadershipGate>();
+        }
+
         services.AddHostedService<BridgeRuntime>();
         if (settings.Admin.Listen.Length > 0)
         {
