@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# A private Prosody on 127.0.0.1 for tests and demos. Several instances (different DIRs) can run at once.
+#
+#   prosody.sh start DIR C2S_PORT COMPONENT_PORT [DOMAIN] [COMPONENT_DOMAIN] [SECRET]
+#   prosody.sh stop DIR
+#   prosody.sh register DIR USER DOMAIN PASSWORD
+#
+# Environment:
+#   MUC_ROOM_LOCKING=1|0   new rooms stay locked until their owner submits the config form (default 1, as in
+#                          real deployments: the bridge must send the instant-room form)
+#   MUC_MAM=1|0            archive MUC rooms (XEP-0313, gives XEP-0359 stanza-ids; default 1)
+#   MUC_DOMAIN=...         the MUC service (default conference.DOMAIN)
+#   EJABBERD=1             not supported by this script yet (see docs/xmpp.md for a manual ejabberd set-up)
+set -euo pipefail
+
+die() { echo "prosody.sh: $*" >&2; exit 1; }
+
+ensure_installed() {
+  if command -v prosody >/dev/null 2>&1 && /usr/bin/python3 -c 'import slixmpp' >/dev/null 2>&1; then
+    return
+  fi
+  [ "$(id -u)" = 0 ] || die "prosody/python3-slixmpp missing and not root: install prosody lua-unbound python3-slixmpp"
+  # Without a policy-rc.d that refuses, apt starts a system Prosody on 0.0.0.0:5222 that takes the ports.
+  local created_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    created_policy=1
+  fi
+  local rc=0
+  { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prosody lua-unbound python3-slixmpp >/dev/null; } || rc=$?
+  if [ "$created_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+  [ "$rc" = 0 ] || die "apt-get install failed ($rc)"
+}
+
+# Run a command as the prosody user when we are root (Prosody refuses root and half-starts), else as ourselves.
+as_prosody() {
+  if [ "$(id -u)" = 0 ]; then
+    setpriv --reuid=prosody --regid=prosody --init-groups -- "$@"
+  else
+    "$@"
+  fi
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+write_config() {
+  local dir=$1 c2s=$2 comp=$3 domain=$4 cdomain=$5 secret=$6
+  local muc_domain=${MUC_DOMAIN:-conference.$domain}
+  local locking=true mam_modules='"muc_mam";'
+  [ "${MUC_ROOM_LOCKING:-1}" = 0 ] && locking=false
+  [ "${MUC_MAM:-1}" = 0 ] && mam_modules=''
+  cat > "$dir/prosody.cfg.lua" <<CFG
+-- Written by scripts/prosody.sh: a private test server on loopback.
+pidfile = "$dir/prosody.pid"
+data_path = "$dir/data"
+log = { { levels = { min = "${PROSODY_LOG_LEVEL:-info}" }; to = "file"; filename = "$dir/prosody.log" } }
+prosodyctl_service_warnings = false
+network_settings = { nagle = false; }
+interfaces = { "127.0.0.1" }
+c2s_ports = { $c2s }
+c2s_interfaces = { "127.0.0.1" }
+component_ports = { $comp }
+component_interfaces = { "127.0.0.1" }
+c2s_direct_tls_ports = { }
+http_ports = { }
+https_ports = { }
+modules_enabled = { "roster"; "saslauth"; "disco"; "register"; "ping"; "posix"; "carbons"; "mam"; }
+modules_disabled = { "s2s"; "s2s_auth_certs"; "dialback"; "offline"; "limits"; }
+authentication = "internal_hashed"
+storage = "internal"
+storage_archive_item_limit = 1000000
+allow_registration = true
+min_seconds_between_registrations = 0
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+
+VirtualHost "$domain"
+
+Component "$muc_domain" "muc"
+  modules_enabled = { $mam_modules }
+  muc_room_locking = $locking
+  muc_room_default_public = true
+  muc_room_default_persistent = true
+  restrict_room_creation = false
+
+Component "$cdomain"
+  component_secret = "$secret"
+  component_conflict_resolve = "kick_old"
+CFG
+}
+
+cmd_start() {
+  [ $# -ge 3 ] || die "usage: prosody.sh start DIR C2S_PORT COMPONENT_PORT [DOMAIN] [COMPONENT_DOMAIN] [SECRET]"
+  [ "${EJABBERD:-0}" = 1 ] && die "EJABBERD=1 is not supported by this script (see docs/xmpp.md)"
+  local dir=$1 c2s=$2 comp=$3 domain=${4:-localhost}
+  local cdomain=${5:-bridge.$domain} secret=${6:-secret}
+  ensure_installed
+  mkdir -p "$dir/data" "$dir/certs"
+  dir=$(cd "$dir" && pwd)
+  if [ -s "$dir/prosody.pid" ] && kill -0 "$(cat "$dir/prosody.pid")" 2>/dev/null; then
+    die "already running in $dir (pid $(cat "$dir/prosody.pid"))"
+  fi
+  rm -f "$dir/prosody.pid"
+  write_config "$dir" "$c2s" "$comp" "$domain" "$cdomain" "$secret"
+  if [ "$(id -u)" = 0 ]; then chown -R prosody:prosody "$dir"; fi
+  # setsid + redirected output: the caller (a test runner) must not wait on our pipes or share our signals.
+  if [ "$(id -u)" = 0 ]; then
+    setsid setpriv --reuid=prosody --regid=prosody --init-groups -- prosody --config "$dir/prosody.cfg.lua" -F \
+      >"$dir/stdout.log" 2>&1 < /dev/null &
+  else
+    setsid prosody --config "$dir/prosody.cfg.lua" -F >"$dir/stdout.log" 2>&1 < /dev/null &
+  fi
+  local launcher=$!
+  local i
+  for i in $(seq 1 200); do
+    if [ -s "$dir/prosody.pid" ] && port_open "$c2s" && port_open "$comp"; then
+      echo "prosody started in $dir (pid $(cat "$dir/prosody.pid"), c2s $c2s, component $comp, $cdomain)"
+      return 0
+    fi
+    if ! kill -0 "$launcher" 2>/dev/null; then break; fi
+    sleep 0.05
+  done
+  echo "--- stdout.log" >&2; cat "$dir/stdout.log" >&2 || true
+  echo "--- prosody.log" >&2; tail -n 30 "$dir/prosody.log" >&2 || true
+  if [ -s "$dir/prosody.pid" ]; then kill -9 "$(cat "$dir/prosody.pid")" 2>/dev/null || true; fi
+  kill -9 "$launcher" 2>/dev/null || true
+  die "prosody did not become ready in $dir"
+}
+
+cmd_stop() {
+  [ $# -ge 1 ] || die "usage: prosody.sh stop DIR"
+  local dir=$1 pid
+  [ -s "$dir/prosody.pid" ] || { echo "prosody not running in $dir"; return 0; }
+  pid=$(cat "$dir/prosody.pid")
+  case "$pid" in (*[!0-9]*|'') die "bad pidfile $dir/prosody.pid";; esac
+  kill -TERM "$pid" 2>/dev/null || true
+  local i
+  for i in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$dir/prosody.pid"; echo "prosody stopped ($pid)"; return 0; }
+    sleep 0.05
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$dir/prosody.pid"
+  echo "prosody killed ($pid)"
+}
+
+cmd_register() {
+  [ $# -ge 4 ] || die "usage: prosody.sh register DIR USER DOMAIN PASSWORD"
+  local dir=$1
+  dir=$(cd "$dir" && pwd)
+  as_prosody prosodyctl --config "$dir/prosody.cfg.lua" register "$2" "$3" "$4"
+}
+
+case "${1:-}" in
+  start) shift; cmd_start "$@" ;;
+  stop) shift; cmd_stop "$@" ;;
+  register) shift; cmd_register "$@" ;;
+  *) die "usage: prosody.sh start|stop|register ..." ;;
+esac
