@@ -165,6 +165,11 @@ internal sealed partial class XmppConnector
 
             lock (_gate)
             {
+                if (!ReferenceEquals(_stream, stream))
+                {
+                    return; // the connection this join was made on is gone: the presence died with it
+                }
+
                 occupancy.State = OccupancyState.Joined;
                 occupancy.Nick = confirmedNick;
                 occupancy.TryingNick = null;

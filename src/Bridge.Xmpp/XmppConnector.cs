@@ -254,7 +254,12 @@ internal sealed partial class XmppConnector : INetworkConnector
     private void OnDisconnected()
     {
         _ready = false;
-        _stream = null;
+        lock (_gate)
+        {
+            // Under the lock: a join answered on the old stream must not be recorded as joined after this point.
+            _stream = null;
+        }
+
         var closed = new XmppStreamClosedException("component stream closed");
         foreach (var pending in _pendingIq.Values)
         {

@@ -65,6 +65,13 @@ internal sealed class ComponentStream : IAsyncDisposable
             tcp.Dispose();
             throw new TimeoutException($"component connection to {host}:{port} timed out after {timeout}", ex);
         }
+        catch (XmppStreamViolationException ex) when (stream is not null)
+        {
+            // Tell the server why we hang up (e.g. a DTD in its prolog), then give up on this connection.
+            await stream.SendStreamErrorAndCloseAsync(ex.Condition, ex.Message);
+            await stream.DisposeAsync();
+            throw;
+        }
         catch
         {
             if (stream is not null)
