@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using Bridge.Core.Model;
 using Bridge.Xmpp.Muc;
 using Bridge.Xmpp.Protocol;
 using Bridge.Xmpp.Stream;
@@ -41,6 +42,21 @@ internal sealed partial class XmppConnector
         lock (_gate)
         {
             return _occupancies.GetValueOrDefault((occupant.BareString, room.BareString));
+        }
+    }
+
+    /// <summary>The confirmed nick of a person's puppet in a linked channel, or null when it is not in the room now.</summary>
+    internal string? JoinedNick(PersonRef person, string channelId)
+    {
+        lock (_gate)
+        {
+            if (!_roomsByChannel.TryGetValue(channelId, out var room) ||
+                !_occupancies.TryGetValue((PuppetJid(person).BareString, room.Key), out var occupancy))
+            {
+                return null;
+            }
+
+            return occupancy.State == OccupancyState.Joined ? occupancy.Nick : null;
         }
     }
 
