@@ -14,13 +14,20 @@ internal sealed partial class XmppConnector
     private const int ArchivePageSize = 100;
     private readonly ConcurrentDictionary<string, RoomState> _archiveQueries = new(StringComparer.Ordinal);
 
+    /// <summary>Archive queries that only establish a position: their results are not ingested.</summary>
+    private readonly ConcurrentDictionary<string, RoomState> _positionQueries = new(StringComparer.Ordinal);
+
     /// <summary>What the reader hands to the ingest worker, in arrival order.</summary>
     private abstract record InboundItem(RoomState Room);
 
     private sealed record InboundMessage(RoomState Room, BridgeEvent Event, string? StanzaId, bool Live) : InboundItem(Room);
 
     /// <summary>One of our own messages came back: nothing to ingest, but the room's position moves past it.</summary>
-    private sealed record OwnReflection(RoomState Room, string? StanzaId) : InboundItem(Room);
+    private sealed record OwnReflection(RoomState Room, string? StanzaId) : InboundItem(Room)
+    {
+        /// <summary>Only a position (the archive's newest id when we first came): it must not move the position back.</summary>
+        public bool PositionOnly { get; init; }
+    }
 
     /// <summary>Live messages of the room are held from here until <see cref="CatchUpDone"/>, so the archive comes first.</summary>
     private sealed record CatchUpStart(RoomState Room) : InboundItem(Room);
@@ -106,6 +113,10 @@ internal sealed partial class XmppConnector
             {
                 await CatchUpAsync(room, after!, cancellationToken);
             }
+            else if (after is null && _options.MaxCatchUpMessages > 0 && room.ArchiveAvailable != false)
+            {
+                await EstablishPositionAsync(room, cancellationToken);
+            }
         }
         finally
         {
@@ -113,6 +124,51 @@ internal sealed partial class XmppConnector
             {
                 await _inbound.Writer.WriteAsync(new CatchUpDone(room), CancellationToken.None);
             }
+        }
+    }
+
+    /// <summary>
+    /// First time in a room: take the archive's newest id as our position, so that a crash before the first message
+    /// still leaves a point to catch up from (and to recognise our own messages after it).
+    /// </summary>
+    private async Task EstablishPositionAsync(RoomState room, CancellationToken cancellationToken)
+    {
+        var stream = _stream ?? throw new XmppStreamClosedException("not connected");
+        var queryId = NextId("pos");
+        _positionQueries[queryId] = room;
+        var iq = new XElement(Ns.Component + "iq",
+            new XAttribute("type", "set"),
+            new XAttribute("from", _botJid.ToString()),
+            new XAttribute("to", room.Key),
+            new XElement(Ns.Mam + "query", new XAttribute("queryid", queryId),
+                new XElement(Ns.Rsm + "set", new XElement(Ns.Rsm + "max", "1"), new XElement(Ns.Rsm + "before"))));
+        try
+        {
+            var reply = await SendIqAsync(stream, iq, _options.JoinTimeout, cancellationToken);
+            room.ArchiveAvailable = true;
+            var last = (string?)reply.Element(Ns.Mam + "fin")?.Element(Ns.Rsm + "set")?.Element(Ns.Rsm + "last");
+            if (last is not null)
+            {
+                // Through the worker, so it lands in order with what the room sends meanwhile.
+                await _inbound.Writer.WriteAsync(new OwnReflection(room, last) { PositionOnly = true }, cancellationToken);
+            }
+        }
+        catch (XmppIqErrorException ex)
+        {
+            if (ex.Condition is "feature-not-implemented" or "service-unavailable")
+            {
+                room.ArchiveAvailable = false;
+            }
+
+            _logger.LogWarning(XmppLog.CatchUpFailed, "{Room} has no usable archive ({Condition}): messages sent while the bridge is away cannot be caught up", room.Key, ex.Condition);
+        }
+        catch (TimeoutException)
+        {
+            _logger.LogWarning(XmppLog.CatchUpFailed, "{Room} did not answer an archive query", room.Key);
+        }
+        finally
+        {
+            _positionQueries.TryRemove(queryId, out _);
         }
     }
 
@@ -210,6 +266,11 @@ internal sealed partial class XmppConnector
         var toBot = to.Value.Local is null;
         if (message.Element(Ns.Mam + "result") is { } result)
         {
+            if (_positionQueries.ContainsKey((string?)result.Attribute("queryid") ?? ""))
+            {
+                return; // the newest archived message, fetched only for its id
+            }
+
             if (toBot && _archiveQueries.TryGetValue((string?)result.Attribute("queryid") ?? "", out var queried) && ReferenceEquals(queried, room))
             {
                 await HandleArchivedAsync(room, result, cancellationToken);
@@ -454,6 +515,8 @@ internal sealed partial class XmppConnector
                     case InboundMessage message:
                         await IngestOneAsync(message, stop);
                         break;
+                    case OwnReflection { PositionOnly: true } position when position.Room.LastStanzaId is not null:
+                        break; // live traffic already gave a newer position
                     case OwnReflection own when own.StanzaId is not null:
                         own.Room.Seen.Set(own.StanzaId, true);
                         own.Room.LastStanzaId = own.StanzaId;

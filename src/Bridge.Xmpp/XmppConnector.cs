@@ -52,6 +52,7 @@ internal sealed partial class XmppConnector : INetworkConnector
     private volatile bool _ready;
     private long _connectionGeneration;
     private long _iqCounter;
+    private bool _crashed;
 
     public XmppConnector(NetworkDefinition network, XmppOptions options, ConnectorContext context)
     {
@@ -117,7 +118,7 @@ internal sealed partial class XmppConnector : INetworkConnector
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_lifetime is null)
+        if (_lifetime is null || _crashed)
         {
             return;
         }
@@ -146,6 +147,32 @@ internal sealed partial class XmppConnector : INetworkConnector
         }
 
         await PersistPositionsAsync(final: true, CancellationToken.None);
+    }
+
+    /// <summary>Tests only: dies like a killed process (no unavailable presence, no final save, socket just closed).</summary>
+    internal async Task SimulateCrashAsync()
+    {
+        _ready = false;
+        if (_lifetime is not null)
+        {
+            await _lifetime.CancelAsync();
+        }
+
+        if (_stream is { } stream)
+        {
+            await stream.DisposeAsync();
+        }
+
+        _inbound.Writer.TryComplete();
+        foreach (var task in new[] { _connectionLoop, _persistLoop, _ingestWorker })
+        {
+            if (task is not null)
+            {
+                await task.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+
+        _crashed = true;
     }
 
     public async ValueTask DisposeAsync()

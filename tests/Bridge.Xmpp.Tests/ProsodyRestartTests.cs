@@ -72,3 +72,46 @@ public sealed class ProsodyRestartTests(ProsodyServer server) : IClassFixture<Pr
         Assert.Equal("Bob", bob.Nick);
     }
 }
+
+/// <summary>The bridge process dying (SIGKILL) and coming back with its saved state.</summary>
+public sealed class BridgeCrashTests(ProsodyServer server) : IClassFixture<ProsodyServer>
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task After_a_crash_nothing_is_lost_or_sent_twice_and_ghost_puppets_are_taken_back()
+    {
+        var room = server.NewRoom();
+        var jid = await server.NewUserAsync("hank");
+        var state = new InMemoryStateStore();
+        await using var hank = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Hank");
+        await using var first = await ConnectorHarness.StartAsync(server, [room], state);
+        await first.WaitReadyAsync();
+        await hank.SayAsync("warm-up");
+        await first.Sink.WaitForAsync(e => e.Text == "warm-up", 1, Wait);
+        await Task.Delay(2500); // the saved position trails by a tick
+
+        var sent = await first.Connector.DeliverAsync(ConnectorHarness.Message(7, room, "Alice", "sent just before the crash"), CancellationToken.None);
+        var sentId = Assert.IsType<DeliveryResult.Delivered>(sent).NativeId;
+        await first.Xmpp.SimulateCrashAsync(); // the core had not recorded the delivery yet
+
+        await hank.SayAsync("while the bridge is dead 1");
+        await hank.SayAsync("while the bridge is dead 2");
+        await hank.WaitForMessagesAsync(m => m.Body.StartsWith("while the bridge is dead", StringComparison.Ordinal), 2, Wait);
+
+        await using var second = await ConnectorHarness.StartAsync(server, [room], state);
+        await second.WaitReadyAsync();
+        // The outbox row is retried: recognised in the archive, not sent again.
+        var again = await second.Connector.DeliverAsync(ConnectorHarness.Message(7, room, "Alice", "sent just before the crash"), CancellationToken.None);
+        Assert.Equal(sentId, Assert.IsType<DeliveryResult.Delivered>(again).NativeId);
+        // The ghost puppet (same JID, same nick) is taken back, not pushed to "Alice (2)".
+        Assert.IsType<DeliveryResult.Delivered>(await second.Connector.DeliverAsync(ConnectorHarness.Message(8, room, "Alice", "back again"), CancellationToken.None));
+
+        var fromAlice = await hank.WaitForMessagesAsync(m => m.Body == "back again", 1, Wait);
+        Assert.Equal("Alice", fromAlice[0].FromNick);
+        await Task.Delay(300);
+        Assert.Single(hank.Messages, m => m.Body == "sent just before the crash");
+        await second.Sink.WaitForAsync(e => e.Text.StartsWith("while the bridge is dead", StringComparison.Ordinal), 2, Wait);
+        Assert.Equal(["while the bridge is dead 1", "while the bridge is dead 2"], second.Sink.All.Select(e => e.Text));
+    }
+}

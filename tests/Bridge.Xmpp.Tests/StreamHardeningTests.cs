@@ -101,7 +101,7 @@ public sealed class StreamHardeningTests
             }
 
             // The connector comes back knowing where it was: it asks the archive, then the room carries on.
-            await session.AnswerArchiveQueryAsync(Room);
+            await session.WaitForArchiveQueryAsync();
             await session.SendAsync(FakeSession.GroupchatMessage(Room, "alice", "s-2", "after"));
         });
         await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room]);

@@ -481,9 +481,17 @@ internal sealed class ComponentStream : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        _reader?.Dispose();
+        _tcp.Dispose(); // first: unblocks a read in progress
+        try
+        {
+            _reader?.Dispose();
+        }
+        catch (InvalidOperationException)
+        {
+            // A read is still in flight on another thread; it fails on the closed socket and the reader is dropped.
+        }
+
         // The write lock is not disposed: a concurrent sender may still be waiting on it and must fail as 'closed'.
-        _tcp.Dispose();
         return ValueTask.CompletedTask;
     }
 }

@@ -220,13 +220,31 @@ public sealed class FakeSession : IDisposable
         var join = await WaitForAsync(new Regex($"<presence[^>]*to=\"{Regex.Escape(room)}/([^\"]+)\""));
         await SendAsync($"<presence from='{room}/{join.Groups[1].Value}' to='{componentDomain}'>" +
                         "<x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/><status code='110'/></x></presence>");
+        _ = Task.Run(() => AnswerArchiveQueriesAsync(room, componentDomain), CancellationToken.None);
     }
 
-    /// <summary>Answers one archive query with an empty, complete result.</summary>
-    public async Task AnswerArchiveQueryAsync(string room, string componentDomain = "bridge.localhost")
+    /// <summary>Waits until the connector has asked the room's archive (XEP-0313) at least <paramref name="count"/> times.</summary>
+    public Task WaitForArchiveQueryAsync(int count = 1) => WaitForAsync(ArchiveQuery, occurrence: count);
+
+    private static readonly Regex ArchiveQuery = new("<iq [^>]*id=\"([^\"]+)\"[^>]*>\\s*<query[^>]*urn:xmpp:mam:2");
+
+    /// <summary>Answers every archive query of this connection with an empty, complete result, in the background.</summary>
+    private async Task AnswerArchiveQueriesAsync(string room, string componentDomain)
     {
-        var iq = await WaitForAsync(new Regex("<iq [^>]*id=\"([^\"]+)\"[^>]*>\\s*<query[^>]*urn:xmpp:mam:2"));
-        await SendAsync($"<iq type='result' id='{iq.Groups[1].Value}' from='{room}' to='{componentDomain}'><fin xmlns='urn:xmpp:mam:2' complete='true'/></iq>");
+        for (var n = 1; !_stop.IsCancellationRequested && !Closed; n++)
+        {
+            Match iq;
+            try
+            {
+                iq = await WaitForAsync(ArchiveQuery, TimeSpan.FromMinutes(5), occurrence: n);
+            }
+            catch (Exception)
+            {
+                return;
+            }
+
+            await SendAsync($"<iq type='result' id='{iq.Groups[1].Value}' from='{room}' to='{componentDomain}'><fin xmlns='urn:xmpp:mam:2' complete='true'/></iq>");
+        }
     }
 
     public static string GroupchatMessage(string room, string nick, string stanzaId, string body) =>
