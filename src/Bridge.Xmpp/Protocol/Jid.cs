@@ -42,7 +42,8 @@ internal readonly record struct Jid(string? Local, string Domain, string? Resour
         {
             local = head[..at];
             head = head[(at + 1)..];
-            if (local.Length == 0)
+            // Nodeprep forbids these in a local part; our puppets carry them XEP-0106-escaped.
+            if (local.Length == 0 || local.Length > 1023 || local.Any(c => c <= ' ' || "\"&'/:<>@".Contains(c, StringComparison.Ordinal)))
             {
                 return false;
             }
