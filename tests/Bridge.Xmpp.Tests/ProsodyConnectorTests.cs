@@ -187,4 +187,33 @@ public sealed class ProsodyConnectorTests(ProsodyServer server) : IClassFixture<
         Assert.Contains("ping: ok", output);
         Assert.Contains("unknown: service-unavailable", output);
     }
+
+    [Fact]
+    public async Task Corrections_map_to_edits_in_both_directions()
+    {
+        var room = server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await server.NewUserAsync("ivy");
+        await using var ivy = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Ivy");
+
+        // XMPP → core: the correction names the original by its message id; the core gets the original's native id.
+        var originalId = await ivy.SayAsync("helo");
+        var original = (await bridge.Sink.WaitForAsync(e => e.Text == "helo", 1, Wait))[0];
+        await ivy.CorrectAsync(originalId, "hello");
+        var edit = (await bridge.Sink.WaitForAsync(e => e.Kind == BridgeEventKind.Edit, 1, Wait))[0];
+        Assert.Equal("hello", edit.Text);
+        Assert.Equal(original.NativeId, edit.TargetNativeId);
+        Assert.NotEqual(original.NativeId, edit.NativeId);
+
+        // core → XMPP: the core names our earlier delivery by the native id we returned; the room sees a correction.
+        var delivered = Assert.IsType<DeliveryResult.Delivered>(
+            await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, room, "Alice", "wrold"), CancellationToken.None));
+        var correction = await bridge.Connector.DeliverAsync(
+            ConnectorHarness.Message(2, room, "Alice", "world", kind: BridgeEventKind.Edit, target: delivered.NativeId), CancellationToken.None);
+        Assert.IsType<DeliveryResult.Delivered>(correction);
+        var seen = await ivy.WaitForMessagesAsync(m => m.Body == "world", 1, Wait);
+        var first = ivy.Messages.Single(m => m.Body == "wrold");
+        Assert.Equal(first.Id, seen[0].ReplaceId);
+    }
 }
