@@ -4,7 +4,8 @@
 Usage: xmpp_person.py JID PASSWORD HOST PORT ROOM NICK
 stdin : {"cmd":"say","body":"..."} [optional "id"], {"cmd":"correct","id":"<id of own message>","body":"..."},
         {"cmd":"quit"}
-stdout: {"event":"joined"} once in the room, then one line per groupchat message received:
+stdout: {"event":"joined","nick":..} once in the room; {"event":"presence","nick":..,"type":"available"|"unavailable",
+        "self":bool,"codes":[..]} for every occupant presence; one line per groupchat message received:
         {"event":"message","from_nick":..,"body":..,"id":..,"stanza_id":..,"delayed":bool,"replace_id":..}
         {"event":"sent","id":..} after each say, {"event":"error",...} on errors.
 Must run with Debian's /usr/bin/python3 (the only one that can import slixmpp).
@@ -42,6 +43,7 @@ class Person(slixmpp.ClientXMPP):
         self.add_event_handler("groupchat_message", self.on_groupchat)
         self.add_event_handler("presence_available", self.on_presence)
         self.add_event_handler("presence_error", self.on_presence)
+        self.add_event_handler("presence_unavailable", self.on_presence)
         self.add_event_handler("disconnected", lambda _e: emit({"event": "disconnected"}))
 
     async def on_start(self, _event):
@@ -63,6 +65,10 @@ class Person(slixmpp.ClientXMPP):
         if x is None:
             return
         codes = {s.get("code") for s in x.findall("{%s}status" % NS_MUC_USER)}
+        if pres["from"].resource:
+            emit({"event": "presence", "nick": pres["from"].resource,
+                  "type": "unavailable" if pres["type"] == "unavailable" else "available",
+                  "self": "110" in codes, "codes": sorted(c for c in codes if c)})
         if "110" not in codes or pres["type"] == "unavailable":
             return
         if "201" in codes:
