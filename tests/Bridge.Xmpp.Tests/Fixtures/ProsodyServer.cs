@@ -4,6 +4,7 @@ namespace Bridge.Xmpp.Tests.Fixtures;
 /// A private Prosody on 127.0.0.1 (free ports, own directory) started through <c>scripts/prosody.sh</c>; use as an
 /// xunit class fixture. Room locking is on unless <see cref="RoomLocking"/> is false before start.
 /// </summary>
+/// <remarks>Copy-friendly: depends only on <see cref="RepoPaths"/>, <see cref="FreePort"/> and <see cref="ProcessRunner"/>.</remarks>
 public class ProsodyServer : IAsyncLifetime
 {
     public ProsodyServer()
@@ -50,9 +51,12 @@ public class ProsodyServer : IAsyncLifetime
         await ProcessRunner.RunAsync("bash",
             [RepoPaths.ProsodyScript, "start", Directory, ClientPort.ToString(), ComponentPort.ToString(), Domain, ComponentDomain, Secret],
             TimeSpan.FromMinutes(3),
-            new Dictionary<string, string> { ["MUC_ROOM_LOCKING"] = RoomLocking ? "1" : "0" });
+            ScriptEnvironment());
         IsRunning = true;
     }
+
+    /// <summary>Environment for <c>scripts/prosody.sh start</c> (a subclass can run ejabberd with <c>EJABBERD=1</c>).</summary>
+    protected virtual Dictionary<string, string> ScriptEnvironment() => new() { ["MUC_ROOM_LOCKING"] = RoomLocking ? "1" : "0" };
 
     public async Task StopAsync()
     {
@@ -95,4 +99,15 @@ public class ProsodyServer : IAsyncLifetime
             }
         }
     }
+}
+
+/// <summary>The same, with ejabberd (<c>EJABBERD=1 scripts/prosody.sh</c>; its MUC archive is off, as in the notes).</summary>
+public sealed class EjabberdServer : ProsodyServer
+{
+    public EjabberdServer()
+        : base("localhost", "bridge.localhost", "secret")
+    {
+    }
+
+    protected override Dictionary<string, string> ScriptEnvironment() => new() { ["EJABBERD"] = "1" };
 }
