@@ -37,7 +37,7 @@ internal sealed class SourceFilter
     }
 
     private static bool MatchesPerson(IdPatternList list, PersonRef sender) =>
-        !list.IsEmpty && list.Matches(sender.UserId, sender.Key);
+        !list.IsEmpty && (list.Matches(sender.UserId) || (list.HasQualified && list.Matches(sender.Key)));
 }
 
 /// <summary>

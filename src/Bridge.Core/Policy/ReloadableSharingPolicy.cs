@@ -64,7 +64,17 @@ public sealed class ReloadableSharingPolicy : ISharingPolicy
         lock (_reloadGate)
         {
             var previous = Volatile.Read(ref _current);
-            var result = Load(configuration, _topology);
+            PolicyCompileResult result;
+            try
+            {
+                result = Load(configuration, _topology);
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NotSupportedException or FormatException)
+            {
+                // Whatever goes wrong while compiling, a reload must never leave the bridge without a policy.
+                result = new PolicyCompileResult(null, [new ConfigError("policy", "the policy could not be compiled: " + ex.Message)]);
+            }
+
             if (!result.Succeeded)
             {
                 return new PolicyReloadResult(PolicyReloadStatus.Refused, previous.Fingerprint, previous.Fingerprint, result.Errors);

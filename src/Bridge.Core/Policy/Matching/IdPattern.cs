@@ -73,7 +73,14 @@ internal sealed class IdPatternList
 
     private readonly IdPattern[] _patterns;
 
-    public IdPatternList(IdPattern[] patterns) => _patterns = patterns;
+    public IdPatternList(IdPattern[] patterns)
+    {
+        _patterns = patterns;
+        HasQualified = patterns.Any(p => p.Text.Contains('/', StringComparison.Ordinal));
+    }
+
+    /// <summary>True when some entry is written "network/user" (contains '/'): only then is that form built and matched.</summary>
+    public bool HasQualified { get; }
 
     public bool IsEmpty => _patterns.Length == 0;
 
@@ -94,7 +101,4 @@ internal sealed class IdPatternList
 
         return false;
     }
-
-    /// <summary>Matches either of two spellings of the same identity (e.g. a bare user id and "network/user").</summary>
-    public bool Matches(string? a, string? b) => Matches(a) || Matches(b);
 }
