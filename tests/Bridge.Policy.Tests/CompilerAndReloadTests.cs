@@ -168,4 +168,27 @@ public class CompilerAndReloadTests
         Assert.Contains(PolicyVerdict.Block, seen);
         Assert.Equal(PolicyVerdict.Block, Decide(policy, e, A, B).Verdict); // the last reload (i = 199, low) is in force
     }
+
+    [Fact]
+    public async Task Watching_reloads_when_the_configuration_signals_a_change()
+    {
+        var config = Config(("policy:labels:0", "LOW"), ("policy:labels:1", "HIGH"), ("policy:networks:org-b:clearance", "LOW"));
+        var policy = new ReloadableSharingPolicy(Compile(config));
+        await using var rig = await RouterRig.CreateAsync([A, B], policy);
+        using var reloader = new PolicyReloader(policy, config, rig.Store, NullLogger<PolicyReloader>.Instance);
+        reloader.Watch();
+
+        config["policy:networks:org-b:clearance"] = "HIGH";
+        config.Reload(); // what a file provider does when the file changes
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await rig.AuditAsync()).Count == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        var record = Assert.Single(await rig.AuditAsync());
+        Assert.Equal("accepted", record.Entry.Decision);
+        Assert.Equal(PolicyVerdict.Deliver, Decide(policy, Message("org-a", "[HIGH] x"), A, B).Verdict);
+    }
 }

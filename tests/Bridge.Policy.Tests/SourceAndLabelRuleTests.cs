@@ -161,4 +161,14 @@ public class SourceAndLabelRuleTests
         Assert.Equal("destination-block", Decide(policy, Message("org-a", "hi"), A, B).RuleId);
         Assert.Equal(PolicyVerdict.Deliver, Decide(policy, Message("org-b", "hi"), B, A).Verdict);
     }
+
+    [Fact]
+    public void A_marker_at_the_start_of_the_html_counts_even_when_the_text_has_none()
+    {
+        var policy = Compile("policy: { labels: [UNCLASSIFIED, CUI, SECRET] }");
+        var low = Network("low", "B", clearance: "CUI");
+        var d = Decide(policy, Message("org-a", "plans", html: "<p><b>[SECRET]</b> plans</p>"), A, low);
+        Assert.Equal(PolicyVerdict.Block, d.Verdict);
+        Assert.Equal("SECRET", d.Label);
+    }
 }
