@@ -66,6 +66,13 @@ public class CompilerAndReloadTests
     }
 
     [Fact]
+    public void Empty_yaml_values_mean_unset()
+    {
+        var policy = Compile("policy:\n  labels: [LOW, HIGH]\n  notices:\n  networks:\n    org-b: { clearance: , defaultLabel: ~ }\n  defaults:\n    content:\n");
+        Assert.Equal(PolicyVerdict.Deliver, Decide(policy, Message("org-a", "[HIGH] x"), A, Network("org-b", "B")).Verdict);
+    }
+
+    [Fact]
     public void Labels_must_exist_before_anything_names_one()
     {
         Assert.Contains("policy:networks:org-a:clearance", Errors("policy: { networks: { org-a: { clearance: CUI } } }"));

@@ -52,7 +52,8 @@ internal static class TestSupport
 
                 break;
             case YamlScalarNode scalar:
-                data[prefix] = scalar.Value;
+                // As the host's YAML provider does: a YAML null becomes an empty value.
+                data[prefix] = scalar.Style == YamlDotNet.Core.ScalarStyle.Plain && scalar.Value is null or "~" or "null" ? "" : scalar.Value;
                 break;
         }
     }

@@ -197,7 +197,8 @@ public static class PolicyOptionsReader
             return null;
         }
 
-        return s.Value.Trim();
+        // YAML's null (an empty "key:") arrives as an empty value: the same as leaving the key out.
+        return s.Value.Trim() is { Length: > 0 } value ? value : null;
     }
 
     private static bool? Bool(IConfigurationSection s, List<ConfigError> errors)
