@@ -198,4 +198,41 @@ public class CompilerAndReloadTests
         Assert.Equal("accepted", record.Entry.Decision);
         Assert.Equal(PolicyVerdict.Deliver, Decide(policy, Message("org-a", "[HIGH] x"), A, B).Verdict);
     }
+
+    [Fact]
+    public async Task Sighup_reloads_the_policy()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var config = Config(("policy:labels:0", "LOW"), ("policy:labels:1", "HIGH"), ("policy:networks:org-b:clearance", "LOW"));
+        var policy = new ReloadableSharingPolicy(Compile(config));
+        await using var rig = await RouterRig.CreateAsync([A, B], policy);
+        using var reloader = new PolicyReloader(policy, config, rig.Store, NullLogger<PolicyReloader>.Instance);
+        using var service = new PolicyReloadService(reloader, config, NullLogger<PolicyReloadService>.Instance);
+        await service.StartAsync(CancellationToken.None);
+        try
+        {
+            config["policy:networks:org-b:clearance"] = "HIGH";
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-HUP", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+                Assert.Equal(0, kill.ExitCode);
+            }
+
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Decide(policy, Message("org-a", "[HIGH] x"), A, B).Verdict == PolicyVerdict.Block && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+
+            Assert.Equal(PolicyVerdict.Deliver, Decide(policy, Message("org-a", "[HIGH] x"), A, B).Verdict);
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+        }
+    }
 }

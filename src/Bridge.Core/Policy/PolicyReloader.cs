@@ -87,4 +87,5 @@ internal static class PolicyLog
     public static readonly EventId Refused = new(2102, nameof(Refused));
     public static readonly EventId Unchanged = new(2103, nameof(Unchanged));
     public static readonly EventId AuditFailed = new(2104, nameof(AuditFailed));
+    public static readonly EventId SignalFailed = new(2105, nameof(SignalFailed));
 }
