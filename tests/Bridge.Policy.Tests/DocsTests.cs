@@ -53,9 +53,9 @@ public partial class DocsTests
             Assert.All((await Send(Alpha, secret)).Values, v => Assert.Equal("blocked:clearance:SECRET", v));
         }
 
-        Assert.Equal(new Dictionary<string, string> { ["allied-a"] = "delivered:allow:CUI", ["partner-c"] = "blocked:barrier:" },
+        Assert.Equal(new Dictionary<string, string> { ["allied-a"] = "delivered:allow:CUI", ["partner-c"] = "blocked:barrier:CUI" },
             await Send(Bravo, "status green"));
-        Assert.Equal(new Dictionary<string, string> { ["allied-a"] = "redacted:mentions:UNCLASSIFIED", ["coalition-b"] = "blocked:barrier:" },
+        Assert.Equal(new Dictionary<string, string> { ["allied-a"] = "redacted:mentions:UNCLASSIFIED", ["coalition-b"] = "blocked:barrier:UNCLASSIFIED" },
             await Send(Charlie, "@all see https://alpha.example/map"));
         Assert.Equal(new Dictionary<string, string> { ["coalition-b"] = "redacted:redact:phone:UNCLASSIFIED", ["partner-c"] = "redacted:redact:phone:UNCLASSIFIED" },
             await Send(Alpha, "call +1 555 010 9999"));

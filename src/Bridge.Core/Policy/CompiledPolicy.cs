@@ -50,31 +50,36 @@ public sealed class CompiledPolicy : ISharingPolicy
         var destination = context.DestinationNetwork;
         var rules = RulesFor(context.Link.Id, destination.Id);
 
-        var organisation = string.IsNullOrEmpty(e.Sender.Organisation) ? context.SourceNetwork.Organisation : e.Sender.Organisation;
-        if (IsBarred(organisation, destination.Organisation) || IsBarred(context.SourceNetwork.Organisation, destination.Organisation))
-        {
-            return Blocked(e, destination, rules, "barrier", null, "an information barrier separates the organisations");
-        }
-
-        if (rules.Block)
-        {
-            return Blocked(e, destination, rules, "destination-block", null, "the link does not deliver to this destination");
-        }
-
-        foreach (var filter in rules.Filters)
-        {
-            if (filter.Check(e.Sender, e.NetworkId, organisation) is { } rule)
-            {
-                return Blocked(e, destination, rules, rule, null, rule == "source-deny" ? "the source is on a deny list" : "the source is not on an allow list");
-            }
-        }
-
+        // The label is worked out first so that every audit record carries it, whichever rule decides.
         string? label = null;
         var rank = 0;
         if (Labels.IsEnabled)
         {
             rank = RankOf(e, context.SourceNetwork);
             label = Labels.Names[rank];
+        }
+
+        var organisation = string.IsNullOrEmpty(e.Sender.Organisation) ? context.SourceNetwork.Organisation : e.Sender.Organisation;
+        if (IsBarred(organisation, destination.Organisation) || IsBarred(context.SourceNetwork.Organisation, destination.Organisation))
+        {
+            return Blocked(e, destination, rules, "barrier", label, "an information barrier separates the organisations");
+        }
+
+        if (rules.Block)
+        {
+            return Blocked(e, destination, rules, "destination-block", label, "the link does not deliver to this destination");
+        }
+
+        foreach (var filter in rules.Filters)
+        {
+            if (filter.Check(e.Sender, e.NetworkId, organisation) is { } rule)
+            {
+                return Blocked(e, destination, rules, rule, label, rule == "source-deny" ? "the source is on a deny list" : "the source is not on an allow list");
+            }
+        }
+
+        if (label is not null)
+        {
             var clearance = ClearanceOf(destination, rules);
             if (rank > clearance)
             {
