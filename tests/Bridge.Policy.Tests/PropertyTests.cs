@@ -258,4 +258,55 @@ public class PropertyTests
             }
         }, iter: 25, threads: 1, print: c => c.ToString());
     }
+
+    [Fact]
+    public void A_redacted_phrase_never_crosses_however_it_is_disguised()
+    {
+        var policy = Compile("policy: { defaults: { content: { redact: [ { name: codeword, pattern: '(?i)\\bBLUE\\s+FALCON\\b' } ] } } }");
+        var source = Network("src", "S");
+        var destination = Network("dst", "D");
+        var folded = new System.Text.RegularExpressions.Regex(@"(?i)\bBLUE\s+FALCON\b");
+        var gen =
+            from first in Disguise("BLUE")
+            from second in Disguise("FALCON")
+            from before in Gen.OneOf<string>("", "op ", "see: ", "x\u200B")
+            from after in Gen.OneOf<string>("", " now", ".", " \u2060ok")
+            select $"{before}{first} {second}{after}";
+        gen.Sample(text =>
+        {
+            var d = Decide(policy, Message("src", text), source, destination);
+            if (d.Verdict != PolicyVerdict.Block && folded.IsMatch(Core.Policy.Labels.TextFold.Fold(d.Event.Text)))
+            {
+                throw new InvalidOperationException($"'{d.Event.Text}' crossed with the phrase in it");
+            }
+        }, iter: 2000);
+    }
+
+    [Fact]
+    public void No_event_crosses_a_barrier()
+    {
+        var orgs = new[] { "Alpha", "Bravo", "Charlie", "Delta" };
+        var gen =
+            from pairs in Gen.Select(Gen.Int[0, 3], Gen.Int[0, 3]).Array[0, 4]
+            from sender in Gen.Int[0, 3]
+            from senderNetwork in Gen.Int[0, 3]
+            from destination in Gen.Int[0, 3]
+            from kind in Gen.Enum<BridgeEventKind>()
+            select (pairs.Where(p => p.Item1 != p.Item2).ToArray(), sender, senderNetwork, destination, kind);
+        gen.Sample(c =>
+        {
+            var (pairs, sender, senderNetwork, destination, kind) = c;
+            var yaml = "policy: { barriers: [" + string.Join(", ", pairs.Select(p => $"[{orgs[p.Item1]}, {orgs[p.Item2].ToUpperInvariant()}]")) + "] }";
+            var policy = Compile(yaml);
+            var source = Network("src", orgs[senderNetwork]);
+            var e = Message("src", "hello", org: orgs[sender]) with { Kind = kind };
+            var d = Decide(policy, e, source, Network("dst", orgs[destination]));
+            var barred = pairs.Any(p => (p.Item1 == sender || p.Item1 == senderNetwork) && p.Item2 == destination
+                                        || (p.Item2 == sender || p.Item2 == senderNetwork) && p.Item1 == destination);
+            if (barred != (d.Verdict == PolicyVerdict.Block))
+            {
+                throw new InvalidOperationException($"{yaml}: sender {orgs[sender]} on {orgs[senderNetwork]} to {orgs[destination]} gave {d.Verdict} ({d.RuleId})");
+            }
+        }, iter: 500);
+    }
 }
