@@ -75,6 +75,9 @@ public class CompilerAndReloadTests
     [Fact]
     public void Labels_must_exist_before_anything_names_one()
     {
+        var topology = new BridgeTopology([A, B], [Link("ops", A, B)]);
+        Assert.Contains("networks:org-b:clearance", Errors("policy: { notices: true }", topology));
+        Assert.Empty(Errors("policy: { labels: [UNCLASSIFIED, CUI] }", topology));
         Assert.Contains("policy:networks:org-a:clearance", Errors("policy: { networks: { org-a: { clearance: CUI } } }"));
         Assert.Contains("policy:labels:1", Errors("policy: { labels: [CUI, cui] }"));
     }

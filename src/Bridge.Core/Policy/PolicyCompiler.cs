@@ -78,8 +78,9 @@ public static class PolicyCompiler
             networks[id] = new NetworkLabels(n.Clearance, n.DefaultLabel);
         }
 
-        if (topology is not null && labels.IsEnabled)
+        if (topology is not null)
         {
+            // A network clearance with no labels defined would silently check nothing: refuse it.
             foreach (var n in topology.Networks)
             {
                 // The policy's own setting replaces the network's, so only an unreplaced one must be valid.
