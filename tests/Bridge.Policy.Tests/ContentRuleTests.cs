@@ -156,4 +156,14 @@ public class ContentRuleTests
         Assert.Same(e, d.Event);
         Assert.Null(d.SenderNotice);
     }
+
+    [Fact]
+    public void A_reaction_whose_key_breaks_a_content_rule_is_blocked()
+    {
+        const string yaml = "policy: { defaults: { content: { redact: [ { name: codeword, pattern: '(?i)falcon' } ], links: { allowed: false } } } }";
+        Core.Model.BridgeEvent Reaction(string key) => Message("org-a", "") with { Kind = BridgeEventKind.Reaction, ReactionKey = key, TargetNativeId = "m1" };
+        Assert.Equal("redact:codeword", Run(yaml, Reaction("F\u0430lcon")).RuleId);
+        Assert.Equal("links", Run(yaml, Reaction("https://evil.test")).RuleId);
+        Assert.Equal(PolicyVerdict.Deliver, Run(yaml, Reaction("\U0001F44D")).Verdict);
+    }
 }

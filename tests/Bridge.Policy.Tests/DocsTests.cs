@@ -60,9 +60,13 @@ public partial class DocsTests
         Assert.Equal(new Dictionary<string, string> { ["coalition-b"] = "redacted:redact:phone:UNCLASSIFIED", ["partner-c"] = "redacted:redact:phone:UNCLASSIFIED" },
             await Send(Alpha, "call +1 555 010 9999"));
 
+        Assert.Equal(new Dictionary<string, string> { ["coalition-b"] = "delivered:allow:UNCLASSIFIED", ["partner-c"] = "redacted:links:UNCLASSIFIED" },
+            await Send(Alpha, "map https://alpha.example/x"));
+
         var toCharlie = string.Join("\n", await rig.OutboxPayloadsAsync("partner-c"));
         Assert.Contains("[UNCLASSIFIED] road closed", toCharlie, StringComparison.Ordinal);
         Assert.Contains("[UNCLASSIFIED] call [REDACTED]", toCharlie, StringComparison.Ordinal);
+        Assert.Contains("\"[UNCLASSIFIED] map \"", toCharlie, StringComparison.Ordinal);
         Assert.DoesNotContain("coalition-b", toCharlie, StringComparison.Ordinal); // nothing of Bravo's, not even a puppet's name
         Assert.DoesNotContain("partner-c", string.Join("\n", await rig.OutboxPayloadsAsync("coalition-b")), StringComparison.Ordinal);
         Assert.Contains(rig.Notices, n => n.Network == "allied-a" && n.Notice.Contains("not shared with network 'partner-c' (rule: clearance)", StringComparison.Ordinal));

@@ -87,9 +87,33 @@ public sealed class CompiledPolicy : ISharingPolicy
             }
         }
 
-        return e.Kind is BridgeEventKind.Message or BridgeEventKind.Edit
-            ? ApplyContent(e, destination, rules, label, rank)
+        if (e.Kind is BridgeEventKind.Message or BridgeEventKind.Edit)
+        {
+            return ApplyContent(e, destination, rules, label, rank);
+        }
+
+        return e.Kind == BridgeEventKind.Reaction && e.ReactionKey is { Length: > 0 } key && ReactionRule(key, rules) is { } reactionRule
+            ? Blocked(e, destination, rules, reactionRule, label, "the reaction's key breaks a content rule")
             : Allowed(e, label);
+    }
+
+    /// <summary>
+    /// Some networks let a reaction be any text (Matrix annotations), so its key must not carry what the content rules
+    /// keep out of messages. A reaction cannot be partly delivered: a key that breaks a rule blocks it.
+    /// </summary>
+    private static string? ReactionRule(string key, DestinationRules rules)
+    {
+        if (!rules.Redactor.IsEmpty && rules.Redactor.Matches(key))
+        {
+            return "redact:" + rules.Redactor.FirstMatch(key);
+        }
+
+        if (rules.Links is { } links && links.HasDisallowed(key))
+        {
+            return "links";
+        }
+
+        return rules.MaxLength is { } max && key.Length > max ? "max-length" : null;
     }
 
     /// <summary>The classification of an event: the highest of its structured labels and visible markers, else the source's default.</summary>

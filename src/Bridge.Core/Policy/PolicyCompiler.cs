@@ -203,7 +203,12 @@ public static class PolicyCompiler
                 "block" => LinkAction.Block,
                 _ => LinkAction.Replace,
             };
-            links = new LinkFilter(l.AllowedDomains, action, l.Replacement);
+            if (!l.Allowed && l.AllowedDomains.Count > 0)
+            {
+                errors.Add(new ConfigError($"{contentKey}:links:allowed", "'allowed: false' allows no link, yet allowedDomains lists some: remove one of them"));
+            }
+
+            links = new LinkFilter(l.Allowed ? l.AllowedDomains : [], action, l.Replacement);
         }
 
         var redactions = new List<Redaction>();

@@ -118,6 +118,12 @@ public sealed class AttachmentRulesOptions
 
 public sealed class LinkRulesOptions
 {
+    /// <summary>
+    /// False: no link crosses at all. (Configuration cannot tell an empty <c>allowedDomains: []</c> from a missing one,
+    /// so "no links" is said with this flag.)
+    /// </summary>
+    public bool Allowed { get; set; } = true;
+
     /// <summary>Hosts links may point to: <c>example.org</c> (exactly) or <c>*.example.org</c> (any subdomain). Empty: none.</summary>
     public List<string> AllowedDomains { get; set; } = [];
 

@@ -93,9 +93,10 @@ public static class PolicyOptionsReader
         var links = c.GetSection("links");
         if (links.Exists())
         {
-            Known(links, errors, "allowedDomains", "action", "replacement");
+            Known(links, errors, "allowed", "allowedDomains", "action", "replacement");
             content.Links = new LinkRulesOptions
             {
+                Allowed = Bool(links.GetSection("allowed"), errors) ?? true,
                 AllowedDomains = StringList(links.GetSection("allowedDomains"), errors),
                 Action = String(links.GetSection("action"), errors) ?? "replace",
                 Replacement = links.GetSection("replacement").Value ?? "[link removed]",

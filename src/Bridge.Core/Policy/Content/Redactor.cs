@@ -51,6 +51,21 @@ internal sealed class Redactor
         return text;
     }
 
+    /// <summary>The name of the first pattern that matches the text as written or folded, or null.</summary>
+    public string? FirstMatch(string text)
+    {
+        var folded = TextFold.Fold(text);
+        foreach (var r in _redactions)
+        {
+            if (r.Regex.IsMatch(text) || r.Regex.IsMatch(folded))
+            {
+                return r.Name;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>True when any pattern matches the text as written or folded.</summary>
     public bool Matches(string text)
     {
