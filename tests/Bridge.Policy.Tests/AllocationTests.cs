@@ -28,7 +28,8 @@ public class AllocationTests
         var source = Network("org-a", "A", defaultLabel: "CUI");
         var destination = Network("org-b", "B", clearance: "SECRET");
         var link = Link("ops", source, destination);
-        var context = new PolicyContext(Message("org-a", "[CUI] the usual status report, nothing special in it"), link, source,
+        // A marker already in the text and a structured label in a List (as deserialised events have): neither needs an allocation.
+        var context = new PolicyContext(Message("org-a", "[CUI] the usual status report, nothing special in it", structured: new List<string> { "cui" }), link, source,
             new Core.Model.ChannelRef("org-b", "room"), destination);
 
         for (var i = 0; i < 100; i++)

@@ -120,8 +120,10 @@ public sealed class CompiledPolicy : ISharingPolicy
     internal int RankOf(BridgeEvent e, NetworkDefinition source)
     {
         var rank = -1;
-        foreach (var structured in e.StructuredLabels)
+        var structuredLabels = e.StructuredLabels;
+        for (var i = 0; i < structuredLabels.Count; i++) // indexed: no boxed enumerator on the hot path
         {
+            var structured = structuredLabels[i];
             if (!string.IsNullOrEmpty(structured))
             {
                 rank = Math.Max(rank, Labels.RankCarried(structured));

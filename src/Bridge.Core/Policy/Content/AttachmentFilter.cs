@@ -30,13 +30,9 @@ internal sealed class AttachmentFilter
     public IReadOnlyList<Attachment> Filter(IReadOnlyList<Attachment> attachments)
     {
         var all = true;
-        foreach (var a in attachments)
+        for (var i = 0; i < attachments.Count && all; i++)
         {
-            if (!IsAllowed(a))
-            {
-                all = false;
-                break;
-            }
+            all = IsAllowed(attachments[i]);
         }
 
         return all ? attachments : attachments.Where(IsAllowed).ToArray();
