@@ -74,7 +74,10 @@ public class AuditTests
 
         var verifier = new AuditVerifier(rig.Store, pageSize: 3);
         var head = await verifier.VerifyAsync(CancellationToken.None);
-        Assert.True((await verifier.VerifyAsync(CancellationToken.None, (head.HeadSequence, head.HeadHash))).Ok);
+        Assert.True(AuditVerifier.TryParseHead(head.Head, out var parsed));
+        Assert.Equal((head.HeadSequence, head.HeadHash), parsed);
+        Assert.False(AuditVerifier.TryParseHead("4:xyz", out _));
+        Assert.True((await verifier.VerifyAsync(CancellationToken.None, parsed)).Ok);
 
         await rig.ExecAsync("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 4;");
         Assert.True((await verifier.VerifyAsync(CancellationToken.None)).Ok); // a chain alone cannot see a shortened end

@@ -11,6 +11,9 @@ namespace Bridge.Core.Audit;
 public sealed record AuditVerifyReport(AuditVerification Verification, long HeadSequence, string HeadHash)
 {
     public bool Ok => Verification.Ok;
+
+    /// <summary>The head as <c>SEQUENCE:HASH</c>, the form <see cref="AuditVerifier.TryParseHead"/> reads back.</summary>
+    public string Head => $"{HeadSequence}:{HeadHash}";
 }
 
 /// <summary>Verifies the audit trail's hash chain, reading the store in pages so that any size of trail fits in memory.</summary>
@@ -25,6 +28,21 @@ public sealed class AuditVerifier
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
         _store = store;
         _pageSize = pageSize;
+    }
+
+    /// <summary>Parses a head as printed after a verification, <c>SEQUENCE:HASH</c> (e.g. for a <c>--head</c> option).</summary>
+    public static bool TryParseHead(string? text, out (long Sequence, string Hash) head)
+    {
+        head = default;
+        var parts = text?.Trim().Split(':');
+        if (parts is not { Length: 2 } || !long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var sequence)
+            || sequence < 1 || parts[1].Length != 64 || !parts[1].All(char.IsAsciiHexDigit))
+        {
+            return false;
+        }
+
+        head = (sequence, parts[1].ToLowerInvariant());
+        return true;
     }
 
     /// <summary>
