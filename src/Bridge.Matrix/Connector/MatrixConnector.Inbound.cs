@@ -1,0 +1,173 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Bridge.Core.Connectors;
+using Bridge.Core.Model;
+using Bridge.Matrix.Appservice;
+using Bridge.Matrix.Client;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Matrix.Connector;
+
+/// <summary>Homeserver → bridge: transactions (acknowledged only once durable), invites, member tracking.</summary>
+public sealed partial class MatrixConnector
+{
+    /// <summary>
+    /// A transaction is done when every event in it has been ingested (durable). The mark stores the body hash:
+    /// a retry of the same transaction is a no-op, while a reused id with other events (a homeserver whose
+    /// database was recreated restarts its ids) is processed, with the core deduplicating by event id.
+    /// </summary>
+    internal async Task HandleTransactionAsync(string txnId, byte[] body, JsonArray events, CancellationToken ct)
+    {
+        var hash = Convert.ToHexStringLower(SHA256.HashData(body));
+        var key = "txn:" + txnId;
+        await _transactionGate.WaitAsync(ct);
+        try
+        {
+            if (await _context.State.GetAsync(Scope, key, ct) == hash)
+            {
+                return;
+            }
+
+            foreach (var node in events)
+            {
+                if (node is JsonObject ev)
+                {
+                    await HandleEventAsync(ev, ct);
+                }
+            }
+
+            await _context.State.SetAsync(Scope, key, hash, ct);
+            _logger.LogDebug(MatrixLog.TransactionDone, "Transaction {TxnId} with {Count} events stored", txnId, events.Count);
+        }
+        finally
+        {
+            _transactionGate.Release();
+        }
+    }
+
+    private async Task HandleEventAsync(JsonObject ev, CancellationToken ct)
+    {
+        var type = Str(ev, "type");
+        var roomId = Str(ev, "room_id");
+        var sender = Str(ev, "sender");
+        if (type is null || roomId is null || sender is null)
+        {
+            _logger.LogWarning(MatrixLog.EventDropped, "Dropped a malformed event (missing type, room_id or sender)");
+            return;
+        }
+
+        if (type == "m.room.member")
+        {
+            HandleMember(ev, roomId);
+            return;
+        }
+
+        if (IsOwnUser(sender))
+        {
+            // Our own deliveries echoed back by the homeserver: never bridged again.
+            return;
+        }
+
+        var channel = _rooms.ChannelFor(roomId);
+        if (channel is null)
+        {
+            return;
+        }
+
+        var person = new PersonRef { NetworkId = NetworkId, UserId = sender, DisplayName = await DisplayNameAsync(sender, ct) };
+        var bridgeEvent = _inbound!.Map(ev, channel, person);
+        if (bridgeEvent is null)
+        {
+            return;
+        }
+
+        // Exceptions propagate: the transaction is then answered 500 and retried by the homeserver.
+        await _context.Sink.IngestAsync(bridgeEvent, ct);
+    }
+
+    private void HandleMember(JsonObject ev, string roomId)
+    {
+        var stateKey = Str(ev, "state_key");
+        if (stateKey is null || ev["content"] is not JsonObject content)
+        {
+            return;
+        }
+
+        var membership = Str(content, "membership");
+        if (Str(content, "displayname") is { Length: > 0 } name && membership == "join")
+        {
+            _displayNames[stateKey] = name;
+        }
+
+        if (stateKey == BotUserId && membership == "invite")
+        {
+            _ = AcceptInviteAsync(roomId, Str(ev, "sender") ?? "?");
+        }
+        else if (IsOwnUser(stateKey) && membership is "leave" or "ban")
+        {
+            // Kicked or left: the next delivery joins again.
+            _joined.TryRemove((roomId, stateKey), out _);
+        }
+    }
+
+    /// <summary>Joins rooms a link names when invited (in the background: the transaction is acknowledged meanwhile).</summary>
+    private async Task AcceptInviteAsync(string roomId, string inviter)
+    {
+        var ct = _stopping.Token;
+        try
+        {
+            var channel = await _rooms.FindChannelAsync(roomId, Client, ct);
+            if (channel is null)
+            {
+                _logger.LogInformation(MatrixLog.InviteIgnored, "Ignored invite of {Bot} by {Inviter} to {Room}: no link names it", BotUserId, inviter, roomId);
+                return;
+            }
+
+            await Client.JoinAsync(roomId, null, ct);
+            _joined[(roomId, BotUserId)] = 0;
+            _logger.LogInformation(MatrixLog.InviteAccepted, "Bridge bot joined {Room} ({Channel}) after an invite by {Inviter}", roomId, channel, inviter);
+        }
+        catch (Exception ex) when (ex is MatrixApiException or HttpRequestException or OperationCanceledException)
+        {
+            _logger.LogWarning(MatrixLog.RoomUnavailable, "Could not accept the invite to {Room}: {Error}", roomId, ex.Message);
+        }
+    }
+
+    private async Task<string> DisplayNameAsync(string userId, CancellationToken ct)
+    {
+        if (_displayNames.TryGetValue(userId, out var known))
+        {
+            return known;
+        }
+
+        string? name = null;
+        try
+        {
+            name = await Client.GetDisplayNameAsync(userId, ct);
+        }
+        catch (Exception ex) when (ex is MatrixApiException or HttpRequestException)
+        {
+            // Fall back to the localpart; the name is refreshed from the next member event.
+        }
+
+        name = string.IsNullOrWhiteSpace(name) ? userId.TrimStart('@').Split(':')[0] : name;
+        _displayNames[userId] = name;
+        return name;
+    }
+
+    private static string? Str(JsonObject obj, string name) =>
+        obj[name] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+
+    /// <summary>Adapts the listener's callbacks to the connector.</summary>
+    private sealed class Handler(MatrixConnector connector) : IAppserviceHandler
+    {
+        public Task HandleTransactionAsync(string txnId, byte[] body, JsonArray events, CancellationToken cancellationToken) =>
+            connector.HandleTransactionAsync(txnId, body, events, cancellationToken);
+
+        /// <summary>Puppets are created when someone from another network speaks, never on demand.</summary>
+        public Task<bool> QueryUserAsync(string userId, CancellationToken cancellationToken) =>
+            Task.FromResult(connector._puppetNames.ContainsKey(userId.TrimStart('@').Split(':')[0]));
+
+        public Task<bool> QueryAliasAsync(string alias, CancellationToken cancellationToken) => Task.FromResult(false);
+    }
+}
