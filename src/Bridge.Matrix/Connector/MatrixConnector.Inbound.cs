@@ -68,7 +68,9 @@ public sealed partial class MatrixConnector
             return;
         }
 
-        var channel = _rooms.ChannelFor(roomId);
+        // After a restart the homeserver may push before the aliases are resolved again: resolve now rather than drop.
+        // An unreachable homeserver throws here, so the transaction is retried instead of acknowledged.
+        var channel = _rooms.ChannelFor(roomId) ?? await _rooms.FindChannelAsync(roomId, Client, ct);
         if (channel is null)
         {
             return;

@@ -52,7 +52,7 @@ internal sealed class RoomMap(IReadOnlyList<string> channels)
                     return channel;
                 }
             }
-            catch (MatrixApiException)
+            catch (MatrixApiException ex) when (!ex.IsTransient && !ex.IsRateLimited)
             {
                 // Alias not created yet: not this room.
             }

@@ -74,7 +74,7 @@ internal sealed class BridgeHarness : IAsyncDisposable
         return new BridgeHarness(sandbox, connector, sink, state, alice, roomId);
     }
 
-    public static MatrixConnector CreateConnector(Uri homeserver, RecordingSink sink, MemoryStateStore state)
+    public static MatrixConnector CreateConnector(Uri homeserver, RecordingSink sink, MemoryStateStore state, string listen = "http://127.0.0.1:0")
     {
         var topology = new BridgeTopology(
             [new NetworkDefinition { Id = Network, Kind = NetworkKind.Matrix }, new NetworkDefinition { Id = "xmpp", Kind = NetworkKind.Xmpp }],
@@ -84,7 +84,7 @@ internal sealed class BridgeHarness : IAsyncDisposable
         {
             HomeserverUrl = homeserver.ToString(),
             ServerName = "localhost",
-            Listen = "http://127.0.0.1:0",
+            Listen = listen,
             AsToken = AsToken,
             HsToken = HsToken,
             RequestTimeout = TimeSpan.FromSeconds(10),
