@@ -35,7 +35,13 @@ public sealed class MatrixConnectorFactory : INetworkConnectorFactory
     {
         ArgumentNullException.ThrowIfNull(section);
         var options = new MatrixOptions();
-        var matrix = section.Key == "matrix" ? section : section.GetSection("matrix");
+        var matrix = section.GetSection("matrix");
+        if (!matrix.Exists() && section["homeserverUrl"] is not null)
+        {
+            // Already the matrix sub-section (e.g. from the generate-registration verb).
+            matrix = section;
+        }
+
         matrix.Bind(options);
         return options;
     }
