@@ -44,6 +44,9 @@ public sealed class MatrixOptions
     /// <summary>Make puppets leave the linked rooms when the bridge stops (off: puppets stay listed, as with most bridges).</summary>
     public bool LeavePuppetsOnStop { get; set; }
 
+    /// <summary>Attachments up to this size are copied into the homeserver's media repository; larger ones are sent as links.</summary>
+    public long MaxAttachmentBytes { get; set; } = 20L * 1024 * 1024;
+
     /// <summary>Content key carrying a classification label in both directions.</summary>
     public string LabelField { get; set; } = "org.bridge.classification";
 

@@ -34,8 +34,7 @@ public sealed partial class MatrixConnector
             switch (e.Kind)
             {
                 case BridgeEventKind.Message:
-                    return DeliveryResult.Ok(await Client.SendEventAsync(roomId, "m.room.message", txnId,
-                        OutboundContent.Message(request, _options.LabelField), puppet, e.Timestamp, cancellationToken));
+                    return DeliveryResult.Ok(await SendMessageAsync(request, roomId, puppet, cancellationToken));
                 case BridgeEventKind.Edit when request.TargetNativeId is { } edited:
                     return DeliveryResult.Ok(await Client.SendEventAsync(roomId, "m.room.message", txnId,
                         OutboundContent.Edit(request, edited, _options.LabelField), puppet, e.Timestamp, cancellationToken));
@@ -84,6 +83,88 @@ public sealed partial class MatrixConnector
         }
     }
 
+    /// <summary>
+    /// Sends the text (with attachments that could not be uploaded as links), then each uploaded attachment as its own
+    /// media event. Every send has a transaction id derived from the outbox id, so a retry after a partial failure
+    /// re-sends nothing that already arrived. Returns the first event's id.
+    /// </summary>
+    private async Task<string> SendMessageAsync(DeliveryRequest request, string roomId, string puppet, CancellationToken ct)
+    {
+        var e = request.Event;
+        var uploaded = new List<(Attachment Attachment, string Mxc, long Size)>();
+        var linked = new List<Attachment>();
+        foreach (var attachment in e.Attachments)
+        {
+            if (await TryUploadAsync(attachment, puppet, ct) is { } media)
+            {
+                uploaded.Add((attachment, media.Mxc, media.Size));
+            }
+            else
+            {
+                linked.Add(attachment);
+            }
+        }
+
+        string? first = null;
+        if (e.Text.Length > 0 || linked.Count > 0 || uploaded.Count == 0)
+        {
+            first = await Client.SendEventAsync(roomId, "m.room.message", request.IdempotencyKey,
+                OutboundContent.Message(request, _options.LabelField, linked), puppet, e.Timestamp, ct);
+        }
+
+        for (var i = 0; i < uploaded.Count; i++)
+        {
+            var (attachment, mxc, size) = uploaded[i];
+            var id = await Client.SendEventAsync(roomId, "m.room.message", $"{request.IdempotencyKey}-a{i}",
+                OutboundContent.Media(attachment, mxc, size, request.Label, _options.LabelField), puppet, e.Timestamp, ct);
+            first ??= id;
+        }
+
+        return first!;
+    }
+
+    /// <summary>Copies an attachment into the homeserver's media repository; null (send a link instead) if the source cannot be fetched.</summary>
+    private async Task<(string Mxc, long Size)?> TryUploadAsync(Attachment attachment, string puppet, CancellationToken ct)
+    {
+        if (attachment.Url is not { } url || !Uri.TryCreate(url, UriKind.Absolute, out var source) || source.Scheme is not ("http" or "https"))
+        {
+            return null;
+        }
+
+        if (attachment.Size > _options.MaxAttachmentBytes)
+        {
+            return null;
+        }
+
+        byte[] data;
+        string contentType;
+        try
+        {
+            using var response = await _http.GetAsync(source, HttpCompletionOption.ResponseHeadersRead, ct);
+            if (!response.IsSuccessStatusCode || response.Content.Headers.ContentLength > _options.MaxAttachmentBytes)
+            {
+                return null;
+            }
+
+            data = await response.Content.ReadAsByteArrayAsync(ct);
+            if (data.Length > _options.MaxAttachmentBytes)
+            {
+                return null;
+            }
+
+            contentType = response.Content.Headers.ContentType?.MediaType ?? attachment.ContentType;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            _logger.LogInformation(MatrixLog.DeliveryFailed, "Attachment {Name} not fetched ({Error}); sending a link", attachment.Name, ex.Message);
+            return null;
+        }
+
+        var type = string.IsNullOrEmpty(attachment.ContentType) ? contentType : attachment.ContentType;
+        var mxc = await Client.UploadAsync(data, string.IsNullOrEmpty(type) ? "application/octet-stream" : type, attachment.Name, puppet, ct);
+        return (mxc, data.Length);
+    }
+
     /// <summary>Registers the person's puppet once (durably remembered) and keeps its display name in sync.</summary>
     private async Task<string> EnsurePuppetAsync(PersonRef person, CancellationToken ct)
     {
@@ -110,7 +191,42 @@ public sealed partial class MatrixConnector
             _puppetNames[localpart] = wanted;
         }
 
+        await SyncAvatarAsync(person, localpart, userId, ct);
         return userId;
+    }
+
+    /// <summary>Copies the person's avatar to the puppet when it changed; failures only cost the picture.</summary>
+    private async Task SyncAvatarAsync(PersonRef person, string localpart, string userId, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(person.AvatarUrl))
+        {
+            return;
+        }
+
+        var key = localpart + "|avatar";
+        if (!_puppetNames.TryGetValue(key, out var current))
+        {
+            current = await _context.State.GetAsync(PuppetScope, key, ct) ?? "";
+            _puppetNames[key] = current;
+        }
+
+        if (current == person.AvatarUrl)
+        {
+            return;
+        }
+
+        var avatar = new Attachment { Name = "avatar", ContentType = "", Url = person.AvatarUrl };
+        var mxc = person.AvatarUrl.StartsWith("mxc://", StringComparison.Ordinal)
+            ? person.AvatarUrl
+            : (await TryUploadAsync(avatar, userId, ct))?.Mxc;
+        if (mxc is null)
+        {
+            return;
+        }
+
+        await Client.SetAvatarUrlAsync(userId, mxc, ct);
+        await _context.State.SetAsync(PuppetScope, key, person.AvatarUrl, ct);
+        _puppetNames[key] = person.AvatarUrl;
     }
 
     /// <summary>Joins the puppet to the room; where the room needs an invite, the bridge bot sends it first.</summary>

@@ -7,10 +7,11 @@ namespace Bridge.Matrix.Formatting;
 /// <summary>Builds Matrix event content for a delivery: message kinds, HTML when the core has it, replies, edits, reactions, labels.</summary>
 internal static class OutboundContent
 {
-    public static JsonObject Message(DeliveryRequest request, string labelField)
+    /// <summary>The text part of a message; <paramref name="linkedAttachments"/> are those not uploaded, shown as links.</summary>
+    public static JsonObject Message(DeliveryRequest request, string labelField, IReadOnlyList<Attachment> linkedAttachments)
     {
         var e = request.Event;
-        var content = Body(e, request.Label, labelField);
+        var content = Body(e, linkedAttachments, request.Label, labelField);
         if (request.ReplyToNativeId is { } replyTo)
         {
             content["m.relates_to"] = new JsonObject { ["m.in_reply_to"] = new JsonObject { ["event_id"] = replyTo } };
@@ -21,7 +22,7 @@ internal static class OutboundContent
 
     public static JsonObject Edit(DeliveryRequest request, string targetEventId, string labelField)
     {
-        var newContent = Body(request.Event, request.Label, labelField);
+        var newContent = Body(request.Event, request.Event.Attachments, request.Label, labelField);
         var content = (JsonObject)newContent.DeepClone();
         // Clients without edit support show the fallback "* new text".
         content["body"] = "* " + newContent["body"]!.GetValue<string>();
@@ -40,10 +41,36 @@ internal static class OutboundContent
         ["m.relates_to"] = new JsonObject { ["rel_type"] = "m.annotation", ["event_id"] = targetEventId, ["key"] = key },
     };
 
-    private static JsonObject Body(BridgeEvent e, string? label, string labelField)
+    /// <summary>An uploaded attachment as its own media event (m.image / m.video / m.audio / m.file).</summary>
+    public static JsonObject Media(Attachment attachment, string mxcUri, long size, string? label, string labelField)
+    {
+        var msgtype = attachment.ContentType.Split('/')[0] switch
+        {
+            "image" => "m.image",
+            "video" => "m.video",
+            "audio" => "m.audio",
+            _ => "m.file",
+        };
+        var content = new JsonObject
+        {
+            ["msgtype"] = msgtype,
+            ["body"] = attachment.Name,
+            ["filename"] = attachment.Name,
+            ["url"] = mxcUri,
+            ["info"] = new JsonObject { ["mimetype"] = attachment.ContentType, ["size"] = size },
+        };
+        if (!string.IsNullOrEmpty(label))
+        {
+            content[labelField] = label;
+        }
+
+        return content;
+    }
+
+    private static JsonObject Body(BridgeEvent e, IReadOnlyList<Attachment> linkedAttachments, string? label, string labelField)
     {
         var text = e.Text;
-        foreach (var attachment in e.Attachments)
+        foreach (var attachment in linkedAttachments)
         {
             // Media are linked rather than re-uploaded; the link is reachable for whoever can reach the source.
             var line = attachment.Url is null ? attachment.Name : $"{attachment.Name}: {attachment.Url}";
@@ -63,7 +90,7 @@ internal static class OutboundContent
         };
         if (e.Html is { Length: > 0 } html)
         {
-            var attachmentsHtml = string.Concat(e.Attachments.Select(a => a.Url is null
+            var attachmentsHtml = string.Concat(linkedAttachments.Select(a => a.Url is null
                 ? "<br>" + MatrixHtml.Escape(a.Name)
                 : $"<br><a href=\"{MatrixHtml.Escape(a.Url)}\">{MatrixHtml.Escape(a.Name)}</a>"));
             content["format"] = "org.matrix.custom.html";
