@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Bridge.Matrix.Configuration;
 using Bridge.Matrix.Puppets;
 using Bridge.Matrix.Registration;
@@ -55,6 +56,32 @@ public sealed class RegistrationTests : IDisposable
         var forced = await RegistrationGenerator.GenerateAsync(Options(), path, true, CancellationToken.None);
         Assert.True(forced.Success);
         Assert.NotEqual(first, AppserviceRegistrationFile.Load(path).AsToken);
+    }
+
+    [Fact]
+    public async Task Generates_from_the_bridge_configuration_and_asks_which_network_when_several()
+    {
+        var one = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["networks:hs:kind"] = "matrix",
+            ["networks:hs:matrix:homeserverUrl"] = "http://127.0.0.1:8008",
+            ["networks:hs:matrix:serverName"] = "example.org",
+            ["networks:hs:matrix:puppetPrefix"] = "_b_",
+            ["networks:x:kind"] = "xmpp",
+        }).Build();
+        var path = Path.Combine(_dir, "from-config.yaml");
+        var result = await RegistrationGenerator.GenerateFromConfigurationAsync(one, null, path, false, CancellationToken.None);
+        Assert.True(result.Success, result.Message);
+        Assert.Equal("@_b_.*:example\\.org", RegistrationLoader.LoadFile(path).Users[0].Regex);
+
+        var two = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["networks:a:kind"] = "matrix",
+            ["networks:b:kind"] = "Matrix",
+        }).Build();
+        var ambiguous = await RegistrationGenerator.GenerateFromConfigurationAsync(two, null, Path.Combine(_dir, "x.yaml"), false, CancellationToken.None);
+        Assert.False(ambiguous.Success);
+        Assert.Contains("--network", ambiguous.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using Bridge.Matrix.Configuration;
+using Bridge.Matrix.Connector;
+using Microsoft.Extensions.Configuration;
 
 namespace Bridge.Matrix.Registration;
 
@@ -84,6 +86,49 @@ public static class RegistrationGenerator
 
         File.Move(temp, outPath, overwrite: true);
         return new GenerateResult(true, $"wrote {outPath}");
+    }
+
+    /// <summary>
+    /// The <c>generate-registration</c> verb's whole job: finds the Matrix network in the bridge configuration
+    /// (<paramref name="networkId"/> picks one when several are configured), then writes its registration.
+    /// </summary>
+    public static async Task<GenerateResult> GenerateFromConfigurationAsync(IConfiguration configuration, string? networkId, string outPath,
+        bool force, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var matrixNetworks = configuration.GetSection("networks").GetChildren()
+            .Where(n => string.Equals(n["kind"], "matrix", StringComparison.OrdinalIgnoreCase))
+            .ToList();
+        if (networkId is not null)
+        {
+            matrixNetworks = [.. matrixNetworks.Where(n => n.Key == networkId)];
+        }
+
+        switch (matrixNetworks.Count)
+        {
+            case 0:
+                return new GenerateResult(false, networkId is null
+                    ? "no network of kind 'matrix' is configured"
+                    : $"network '{networkId}' is not configured with kind 'matrix'");
+            case > 1:
+                return new GenerateResult(false, "several Matrix networks are configured; choose one with --network: "
+                    + string.Join(", ", matrixNetworks.Select(n => n.Key)));
+            default:
+                var section = matrixNetworks[0];
+                var options = MatrixConnectorFactory.Bind(section);
+                var target = outPath;
+                var result = await GenerateAsync(options, target, force, cancellationToken);
+                if (result.Success && options.RegistrationFile is { } configured
+                    && !string.Equals(Path.GetFullPath(configured), Path.GetFullPath(target), StringComparison.Ordinal))
+                {
+                    return result with
+                    {
+                        Message = result.Message + $" (note: networks:{section.Key}:matrix:registrationFile points at {configured})",
+                    };
+                }
+
+                return result;
+        }
     }
 
     internal static string NewToken() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
