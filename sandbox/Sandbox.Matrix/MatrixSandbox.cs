@@ -132,6 +132,30 @@ public sealed class MatrixSandbox : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Registers a bridge the way <c>bridge generate-registration</c> would: exclusive user and alias namespaces
+    /// <c>@{puppetPrefix}.*:{server}</c> and <c>#{puppetPrefix}.*:{server}</c>, pushing to <paramref name="url"/>.
+    /// </summary>
+    public AppserviceRegistration AddBridgeAppservice(Uri url, string asToken, string hsToken, string id = "bridge",
+        string senderLocalpart = "_bridge_bot", string puppetPrefix = "_bridge_")
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        var server = System.Text.RegularExpressions.Regex.Escape(ServerName);
+        var prefix = System.Text.RegularExpressions.Regex.Escape(puppetPrefix);
+        var registration = new AppserviceRegistration
+        {
+            Id = id,
+            Url = url.ToString(),
+            AsToken = asToken,
+            HsToken = hsToken,
+            SenderLocalpart = senderLocalpart,
+        };
+        registration.Users.Add(new NamespaceEntry { Exclusive = true, Regex = "@" + prefix + ".*:" + server });
+        registration.Aliases.Add(new NamespaceEntry { Exclusive = true, Regex = "#" + prefix + ".*:" + server });
+        AddAppservice(registration);
+        return registration;
+    }
+
     public AppserviceRegistration LoadRegistrationFile(string path)
     {
         var registration = RegistrationLoader.LoadFile(path);

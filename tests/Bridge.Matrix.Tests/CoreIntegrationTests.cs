@@ -35,7 +35,7 @@ public sealed class CoreIntegrationTests : IDisposable
         var alice = sandbox.CreateUser("alice");
         var roomId = sandbox.CreateRoom(alice.UserId, aliasLocalpart: "ops");
         var port = FreePort();
-        sandbox.AddAppservice(BridgeHarness.Registration(new Uri($"http://127.0.0.1:{port}")));
+        sandbox.AddBridgeAppservice(new Uri($"http://127.0.0.1:{port}"), BridgeHarness.AsToken, BridgeHarness.HsToken);
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
