@@ -34,6 +34,8 @@ internal static class SandboxApp
 
         builder.Services.AddRouting();
         builder.Services.AddSingleton(homeserver);
+        // Signals are handled by the owner (Program or the test), never by this embedded application.
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EmbeddedLifetime>();
 
         var app = builder.Build();
         app.UseMiddleware<ErrorMiddleware>();

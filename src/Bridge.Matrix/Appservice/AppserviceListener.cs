@@ -41,7 +41,7 @@ internal sealed class AppserviceListener(Uri listen, string hsToken, IAppservice
         // Nagle's algorithm measurably delayed every transaction acknowledgement (~40 ms) on loopback.
         builder.WebHost.UseSockets(s => s.NoDelay = true);
         builder.Services.AddRouting();
-        builder.Services.AddSingleton(loggerFactory);
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EmbeddedLifetime>();
         var app = builder.Build();
         app.Use(UnrecognisedFallbackAsync);
         app.UseRouting();
