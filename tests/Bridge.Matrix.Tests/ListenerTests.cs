@@ -97,6 +97,29 @@ public sealed class ListenerTests
     }
 
     [Fact]
+    public async Task Old_transaction_marks_are_pruned_and_the_newest_still_guard_retries()
+    {
+        await using var h = await BridgeHarness.StartAsync();
+        h.Connector.PruneEvery = 2;
+        h.Connector.KeepTransactionMarks = 3;
+        for (var i = 0; i < 8; i++)
+        {
+            var body = InRoom(new JsonObject { ["events"] = new JsonArray(Message("$p" + i, "p" + i)) }.ToJsonString(), h.RoomId);
+            Assert.Equal(200, (await h.PutTransactionAsync("/_matrix/app/v1/transactions/p" + i, body)).Status);
+            await Task.Delay(2);
+        }
+
+        var marks = await h.State.ListAsync("matrix:matrix:txns", CancellationToken.None);
+        Assert.InRange(marks.Count, 1, 4);
+        Assert.Contains("p7", marks.Keys);
+        Assert.DoesNotContain("p0", marks.Keys);
+        var calls = h.Sink.Calls;
+        var last = InRoom(new JsonObject { ["events"] = new JsonArray(Message("$p7", "p7")) }.ToJsonString(), h.RoomId);
+        Assert.Equal(200, (await h.PutTransactionAsync("/_matrix/app/v1/transactions/p7", last)).Status);
+        Assert.Equal(calls, h.Sink.Calls);
+    }
+
+    [Fact]
     public async Task User_and_alias_queries_answer_on_both_path_styles_and_ping_needs_the_token()
     {
         await using var h = await BridgeHarness.StartAsync();

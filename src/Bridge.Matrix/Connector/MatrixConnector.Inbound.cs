@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Bridge.Core.Connectors;
@@ -11,6 +12,15 @@ namespace Bridge.Matrix.Connector;
 /// <summary>Homeserver → bridge: transactions (acknowledged only once durable), invites, member tracking.</summary>
 public sealed partial class MatrixConnector
 {
+    /// <summary>How often (in transactions) old transaction marks are pruned; settable for tests.</summary>
+    internal int PruneEvery { get; set; } = 500;
+
+    /// <summary>How many of the newest transaction marks are kept.</summary>
+    internal int KeepTransactionMarks { get; set; } = 1000;
+    private int _transactionsSincePrune;
+
+    private string TxnScope => "matrix:" + NetworkId + ":txns";
+
     /// <summary>
     /// A transaction is done when every event in it has been ingested (durable). The mark stores the body hash:
     /// a retry of the same transaction is a no-op, while a reused id with other events (a homeserver whose
@@ -19,11 +29,10 @@ public sealed partial class MatrixConnector
     internal async Task HandleTransactionAsync(string txnId, byte[] body, JsonArray events, CancellationToken ct)
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(body));
-        var key = "txn:" + txnId;
         await _transactionGate.WaitAsync(ct);
         try
         {
-            if (await _context.State.GetAsync(Scope, key, ct) == hash)
+            if (await _context.State.GetAsync(TxnScope, txnId, ct) is { } seen && seen.StartsWith(hash, StringComparison.Ordinal))
             {
                 return;
             }
@@ -36,12 +45,39 @@ public sealed partial class MatrixConnector
                 }
             }
 
-            await _context.State.SetAsync(Scope, key, hash, ct);
+            var stamp = _context.Time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+            await _context.State.SetAsync(TxnScope, txnId, hash + "|" + stamp, ct);
             _logger.LogDebug(MatrixLog.TransactionDone, "Transaction {TxnId} with {Count} events stored", txnId, events.Count);
+            if (++_transactionsSincePrune >= PruneEvery)
+            {
+                _transactionsSincePrune = 0;
+                await PruneTransactionMarksAsync(ct);
+            }
         }
         finally
         {
             _transactionGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Keeps the newest transaction marks only: the homeserver retries just its current transaction, so old marks
+    /// guard nothing (event ids are deduplicated by the core anyway).
+    /// </summary>
+    private async Task PruneTransactionMarksAsync(CancellationToken ct)
+    {
+        var marks = await _context.State.ListAsync(TxnScope, ct);
+        if (marks.Count <= KeepTransactionMarks)
+        {
+            return;
+        }
+
+        static long Stamp(string value) =>
+            long.TryParse(value.AsSpan(value.IndexOf('|', StringComparison.Ordinal) + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms) ? ms : 0;
+
+        foreach (var (txnId, _) in marks.OrderBy(kv => Stamp(kv.Value)).Take(marks.Count - KeepTransactionMarks))
+        {
+            await _context.State.DeleteAsync(TxnScope, txnId, ct);
         }
     }
 

@@ -64,8 +64,6 @@ public sealed partial class MatrixConnector : INetworkConnector
     /// <summary>Where the appservice listener is bound (after start); register this URL with the homeserver.</summary>
     public Uri? ListenUrl => _listener?.BoundUrl;
 
-    private string Scope => "matrix:" + NetworkId;
-
     private string PuppetScope => "matrix:" + NetworkId + ":puppets";
 
     private MatrixClient Client => _client ?? throw new InvalidOperationException("connector not started");
