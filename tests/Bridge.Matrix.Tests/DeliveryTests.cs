@@ -22,6 +22,7 @@ public sealed class DeliveryTests
         Assert.Equal(delivered.NativeId, message["event_id"]!.GetValue<string>());
         Assert.Equal(Carol, message["sender"]!.GetValue<string>());
         Assert.Equal("m.text", message["content"]!["msgtype"]!.GetValue<string>());
+        Assert.Empty(message["content"]!["m.mentions"]!.AsObject());
 
         await h.Connector.DeliverAsync(h.Request(11, "waves", messageKind: MessageKind.Emote), CancellationToken.None);
         await h.Connector.DeliverAsync(h.Request(12, "automated", messageKind: MessageKind.Notice, html: "<b>automated</b>"), CancellationToken.None);

@@ -87,6 +87,9 @@ internal static class OutboundContent
                 _ => "m.text",
             },
             ["body"] = visibleLabel + text,
+            // Intentional mentions (spec v1.7): an explicit empty set stops clients from treating bridged text such as
+            // "@room" or a display name as a mention that notifies people.
+            ["m.mentions"] = new JsonObject(),
         };
         if (e.Html is { Length: > 0 } html)
         {
