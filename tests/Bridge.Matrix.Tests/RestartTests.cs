@@ -22,4 +22,16 @@ public sealed class RestartTests
         var e = Assert.Single(h.Sink.Accepted, x => x.NativeId == whileDown);
         Assert.Equal(BridgeHarness.Channel, e.ChannelId);
     }
+
+    [Fact]
+    public async Task Stopping_with_leave_puppets_on_stop_takes_puppets_but_not_the_bot_out_of_the_rooms()
+    {
+        await using var h = await BridgeHarness.StartAsync(connectorOptions: o => o.LeavePuppetsOnStop = true);
+        await h.Connector.DeliverAsync(h.Request(1, "before"), CancellationToken.None);
+        const string puppet = "@_bridge_xmpp_carol=40example.org:localhost";
+        Assert.Contains(puppet, h.Sandbox.GetMembers(h.RoomId));
+        await h.Connector.StopAsync(CancellationToken.None);
+        Assert.DoesNotContain(puppet, h.Sandbox.GetMembers(h.RoomId));
+        Assert.Contains(BridgeHarness.Bot, h.Sandbox.GetMembers(h.RoomId));
+    }
 }

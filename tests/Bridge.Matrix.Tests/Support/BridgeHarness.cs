@@ -48,7 +48,8 @@ internal sealed class BridgeHarness : IAsyncDisposable
 
     public HttpClient Http { get; } = new();
 
-    public static async Task<BridgeHarness> StartAsync(bool legacyHomeserver = false, Action<MatrixSandboxOptions>? sandboxOptions = null)
+    public static async Task<BridgeHarness> StartAsync(bool legacyHomeserver = false, Action<MatrixSandboxOptions>? sandboxOptions = null,
+        Action<MatrixOptions>? connectorOptions = null)
     {
         var options = new MatrixSandboxOptions
         {
@@ -66,7 +67,7 @@ internal sealed class BridgeHarness : IAsyncDisposable
 
         var sink = new RecordingSink();
         var state = new MemoryStateStore();
-        var connector = CreateConnector(sandbox.BaseUrl, sink, state);
+        var connector = CreateConnector(sandbox.BaseUrl, sink, state, configure: connectorOptions);
         await connector.StartAsync(CancellationToken.None);
         sandbox.AddAppservice(Registration(connector.ListenUrl!));
         sandbox.Invite(roomId, alice.UserId, Bot);
@@ -74,7 +75,8 @@ internal sealed class BridgeHarness : IAsyncDisposable
         return new BridgeHarness(sandbox, connector, sink, state, alice, roomId);
     }
 
-    public static MatrixConnector CreateConnector(Uri homeserver, RecordingSink sink, MemoryStateStore state, string listen = "http://127.0.0.1:0")
+    public static MatrixConnector CreateConnector(Uri homeserver, RecordingSink sink, MemoryStateStore state, string listen = "http://127.0.0.1:0",
+        Action<MatrixOptions>? configure = null)
     {
         var topology = new BridgeTopology(
             [new NetworkDefinition { Id = Network, Kind = NetworkKind.Matrix }, new NetworkDefinition { Id = "xmpp", Kind = NetworkKind.Xmpp }],
@@ -89,6 +91,7 @@ internal sealed class BridgeHarness : IAsyncDisposable
             HsToken = HsToken,
             RequestTimeout = TimeSpan.FromSeconds(10),
         };
+        configure?.Invoke(options);
         return new MatrixConnector(new NetworkDefinition { Id = Network, Kind = NetworkKind.Matrix }, options, context);
     }
 
