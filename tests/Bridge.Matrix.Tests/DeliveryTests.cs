@@ -38,6 +38,27 @@ public sealed class DeliveryTests
     }
 
     [Fact]
+    public async Task Classification_label_is_carried_in_the_content_field_and_the_text_is_left_as_the_core_made_it()
+    {
+        await using var h = await BridgeHarness.StartAsync();
+        var request = h.Request(5, "[CUI] plan") with { Label = "CUI" };
+        Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(request, CancellationToken.None));
+        var content = h.Sandbox.GetMessages(h.RoomId).Single()["content"]!;
+        Assert.Equal("[CUI] plan", content["body"]!.GetValue<string>());
+        Assert.Equal("CUI", content["org.bridge.classification"]!.GetValue<string>());
+
+        // And inbound, the same field becomes a structured label.
+        var eventId = h.Sandbox.SendEvent(h.RoomId, h.Alice.UserId, "m.room.message", new System.Text.Json.Nodes.JsonObject
+        {
+            ["msgtype"] = "m.text",
+            ["body"] = "labelled",
+            ["org.bridge.classification"] = "SECRET",
+        });
+        await BridgeHarness.WaitUntilAsync(() => h.Sink.Accepted.Any(e => e.NativeId == eventId));
+        Assert.Equal(["SECRET"], h.Sink.Accepted.Single(e => e.NativeId == eventId).StructuredLabels);
+    }
+
+    [Fact]
     public async Task Retrying_the_same_outbox_item_reuses_the_transaction_id_and_sends_once()
     {
         await using var h = await BridgeHarness.StartAsync();

@@ -77,7 +77,6 @@ internal static class OutboundContent
             text = text.Length == 0 ? line : text + "\n" + line;
         }
 
-        var visibleLabel = string.IsNullOrEmpty(label) ? "" : $"[{label}] ";
         var content = new JsonObject
         {
             ["msgtype"] = e.MessageKind switch
@@ -86,7 +85,8 @@ internal static class OutboundContent
                 MessageKind.Notice => "m.notice",
                 _ => "m.text",
             },
-            ["body"] = visibleLabel + text,
+            // The core's policy has already put the visible "[LABEL] " marker into the text and HTML.
+            ["body"] = text,
             // Intentional mentions (spec v1.7): an explicit empty set stops clients from treating bridged text such as
             // "@room" or a display name as a mention that notifies people.
             ["m.mentions"] = new JsonObject(),
@@ -97,7 +97,7 @@ internal static class OutboundContent
                 ? "<br>" + MatrixHtml.Escape(a.Name)
                 : $"<br><a href=\"{MatrixHtml.Escape(a.Url)}\">{MatrixHtml.Escape(a.Name)}</a>"));
             content["format"] = "org.matrix.custom.html";
-            content["formatted_body"] = MatrixHtml.Escape(visibleLabel) + html + attachmentsHtml;
+            content["formatted_body"] = html + attachmentsHtml;
         }
 
         if (!string.IsNullOrEmpty(label))
