@@ -11,6 +11,7 @@ internal static class BridgeCli
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(CheckConfigCommand.Create());
         root.Subcommands.Add(AuditCommand.Create());
+        root.Subcommands.Add(GenerateRegistrationCommand.Create());
         return root;
     }
 
