@@ -75,7 +75,6 @@ public sealed class MattermostSandbox : IAsyncDisposable
             app.Use((ctx, next) => _pipeline.InvokeAsync(ctx, next));
             var ws = new WsEndpoint(_state, _hub, () => _pipeline.VersionId);
             app.Map("/api/v4/websocket", ws.HandleAsync);
-            app.Map("/api/v4/websocket/", ws.HandleAsync);
             UserEndpoints.Map(app, _state);
             TeamChannelEndpoints.Map(app, _state);
             PostEndpoints.Map(app, _state);
@@ -161,7 +160,8 @@ public sealed class MattermostSandbox : IAsyncDisposable
 
     public void AddToTeam(string teamId, string userId) => _state.AddTeamMember(SystemActor(), teamId, userId);
 
-    public void AddToChannel(string channelId, string userId) => _state.AddChannelMember(SystemActor(), channelId, userId);
+    public void AddToChannel(string channelId, string userId) =>
+        _state.AddChannelMember(_state.GetUser(userId), channelId, userId, bypassPermissions: true);
 
     public bool IsChannelMember(string channelId, string userId) => _state.IsChannelMember(channelId, userId);
 
