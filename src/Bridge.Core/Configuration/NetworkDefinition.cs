@@ -1,0 +1,19 @@
+using Bridge.Core.Model;
+
+namespace Bridge.Core.Configuration;
+
+/// <summary>One configured connection. Two servers of the same kind are two networks.</summary>
+public sealed record NetworkDefinition
+{
+    public required string Id { get; init; }
+    public required NetworkKind Kind { get; init; }
+
+    /// <summary>The organisation that people on this network belong to unless the connector knows better.</summary>
+    public string Organisation { get; init; } = "";
+
+    /// <summary>Classification label that an event from this network carries when it names none.</summary>
+    public string? DefaultLabel { get; init; }
+
+    /// <summary>Highest label this network may receive; null means cleared for everything.</summary>
+    public string? Clearance { get; init; }
+}

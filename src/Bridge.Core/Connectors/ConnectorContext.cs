@@ -1,0 +1,23 @@
+using Bridge.Core.Configuration;
+using Bridge.Core.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Core.Connectors;
+
+/// <summary>What the core gives a connector: where to report, where to keep its state, and what it serves.</summary>
+public sealed record ConnectorContext
+{
+    public required IEventSink Sink { get; init; }
+
+    /// <summary>Durable key/value state owned by the connector (puppet tokens, resume positions, seen transactions).</summary>
+    public required IConnectorStateStore State { get; init; }
+
+    public required BridgeTopology Topology { get; init; }
+
+    public required ILoggerFactory LoggerFactory { get; init; }
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Services of the host, for connectors that need more (HttpClient factory, server hosting).</summary>
+    public IServiceProvider? Services { get; init; }
+}

@@ -1,0 +1,19 @@
+namespace Bridge.Core.Connectors;
+
+/// <summary>What happened to one delivery attempt.</summary>
+public abstract record DeliveryResult
+{
+    /// <summary>Delivered; <paramref name="NativeId"/> is the id the destination gave it (for later edits, replies, echo suppression).</summary>
+    public sealed record Delivered(string NativeId) : DeliveryResult;
+
+    /// <summary>Could not deliver now (network down, rate limited, puppet not joined yet); try again later. Counts as an attempt unless <paramref name="CountsAsAttempt"/> is false.</summary>
+    public sealed record RetryLater(string Reason, TimeSpan? After = null, bool CountsAsAttempt = true) : DeliveryResult;
+
+    /// <summary>Will never succeed (rejected by the destination): dead-letter with this reason.</summary>
+    public sealed record Rejected(string Reason) : DeliveryResult;
+
+    /// <summary>Nothing to do on this network (for example a reaction the network cannot express); counts as done.</summary>
+    public sealed record Skipped(string Reason) : DeliveryResult;
+
+    public static DeliveryResult Ok(string nativeId) => new Delivered(nativeId);
+}

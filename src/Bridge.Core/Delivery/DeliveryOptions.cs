@@ -1,0 +1,18 @@
+namespace Bridge.Core.Delivery;
+
+/// <summary>How hard the bridge tries before dead-lettering a delivery. Bound from <c>delivery:</c>.</summary>
+public sealed class DeliveryOptions
+{
+    /// <summary>Attempts (that the destination actually answered) before a row is dead-lettered.</summary>
+    public int MaxAttempts { get; set; } = 12;
+
+    public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Longest a single delivery call may take.</summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Rows fetched per batch.</summary>
+    public int BatchSize { get; set; } = 256;
+}

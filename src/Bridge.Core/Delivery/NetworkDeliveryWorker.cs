@@ -1,0 +1,242 @@
+using Bridge.Core.Connectors;
+using Bridge.Core.Model;
+using Bridge.Core.Storage;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace Bridge.Core.Delivery;
+
+/// <summary>
+/// Delivers the outbox rows of one destination network, oldest first, in order per channel. A channel whose head row
+/// must wait blocks only itself; another network has its own worker, so a dead network never stalls the others.
+/// </summary>
+internal sealed class NetworkDeliveryWorker
+{
+    private readonly INetworkConnector _connector;
+    private readonly IBridgeStore _store;
+    private readonly DeliverySignals _signals;
+    private readonly DeliveryOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ResiliencePipeline<DeliveryResult> _pipeline;
+    private readonly Dictionary<string, DateTimeOffset> _blockedUntil = new(StringComparer.Ordinal);
+
+    public NetworkDeliveryWorker(INetworkConnector connector, IBridgeStore store, DeliverySignals signals, DeliveryOptions options, ILogger logger, TimeProvider time)
+    {
+        _connector = connector;
+        _store = store;
+        _signals = signals;
+        _options = options;
+        _logger = logger;
+        _time = time;
+
+        // Short in-process retries absorb blips (a dropped HTTP connection, a brief 429); anything longer is
+        // rescheduled durably so a restart or a long outage loses nothing.
+        _pipeline = new ResiliencePipelineBuilder<DeliveryResult>()
+            .AddRetry(new RetryStrategyOptions<DeliveryResult>
+            {
+                MaxRetryAttempts = 2,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(100),
+                ShouldHandle = new PredicateBuilder<DeliveryResult>()
+                    .Handle<Exception>(ex => ex is not OperationCanceledException || ex is TimeoutRejectedException)
+                    .HandleResult(r => r is DeliveryResult.RetryLater { CountsAsAttempt: true, After: null } ||
+                                       r is DeliveryResult.RetryLater { CountsAsAttempt: true } rl && rl.After <= TimeSpan.FromSeconds(2)),
+                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is DeliveryResult.RetryLater { After: { } after } ? after : (TimeSpan?)null),
+            })
+            .AddTimeout(options.AttemptTimeout)
+            .Build();
+    }
+
+    public string NetworkId => _connector.NetworkId;
+
+    public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var delivered = await RunOnceAsync(stoppingToken);
+                if (!delivered)
+                {
+                    await _signals.WaitAsync(NetworkId, NextWake(), stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                // Store trouble (disk full, lock): keep the worker alive and try again shortly.
+                _logger.LogError(DeliveryLog.WorkerError, ex, "Delivery worker for {Network} failed; retrying", NetworkId);
+                await Task.Delay(TimeSpan.FromSeconds(1), _time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+
+    /// <summary>Delivers what is due now; returns true if anything was delivered (so the caller loops without waiting).</summary>
+    internal async Task<bool> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        if (!_connector.IsReady)
+        {
+            return false;
+        }
+
+        var now = _time.GetUtcNow();
+        foreach (var expired in _blockedUntil.Where(kv => kv.Value <= now).Select(kv => kv.Key).ToList())
+        {
+            _blockedUntil.Remove(expired);
+        }
+
+        var items = await _store.GetPendingAsync(NetworkId, _blockedUntil.Keys, _options.BatchSize, cancellationToken);
+        var progressed = false;
+        foreach (var item in items)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var channel = item.Destination.ChannelId;
+            if (_blockedUntil.ContainsKey(channel))
+            {
+                continue;
+            }
+
+            if (item.NotBefore > _time.GetUtcNow())
+            {
+                _blockedUntil[channel] = item.NotBefore;
+                continue;
+            }
+
+            if (!_connector.IsReady)
+            {
+                return progressed;
+            }
+
+            if (await DeliverOneAsync(item, cancellationToken))
+            {
+                progressed = true;
+            }
+        }
+
+        return progressed;
+    }
+
+    private async Task<bool> DeliverOneAsync(OutboxItem item, CancellationToken cancellationToken)
+    {
+        var request = await BuildRequestAsync(item, cancellationToken);
+        DeliveryResult result;
+        try
+        {
+            result = await _pipeline.ExecuteAsync(async ct => await _connector.DeliverAsync(request, ct), cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            result = new DeliveryResult.RetryLater(ex.GetType().Name + ": " + ex.Message);
+        }
+
+        switch (result)
+        {
+            case DeliveryResult.Delivered d:
+                await _store.MarkDeliveredAsync(item, d.NativeId, CancellationToken.None);
+                _logger.LogDebug(DeliveryLog.Delivered, "Delivered outbox {Id} to {Destination} as {NativeId}", item.Id, item.Destination, d.NativeId);
+                return true;
+            case DeliveryResult.Skipped s:
+                await _store.MarkDeliveredAsync(item, null, CancellationToken.None);
+                _logger.LogInformation(DeliveryLog.Skipped, "Outbox {Id} to {Destination} skipped: {Reason}", item.Id, item.Destination, s.Reason);
+                return true;
+            case DeliveryResult.Rejected r:
+                await _store.DeadLetterAsync(item.Id, item.Attempts + 1, r.Reason, CancellationToken.None);
+                _logger.LogWarning(DeliveryLog.DeadLettered, "Outbox {Id} to {Destination} dead-lettered: {Reason}", item.Id, item.Destination, r.Reason);
+                return true;
+            case DeliveryResult.RetryLater retry:
+                var attempts = retry.CountsAsAttempt ? item.Attempts + 1 : item.Attempts;
+                if (attempts >= _options.MaxAttempts)
+                {
+                    await _store.DeadLetterAsync(item.Id, attempts, $"gave up after {attempts} attempts: {retry.Reason}", CancellationToken.None);
+                    _logger.LogWarning(DeliveryLog.DeadLettered, "Outbox {Id} to {Destination} dead-lettered after {Attempts} attempts: {Reason}", item.Id, item.Destination, attempts, retry.Reason);
+                    return true;
+                }
+
+                var wait = retry.After ?? Backoff(attempts);
+                var notBefore = _time.GetUtcNow() + wait;
+                await _store.RescheduleAsync(item.Id, attempts, notBefore, retry.Reason, CancellationToken.None);
+                _blockedUntil[item.Destination.ChannelId] = notBefore;
+                _logger.LogInformation(DeliveryLog.Retrying, "Outbox {Id} to {Destination} retried in {Wait}: {Reason}", item.Id, item.Destination, wait, retry.Reason);
+                return false;
+            default:
+                throw new InvalidOperationException($"unknown delivery result {result}");
+        }
+    }
+
+    private async Task<DeliveryRequest> BuildRequestAsync(OutboxItem item, CancellationToken cancellationToken)
+    {
+        var e = item.Event;
+        string? target = null, replyTo = null;
+        if (e.TargetNativeId is not null)
+        {
+            target = await TranslateAsync(e.NetworkId, e.TargetNativeId, item.Destination, cancellationToken);
+        }
+
+        if (e.ReplyToNativeId is not null)
+        {
+            replyTo = await TranslateAsync(e.NetworkId, e.ReplyToNativeId, item.Destination, cancellationToken);
+        }
+
+        return new DeliveryRequest
+        {
+            OutboxId = item.Id,
+            LinkId = item.LinkId,
+            Destination = item.Destination,
+            Event = e,
+            TargetNativeId = target,
+            ReplyToNativeId = replyTo,
+            Label = item.Label,
+            Attempt = item.Attempts,
+        };
+    }
+
+    private async Task<string?> TranslateAsync(string sourceNetwork, string sourceNativeId, ChannelRef destination, CancellationToken cancellationToken)
+    {
+        var origin = await _store.FindOriginAsync(sourceNetwork, sourceNativeId, cancellationToken);
+        return origin is null ? null : await _store.FindNativeIdAsync(origin, destination, cancellationToken);
+    }
+
+    private TimeSpan Backoff(int attempts)
+    {
+        var ms = _options.InitialBackoff.TotalMilliseconds * Math.Pow(2, Math.Max(0, attempts - 1));
+        ms = Math.Min(ms, _options.MaxBackoff.TotalMilliseconds);
+        // Full jitter on the upper half keeps many channels from retrying in lockstep.
+        return TimeSpan.FromMilliseconds((ms / 2) + (Random.Shared.NextDouble() * ms / 2));
+    }
+
+    private TimeSpan NextWake()
+    {
+        if (!_connector.IsReady)
+        {
+            return TimeSpan.FromMilliseconds(250);
+        }
+
+        if (_blockedUntil.Count == 0)
+        {
+            return TimeSpan.FromSeconds(5);
+        }
+
+        var soonest = _blockedUntil.Values.Min() - _time.GetUtcNow();
+        return soonest < TimeSpan.FromMilliseconds(10) ? TimeSpan.FromMilliseconds(10) : soonest;
+    }
+}
+
+internal static class DeliveryLog
+{
+    public static readonly EventId Delivered = new(3001, nameof(Delivered));
+    public static readonly EventId Retrying = new(3002, nameof(Retrying));
+    public static readonly EventId DeadLettered = new(3003, nameof(DeadLettered));
+    public static readonly EventId Skipped = new(3004, nameof(Skipped));
+    public static readonly EventId WorkerError = new(3005, nameof(WorkerError));
+}

@@ -1,0 +1,65 @@
+namespace Bridge.Core.Model;
+
+/// <summary>What happened on a network, normalised so that the core never needs to know the protocol.</summary>
+public sealed record BridgeEvent
+{
+    public required string NetworkId { get; init; }
+    public required string ChannelId { get; init; }
+
+    /// <summary>The id the source network gave the event; unique per network, used for dedupe and mapping.</summary>
+    public required string NativeId { get; init; }
+
+    public BridgeEventKind Kind { get; init; } = BridgeEventKind.Message;
+    public MessageKind MessageKind { get; init; } = MessageKind.Text;
+    public required PersonRef Sender { get; init; }
+
+    /// <summary>Plain text (light Markdown allowed) that every network can show.</summary>
+    public string Text { get; init; } = "";
+
+    /// <summary>Sanitised HTML when the source had rich text.</summary>
+    public string? Html { get; init; }
+
+    /// <summary>For edits, deletes and reactions: the source network's native id of the message acted on.</summary>
+    public string? TargetNativeId { get; init; }
+
+    /// <summary>For replies: the source network's native id of the message replied to.</summary>
+    public string? ReplyToNativeId { get; init; }
+
+    /// <summary>For reactions: the emoji or key.</summary>
+    public string? ReactionKey { get; init; }
+
+    public DateTimeOffset Timestamp { get; init; } = DateTimeOffset.UtcNow;
+
+    /// <summary>Classification labels found in structured fields (Mattermost props, Matrix content, XEP-0258).</summary>
+    public IReadOnlyList<string> StructuredLabels { get; init; } = [];
+
+    public IReadOnlyList<Attachment> Attachments { get; init; } = [];
+
+    public ChannelRef Channel => new(NetworkId, ChannelId);
+}
+
+public enum BridgeEventKind
+{
+    Message,
+    Edit,
+    Delete,
+    Reaction,
+}
+
+/// <summary>The meaning of a message: Matrix m.text / m.emote / m.notice; XMPP /me; Mattermost me-posts.</summary>
+public enum MessageKind
+{
+    Text,
+    Emote,
+    Notice,
+}
+
+public sealed record Attachment
+{
+    public required string Name { get; init; }
+    public required string ContentType { get; init; }
+    public long Size { get; init; }
+
+    /// <summary>Where the destination connector can fetch the bytes (a URL reachable by the bridge).</summary>
+    public string? Url { get; init; }
+}

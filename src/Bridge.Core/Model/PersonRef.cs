@@ -1,0 +1,20 @@
+namespace Bridge.Core.Model;
+
+/// <summary>
+/// A person as seen on the network they speak from. <see cref="UserId"/> is the stable native identity
+/// (a real JID or occupant id, a Matrix user id, a Mattermost user id); the display name may change.
+/// </summary>
+public sealed record PersonRef
+{
+    public required string NetworkId { get; init; }
+    public required string UserId { get; init; }
+    public required string DisplayName { get; init; }
+
+    /// <summary>The organisation the person belongs to; defaults to the source network's organisation.</summary>
+    public string? Organisation { get; init; }
+
+    public string? AvatarUrl { get; init; }
+
+    /// <summary>A key that is unique across networks, used to name and find puppets.</summary>
+    public string Key => $"{NetworkId}/{UserId}";
+}

@@ -1,1 +1,0 @@
-namespace Bridge.Core; internal static class Placeholder { }

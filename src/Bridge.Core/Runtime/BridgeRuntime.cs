@@ -1,0 +1,111 @@
+using Bridge.Core.Configuration;
+using Bridge.Core.Connectors;
+using Bridge.Core.Delivery;
+using Bridge.Core.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Core.Runtime;
+
+/// <summary>
+/// Starts and stops the bridge in the right order: schema, connectors, one delivery worker per network.
+/// Stopping drains: workers finish the delivery in flight, then connectors leave their rooms, then the store closes.
+/// </summary>
+public sealed class BridgeRuntime : IHostedService
+{
+    private readonly IBridgeStore _store;
+    private readonly BridgeTopology _topology;
+    private readonly IEnumerable<INetworkConnectorFactory> _factories;
+    private readonly IConfiguration _configuration;
+    private readonly ConnectorRegistry _registry;
+    private readonly DeliverySignals _signals;
+    private readonly DeliveryOptions _deliveryOptions;
+    private readonly IEventSink _sink;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger<BridgeRuntime> _logger;
+    private readonly IServiceProvider _services;
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _workers = [];
+
+    public BridgeRuntime(IBridgeStore store, BridgeTopology topology, IEnumerable<INetworkConnectorFactory> factories, IConfiguration configuration,
+        ConnectorRegistry registry, DeliverySignals signals, DeliveryOptions deliveryOptions, IEventSink sink, ILoggerFactory loggerFactory,
+        IServiceProvider services, TimeProvider? time = null)
+    {
+        _store = store;
+        _topology = topology;
+        _factories = factories;
+        _configuration = configuration;
+        _registry = registry;
+        _signals = signals;
+        _deliveryOptions = deliveryOptions;
+        _sink = sink;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<BridgeRuntime>();
+        _services = services;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _store.MigrateAsync(cancellationToken);
+        var context = new ConnectorContext
+        {
+            Sink = _sink,
+            State = _store,
+            Topology = _topology,
+            LoggerFactory = _loggerFactory,
+            Time = _time,
+            Services = _services,
+        };
+        foreach (var network in _topology.Networks)
+        {
+            var factory = _factories.FirstOrDefault(f => f.Kind == network.Kind)
+                          ?? throw new InvalidOperationException($"no connector is registered for kind '{network.Kind}' (network '{network.Id}')");
+            var section = _configuration.GetSection($"networks:{network.Id}");
+            _registry.Add(factory.Create(network, section, context));
+        }
+
+        foreach (var connector in _registry.All)
+        {
+            await connector.StartAsync(cancellationToken);
+            _logger.LogInformation(RuntimeLog.ConnectorStarted, "Connector {Network} ({Kind}) started", connector.NetworkId, connector.Kind);
+            var worker = new NetworkDeliveryWorker(connector, _store, _signals, _deliveryOptions, _loggerFactory.CreateLogger("Bridge.Delivery." + connector.NetworkId), _time);
+            _workers.Add(Task.Run(() => worker.RunAsync(_stopping.Token), CancellationToken.None));
+        }
+
+        _logger.LogInformation(RuntimeLog.Started, "Bridge started: {Networks} networks, {Links} links", _topology.Networks.Count, _topology.Links.Count);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _logger.LogInformation(RuntimeLog.Stopping, "Bridge stopping: draining deliveries in flight");
+        await _stopping.CancelAsync();
+        await Task.WhenAll(_workers).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        foreach (var connector in _registry.All)
+        {
+            try
+            {
+                await connector.StopAsync(cancellationToken);
+                await connector.DisposeAsync();
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning(RuntimeLog.StopFailed, ex, "Connector {Network} did not stop cleanly", connector.NetworkId);
+            }
+        }
+
+        _logger.LogInformation(RuntimeLog.Stopped, "Bridge stopped");
+        _stopping.Dispose();
+    }
+}
+
+internal static class RuntimeLog
+{
+    public static readonly EventId Started = new(100, nameof(Started));
+    public static readonly EventId ConnectorStarted = new(101, nameof(ConnectorStarted));
+    public static readonly EventId Stopping = new(102, nameof(Stopping));
+    public static readonly EventId Stopped = new(103, nameof(Stopped));
+    public static readonly EventId StopFailed = new(104, nameof(StopFailed));
+}

@@ -1,0 +1,49 @@
+using Bridge.Core.Model;
+
+namespace Bridge.Core.Storage;
+
+/// <summary>
+/// The bridge's durable state: inbound dedupe, the outbox, the message map, connector state and the audit trail.
+/// SQLite (embedded default) and PostgreSQL implement it; the same contract tests run on both.
+/// </summary>
+public interface IBridgeStore : IConnectorStateStore, IAsyncDisposable
+{
+    /// <summary>Creates or upgrades the schema (versioned migrations).</summary>
+    Task MigrateAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Atomically: records (network, native id) as seen, records the origin in the message map, appends the outbox rows and
+    /// the audit records. Returns false (and writes nothing) when the native id was seen before.
+    /// </summary>
+    Task<bool> IngestAsync(BridgeEvent origin, IReadOnlyList<OutboxDraft> outbox, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken);
+
+    /// <summary>Pending rows toward one network, oldest first, skipping channels in <paramref name="excludeChannels"/>.</summary>
+    Task<IReadOnlyList<OutboxItem>> GetPendingAsync(string networkId, IReadOnlyCollection<string> excludeChannels, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Marks a row delivered and maps the origin to <paramref name="nativeId"/> on the destination.</summary>
+    Task MarkDeliveredAsync(OutboxItem item, string? nativeId, CancellationToken cancellationToken);
+
+    Task RescheduleAsync(long outboxId, int attempts, DateTimeOffset notBefore, string error, CancellationToken cancellationToken);
+
+    Task DeadLetterAsync(long outboxId, int attempts, string reason, CancellationToken cancellationToken);
+
+    Task<int> CountPendingAsync(string? networkId, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int limit, CancellationToken cancellationToken);
+
+    /// <summary>The origin (network, native id) of a message known on <paramref name="networkId"/> by <paramref name="nativeId"/>, whether it started there or was delivered there.</summary>
+    Task<MessageOrigin?> FindOriginAsync(string networkId, string nativeId, CancellationToken cancellationToken);
+
+    /// <summary>The native id on <paramref name="destination"/> of the message that started as <paramref name="origin"/>.</summary>
+    Task<string?> FindNativeIdAsync(MessageOrigin origin, ChannelRef destination, CancellationToken cancellationToken);
+
+    /// <summary>True when <paramref name="nativeId"/> is something the bridge itself delivered on that network (an echo).</summary>
+    Task<bool> IsDeliveredNativeIdAsync(string networkId, string nativeId, CancellationToken cancellationToken);
+
+    Task AppendAuditAsync(IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<AuditRecord>> ReadAuditAsync(long afterSequence, DateTimeOffset? since, int limit, CancellationToken cancellationToken);
+}
+
+/// <summary>Where a message started: the network and the native id it had there.</summary>
+public sealed record MessageOrigin(string NetworkId, string NativeId);

@@ -1,0 +1,510 @@
+using System.Data.Common;
+using Bridge.Core.Audit;
+using Bridge.Core.Model;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Core.Storage.Sqlite;
+
+/// <summary>
+/// The embedded default store: one SQLite file in WAL mode. One connection guarded by a gate, because SQLite
+/// serialises writers anyway and a single connection avoids SQLITE_BUSY storms under load.
+/// </summary>
+public sealed class SqliteBridgeStore : IBridgeStore
+{
+    private readonly SqliteConnection _connection;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ILogger<SqliteBridgeStore> _logger;
+    private readonly TimeProvider _time;
+    private readonly string _synchronous;
+
+    public SqliteBridgeStore(SqliteStoreOptions options, ILogger<SqliteBridgeStore> logger, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+        _synchronous = options.Synchronous.Equals("full", StringComparison.OrdinalIgnoreCase) ? "FULL" : "NORMAL";
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = options.Path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+            DefaultTimeout = 30,
+        };
+        _connection = new SqliteConnection(builder.ToString());
+    }
+
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_connection.State != System.Data.ConnectionState.Open)
+            {
+                await _connection.OpenAsync(cancellationToken);
+                await ExecAsync($"PRAGMA journal_mode=WAL; PRAGMA synchronous={_synchronous}; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;", cancellationToken);
+            }
+
+            await ExecAsync("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);", cancellationToken);
+            var current = Convert.ToInt32(await ScalarAsync("SELECT COALESCE(MAX(version), 0) FROM schema_version;", cancellationToken) ?? 0);
+            foreach (var (version, sql) in SqliteMigrations.All)
+            {
+                if (version <= current)
+                {
+                    continue;
+                }
+
+                using var tx = _connection.BeginTransaction();
+                await ExecAsync(sql, cancellationToken, tx);
+                await ExecAsync($"INSERT INTO schema_version(version) VALUES ({version});", cancellationToken, tx);
+                await tx.CommitAsync(cancellationToken);
+                _logger.LogInformation(StoreLog.Migrated, "SQLite schema migrated to version {Version}", version);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<bool> IngestAsync(BridgeEvent origin, IReadOnlyList<OutboxDraft> outbox, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(origin);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var tx = _connection.BeginTransaction();
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            using (var seen = Command("INSERT OR IGNORE INTO inbound(network_id, native_id, received_at) VALUES ($n, $id, $t);", tx))
+            {
+                seen.Parameters.AddWithValue("$n", origin.NetworkId);
+                seen.Parameters.AddWithValue("$id", origin.NativeId);
+                seen.Parameters.AddWithValue("$t", now);
+                if (await seen.ExecuteNonQueryAsync(cancellationToken) == 0)
+                {
+                    return false;
+                }
+            }
+
+            if (origin.Kind == BridgeEventKind.Message)
+            {
+                await InsertMapAsync(tx, origin.NetworkId, origin.NativeId, origin.NetworkId, origin.ChannelId, origin.NativeId, true, cancellationToken);
+            }
+
+            foreach (var draft in outbox)
+            {
+                using var cmd = Command(
+                    "INSERT INTO outbox(link_id, origin_network, origin_native_id, dest_network, dest_channel, payload, label, state, attempts, not_before, created_at, updated_at) " +
+                    "VALUES ($l, $on, $oid, $dn, $dc, $p, $lab, 0, 0, 0, $t, $t);", tx);
+                cmd.Parameters.AddWithValue("$l", draft.LinkId);
+                cmd.Parameters.AddWithValue("$on", origin.NetworkId);
+                cmd.Parameters.AddWithValue("$oid", origin.NativeId);
+                cmd.Parameters.AddWithValue("$dn", draft.Destination.NetworkId);
+                cmd.Parameters.AddWithValue("$dc", draft.Destination.ChannelId);
+                cmd.Parameters.AddWithValue("$p", EventJson.Serialize(draft.Event));
+                cmd.Parameters.AddWithValue("$lab", (object?)draft.Label ?? DBNull.Value);
+                cmd.Parameters.AddWithValue("$t", now);
+                await cmd.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await AppendAuditCoreAsync(tx, audit, cancellationToken);
+            await tx.CommitAsync(cancellationToken);
+            return true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<OutboxItem>> GetPendingAsync(string networkId, IReadOnlyCollection<string> excludeChannels, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(excludeChannels);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var cmd = Command("", null);
+            var exclude = "";
+            if (excludeChannels.Count > 0)
+            {
+                var names = new List<string>();
+                var i = 0;
+                foreach (var c in excludeChannels)
+                {
+                    var p = "$x" + i++;
+                    names.Add(p);
+                    cmd.Parameters.AddWithValue(p, c);
+                }
+
+                exclude = $" AND dest_channel NOT IN ({string.Join(',', names)})";
+            }
+
+            cmd.CommandText = "SELECT id, link_id, dest_network, dest_channel, payload, label, attempts, not_before, created_at FROM outbox " +
+                              $"WHERE dest_network = $n AND state = 0{exclude} ORDER BY id LIMIT $lim;";
+            cmd.Parameters.AddWithValue("$n", networkId);
+            cmd.Parameters.AddWithValue("$lim", limit);
+            var list = new List<OutboxItem>();
+            using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                list.Add(new OutboxItem
+                {
+                    Id = reader.GetInt64(0),
+                    LinkId = reader.GetString(1),
+                    Destination = new ChannelRef(reader.GetString(2), reader.GetString(3)),
+                    Event = EventJson.Deserialize(reader.GetString(4)),
+                    Label = reader.IsDBNull(5) ? null : reader.GetString(5),
+                    Attempts = reader.GetInt32(6),
+                    NotBefore = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+                    CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
+                });
+            }
+
+            return list;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task MarkDeliveredAsync(OutboxItem item, string? nativeId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var tx = _connection.BeginTransaction();
+            using (var cmd = Command("UPDATE outbox SET state = $s, delivered_native_id = $nid, updated_at = $t WHERE id = $id;", tx))
+            {
+                cmd.Parameters.AddWithValue("$s", (int)(nativeId is null ? OutboxState.Skipped : OutboxState.Delivered));
+                cmd.Parameters.AddWithValue("$nid", (object?)nativeId ?? DBNull.Value);
+                cmd.Parameters.AddWithValue("$t", _time.GetUtcNow().ToUnixTimeMilliseconds());
+                cmd.Parameters.AddWithValue("$id", item.Id);
+                await cmd.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            if (nativeId is not null && item.Event.Kind == BridgeEventKind.Message)
+            {
+                await InsertMapAsync(tx, item.Event.NetworkId, item.Event.NativeId, item.Destination.NetworkId, item.Destination.ChannelId, nativeId, false, cancellationToken);
+            }
+
+            if (nativeId is not null)
+            {
+                // Every id the bridge created is an echo if it comes back, whatever kind of event it was.
+                using var echo = Command("INSERT OR IGNORE INTO delivered_ids(network_id, native_id) VALUES ($n, $id);", tx);
+                echo.Parameters.AddWithValue("$n", item.Destination.NetworkId);
+                echo.Parameters.AddWithValue("$id", nativeId);
+                await echo.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await tx.CommitAsync(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public Task RescheduleAsync(long outboxId, int attempts, DateTimeOffset notBefore, string error, CancellationToken cancellationToken) =>
+        UpdateOutboxAsync("UPDATE outbox SET attempts = $a, not_before = $nb, last_error = $e, updated_at = $t WHERE id = $id;", outboxId, attempts, notBefore.ToUnixTimeMilliseconds(), error, cancellationToken);
+
+    public Task DeadLetterAsync(long outboxId, int attempts, string reason, CancellationToken cancellationToken) =>
+        UpdateOutboxAsync($"UPDATE outbox SET state = {(int)OutboxState.DeadLettered}, attempts = $a, not_before = $nb, last_error = $e, updated_at = $t WHERE id = $id;", outboxId, attempts, 0, reason, cancellationToken);
+
+    public async Task<int> CountPendingAsync(string? networkId, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var cmd = Command("SELECT COUNT(*) FROM outbox WHERE state = 0 AND ($n IS NULL OR dest_network = $n);", null);
+            cmd.Parameters.AddWithValue("$n", (object?)networkId ?? DBNull.Value);
+            return Convert.ToInt32(await cmd.ExecuteScalarAsync(cancellationToken));
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int limit, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var cmd = Command($"SELECT id, link_id, dest_network, dest_channel, origin_network, origin_native_id, last_error, attempts, updated_at FROM outbox WHERE state = {(int)OutboxState.DeadLettered} ORDER BY id DESC LIMIT $lim;", null);
+            cmd.Parameters.AddWithValue("$lim", limit);
+            var list = new List<DeadLetter>();
+            using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+            while (await r.ReadAsync(cancellationToken))
+            {
+                list.Add(new DeadLetter(r.GetInt64(0), r.GetString(1), new ChannelRef(r.GetString(2), r.GetString(3)), r.GetString(4), r.GetString(5),
+                    r.IsDBNull(6) ? "" : r.GetString(6), r.GetInt32(7), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(8))));
+            }
+
+            return list;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<MessageOrigin?> FindOriginAsync(string networkId, string nativeId, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var cmd = Command("SELECT origin_network, origin_native_id FROM message_map WHERE network_id = $n AND native_id = $id LIMIT 1;", null);
+            cmd.Parameters.AddWithValue("$n", networkId);
+            cmd.Parameters.AddWithValue("$id", nativeId);
+            using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+            return await r.ReadAsync(cancellationToken) ? new MessageOrigin(r.GetString(0), r.GetString(1)) : null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<string?> FindNativeIdAsync(MessageOrigin origin, ChannelRef destination, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(origin);
+        ArgumentNullException.ThrowIfNull(destination);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var cmd = Command("SELECT native_id FROM message_map WHERE origin_network = $on AND origin_native_id = $oid AND network_id = $n AND channel_id = $c LIMIT 1;", null);
+            cmd.Parameters.AddWithValue("$on", origin.NetworkId);
+            cmd.Parameters.AddWithValue("$oid", origin.NativeId);
+            cmd.Parameters.AddWithValue("$n", destination.NetworkId);
+            cmd.Parameters.AddWithValue("$c", destination.ChannelId);
+            return await cmd.ExecuteScalarAsync(cancellationToken) as string;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<bool> IsDeliveredNativeIdAsync(string networkId, string nativeId, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var cmd = Command("SELECT 1 FROM delivered_ids WHERE network_id = $n AND native_id = $id;", null);
+            cmd.Parameters.AddWithValue("$n", networkId);
+            cmd.Parameters.AddWithValue("$id", nativeId);
+            return await cmd.ExecuteScalarAsync(cancellationToken) is not null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task AppendAuditAsync(IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var tx = _connection.BeginTransaction();
+            await AppendAuditCoreAsync(tx, audit, cancellationToken);
+            await tx.CommitAsync(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<AuditRecord>> ReadAuditAsync(long afterSequence, DateTimeOffset? since, int limit, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var cmd = Command(
+                "SELECT seq, at, kind, link_id, event_key, source_network, source_person, destination, decision, rule_id, label, content_hash, content, prev_hash, hash " +
+                "FROM audit WHERE seq > $after AND at >= $since ORDER BY seq LIMIT $lim;", null);
+            cmd.Parameters.AddWithValue("$after", afterSequence);
+            cmd.Parameters.AddWithValue("$since", since?.UtcTicks ?? 0);
+            cmd.Parameters.AddWithValue("$lim", limit);
+            var list = new List<AuditRecord>();
+            using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+            while (await r.ReadAsync(cancellationToken))
+            {
+                list.Add(AuditRows.Read(r));
+            }
+
+            return list;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<string?> GetAsync(string scope, string key, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var cmd = Command("SELECT value FROM connector_state WHERE scope = $s AND key = $k;", null);
+            cmd.Parameters.AddWithValue("$s", scope);
+            cmd.Parameters.AddWithValue("$k", key);
+            return await cmd.ExecuteScalarAsync(cancellationToken) as string;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public Task SetAsync(string scope, string key, string value, CancellationToken cancellationToken) =>
+        StateWriteAsync("INSERT INTO connector_state(scope, key, value) VALUES ($s, $k, $v) ON CONFLICT(scope, key) DO UPDATE SET value = excluded.value;", scope, key, value, cancellationToken);
+
+    public Task DeleteAsync(string scope, string key, CancellationToken cancellationToken) =>
+        StateWriteAsync("DELETE FROM connector_state WHERE scope = $s AND key = $k;", scope, key, null, cancellationToken);
+
+    public async Task<bool> TryAddAsync(string scope, string key, string value, CancellationToken cancellationToken) =>
+        await StateWriteAsync("INSERT OR IGNORE INTO connector_state(scope, key, value) VALUES ($s, $k, $v);", scope, key, value, cancellationToken) > 0;
+
+    public async Task<IReadOnlyDictionary<string, string>> ListAsync(string scope, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var cmd = Command("SELECT key, value FROM connector_state WHERE scope = $s;", null);
+            cmd.Parameters.AddWithValue("$s", scope);
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+            while (await r.ReadAsync(cancellationToken))
+            {
+                result[r.GetString(0)] = r.GetString(1);
+            }
+
+            return result;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            await _connection.DisposeAsync();
+        }
+        finally
+        {
+            _gate.Release();
+            _gate.Dispose();
+        }
+    }
+
+    private async Task<int> StateWriteAsync(string sql, string scope, string key, string? value, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var cmd = Command(sql, null);
+            cmd.Parameters.AddWithValue("$s", scope);
+            cmd.Parameters.AddWithValue("$k", key);
+            if (value is not null)
+            {
+                cmd.Parameters.AddWithValue("$v", value);
+            }
+
+            return await cmd.ExecuteNonQueryAsync(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task UpdateOutboxAsync(string sql, long outboxId, int attempts, long notBefore, string error, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var cmd = Command(sql, null);
+            cmd.Parameters.AddWithValue("$a", attempts);
+            cmd.Parameters.AddWithValue("$nb", notBefore);
+            cmd.Parameters.AddWithValue("$e", error);
+            cmd.Parameters.AddWithValue("$t", _time.GetUtcNow().ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$id", outboxId);
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task AppendAuditCoreAsync(SqliteTransaction tx, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken)
+    {
+        if (audit.Count == 0)
+        {
+            return;
+        }
+
+        long seq = 0;
+        var prev = AuditChain.Genesis;
+        using (var last = Command("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1;", tx))
+        using (var r = await last.ExecuteReaderAsync(cancellationToken))
+        {
+            if (await r.ReadAsync(cancellationToken))
+            {
+                seq = r.GetInt64(0);
+                prev = r.GetString(1);
+            }
+        }
+
+        foreach (var entry in audit)
+        {
+            seq++;
+            var hash = AuditChain.ComputeHash(prev, seq, entry);
+            using var cmd = Command(AuditRows.InsertSql, tx);
+            AuditRows.Bind(cmd, seq, entry, prev, hash);
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+            prev = hash;
+        }
+    }
+
+    private async Task InsertMapAsync(SqliteTransaction tx, string originNetwork, string originNativeId, string networkId, string channelId, string nativeId, bool isOrigin, CancellationToken cancellationToken)
+    {
+        using var cmd = Command(
+            "INSERT OR IGNORE INTO message_map(origin_network, origin_native_id, network_id, channel_id, native_id, is_origin) VALUES ($on, $oid, $n, $c, $nid, $o);", tx);
+        cmd.Parameters.AddWithValue("$on", originNetwork);
+        cmd.Parameters.AddWithValue("$oid", originNativeId);
+        cmd.Parameters.AddWithValue("$n", networkId);
+        cmd.Parameters.AddWithValue("$c", channelId);
+        cmd.Parameters.AddWithValue("$nid", nativeId);
+        cmd.Parameters.AddWithValue("$o", isOrigin ? 1 : 0);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private SqliteCommand Command(string sql, SqliteTransaction? tx)
+    {
+        var cmd = _connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        return cmd;
+    }
+
+    private async Task ExecAsync(string sql, CancellationToken cancellationToken, SqliteTransaction? tx = null)
+    {
+        using var cmd = Command(sql, tx);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<object?> ScalarAsync(string sql, CancellationToken cancellationToken)
+    {
+        using var cmd = Command(sql, null);
+        return await cmd.ExecuteScalarAsync(cancellationToken);
+    }
+}

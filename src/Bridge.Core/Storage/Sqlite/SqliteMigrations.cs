@@ -1,0 +1,29 @@
+namespace Bridge.Core.Storage.Sqlite;
+
+/// <summary>Versioned schema steps, applied in order at start. Never edit a released step: add a new one.</summary>
+internal static class SqliteMigrations
+{
+    public static IReadOnlyList<(int Version, string Sql)> All { get; } =
+    [
+        (1, """
+            CREATE TABLE inbound(network_id TEXT NOT NULL, native_id TEXT NOT NULL, received_at INTEGER NOT NULL, PRIMARY KEY(network_id, native_id)) WITHOUT ROWID;
+            CREATE TABLE message_map(origin_network TEXT NOT NULL, origin_native_id TEXT NOT NULL, network_id TEXT NOT NULL, channel_id TEXT NOT NULL,
+                                     native_id TEXT NOT NULL, is_origin INTEGER NOT NULL, PRIMARY KEY(origin_network, origin_native_id, network_id, channel_id)) WITHOUT ROWID;
+            CREATE INDEX ix_message_map_native ON message_map(network_id, native_id);
+            CREATE TABLE delivered_ids(network_id TEXT NOT NULL, native_id TEXT NOT NULL, PRIMARY KEY(network_id, native_id)) WITHOUT ROWID;
+            CREATE TABLE outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, link_id TEXT NOT NULL, origin_network TEXT NOT NULL, origin_native_id TEXT NOT NULL,
+                                dest_network TEXT NOT NULL, dest_channel TEXT NOT NULL, payload TEXT NOT NULL, label TEXT, state INTEGER NOT NULL,
+                                attempts INTEGER NOT NULL, not_before INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+                                last_error TEXT, delivered_native_id TEXT);
+            CREATE INDEX ix_outbox_pending ON outbox(dest_network, state, id);
+            CREATE TABLE connector_state(scope TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(scope, key)) WITHOUT ROWID;
+            CREATE TABLE audit(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL, link_id TEXT NOT NULL, event_key TEXT NOT NULL,
+                               source_network TEXT NOT NULL, source_person TEXT NOT NULL, destination TEXT NOT NULL, decision TEXT NOT NULL,
+                               rule_id TEXT NOT NULL, label TEXT NOT NULL, content_hash TEXT NOT NULL, content TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+            CREATE INDEX ix_audit_at ON audit(at);
+            -- Append-only: the database refuses edits; the hash chain detects whatever gets past this.
+            CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END;
+            CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END;
+            """),
+    ];
+}

@@ -1,0 +1,9 @@
+using Bridge.Core.Connectors;
+
+namespace Bridge.Host.Composition;
+
+/// <summary>The connector factories compiled into this build.</summary>
+internal static class ConnectorCatalog
+{
+    public static IReadOnlyList<INetworkConnectorFactory> All() => [];
+}
