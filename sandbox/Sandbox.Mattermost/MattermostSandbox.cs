@@ -194,6 +194,18 @@ public sealed class MattermostSandbox : IAsyncDisposable
     /// <summary>Every post of a channel, oldest first, deleted and system posts included.</summary>
     public IReadOnlyList<SandboxPost> GetPosts(string channelId) => [.. _state.PostsOfChannel(channelId).Select(ToPublic)];
 
+    /// <summary>Ephemeral notices sent through POST /posts/ephemeral (user id, text).</summary>
+    public IReadOnlyList<(string UserId, string Message)> EphemeralMessages
+    {
+        get
+        {
+            lock (_state.Gate)
+            {
+                return [.. _state.Ephemeral];
+            }
+        }
+    }
+
     /// <summary>Seeds an admin, a team and its channels the way a fresh install plus an admin's setup would.</summary>
     public SandboxSeed Seed(string adminUser = "admin", string adminPassword = "Admin-Passw0rd!", string teamName = "demo", string channelName = "town-square")
     {

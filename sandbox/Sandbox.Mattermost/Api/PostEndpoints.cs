@@ -20,6 +20,14 @@ internal static class PostEndpoints
             await WriteJsonAsync(ctx, 201, post.ToJson(state));
         });
 
+        app.MapPost("/api/v4/posts/ephemeral", async ctx =>
+        {
+            var actor = Actor(ctx);
+            var body = await ReadObjectAsync(ctx, "ephemeral_post");
+            var post = state.CreateEphemeralPost(actor, SandboxState.Str(body, "user_id"), body["post"] as JsonObject ?? throw MmApiException.InvalidBodyParam("post"));
+            await WriteJsonAsync(ctx, 201, post);
+        });
+
         app.MapGet("/api/v4/posts/{post_id}", async ctx =>
             await WriteJsonAsync(ctx, 200, state.GetPost(Actor(ctx), IdParam(ctx, "post_id")).ToJson(state)));
 

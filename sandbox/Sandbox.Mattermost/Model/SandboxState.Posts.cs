@@ -413,6 +413,37 @@ internal sealed partial class SandboxState
         }
     }
 
+    /// <summary>POST /posts/ephemeral: not stored, sent only to that user's sockets (needs create_post_ephemeral: admins).</summary>
+    public JsonObject CreateEphemeralPost(UserRecord actor, string userId, JsonObject post)
+    {
+        lock (Gate)
+        {
+            if (!actor.IsAdmin)
+            {
+                throw MmApiException.Forbidden();
+            }
+            GetUser(userId);
+            var channelId = Str(post, "channel_id");
+            if (!_channels.ContainsKey(channelId))
+            {
+                throw MmApiException.InvalidParam("channel_id");
+            }
+            var now = Now();
+            var json = new JsonObject
+            {
+                ["id"] = MmIds.NewId(), ["create_at"] = now, ["update_at"] = now, ["edit_at"] = 0, ["delete_at"] = 0,
+                ["user_id"] = actor.Id, ["channel_id"] = channelId, ["root_id"] = "", ["message"] = Str(post, "message"),
+                ["type"] = "system_ephemeral", ["props"] = new JsonObject(),
+            };
+            Ephemeral.Add((userId, Str(post, "message")));
+            Publish?.Invoke(new WsEvent("ephemeral_message", new JsonObject { ["post"] = json.ToJsonString() }, new WsBroadcast(UserId: userId)));
+            return json;
+        }
+    }
+
+    /// <summary>Ephemeral messages sent so far (user id, text), for tests.</summary>
+    public List<(string UserId, string Message)> Ephemeral { get; } = [];
+
     public void PublishTyping(UserRecord actor, string channelId, string parentId)
     {
         lock (Gate)
