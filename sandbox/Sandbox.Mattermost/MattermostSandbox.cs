@@ -106,6 +106,7 @@ public sealed class MattermostSandbox : IAsyncDisposable
             await _app.DisposeAsync();
             _app = null;
             _limiter.Reset();
+            _state.ForgetVolatileState();
             // A restarted server knows no connection ids.
             _hub = new WsHub(_state, () => _pipeline.VersionId);
         }

@@ -102,6 +102,15 @@ internal sealed partial class SandboxState
         }
     }
 
+    /// <summary>A restart forgets what only lived in memory on a real server: the pending_post_id cache.</summary>
+    public void ForgetVolatileState()
+    {
+        lock (Gate)
+        {
+            _pendingPosts.Clear();
+        }
+    }
+
     private void PrunePendingPosts()
     {
         var cutoff = Time.GetUtcNow() - PendingPostTtl;
