@@ -21,6 +21,9 @@ public sealed partial class MattermostConnector
                     case StreamItem.Resync r:
                         await CatchUpAsync(r.Reason, ct);
                         break;
+                    case StreamItem.Event when _cursorFrozen:
+                        // After a failure, live events wait for the catch-up, which brings them in order.
+                        break;
                     case StreamItem.Event e:
                         await HandleEventAsync(e.Name, e.Data, ct);
                         break;
@@ -28,7 +31,8 @@ public sealed partial class MattermostConnector
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
-                // Nothing is acknowledged past a failure: the cursor did not move, so a catch-up finds it again.
+                // Nothing is acknowledged past a failure: the cursor stays put, so a catch-up finds it again.
+                _cursorFrozen = true;
                 _logger.LogError(MattermostLog.InboundFailed, e, "Handling Mattermost {Item} failed; catching up shortly", item.GetType().Name);
                 _ = Task.Delay(TimeSpan.FromSeconds(2), _context.Time, ct)
                     .ContinueWith(_ => _items.Writer.TryWrite(new StreamItem.Resync("after a failure")), TaskScheduler.Default);
@@ -242,7 +246,7 @@ public sealed partial class MattermostConnector
                 total++;
                 if (IsOwn(post) || post.Type.StartsWith("system_", StringComparison.Ordinal))
                 {
-                    await SaveCursorAsync(channel.NativeId, post.UpdateAt, ct);
+                    await SaveCursorAsync(channel.NativeId, post.UpdateAt, ct, fromCatchUp: true);
                     continue;
                 }
                 if (post.DeleteAt != 0)
@@ -259,9 +263,10 @@ public sealed partial class MattermostConnector
                 {
                     await IngestReactionAsync(reaction, channel.NativeId, ct);
                 }
-                await SaveCursorAsync(channel.NativeId, post.UpdateAt, ct);
+                await SaveCursorAsync(channel.NativeId, post.UpdateAt, ct, fromCatchUp: true);
             }
         }
+        _cursorFrozen = false;
         _logger.LogInformation(MattermostLog.CatchUp, "Mattermost catch-up ({Reason}): {Count} post(s) checked in {Channels} channel(s)", reason, total, _byNative.Count);
     }
 }

@@ -35,6 +35,8 @@ public sealed partial class MattermostConnector : INetworkConnector
     private volatile ServerFacts? _facts;
     private volatile bool _relayMode;
     private volatile string? _lastError;
+    private volatile bool _cursorFrozen;
+    private int _disposed;
     private RelayIdentity? _relay;
     private MattermostEventStream? _stream;
     private Task? _runTask;
@@ -233,8 +235,13 @@ public sealed partial class MattermostConnector : INetworkConnector
         }
     }
 
-    private async Task SaveCursorAsync(string nativeChannelId, long updateAt, CancellationToken ct)
+    private async Task SaveCursorAsync(string nativeChannelId, long updateAt, CancellationToken ct, bool fromCatchUp = false)
     {
+        // After a failed ingest the cursor stays put until a catch-up has gone over the gap again.
+        if (_cursorFrozen && !fromCatchUp)
+        {
+            return;
+        }
         var current = _cursors.GetValueOrDefault(nativeChannelId);
         if (updateAt <= current)
         {
@@ -246,6 +253,10 @@ public sealed partial class MattermostConnector : INetworkConnector
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
         await _stopping.CancelAsync();
         _items.Writer.TryComplete();
         if (_stream is not null)
@@ -261,6 +272,10 @@ public sealed partial class MattermostConnector : INetworkConnector
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         await StopAsync(CancellationToken.None);
         _api.Dispose();
         _stopping.Dispose();

@@ -48,7 +48,7 @@ public sealed class MattermostOptions
     /// <summary>First and longest wait between reconnect attempts (exponential in between).</summary>
     public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromSeconds(1);
 
-    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How far back a REST catch-up reaches before the last seen update, for clock skew between posts.</summary>
     public TimeSpan CatchUpSkew { get; set; } = TimeSpan.FromSeconds(5);

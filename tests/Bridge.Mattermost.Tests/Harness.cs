@@ -40,8 +40,16 @@ internal sealed class RecordingSink : IEventSink
     public ConcurrentQueue<BridgeEvent> Accepted { get; } = new();
     public ConcurrentQueue<BridgeEvent> All { get; } = new();
 
+    /// <summary>How many next ingests throw, as a failing store would.</summary>
+    public int FailNext { get; set; }
+
     public Task<IngestOutcome> IngestAsync(BridgeEvent bridgeEvent, CancellationToken cancellationToken)
     {
+        if (FailNext > 0)
+        {
+            FailNext--;
+            throw new InvalidOperationException("store unavailable");
+        }
         All.Enqueue(bridgeEvent);
         if (!_seen.TryAdd($"{bridgeEvent.NetworkId}/{bridgeEvent.NativeId}", true))
         {
