@@ -191,3 +191,48 @@ public sealed class WebSocketTests
         Assert.Equal(WebSocketState.Open, ws.State);
     }
 }
+
+/// <summary>System time plus an offset a test can move forward.</summary>
+internal sealed class ShiftedTime : TimeProvider
+{
+    public TimeSpan Offset { get; set; }
+
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Offset;
+}
+
+public sealed class ReaperTests
+{
+    [Fact]
+    public async Task A_connection_idle_for_five_minutes_cannot_resume()
+    {
+        var time = new ShiftedTime();
+        await using var sandbox = new MattermostSandbox(new SandboxSettings(), time);
+        await sandbox.StartAsync();
+        var seed = sandbox.Seed();
+        var (ws, hello) = await RawWs.ConnectAuthenticatedAsync(sandbox.WebSocketUrl, seed.AdminToken);
+        var id = hello["data"].Str("connection_id");
+        sandbox.DropWebSockets(keepResumeQueue: true);
+        await ws.DisposeAsync();
+
+        time.Offset = TimeSpan.FromMinutes(4);
+        var (soon, soonHello) = await ConnectResumingAsync(sandbox, seed, id);
+        Assert.Null(soonHello); // resumed: no hello within the reaper interval
+        sandbox.DropWebSockets(keepResumeQueue: true);
+        await soon.DisposeAsync();
+
+        time.Offset = TimeSpan.FromMinutes(10);
+        var (late, lateHello) = await ConnectResumingAsync(sandbox, seed, id);
+        await using var _ = late;
+        Assert.NotNull(lateHello);
+        Assert.NotEqual(id, lateHello["data"].Str("connection_id"));
+    }
+
+    private static async Task<(RawWs Ws, JsonObject? Hello)> ConnectResumingAsync(MattermostSandbox sandbox, SandboxSeed seed, string id)
+    {
+        var ws = await RawWs.ConnectAsync(new Uri(sandbox.WebSocketUrl + $"?connection_id={id}&sequence_number=1"));
+        await ws.SendAsync(new JsonObject { ["seq"] = 1, ["action"] = "authentication_challenge", ["data"] = new JsonObject { ["token"] = seed.AdminToken } });
+        Assert.Equal("OK", (await ws.ReceiveAsync()).Str("status"));
+        var next = await ws.ReceiveAsync(timeoutMs: 700);
+        return (ws, next?["event"]?.GetValue<string>() == "hello" ? next : null);
+    }
+}

@@ -93,6 +93,15 @@ internal static class UserEndpoints
             await WriteOkAsync(ctx);
         });
 
+        app.MapGet("/api/v4/users/{user_id}/image", async ctx =>
+        {
+            Actor(ctx);
+            state.GetUser(UserIdParam(ctx));
+            // The server draws a default avatar; a 1x1 PNG stands in for it.
+            ctx.Response.ContentType = "image/png";
+            await ctx.Response.Body.WriteAsync(Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="), ctx.RequestAborted);
+        });
+
         app.MapPost("/api/v4/users/{user_id}/email/verify/member", async ctx =>
         {
             state.VerifyEmail(Actor(ctx), UserIdParam(ctx));

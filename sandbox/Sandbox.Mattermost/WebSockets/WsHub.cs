@@ -12,6 +12,7 @@ namespace Sandbox.Mattermost.WebSockets;
 internal sealed class WsHub
 {
     public const int DeadQueueSize = 128;
+    public static readonly TimeSpan InactiveReapAfter = TimeSpan.FromMinutes(5);
 
     private readonly SandboxState _state;
     private readonly Func<string> _versionId;
@@ -91,7 +92,9 @@ internal sealed class WsHub
         {
             if (requestedId.Length > 0 && _connections.TryGetValue(requestedId, out var known))
             {
-                if (known.UserId == userId && requestedSeq is { } seq && known.TryResume(seq, link))
+                // inactiveConnReaperInterval: a connection without a socket for 5 minutes is gone.
+                var reaped = known.Link is null && _state.Time.GetUtcNow() - known.DetachedAt > InactiveReapAfter;
+                if (!reaped && known.UserId == userId && requestedSeq is { } seq && known.TryResume(seq, link))
                 {
                     return known;
                 }
@@ -115,6 +118,7 @@ internal sealed class WsHub
             if (conn.Link == link)
             {
                 conn.Link = null;
+                conn.DetachedAt = _state.Time.GetUtcNow();
             }
         }
     }
@@ -128,6 +132,7 @@ internal sealed class WsHub
             {
                 conn.Link?.Abort();
                 conn.Link = null;
+                conn.DetachedAt = _state.Time.GetUtcNow();
             }
             if (!keepResumeQueue)
             {
@@ -145,6 +150,7 @@ internal sealed class WsConnection(string connectionId, string userId)
     public string UserId { get; } = userId;
     public long NextSeq { get; private set; }
     public WsLink? Link { get; set; }
+    public DateTimeOffset DetachedAt { get; set; }
 
     // Called with the hub lock held.
     public void Enqueue(string evt, JsonObject data, JsonObject broadcast)

@@ -41,6 +41,7 @@ internal sealed class MattermostEventStream : IAsyncDisposable
     private long _lastPongAt;
     private TimeSpan _errorDelay;
     private volatile bool _connected;
+    private bool _authenticatedSinceConnect;
 
     public MattermostEventStream(Uri serverUrl, string token, MattermostOptions options, ILogger logger, ChannelWriter<StreamItem> output)
     {
@@ -115,11 +116,14 @@ internal sealed class MattermostEventStream : IAsyncDisposable
             _client.Url = _connectionId is null
                 ? _baseWsUri
                 : new Uri($"{_baseWsUri}?connection_id={Uri.EscapeDataString(_connectionId)}&sequence_number={_nextSeq.ToString(CultureInfo.InvariantCulture)}");
-            if (info.Type == DisconnectionType.Error)
-            {
-                _errorDelay = TimeSpan.FromTicks(Math.Min(_errorDelay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
-                _client.ErrorReconnectTimeout = _errorDelay;
-            }
+            // Back off while connections keep failing or keep being refused before authentication
+            // (server down, token revoked); a healthy connection that drops reconnects at once.
+            _errorDelay = _authenticatedSinceConnect
+                ? _options.ReconnectMinDelay
+                : TimeSpan.FromTicks(Math.Min(_errorDelay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
+            _client.ErrorReconnectTimeout = _errorDelay;
+            _client.LostReconnectTimeout = _errorDelay;
+            _authenticatedSinceConnect = false;
         }
         if (info.Type is not DisconnectionType.Exit and not DisconnectionType.ByUser)
         {
@@ -152,6 +156,10 @@ internal sealed class MattermostEventStream : IAsyncDisposable
             if (replySeq == _authSeq && msg["status"]?.GetValue<string>() == "OK")
             {
                 _connected = true;
+                lock (_gate)
+                {
+                    _authenticatedSinceConnect = true;
+                }
             }
             return;
         }
@@ -171,8 +179,7 @@ internal sealed class MattermostEventStream : IAsyncDisposable
                 _connectionId = id;
                 _nextSeq = seq + 1;
                 _connected = true;
-                _errorDelay = _options.ReconnectMinDelay;
-                _client.ErrorReconnectTimeout = _errorDelay;
+                _authenticatedSinceConnect = true;
                 // A hello means a fresh server-side connection: whatever happened since the last one is not replayed.
                 var reason = previous is null ? "first connection" : $"server could not resume {previous} (new connection {id})";
                 _logger.LogInformation(MattermostLog.WebSocketState, "Mattermost hello: {Reason}", reason);
