@@ -5,6 +5,7 @@ using Bridge.Core.Policy;
 using Bridge.Core.Routing;
 using Bridge.Core.Runtime;
 using Bridge.Core.Storage;
+using Bridge.Core.Storage.Postgres;
 using Bridge.Core.Storage.Sqlite;
 using Bridge.Host.Admin;
 using Bridge.Host.Configuration;
@@ -59,6 +60,14 @@ internal static class BridgeHostFactory
             services.AddSingleton(factory);
         }
 
+        if (settings.Database.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            // Registered before the runtime: hosted services start in order, so nothing runs until the lease is held.
+            services.AddSingleton(sp => new PostgresLeaderLease(
+                new PostgresStoreOptions { ConnectionString = settings.Database.Postgres.ConnectionString }, sp.GetRequiredService<ILogger<PostgresLeaderLease>>()));
+            services.AddHostedService<LeadershipGate>();
+        }
+
         services.AddHostedService<BridgeRuntime>();
         if (settings.Admin.Listen.Length > 0)
         {
@@ -75,6 +84,7 @@ internal static class StoreFactory
     public static IBridgeStore Create(DatabaseOptions options, ILoggerFactory loggerFactory) => options.Provider.ToLowerInvariant() switch
     {
         "sqlite" => new SqliteBridgeStore(options.Sqlite, loggerFactory.CreateLogger<SqliteBridgeStore>()),
+        "postgres" => new PostgresBridgeStore(new PostgresStoreOptions { ConnectionString = options.Postgres.ConnectionString }, loggerFactory.CreateLogger<PostgresBridgeStore>()),
         _ => throw new InvalidOperationException($"database:provider '{options.Provider}' is not available in this build"),
     };
 }

@@ -3,6 +3,7 @@ using Bridge.Core.Delivery;
 using Bridge.Core.Model;
 using Bridge.Core.Storage;
 using Bridge.Tests.Support;
+using Bridge.Testing;
 
 namespace Bridge.Tests.Core;
 

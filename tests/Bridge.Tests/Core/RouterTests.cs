@@ -3,6 +3,7 @@ using Bridge.Core.Connectors;
 using Bridge.Core.Model;
 using Bridge.Core.Policy;
 using Bridge.Tests.Support;
+using Bridge.Testing;
 
 namespace Bridge.Tests.Core;
 

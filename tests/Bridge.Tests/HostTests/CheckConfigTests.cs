@@ -2,6 +2,7 @@ using System.CommandLine;
 using Bridge.Host.Cli;
 using Bridge.Host.Configuration;
 using Bridge.Tests.Support;
+using Bridge.Testing;
 
 namespace Bridge.Tests.HostTests;
 

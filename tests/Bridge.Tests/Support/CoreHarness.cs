@@ -7,6 +7,8 @@ using Bridge.Core.Routing;
 using Bridge.Core.Storage.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 
+using Bridge.Testing;
+
 namespace Bridge.Tests.Support;
 
 /// <summary>A router, a SQLite store in a temp file and fake connectors, wired as the runtime wires them.</summary>

@@ -2,13 +2,13 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Bridge.Tests.Support;
+namespace Bridge.Testing;
 
 /// <summary>
 /// The real daemon (`bridge run`) as a child process, so tests can SIGTERM and SIGKILL it.
 /// Output is kept for assertions and shown when a test fails.
 /// </summary>
-internal sealed partial class BridgeProcess : IAsyncDisposable
+public sealed partial class BridgeProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();

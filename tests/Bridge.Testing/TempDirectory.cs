@@ -1,7 +1,7 @@
-namespace Bridge.Tests.Support;
+namespace Bridge.Testing;
 
 /// <summary>A scratch folder removed when the test ends.</summary>
-internal sealed class TempDirectory : IDisposable
+public sealed class TempDirectory : IDisposable
 {
     public TempDirectory()
     {
