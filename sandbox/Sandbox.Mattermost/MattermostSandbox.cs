@@ -128,6 +128,12 @@ public sealed class MattermostSandbox : IAsyncDisposable
     /// </summary>
     public void DropWebSockets(bool keepResumeQueue) => _hub.DropAll(keepResumeQueue);
 
+    /// <summary>
+    /// Silences every current WebSocket without closing it: the server stops writing (no events, no pong replies), as on
+    /// a half-dead network path. Clients must notice by their keepalive; events stay queued for their resume.
+    /// </summary>
+    public void FreezeWebSockets() => _hub.FreezeAll();
+
     // ------------------------------------------------------------------ seeding and inspection
 
     /// <summary>Creates a user (bypassing permission checks). Roles e.g. "system_user" or "system_user system_admin".</summary>

@@ -99,3 +99,18 @@ public sealed class InboundTests
         await MmHarness.WaitUntilAsync(() => h.Connector.IsReady, "ready again");
     }
 }
+
+public sealed class KeepaliveTests
+{
+    [Fact]
+    public async Task A_silent_socket_is_detected_by_ping_and_resumed()
+    {
+        await using var h = await MmHarness.StartAsync(options: o => o.PingInterval = TimeSpan.FromSeconds(1));
+        var connectionId = h.Connector.WebSocketConnectionId;
+        h.Sandbox.FreezeWebSockets();
+        var post = h.Sandbox.Post(h.Seed.Admin.Id, h.Seed.Channel.Id, "sent into a silent socket");
+        await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == post.Id), "post after keepalive reconnect", timeoutMs: 20000);
+        Assert.Equal(connectionId, h.Connector.WebSocketConnectionId); // resumed, not restarted
+        Assert.Contains(h.Logs.Entries, e => e.Id == MattermostLog.WebSocketState && e.Message.Contains("No pong", StringComparison.Ordinal));
+    }
+}

@@ -123,6 +123,18 @@ internal sealed class WsHub
         }
     }
 
+    /// <summary>Current sockets stay open but receive nothing more (no events, no pongs); events still queue for a resume.</summary>
+    public void FreezeAll()
+    {
+        lock (_gate)
+        {
+            foreach (var conn in _connections.Values)
+            {
+                conn.Link?.Frozen = true;
+            }
+        }
+    }
+
     /// <summary>Drops every socket. With <paramref name="keepResumeQueue"/> the logical connections survive for a resume.</summary>
     public void DropAll(bool keepResumeQueue)
     {

@@ -21,7 +21,16 @@ internal sealed class WsLink
 
     public CancellationToken Aborted => _cts.Token;
 
-    public void Send(string json) => _outbox.Writer.TryWrite(json);
+    /// <summary>A frozen link keeps its TCP connection but the server writes nothing more to it (a half-dead network path).</summary>
+    public bool Frozen { get; set; }
+
+    public void Send(string json)
+    {
+        if (!Frozen)
+        {
+            _outbox.Writer.TryWrite(json);
+        }
+    }
 
     /// <summary>Drops the TCP connection at once (what a network failure or a server crash looks like to the client).</summary>
     public void Abort()

@@ -62,9 +62,22 @@ internal sealed class MattermostEventStream : IAsyncDisposable
             ErrorReconnectTimeout = options.ReconnectMinDelay,
             LostReconnectTimeout = options.ReconnectMinDelay,
         };
-        _client.ReconnectionHappened.Subscribe(OnReconnected);
-        _client.DisconnectionHappened.Subscribe(OnDisconnected);
-        _client.MessageReceived.Subscribe(OnMessage);
+        // An exception escaping an Rx handler would end the subscription for good: contain every one.
+        _client.ReconnectionHappened.Subscribe(i => Guarded(() => OnReconnected(i)));
+        _client.DisconnectionHappened.Subscribe(i => Guarded(() => OnDisconnected(i)));
+        _client.MessageReceived.Subscribe(m => Guarded(() => OnMessage(m)));
+    }
+
+    private void Guarded(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(MattermostLog.WebSocketState, e, "Unexpected Mattermost WebSocket frame or state; continuing");
+        }
     }
 
     /// <summary>True once the server accepted the token on the current socket.</summary>
