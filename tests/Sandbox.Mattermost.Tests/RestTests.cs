@@ -370,3 +370,18 @@ public sealed class RestTests
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
     }
 }
+
+public sealed class LimitTests
+{
+    [Fact]
+    public async Task Oversized_bodies_and_urls_are_refused()
+    {
+        await using var s = await TestServer.StartAsync();
+        var (big, bigBody) = await s.SendAsync(HttpMethod.Post, "/api/v4/posts", s.Seed.AdminToken,
+            new System.Text.Json.Nodes.JsonObject { ["channel_id"] = s.Seed.Channel.Id, ["message"] = new string('x', 300001) });
+        Assert.Equal((System.Net.HttpStatusCode)413, big.StatusCode);
+        Assert.Equal("api.context.request_body_too_large.app_error", bigBody.Str("id"));
+        var (longUrl, _) = await s.SendAsync(HttpMethod.Get, "/api/v4/users/username/" + new string('a', 2100), s.Seed.AdminToken);
+        Assert.Equal((System.Net.HttpStatusCode)414, longUrl.StatusCode);
+    }
+}

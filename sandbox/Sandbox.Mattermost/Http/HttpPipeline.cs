@@ -57,6 +57,7 @@ internal sealed class HttpPipeline(SandboxState state, RateLimiter limiter)
 
         try
         {
+            CheckLimits(ctx.Request);
             await next(ctx);
         }
         catch (MmApiException e)
@@ -70,6 +71,22 @@ internal sealed class HttpPipeline(SandboxState state, RateLimiter limiter)
         catch (InvalidOperationException e) when (!ctx.Response.HasStarted)
         {
             await WriteErrorAsync(ctx, new MmApiException(500, "api.context.unknown.app_error", "An unexpected error occurred.", e.Message));
+        }
+    }
+
+    /// <summary>ServiceSettings.MaximumURLLength (2048) and MaximumPayloadSizeBytes (300000, file uploads excepted).</summary>
+    private static void CheckLimits(HttpRequest request)
+    {
+        var urlLength = request.Path.Value?.Length + request.QueryString.Value?.Length ?? 0;
+        if (urlLength > 2048)
+        {
+            throw new MmApiException(414, "basic_security_check.url.too_long_error", "URL is too long.");
+        }
+        var isFileUpload = request.Path.StartsWithSegments("/api/v4/files", StringComparison.Ordinal)
+            || request.Path.Value?.EndsWith("/image", StringComparison.Ordinal) == true;
+        if (!isFileUpload && request.ContentLength > 300000)
+        {
+            throw new MmApiException(413, "api.context.request_body_too_large.app_error", "The request body is too large.");
         }
     }
 
