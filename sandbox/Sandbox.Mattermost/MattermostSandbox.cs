@@ -170,6 +170,10 @@ public sealed class MattermostSandbox : IAsyncDisposable
     public void AddToChannel(string channelId, string userId) =>
         _state.AddChannelMember(_state.GetUser(userId), channelId, userId, bypassPermissions: true);
 
+    public void RemoveFromChannel(string channelId, string userId) => _state.RemoveChannelMember(SystemActor(), channelId, userId);
+
+    public void RemoveFromTeam(string teamId, string userId) => _state.RemoveTeamMember(teamId, userId);
+
     public bool IsChannelMember(string channelId, string userId) => _state.IsChannelMember(channelId, userId);
 
     public SandboxUser? FindUser(string username) => _state.FindUserByUsername(username) is { } u ? ToPublic(u) : null;

@@ -49,6 +49,12 @@ public sealed partial class MattermostConnector
             await _puppets.InvalidateTokenAsync(request.Event.Sender, cancellationToken);
             return new DeliveryResult.RetryLater($"puppet token refused ({e.ErrorId})");
         }
+        catch (MattermostApiException e) when (e.Status == HttpStatusCode.Forbidden && !_relayMode && request.Attempt < 2)
+        {
+            // Most likely an admin removed the puppet from the channel: join again on the next attempt.
+            _puppets.ForgetMemberships();
+            return new DeliveryResult.RetryLater($"forbidden ({e.ErrorId}); re-joining the puppet");
+        }
         catch (Exception e) when (IsUnreachable(e) && !cancellationToken.IsCancellationRequested)
         {
             return new DeliveryResult.RetryLater($"Mattermost unreachable: {e.Message}");

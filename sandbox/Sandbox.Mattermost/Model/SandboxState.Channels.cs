@@ -94,6 +94,14 @@ internal sealed partial class SandboxState
         }
     }
 
+    public void RemoveTeamMember(string teamId, string userId)
+    {
+        lock (Gate)
+        {
+            _teamMembers.Remove((teamId, userId));
+        }
+    }
+
     private static JsonObject TeamMemberJson(string teamId, UserRecord user) => new()
     {
         ["team_id"] = teamId,

@@ -88,6 +88,9 @@ internal sealed class PuppetManager
         }
     }
 
+    /// <summary>Forgets which channels puppets joined, so the next delivery adds them again (idempotent on the server).</summary>
+    public void ForgetMemberships() => _joined.Clear();
+
     /// <summary>Forgets a token the server no longer accepts; the next delivery mints a new one.</summary>
     public async Task InvalidateTokenAsync(PersonRef person, CancellationToken ct)
     {
