@@ -232,7 +232,7 @@ public sealed class MattermostSandbox : IAsyncDisposable
     private UserRecord SystemActor() => new() { Id = new string('0', 26), Username = "system", Email = "", Roles = "system_admin" };
 
     private static SandboxUser ToPublic(UserRecord u) =>
-        new(u.Id, u.Username, u.Email, u.FirstName, u.LastName, u.Nickname, u.Roles, u.IsBot, u.DeleteAt != 0);
+        new(u.Id, u.Username, u.Email, u.FirstName, u.LastName, u.Nickname, u.Roles, u.IsBot, u.DeleteAt != 0) { LastPictureUpdate = u.LastPictureUpdate };
 
     private SandboxPost ToPublic(PostRecord p) => new(
         p.Id, p.UserId, p.ChannelId, p.RootId, p.Message, p.Type, (JsonObject)p.Props.DeepClone(), p.PendingPostId,
@@ -250,6 +250,9 @@ public sealed class MattermostSandbox : IAsyncDisposable
 public sealed record SandboxUser(string Id, string Username, string Email, string FirstName, string LastName, string Nickname, string Roles, bool IsBot, bool IsDeleted)
 {
     public bool IsGuest => Roles.Contains("system_guest", StringComparison.Ordinal);
+
+    /// <summary>Non-zero once a profile picture was uploaded.</summary>
+    public long LastPictureUpdate { get; init; }
 }
 
 public sealed record SandboxTeam(string Id, string Name, string DisplayName);

@@ -36,4 +36,22 @@ public sealed class AttachmentTests
         Assert.Equal($"look\n[gone.pdf]({baseUrl}/gone.pdf)", post.Message);
         await media.StopAsync();
     }
+
+    [Fact]
+    public async Task The_puppets_avatar_follows_the_person()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        await using var media = builder.Build();
+        var png = Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==");
+        media.MapGet("/alice.png", () => Results.Bytes(png, "image/png"));
+        await media.StartAsync();
+
+        var id = await h.DeliverTextAsync("with a face", MmHarness.Person(avatarUrl: media.Urls.First() + "/alice.png"));
+        var puppet = h.Sandbox.GetUser(h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == id).UserId);
+        Assert.NotEqual(0, puppet.LastPictureUpdate);
+        await media.StopAsync();
+    }
 }

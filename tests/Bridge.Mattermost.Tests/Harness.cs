@@ -135,8 +135,8 @@ internal sealed class MmHarness : IAsyncDisposable
         }
     }
 
-    public static PersonRef Person(string name = "Alice Ädams", string id = "@alice:example.org") =>
-        new() { NetworkId = Remote, UserId = id, DisplayName = name, AvatarUrl = "https://example.org/alice.png" };
+    public static PersonRef Person(string name = "Alice Ädams", string id = "@alice:example.org", string? avatarUrl = null) =>
+        new() { NetworkId = Remote, UserId = id, DisplayName = name, AvatarUrl = avatarUrl };
 
     public DeliveryRequest Request(BridgeEvent ev, string? target = null, int attempt = 0, long? outboxId = null, string? replyTo = null) => new()
     {

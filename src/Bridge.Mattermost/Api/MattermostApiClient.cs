@@ -280,6 +280,17 @@ internal sealed class MattermostApiClient : IDisposable
         return body?["file_infos"]?[0].Deserialize<MmFileInfo>(MmJson.Options) ?? throw new MattermostApiException("upload returned no file");
     }
 
+    public async Task SetProfileImageAsync(string userId, byte[] image, string token, CancellationToken ct)
+    {
+        using var _ = await SendAsync(() =>
+        {
+            var part = new ByteArrayContent(image);
+            part.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+            var form = new MultipartFormDataContent { { part, "image", "avatar.png" } };
+            return new HttpRequestMessage(HttpMethod.Post, $"api/v4/users/{E(userId)}/image") { Content = form };
+        }, token, ct);
+    }
+
     public async Task<byte[]> DownloadAsync(Uri url, CancellationToken ct)
     {
         using var r = await _http.GetAsync(url, ct);
