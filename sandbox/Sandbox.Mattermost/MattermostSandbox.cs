@@ -229,6 +229,22 @@ public sealed class MattermostSandbox : IAsyncDisposable
         return new SandboxSeed(admin, token, team, channel);
     }
 
+    /// <summary>
+    /// Configuration keys for a bridge network pointing at this sandbox (<c>networks:&lt;id&gt;:…</c>), with quick
+    /// reconnects for tests. Add them to an in-memory configuration next to the link definitions.
+    /// </summary>
+    public IReadOnlyDictionary<string, string?> BridgeConfiguration(string networkId, SandboxSeed seed, string organisation = "") => new Dictionary<string, string?>
+    {
+        [$"networks:{networkId}:kind"] = "mattermost",
+        [$"networks:{networkId}:organisation"] = organisation.Length > 0 ? organisation : networkId,
+        [$"networks:{networkId}:mattermost:url"] = BaseUrl.ToString(),
+        [$"networks:{networkId}:mattermost:token"] = seed.AdminToken,
+        [$"networks:{networkId}:mattermost:team"] = seed.Team.Name,
+        [$"networks:{networkId}:mattermost:pingInterval"] = "00:00:02",
+        [$"networks:{networkId}:mattermost:reconnectMinDelay"] = "00:00:00.200",
+        [$"networks:{networkId}:mattermost:reconnectMaxDelay"] = "00:00:02",
+    };
+
     private UserRecord SystemActor() => new() { Id = new string('0', 26), Username = "system", Email = "", Roles = "system_admin" };
 
     private static SandboxUser ToPublic(UserRecord u) =>

@@ -34,22 +34,10 @@ public sealed class RuntimeTests : IAsyncLifetime
         Directory.CreateDirectory(_dir);
         (_a, _seedA) = await StartServerAsync();
         (_b, _seedB) = await StartServerAsync();
-        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["networks:mma:kind"] = "mattermost",
-            ["networks:mma:mattermost:url"] = _a.BaseUrl.ToString(),
-            ["networks:mma:mattermost:token"] = _seedA.AdminToken,
-            ["networks:mma:mattermost:team"] = "demo",
-            ["networks:mma:mattermost:pingInterval"] = "00:00:02",
-            ["networks:mma:mattermost:reconnectMinDelay"] = "00:00:00.200",
-            ["networks:mma:mattermost:reconnectMaxDelay"] = "00:00:01",
-            ["networks:mmb:kind"] = "mattermost",
-            ["networks:mmb:mattermost:url"] = _b.BaseUrl.ToString(),
-            ["networks:mmb:mattermost:token"] = _seedB.AdminToken,
-            ["networks:mmb:mattermost:pingInterval"] = "00:00:02",
-            ["networks:mmb:mattermost:reconnectMinDelay"] = "00:00:00.200",
-            ["networks:mmb:mattermost:reconnectMaxDelay"] = "00:00:01",
-        }).Build();
+        var config = new ConfigurationBuilder()
+            .AddInMemoryCollection(_a.BridgeConfiguration("mma", _seedA, "org-a"))
+            .AddInMemoryCollection(_b.BridgeConfiguration("mmb", _seedB, "org-b"))
+            .Build();
         var topology = new BridgeTopology(
             [
                 new NetworkDefinition { Id = "mma", Kind = NetworkKind.Mattermost, Organisation = "org-a" },
