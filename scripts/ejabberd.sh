@@ -9,6 +9,7 @@
 #
 # Environment:
 #   MUC_DOMAIN=...          the MUC service (default conference.DOMAIN)
+#   MUC_MAM=1|0             archive MUC rooms (XEP-0313, gives XEP-0359 stanza-ids; default 0: Mnesia archives are slow)
 #   EJABBERD_LOG_LEVEL=...  none|emergency|alert|critical|error|warning|notice|info|debug (default info)
 #
 # Layout of DIR: ejabberd.yml, ejabberdctl.cfg, vm.args, inetrc (written on every start), node and cookie (made once:
@@ -60,7 +61,12 @@ ctl() {
 write_config() {
   local dir=$1 c2s=$2 comp=$3 domain=$4 cdomain=$5 secret=$6 dist=$7
   local muc_domain=${MUC_DOMAIN:-conference.$domain}
-  local node cookie
+  local node cookie mam=false mam_module=''
+  if [ "${MUC_MAM:-0}" = 1 ]; then
+    mam=true
+    # Room archives only: people's own archives stay off.
+    mam_module=$'  mod_mam:\n    db_type: mnesia\n    default: never\n    assume_mam_usage: true'
+  fi
   node=$(cat "$dir/node") cookie=$(cat "$dir/cookie")
   # ejabberdctl sources this file. ERL_DIST_PORT makes it pass -erl_epmd_port/-start_epmd false (no epmd at all:
   # the node listens on that port and ejabberdctl's client connects straight to it).
@@ -147,8 +153,8 @@ modules:
     access_create: all
     access_persistent: all
     access_register: all
-    access_mam: none
-    history_size: 20
+    access_mam: all
+    history_size: 50
     max_users: 5000
     max_user_conferences: 1000
     max_users_admin_threshold: 5000
@@ -157,7 +163,8 @@ modules:
     default_room_options:
       persistent: true
       public: true
-      mam: false
+      mam: $mam
+$mam_module
 YML
 }
 
