@@ -47,7 +47,11 @@ free_port() {
 # install user is empty, so it runs the node as the caller (the spool and logs are in DIR, writable by the caller).
 ctl() {
   local dir=$1; shift
-  local args=(--config-dir "$dir" --ctl-config "$dir/ejabberdctl.cfg" --logs "$dir/logs" --spool "$dir/spool")
+  local args=(--config-dir "$dir" --config "$dir/ejabberd.yml" --ctl-config "$dir/ejabberdctl.cfg" --logs "$dir/logs" --spool "$dir/spool")
+  # ejabberdctl prefers these from the environment over its options: a caller's (or /etc/default/ejabberd's) values
+  # would point this instance at the system's files.
+  unset EJABBERD_LOG_PATH EJABBERDCTL_CONFIG_PATH VMARGS ERL_OPTIONS ERLANG_NODE ERL_EPMD_PORT ERL_EPMD_ADDRESS \
+    CONTRIB_MODULES_PATH CONTRIB_MODULES_CONF_DIR
   case "$(id -un)" in
     root|ejabberd) /usr/sbin/ejabberdctl "${args[@]}" "$@" ;;
     *)
