@@ -16,7 +16,7 @@ public sealed class EjabberdTests(ITestOutputHelper output)
     [Fact]
     public async Task Twenty_messages_each_way_between_ejabberd_and_prosody_arrive_once_in_order_from_the_speakers_puppet()
     {
-        await using var orgs = await MixedOrganisations.StartAsync();
+        await using var orgs = await MixedOrganisations.StartAsync(output);
         var bridge = await orgs.StartBridgeAsync();
         var alice = await orgs.AliceAsync();
         var bob = await orgs.BobAsync();
@@ -49,13 +49,12 @@ public sealed class EjabberdTests(ITestOutputHelper output)
         Assert.Equal(20, bob.Messages.Count(m => m.Body.StartsWith("p-", StringComparison.Ordinal)));
         Assert.All(atBob.Concat(atAlice), m => Assert.False(m.Delayed));
         Assert.False(bridge.HasExited);
-        output.WriteLine(bridge.Output[^Math.Min(bridge.Output.Length, 3000)..]);
     }
 
     [Fact]
     public async Task Ejabberd_restarted_under_the_running_bridge_gets_what_was_said_meanwhile_once_and_works_both_ways_again()
     {
-        await using var orgs = await MixedOrganisations.StartAsync();
+        await using var orgs = await MixedOrganisations.StartAsync(output);
         var bridge = await orgs.StartBridgeAsync();
         var alice = await orgs.AliceAsync();
         var bob = await orgs.BobAsync();
@@ -150,8 +149,11 @@ public sealed class EjabberdTests(ITestOutputHelper output)
     {
         private readonly List<XmppPerson> _people = [];
 
-        private MixedOrganisations(EjabberdServer ejabberd, ProsodyServer prosody, TempDirectory dir)
+        private readonly ITestOutputHelper _output;
+
+        private MixedOrganisations(EjabberdServer ejabberd, ProsodyServer prosody, TempDirectory dir, ITestOutputHelper output)
         {
+            _output = output;
             Ejabberd = ejabberd;
             Prosody = prosody;
             Dir = dir;
@@ -165,7 +167,7 @@ public sealed class EjabberdTests(ITestOutputHelper output)
         public string ConfigPath => Dir.File("bridge.yaml");
         public BridgeProcess? Bridge { get; private set; }
 
-        public static async Task<MixedOrganisations> StartAsync()
+        public static async Task<MixedOrganisations> StartAsync(ITestOutputHelper output)
         {
             var dir = new TempDirectory();
             // Both servers start at once (ejabberd's first start creates its Mnesia schema: about 2 s).
@@ -187,7 +189,7 @@ public sealed class EjabberdTests(ITestOutputHelper output)
             var prosody = await prosodyStart;
             await ejabberd.RegisterAsync("alice", "alicepass");
             await prosody.RegisterAsync("bob", "bobpass");
-            var orgs = new MixedOrganisations(ejabberd, prosody, dir);
+            var orgs = new MixedOrganisations(ejabberd, prosody, dir, output);
             await new BridgeConfigBuilder(dir.File("bridge.db"))
                 .Xmpp("org-e", ejabberd)
                 .Xmpp("org-p", prosody)
@@ -216,6 +218,10 @@ public sealed class EjabberdTests(ITestOutputHelper output)
             if (Bridge is not null)
             {
                 await Bridge.DisposeAsync();
+                // The daemon's log and the end of ejabberd's, to read when a test fails.
+                _output.WriteLine(Bridge.Output);
+                var log = Ejabberd.Log;
+                _output.WriteLine("--- ejabberd.log (end)\n" + log[Math.Max(0, log.Length - 6000)..]);
             }
 
             await Ejabberd.DisposeAsync();
