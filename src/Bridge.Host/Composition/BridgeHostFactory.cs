@@ -52,12 +52,20 @@ internal static class BridgeHostFactory
         services.AddSingleton<ConnectorRegistry>();
         services.AddSingleton<IBridgeStore>(sp => StoreFactory.Create(settings.Database, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IConnectorStateStore>(sp => sp.GetRequiredService<IBridgeStore>());
-        services.AddSingleton<ISharingPolicy, AllowAllPolicy>();
+        services.AddSharingPolicy(settings.Policy, settings.Topology);
         services.AddSingleton<BridgeRouter>();
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<BridgeRouter>());
         foreach (var factory in ConnectorFactories())
         {
             services.AddSingleton(factory);
+        }
+
+        if (settings.Database.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            // Registered before the runtime: hosted services start in order, so nothing runs until the lease is held.
+            services.AddSingleton(sp => new PostgresLeaderLease(
+                new PostgresStoreOptions { ConnectionString = settings.Database.Postgres.ConnectionString }, sp.GetRequiredService<ILogger<PostgresLeaderLease>>()));
+            services.AddHostedService<LeadershipGate>();
         }
 
         services.AddHostedService<BridgeRuntime>();

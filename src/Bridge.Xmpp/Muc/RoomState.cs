@@ -1,0 +1,39 @@
+using Bridge.Xmpp.Protocol;
+
+namespace Bridge.Xmpp.Muc;
+
+/// <summary>What the connector knows about one linked room.</summary>
+internal sealed class RoomState(string channelId, Jid jid)
+{
+    /// <summary>The channel id as the link configuration names it (reported back to the core).</summary>
+    public string ChannelId { get; } = channelId;
+
+    public Jid Jid { get; } = jid;
+
+    public string Key => Jid.BareString;
+
+    /// <summary>Occupants as the bot sees them (nick → real JID / occupant id). Guarded by the connector's lock.</summary>
+    public Dictionary<string, OccupantInfo> Occupants { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The newest room stanza-id ingested (or recognised as ours), owned by the ingest worker.</summary>
+    public string? LastStanzaId { get; set; }
+
+    /// <summary>What the persistence loop last wrote, and what it will write next tick (one tick behind on purpose).</summary>
+    public string? PersistedStanzaId { get; set; }
+
+    public string? PendingPersist { get; set; }
+
+    /// <summary>Whether the room answers MAM queries (unknown until tried).</summary>
+    public bool? ArchiveAvailable { get; set; }
+
+    /// <summary>The sender's message id → the native id we reported (for corrections that name the message id).</summary>
+    public BoundedMap<string> MessageIdToNative { get; } = new(50_000);
+
+    /// <summary>Native id (stanza-id) → the sender's message id (for corrections we send as a puppet).</summary>
+    public BoundedMap<string> NativeToMessageId { get; } = new(50_000);
+
+    /// <summary>Room stanza-ids already handed to the core (dedupe of catch-up against live traffic).</summary>
+    public BoundedMap<bool> Seen { get; } = new(20_000);
+}
+
+internal sealed record OccupantInfo(string? RealJid, string? OccupantId);

@@ -1,1 +1,0 @@
-namespace Bridge.Xmpp; internal static class Placeholder { }

@@ -1,0 +1,364 @@
+using System.Xml.Linq;
+using Bridge.Core.Model;
+using Bridge.Xmpp.Muc;
+using Bridge.Xmpp.Protocol;
+using Bridge.Xmpp.Stream;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Xmpp;
+
+internal sealed partial class XmppConnector
+{
+    private const int MaxNickAttempts = 6;
+    private static readonly TimeSpan KickCooldown = TimeSpan.FromSeconds(30);
+
+    /// <summary>Why a join did not (yet) succeed. <see cref="Permanent"/>: the room refused us; do not retry in a loop.</summary>
+    internal sealed class JoinFailedException(string message, bool permanent) : Exception(message)
+    {
+        public bool Permanent { get; } = permanent;
+    }
+
+    private Occupancy GetOccupancy(Jid occupant, RoomState room, string baseNick, bool isBot)
+    {
+        lock (_gate)
+        {
+            var key = (occupant.BareString, room.Key);
+            if (!_occupancies.TryGetValue(key, out var occupancy))
+            {
+                occupancy = new Occupancy(occupant.Bare, room, baseNick, isBot);
+                _occupancies[key] = occupancy;
+            }
+            else if (occupancy.State != OccupancyState.Joined && !string.Equals(occupancy.BaseNick, baseNick, StringComparison.Ordinal))
+            {
+                occupancy.BaseNick = baseNick; // display name changed: the next join uses it
+            }
+
+            return occupancy;
+        }
+    }
+
+    private Occupancy? FindOccupancy(Jid occupant, Jid room)
+    {
+        lock (_gate)
+        {
+            return _occupancies.GetValueOrDefault((occupant.BareString, room.BareString));
+        }
+    }
+
+    /// <summary>The confirmed nick of a person's puppet in a linked channel, or null when it is not in the room now.</summary>
+    internal string? JoinedNick(PersonRef person, string channelId)
+    {
+        lock (_gate)
+        {
+            if (!_roomsByChannel.TryGetValue(channelId, out var room) ||
+                !_occupancies.TryGetValue((PuppetJid(person).BareString, room.Key), out var occupancy))
+            {
+                return null;
+            }
+
+            return occupancy.State == OccupancyState.Joined ? occupancy.Nick : null;
+        }
+    }
+
+    /// <summary>Makes sure the occupant is in its room; concurrent callers share one join. Returns the confirmed nick.</summary>
+    private async Task<string> EnsureJoinedAsync(Occupancy occupancy, CancellationToken cancellationToken)
+    {
+        Task join;
+        lock (_gate)
+        {
+            occupancy.Wanted = true;
+            switch (occupancy.State)
+            {
+                case OccupancyState.Joined:
+                    return occupancy.Nick!;
+                case OccupancyState.Refused:
+                    throw new JoinFailedException($"{occupancy.Room.Key} refused {occupancy.OccupantJid}: {occupancy.RefusedReason}", permanent: true);
+            }
+
+            if (occupancy.RetryNotBefore > _context.Time.GetUtcNow())
+            {
+                throw new JoinFailedException($"{occupancy.OccupantJid} was removed from {occupancy.Room.Key}; not re-joining before {occupancy.RetryNotBefore:O}", permanent: false);
+            }
+
+            if (occupancy.JoinTask is null || occupancy.JoinTask.IsCompleted)
+            {
+                var stream = _stream ?? throw new JoinFailedException("not connected", permanent: false);
+                occupancy.JoinTask = Task.Run(() => JoinAsync(stream, occupancy, CancellationToken.None), CancellationToken.None);
+            }
+
+            join = occupancy.JoinTask;
+        }
+
+        await join.WaitAsync(cancellationToken);
+        lock (_gate)
+        {
+            return occupancy.State == OccupancyState.Joined
+                ? occupancy.Nick!
+                : throw new JoinFailedException($"{occupancy.OccupantJid} is not in {occupancy.Room.Key}", permanent: occupancy.State == OccupancyState.Refused);
+        }
+    }
+
+    private async Task JoinAsync(ComponentStream stream, Occupancy occupancy, CancellationToken cancellationToken)
+    {
+        var room = occupancy.Room;
+        for (var attempt = 0; attempt < MaxNickAttempts; attempt++)
+        {
+            var nick = attempt == 0 ? occupancy.BaseNick : $"{occupancy.BaseNick} ({attempt + 1})";
+            var answer = new TaskCompletionSource<XElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_gate)
+            {
+                occupancy.TryingNick = nick;
+                occupancy.Pending = answer;
+            }
+
+            // No history on join: catch-up after an outage is done deliberately through the archive, deduplicated.
+            var presence = new XElement(Ns.Component + "presence",
+                new XAttribute("from", occupancy.OccupantJid.ToString()),
+                new XAttribute("to", $"{room.Key}/{nick}"),
+                new XElement(Ns.Muc + "x", new XElement(Ns.Muc + "history", new XAttribute("maxstanzas", "0"))));
+            XElement reply;
+            try
+            {
+                await stream.SendAsync(presence, cancellationToken);
+                reply = await answer.Task.WaitAsync(_options.JoinTimeout, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                _logger.LogWarning(XmppLog.JoinFailed, "{Occupant} got no answer joining {Room} as '{Nick}' within {Timeout}", occupancy.OccupantJid, room.Key, nick, _options.JoinTimeout);
+                return;
+            }
+            catch (Exception ex) when (ex is XmppStreamClosedException or StanzaRejectedException)
+            {
+                _logger.LogWarning(XmppLog.JoinFailed, "{Occupant} could not join {Room}: {Reason}", occupancy.OccupantJid, room.Key, ex.Message);
+                return;
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    if (occupancy.Pending == answer)
+                    {
+                        occupancy.Pending = null;
+                    }
+                }
+            }
+
+            if ((string?)reply.Attribute("type") == "error")
+            {
+                var condition = StanzaErrorCondition(reply);
+                if (condition == "conflict")
+                {
+                    _logger.LogInformation(XmppLog.NickConflict, "Nick '{Nick}' is taken in {Room}; {Occupant} tries another", nick, room.Key, occupancy.OccupantJid);
+                    continue;
+                }
+
+                // 403 banned, 407 members only, 405 creation not allowed, 401 password: the room said no; do not loop.
+                // 503 (room full) and friends are retried on a later delivery.
+                var permanent = condition is "forbidden" or "registration-required" or "not-allowed" or "not-authorized" or "not-acceptable" or "jid-malformed";
+                lock (_gate)
+                {
+                    if (permanent)
+                    {
+                        occupancy.State = OccupancyState.Refused;
+                        occupancy.RefusedReason = condition;
+                    }
+                }
+
+                _logger.LogWarning(XmppLog.JoinFailed, "{Room} refused {Occupant} as '{Nick}': {Condition}{Permanence}", room.Key, occupancy.OccupantJid, nick, condition,
+                    permanent ? " (not retried)" : "");
+                return;
+            }
+
+            var codes = StatusCodes(reply);
+            var confirmedNick = Jid.TryParse((string?)reply.Attribute("from"), out var fromJid) && fromJid.Value.Resource is { } r ? r : nick;
+            if (codes.Contains("201"))
+            {
+                if (!await ConfigureInstantRoomAsync(stream, occupancy, cancellationToken))
+                {
+                    return;
+                }
+            }
+
+            lock (_gate)
+            {
+                if (!ReferenceEquals(_stream, stream))
+                {
+                    return; // the connection this join was made on is gone: the presence died with it
+                }
+
+                occupancy.State = OccupancyState.Joined;
+                occupancy.Nick = confirmedNick;
+                occupancy.TryingNick = null;
+            }
+
+            _logger.LogInformation(XmppLog.Joined, "{Occupant} joined {Room} as '{Nick}'", occupancy.OccupantJid, room.Key, confirmedNick);
+            return;
+        }
+
+        _logger.LogWarning(XmppLog.JoinFailed, "{Occupant} found no free nick in {Room} after {Attempts} tries", occupancy.OccupantJid, room.Key, MaxNickAttempts);
+    }
+
+    /// <summary>We created the room and it is locked until configured: accept the defaults (XEP-0045 §10.1.2, instant room).</summary>
+    private async Task<bool> ConfigureInstantRoomAsync(ComponentStream stream, Occupancy occupancy, CancellationToken cancellationToken)
+    {
+        var iq = new XElement(Ns.Component + "iq",
+            new XAttribute("type", "set"),
+            new XAttribute("from", occupancy.OccupantJid.ToString()),
+            new XAttribute("to", occupancy.Room.Key),
+            new XElement(Ns.MucOwner + "query", new XElement(Ns.DataForms + "x", new XAttribute("type", "submit"))));
+        try
+        {
+            await SendIqAsync(stream, iq, _options.JoinTimeout, cancellationToken);
+            _logger.LogInformation(XmppLog.RoomConfigured, "Created {Room} and unlocked it as an instant room", occupancy.Room.Key);
+            return true;
+        }
+        catch (Exception ex) when (ex is XmppIqErrorException or TimeoutException or XmppStreamClosedException)
+        {
+            _logger.LogWarning(XmppLog.JoinFailed, "Could not unlock the new room {Room}: {Reason}", occupancy.Room.Key, ex.Message);
+            return false;
+        }
+    }
+
+    private static HashSet<string> StatusCodes(XElement presence) =>
+        presence.Elements(Ns.MucUser + "x").Elements(Ns.MucUser + "status")
+            .Select(s => (string?)s.Attribute("code") ?? "").ToHashSet(StringComparer.Ordinal);
+
+    private void HandlePresence(XElement presence)
+    {
+        if (!Jid.TryParse((string?)presence.Attribute("from"), out var from) || !Jid.TryParse((string?)presence.Attribute("to"), out var to))
+        {
+            return;
+        }
+
+        RoomState? room;
+        lock (_gate)
+        {
+            room = _roomsByJid.GetValueOrDefault(from.Value.BareString);
+        }
+
+        if (room is null || from.Value.Resource is not { } nick)
+        {
+            return;
+        }
+
+        var type = (string?)presence.Attribute("type");
+        var occupancy = FindOccupancy(to.Value, from.Value);
+        var isBotCopy = to.Value.Local is null;
+        if (isBotCopy && type != "error")
+        {
+            TrackOccupant(room, nick, presence, type == "unavailable");
+        }
+
+        if (occupancy is null)
+        {
+            return;
+        }
+
+        var codes = StatusCodes(presence);
+        lock (_gate)
+        {
+            if (type == "error")
+            {
+                if (occupancy.Pending is { } pending && string.Equals(occupancy.TryingNick, nick, StringComparison.Ordinal))
+                {
+                    pending.TrySetResult(presence);
+                }
+
+                return;
+            }
+
+            if (!codes.Contains("110"))
+            {
+                return;
+            }
+
+            if (type == "unavailable")
+            {
+                if (occupancy.State == OccupancyState.Joined && string.Equals(occupancy.Nick, nick, StringComparison.Ordinal) && !codes.Contains("303"))
+                {
+                    occupancy.State = codes.Contains("301") ? OccupancyState.Refused : OccupancyState.Absent;
+                    occupancy.RefusedReason = codes.Contains("301") ? "banned" : null;
+                    if (codes.Contains("307"))
+                    {
+                        occupancy.RetryNotBefore = _context.Time.GetUtcNow() + KickCooldown;
+                    }
+
+                    _logger.LogWarning(XmppLog.LeftRoom, "{Occupant} was removed from {Room} (status {Codes})", occupancy.OccupantJid, room.Key, string.Join(",", codes));
+                }
+
+                return;
+            }
+
+            if (occupancy.Pending is { } joinAnswer)
+            {
+                joinAnswer.TrySetResult(presence);
+            }
+        }
+    }
+
+    private void TrackOccupant(RoomState room, string nick, XElement presence, bool unavailable)
+    {
+        var item = presence.Elements(Ns.MucUser + "x").Elements(Ns.MucUser + "item").FirstOrDefault();
+        var realJid = Jid.TryParse((string?)item?.Attribute("jid"), out var jid) ? jid.Value.BareString : null;
+        var occupantId = (string?)presence.Element(Ns.OccupantId + "occupant-id")?.Attribute("id");
+        lock (_gate)
+        {
+            if (unavailable)
+            {
+                room.Occupants.Remove(nick);
+            }
+            else
+            {
+                room.Occupants[nick] = new OccupantInfo(realJid, occupantId);
+            }
+        }
+    }
+
+    /// <summary>Our nicks in a room (the bot's and the puppets'), confirmed or being tried: their messages are our reflections.</summary>
+    private bool IsOurNick(RoomState room, string nick)
+    {
+        lock (_gate)
+        {
+            foreach (var occupancy in _occupancies.Values)
+            {
+                if (ReferenceEquals(occupancy.Room, room) &&
+                    (string.Equals(occupancy.Nick, nick, StringComparison.Ordinal) || string.Equals(occupancy.TryingNick, nick, StringComparison.Ordinal)))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Unavailable presence for every puppet and the bot in every room, so no ghost occupants stay behind.</summary>
+    private async Task LeaveAllRoomsAsync(ComponentStream stream, CancellationToken cancellationToken)
+    {
+        List<Occupancy> joined;
+        lock (_gate)
+        {
+            joined = _occupancies.Values.Where(o => o.State == OccupancyState.Joined).OrderBy(o => o.IsBot).ToList();
+        }
+
+        foreach (var occupancy in joined)
+        {
+            try
+            {
+                await stream.SendAsync(new XElement(Ns.Component + "presence",
+                    new XAttribute("type", "unavailable"),
+                    new XAttribute("from", occupancy.OccupantJid.ToString()),
+                    new XAttribute("to", $"{occupancy.Room.Key}/{occupancy.Nick}")), cancellationToken);
+                lock (_gate)
+                {
+                    occupancy.State = OccupancyState.Absent;
+                }
+            }
+            catch (Exception ex) when (ex is XmppStreamClosedException or StanzaRejectedException or OperationCanceledException)
+            {
+                _logger.LogWarning(XmppLog.LeftRoom, "Could not leave {Room} for {Occupant}: {Reason}", occupancy.Room.Key, occupancy.OccupantJid, ex.Message);
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,289 @@
+using System.Text;
+using System.Xml;
+using System.Xml.Linq;
+using Bridge.Core.Connectors;
+using Bridge.Core.Model;
+using Bridge.Xmpp.Muc;
+using Bridge.Xmpp.Protocol;
+using Bridge.Xmpp.Stream;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Xmpp;
+
+internal sealed partial class XmppConnector
+{
+    private const int MaxNickLength = 48;
+
+    /// <summary>The puppet JID of a person: XEP-0106-escaped person key under the component domain.</summary>
+    internal Jid PuppetJid(PersonRef person) => new(JidEscaping.PuppetLocalPart(person.Key), _botJid.Domain, null);
+
+    internal static string NickFor(PersonRef person)
+    {
+        var name = CleanText(person.DisplayName).Trim();
+        if (name.Length == 0)
+        {
+            name = CleanText(person.UserId).Trim();
+        }
+
+        name = string.Concat(name.Where(c => !char.IsControl(c) && c != '\u00a0'));
+        if (name.Length > MaxNickLength)
+        {
+            name = name[..MaxNickLength].TrimEnd();
+        }
+
+        return name.Length == 0 ? "someone" : name;
+    }
+
+    public async Task<DeliveryResult> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
+    {
+        var stream = _stream;
+        if (!_ready || stream is null)
+        {
+            return new DeliveryResult.RetryLater("XMPP component not connected or rooms not joined yet", TimeSpan.FromSeconds(1), CountsAsAttempt: false);
+        }
+
+        if (!_roomsByChannel.TryGetValue(request.Destination.ChannelId, out var room))
+        {
+            return new DeliveryResult.Rejected($"'{request.Destination.ChannelId}' is not a room of XMPP network {_network.Id}");
+        }
+
+        var ev = request.Event;
+        if (ev.NetworkId == _network.Id)
+        {
+            return new DeliveryResult.Skipped("the sender is on this network; no puppet is made for them");
+        }
+
+        var messageId = request.IdempotencyKey;
+        if (_sentStanzaIds.TryGet(messageId, out var alreadySent))
+        {
+            // Seen in the room (live or in the archive after a restart) although the attempt was not recorded as done.
+            return DeliveryResult.Ok(alreadySent);
+        }
+
+        var puppet = PuppetJid(ev.Sender);
+        var occupancy = GetOccupancy(puppet, room, NickFor(ev.Sender), isBot: false);
+        try
+        {
+            await EnsureJoinedAsync(occupancy, cancellationToken);
+        }
+        catch (JoinFailedException ex) when (ex.Permanent)
+        {
+            return new DeliveryResult.Rejected(ex.Message);
+        }
+        catch (JoinFailedException ex)
+        {
+            return new DeliveryResult.RetryLater(ex.Message, TimeSpan.FromSeconds(2));
+        }
+
+        var stanza = BuildMessage(request, room, puppet, messageId, out var skipReason);
+        if (stanza is null)
+        {
+            return new DeliveryResult.Skipped(skipReason!);
+        }
+
+        var reflection = new TaskCompletionSource<XElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pendingSends[messageId] = reflection;
+        try
+        {
+            await stream.SendAsync(stanza, cancellationToken);
+            var echo = await reflection.Task.WaitAsync(_options.SendTimeout, cancellationToken);
+            if ((string?)echo.Attribute("type") == "error")
+            {
+                return OnSendError(occupancy, StanzaErrorCondition(echo));
+            }
+
+            var stanzaId = echo.Elements(Ns.StanzaId + "stanza-id")
+                .FirstOrDefault(e => string.Equals((string?)e.Attribute("by"), room.Key, StringComparison.OrdinalIgnoreCase))?.Attribute("id")?.Value;
+            if (stanzaId is null && _sentStanzaIds.TryGet(messageId, out var fromArchive))
+            {
+                stanzaId = fromArchive;
+            }
+
+            var nativeId = stanzaId ?? messageId;
+            _sentStanzaIds.Set(messageId, nativeId);
+            room.NativeToMessageId.Set(nativeId, messageId);
+            room.MessageIdToNative.Set(messageId, nativeId);
+            return DeliveryResult.Ok(nativeId);
+        }
+        catch (StanzaRejectedException ex)
+        {
+            _logger.LogWarning(XmppLog.StanzaRejected, "Outbox {OutboxId} not sent to {Room}: {Reason}", request.OutboxId, room.Key, ex.Message);
+            return new DeliveryResult.Rejected(ex.Message);
+        }
+        catch (TimeoutException)
+        {
+            return new DeliveryResult.RetryLater($"{room.Key} did not reflect the message within {_options.SendTimeout}");
+        }
+        catch (XmppStreamClosedException ex)
+        {
+            return new DeliveryResult.RetryLater("connection lost: " + ex.Message, TimeSpan.FromSeconds(1), CountsAsAttempt: false);
+        }
+        finally
+        {
+            _pendingSends.TryRemove(new KeyValuePair<string, TaskCompletionSource<XElement>>(messageId, reflection));
+        }
+    }
+
+    private DeliveryResult OnSendError(Occupancy occupancy, string condition)
+    {
+        switch (condition)
+        {
+            case "not-acceptable" or "item-not-found" or "not-allowed" when !occupancy.IsBot:
+                // The room no longer has our puppet (restart, kick): join again before the next attempt.
+                lock (_gate)
+                {
+                    if (occupancy.State == OccupancyState.Joined)
+                    {
+                        occupancy.State = OccupancyState.Absent;
+                    }
+                }
+
+                return new DeliveryResult.RetryLater($"{occupancy.Room.Key} refused the message ({condition}); re-joining", TimeSpan.FromMilliseconds(200));
+            case "resource-constraint" or "policy-violation" or "service-unavailable" or "remote-server-timeout" or "internal-server-error":
+                return new DeliveryResult.RetryLater($"{occupancy.Room.Key} refused the message for now ({condition})", TimeSpan.FromSeconds(2));
+            default:
+                return new DeliveryResult.Rejected($"{occupancy.Room.Key} refused the message: {condition}");
+        }
+    }
+
+    private XElement? BuildMessage(DeliveryRequest request, RoomState room, Jid puppet, string messageId, out string? skipReason)
+    {
+        skipReason = null;
+        var ev = request.Event;
+        var message = new XElement(Ns.Component + "message",
+            new XAttribute("from", puppet.ToString()),
+            new XAttribute("to", room.Key),
+            new XAttribute("type", "groupchat"),
+            new XAttribute("id", messageId));
+        var labelPrefix = request.Label is { Length: > 0 } label ? $"[{CleanText(label)}] " : "";
+        var text = CleanText(ev.Text);
+        if (ev.Attachments.Count > 0)
+        {
+            var links = string.Join("\n", ev.Attachments.Where(a => a.Url is not null).Select(a => $"{CleanText(a.Name)}: {CleanText(a.Url!)}"));
+            text = text.Length == 0 ? links : links.Length == 0 ? text : text + "\n" + links;
+        }
+
+        switch (ev.Kind)
+        {
+            case BridgeEventKind.Message:
+                message.Add(new XElement(Ns.Component + "body", labelPrefix + (ev.MessageKind == MessageKind.Emote ? "/me " + text : text)));
+                if (request.ReplyToNativeId is { } replyTo)
+                {
+                    message.Add(new XElement(Ns.Reply + "reply", new XAttribute("id", replyTo)));
+                }
+
+                if (ev.Attachments.FirstOrDefault(a => a.Url is not null) is { } first)
+                {
+                    message.Add(new XElement(Ns.Oob + "x", new XElement(Ns.Oob + "url", CleanText(first.Url!))));
+                }
+
+                break;
+            case BridgeEventKind.Edit:
+                var original = request.TargetNativeId is { } editTarget
+                    ? room.NativeToMessageId.TryGet(editTarget, out var originalId) ? originalId
+                    : editTarget.StartsWith(OwnIdPrefix, StringComparison.Ordinal) ? editTarget : null
+                    : null;
+                message.Add(new XElement(Ns.Component + "body", labelPrefix + (original is null ? "* " : "") + (ev.MessageKind == MessageKind.Emote ? "/me " + text : text)));
+                if (original is not null)
+                {
+                    // XEP-0308 names the corrected message by its 'id' attribute, which for our puppets is ours.
+                    message.Add(new XElement(Ns.Correct + "replace", new XAttribute("id", original)));
+                }
+
+                break;
+            case BridgeEventKind.Delete:
+                if (request.TargetNativeId is not { } deleteTarget)
+                {
+                    skipReason = "the retracted message was never delivered here";
+                    return null;
+                }
+
+                // XEP-0424 in a MUC names the message by the room's stanza-id (our native id).
+                message.Add(
+                    new XElement(Ns.Retract + "retract", new XAttribute("id", deleteTarget)),
+                    new XElement(Ns.Fallback + "fallback", new XAttribute("for", Ns.Retract.NamespaceName)),
+                    new XElement(Ns.Component + "body", "This person attempted to retract a previous message, but it's unsupported by your client."),
+                    new XElement(Ns.Hints + "store"));
+                break;
+            case BridgeEventKind.Reaction:
+                if (request.TargetNativeId is not { } reactionTarget || string.IsNullOrEmpty(ev.ReactionKey))
+                {
+                    skipReason = "the message reacted to was never delivered here";
+                    return null;
+                }
+
+                message.Add(
+                    new XElement(Ns.Reactions + "reactions", new XAttribute("id", reactionTarget),
+                        new XElement(Ns.Reactions + "reaction", CleanText(ev.ReactionKey))),
+                    new XElement(Ns.Hints + "store"));
+                break;
+            default:
+                skipReason = $"{ev.Kind} is not expressed on XMPP";
+                return null;
+        }
+
+        message.Add(new XElement(Ns.StanzaId + "origin-id", new XAttribute("id", messageId)));
+        if (request.Label is { Length: > 0 } structured)
+        {
+            message.Add(new XElement(Ns.SecLabel + "securitylabel",
+                new XElement(Ns.SecLabel + "displaymarking", CleanText(structured)),
+                new XElement(Ns.SecLabel + "label")));
+        }
+
+        return message;
+    }
+
+    /// <summary>Drops characters XML 1.0 cannot carry (control characters, lone surrogates) from text of other networks.</summary>
+    internal static string CleanText(string value)
+    {
+        if (value.All(c => XmlConvert.IsXmlChar(c) || char.IsSurrogate(c)) && !value.Any(char.IsSurrogate))
+        {
+            return value;
+        }
+
+        var sb = new StringBuilder(value.Length);
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                sb.Append(c).Append(value[i + 1]);
+                i++;
+            }
+            else if (XmlConvert.IsXmlChar(c))
+            {
+                sb.Append(c);
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    public async Task NotifySenderAsync(ChannelRef channel, PersonRef person, string notice, CancellationToken cancellationToken)
+    {
+        if (!_roomsByChannel.TryGetValue(channel.ChannelId, out var room))
+        {
+            return;
+        }
+
+        string nick;
+        lock (_gate)
+        {
+            nick = room.Occupants.FirstOrDefault(o =>
+                    string.Equals(o.Value.RealJid, person.UserId, StringComparison.OrdinalIgnoreCase) ||
+                    (o.Value.OccupantId is { } oid && person.UserId == $"occupant-id:{room.Key}:{oid}") ||
+                    person.UserId == $"{room.Key}/{o.Key}").Key
+                ?? person.DisplayName;
+        }
+
+        // A MUC private message from the bridge bot: only that person sees it.
+        var message = new XElement(Ns.Component + "message",
+            new XAttribute("from", _botJid.ToString()),
+            new XAttribute("to", $"{room.Key}/{nick}"),
+            new XAttribute("type", "chat"),
+            new XAttribute("id", NextId("notice")),
+            new XElement(Ns.Component + "body", CleanText(notice)),
+            new XElement(Ns.MucUser + "x"));
+        await SendAsync(message, cancellationToken);
+    }
+}

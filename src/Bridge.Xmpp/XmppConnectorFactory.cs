@@ -1,0 +1,49 @@
+using Bridge.Core.Configuration;
+using Bridge.Core.Connectors;
+using Bridge.Core.Model;
+using Microsoft.Extensions.Configuration;
+
+namespace Bridge.Xmpp;
+
+/// <summary>Creates XMPP connectors; options come from <c>networks:&lt;id&gt;:xmpp</c>.</summary>
+public sealed class XmppConnectorFactory : INetworkConnectorFactory
+{
+    public NetworkKind Kind => NetworkKind.Xmpp;
+
+    public IReadOnlyList<ConfigError> Validate(NetworkDefinition network, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(section);
+        var xmpp = section.GetSection("xmpp");
+        if (!xmpp.Exists())
+        {
+            return [new ConfigError(xmpp.Path, "is required for an XMPP network (host, port, componentDomain, secret)")];
+        }
+
+        try
+        {
+            return Bind(section).Validate(xmpp.Path);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return [new ConfigError(xmpp.Path, "cannot be read: " + (ex.InnerException?.Message ?? ex.Message))];
+        }
+    }
+
+    public INetworkConnector Create(NetworkDefinition network, IConfigurationSection section, ConnectorContext context)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(section);
+        var options = Bind(section);
+        var errors = options.Validate(section.GetSection("xmpp").Path);
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException("invalid XMPP configuration: " + string.Join("; ", errors));
+        }
+
+        return new XmppConnector(network, options, context);
+    }
+
+    internal static XmppOptions Bind(IConfigurationSection section) =>
+        section.GetSection("xmpp").Get<XmppOptions>() ?? new XmppOptions();
+}

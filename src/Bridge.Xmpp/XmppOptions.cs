@@ -1,0 +1,109 @@
+using Bridge.Core.Connectors;
+using Bridge.Xmpp.Protocol;
+
+namespace Bridge.Xmpp;
+
+/// <summary>One XMPP network: an XEP-0114 component on one server. Bound from <c>networks:&lt;id&gt;:xmpp</c>.</summary>
+public sealed class XmppOptions
+{
+    /// <summary>The server's component listener host (e.g. 127.0.0.1).</summary>
+    public string Host { get; set; } = "";
+
+    /// <summary>The server's component port (Prosody and ejabberd default to 5347 / 5275 respectively).</summary>
+    public int Port { get; set; } = 5347;
+
+    /// <summary>The component's domain, e.g. <c>bridge.example.org</c>; every puppet lives under it.</summary>
+    public string ComponentDomain { get; set; } = "";
+
+    /// <summary>The shared component secret.</summary>
+    public string Secret { get; set; } = "";
+
+    /// <summary>The MUC service used for link channels given without a domain (<c>ops</c> → <c>ops@conference.example.org</c>).</summary>
+    public string? MucService { get; set; }
+
+    /// <summary>The nick of the bridge's own occupant, through which each room is read.</summary>
+    public string BotNick { get; set; } = "bridge";
+
+    /// <summary>Largest stanza accepted or sent, in bytes.</summary>
+    public int MaxStanzaBytes { get; set; } = 256 * 1024;
+
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan ReconnectInitialDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a MUC join (and its room configuration) may take before we give up for now.</summary>
+    public TimeSpan JoinTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a sent message may take to come back from the room before the attempt counts as failed.</summary>
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Most archived messages fetched per room when catching up after an outage (XEP-0313).</summary>
+    public int MaxCatchUpMessages { get; set; } = 10_000;
+
+    internal IReadOnlyList<ConfigError> Validate(string prefix)
+    {
+        var errors = new List<ConfigError>();
+        void Add(string key, string message) => errors.Add(new ConfigError($"{prefix}:{key}", message));
+
+        if (string.IsNullOrWhiteSpace(Host))
+        {
+            Add("host", "is required (the server's component listener, e.g. 127.0.0.1)");
+        }
+
+        if (Port is < 1 or > 65535)
+        {
+            Add("port", $"must be between 1 and 65535, got {Port}");
+        }
+
+        if (!Jid.IsValidDomain(ComponentDomain))
+        {
+            Add("componentDomain", $"must be a domain name such as bridge.example.org, got '{ComponentDomain}'");
+        }
+
+        if (string.IsNullOrEmpty(Secret))
+        {
+            Add("secret", "is required (the component_secret configured on the server)");
+        }
+
+        if (MucService is not null && !Jid.IsValidDomain(MucService))
+        {
+            Add("mucService", $"must be a domain name such as conference.example.org, got '{MucService}'");
+        }
+
+        if (string.IsNullOrWhiteSpace(BotNick) || BotNick.Length > 64 || BotNick.Any(char.IsControl))
+        {
+            Add("botNick", "must be 1-64 printable characters");
+        }
+
+        if (MaxStanzaBytes is < 4096 or > 16 * 1024 * 1024)
+        {
+            Add("maxStanzaBytes", $"must be between 4096 and 16777216, got {MaxStanzaBytes}");
+        }
+
+        foreach (var (key, value) in new[]
+                 {
+                     ("connectTimeout", ConnectTimeout), ("reconnectInitialDelay", ReconnectInitialDelay),
+                     ("reconnectMaxDelay", ReconnectMaxDelay), ("joinTimeout", JoinTimeout), ("sendTimeout", SendTimeout),
+                 })
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                Add(key, $"must be positive, got {value}");
+            }
+        }
+
+        if (ReconnectMaxDelay < ReconnectInitialDelay)
+        {
+            Add("reconnectMaxDelay", "must not be smaller than reconnectInitialDelay");
+        }
+
+        if (MaxCatchUpMessages < 0)
+        {
+            Add("maxCatchUpMessages", "must not be negative");
+        }
+
+        return errors;
+    }
+}

@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using Bridge.Core.Connectors;
+using Bridge.Core.Model;
+using Bridge.Core.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Xmpp.Tests.Fixtures;
+
+/// <summary>Records what a connector ingests; dedupes by native id like the core does (so tests see the core's view).</summary>
+public sealed class RecordingSink : IEventSink
+{
+    private readonly ConcurrentQueue<BridgeEvent> _all = new();
+    private readonly ConcurrentDictionary<string, bool> _seen = new(StringComparer.Ordinal);
+
+    /// <summary>Every event handed in, duplicates included.</summary>
+    public IReadOnlyList<BridgeEvent> All => _all.ToList();
+
+    /// <summary>Events accepted (first time their native id was seen).</summary>
+    public IReadOnlyList<BridgeEvent> Accepted => _all.Where(e => _firstSeen.ContainsKey(e)).ToList();
+
+    private readonly ConcurrentDictionary<BridgeEvent, bool> _firstSeen = new(ReferenceEqualityComparer.Instance);
+
+    public Func<BridgeEvent, Exception?>? FailWith { get; set; }
+
+    public Task<IngestOutcome> IngestAsync(BridgeEvent bridgeEvent, CancellationToken cancellationToken)
+    {
+        if (FailWith?.Invoke(bridgeEvent) is { } failure)
+        {
+            throw failure;
+        }
+
+        _all.Enqueue(bridgeEvent);
+        if (_seen.TryAdd($"{bridgeEvent.NetworkId}/{bridgeEvent.NativeId}", true))
+        {
+            _firstSeen[bridgeEvent] = true;
+            return Task.FromResult(IngestOutcome.Accepted);
+        }
+
+        return Task.FromResult(IngestOutcome.Duplicate);
+    }
+
+    public async Task<IReadOnlyList<BridgeEvent>> WaitForAsync(Func<BridgeEvent, bool> predicate, int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var matching = All.Where(predicate).ToList();
+            if (matching.Count >= count)
+            {
+                return matching;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{matching.Count} of {count} expected events after {timeout}; got: {string.Join(" | ", All.Select(e => $"{e.Sender.DisplayName}: {e.Text}"))}");
+            }
+
+            await Task.Delay(25);
+        }
+    }
+}
+
+/// <summary>Connector state kept in memory (survives connector instances when shared).</summary>
+public sealed class InMemoryStateStore : IConnectorStateStore
+{
+    private readonly ConcurrentDictionary<(string, string), string> _values = new();
+
+    public Task<string?> GetAsync(string scope, string key, CancellationToken cancellationToken) =>
+        Task.FromResult(_values.TryGetValue((scope, key), out var v) ? v : null);
+
+    public Task SetAsync(string scope, string key, string value, CancellationToken cancellationToken)
+    {
+        _values[(scope, key)] = value;
+        return Task.CompletedTask;
+    }
+
+    public Task DeleteAsync(string scope, string key, CancellationToken cancellationToken)
+    {
+        _values.TryRemove((scope, key), out _);
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> TryAddAsync(string scope, string key, string value, CancellationToken cancellationToken) =>
+        Task.FromResult(_values.TryAdd((scope, key), value));
+
+    public Task<IReadOnlyDictionary<string, string>> ListAsync(string scope, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyDictionary<string, string>>(_values.Where(kv => kv.Key.Item1 == scope).ToDictionary(kv => kv.Key.Item2, kv => kv.Value));
+}
+
+public sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception);
+
+/// <summary>Keeps every log entry so tests can assert that a rejection was logged.</summary>
+public sealed class ListLoggerProvider : ILoggerProvider
+{
+    private readonly ConcurrentQueue<LogEntry> _entries = new();
+
+    public IReadOnlyList<LogEntry> Entries => _entries.ToList();
+
+    public ILogger CreateLogger(string categoryName) => new ListLogger(categoryName, _entries);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class ListLogger(string category, ConcurrentQueue<LogEntry> entries) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            entries.Enqueue(new LogEntry(category, logLevel, eventId, formatter(state, exception), exception));
+    }
+}

@@ -1,0 +1,219 @@
+using Bridge.Core.Connectors;
+using Bridge.Core.Model;
+using Bridge.Xmpp.Muc;
+using Bridge.Xmpp.Tests.Fixtures;
+
+namespace Bridge.Xmpp.Tests;
+
+/// <summary>The connector against a real Prosody (room locking on), with real slixmpp people.</summary>
+public sealed class ProsodyConnectorTests(ProsodyServer server) : IClassFixture<ProsodyServer>
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public async Task Handshake_succeeds_with_the_right_secret_and_is_refused_with_a_wrong_one()
+    {
+        await using var good = await ConnectorHarness.StartAsync(server, [server.NewRoom()]);
+        await good.WaitReadyAsync();
+        Assert.Equal(1, good.Xmpp.ConnectionCount);
+
+        await using var bad = await ConnectorHarness.StartAsync(server, [server.NewRoom()], secret: "wrong-secret");
+        await bad.WaitForLogAsync(e => e.EventId == XmppLog.HandshakeRefused && e.Message.Contains("not-authorized"), Wait);
+        Assert.False(bad.Connector.IsReady);
+        Assert.Equal(0, bad.Xmpp.ConnectionCount);
+        // The refused attempt must not have kicked the good connection (kick_old applies to authenticated ones only).
+        Assert.True(good.Connector.IsReady);
+    }
+
+    [Fact]
+    public async Task A_new_locked_room_is_configured_so_people_can_join_it()
+    {
+        var room = server.NewRoom("locked");
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        await bridge.WaitReadyAsync();
+        Assert.Contains(bridge.Logs.Entries, e => e.EventId == XmppLog.RoomConfigured && e.Message.Contains(room));
+
+        var jid = await server.NewUserAsync("carol");
+        // A locked room answers item-not-found to anyone but its owner: joining proves the instant-room form was accepted.
+        await using var carol = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Carol");
+        Assert.Equal("Carol", carol.Nick);
+    }
+
+    [Fact]
+    public async Task Messages_from_a_person_are_ingested_exactly_once_in_order()
+    {
+        var room = server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await server.NewUserAsync("dave");
+        await using var dave = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Dave");
+
+        for (var i = 0; i < 10; i++)
+        {
+            await dave.SayAsync($"hello {i}");
+        }
+
+        await dave.SayAsync("/me waves");
+        var events = await bridge.Sink.WaitForAsync(_ => true, 11, Wait);
+        await Task.Delay(300); // anything extra (a duplicate) would arrive by now
+        events = bridge.Sink.All;
+        Assert.Equal(11, events.Count);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"hello {i}").Append("waves"), events.Select(e => e.Text));
+        Assert.All(events, e =>
+        {
+            Assert.Equal(ConnectorHarness.NetworkId, e.NetworkId);
+            Assert.Equal(room, e.ChannelId);
+            Assert.Equal("Dave", e.Sender.DisplayName);
+        });
+        Assert.Equal(MessageKind.Emote, events[^1].MessageKind);
+        Assert.Equal(11, events.Select(e => e.NativeId).Distinct().Count());
+        // The native id is the room's stanza-id, as the person's client saw it.
+        var seen = await dave.WaitForMessagesAsync(m => m.FromNick == "Dave", 11, Wait);
+        Assert.Equal(seen.Select(m => m.StanzaId), events.Select(e => e.NativeId));
+        // One person, one identity: the bot created the room, so as its owner it sees real JIDs or occupant ids.
+        Assert.Single(events.Select(e => e.Sender.UserId).Distinct());
+    }
+
+    [Fact]
+    public async Task Delivered_messages_reach_the_person_once_and_are_not_ingested_back()
+    {
+        var room = server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await server.NewUserAsync("erin");
+        await using var erin = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Erin");
+
+        var ids = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            var result = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(100 + i, room, "Alice", $"from alice {i}"), CancellationToken.None);
+            ids.Add(Assert.IsType<DeliveryResult.Delivered>(result).NativeId);
+        }
+
+        var emote = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(200, room, "Alice", "dances", messageKind: MessageKind.Emote), CancellationToken.None);
+        Assert.IsType<DeliveryResult.Delivered>(emote);
+
+        // Delivering the same outbox row again does not send it again.
+        var again = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(100, room, "Alice", "from alice 0"), CancellationToken.None);
+        Assert.Equal(ids[0], Assert.IsType<DeliveryResult.Delivered>(again).NativeId);
+
+        var received = await erin.WaitForMessagesAsync(m => m.FromNick == "Alice", 11, Wait);
+        await Task.Delay(300);
+        received = erin.Messages.Where(m => m.FromNick == "Alice").ToList();
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"from alice {i}").Append("/me dances"), received.Select(m => m.Body));
+        Assert.Equal(ids, received.Take(10).Select(m => m.StanzaId));
+        Assert.Empty(bridge.Sink.All); // our own reflections are never ingested
+    }
+
+    [Fact]
+    public async Task A_nick_conflict_is_resolved_with_a_suffix()
+    {
+        var room = server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await server.NewUserAsync("alice");
+        await using var realAlice = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Alice");
+
+        var result = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, room, "Alice", "I am the other Alice"), CancellationToken.None);
+        Assert.IsType<DeliveryResult.Delivered>(result);
+        var seen = await realAlice.WaitForMessagesAsync(m => m.Body == "I am the other Alice", 1, Wait);
+        Assert.Equal("Alice (2)", seen[0].FromNick);
+        Assert.Contains(bridge.Logs.Entries, e => e.EventId == XmppLog.NickConflict);
+
+        // The real Alice's messages are still hers and still bridged; the puppet's are not.
+        await realAlice.SayAsync("the real one");
+        var events = await bridge.Sink.WaitForAsync(e => e.Text == "the real one", 1, Wait);
+        Assert.Equal("Alice", events[0].Sender.DisplayName);
+        Assert.DoesNotContain(bridge.Sink.All, e => e.Text == "I am the other Alice");
+    }
+
+    [Fact]
+    public async Task Join_history_is_not_ingested_and_an_outage_is_caught_up_from_the_archive_exactly_once()
+    {
+        var room = server.NewRoom();
+        var jid = await server.NewUserAsync("frank");
+        var state = new InMemoryStateStore();
+        await using (var first = await ConnectorHarness.StartAsync(server, [room], state))
+        {
+            await first.WaitReadyAsync();
+            await using var frank0 = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Frank");
+            await frank0.SayAsync("before");
+            await first.Sink.WaitForAsync(e => e.Text == "before", 1, Wait);
+            await Task.Delay(2500); // let the catch-up position be saved (it trails by one tick)
+        }
+
+        await using var frank = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Frank");
+        for (var i = 0; i < 5; i++)
+        {
+            await frank.SayAsync($"while away {i}");
+        }
+
+        await frank.WaitForMessagesAsync(m => m.Body.StartsWith("while away", StringComparison.Ordinal), 5, Wait);
+
+        // A fresh connector with no saved position sees none of the room's history.
+        await using (var fresh = await ConnectorHarness.StartAsync(server, [room]))
+        {
+            await fresh.WaitReadyAsync();
+            await frank.SayAsync("live for fresh");
+            await fresh.Sink.WaitForAsync(e => e.Text == "live for fresh", 1, Wait);
+            await Task.Delay(300);
+            Assert.Equal(["live for fresh"], fresh.Sink.All.Select(e => e.Text));
+        }
+
+        // The bridge coming back with its saved position fetches exactly what it missed, in order, then live traffic.
+        await using var second = await ConnectorHarness.StartAsync(server, [room], state);
+        await second.WaitReadyAsync();
+        await frank.SayAsync("after");
+        var events = await second.Sink.WaitForAsync(e => e.Text == "after", 1, Wait);
+        await Task.Delay(300);
+        Assert.Equal(
+            Enumerable.Range(0, 5).Select(i => $"while away {i}").Append("live for fresh").Append("after"),
+            second.Sink.All.Select(e => e.Text));
+    }
+
+    [Fact]
+    public async Task Component_answers_disco_ping_and_unknown_iqs()
+    {
+        var room = server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await server.NewUserAsync("gina");
+        var output = await ProcessRunner.RunAsync("/usr/bin/python3",
+            [Path.Combine(RepoPaths.Root, "tests", "tools", "xmpp_iq.py"), jid, "pass", "127.0.0.1", server.ClientPort.ToString(), server.ComponentDomain,
+                $"remote\\2falice@{server.ComponentDomain}"],
+            TimeSpan.FromSeconds(30));
+        Assert.Contains("disco-component: gateway/xmpp", output);
+        Assert.Contains("disco-puppet: client/bot", output);
+        Assert.Contains("ping: ok", output);
+        Assert.Contains("unknown: service-unavailable", output);
+    }
+
+    [Fact]
+    public async Task Corrections_map_to_edits_in_both_directions()
+    {
+        var room = server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await server.NewUserAsync("ivy");
+        await using var ivy = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Ivy");
+
+        // XMPP → core: the correction names the original by its message id; the core gets the original's native id.
+        var originalId = await ivy.SayAsync("helo");
+        var original = (await bridge.Sink.WaitForAsync(e => e.Text == "helo", 1, Wait))[0];
+        await ivy.CorrectAsync(originalId, "hello");
+        var edit = (await bridge.Sink.WaitForAsync(e => e.Kind == BridgeEventKind.Edit, 1, Wait))[0];
+        Assert.Equal("hello", edit.Text);
+        Assert.Equal(original.NativeId, edit.TargetNativeId);
+        Assert.NotEqual(original.NativeId, edit.NativeId);
+
+        // core → XMPP: the core names our earlier delivery by the native id we returned; the room sees a correction.
+        var delivered = Assert.IsType<DeliveryResult.Delivered>(
+            await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, room, "Alice", "wrold"), CancellationToken.None));
+        var correction = await bridge.Connector.DeliverAsync(
+            ConnectorHarness.Message(2, room, "Alice", "world", kind: BridgeEventKind.Edit, target: delivered.NativeId), CancellationToken.None);
+        Assert.IsType<DeliveryResult.Delivered>(correction);
+        var seen = await ivy.WaitForMessagesAsync(m => m.Body == "world", 1, Wait);
+        var first = ivy.Messages.Single(m => m.Body == "wrold");
+        Assert.Equal(first.Id, seen[0].ReplaceId);
+    }
+}

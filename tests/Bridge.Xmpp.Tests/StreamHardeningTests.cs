@@ -1,0 +1,164 @@
+using System.Text.RegularExpressions;
+using Bridge.Core.Model;
+using Bridge.Xmpp.Tests.Fixtures;
+
+namespace Bridge.Xmpp.Tests;
+
+/// <summary>
+/// Bad input on the component stream, from a loopback server standing in for Prosody: each is rejected with a logged
+/// stream error, the connector reconnects, and the messages around the bad input are all delivered to the core.
+/// </summary>
+public sealed class StreamHardeningTests
+{
+    private const string Room = "ops@conference.localhost";
+    private const string Secret = "s3cret";
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public Task Malformed_xml_is_rejected_and_the_connection_recovers() =>
+        RunBadInputAsync("<message type='groupchat' from='ops@conference.localhost/eve' to='bridge.localhost'><body>broken</message>", "not-well-formed");
+
+    [Fact]
+    public Task An_undeclared_entity_reference_is_rejected() =>
+        RunBadInputAsync("<message type='groupchat' from='ops@conference.localhost/eve' to='bridge.localhost'><body>&lol9;</body></message>", "not-well-formed");
+
+    [Fact]
+    public Task An_oversized_stanza_is_rejected_before_it_is_buffered() =>
+        RunBadInputAsync($"<message type='groupchat' from='ops@conference.localhost/eve' to='bridge.localhost'><body>{new string('a', 300_000)}</body></message>", "policy-violation");
+
+    [Fact]
+    public Task An_unknown_top_level_namespace_is_rejected() =>
+        RunBadInputAsync("<evil xmlns='urn:example:evil'><payload/></evil>", "invalid-namespace");
+
+    [Fact]
+    public Task A_processing_instruction_is_rejected() =>
+        RunBadInputAsync("<?evil instruction?>", "restricted-xml");
+
+    [Fact]
+    public Task Deeply_nested_elements_are_rejected() =>
+        RunBadInputAsync("<message type='groupchat' from='ops@conference.localhost/eve' to='bridge.localhost'>" + string.Concat(Enumerable.Repeat("<x xmlns='urn:a'>", 200)) +
+                         string.Concat(Enumerable.Repeat("</x>", 200)) + "</message>", "policy-violation");
+
+    [Fact]
+    public async Task An_entity_expansion_bomb_in_the_stream_prolog_is_refused_and_the_connector_retries()
+    {
+        const string bomb = "<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'><!ENTITY lol2 '&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;'>" +
+                            "<!ENTITY lol3 '&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;'>]>";
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            if (index == 0)
+            {
+                await session.HandshakeAsync(Secret, prolog: bomb);
+                return;
+            }
+
+            Assert.True(await session.HandshakeAsync(Secret));
+            await session.AcceptBotJoinAsync(Room);
+            await session.SendAsync(FakeSession.GroupchatMessage(Room, "alice", "s-1", "after the bomb"));
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room]);
+        var events = await bridge.Sink.WaitForAsync(e => e.Text == "after the bomb", 1, Wait);
+        Assert.Single(events);
+        Assert.Contains(bridge.Logs.Entries, e => e.EventId == XmppLog.ConnectFailed || e.EventId == XmppLog.RejectedInput);
+        Assert.Contains("<restricted-xml", server.Sessions[0].Received);
+    }
+
+    [Fact]
+    public async Task The_handshake_is_the_sha1_of_stream_id_and_secret_and_a_refusal_is_retried()
+    {
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            // The first attempt is refused as if the secret were wrong; the connector must back off and try again.
+            if (index == 0)
+            {
+                await session.WaitForAsync(new Regex("<stream:stream[^>]*>"));
+                await session.SendAsync("<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' id='x1'>");
+                await session.WaitForAsync(new Regex("</handshake>"));
+                await session.SendAsync("<stream:error><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>");
+                return;
+            }
+
+            Assert.True(await session.HandshakeAsync(Secret, streamId: "1234567890"));
+            await session.AcceptBotJoinAsync(Room);
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room]);
+        await bridge.WaitReadyAsync(Wait);
+        Assert.Contains(bridge.Logs.Entries, e => e.EventId == XmppLog.HandshakeRefused && e.Message.Contains("not-authorized"));
+        Assert.Equal(1, bridge.Xmpp.ConnectionCount);
+        Assert.Null(server.Sessions[1].Failure);
+    }
+
+    [Fact]
+    public async Task Retractions_reactions_replies_labels_and_emotes_are_mapped()
+    {
+        const string r = Room;
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            Assert.True(await session.HandshakeAsync(Secret));
+            await session.AcceptBotJoinAsync(Room);
+            await session.SendAsync(
+                $"<presence from='{r}/alice' to='bridge.localhost'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='member' role='participant' jid='alice@example.org/phone'/></x></presence>" +
+                $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a1'><body>original</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S1'/>" +
+                "<securitylabel xmlns='urn:xmpp:sec-label:0'><displaymarking>SECRET</displaymarking><label/></securitylabel></message>" +
+                $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a2'><body>&gt; original\nquoted answer</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S2'/>" +
+                "<reply xmlns='urn:xmpp:reply:0' id='S1' to='" + r + "/alice'/><fallback xmlns='urn:xmpp:fallback:0' for='urn:xmpp:reply:0'><body start='0' end='11'/></fallback></message>" +
+                $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a3'><reactions xmlns='urn:xmpp:reactions:0' id='S1'><reaction>👍</reaction></reactions><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S3'/></message>" +
+                $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a4'><retract xmlns='urn:xmpp:message-retract:1' id='S1'/><body>retracted</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S4'/></message>" +
+                $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a5'><body>/me waves</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S5'/></message>" +
+                // Not bridged: a copy addressed to a puppet, delayed history, our own reflection, a chat state, the room's subject.
+                $"<message type='groupchat' from='{r}/alice' to='someone@bridge.localhost' id='a6'><body>puppet copy</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S6'/></message>" +
+                $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a7'><body>old history</body><delay xmlns='urn:xmpp:delay' stamp='2020-01-01T00:00:00Z'/></message>" +
+                $"<message type='groupchat' from='{r}/Alice (remote)' to='bridge.localhost' id='bridge-99'><body>our own</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S8'/></message>" +
+                $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a9'><active xmlns='http://jabber.org/protocol/chatstates'/></message>" +
+                $"<message type='groupchat' from='{r}' to='bridge.localhost' id='a10'><subject>topic</subject></message>" +
+                $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a11'><body>last</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S11'/></message>");
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room]);
+        await bridge.Sink.WaitForAsync(e => e.Text == "last", 1, Wait);
+        var events = bridge.Sink.All;
+        Assert.Equal(["S1", "S2", "S3", "S4", "S5", "S11"], events.Select(e => e.NativeId));
+        Assert.All(events, e => Assert.Equal("alice@example.org", e.Sender.UserId)); // the room shows real JIDs here
+        Assert.Equal(["SECRET"], events[0].StructuredLabels);
+        Assert.Equal(("quoted answer", "S1"), (events[1].Text, events[1].ReplyToNativeId));
+        Assert.Equal((BridgeEventKind.Reaction, "👍", "S1"), (events[2].Kind, events[2].ReactionKey, events[2].TargetNativeId));
+        Assert.Equal((BridgeEventKind.Delete, "S1"), (events[3].Kind, events[3].TargetNativeId));
+        Assert.Equal((MessageKind.Emote, "waves"), (events[4].MessageKind, events[4].Text));
+    }
+
+    private static async Task RunBadInputAsync(string badInput, string expectedCondition)
+    {
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            Assert.True(await session.HandshakeAsync(Secret));
+            await session.AcceptBotJoinAsync(Room);
+            if (index == 0)
+            {
+                await session.SendAsync(FakeSession.GroupchatMessage(Room, "alice", "s-1", "before"));
+                await session.SendAsync(badInput);
+                return;
+            }
+
+            // The connector comes back knowing where it was: it asks the archive, then the room carries on.
+            await session.WaitForArchiveQueryAsync();
+            await session.SendAsync(FakeSession.GroupchatMessage(Room, "alice", "s-2", "after"));
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room]);
+        try
+        {
+            await bridge.Sink.WaitForAsync(e => e.Text == "after", 1, Wait);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException(ex.Message + "\n" + bridge.Dump(), ex);
+        }
+
+        await Task.Delay(200);
+        Assert.Equal(["before", "after"], bridge.Sink.All.Select(e => e.Text));
+        Assert.Contains(bridge.Logs.Entries, e => e.EventId == XmppLog.RejectedInput && e.Message.Contains(expectedCondition));
+        var first = server.Sessions[0];
+        await first.WaitForAsync(new Regex($"<stream:error[^>]*><{expectedCondition} "), Wait);
+        Assert.Equal(2, bridge.Xmpp.ConnectionCount);
+        Assert.All(server.Sessions, s => Assert.Null(s.Failure));
+        await bridge.WaitReadyAsync(Wait);
+    }
+}

@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+"""A real XMPP client (slixmpp) acting as a person in one MUC room, driven by JSON lines.
+
+Usage: xmpp_person.py JID PASSWORD HOST PORT ROOM NICK
+stdin : {"cmd":"say","body":"..."} [optional "id"], {"cmd":"correct","id":"<id of own message>","body":"..."},
+        {"cmd":"quit"}
+stdout: {"event":"joined","nick":..} once in the room; {"event":"presence","nick":..,"type":"available"|"unavailable",
+        "self":bool,"codes":[..]} for every occupant presence; one line per groupchat message received:
+        {"event":"message","from_nick":..,"body":..,"id":..,"stanza_id":..,"delayed":bool,"replace_id":..}
+        {"event":"sent","id":..} after each say, {"event":"error",...} on errors.
+Must run with Debian's /usr/bin/python3 (the only one that can import slixmpp).
+"""
+import asyncio
+import json
+import os
+import sys
+import threading
+import uuid
+
+import slixmpp
+from slixmpp.xmlstream import ET
+
+NS_MUC_USER = "http://jabber.org/protocol/muc#user"
+NS_SID = "urn:xmpp:sid:0"
+NS_DELAY = "urn:xmpp:delay"
+NS_CORRECT = "urn:xmpp:message-correct:0"
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+class Person(slixmpp.ClientXMPP):
+    def __init__(self, jid, password, room, nick):
+        super().__init__(jid, password)
+        self.room = room
+        self.nick = nick
+        self.joined = False
+        self.register_plugin("xep_0030")
+        self.register_plugin("xep_0045")
+        self.register_plugin("xep_0199")
+        self.add_event_handler("session_start", self.on_start)
+        self.add_event_handler("groupchat_message", self.on_groupchat)
+        self.add_event_handler("presence_available", self.on_presence)
+        self.add_event_handler("presence_error", self.on_presence)
+        self.add_event_handler("presence_unavailable", self.on_presence)
+        self.add_event_handler("disconnected", lambda _e: emit({"event": "disconnected"}))
+
+    async def on_start(self, _event):
+        self.send_presence()
+        pres = self.make_presence(pto="%s/%s" % (self.room, self.nick))
+        x = ET.Element("{http://jabber.org/protocol/muc}x")
+        hist = ET.SubElement(x, "{http://jabber.org/protocol/muc}history")
+        # XMPP_PERSON_HISTORY: how much room history to ask for (default none, as for someone who never left).
+        hist.set("maxstanzas", os.environ.get("XMPP_PERSON_HISTORY", "0"))
+        pres.append(x)
+        pres.send()
+
+    def on_presence(self, pres):
+        if pres["from"].bare != self.room:
+            return
+        if pres["type"] == "error":
+            emit({"event": "error", "where": "join", "condition": pres["error"]["condition"]})
+            return
+        x = pres.xml.find("{%s}x" % NS_MUC_USER)
+        if x is None:
+            return
+        codes = {s.get("code") for s in x.findall("{%s}status" % NS_MUC_USER)}
+        if pres["from"].resource:
+            emit({"event": "presence", "nick": pres["from"].resource,
+                  "type": "unavailable" if pres["type"] == "unavailable" else "available",
+                  "self": "110" in codes, "codes": sorted(c for c in codes if c)})
+        if "110" not in codes or pres["type"] == "unavailable":
+            return
+        if "201" in codes:
+            # We created a locked room: accept the default configuration (XEP-0045 10.1.2 instant room).
+            iq = self.make_iq_set(ito=self.room)
+            q = ET.Element("{http://jabber.org/protocol/muc#owner}query")
+            form = ET.SubElement(q, "{jabber:x:data}x")
+            form.set("type", "submit")
+            iq.append(q)
+            iq.send()
+        if not self.joined:
+            self.joined = True
+            emit({"event": "joined", "nick": pres["from"].resource})
+
+    def on_groupchat(self, msg):
+        if msg["type"] != "groupchat" or not msg["body"]:
+            return
+        sid = None
+        for el in msg.xml.findall("{%s}stanza-id" % NS_SID):
+            if el.get("by") == self.room:
+                sid = el.get("id")
+        replace = msg.xml.find("{%s}replace" % NS_CORRECT)
+        emit({
+            "event": "message",
+            "from_nick": msg["from"].resource,
+            "body": msg["body"],
+            "id": msg["id"] or None,
+            "stanza_id": sid,
+            "delayed": msg.xml.find("{%s}delay" % NS_DELAY) is not None,
+            "replace_id": replace.get("id") if replace is not None else None,
+        })
+
+    def handle_command(self, cmd):
+        kind = cmd.get("cmd")
+        if kind == "quit":
+            self.disconnect()
+            return
+        if kind in ("say", "correct"):
+            msg = self.make_message(mto=self.room, mbody=cmd["body"], mtype="groupchat")
+            msg["id"] = cmd.get("new_id") or cmd.get("id") if kind == "say" else (cmd.get("new_id") or uuid.uuid4().hex)
+            if not msg["id"]:
+                msg["id"] = uuid.uuid4().hex
+            if kind == "correct":
+                r = ET.Element("{%s}replace" % NS_CORRECT)
+                r.set("id", cmd["id"])
+                msg.append(r)
+            msg.send()
+            emit({"event": "sent", "id": msg["id"]})
+            return
+        emit({"event": "error", "where": "command", "detail": "unknown cmd %r" % kind})
+
+
+def main():
+    if len(sys.argv) != 7:
+        sys.stderr.write(__doc__)
+        sys.exit(2)
+    jid, password, host, port, room, nick = sys.argv[1:]
+    person = Person(jid, password, room, nick)
+    loop = asyncio.get_event_loop()
+
+    def read_stdin():
+        for line in sys.stdin:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                cmd = json.loads(line)
+            except ValueError as exc:
+                emit({"event": "error", "where": "stdin", "detail": str(exc)})
+                continue
+            loop.call_soon_threadsafe(person.handle_command, cmd)
+            if cmd.get("cmd") == "quit":
+                return
+        loop.call_soon_threadsafe(person.disconnect)
+
+    threading.Thread(target=read_stdin, daemon=True).start()
+    person.connect((host, int(port)), force_starttls=False, disable_starttls=True)
+    person.add_event_handler("disconnected", lambda _e: loop.stop())
+    loop.run_forever()
+
+
+if __name__ == "__main__":
+    main()
