@@ -87,9 +87,25 @@ public sealed class EjabberdTests(ITestOutputHelper output)
     [Fact]
     public async Task Two_ejabberds_and_a_prosody_run_side_by_side_and_stop_by_pid_keeping_their_accounts()
     {
-        await using var first = await EjabberdServer.StartAsync("one.localhost");
-        await using var second = await EjabberdServer.StartAsync("two.localhost");
-        await using var prosody = await ProsodyServer.StartAsync("three.localhost");
+        // All three start at once: distinct node names, cookies and Erlang distribution ports, no epmd.
+        var firstStart = EjabberdServer.StartAsync("one.localhost");
+        var secondStart = EjabberdServer.StartAsync("two.localhost");
+        var prosodyStart = ProsodyServer.StartAsync("three.localhost");
+        try
+        {
+            await Task.WhenAll(firstStart, secondStart, prosodyStart);
+        }
+        catch
+        {
+            await DisposeStartedAsync(firstStart);
+            await DisposeStartedAsync(secondStart);
+            await DisposeStartedAsync(prosodyStart);
+            throw;
+        }
+
+        await using var first = await firstStart;
+        await using var second = await secondStart;
+        await using var prosody = await prosodyStart;
         await first.RegisterAsync("carol", "carolpass");
         await second.RegisterAsync("dave", "davepass");
 
@@ -111,6 +127,16 @@ public sealed class EjabberdTests(ITestOutputHelper output)
         await first.StartAgainAsync();
         await using var carolAgain = await XmppPerson.JoinAsync(first, "carol", "carolpass", first.Room("ops"), "Carol");
         Assert.Contains("is started in the node", first.Log, StringComparison.Ordinal);
+    }
+
+    /// <summary>After a failed parallel start: stops whichever servers did start.</summary>
+    private static async Task DisposeStartedAsync<T>(Task<T> start)
+        where T : IAsyncDisposable
+    {
+        if (start.IsCompletedSuccessfully)
+        {
+            await (await start).DisposeAsync();
+        }
     }
 
     /// <summary>Both directions work (puppets exist and rooms are joined) before a test starts counting.</summary>
@@ -234,15 +260,6 @@ public sealed class EjabberdTests(ITestOutputHelper output)
         {
             _people.Remove(person);
             await person.DisposeAsync();
-        }
-
-        private static async Task DisposeStartedAsync<T>(Task<T> start)
-            where T : IAsyncDisposable
-        {
-            if (start.IsCompletedSuccessfully)
-            {
-                await start.Result.DisposeAsync();
-            }
         }
 
         private XmppPerson Track(XmppPerson p)
