@@ -50,7 +50,7 @@ public sealed class XmppPerson : IAsyncDisposable
         }
     }
 
-    public static async Task<XmppPerson> JoinAsync(ProsodyServer server, string user, string password, string room, string nick, TimeSpan? timeout = null, int history = 0)
+    public static async Task<XmppPerson> JoinAsync(IXmppTestServer server, string user, string password, string room, string nick, TimeSpan? timeout = null, int history = 0)
     {
         ArgumentNullException.ThrowIfNull(server);
         var info = new ProcessStartInfo("/usr/bin/python3")
