@@ -361,4 +361,81 @@ internal sealed partial class XmppConnector
             }
         }
     }
+
+    /// <summary>
+    /// XEP-0410 self-ping of the bot in every room it is in. No answer at all: the connection is dead though the socket
+    /// looks open, so it is dropped (and re-established). "Not an occupant": the room lost the bot; it re-joins.
+    /// </summary>
+    private async Task KeepAliveLoopAsync(ComponentStream stream, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(_options.KeepAliveInterval, _context.Time, cancellationToken);
+                List<Occupancy> bots;
+                lock (_gate)
+                {
+                    bots = _occupancies.Values.Where(o => o.IsBot && o.State == OccupancyState.Joined).ToList();
+                }
+
+                foreach (var bot in bots)
+                {
+                    var ping = new XElement(Ns.Component + "iq",
+                        new XAttribute("type", "get"),
+                        new XAttribute("from", bot.OccupantJid.ToString()),
+                        new XAttribute("to", $"{bot.Room.Key}/{bot.Nick}"),
+                        new XElement(Ns.Ping + "ping"));
+                    try
+                    {
+                        await SendIqAsync(stream, ping, _options.JoinTimeout, cancellationToken);
+                    }
+                    catch (XmppIqErrorException ex) when (ex.Condition is "not-acceptable" or "item-not-found" or "not-allowed")
+                    {
+                        _logger.LogWarning(XmppLog.LeftRoom, "The bot is no longer in {Room} ({Condition}); re-joining", bot.Room.Key, ex.Condition);
+                        lock (_gate)
+                        {
+                            if (bot.State == OccupancyState.Joined)
+                            {
+                                bot.State = OccupancyState.Absent;
+                            }
+                        }
+
+                        _ = EnsureJoinedQuietlyAsync(bot, cancellationToken);
+                    }
+                    catch (XmppIqErrorException)
+                    {
+                        // Any other answer still proves the room and the connection are alive.
+                    }
+                    catch (TimeoutException)
+                    {
+                        _logger.LogWarning(XmppLog.Disconnected, "No answer to a self-ping in {Room} within {Timeout}; replacing the connection", bot.Room.Key, _options.JoinTimeout);
+                        await stream.SendStreamErrorAndCloseAsync("connection-timeout", "no answer to a ping");
+                        await stream.DisposeAsync();
+                        return;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // connection gone
+        }
+        catch (XmppStreamClosedException)
+        {
+            // connection gone
+        }
+    }
+
+    private async Task EnsureJoinedQuietlyAsync(Occupancy occupancy, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await EnsureJoinedAsync(occupancy, cancellationToken);
+        }
+        catch (Exception ex) when (ex is JoinFailedException or OperationCanceledException)
+        {
+            _logger.LogWarning(XmppLog.JoinFailed, "Re-joining {Room} failed: {Reason}", occupancy.Room.Key, ex.Message);
+        }
+    }
 }

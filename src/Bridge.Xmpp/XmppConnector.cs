@@ -219,7 +219,12 @@ internal sealed partial class XmppConnector : INetworkConnector
                     _options.ComponentDomain, _options.Host, _options.Port, stream.StreamId, generation);
                 delay = _options.ReconnectInitialDelay;
                 _stream = stream;
+
+                // Reads cannot be cancelled: closing the socket is what ends a read when we stop or give up on a connection.
+                var current = stream;
+                await using var closeOnCancel = connection.Token.Register(() => _ = current.DisposeAsync().AsTask());
                 var setup = Task.Run(() => SetupAfterConnectAsync(stream, generation, connection.Token), CancellationToken.None);
+                var keepAlive = Task.Run(() => KeepAliveLoopAsync(stream, connection.Token), CancellationToken.None);
                 await ReadLoopAsync(stream, connection.Token);
                 _logger.LogWarning(XmppLog.Disconnected, "Component stream to {Host}:{Port} closed by the server", _options.Host, _options.Port);
             }

@@ -125,6 +125,31 @@ public sealed class StreamHardeningTests
         Assert.Equal((MessageKind.Emote, "waves"), (events[4].MessageKind, events[4].Text));
     }
 
+    [Fact]
+    public async Task A_connection_that_stops_answering_is_replaced()
+    {
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            Assert.True(await session.HandshakeAsync(Secret));
+            await session.AcceptBotJoinAsync(Room);
+            if (index == 1)
+            {
+                await session.SendAsync(FakeSession.GroupchatMessage(Room, "alice", "s-1", "on the new connection"));
+            }
+
+            // The fake never answers the self-ping: to the connector this server is silently gone.
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room], extra: new Dictionary<string, string?>
+        {
+            ["keepAliveInterval"] = "00:00:00.300",
+            ["joinTimeout"] = "00:00:01",
+        });
+        await bridge.Sink.WaitForAsync(e => e.Text == "on the new connection", 1, Wait);
+        await server.Sessions[0].WaitForAsync(new Regex("<ping xmlns=\"urn:xmpp:ping\""), Wait);
+        await server.Sessions[0].WaitForAsync(new Regex("<connection-timeout "), Wait);
+        Assert.True(bridge.Xmpp.ConnectionCount >= 2);
+    }
+
     private static async Task RunBadInputAsync(string badInput, string expectedCondition)
     {
         await using var server = new FakeComponentServer(async (session, index) =>
