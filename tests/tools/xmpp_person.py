@@ -12,6 +12,7 @@ Must run with Debian's /usr/bin/python3 (the only one that can import slixmpp).
 """
 import asyncio
 import json
+import os
 import sys
 import threading
 import uuid
@@ -51,7 +52,8 @@ class Person(slixmpp.ClientXMPP):
         pres = self.make_presence(pto="%s/%s" % (self.room, self.nick))
         x = ET.Element("{http://jabber.org/protocol/muc}x")
         hist = ET.SubElement(x, "{http://jabber.org/protocol/muc}history")
-        hist.set("maxstanzas", "0")
+        # XMPP_PERSON_HISTORY: how much room history to ask for (default none, as for someone who never left).
+        hist.set("maxstanzas", os.environ.get("XMPP_PERSON_HISTORY", "0"))
         pres.append(x)
         pres.send()
 

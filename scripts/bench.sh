@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Prints the bridge's figures (latency, throughput, CPU and memory per message) against real servers on loopback.
+# Compare with shared/notes/peers-measured.md. Usage: scripts/bench.sh [--latency N] [--burst N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+dotnet build tools/Bridge.Bench -c Release -nologo -clp:ErrorsOnly -v:q
+exec dotnet tools/Bridge.Bench/bin/Release/net10.0/Bridge.Bench.dll "$@"

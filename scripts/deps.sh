@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need beyond the .NET SDK, from Debian's packages, if missing:
+# Prosody (+ lua-unbound), ejabberd, python3-slixmpp (real XMPP clients), PostgreSQL, Node.js + npm.
+# Package installs must not start system servers on the ports tests use, so a policy-rc.d that refuses
+# service starts is in place during the install (only if none existed).
+set -euo pipefail
+
+need=()
+command -v prosody >/dev/null 2>&1 || need+=(prosody lua-unbound)
+command -v ejabberdctl >/dev/null 2>&1 || need+=(ejabberd)
+/usr/bin/python3 -c 'import slixmpp' >/dev/null 2>&1 || need+=(python3-slixmpp)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+created_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  created_policy=1
+fi
+cleanup() { [ "$created_policy" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d; }
+trap cleanup EXIT
+
+echo "deps: installing ${need[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

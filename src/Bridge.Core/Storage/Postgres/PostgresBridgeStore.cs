@@ -1,0 +1,423 @@
+using Bridge.Core.Audit;
+using Bridge.Core.Model;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Bridge.Core.Storage.Postgres;
+
+/// <summary>
+/// The PostgreSQL store, for larger deployments and for several bridge processes sharing one database.
+/// Every call borrows a pooled connection; writes that must be atomic run in one transaction, and statements that
+/// belong together travel in one <see cref="NpgsqlBatch"/> to save round trips.
+/// </summary>
+public sealed class PostgresBridgeStore : IBridgeStore
+{
+    private const string AuditColumns =
+        "seq, at, kind, link_id, event_key, source_network, source_person, destination, decision, rule_id, label, content_hash, content, prev_hash, hash";
+
+    private const string AuditInsertSql =
+        "INSERT INTO audit(" + AuditColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+
+    private const string MapInsertSql =
+        "INSERT INTO message_map(origin_network, origin_native_id, network_id, channel_id, native_id, is_origin) " +
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+
+    private const string OutboxColumns = "id, link_id, dest_network, dest_channel, payload, label, attempts, not_before, created_at";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly ILogger<PostgresBridgeStore> _logger;
+    private readonly TimeProvider _time;
+
+    public PostgresBridgeStore(PostgresStoreOptions options, ILogger<PostgresBridgeStore> logger, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+        _dataSource = NpgsqlDataSource.Create(options.ConnectionString);
+    }
+
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await conn.BeginTransactionAsync(cancellationToken);
+
+        // The lock comes before CREATE TABLE IF NOT EXISTS: two sessions creating the same table concurrently can fail.
+        await using (var lockCmd = new NpgsqlCommand(PostgresMigrations.MigrationLockSql, conn, tx))
+        {
+            await lockCmd.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var create = new NpgsqlCommand(
+            "CREATE TABLE IF NOT EXISTS schema_version(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", conn, tx))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        int current;
+        await using (var read = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM schema_version", conn, tx))
+        {
+            current = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken));
+        }
+
+        var applied = new List<int>();
+        foreach (var (version, sql) in PostgresMigrations.All)
+        {
+            if (version <= current)
+            {
+                continue;
+            }
+
+            await using (var step = new NpgsqlCommand(sql, conn, tx))
+            {
+                await step.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using (var mark = new NpgsqlCommand("INSERT INTO schema_version(version) VALUES ($1)", conn, tx))
+            {
+                mark.Parameters.Add(Int32(version));
+                await mark.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            applied.Add(version);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        foreach (var version in applied)
+        {
+            _logger.LogInformation(StoreLog.Migrated, "PostgreSQL schema migrated to version {Version}", version);
+        }
+    }
+
+    public async Task<bool> IngestAsync(BridgeEvent origin, IReadOnlyList<OutboxDraft> outbox, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(origin);
+        ArgumentNullException.ThrowIfNull(outbox);
+        ArgumentNullException.ThrowIfNull(audit);
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var conn = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await conn.BeginTransactionAsync(cancellationToken);
+
+        // Dedupe first and without the write lock: a concurrent ingest of the same id waits here for the other
+        // transaction, then sees the conflict; it never holds the lock while waiting, so this cannot deadlock.
+        await using (var seen = new NpgsqlCommand(
+            "INSERT INTO inbound(network_id, native_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", conn, tx))
+        {
+            seen.Parameters.Add(Text(origin.NetworkId));
+            seen.Parameters.Add(Text(origin.NativeId));
+            seen.Parameters.Add(Int64(now));
+            if (await seen.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                await tx.RollbackAsync(cancellationToken);
+                return false;
+            }
+        }
+
+        var (seq, prev) = await WriteLockedAsync(conn, tx, batch =>
+        {
+            if (origin.Kind == BridgeEventKind.Message)
+            {
+                batch.BatchCommands.Add(MapInsert(origin.NetworkId, origin.NativeId, origin.NetworkId, origin.ChannelId, origin.NativeId, true));
+            }
+
+            foreach (var draft in outbox)
+            {
+                batch.BatchCommands.Add(Command(
+                    "INSERT INTO outbox(link_id, origin_network, origin_native_id, dest_network, dest_channel, payload, label, state, attempts, not_before, created_at, updated_at) " +
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, 0, $8, $8)",
+                    Text(draft.LinkId), Text(origin.NetworkId), Text(origin.NativeId), Text(draft.Destination.NetworkId),
+                    Text(draft.Destination.ChannelId), Text(EventJson.Serialize(draft.Event)), Text(draft.Label), Int64(now)));
+            }
+        }, cancellationToken);
+
+        await InsertAuditAsync(conn, tx, audit, seq, prev, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public async Task<IReadOnlyList<OutboxItem>> GetPendingAsync(string networkId, IReadOnlyCollection<string> excludeChannels, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(excludeChannels);
+        await using var cmd = _dataSource.CreateCommand(
+            $"SELECT {OutboxColumns} FROM outbox WHERE dest_network = $1 AND state = 0 AND NOT (dest_channel = ANY($2)) ORDER BY id LIMIT $3");
+        cmd.Parameters.Add(Text(networkId));
+        cmd.Parameters.Add(new NpgsqlParameter { Value = excludeChannels.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        cmd.Parameters.Add(Int32(limit));
+        var list = new List<OutboxItem>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken))
+        {
+            list.Add(new OutboxItem
+            {
+                Id = r.GetInt64(0),
+                LinkId = r.GetString(1),
+                Destination = new ChannelRef(r.GetString(2), r.GetString(3)),
+                Event = EventJson.Deserialize(r.GetString(4)),
+                Label = r.IsDBNull(5) ? null : r.GetString(5),
+                Attempts = r.GetInt32(6),
+                NotBefore = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(7)),
+                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(8)),
+            });
+        }
+
+        return list;
+    }
+
+    public async Task MarkDeliveredAsync(OutboxItem item, string? nativeId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+
+        // A batch without an explicit transaction runs as one implicit transaction: all statements or none.
+        await using var batch = _dataSource.CreateBatch();
+        batch.BatchCommands.Add(Command(
+            "UPDATE outbox SET state = $1, delivered_native_id = $2, updated_at = $3 WHERE id = $4",
+            Int16((short)(nativeId is null ? OutboxState.Skipped : OutboxState.Delivered)), Text(nativeId),
+            Int64(_time.GetUtcNow().ToUnixTimeMilliseconds()), Int64(item.Id)));
+        if (nativeId is not null && item.Event.Kind == BridgeEventKind.Message)
+        {
+            batch.BatchCommands.Add(MapInsert(item.Event.NetworkId, item.Event.NativeId, item.Destination.NetworkId, item.Destination.ChannelId, nativeId, false));
+        }
+
+        if (nativeId is not null)
+        {
+            // Every id the bridge created is an echo if it comes back, whatever kind of event it was.
+            batch.BatchCommands.Add(Command(
+                "INSERT INTO delivered_ids(network_id, native_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                Text(item.Destination.NetworkId), Text(nativeId)));
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public Task RescheduleAsync(long outboxId, int attempts, DateTimeOffset notBefore, string error, CancellationToken cancellationToken) =>
+        UpdateOutboxAsync("UPDATE outbox SET attempts = $1, not_before = $2, last_error = $3, updated_at = $4 WHERE id = $5",
+            outboxId, attempts, notBefore.ToUnixTimeMilliseconds(), error, cancellationToken);
+
+    public Task DeadLetterAsync(long outboxId, int attempts, string reason, CancellationToken cancellationToken) =>
+        UpdateOutboxAsync($"UPDATE outbox SET state = {(int)OutboxState.DeadLettered}, attempts = $1, not_before = $2, last_error = $3, updated_at = $4 WHERE id = $5",
+            outboxId, attempts, 0, reason, cancellationToken);
+
+    public async Task<int> CountPendingAsync(string? networkId, CancellationToken cancellationToken)
+    {
+        // Two statements rather than "$1 IS NULL OR ...", so the planner can use the partial pending index.
+        await using var cmd = networkId is null
+            ? _dataSource.CreateCommand("SELECT COUNT(*) FROM outbox WHERE state = 0")
+            : _dataSource.CreateCommand("SELECT COUNT(*) FROM outbox WHERE state = 0 AND dest_network = $1");
+        if (networkId is not null)
+        {
+            cmd.Parameters.Add(Text(networkId));
+        }
+
+        return Convert.ToInt32(await cmd.ExecuteScalarAsync(cancellationToken));
+    }
+
+    public async Task<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand(
+            "SELECT id, link_id, dest_network, dest_channel, origin_network, origin_native_id, last_error, attempts, updated_at " +
+            $"FROM outbox WHERE state = {(int)OutboxState.DeadLettered} ORDER BY id DESC LIMIT $1");
+        cmd.Parameters.Add(Int32(limit));
+        var list = new List<DeadLetter>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken))
+        {
+            list.Add(new DeadLetter(r.GetInt64(0), r.GetString(1), new ChannelRef(r.GetString(2), r.GetString(3)), r.GetString(4), r.GetString(5),
+                r.IsDBNull(6) ? "" : r.GetString(6), r.GetInt32(7), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(8))));
+        }
+
+        return list;
+    }
+
+    public async Task<MessageOrigin?> FindOriginAsync(string networkId, string nativeId, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand(
+            "SELECT origin_network, origin_native_id FROM message_map WHERE network_id = $1 AND native_id = $2 LIMIT 1");
+        cmd.Parameters.Add(Text(networkId));
+        cmd.Parameters.Add(Text(nativeId));
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        return await r.ReadAsync(cancellationToken) ? new MessageOrigin(r.GetString(0), r.GetString(1)) : null;
+    }
+
+    public async Task<string?> FindNativeIdAsync(MessageOrigin origin, ChannelRef destination, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(origin);
+        ArgumentNullException.ThrowIfNull(destination);
+        await using var cmd = _dataSource.CreateCommand(
+            "SELECT native_id FROM message_map WHERE origin_network = $1 AND origin_native_id = $2 AND network_id = $3 AND channel_id = $4 LIMIT 1");
+        cmd.Parameters.Add(Text(origin.NetworkId));
+        cmd.Parameters.Add(Text(origin.NativeId));
+        cmd.Parameters.Add(Text(destination.NetworkId));
+        cmd.Parameters.Add(Text(destination.ChannelId));
+        return await cmd.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    public async Task<bool> IsDeliveredNativeIdAsync(string networkId, string nativeId, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand("SELECT 1 FROM delivered_ids WHERE network_id = $1 AND native_id = $2");
+        cmd.Parameters.Add(Text(networkId));
+        cmd.Parameters.Add(Text(nativeId));
+        return await cmd.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    public async Task AppendAuditAsync(IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(audit);
+        if (audit.Count == 0)
+        {
+            return;
+        }
+
+        await using var conn = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await conn.BeginTransactionAsync(cancellationToken);
+        var (seq, prev) = await WriteLockedAsync(conn, tx, _ => { }, cancellationToken);
+        await InsertAuditAsync(conn, tx, audit, seq, prev, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<AuditRecord>> ReadAuditAsync(long afterSequence, DateTimeOffset? since, int limit, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand($"SELECT {AuditColumns} FROM audit WHERE seq > $1 AND at >= $2 ORDER BY seq LIMIT $3");
+        cmd.Parameters.Add(Int64(afterSequence));
+        cmd.Parameters.Add(Int64(since?.UtcTicks ?? 0));
+        cmd.Parameters.Add(Int32(limit));
+        var list = new List<AuditRecord>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken))
+        {
+            list.Add(AuditRows.Read(r));
+        }
+
+        return list;
+    }
+
+    public async Task<string?> GetAsync(string scope, string key, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand("SELECT value FROM connector_state WHERE scope = $1 AND key = $2");
+        cmd.Parameters.Add(Text(scope));
+        cmd.Parameters.Add(Text(key));
+        return await cmd.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    public Task SetAsync(string scope, string key, string value, CancellationToken cancellationToken) =>
+        StateWriteAsync("INSERT INTO connector_state(scope, key, value) VALUES ($1, $2, $3) ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
+            scope, key, value, cancellationToken);
+
+    public Task DeleteAsync(string scope, string key, CancellationToken cancellationToken) =>
+        StateWriteAsync("DELETE FROM connector_state WHERE scope = $1 AND key = $2", scope, key, null, cancellationToken);
+
+    public async Task<bool> TryAddAsync(string scope, string key, string value, CancellationToken cancellationToken) =>
+        await StateWriteAsync("INSERT INTO connector_state(scope, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            scope, key, value, cancellationToken) > 0;
+
+    public async Task<IReadOnlyDictionary<string, string>> ListAsync(string scope, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand("SELECT key, value FROM connector_state WHERE scope = $1");
+        cmd.Parameters.Add(Text(scope));
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken))
+        {
+            result[r.GetString(0)] = r.GetString(1);
+        }
+
+        return result;
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    /// <summary>
+    /// Takes the write lock, reads the audit chain's head and runs <paramref name="addWrites"/>'s statements, in one round trip.
+    /// The lock is its own statement before the read: under READ COMMITTED each statement takes a fresh snapshot, so the
+    /// read then sees the rows committed by whoever held the lock before us.
+    /// </summary>
+    private static async Task<(long Sequence, string Hash)> WriteLockedAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Action<NpgsqlBatch> addWrites, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(conn, tx);
+        batch.BatchCommands.Add(Command(PostgresMigrations.WriteLockSql));
+        batch.BatchCommands.Add(Command("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
+        addWrites(batch);
+
+        long seq = 0;
+        var prev = AuditChain.Genesis;
+        await using var r = await batch.ExecuteReaderAsync(cancellationToken);
+        await r.NextResultAsync(cancellationToken); // past the lock's result
+        if (await r.ReadAsync(cancellationToken))
+        {
+            seq = r.GetInt64(0);
+            prev = r.GetString(1);
+        }
+
+        // Drain the remaining statements here so their errors surface now, inside this call.
+        while (await r.NextResultAsync(cancellationToken))
+        {
+        }
+
+        return (seq, prev);
+    }
+
+    private static async Task InsertAuditAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<AuditDraft> audit, long seq, string prev, CancellationToken cancellationToken)
+    {
+        if (audit.Count == 0)
+        {
+            return;
+        }
+
+        await using var batch = new NpgsqlBatch(conn, tx);
+        foreach (var e in audit)
+        {
+            seq++;
+            var hash = AuditChain.ComputeHash(prev, seq, e);
+            batch.BatchCommands.Add(Command(AuditInsertSql,
+                Int64(seq), Int64(e.At.UtcTicks), Text(e.Kind), Text(e.LinkId), Text(e.EventKey), Text(e.SourceNetwork), Text(e.SourcePerson),
+                Text(e.Destination), Text(e.Decision), Text(e.RuleId), Text(e.Label), Text(e.ContentHash), Text(e.Content), Text(prev), Text(hash)));
+            prev = hash;
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<int> StateWriteAsync(string sql, string scope, string key, string? value, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand(sql);
+        cmd.Parameters.Add(Text(scope));
+        cmd.Parameters.Add(Text(key));
+        if (value is not null)
+        {
+            cmd.Parameters.Add(Text(value));
+        }
+
+        return await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task UpdateOutboxAsync(string sql, long outboxId, int attempts, long notBefore, string error, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand(sql);
+        cmd.Parameters.Add(Int32(attempts));
+        cmd.Parameters.Add(Int64(notBefore));
+        cmd.Parameters.Add(Text(error));
+        cmd.Parameters.Add(Int64(_time.GetUtcNow().ToUnixTimeMilliseconds()));
+        cmd.Parameters.Add(Int64(outboxId));
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static NpgsqlBatchCommand MapInsert(string originNetwork, string originNativeId, string networkId, string channelId, string nativeId, bool isOrigin) =>
+        Command(MapInsertSql, Text(originNetwork), Text(originNativeId), Text(networkId), Text(channelId), Text(nativeId),
+            new NpgsqlParameter<bool> { TypedValue = isOrigin });
+
+    private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
+    {
+        var cmd = new NpgsqlBatchCommand(sql);
+        cmd.Parameters.AddRange(parameters);
+        return cmd;
+    }
+
+    // Positional ($n) parameters with explicit types: no SQL rewriting, and NULLs are typed.
+    private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    private static NpgsqlParameter<long> Int64(long value) => new() { TypedValue = value };
+
+    private static NpgsqlParameter<int> Int32(int value) => new() { TypedValue = value };
+
+    private static NpgsqlParameter<short> Int16(short value) => new() { TypedValue = value };
+}

@@ -1,0 +1,56 @@
+namespace Bridge.Core.Storage.Postgres;
+
+/// <summary>
+/// Versioned schema steps, applied in order at start inside one transaction. Never edit a released step: add a new one.
+/// Column meanings and units mirror the SQLite schema (times in the outbox as Unix milliseconds, audit <c>at</c> as
+/// UTC ticks) so the audit hash chain verifies the same on both stores and data can be copied between them.
+/// </summary>
+internal static class PostgresMigrations
+{
+    // Advisory lock keys are database-wide; deriving them from the schema keeps two bridge deployments that share a
+    // database (one schema each) from blocking each other. coalesce: current_schema() is NULL when no schema exists yet.
+
+    /// <summary>Held while migrating, so two bridge instances starting together do not both apply a step.</summary>
+    public const string MigrationLockSql = "SELECT pg_advisory_xact_lock(hashtextextended('bridge.migrate:' || coalesce(current_schema(), ''), 0))";
+
+    /// <summary>
+    /// Held by every ingest and audit append until commit: outbox ids then become visible in id order,
+    /// and audit sequence numbers cannot fork even when several processes share the database.
+    /// </summary>
+    public const string WriteLockSql = "SELECT pg_advisory_xact_lock(hashtextextended('bridge.write:' || coalesce(current_schema(), ''), 0))";
+
+    public static IReadOnlyList<(int Version, string Sql)> All { get; } =
+    [
+        (1, """
+            CREATE TABLE inbound(network_id text NOT NULL, native_id text NOT NULL, received_at bigint NOT NULL,
+                                 PRIMARY KEY(network_id, native_id));
+            CREATE TABLE message_map(origin_network text NOT NULL, origin_native_id text NOT NULL, network_id text NOT NULL,
+                                     channel_id text NOT NULL, native_id text NOT NULL, is_origin boolean NOT NULL,
+                                     PRIMARY KEY(origin_network, origin_native_id, network_id, channel_id));
+            CREATE INDEX ix_message_map_native ON message_map(network_id, native_id);
+            CREATE TABLE delivered_ids(network_id text NOT NULL, native_id text NOT NULL, PRIMARY KEY(network_id, native_id));
+            CREATE TABLE outbox(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, link_id text NOT NULL,
+                                origin_network text NOT NULL, origin_native_id text NOT NULL,
+                                dest_network text NOT NULL, dest_channel text NOT NULL, payload text NOT NULL, label text,
+                                state smallint NOT NULL, attempts integer NOT NULL, not_before bigint NOT NULL,
+                                created_at bigint NOT NULL, updated_at bigint NOT NULL, last_error text, delivered_native_id text);
+            -- Only pending rows are ever scanned by the delivery workers; delivered rows stay out of this index.
+            CREATE INDEX ix_outbox_pending ON outbox(dest_network, id) WHERE state = 0;
+            CREATE INDEX ix_outbox_dead ON outbox(id) WHERE state = 2;
+            CREATE TABLE connector_state(scope text NOT NULL, key text NOT NULL, value text NOT NULL, PRIMARY KEY(scope, key));
+            CREATE TABLE audit(seq bigint PRIMARY KEY CHECK (seq > 0), at bigint NOT NULL, kind text NOT NULL, link_id text NOT NULL,
+                               event_key text NOT NULL, source_network text NOT NULL, source_person text NOT NULL,
+                               destination text NOT NULL, decision text NOT NULL, rule_id text NOT NULL, label text NOT NULL,
+                               content_hash text NOT NULL, content text, prev_hash text NOT NULL, hash text NOT NULL);
+            CREATE INDEX ix_audit_at ON audit(at);
+            -- Append-only: the database refuses edits (a superuser can still disable triggers; the hash chain detects that).
+            CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'audit trail is append-only' USING ERRCODE = 'insufficient_privilege';
+            END
+            $$;
+            CREATE TRIGGER audit_no_update_delete BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+            CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+            """),
+    ];
+}

@@ -1,0 +1,63 @@
+using Bridge.Core.Connectors;
+using Bridge.Core.Storage;
+using Bridge.Host.Configuration;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Host.Admin;
+
+/// <summary>
+/// The operator's HTTP API on its own Kestrel (loopback by default): <c>/healthz</c> (200 when every connector is ready),
+/// <c>/status</c> (connectors, queue depths) and <c>/deadletters</c>.
+/// </summary>
+internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connectors, IBridgeStore store, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+{
+    private WebApplication? _app;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggerFactory);
+        builder.WebHost.UseUrls(options.Listen);
+        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+        var app = builder.Build();
+        app.MapGet("/healthz", () => connectors.All.All(c => c.IsReady)
+            ? Results.Text("ok\n")
+            : Results.Text("degraded: " + string.Join(", ", connectors.All.Where(c => !c.IsReady).Select(c => c.NetworkId)) + "\n", statusCode: 503));
+        app.MapGet("/status", async (CancellationToken ct) =>
+        {
+            var list = new List<object>();
+            foreach (var c in connectors.All)
+            {
+                list.Add(new { network = c.NetworkId, kind = c.Kind.ToString().ToLowerInvariant(), ready = c.IsReady, pending = await store.CountPendingAsync(c.NetworkId, ct) });
+            }
+
+            return Results.Json(new { connectors = list });
+        });
+        app.MapGet("/deadletters", async (CancellationToken ct) => Results.Json(await store.GetDeadLettersAsync(200, ct)));
+        await app.StartAsync(cancellationToken);
+        _app = app;
+        loggerFactory.CreateLogger<AdminServer>().LogInformation(new EventId(900, "AdminListening"), "Admin API listening on {Url}", options.Listen);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync(cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,22 @@
+using System.CommandLine;
+
+namespace Bridge.Host.Cli;
+
+/// <summary>The <c>bridge</c> executable's verbs.</summary>
+internal static class BridgeCli
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("A bridge between Mattermost, Matrix and XMPP: shared channels, per-person puppets, sharing policy and an audit trail.");
+        root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(CheckConfigCommand.Create());
+        return root;
+    }
+
+    /// <summary>The <c>--config FILE</c> option every verb takes.</summary>
+    public static Option<FileInfo> ConfigOption() => new("--config", "-c")
+    {
+        Description = "the YAML configuration file",
+        Required = true,
+    };
+}

@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Bridge.Host.Composition;
+using Microsoft.Extensions.Hosting;
+
+namespace Bridge.Host.Cli;
+
+/// <summary><c>bridge run --config FILE</c>: the daemon.</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var config = BridgeCli.ConfigOption();
+        var command = new Command("run", "run the bridge daemon");
+        command.Options.Add(config);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var file = parse.GetValue(config)!;
+            var (root, settings) = ConfigLoading.Load(file, reloadOnChange: true, Console.Error);
+            if (root is null || settings is null)
+            {
+                return 1;
+            }
+
+            using var host = BridgeHostFactory.Build(root, settings);
+            try
+            {
+                // The host handles SIGTERM/SIGINT itself and drains in StopAsync.
+                await host.RunAsync(CancellationToken.None);
+                return 0;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                await Console.Error.WriteLineAsync($"fatal: {ex.Message}");
+                return 2;
+            }
+            finally
+            {
+                (root as IDisposable)?.Dispose();
+                _ = cancellationToken;
+            }
+        });
+        return command;
+    }
+}

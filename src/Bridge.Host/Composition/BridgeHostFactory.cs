@@ -1,0 +1,90 @@
+using Bridge.Core.Configuration;
+using Bridge.Core.Connectors;
+using Bridge.Core.Delivery;
+using Bridge.Core.Policy;
+using Bridge.Core.Routing;
+using Bridge.Core.Runtime;
+using Bridge.Core.Storage;
+using Bridge.Core.Storage.Postgres;
+using Bridge.Core.Storage.Sqlite;
+using Bridge.Host.Admin;
+using Bridge.Host.Configuration;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Host.Composition;
+
+/// <summary>The composition root: one place where every service is wired.</summary>
+internal static class BridgeHostFactory
+{
+    /// <summary>The connector factories this build ships, one per network kind.</summary>
+    public static IReadOnlyList<INetworkConnectorFactory> ConnectorFactories() => ConnectorCatalog.All();
+
+    public static IHost Build(IConfigurationRoot configuration, HostSettings settings)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            DisableDefaults = true,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.AddConfiguration(configuration);
+        builder.Logging.AddConfiguration(configuration.GetSection("logging"));
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Services.AddSystemd();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+
+        var services = builder.Services;
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddSingleton(configuration);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(settings.Topology);
+        services.AddSingleton(settings.Delivery);
+        services.AddSingleton(settings.Audit);
+        services.AddSingleton(settings.Admin);
+        services.AddSingleton<DeliverySignals>();
+        services.AddSingleton<ConnectorRegistry>();
+        services.AddSingleton<IBridgeStore>(sp => StoreFactory.Create(settings.Database, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton<IConnectorStateStore>(sp => sp.GetRequiredService<IBridgeStore>());
+        services.AddSingleton<ISharingPolicy, AllowAllPolicy>();
+        services.AddSingleton<BridgeRouter>();
+        services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<BridgeRouter>());
+        foreach (var factory in ConnectorFactories())
+        {
+            services.AddSingleton(factory);
+        }
+
+        if (settings.Database.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            // Registered before the runtime: hosted services start in order, so nothing runs until the lease is held.
+            services.AddSingleton(sp => new PostgresLeaderLease(
+                new PostgresStoreOptions { ConnectionString = settings.Database.Postgres.ConnectionString }, sp.GetRequiredService<ILogger<PostgresLeaderLease>>()));
+            services.AddHostedService<LeadershipGate>();
+        }
+
+        services.AddHostedService<BridgeRuntime>();
+        if (settings.Admin.Listen.Length > 0)
+        {
+            services.AddHostedService<AdminServer>();
+        }
+
+        return builder.Build();
+    }
+}
+
+/// <summary>Creates the configured store.</summary>
+internal static class StoreFactory
+{
+    public static IBridgeStore Create(DatabaseOptions options, ILoggerFactory loggerFactory) => options.Provider.ToLowerInvariant() switch
+    {
+        "sqlite" => new SqliteBridgeStore(options.Sqlite, loggerFactory.CreateLogger<SqliteBridgeStore>()),
+        "postgres" => new PostgresBridgeStore(new PostgresStoreOptions { ConnectionString = options.Postgres.ConnectionString }, loggerFactory.CreateLogger<PostgresBridgeStore>()),
+        _ => throw new InvalidOperationException($"database:provider '{options.Provider}' is not available in this build"),
+    };
+}

@@ -1,0 +1,10 @@
+using Bridge.Core.Connectors;
+using Bridge.Xmpp;
+
+namespace Bridge.Host.Composition;
+
+/// <summary>The connector factories compiled into this build.</summary>
+internal static class ConnectorCatalog
+{
+    public static IReadOnlyList<INetworkConnectorFactory> All() => [new XmppConnectorFactory()];
+}

@@ -1,0 +1,137 @@
+using Bridge.Core.Connectors;
+using Bridge.Core.Delivery;
+using Bridge.Core.Routing;
+using Microsoft.Extensions.Configuration;
+
+namespace Bridge.Host.Configuration;
+
+/// <summary>Binds and validates the whole configuration. Used by <c>check-config</c> and at start by <c>run</c>.</summary>
+internal static class SettingsReader
+{
+    public static (HostSettings? Settings, List<ConfigError> Errors) Read(IConfiguration configuration, IEnumerable<INetworkConnectorFactory> factories)
+    {
+        var errors = new List<ConfigError>();
+        var (topology, topologyErrors) = TopologyReader.Read(configuration);
+        errors.AddRange(topologyErrors);
+
+        var database = Bind<DatabaseOptions>(configuration, "database", errors);
+        if (database is not null)
+        {
+            switch (database.Provider.ToLowerInvariant())
+            {
+                case "sqlite":
+                    if (string.IsNullOrWhiteSpace(database.Sqlite.Path))
+                    {
+                        errors.Add(new ConfigError("database:sqlite:path", "required: the path of the SQLite database file"));
+                    }
+
+                    if (database.Sqlite.Synchronous is not ("normal" or "full"))
+                    {
+                        errors.Add(new ConfigError("database:sqlite:synchronous", $"'{database.Sqlite.Synchronous}' is not allowed: use normal or full"));
+                    }
+
+                    break;
+                case "postgres":
+                    if (string.IsNullOrWhiteSpace(database.Postgres.ConnectionString))
+                    {
+                        errors.Add(new ConfigError("database:postgres:connectionString", "required when database:provider is postgres"));
+                    }
+
+                    break;
+                default:
+                    errors.Add(new ConfigError("database:provider", $"'{database.Provider}' is not a store: use sqlite or postgres"));
+                    break;
+            }
+        }
+
+        var delivery = Bind<DeliveryOptions>(configuration, "delivery", errors);
+        if (delivery is not null)
+        {
+            if (delivery.MaxAttempts < 1)
+            {
+                errors.Add(new ConfigError("delivery:maxAttempts", "must be at least 1"));
+            }
+
+            if (delivery.InitialBackoff <= TimeSpan.Zero)
+            {
+                errors.Add(new ConfigError("delivery:initialBackoff", "must be a positive duration such as 00:00:01"));
+            }
+
+            if (delivery.MaxBackoff < delivery.InitialBackoff)
+            {
+                errors.Add(new ConfigError("delivery:maxBackoff", "must not be shorter than delivery:initialBackoff"));
+            }
+
+            if (delivery.AttemptTimeout <= TimeSpan.Zero)
+            {
+                errors.Add(new ConfigError("delivery:attemptTimeout", "must be a positive duration"));
+            }
+
+            if (delivery.BatchSize is < 1 or > 10_000)
+            {
+                errors.Add(new ConfigError("delivery:batchSize", "must be between 1 and 10000"));
+            }
+        }
+
+        var audit = Bind<AuditOptions>(configuration, "audit", errors);
+        var admin = Bind<AdminOptions>(configuration, "admin", errors);
+        if (admin is not null && admin.Listen.Length > 0 &&
+            (!Uri.TryCreate(admin.Listen, UriKind.Absolute, out var adminUri) || adminUri.Scheme is not ("http" or "https")))
+        {
+            errors.Add(new ConfigError("admin:listen", $"'{admin.Listen}' is not an http(s) URL such as http://127.0.0.1:9480"));
+        }
+
+        if (topology is not null)
+        {
+            var byKind = factories.ToDictionary(f => f.Kind);
+            foreach (var network in topology.Networks)
+            {
+                if (!byKind.TryGetValue(network.Kind, out var factory))
+                {
+                    errors.Add(new ConfigError($"networks:{network.Id}:kind", $"this build has no connector for '{network.Kind}'"));
+                    continue;
+                }
+
+                errors.AddRange(factory.Validate(network, configuration.GetSection($"networks:{network.Id}")));
+            }
+        }
+
+        if (errors.Count > 0 || topology is null || database is null || delivery is null || audit is null || admin is null)
+        {
+            return (null, errors);
+        }
+
+        return (new HostSettings { Topology = topology, Database = database, Delivery = delivery, Audit = audit, Admin = admin }, errors);
+    }
+
+    /// <summary>Binds a section, turning binder failures (a word where a number belongs) into an error naming the key.</summary>
+    private static T? Bind<T>(IConfiguration configuration, string section, List<ConfigError> errors)
+        where T : class, new()
+    {
+        var options = new T();
+        try
+        {
+            configuration.GetSection(section).Bind(options, o => o.ErrorOnUnknownConfiguration = true);
+            return options;
+        }
+        catch (InvalidOperationException ex)
+        {
+            errors.Add(new ConfigError(KeyFromBinderMessage(ex, section), ex.InnerException?.Message ?? ex.Message));
+            return null;
+        }
+    }
+
+    private static string KeyFromBinderMessage(InvalidOperationException ex, string section)
+    {
+        // "Failed to convert configuration value 'x' at 'delivery:maxAttempts' to type ..." names the path;
+        // "'Foo' was not found on type ..." (unknown keys) names the property only.
+        var at = System.Text.RegularExpressions.Regex.Match(ex.Message, " at '([^']+)'");
+        if (at.Success)
+        {
+            return at.Groups[1].Value;
+        }
+
+        var unknown = System.Text.RegularExpressions.Regex.Match(ex.Message, "^'([^']+)' was not found");
+        return unknown.Success ? $"{section}:{unknown.Groups[1].Value}" : section;
+    }
+}

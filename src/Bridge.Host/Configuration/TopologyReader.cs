@@ -1,0 +1,117 @@
+using System.Text.RegularExpressions;
+using Bridge.Core.Configuration;
+using Bridge.Core.Connectors;
+using Bridge.Core.Model;
+using Microsoft.Extensions.Configuration;
+
+namespace Bridge.Host.Configuration;
+
+/// <summary>Reads and checks <c>networks:</c> and <c>links:</c>; every error names the key.</summary>
+internal static partial class TopologyReader
+{
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$")]
+    private static partial Regex IdPattern();
+
+    public static (BridgeTopology? Topology, List<ConfigError> Errors) Read(IConfiguration configuration)
+    {
+        var errors = new List<ConfigError>();
+        var networks = new List<NetworkDefinition>();
+        var networksSection = configuration.GetSection("networks");
+        if (!networksSection.GetChildren().Any())
+        {
+            errors.Add(new ConfigError("networks", "at least one network is required"));
+        }
+
+        foreach (var n in networksSection.GetChildren())
+        {
+            var key = $"networks:{n.Key}";
+            if (!IdPattern().IsMatch(n.Key))
+            {
+                errors.Add(new ConfigError(key, "a network id must be 1-63 lower-case letters, digits, '-' or '_' and start with a letter or digit"));
+                continue;
+            }
+
+            var kindText = n["kind"];
+            if (string.IsNullOrWhiteSpace(kindText))
+            {
+                errors.Add(new ConfigError($"{key}:kind", "required: one of xmpp, matrix, mattermost"));
+                continue;
+            }
+
+            if (!Enum.TryParse<NetworkKind>(kindText, ignoreCase: true, out var kind) || !Enum.IsDefined(kind) || int.TryParse(kindText, out _))
+            {
+                errors.Add(new ConfigError($"{key}:kind", $"'{kindText}' is not a network kind: use xmpp, matrix or mattermost"));
+                continue;
+            }
+
+            networks.Add(new NetworkDefinition
+            {
+                Id = n.Key,
+                Kind = kind,
+                Organisation = string.IsNullOrWhiteSpace(n["organisation"]) ? n.Key : n["organisation"]!,
+                DefaultLabel = NullIfEmpty(n["defaultLabel"]),
+                Clearance = NullIfEmpty(n["clearance"]),
+            });
+        }
+
+        var known = networks.Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
+        var links = new List<LinkDefinition>();
+        var seenEndpoints = new Dictionary<ChannelRef, string>();
+        foreach (var l in configuration.GetSection("links").GetChildren())
+        {
+            var key = $"links:{l.Key}";
+            if (!IdPattern().IsMatch(l.Key))
+            {
+                errors.Add(new ConfigError(key, "a link id must be 1-63 lower-case letters, digits, '-' or '_'"));
+                continue;
+            }
+
+            var endpoints = new List<ChannelRef>();
+            foreach (var e in l.GetSection("endpoints").GetChildren())
+            {
+                var ekey = $"{key}:endpoints:{e.Key}";
+                var network = e["network"];
+                var channel = e["channel"];
+                if (string.IsNullOrWhiteSpace(network))
+                {
+                    errors.Add(new ConfigError($"{ekey}:network", "required: the id of a configured network"));
+                    continue;
+                }
+
+                if (!known.Contains(network))
+                {
+                    errors.Add(new ConfigError($"{ekey}:network", $"'{network}' is not a configured network"));
+                    continue;
+                }
+
+                if (string.IsNullOrWhiteSpace(channel))
+                {
+                    errors.Add(new ConfigError($"{ekey}:channel", "required: the room on that network (MUC JID, Matrix room id or alias, Mattermost team/channel)"));
+                    continue;
+                }
+
+                var endpoint = new ChannelRef(network, channel.Trim());
+                if (seenEndpoints.TryGetValue(endpoint, out var other))
+                {
+                    errors.Add(new ConfigError(ekey, $"channel '{endpoint}' is already in link '{other}'; a channel belongs to one link"));
+                    continue;
+                }
+
+                seenEndpoints[endpoint] = l.Key;
+                endpoints.Add(endpoint);
+            }
+
+            if (endpoints.Count < 2)
+            {
+                errors.Add(new ConfigError($"{key}:endpoints", "a link needs at least two endpoints"));
+                continue;
+            }
+
+            links.Add(new LinkDefinition { Id = l.Key, Endpoints = endpoints });
+        }
+
+        return (errors.Count == 0 ? new BridgeTopology(networks, links) : null, errors);
+    }
+
+    private static string? NullIfEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+}

@@ -1,0 +1,107 @@
+using System.Globalization;
+using System.Text;
+
+namespace Bridge.Testing;
+
+/// <summary>Writes a bridge configuration file for tests, benchmarks and the demo.</summary>
+public sealed class BridgeConfigBuilder
+{
+    private readonly List<(string Id, string Kind, string Organisation, IReadOnlyDictionary<string, string> Settings, IReadOnlyDictionary<string, string> Extra)> _networks = [];
+    private readonly List<(string Id, (string Network, string Channel)[] Endpoints)> _links = [];
+    private readonly List<string> _raw = [];
+
+    public BridgeConfigBuilder(string databasePath)
+    {
+        DatabasePath = databasePath;
+    }
+
+    public string DatabasePath { get; }
+
+    public BridgeConfigBuilder Xmpp(string id, ProsodyServer server, string? organisation = null, IReadOnlyDictionary<string, string>? extra = null)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        return Network(id, "xmpp", organisation ?? id, new Dictionary<string, string>
+        {
+            ["host"] = "127.0.0.1",
+            ["port"] = server.ComponentPort.ToString(CultureInfo.InvariantCulture),
+            ["componentDomain"] = server.ComponentDomain,
+            ["secret"] = server.Secret,
+            ["reconnectInitialDelay"] = "00:00:00.200",
+            ["reconnectMaxDelay"] = "00:00:02",
+        }, extra);
+    }
+
+    /// <summary>Any network: <paramref name="settings"/> go under the kind's section, <paramref name="extra"/> beside <c>kind</c> (clearance, defaultLabel).</summary>
+    public BridgeConfigBuilder Network(string id, string kind, string organisation, IReadOnlyDictionary<string, string> settings, IReadOnlyDictionary<string, string>? extra = null)
+    {
+        _networks.Add((id, kind, organisation, settings, extra ?? new Dictionary<string, string>()));
+        return this;
+    }
+
+    public BridgeConfigBuilder Link(string id, params (string Network, string Channel)[] endpoints)
+    {
+        _links.Add((id, endpoints));
+        return this;
+    }
+
+    /// <summary>Raw YAML appended at the top level (policy, delivery, admin sections).</summary>
+    public BridgeConfigBuilder Raw(string yaml)
+    {
+        _raw.Add(yaml);
+        return this;
+    }
+
+    public string Build()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("database:");
+        sb.AppendLine("  provider: sqlite");
+        sb.AppendLine($"  sqlite: {{ path: {Quote(DatabasePath)} }}");
+        sb.AppendLine("delivery:");
+        sb.AppendLine("  initialBackoff: 00:00:00.200");
+        sb.AppendLine("  maxBackoff: 00:00:02");
+        sb.AppendLine("networks:");
+        foreach (var n in _networks)
+        {
+            sb.AppendLine($"  {n.Id}:");
+            sb.AppendLine($"    kind: {n.Kind}");
+            sb.AppendLine($"    organisation: {n.Organisation}");
+            foreach (var (k, v) in n.Extra)
+            {
+                sb.AppendLine($"    {k}: {Quote(v)}");
+            }
+
+            sb.AppendLine($"    {n.Kind}:");
+            foreach (var (k, v) in n.Settings)
+            {
+                sb.AppendLine($"      {k}: {Quote(v)}");
+            }
+        }
+
+        sb.AppendLine("links:");
+        foreach (var l in _links)
+        {
+            sb.AppendLine($"  {l.Id}:");
+            sb.AppendLine("    endpoints:");
+            foreach (var (network, channel) in l.Endpoints)
+            {
+                sb.AppendLine($"      - {{ network: {network}, channel: {Quote(channel)} }}");
+            }
+        }
+
+        foreach (var raw in _raw)
+        {
+            sb.AppendLine(raw);
+        }
+
+        return sb.ToString();
+    }
+
+    public async Task<string> WriteAsync(string path)
+    {
+        await File.WriteAllTextAsync(path, Build());
+        return path;
+    }
+
+    private static string Quote(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+}

@@ -1,0 +1,167 @@
+using Bridge.Core.Connectors;
+using Bridge.Core.Delivery;
+using Bridge.Core.Model;
+using Bridge.Core.Storage;
+using Bridge.Tests.Support;
+using Bridge.Testing;
+
+namespace Bridge.Tests.Core;
+
+public sealed class DeliveryWorkerTests
+{
+    [Fact]
+    public async Task Delivers_in_order_per_channel_and_maps_native_ids()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks());
+        await h.Store.MigrateAsync(default);
+        for (var i = 0; i < 20; i++)
+        {
+            await h.Router.IngestAsync(CoreHarness.Message("a", "room", $"m{i}", $"text {i}"), default);
+        }
+
+        while (await h.Worker("b").RunOnceAsync(default))
+        {
+        }
+
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"text {i}"), h.Connectors["b"].Delivered.Select(d => d.Event.Text));
+        Assert.Equal(0, await h.Store.CountPendingAsync("b", default));
+        var origin = await h.Store.FindOriginAsync("b", "b-native-1", default);
+        Assert.Equal(new MessageOrigin("a", "m0"), origin);
+        Assert.Equal("b-native-1", await h.Store.FindNativeIdAsync(new MessageOrigin("a", "m0"), new ChannelRef("b", "room"), default));
+    }
+
+    [Fact]
+    public async Task A_failing_channel_waits_in_order_while_another_channel_keeps_flowing()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks("slow", "fast"));
+        await h.Store.MigrateAsync(default);
+        var slowFails = true;
+        h.Connectors["b"].Behaviour = r => slowFails && r.Destination.ChannelId == "slow" ? new DeliveryResult.RetryLater("down", TimeSpan.FromSeconds(30)) : null;
+        await h.Router.IngestAsync(CoreHarness.Message("a", "slow", "s1", "slow 1"), default);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "fast", "f1", "fast 1"), default);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "slow", "s2", "slow 2"), default);
+        var worker = h.Worker("b");
+
+        await worker.RunOnceAsync(default);
+
+        Assert.Equal(["fast 1"], h.Connectors["b"].Delivered.Select(d => d.Event.Text));
+        // slow 2 was not tried ahead of slow 1: order per channel holds.
+        Assert.DoesNotContain(h.Connectors["b"].Attempts, a => a.Event.Text == "slow 2");
+        var pending = await h.Store.GetPendingAsync("b", [], 10, default);
+        Assert.Equal(["slow 1", "slow 2"], pending.Select(p => p.Event.Text));
+        Assert.Equal(1, pending[0].Attempts);
+    }
+
+    [Fact]
+    public async Task Rows_past_max_attempts_are_dead_lettered_with_the_reason_and_the_channel_moves_on()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks());
+        await h.Store.MigrateAsync(default);
+        h.Connectors["b"].Behaviour = r => r.Event.Text == "poison" ? new DeliveryResult.RetryLater("server says no", TimeSpan.Zero) : null;
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m1", "poison"), default);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m2", "fine"), default);
+        var worker = h.Worker("b", new DeliveryOptions { MaxAttempts = 3, InitialBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(1) });
+
+        for (var i = 0; i < 50 && h.Connectors["b"].Delivered.IsEmpty; i++)
+        {
+            await worker.RunOnceAsync(default);
+            await Task.Delay(5);
+        }
+
+        Assert.Equal(["fine"], h.Connectors["b"].Delivered.Select(d => d.Event.Text));
+        var dead = Assert.Single(await h.Store.GetDeadLettersAsync(10, default));
+        Assert.Equal("m1", dead.OriginNativeId);
+        Assert.Contains("server says no", dead.Reason, StringComparison.Ordinal);
+        Assert.Equal(3, dead.Attempts);
+    }
+
+    [Fact]
+    public async Task Rejected_deliveries_are_dead_lettered_at_once()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks());
+        await h.Store.MigrateAsync(default);
+        h.Connectors["b"].Behaviour = _ => new DeliveryResult.Rejected("too large");
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m1", "x"), default);
+
+        await h.Worker("b").RunOnceAsync(default);
+
+        Assert.Equal("too large", Assert.Single(await h.Store.GetDeadLettersAsync(10, default)).Reason);
+        Assert.Equal(0, await h.Store.CountPendingAsync("b", default));
+    }
+
+    [Fact]
+    public async Task A_network_that_is_not_ready_gets_no_attempts_and_loses_nothing()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks());
+        await h.Store.MigrateAsync(default);
+        h.Connectors["b"].IsReady = false;
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m1", "x"), default);
+        var worker = h.Worker("b");
+
+        Assert.False(await worker.RunOnceAsync(default));
+        Assert.Empty(h.Connectors["b"].Attempts);
+
+        h.Connectors["b"].IsReady = true;
+        Assert.True(await worker.RunOnceAsync(default));
+        Assert.Single(h.Connectors["b"].Delivered);
+    }
+
+    [Fact]
+    public async Task Queued_rows_survive_a_restart_and_are_delivered_once()
+    {
+        using var dir = new TempDirectory();
+        var db = dir.File("bridge.db");
+        await using (var first = new CoreHarness(CoreHarness.TwoNetworks(), dbPath: db))
+        {
+            await first.Store.MigrateAsync(default);
+            for (var i = 0; i < 5; i++)
+            {
+                await first.Router.IngestAsync(CoreHarness.Message("a", "room", $"m{i}", $"t{i}"), default);
+            }
+        }
+
+        await using var second = new CoreHarness(CoreHarness.TwoNetworks(), dbPath: db);
+        await second.Store.MigrateAsync(default);
+        while (await second.Worker("b").RunOnceAsync(default))
+        {
+        }
+
+        Assert.Equal(["t0", "t1", "t2", "t3", "t4"], second.Connectors["b"].Delivered.Select(d => d.Event.Text));
+        Assert.False(await second.Worker("b").RunOnceAsync(default));
+        Assert.Equal(5, second.Connectors["b"].Delivered.Count);
+    }
+
+    [Fact]
+    public async Task Edits_and_replies_are_translated_to_the_destination_ids()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks());
+        await h.Store.MigrateAsync(default);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m1", "original"), default);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m2", "fixed") with { Kind = BridgeEventKind.Edit, TargetNativeId = "m1" }, default);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m3", "reply") with { ReplyToNativeId = "m1" }, default);
+
+        while (await h.Worker("b").RunOnceAsync(default))
+        {
+        }
+
+        var delivered = h.Connectors["b"].Delivered.ToList();
+        Assert.Equal("b-native-1", delivered[1].TargetNativeId);
+        Assert.Equal("b-native-1", delivered[2].ReplyToNativeId);
+    }
+
+    [Fact]
+    public async Task Exceptions_from_a_connector_are_retried_not_fatal()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks());
+        await h.Store.MigrateAsync(default);
+        var calls = 0;
+        h.Connectors["b"].Behaviour = _ => ++calls <= 1 ? throw new IOException("socket reset") : null;
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m1", "x"), default);
+
+        await h.Worker("b").RunOnceAsync(default);
+
+        // The in-process retry absorbed the blip.
+        Assert.Single(h.Connectors["b"].Delivered);
+        Assert.Equal(2, h.Connectors["b"].Attempts.Count);
+    }
+}

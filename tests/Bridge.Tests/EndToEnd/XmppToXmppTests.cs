@@ -1,0 +1,175 @@
+using Bridge.Testing;
+using Microsoft.Data.Sqlite;
+using Xunit.Abstractions;
+
+namespace Bridge.Tests.EndToEnd;
+
+/// <summary>The whole daemon between two real Prosody servers with real slixmpp people.</summary>
+[Collection(EndToEndCollection.Name)]
+public sealed class XmppToXmppTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task Hundred_messages_each_way_arrive_once_in_order_from_the_speakers_puppet_and_never_echo()
+    {
+        await using var orgs = await TwoOrganisations.StartAsync();
+        var bridge = await orgs.StartBridgeAsync();
+        var alice = await orgs.AliceAsync();
+        var bob = await orgs.BobAsync();
+        await WarmUpAsync(alice, bob);
+
+        var sendA = Task.Run(async () =>
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                await alice.SayAsync($"a-{i}");
+            }
+        });
+        var sendB = Task.Run(async () =>
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                await bob.SayAsync($"b-{i}");
+            }
+        });
+        await Task.WhenAll(sendA, sendB);
+
+        var atBob = await bob.WaitForAsync(ms => ms.Count(m => m.Body.StartsWith("a-", StringComparison.Ordinal)) >= 100, Long, "100 messages from Alice");
+        var atAlice = await alice.WaitForAsync(ms => ms.Count(m => m.Body.StartsWith("b-", StringComparison.Ordinal)) >= 100, Long, "100 messages from Bob");
+        await Task.Delay(1000); // anything doubled or echoed would show up by now
+
+        AssertExactlyInOrder(bob.Messages, "a-", "Alice");
+        AssertExactlyInOrder(alice.Messages, "b-", "Bob");
+        // No echo: each side sees its own 100 messages once (its own reflections), never again from a puppet.
+        Assert.Equal(100, alice.Messages.Count(m => m.Body.StartsWith("a-", StringComparison.Ordinal)));
+        Assert.Equal(100, bob.Messages.Count(m => m.Body.StartsWith("b-", StringComparison.Ordinal)));
+        Assert.All(atBob.Concat(atAlice), m => Assert.False(m.Delayed));
+        output.WriteLine(bridge.Output[^Math.Min(bridge.Output.Length, 3000)..]);
+    }
+
+    [Fact]
+    public async Task A_server_down_for_30_seconds_gets_everything_once_after_it_returns()
+    {
+        await using var orgs = await TwoOrganisations.StartAsync();
+        await orgs.StartBridgeAsync();
+        var alice = await orgs.AliceAsync();
+        var bob = await orgs.BobAsync();
+        await WarmUpAsync(alice, bob);
+        await bob.DisposeAsync();
+
+        await orgs.B.StopAsync();
+        var started = DateTime.UtcNow;
+        for (var i = 0; i < 10; i++)
+        {
+            await alice.SayAsync($"outage-{i}");
+            await Task.Delay(TimeSpan.FromSeconds(3));
+        }
+
+        var down = DateTime.UtcNow - started;
+        Assert.True(down >= TimeSpan.FromSeconds(30), $"outage lasted {down}");
+        await orgs.B.StartAgainAsync();
+
+        // Bob comes back and asks for the room's recent history: what the bridge delivered before he joined
+        // arrives delayed, the rest live; either way each message must be there exactly once.
+        var bobAgain = await orgs.BobAsync(history: 50);
+        await bobAgain.WaitForAsync(ms => Enumerable.Range(0, 10).All(i => ms.Any(m => m.Body == $"outage-{i}")), Long, "the 10 messages sent during the outage");
+        await Task.Delay(1500);
+        AssertExactlyInOrder(bobAgain.Messages, "outage-", "Alice");
+
+        // And Prosody B still works the other way.
+        await bobAgain.SayAsync("after-outage");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "after-outage" && m.FromNick == "Bob"), Long, "Bob's message after the outage");
+    }
+
+    [Fact]
+    public async Task Queued_deliveries_survive_sigkill_and_are_delivered_once_after_restart()
+    {
+        await using var orgs = await TwoOrganisations.StartAsync();
+        var bridge = await orgs.StartBridgeAsync();
+        var alice = await orgs.AliceAsync();
+        var bob = await orgs.BobAsync();
+        await WarmUpAsync(alice, bob);
+        await bob.DisposeAsync();
+        await orgs.B.StopAsync();
+
+        for (var i = 0; i < 20; i++)
+        {
+            await alice.SayAsync($"queued-{i}");
+        }
+
+        await WaitForPendingAsync(orgs.DatabasePath, "org-b", 20);
+        await bridge.KillAsync();
+        await orgs.B.StartAgainAsync();
+        await orgs.StartBridgeAsync();
+
+        var bobAgain = await orgs.BobAsync(history: 50);
+        await bobAgain.WaitForAsync(ms => Enumerable.Range(0, 20).All(i => ms.Any(m => m.Body == $"queued-{i}")), Long, "the 20 queued messages");
+        await Task.Delay(1500);
+        AssertExactlyInOrder(bobAgain.Messages, "queued-", "Alice");
+        await WaitForPendingAsync(orgs.DatabasePath, "org-b", 0);
+    }
+
+    [Fact]
+    public async Task Sigterm_drains_and_exits_cleanly()
+    {
+        await using var orgs = await TwoOrganisations.StartAsync();
+        var bridge = await orgs.StartBridgeAsync();
+        var alice = await orgs.AliceAsync();
+        var bob = await orgs.BobAsync();
+        await WarmUpAsync(alice, bob);
+
+        var code = await bridge.TerminateAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, code);
+        Assert.Contains("Bridge stopped", bridge.Output, StringComparison.Ordinal);
+        // The puppet that spoke for Bob left Alice's room: Alice saw it go.
+        await alice.WaitForPresenceAsync("Bob", "unavailable", TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Both directions work (puppets exist and rooms are joined) before a test starts counting.</summary>
+    private static async Task WarmUpAsync(XmppPerson alice, XmppPerson bob)
+    {
+        await alice.SayAsync("warm-up from alice");
+        await bob.WaitForAsync(ms => ms.Any(m => m.Body == "warm-up from alice"), Long, "Alice's warm-up");
+        await bob.SayAsync("warm-up from bob");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "warm-up from bob"), Long, "Bob's warm-up");
+    }
+
+    private static void AssertExactlyInOrder(IReadOnlyList<ReceivedMessage> messages, string prefix, string expectedNick)
+    {
+        var ours = messages.Where(m => m.Body.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        var expected = Enumerable.Range(0, ours.Count).Select(i => $"{prefix}{i}").ToList();
+        Assert.Equal(expected, ours.Select(m => m.Body).ToList());
+        Assert.All(ours, m => Assert.Equal(expectedNick, m.FromNick));
+    }
+
+    private static async Task WaitForPendingAsync(string db, string network, int expected)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var count = -1;
+        while (DateTime.UtcNow < deadline)
+        {
+            await using var connection = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
+            await connection.OpenAsync();
+            await using var cmd = connection.CreateCommand();
+            cmd.CommandText = "SELECT COUNT(*) FROM outbox WHERE state = 0 AND dest_network = $n";
+            cmd.Parameters.AddWithValue("$n", network);
+            count = Convert.ToInt32(await cmd.ExecuteScalarAsync());
+            if (count == expected)
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Fail($"expected {expected} pending rows toward {network}, found {count}");
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class EndToEndCollection
+{
+    public const string Name = "end-to-end";
+}

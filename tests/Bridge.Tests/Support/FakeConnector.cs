@@ -1,0 +1,46 @@
+using System.Collections.Concurrent;
+using Bridge.Core.Connectors;
+using Bridge.Core.Model;
+
+namespace Bridge.Tests.Support;
+
+/// <summary>A connector that records deliveries; a test decides what each delivery returns.</summary>
+internal sealed class FakeConnector(string networkId, NetworkKind kind = NetworkKind.Xmpp) : INetworkConnector
+{
+    private int _nextId;
+
+    public string NetworkId { get; } = networkId;
+    public NetworkKind Kind { get; } = kind;
+    public bool IsReady { get; set; } = true;
+    public ConcurrentQueue<DeliveryRequest> Delivered { get; } = new();
+    public ConcurrentQueue<DeliveryRequest> Attempts { get; } = new();
+    public ConcurrentQueue<(ChannelRef Channel, PersonRef Person, string Notice)> Notices { get; } = new();
+
+    /// <summary>Decides the result of each attempt; default delivers.</summary>
+    public Func<DeliveryRequest, DeliveryResult?> Behaviour { get; set; } = _ => null;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<DeliveryResult> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
+    {
+        Attempts.Enqueue(request);
+        var result = Behaviour(request);
+        if (result is null)
+        {
+            Delivered.Enqueue(request);
+            result = DeliveryResult.Ok($"{NetworkId}-native-{Interlocked.Increment(ref _nextId)}");
+        }
+
+        return Task.FromResult(result);
+    }
+
+    public Task NotifySenderAsync(ChannelRef channel, PersonRef person, string notice, CancellationToken cancellationToken)
+    {
+        Notices.Enqueue((channel, person, notice));
+        return Task.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

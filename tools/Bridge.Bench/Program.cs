@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Globalization;
+using Bridge.Bench;
+using Bridge.Testing;
+
+// Usage: Bridge.Bench [--latency N] [--burst N]
+// XMPP ⇄ XMPP through the daemon between two private Prosody servers, real slixmpp people on each side,
+// measured the way shared/notes/peers-measured.md measured matterbridge and Bifröst.
+var latencyCount = Arg("--latency", 300);
+var burstCount = Arg("--burst", 2000);
+
+using var dir = new TempDirectory();
+await using var a = await ProsodyServer.StartAsync("a.localhost");
+await using var b = await ProsodyServer.StartAsync("b.localhost");
+await a.RegisterAsync("alice", "alicepass");
+await b.RegisterAsync("bob", "bobpass");
+var config = await new BridgeConfigBuilder(dir.File("bridge.db"))
+    .Xmpp("org-a", a)
+    .Xmpp("org-b", b)
+    .Link("bench", ("org-a", a.Room("bench")), ("org-b", b.Room("bench")))
+    .Raw("logging:\n  LogLevel:\n    Default: Warning\n    Bridge.Core.Runtime: Information")
+    .WriteAsync(dir.File("bridge.yaml"));
+await using var bridge = await BridgeProcess.StartAsync(config);
+await using var alice = await XmppPerson.JoinAsync(a, "alice", "alicepass", a.Room("bench"), "Alice");
+await using var bob = await XmppPerson.JoinAsync(b, "bob", "bobpass", b.Room("bench"), "Bob");
+
+// Warm-up: puppets created and joined, JIT done.
+for (var i = 0; i < 20; i++)
+{
+    await alice.SayAsync($"warm {i}");
+}
+
+await bob.WaitForAsync(ms => ms.Count(m => m.Body.StartsWith("warm ", StringComparison.Ordinal)) >= 20, TimeSpan.FromSeconds(60), "warm-up");
+await Task.Delay(1000);
+var idleRss = ProcessStats.RssMegabytes(bridge.Pid);
+
+// Latency: one message at a time, the next after the previous arrived.
+var latencies = new List<double>();
+for (var i = 0; i < latencyCount; i++)
+{
+    var body = $"lat {i}";
+    var sent = DateTimeOffset.UtcNow;
+    await alice.SayAsync(body);
+    var got = await bob.WaitForAsync(ms => ms.Any(m => m.Body == body), TimeSpan.FromSeconds(30), body);
+    latencies.Add((got.First(m => m.Body == body).ReceivedAt - sent).TotalMilliseconds);
+}
+
+// Throughput and CPU: a burst as fast as the sender can go.
+var cpuBefore = ProcessStats.CpuTime(bridge.Pid);
+var clock = Stopwatch.StartNew();
+for (var i = 0; i < burstCount; i++)
+{
+    await alice.SayAsync($"burst {i}");
+}
+
+var burst = await bob.WaitForAsync(ms => ms.Count(m => m.Body.StartsWith("burst ", StringComparison.Ordinal)) >= burstCount, TimeSpan.FromMinutes(5), "the burst");
+clock.Stop();
+await Task.Delay(500);
+var cpu = ProcessStats.CpuTime(bridge.Pid) - cpuBefore;
+var loadedRss = ProcessStats.RssMegabytes(bridge.Pid);
+var received = bob.Messages.Where(m => m.Body.StartsWith("burst ", StringComparison.Ordinal)).Select(m => m.Body).ToList();
+var inOrder = received.SequenceEqual(Enumerable.Range(0, burstCount).Select(i => $"burst {i}"));
+
+latencies.Sort();
+double Pct(double p) => latencies[(int)Math.Min(latencies.Count - 1, Math.Ceiling(p * latencies.Count) - 1)];
+Console.WriteLine("XMPP ⇄ XMPP through the bridge (two private Prosody servers, slixmpp people, loopback)");
+Console.WriteLine(FormattableString.Invariant($"latency, {latencyCount} messages one at a time: median {Pct(0.5):F2} ms, p99 {Pct(0.99):F2} ms, max {latencies[^1]:F2} ms"));
+Console.WriteLine(FormattableString.Invariant($"throughput, burst of {burstCount}: {burstCount / clock.Elapsed.TotalSeconds:F0} msg/s end to end ({clock.Elapsed.TotalSeconds:F2} s)"));
+Console.WriteLine(FormattableString.Invariant($"bridge CPU per 1,000 messages: {cpu.TotalSeconds * 1000 / burstCount:F3} s"));
+Console.WriteLine(FormattableString.Invariant($"bridge memory: idle {idleRss:F0} MB, after load {loadedRss:F0} MB"));
+Console.WriteLine($"losses: {burstCount - received.Distinct().Count()}, duplicates: {received.Count - received.Distinct().Count()}, in order: {inOrder}");
+return 0;
+
+int Arg(string name, int fallback)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+}
