@@ -92,9 +92,12 @@ internal sealed partial class XmppConnector
         await join.WaitAsync(cancellationToken);
         lock (_gate)
         {
-            return occupancy.State == OccupancyState.Joined
-                ? occupancy.Nick!
-                : throw new JoinFailedException($"{occupancy.OccupantJid} is not in {occupancy.Room.Key}", permanent: occupancy.State == OccupancyState.Refused);
+            return occupancy.State switch
+            {
+                OccupancyState.Joined => occupancy.Nick!,
+                OccupancyState.Refused => throw new JoinFailedException($"{occupancy.Room.Key} refused {occupancy.OccupantJid}: {occupancy.RefusedReason}", permanent: true),
+                _ => throw new JoinFailedException($"{occupancy.OccupantJid} could not join {occupancy.Room.Key} (yet)", permanent: false),
+            };
         }
     }
 

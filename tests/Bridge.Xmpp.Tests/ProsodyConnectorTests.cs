@@ -216,4 +216,26 @@ public sealed class ProsodyConnectorTests(ProsodyServer server) : IClassFixture<
         var first = ivy.Messages.Single(m => m.Body == "wrold");
         Assert.Equal(first.Id, seen[0].ReplaceId);
     }
+
+    [Fact]
+    public async Task A_policy_notice_reaches_the_sender_privately_from_the_bridge_bot()
+    {
+        var room = server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await server.NewUserAsync("jack");
+        await using var jack = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Jack");
+        await jack.SayAsync("classified stuff");
+        var ev = (await bridge.Sink.WaitForAsync(e => e.Text == "classified stuff", 1, Wait))[0];
+
+        await bridge.Connector.NotifySenderAsync(ev.Channel, ev.Sender, "Your message was not shared with org-b.", CancellationToken.None);
+        var deadline = DateTime.UtcNow + Wait;
+        while (jack.PrivateMessages.Count == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(25);
+        }
+
+        Assert.Equal(("bridge", "Your message was not shared with org-b."), Assert.Single(jack.PrivateMessages));
+        Assert.DoesNotContain(jack.Messages, m => m.Body.Contains("not shared", StringComparison.Ordinal)); // not in the room
+    }
 }

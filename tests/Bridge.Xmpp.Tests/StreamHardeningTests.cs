@@ -150,6 +150,31 @@ public sealed class StreamHardeningTests
         Assert.True(bridge.Xmpp.ConnectionCount >= 2);
     }
 
+    [Theory]
+    [InlineData("registration-required", "auth")]
+    [InlineData("forbidden", "auth")]
+    public async Task A_room_that_refuses_a_puppet_is_not_asked_again_in_a_loop(string condition, string errorType)
+    {
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            Assert.True(await session.HandshakeAsync(Secret));
+            await session.AcceptBotJoinAsync(Room);
+            var join = await session.WaitForAsync(new Regex($"<presence[^>]*from=\"([^\"]+@bridge.localhost)\"[^>]*to=\"{Regex.Escape(Room)}/([^\"]+)\""), Wait);
+            await session.SendAsync($"<presence type='error' from='{Room}/{join.Groups[2].Value}' to='{join.Groups[1].Value}'>" +
+                                    $"<error type='{errorType}'><{condition} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>");
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room]);
+        await bridge.WaitReadyAsync(Wait);
+        var first = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, Room, "Mallory", "hi"), CancellationToken.None);
+        Assert.Contains(condition, Assert.IsType<Bridge.Core.Connectors.DeliveryResult.Rejected>(first).Reason);
+        var second = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(2, Room, "Mallory", "again"), CancellationToken.None);
+        Assert.IsType<Bridge.Core.Connectors.DeliveryResult.Rejected>(second);
+        await Task.Delay(200);
+        // One join attempt for the puppet, no retry loop, no message sent.
+        Assert.Single(new Regex("<presence[^>]*from=\"mallory|<presence[^>]*from=\"remote\\\\2fmallory").Matches(server.Sessions[0].Received));
+        Assert.DoesNotContain("<body>hi</body>", server.Sessions[0].Received);
+    }
+
     private static async Task RunBadInputAsync(string badInput, string expectedCondition)
     {
         await using var server = new FakeComponentServer(async (session, index) =>
