@@ -317,15 +317,19 @@ internal sealed partial class XmppConnector
         }
     }
 
-    /// <summary>Our nicks in a room (the bot's and the puppets'), confirmed or being tried: their messages are our reflections.</summary>
+    /// <summary>
+    /// Whether a nick is currently held in the room by our bot or one of our puppets (their messages are our
+    /// reflections). Only confirmed, present occupants count: a nick we are still trying may belong to a real person
+    /// (the 409 is on its way), and one we left may have been taken since.
+    /// </summary>
     private bool IsOurNick(RoomState room, string nick)
     {
         lock (_gate)
         {
             foreach (var occupancy in _occupancies.Values)
             {
-                if (ReferenceEquals(occupancy.Room, room) &&
-                    (string.Equals(occupancy.Nick, nick, StringComparison.Ordinal) || string.Equals(occupancy.TryingNick, nick, StringComparison.Ordinal)))
+                if (ReferenceEquals(occupancy.Room, room) && occupancy.State == OccupancyState.Joined &&
+                    string.Equals(occupancy.Nick, nick, StringComparison.Ordinal))
                 {
                     return true;
                 }

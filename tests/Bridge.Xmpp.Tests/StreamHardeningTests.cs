@@ -175,6 +175,31 @@ public sealed class StreamHardeningTests
         Assert.DoesNotContain("<body>hi</body>", server.Sessions[0].Received);
     }
 
+    [Fact]
+    public async Task A_real_person_speaking_under_the_nick_a_puppet_is_still_trying_is_bridged()
+    {
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            Assert.True(await session.HandshakeAsync(Secret));
+            await session.AcceptBotJoinAsync(Room);
+            var join = await session.WaitForAsync(new Regex($"<presence[^>]*from=\"([^\"]+@bridge.localhost)\"[^>]*to=\"{Regex.Escape(Room)}/Zed\""), Wait);
+            var puppet = join.Groups[1].Value;
+            // The real Zed speaks before the room answers the puppet's join with a conflict.
+            await session.SendAsync(FakeSession.GroupchatMessage(Room, "Zed", "s-zed", "the real Zed"));
+            await session.SendAsync($"<presence type='error' from='{Room}/Zed' to='{puppet}'><error type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>");
+            await session.WaitForAsync(new Regex($"to=\"{Regex.Escape(Room)}/Zed \\(2\\)\""), Wait);
+            await session.SendAsync($"<presence from='{Room}/Zed (2)' to='{puppet}'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/><status code='110'/></x></presence>");
+            var message = await session.WaitForAsync(new Regex("<message[^>]*id=\"(bridge-1)\""), Wait);
+            await session.SendAsync($"<message type='groupchat' from='{Room}/Zed (2)' to='bridge.localhost' id='bridge-1'><body>the puppet</body><stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='s-puppet'/></message>");
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room]);
+        await bridge.WaitReadyAsync(Wait);
+        var result = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, Room, "Zed", "the puppet"), CancellationToken.None);
+        Assert.Equal("s-puppet", Assert.IsType<Bridge.Core.Connectors.DeliveryResult.Delivered>(result).NativeId);
+        await Task.Delay(200);
+        Assert.Equal(["the real Zed"], bridge.Sink.All.Select(e => e.Text));
+    }
+
     private static async Task RunBadInputAsync(string badInput, string expectedCondition)
     {
         await using var server = new FakeComponentServer(async (session, index) =>
