@@ -31,4 +31,16 @@ public sealed class EjabberdConnectorTests(EjabberdServer server) : IClassFixtur
         Assert.Equal(Enumerable.Range(0, 5).Select(i => $"from the bridge {i}"), alice.Messages.Where(m => m.Body.StartsWith("from the bridge", StringComparison.Ordinal)).Select(m => m.Body));
         Assert.All(received, m => Assert.Equal("Alice (2)", m.FromNick));
     }
+
+    [Fact]
+    public async Task Self_pings_are_answered_so_a_healthy_connection_is_kept()
+    {
+        var room = server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room], extra: new Dictionary<string, string?> { ["keepAliveInterval"] = "00:00:00.200", ["joinTimeout"] = "00:00:01" });
+        await bridge.WaitReadyAsync(TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(1, bridge.Xmpp.ConnectionCount);
+        Assert.True(bridge.Connector.IsReady);
+        Assert.DoesNotContain(bridge.Logs.Entries, e => e.EventId == XmppLog.LeftRoom || e.EventId == XmppLog.Disconnected);
+    }
 }

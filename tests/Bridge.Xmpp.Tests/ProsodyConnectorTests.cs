@@ -238,4 +238,16 @@ public sealed class ProsodyConnectorTests(ProsodyServer server) : IClassFixture<
         Assert.Equal(("bridge", "Your message was not shared with org-b."), Assert.Single(jack.PrivateMessages));
         Assert.DoesNotContain(jack.Messages, m => m.Body.Contains("not shared", StringComparison.Ordinal)); // not in the room
     }
+
+    [Fact]
+    public async Task Self_pings_are_answered_so_a_healthy_connection_is_kept()
+    {
+        var room = server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room], extra: new Dictionary<string, string?> { ["keepAliveInterval"] = "00:00:00.200", ["joinTimeout"] = "00:00:01" });
+        await bridge.WaitReadyAsync(TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(1, bridge.Xmpp.ConnectionCount);
+        Assert.True(bridge.Connector.IsReady);
+        Assert.DoesNotContain(bridge.Logs.Entries, e => e.EventId == XmppLog.LeftRoom || e.EventId == XmppLog.Disconnected);
+    }
 }
