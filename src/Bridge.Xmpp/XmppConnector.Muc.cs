@@ -28,9 +28,9 @@ internal sealed partial class XmppConnector
                 occupancy = new Occupancy(occupant.Bare, room, baseNick, isBot);
                 _occupancies[key] = occupancy;
             }
-            else if (occupancy.State != OccupancyState.Joined && !string.Equals(occupancy.BaseNick, baseNick, StringComparison.Ordinal))
+            else if (!string.Equals(occupancy.BaseNick, baseNick, StringComparison.Ordinal))
             {
-                occupancy.BaseNick = baseNick; // display name changed: the next join uses it
+                occupancy.BaseNick = baseNick; // display name changed: the next join, or a nick change, uses it
             }
 
             return occupancy;
@@ -200,6 +200,92 @@ internal sealed partial class XmppConnector
 
         _logger.LogWarning(XmppLog.JoinFailed, "{Occupant} found no free nick in {Room} after {Attempts} tries", occupancy.OccupantJid, room.Key, MaxNickAttempts);
     }
+
+    /// <summary>
+    /// The person's display name changed while their puppet is in the room: change the nick (XEP-0045 §7.6), trying
+    /// suffixes on conflict. A refused change keeps the old nick and is not retried for the same name.
+    /// </summary>
+    private async Task FollowDisplayNameAsync(Occupancy occupancy, CancellationToken cancellationToken)
+    {
+        string baseNick;
+        lock (_gate)
+        {
+            baseNick = occupancy.BaseNick;
+            if (occupancy.State != OccupancyState.Joined || occupancy.Nick is null || NickMatchesBase(occupancy.Nick, baseNick) ||
+                string.Equals(occupancy.NickChangeGivenUpFor, baseNick, StringComparison.Ordinal))
+            {
+                return;
+            }
+        }
+
+        var stream = _stream ?? throw new XmppStreamClosedException("not connected");
+        for (var attempt = 0; attempt < MaxNickAttempts; attempt++)
+        {
+            var nick = attempt == 0 ? baseNick : $"{baseNick} ({attempt + 1})";
+            var answer = new TaskCompletionSource<XElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_gate)
+            {
+                occupancy.TryingNick = nick;
+                occupancy.Pending = answer;
+            }
+
+            XElement reply;
+            try
+            {
+                // A nick change is a plain presence to the new occupant JID, without the MUC join element.
+                await stream.SendAsync(new XElement(Ns.Component + "presence",
+                    new XAttribute("from", occupancy.OccupantJid.ToString()),
+                    new XAttribute("to", $"{occupancy.Room.Key}/{nick}")), cancellationToken);
+                reply = await answer.Task.WaitAsync(_options.JoinTimeout, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                break;
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    if (occupancy.Pending == answer)
+                    {
+                        occupancy.Pending = null;
+                    }
+
+                    occupancy.TryingNick = null;
+                }
+            }
+
+            if ((string?)reply.Attribute("type") == "error")
+            {
+                if (StanzaErrorCondition(reply) == "conflict")
+                {
+                    continue;
+                }
+
+                break;
+            }
+
+            var confirmed = Jid.TryParse((string?)reply.Attribute("from"), out var fromJid) && fromJid.Value.Resource is { } r ? r : nick;
+            lock (_gate)
+            {
+                _logger.LogInformation(XmppLog.Joined, "{Occupant} is now '{Nick}' in {Room} (was '{Old}')", occupancy.OccupantJid, confirmed, occupancy.Room.Key, occupancy.Nick);
+                occupancy.Nick = confirmed;
+            }
+
+            return;
+        }
+
+        lock (_gate)
+        {
+            occupancy.NickChangeGivenUpFor = baseNick;
+        }
+
+        _logger.LogWarning(XmppLog.NickConflict, "{Occupant} keeps '{Nick}' in {Room}: changing it to '{Wanted}' was refused", occupancy.OccupantJid, occupancy.Nick, occupancy.Room.Key, baseNick);
+    }
+
+    private static bool NickMatchesBase(string nick, string baseNick) =>
+        string.Equals(nick, baseNick, StringComparison.Ordinal) ||
+        (nick.StartsWith(baseNick + " (", StringComparison.Ordinal) && nick.EndsWith(')'));
 
     /// <summary>We created the room and it is locked until configured: accept the defaults (XEP-0045 §10.1.2, instant room).</summary>
     private async Task<bool> ConfigureInstantRoomAsync(ComponentStream stream, Occupancy occupancy, CancellationToken cancellationToken)

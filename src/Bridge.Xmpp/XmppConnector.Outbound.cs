@@ -65,6 +65,7 @@ internal sealed partial class XmppConnector
         try
         {
             await EnsureJoinedAsync(occupancy, cancellationToken);
+            await FollowDisplayNameAsync(occupancy, cancellationToken);
         }
         catch (JoinFailedException ex) when (ex.Permanent)
         {
@@ -73,6 +74,10 @@ internal sealed partial class XmppConnector
         catch (JoinFailedException ex)
         {
             return new DeliveryResult.RetryLater(ex.Message, TimeSpan.FromSeconds(2));
+        }
+        catch (XmppStreamClosedException ex)
+        {
+            return new DeliveryResult.RetryLater("connection lost: " + ex.Message, TimeSpan.FromSeconds(1), CountsAsAttempt: false);
         }
 
         var stanza = BuildMessage(request, room, puppet, messageId, out var skipReason);

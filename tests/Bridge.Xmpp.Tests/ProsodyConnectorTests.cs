@@ -250,4 +250,20 @@ public sealed class ProsodyConnectorTests(ProsodyServer server) : IClassFixture<
         Assert.True(bridge.Connector.IsReady);
         Assert.DoesNotContain(bridge.Logs.Entries, e => e.EventId == XmppLog.LeftRoom || e.EventId == XmppLog.Disconnected);
     }
+
+    [Fact]
+    public async Task A_puppet_nick_follows_the_persons_display_name()
+    {
+        var room = server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await server.NewUserAsync("kim");
+        await using var kim = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Kim");
+
+        Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, room, "Alice", "one", userId: "u-alice"), CancellationToken.None));
+        Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(ConnectorHarness.Message(2, room, "Alice Cooper", "two", userId: "u-alice"), CancellationToken.None));
+        var seen = await kim.WaitForMessagesAsync(m => m.Body is "one" or "two", 2, Wait);
+        Assert.Equal([("Alice", "one"), ("Alice Cooper", "two")], seen.Select(m => (m.FromNick, m.Body)));
+        Assert.Empty(bridge.Sink.All);
+    }
 }
