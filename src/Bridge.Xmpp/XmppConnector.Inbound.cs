@@ -91,6 +91,16 @@ internal sealed partial class XmppConnector
         try
         {
             var bot = GetOccupancy(_botJid, room, _options.BotNick, isBot: true);
+
+            // Without an archive (known, or no archive position at all but a time we last heard the room), the join
+            // itself replays what was said since then; the room's subject marks the end of the replay.
+            var replay = !catchUp && _options.MaxCatchUpMessages > 0 && room.LastStamp is { } lastStamp && (after is null || room.ArchiveAvailable == false);
+            lock (_gate)
+            {
+                bot.HistorySince = replay ? room.LastStamp : null;
+            }
+
+            room.ReplayingHistory = replay;
             while (true)
             {
                 try
@@ -322,9 +332,15 @@ internal sealed partial class XmppConnector
     /// <summary>Turns one room message into what the ingest worker needs, or null for anything not to bridge.</summary>
     private InboundItem? Classify(RoomState room, XElement message, bool live, string? archiveStanzaId, DateTimeOffset? archiveStamp)
     {
+        if (message.Element(message.Name.Namespace + "subject") is not null && message.Element(message.Name.Namespace + "body") is null)
+        {
+            room.ReplayingHistory = false; // the subject follows the history a join replays
+            return null;
+        }
+
         if (!Jid.TryParse((string?)message.Attribute("from"), out var from) || from.Value.Resource is not { } nick)
         {
-            return null; // from the room itself (subject changes, status): nobody to bridge
+            return null; // from the room itself (status messages): nobody to bridge
         }
 
         var ns = message.Name.Namespace;
@@ -352,7 +368,7 @@ internal sealed partial class XmppConnector
         }
 
         var delay = message.Element(Ns.Delay + "delay");
-        if (live && delay is not null)
+        if (live && delay is not null && !room.ReplayingHistory)
         {
             // History replayed by the room: catch-up goes through the archive instead, deduplicated.
             return null;
@@ -533,9 +549,9 @@ internal sealed partial class XmppConnector
     private async Task IngestOneAsync(InboundMessage message, CancellationToken stop)
     {
         var room = message.Room;
-        if (message.StanzaId is not null && room.Seen.Contains(message.StanzaId))
+        if (room.Seen.Contains(message.Event.NativeId))
         {
-            return;
+            return; // replayed by a catch-up (archive page or join history) after we already had it
         }
 
         var delay = TimeSpan.FromMilliseconds(200);
@@ -555,10 +571,15 @@ internal sealed partial class XmppConnector
             }
         }
 
+        room.Seen.Set(message.Event.NativeId, true);
         if (message.StanzaId is not null)
         {
-            room.Seen.Set(message.StanzaId, true);
             room.LastStanzaId = message.StanzaId;
+        }
+
+        if (room.LastStamp is null || message.Event.Timestamp > room.LastStamp)
+        {
+            room.LastStamp = message.Event.Timestamp;
         }
     }
 
@@ -587,6 +608,19 @@ internal sealed partial class XmppConnector
     {
         foreach (var room in Rooms)
         {
+            if (room.LastStamp is { } stamp && stamp != room.PersistedStamp)
+            {
+                try
+                {
+                    await _context.State.SetAsync(_stateScope, LastStampKey(room), stamp.ToString("O", CultureInfo.InvariantCulture), cancellationToken);
+                    room.PersistedStamp = stamp;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    _logger.LogWarning(XmppLog.StateFailed, ex, "Could not save the last message time of {Room}", room.Key);
+                }
+            }
+
             var value = final || room.PersistedStanzaId is null ? room.LastStanzaId : room.PendingPersist;
             room.PendingPersist = room.LastStanzaId;
             if (value is null || value == room.PersistedStanzaId)

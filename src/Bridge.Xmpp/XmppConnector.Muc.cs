@@ -115,10 +115,14 @@ internal sealed partial class XmppConnector
             }
 
             // No history on join: catch-up after an outage is done deliberately through the archive, deduplicated.
+            // Only the bot in a room without an archive asks for the history since the last message it saw.
+            var history = occupancy.HistorySince is { } since
+                ? new XElement(Ns.Muc + "history", new XAttribute("since", since.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture)))
+                : new XElement(Ns.Muc + "history", new XAttribute("maxstanzas", "0"));
             var presence = new XElement(Ns.Component + "presence",
                 new XAttribute("from", occupancy.OccupantJid.ToString()),
                 new XAttribute("to", $"{room.Key}/{nick}"),
-                new XElement(Ns.Muc + "x", new XElement(Ns.Muc + "history", new XAttribute("maxstanzas", "0"))));
+                new XElement(Ns.Muc + "x", history));
             XElement reply;
             try
             {

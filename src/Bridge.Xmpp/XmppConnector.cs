@@ -102,6 +102,12 @@ internal sealed partial class XmppConnector : INetworkConnector
                 room.LastStanzaId = await _context.State.GetAsync(_stateScope, LastIdKey(room), cancellationToken);
                 room.PersistedStanzaId = room.LastStanzaId;
                 room.PendingPersist = room.LastStanzaId;
+                if (DateTimeOffset.TryParse(await _context.State.GetAsync(_stateScope, LastStampKey(room), cancellationToken),
+                        System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var stamp))
+                {
+                    room.LastStamp = stamp;
+                    room.PersistedStamp = stamp;
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -200,6 +206,8 @@ internal sealed partial class XmppConnector : INetworkConnector
     }
 
     private static string LastIdKey(RoomState room) => "last-stanza-id:" + room.Key;
+
+    private static string LastStampKey(RoomState room) => "last-stamp:" + room.Key;
 
     // ---------------------------------------------------------------- connection loop
 

@@ -42,6 +42,9 @@ internal sealed class Occupancy(Jid occupantJid, RoomState room, string baseNick
 
     public string? RefusedReason { get; set; }
 
+    /// <summary>For the bot in a room without an archive: ask the join for the history since this instant.</summary>
+    public DateTimeOffset? HistorySince { get; set; }
+
     /// <summary>A nick change to this base nick was refused; not tried again until the name changes again.</summary>
     public string? NickChangeGivenUpFor { get; set; }
 
