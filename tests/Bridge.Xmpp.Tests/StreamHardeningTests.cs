@@ -200,6 +200,23 @@ public sealed class StreamHardeningTests
         Assert.Equal(["the real Zed"], bridge.Sink.All.Select(e => e.Text));
     }
 
+    [Fact]
+    public async Task A_channel_without_a_domain_is_a_room_of_the_muc_service_and_is_reported_as_configured()
+    {
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            Assert.True(await session.HandshakeAsync(Secret));
+            await session.AcceptBotJoinAsync(Room);
+            await session.SendAsync(FakeSession.GroupchatMessage(Room, "alice", "s-1", "short name"));
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, ["ops"],
+            extra: new Dictionary<string, string?> { ["mucService"] = "conference.localhost" });
+        var events = await bridge.Sink.WaitForAsync(e => e.Text == "short name", 1, Wait);
+        Assert.Equal("ops", events[0].ChannelId);
+        var delivered = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, "unknown-room", "Alice", "x"), CancellationToken.None);
+        Assert.IsType<Bridge.Core.Connectors.DeliveryResult.Rejected>(delivered);
+    }
+
     private static async Task RunBadInputAsync(string badInput, string expectedCondition)
     {
         await using var server = new FakeComponentServer(async (session, index) =>
