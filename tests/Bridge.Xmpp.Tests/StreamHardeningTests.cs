@@ -213,6 +213,7 @@ public sealed class StreamHardeningTests
             extra: new Dictionary<string, string?> { ["mucService"] = "conference.localhost" });
         var events = await bridge.Sink.WaitForAsync(e => e.Text == "short name", 1, Wait);
         Assert.Equal("ops", events[0].ChannelId);
+        await bridge.WaitReadyAsync(Wait);
         var delivered = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, "unknown-room", "Alice", "x"), CancellationToken.None);
         Assert.IsType<Bridge.Core.Connectors.DeliveryResult.Rejected>(delivered);
     }
