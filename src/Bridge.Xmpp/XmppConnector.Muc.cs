@@ -116,8 +116,11 @@ internal sealed partial class XmppConnector
 
             // No history on join: catch-up after an outage is done deliberately through the archive, deduplicated.
             // Only the bot in a room without an archive asks for the history since the last message it saw.
+            // The instant is rounded up to the next millisecond: servers stamp with microseconds, and a truncated
+            // 'since' would replay the last message we already have.
             var history = occupancy.HistorySince is { } since
-                ? new XElement(Ns.Muc + "history", new XAttribute("since", since.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture)))
+                ? new XElement(Ns.Muc + "history", new XAttribute("since", new DateTime((since.UtcTicks / TimeSpan.TicksPerMillisecond + 1) * TimeSpan.TicksPerMillisecond, DateTimeKind.Utc)
+                    .ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture)))
                 : new XElement(Ns.Muc + "history", new XAttribute("maxstanzas", "0"));
             var presence = new XElement(Ns.Component + "presence",
                 new XAttribute("from", occupancy.OccupantJid.ToString()),
