@@ -218,6 +218,40 @@ public sealed class StreamHardeningTests
         Assert.IsType<Bridge.Core.Connectors.DeliveryResult.Rejected>(delivered);
     }
 
+    [Fact]
+    public async Task Live_messages_arriving_during_a_catch_up_are_passed_on_after_the_archived_ones()
+    {
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            Assert.True(await session.HandshakeAsync(Secret));
+            if (index == 0)
+            {
+                await session.AcceptBotJoinAsync(Room);
+                await session.SendAsync(FakeSession.GroupchatMessage(Room, "alice", "s-1", "one (live)"));
+                await session.SendAsync("<not-closed");
+                return;
+            }
+
+            await session.AcceptBotJoinAsync(Room, answerArchiveQueries: false);
+            var query = await session.WaitForAsync(new Regex("<iq [^>]*id=\"([^\"]+)\"[^>]*>\\s*<query[^>]*queryid=\"([^\"]+)\"[^>]*urn:xmpp:mam:2.*?<after>s-1</after>"), Wait);
+            // A live message overtakes the archive page that holds an older one.
+            await session.SendAsync(FakeSession.GroupchatMessage(Room, "alice", "s-3", "three (live)"));
+            await session.SendAsync($"<message from='{Room}' to='bridge.localhost'><result xmlns='urn:xmpp:mam:2' queryid='{query.Groups[2].Value}' id='s-2'>" +
+                                    "<forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:00Z'/>" +
+                                    $"<message xmlns='jabber:client' type='groupchat' from='{Room}/alice' id='m-2'><body>two (archived)</body></message></forwarded></result></message>");
+            await session.SendAsync($"<message from='{Room}' to='bridge.localhost'><result xmlns='urn:xmpp:mam:2' queryid='{query.Groups[2].Value}' id='s-1'>" +
+                                    "<forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:00Z'/>" +
+                                    $"<message xmlns='jabber:client' type='groupchat' from='{Room}/alice' id='m-1'><body>one (live)</body></message></forwarded></result></message>");
+            await session.SendAsync($"<iq type='result' id='{query.Groups[1].Value}' from='{Room}' to='bridge.localhost'><fin xmlns='urn:xmpp:mam:2' complete='true'>" +
+                                    "<set xmlns='http://jabber.org/protocol/rsm'><first>s-2</first><last>s-1</last></set></fin></iq>");
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room]);
+        await bridge.Sink.WaitForAsync(e => e.Text == "three (live)", 1, Wait);
+        await Task.Delay(200);
+        Assert.Equal(["one (live)", "two (archived)", "three (live)"], bridge.Sink.All.Select(e => e.Text));
+        Assert.Equal(["s-1", "s-2", "s-3"], bridge.Sink.All.Select(e => e.NativeId));
+    }
+
     private static async Task RunBadInputAsync(string badInput, string expectedCondition)
     {
         await using var server = new FakeComponentServer(async (session, index) =>
