@@ -20,7 +20,14 @@ internal sealed partial class XmppConnector
     /// <summary>What the reader hands to the ingest worker, in arrival order.</summary>
     private abstract record InboundItem(RoomState Room);
 
-    private sealed record InboundMessage(RoomState Room, BridgeEvent Event, string? StanzaId, bool Live) : InboundItem(Room);
+    private sealed record InboundMessage(RoomState Room, BridgeEvent Event, string? StanzaId, bool Live) : InboundItem(Room)
+    {
+        /// <summary>The sender's message id of this message, kept (durably) so later corrections can be mapped after a restart.</summary>
+        public string? MessageId { get; init; }
+
+        /// <summary>A correction whose target message id was not in memory: the worker looks it up in the saved map.</summary>
+        public string? UnresolvedCorrectionOf { get; init; }
+    }
 
     /// <summary>One of our own messages came back: nothing to ingest, but the room's position moves past it.</summary>
     private sealed record OwnReflection(RoomState Room, string? StanzaId) : InboundItem(Room)
@@ -169,10 +176,12 @@ internal sealed partial class XmppConnector
         var body = (string?)message.Element(ns + "body");
         var kind = BridgeEventKind.Message;
         string? target = null, reactionKey = null, replyTo = null;
+        string? unresolvedCorrection = null;
         if ((string?)message.Element(Ns.Correct + "replace")?.Attribute("id") is { } replaced)
         {
             kind = BridgeEventKind.Edit;
             target = MapToNative(room, replaced);
+            unresolvedCorrection = room.MessageIdToNative.Contains(replaced) ? null : replaced;
         }
         else if ((string?)message.Element(Ns.Retract + "retract")?.Attribute("id") is { } retracted)
         {
@@ -263,7 +272,11 @@ internal sealed partial class XmppConnector
             StructuredLabels = labels,
             Attachments = attachments,
         };
-        return new InboundMessage(room, bridgeEvent, stanzaId, live);
+        return new InboundMessage(room, bridgeEvent, stanzaId, live)
+        {
+            MessageId = kind == BridgeEventKind.Message && id is not null && id != nativeId ? id : null,
+            UnresolvedCorrectionOf = unresolvedCorrection,
+        };
     }
 
     private static string MapToNative(RoomState room, string id) => room.MessageIdToNative.TryGet(id, out var native) ? native : id;

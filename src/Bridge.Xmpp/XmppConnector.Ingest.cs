@@ -7,6 +7,14 @@ namespace Bridge.Xmpp;
 /// <summary>The single ingest worker (hands events to the core in arrival order) and the saved catch-up positions.</summary>
 internal sealed partial class XmppConnector
 {
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Key, string Value)> _idMapWrites = new();
+
+    /// <summary>Saved: a sender's message id → the native id we reported (XMPP corrections name the message id).</summary>
+    private static string MessageIdKey(RoomState room, string messageId) => $"msgid:{room.Key}:{messageId}";
+
+    /// <summary>Saved: the native id of a message we sent → our message id (our corrections must name it).</summary>
+    private static string SentIdKey(RoomState room, string nativeId) => $"sent:{room.Key}:{nativeId}";
+
 
     private async Task IngestWorkerAsync(CancellationToken stop)
     {
@@ -59,12 +67,30 @@ internal sealed partial class XmppConnector
             return; // replayed by a catch-up (archive page or join history) after we already had it
         }
 
+        var bridgeEvent = message.Event;
+        if (message.UnresolvedCorrectionOf is { } correctedId)
+        {
+            // A correction of a message from before a restart: the saved id map knows its native id.
+            try
+            {
+                if (await _context.State.GetAsync(_stateScope, MessageIdKey(room, correctedId), stop) is { } native)
+                {
+                    bridgeEvent = bridgeEvent with { TargetNativeId = native };
+                    room.MessageIdToNative.Set(correctedId, native);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _logger.LogWarning(XmppLog.StateFailed, ex, "Could not look up the corrected message {Id} in {Room}", correctedId, room.Key);
+            }
+        }
+
         var delay = TimeSpan.FromMilliseconds(200);
         while (true)
         {
             try
             {
-                await _context.Sink.IngestAsync(message.Event, stop);
+                await _context.Sink.IngestAsync(bridgeEvent, stop);
                 break;
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stop.IsCancellationRequested)
@@ -77,6 +103,11 @@ internal sealed partial class XmppConnector
         }
 
         room.Seen.Set(message.Event.NativeId, true);
+        if (message.MessageId is { } messageId)
+        {
+            _idMapWrites.Enqueue((MessageIdKey(room, messageId), message.Event.NativeId));
+        }
+
         if (message.StanzaId is not null)
         {
             room.LastStanzaId = message.StanzaId;
@@ -111,6 +142,19 @@ internal sealed partial class XmppConnector
     /// </summary>
     private async Task PersistPositionsAsync(bool final, CancellationToken cancellationToken)
     {
+        // Id pairs first (written in the background so neither receiving nor delivering waits for them).
+        while (_idMapWrites.TryDequeue(out var pair))
+        {
+            try
+            {
+                await _context.State.SetAsync(_stateScope, pair.Key, pair.Value, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _logger.LogWarning(XmppLog.StateFailed, ex, "Could not save the id pair {Key}", pair.Key);
+            }
+        }
+
         foreach (var room in Rooms)
         {
             if (room.LastStamp is { } stamp && stamp != room.PersistedStamp)

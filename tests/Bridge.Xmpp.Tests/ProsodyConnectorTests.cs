@@ -266,4 +266,34 @@ public sealed class ProsodyConnectorTests(ProsodyServer server) : IClassFixture<
         Assert.Equal([("Alice", "one"), ("Alice Cooper", "two")], seen.Select(m => (m.FromNick, m.Body)));
         Assert.Empty(bridge.Sink.All);
     }
+
+    [Fact]
+    public async Task Corrections_still_map_after_a_restart()
+    {
+        var room = server.NewRoom();
+        var state = new InMemoryStateStore();
+        var jid = await server.NewUserAsync("max");
+        await using var max = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Max");
+        string originalNative, deliveredNative, originalId;
+        await using (var first = await ConnectorHarness.StartAsync(server, [room], state))
+        {
+            await first.WaitReadyAsync();
+            originalId = await max.SayAsync("helo");
+            originalNative = (await first.Sink.WaitForAsync(e => e.Text == "helo", 1, Wait))[0].NativeId;
+            deliveredNative = Assert.IsType<DeliveryResult.Delivered>(
+                await first.Connector.DeliverAsync(ConnectorHarness.Message(1, room, "Alice", "wrold"), CancellationToken.None)).NativeId;
+            await Task.Delay(1500); // saved in the background
+        }
+
+        await using var second = await ConnectorHarness.StartAsync(server, [room], state);
+        await second.WaitReadyAsync();
+        await max.CorrectAsync(originalId, "hello");
+        var edit = (await second.Sink.WaitForAsync(e => e.Kind == BridgeEventKind.Edit, 1, Wait))[0];
+        Assert.Equal(originalNative, edit.TargetNativeId);
+
+        Assert.IsType<DeliveryResult.Delivered>(await second.Connector.DeliverAsync(
+            ConnectorHarness.Message(2, room, "Alice", "world", kind: BridgeEventKind.Edit, target: deliveredNative), CancellationToken.None));
+        var corrected = await max.WaitForMessagesAsync(m => m.Body == "world", 1, Wait);
+        Assert.Equal("bridge-1", corrected[0].ReplaceId);
+    }
 }
