@@ -4,7 +4,7 @@ namespace Bridge.Testing;
 /// A private Prosody on loopback, started and stopped (by PID) through <c>scripts/prosody.sh</c>, on ports chosen here.
 /// Its data folder survives <see cref="StopAsync"/> so a restart keeps rooms and accounts.
 /// </summary>
-public sealed class ProsodyServer : IAsyncDisposable
+public sealed class ProsodyServer : IXmppTestServer
 {
     private readonly TempDirectory _dir = new();
     private readonly Dictionary<string, string> _environment;

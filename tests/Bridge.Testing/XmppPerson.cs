@@ -13,6 +13,7 @@ public sealed class XmppPerson : IAsyncDisposable
     private readonly Process _process;
     private readonly List<ReceivedMessage> _messages = [];
     private readonly List<string> _log = [];
+    private int _disposed;
     private readonly List<(string Nick, string Type)> _presences = [];
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -49,7 +50,7 @@ public sealed class XmppPerson : IAsyncDisposable
         }
     }
 
-    public static async Task<XmppPerson> JoinAsync(ProsodyServer server, string user, string password, string room, string nick, TimeSpan? timeout = null, int history = 0)
+    public static async Task<XmppPerson> JoinAsync(IXmppTestServer server, string user, string password, string room, string nick, TimeSpan? timeout = null, int history = 0)
     {
         ArgumentNullException.ThrowIfNull(server);
         var info = new ProcessStartInfo("/usr/bin/python3")
@@ -143,6 +144,11 @@ public sealed class XmppPerson : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         try
         {
             if (!_process.HasExited)

@@ -10,6 +10,8 @@ internal static class BridgeCli
         var root = new RootCommand("A bridge between Mattermost, Matrix and XMPP: shared channels, per-person puppets, sharing policy and an audit trail.");
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(CheckConfigCommand.Create());
+        root.Subcommands.Add(AuditCommand.Create());
+        root.Subcommands.Add(GenerateRegistrationCommand.Create());
         return root;
     }
 

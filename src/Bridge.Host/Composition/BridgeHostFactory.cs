@@ -52,7 +52,7 @@ internal static class BridgeHostFactory
         services.AddSingleton<ConnectorRegistry>();
         services.AddSingleton<IBridgeStore>(sp => StoreFactory.Create(settings.Database, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IConnectorStateStore>(sp => sp.GetRequiredService<IBridgeStore>());
-        services.AddSingleton<ISharingPolicy, AllowAllPolicy>();
+        services.AddSharingPolicy(settings.Policy, settings.Topology);
         services.AddSingleton<BridgeRouter>();
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<BridgeRouter>());
         foreach (var factory in ConnectorFactories())

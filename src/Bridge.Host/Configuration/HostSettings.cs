@@ -1,5 +1,6 @@
 using Bridge.Core.Configuration;
 using Bridge.Core.Delivery;
+using Bridge.Core.Policy;
 using Bridge.Core.Routing;
 using Bridge.Core.Storage.Sqlite;
 
@@ -9,6 +10,7 @@ namespace Bridge.Host.Configuration;
 internal sealed record HostSettings
 {
     public required BridgeTopology Topology { get; init; }
+    public required CompiledPolicy Policy { get; init; }
     public required DatabaseOptions Database { get; init; }
     public required DeliveryOptions Delivery { get; init; }
     public required AuditOptions Audit { get; init; }

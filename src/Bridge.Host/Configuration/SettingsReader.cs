@@ -1,5 +1,6 @@
 using Bridge.Core.Connectors;
 using Bridge.Core.Delivery;
+using Bridge.Core.Policy;
 using Bridge.Core.Routing;
 using Microsoft.Extensions.Configuration;
 
@@ -96,12 +97,20 @@ internal static class SettingsReader
             }
         }
 
-        if (errors.Count > 0 || topology is null || database is null || delivery is null || audit is null || admin is null)
+        CompiledPolicy? policy = null;
+        if (topology is not null)
+        {
+            var compiled = ReloadableSharingPolicy.Load(configuration, topology);
+            errors.AddRange(compiled.Errors);
+            policy = compiled.Policy;
+        }
+
+        if (errors.Count > 0 || topology is null || policy is null || database is null || delivery is null || audit is null || admin is null)
         {
             return (null, errors);
         }
 
-        return (new HostSettings { Topology = topology, Database = database, Delivery = delivery, Audit = audit, Admin = admin }, errors);
+        return (new HostSettings { Policy = policy, Topology = topology, Database = database, Delivery = delivery, Audit = audit, Admin = admin }, errors);
     }
 
     /// <summary>Binds a section, turning binder failures (a word where a number belongs) into an error naming the key.</summary>

@@ -1,0 +1,82 @@
+using System.Text.Json.Nodes;
+
+namespace Sandbox.Matrix.Rooms;
+
+/// <summary>A room: its ordered timeline and current state (the sandbox is a single server, so the DAG is linear).</summary>
+internal sealed class Room(string roomId, string creator)
+{
+    public string RoomId { get; } = roomId;
+
+    public string Creator { get; } = creator;
+
+    public List<StoredEvent> Timeline { get; } = [];
+
+    public Dictionary<(string Type, string StateKey), StoredEvent> State { get; } = [];
+
+    /// <summary>Every alias currently pointing at this room (used for appservice interest).</summary>
+    public HashSet<string> Aliases { get; } = new(StringComparer.Ordinal);
+
+    public string? Membership(string userId) =>
+        State.TryGetValue(("m.room.member", userId), out var ev) ? ev.Content["membership"]?.GetValue<string>() : null;
+
+    public string JoinRule =>
+        State.TryGetValue(("m.room.join_rules", string.Empty), out var ev) && ev.Content["join_rule"] is JsonValue v
+            && v.TryGetValue(out string? rule) ? rule : "invite";
+
+    public IEnumerable<string> MembersWith(string membership)
+    {
+        foreach (var ((type, stateKey), ev) in State)
+        {
+            if (type == "m.room.member" && ev.Content["membership"]?.GetValue<string>() == membership)
+            {
+                yield return stateKey;
+            }
+        }
+    }
+
+    public string? CanonicalAlias =>
+        State.TryGetValue(("m.room.canonical_alias", string.Empty), out var ev) && ev.Content["alias"] is JsonValue v
+            && v.TryGetValue(out string? alias) ? alias : null;
+
+    private JsonObject? PowerLevels =>
+        State.TryGetValue(("m.room.power_levels", string.Empty), out var ev) ? ev.Content : null;
+
+    public long UserLevel(string userId)
+    {
+        var pl = PowerLevels;
+        if (pl is null)
+        {
+            return userId == Creator ? 100 : 0;
+        }
+
+        if (pl["users"] is JsonObject users && users[userId] is JsonValue v && v.TryGetValue(out long level))
+        {
+            return level;
+        }
+
+        return Number(pl, "users_default", 0);
+    }
+
+    public long InviteLevel => PowerLevels is { } pl ? Number(pl, "invite", 0) : 0;
+
+    public long RedactLevel => PowerLevels is { } pl ? Number(pl, "redact", 50) : 50;
+
+    public long RequiredLevel(string eventType, bool isState)
+    {
+        var pl = PowerLevels;
+        if (pl is null)
+        {
+            return 0;
+        }
+
+        if (pl["events"] is JsonObject events && events[eventType] is JsonValue v && v.TryGetValue(out long level))
+        {
+            return level;
+        }
+
+        return isState ? Number(pl, "state_default", 50) : Number(pl, "events_default", 0);
+    }
+
+    private static long Number(JsonObject obj, string key, long fallback) =>
+        obj[key] is JsonValue v && v.TryGetValue(out long n) ? n : fallback;
+}

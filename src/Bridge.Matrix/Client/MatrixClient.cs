@@ -1,0 +1,217 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Bridge.Matrix.Client;
+
+/// <summary>
+/// A typed client-server API client for an application service: authenticates with the <c>as_token</c> and
+/// acts for puppets through identity assertion (<c>?user_id=</c>). No Matrix SDK is used.
+/// </summary>
+public sealed class MatrixClient(HttpClient http, Uri homeserver, string asToken)
+{
+    private const string V3 = "_matrix/client/v3/";
+
+    public Uri Homeserver { get; } = homeserver;
+
+    public async Task<IReadOnlyList<string>> GetVersionsAsync(CancellationToken ct)
+    {
+        var body = await SendAsync(HttpMethod.Get, "_matrix/client/versions", null, null, authenticated: false, ct);
+        return body["versions"] is JsonArray versions ? [.. versions.Select(v => v!.GetValue<string>())] : [];
+    }
+
+    public async Task<string> WhoAmIAsync(string? asUser, CancellationToken ct)
+    {
+        var body = await SendAsync(HttpMethod.Get, V3 + "account/whoami", asUser, null, true, ct);
+        return Str(body, "user_id");
+    }
+
+    /// <summary>Registers a user in the appservice namespace; false if it already existed.</summary>
+    public async Task<bool> RegisterAppserviceUserAsync(string localpart, CancellationToken ct)
+    {
+        try
+        {
+            await SendAsync(HttpMethod.Post, V3 + "register", null,
+                new JsonObject { ["type"] = "m.login.application_service", ["username"] = localpart, ["inhibit_login"] = true }, true, ct);
+            return true;
+        }
+        catch (MatrixApiException ex) when (ex.ErrCode == "M_USER_IN_USE")
+        {
+            return false;
+        }
+    }
+
+    public async Task<string?> GetDisplayNameAsync(string userId, CancellationToken ct)
+    {
+        try
+        {
+            var body = await SendAsync(HttpMethod.Get, V3 + "profile/" + Esc(userId) + "/displayname", null, null, true, ct);
+            return body["displayname"]?.GetValue<string>();
+        }
+        catch (MatrixApiException ex) when (ex.Status == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public Task SetDisplayNameAsync(string userId, string displayName, CancellationToken ct) =>
+        SendAsync(HttpMethod.Put, V3 + "profile/" + Esc(userId) + "/displayname", userId, new JsonObject { ["displayname"] = displayName }, true, ct);
+
+    public Task SetAvatarUrlAsync(string userId, string mxcUri, CancellationToken ct) =>
+        SendAsync(HttpMethod.Put, V3 + "profile/" + Esc(userId) + "/avatar_url", userId, new JsonObject { ["avatar_url"] = mxcUri }, true, ct);
+
+    /// <summary>Joins by room id or alias; returns the room id.</summary>
+    public async Task<string> JoinAsync(string roomIdOrAlias, string? asUser, CancellationToken ct)
+    {
+        var body = await SendAsync(HttpMethod.Post, V3 + "join/" + Esc(roomIdOrAlias), asUser, new JsonObject(), true, ct);
+        return Str(body, "room_id");
+    }
+
+    public Task InviteAsync(string roomId, string userId, string? asUser, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, V3 + "rooms/" + Esc(roomId) + "/invite", asUser, new JsonObject { ["user_id"] = userId }, true, ct);
+
+    public Task LeaveAsync(string roomId, string? asUser, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, V3 + "rooms/" + Esc(roomId) + "/leave", asUser, new JsonObject(), true, ct);
+
+    /// <summary>Sends a room event; the same <paramref name="txnId"/> for the same puppet returns the same event id.</summary>
+    public async Task<string> SendEventAsync(string roomId, string eventType, string txnId, JsonObject content, string? asUser,
+        DateTimeOffset? timestamp, CancellationToken ct)
+    {
+        var path = V3 + "rooms/" + Esc(roomId) + "/send/" + Esc(eventType) + "/" + Esc(txnId);
+        var body = await SendAsync(HttpMethod.Put, path, asUser, content, true, ct, Ts(timestamp));
+        return Str(body, "event_id");
+    }
+
+    public async Task<string> RedactAsync(string roomId, string eventId, string txnId, string? reason, string? asUser, CancellationToken ct)
+    {
+        var content = new JsonObject();
+        if (reason is not null)
+        {
+            content["reason"] = reason;
+        }
+
+        var body = await SendAsync(HttpMethod.Put, V3 + "rooms/" + Esc(roomId) + "/redact/" + Esc(eventId) + "/" + Esc(txnId), asUser, content, true, ct);
+        return Str(body, "event_id");
+    }
+
+    /// <summary>Resolves an alias through the room directory.</summary>
+    public async Task<string> ResolveAliasAsync(string alias, CancellationToken ct)
+    {
+        var body = await SendAsync(HttpMethod.Get, V3 + "directory/room/" + Esc(alias), null, null, true, ct);
+        return Str(body, "room_id");
+    }
+
+    public async Task<IReadOnlyDictionary<string, string?>> GetJoinedMembersAsync(string roomId, string? asUser, CancellationToken ct)
+    {
+        var body = await SendAsync(HttpMethod.Get, V3 + "rooms/" + Esc(roomId) + "/joined_members", asUser, null, true, ct);
+        var result = new Dictionary<string, string?>(StringComparer.Ordinal);
+        if (body["joined"] is JsonObject joined)
+        {
+            foreach (var (userId, member) in joined)
+            {
+                result[userId] = member?["display_name"]?.GetValue<string>();
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Asks the homeserver to ping this appservice (spec v1.7). Older homeservers answer M_UNRECOGNIZED.</summary>
+    public async Task<TimeSpan> PingAsync(string appserviceId, string transactionId, CancellationToken ct)
+    {
+        var body = await SendAsync(HttpMethod.Post, "_matrix/client/v1/appservice/" + Esc(appserviceId) + "/ping", null,
+            new JsonObject { ["transaction_id"] = transactionId }, true, ct);
+        return TimeSpan.FromMilliseconds(body["duration_ms"]?.GetValue<double>() ?? 0);
+    }
+
+    public async Task<string> UploadAsync(byte[] data, string contentType, string? fileName, string? asUser, CancellationToken ct)
+    {
+        var query = fileName is null ? null : "filename=" + Uri.EscapeDataString(fileName);
+        using var request = Build(HttpMethod.Post, "_matrix/media/v3/upload", asUser, true, query);
+        request.Content = new ByteArrayContent(data);
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        var body = await ExecuteAsync(request, ct);
+        return Str(body, "content_uri");
+    }
+
+    private async Task<JsonObject> SendAsync(HttpMethod method, string path, string? asUser, JsonObject? content, bool authenticated,
+        CancellationToken ct, string? extraQuery = null)
+    {
+        using var request = Build(method, path, asUser, authenticated, extraQuery);
+        if (content is not null)
+        {
+            request.Content = new StringContent(content.ToJsonString(), Encoding.UTF8, "application/json");
+        }
+
+        return await ExecuteAsync(request, ct);
+    }
+
+    private HttpRequestMessage Build(HttpMethod method, string path, string? asUser, bool authenticated, string? extraQuery)
+    {
+        var query = new List<string>();
+        if (asUser is not null)
+        {
+            query.Add("user_id=" + Uri.EscapeDataString(asUser));
+        }
+
+        if (extraQuery is not null)
+        {
+            query.Add(extraQuery);
+        }
+
+        var relative = query.Count == 0 ? path : path + "?" + string.Join('&', query);
+        var request = new HttpRequestMessage(method, new Uri(Homeserver, relative));
+        if (authenticated)
+        {
+            // The header, never the query string, so the token stays out of access logs.
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", asToken);
+        }
+
+        return request;
+    }
+
+    private async Task<JsonObject> ExecuteAsync(HttpRequestMessage request, CancellationToken ct)
+    {
+        using var response = await http.SendAsync(request, ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+        JsonObject? body = null;
+        try
+        {
+            body = text.Length == 0 ? new JsonObject() : JsonNode.Parse(text) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            // Non-JSON error pages from proxies: handled below by status.
+        }
+
+        if (response.IsSuccessStatusCode)
+        {
+            return body ?? throw new MatrixApiException(response.StatusCode, "M_NOT_JSON", "homeserver answered with a non-JSON body");
+        }
+
+        var errCode = body?["errcode"]?.GetValue<string>() ?? "M_UNKNOWN";
+        var error = body?["error"]?.GetValue<string>() ?? response.ReasonPhrase ?? "error";
+        TimeSpan? retryAfter = null;
+        if (body?["retry_after_ms"] is JsonValue ms && ms.TryGetValue(out long retryMs))
+        {
+            retryAfter = TimeSpan.FromMilliseconds(retryMs);
+        }
+        else if (response.Headers.RetryAfter is { } header)
+        {
+            retryAfter = header.Delta ?? (header.Date - DateTimeOffset.UtcNow);
+        }
+
+        throw new MatrixApiException(response.StatusCode, errCode, error, retryAfter);
+    }
+
+    private static string? Ts(DateTimeOffset? timestamp) =>
+        timestamp is { } t ? "ts=" + t.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) : null;
+
+    private static string Esc(string segment) => Uri.EscapeDataString(segment);
+
+    private static string Str(JsonObject body, string name) =>
+        body[name]?.GetValue<string>() ?? throw new MatrixApiException(HttpStatusCode.BadGateway, "M_BAD_JSON", $"response lacks '{name}'");
+}

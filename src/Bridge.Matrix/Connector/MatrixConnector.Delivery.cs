@@ -1,0 +1,266 @@
+using System.Net;
+using Bridge.Core.Connectors;
+using Bridge.Core.Model;
+using Bridge.Matrix.Client;
+using Bridge.Matrix.Formatting;
+using Bridge.Matrix.Puppets;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Matrix.Connector;
+
+/// <summary>Bridge → homeserver: puppets (registered, named, joined) and sends with idempotent transaction ids.</summary>
+public sealed partial class MatrixConnector
+{
+    public async Task<DeliveryResult> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!_ready)
+        {
+            return new DeliveryResult.RetryLater("homeserver not connected", null, CountsAsAttempt: false);
+        }
+
+        var e = request.Event;
+        if (e.NetworkId == NetworkId && IsOwnUser(e.Sender.UserId))
+        {
+            return new DeliveryResult.Skipped("the bridge's own puppet");
+        }
+
+        try
+        {
+            var roomId = await _rooms.ResolveAsync(request.Destination.ChannelId, Client, cancellationToken);
+            var puppet = await EnsurePuppetAsync(e.Sender, cancellationToken);
+            await EnsureJoinedAsync(roomId, puppet, cancellationToken);
+            var txnId = request.IdempotencyKey;
+            switch (e.Kind)
+            {
+                case BridgeEventKind.Message:
+                    return DeliveryResult.Ok(await SendMessageAsync(request, roomId, puppet, cancellationToken));
+                case BridgeEventKind.Edit when request.TargetNativeId is { } edited:
+                    return DeliveryResult.Ok(await Client.SendEventAsync(roomId, "m.room.message", txnId,
+                        OutboundContent.Edit(request, edited, _options.LabelField), puppet, e.Timestamp, cancellationToken));
+                case BridgeEventKind.Reaction when request.TargetNativeId is { } reacted && e.ReactionKey is { } key:
+                    return DeliveryResult.Ok(await Client.SendEventAsync(roomId, "m.reaction", txnId,
+                        OutboundContent.Reaction(reacted, key), puppet, e.Timestamp, cancellationToken));
+                case BridgeEventKind.Delete when request.TargetNativeId is { } deleted:
+                    return DeliveryResult.Ok(await Client.RedactAsync(roomId, deleted, txnId, null, puppet, cancellationToken));
+                default:
+                    return new DeliveryResult.Skipped($"{e.Kind} without a known target on {NetworkId}");
+            }
+        }
+        catch (MatrixApiException ex) when (ex.IsRateLimited)
+        {
+            // Only this channel waits: the delivery worker parks it and carries on with the others.
+            var after = ex.RetryAfter is { } r && r > TimeSpan.Zero ? r : TimeSpan.FromSeconds(1);
+            _logger.LogInformation(MatrixLog.RateLimited, "Rate limited by the homeserver for {Room}; retrying in {After}", request.Destination.ChannelId, after);
+            return new DeliveryResult.RetryLater("rate limited (M_LIMIT_EXCEEDED)", after, CountsAsAttempt: false);
+        }
+        catch (MatrixApiException ex) when (ex.IsTransient)
+        {
+            return new DeliveryResult.RetryLater(ex.Message);
+        }
+        catch (MatrixApiException ex) when (ex.Status == HttpStatusCode.Forbidden)
+        {
+            // Most often a membership or power-level problem that an operator can fix (invite the bot); retried, then dead-lettered.
+            return new DeliveryResult.RetryLater(ex.Message);
+        }
+        catch (MatrixApiException ex) when (ex.Status == HttpStatusCode.NotFound && request.Destination.ChannelId.StartsWith('#'))
+        {
+            return new DeliveryResult.RetryLater($"alias {request.Destination.ChannelId} not found: {ex.Message}");
+        }
+        catch (MatrixApiException ex)
+        {
+            _logger.LogWarning(MatrixLog.DeliveryFailed, "Homeserver rejected outbox {Id}: {Error}", request.OutboxId, ex.Message);
+            return new DeliveryResult.Rejected(ex.Message);
+        }
+        catch (HttpRequestException ex)
+        {
+            EnsureConnecting();
+            return new DeliveryResult.RetryLater("homeserver unreachable: " + ex.Message, null, CountsAsAttempt: false);
+        }
+        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new DeliveryResult.RetryLater("homeserver timed out: " + ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Sends the text (with attachments that could not be uploaded as links), then each uploaded attachment as its own
+    /// media event. Every send has a transaction id derived from the outbox id, so a retry after a partial failure
+    /// re-sends nothing that already arrived. Returns the first event's id.
+    /// </summary>
+    private async Task<string> SendMessageAsync(DeliveryRequest request, string roomId, string puppet, CancellationToken ct)
+    {
+        var e = request.Event;
+        var uploaded = new List<(Attachment Attachment, string Mxc, long Size)>();
+        var linked = new List<Attachment>();
+        foreach (var attachment in e.Attachments)
+        {
+            if (await TryUploadAsync(attachment, puppet, ct) is { } media)
+            {
+                uploaded.Add((attachment, media.Mxc, media.Size));
+            }
+            else
+            {
+                linked.Add(attachment);
+            }
+        }
+
+        string? first = null;
+        if (e.Text.Length > 0 || linked.Count > 0 || uploaded.Count == 0)
+        {
+            first = await Client.SendEventAsync(roomId, "m.room.message", request.IdempotencyKey,
+                OutboundContent.Message(request, _options.LabelField, linked), puppet, e.Timestamp, ct);
+        }
+
+        for (var i = 0; i < uploaded.Count; i++)
+        {
+            var (attachment, mxc, size) = uploaded[i];
+            var id = await Client.SendEventAsync(roomId, "m.room.message", $"{request.IdempotencyKey}-a{i}",
+                OutboundContent.Media(attachment, mxc, size, request.Label, _options.LabelField), puppet, e.Timestamp, ct);
+            first ??= id;
+        }
+
+        return first!;
+    }
+
+    /// <summary>Copies an attachment into the homeserver's media repository; null (send a link instead) if the source cannot be fetched.</summary>
+    private async Task<(string Mxc, long Size)?> TryUploadAsync(Attachment attachment, string puppet, CancellationToken ct)
+    {
+        if (attachment.Url is not { } url || !Uri.TryCreate(url, UriKind.Absolute, out var source) || source.Scheme is not ("http" or "https"))
+        {
+            return null;
+        }
+
+        if (attachment.Size > _options.MaxAttachmentBytes)
+        {
+            return null;
+        }
+
+        byte[] data;
+        string contentType;
+        try
+        {
+            using var response = await _http.GetAsync(source, HttpCompletionOption.ResponseHeadersRead, ct);
+            if (!response.IsSuccessStatusCode || response.Content.Headers.ContentLength > _options.MaxAttachmentBytes)
+            {
+                return null;
+            }
+
+            data = await response.Content.ReadAsByteArrayAsync(ct);
+            if (data.Length > _options.MaxAttachmentBytes)
+            {
+                return null;
+            }
+
+            contentType = response.Content.Headers.ContentType?.MediaType ?? attachment.ContentType;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            _logger.LogInformation(MatrixLog.DeliveryFailed, "Attachment {Name} not fetched ({Error}); sending a link", attachment.Name, ex.Message);
+            return null;
+        }
+
+        var type = string.IsNullOrEmpty(attachment.ContentType) ? contentType : attachment.ContentType;
+        var mxc = await Client.UploadAsync(data, string.IsNullOrEmpty(type) ? "application/octet-stream" : type, attachment.Name, puppet, ct);
+        return (mxc, data.Length);
+    }
+
+    /// <summary>Registers the person's puppet once (durably remembered) and keeps its display name in sync.</summary>
+    private async Task<string> EnsurePuppetAsync(PersonRef person, CancellationToken ct)
+    {
+        var localpart = PuppetNaming.Localpart(_options.PuppetPrefix, person.NetworkId, person.UserId);
+        var userId = "@" + localpart + ":" + _options.ServerName;
+        var wanted = string.IsNullOrWhiteSpace(person.DisplayName) ? person.UserId : person.DisplayName;
+        if (!_puppetNames.TryGetValue(localpart, out var current))
+        {
+            current = await _context.State.GetAsync(PuppetScope, localpart, ct);
+            if (current is null)
+            {
+                await Client.RegisterAppserviceUserAsync(localpart, ct);
+                current = "";
+                await _context.State.SetAsync(PuppetScope, localpart, current, ct);
+            }
+
+            _puppetNames[localpart] = current;
+        }
+
+        if (current != wanted)
+        {
+            await Client.SetDisplayNameAsync(userId, wanted, ct);
+            await _context.State.SetAsync(PuppetScope, localpart, wanted, ct);
+            _puppetNames[localpart] = wanted;
+        }
+
+        await SyncAvatarAsync(person, localpart, userId, ct);
+        return userId;
+    }
+
+    /// <summary>Copies the person's avatar to the puppet when it changed; failures only cost the picture.</summary>
+    private async Task SyncAvatarAsync(PersonRef person, string localpart, string userId, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(person.AvatarUrl))
+        {
+            return;
+        }
+
+        var key = localpart + "|avatar";
+        if (!_puppetNames.TryGetValue(key, out var current))
+        {
+            current = await _context.State.GetAsync(PuppetScope, key, ct) ?? "";
+            _puppetNames[key] = current;
+        }
+
+        if (current == person.AvatarUrl)
+        {
+            return;
+        }
+
+        var avatar = new Attachment { Name = "avatar", ContentType = "", Url = person.AvatarUrl };
+        var mxc = person.AvatarUrl.StartsWith("mxc://", StringComparison.Ordinal)
+            ? person.AvatarUrl
+            : (await TryUploadAsync(avatar, userId, ct))?.Mxc;
+        if (mxc is null)
+        {
+            return;
+        }
+
+        await Client.SetAvatarUrlAsync(userId, mxc, ct);
+        await _context.State.SetAsync(PuppetScope, key, person.AvatarUrl, ct);
+        _puppetNames[key] = person.AvatarUrl;
+    }
+
+    /// <summary>Joins the puppet to the room; where the room needs an invite, the bridge bot sends it first.</summary>
+    private async Task EnsureJoinedAsync(string roomId, string userId, CancellationToken ct)
+    {
+        if (_joined.ContainsKey((roomId, userId)))
+        {
+            return;
+        }
+
+        try
+        {
+            await Client.JoinAsync(roomId, userId, ct);
+        }
+        catch (MatrixApiException ex) when (ex.Status == HttpStatusCode.Forbidden)
+        {
+            if (!_joined.ContainsKey((roomId, BotUserId)))
+            {
+                await Client.JoinAsync(roomId, null, ct);
+                _joined[(roomId, BotUserId)] = 0;
+            }
+
+            try
+            {
+                await Client.InviteAsync(roomId, userId, null, ct);
+            }
+            catch (MatrixApiException invite) when (invite.Status == HttpStatusCode.Forbidden && invite.Message.Contains("already", StringComparison.OrdinalIgnoreCase))
+            {
+                // Invited or joined meanwhile.
+            }
+
+            await Client.JoinAsync(roomId, userId, ct);
+        }
+
+        _joined[(roomId, userId)] = 0;
+    }
+}

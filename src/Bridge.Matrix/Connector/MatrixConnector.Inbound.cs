@@ -1,0 +1,211 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Bridge.Core.Connectors;
+using Bridge.Core.Model;
+using Bridge.Matrix.Appservice;
+using Bridge.Matrix.Client;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Matrix.Connector;
+
+/// <summary>Homeserver → bridge: transactions (acknowledged only once durable), invites, member tracking.</summary>
+public sealed partial class MatrixConnector
+{
+    /// <summary>How often (in transactions) old transaction marks are pruned; settable for tests.</summary>
+    internal int PruneEvery { get; set; } = 500;
+
+    /// <summary>How many of the newest transaction marks are kept.</summary>
+    internal int KeepTransactionMarks { get; set; } = 1000;
+    private int _transactionsSincePrune;
+
+    private string TxnScope => "matrix:" + NetworkId + ":txns";
+
+    /// <summary>
+    /// A transaction is done when every event in it has been ingested (durable). The mark stores the body hash:
+    /// a retry of the same transaction is a no-op, while a reused id with other events (a homeserver whose
+    /// database was recreated restarts its ids) is processed, with the core deduplicating by event id.
+    /// </summary>
+    internal async Task HandleTransactionAsync(string txnId, byte[] body, JsonArray events, CancellationToken ct)
+    {
+        var hash = Convert.ToHexStringLower(SHA256.HashData(body));
+        await _transactionGate.WaitAsync(ct);
+        try
+        {
+            if (await _context.State.GetAsync(TxnScope, txnId, ct) is { } seen && seen.StartsWith(hash, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            foreach (var node in events)
+            {
+                if (node is JsonObject ev)
+                {
+                    await HandleEventAsync(ev, ct);
+                }
+            }
+
+            var stamp = _context.Time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+            await _context.State.SetAsync(TxnScope, txnId, hash + "|" + stamp, ct);
+            _logger.LogDebug(MatrixLog.TransactionDone, "Transaction {TxnId} with {Count} events stored", txnId, events.Count);
+            if (++_transactionsSincePrune >= PruneEvery)
+            {
+                _transactionsSincePrune = 0;
+                await PruneTransactionMarksAsync(ct);
+            }
+        }
+        finally
+        {
+            _transactionGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Keeps the newest transaction marks only: the homeserver retries just its current transaction, so old marks
+    /// guard nothing (event ids are deduplicated by the core anyway).
+    /// </summary>
+    private async Task PruneTransactionMarksAsync(CancellationToken ct)
+    {
+        var marks = await _context.State.ListAsync(TxnScope, ct);
+        if (marks.Count <= KeepTransactionMarks)
+        {
+            return;
+        }
+
+        static long Stamp(string value) =>
+            long.TryParse(value.AsSpan(value.IndexOf('|', StringComparison.Ordinal) + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms) ? ms : 0;
+
+        foreach (var (txnId, _) in marks.OrderBy(kv => Stamp(kv.Value)).Take(marks.Count - KeepTransactionMarks))
+        {
+            await _context.State.DeleteAsync(TxnScope, txnId, ct);
+        }
+    }
+
+    private async Task HandleEventAsync(JsonObject ev, CancellationToken ct)
+    {
+        var type = Str(ev, "type");
+        var roomId = Str(ev, "room_id");
+        var sender = Str(ev, "sender");
+        if (type is null || roomId is null || sender is null)
+        {
+            _logger.LogWarning(MatrixLog.EventDropped, "Dropped a malformed event (missing type, room_id or sender)");
+            return;
+        }
+
+        if (type == "m.room.member")
+        {
+            HandleMember(ev, roomId);
+            return;
+        }
+
+        if (IsOwnUser(sender))
+        {
+            // Our own deliveries echoed back by the homeserver: never bridged again.
+            return;
+        }
+
+        // After a restart the homeserver may push before the aliases are resolved again: resolve now rather than drop.
+        // An unreachable homeserver throws here, so the transaction is retried instead of acknowledged.
+        var channel = _rooms.ChannelFor(roomId) ?? await _rooms.FindChannelAsync(roomId, Client, ct);
+        if (channel is null)
+        {
+            return;
+        }
+
+        var person = new PersonRef { NetworkId = NetworkId, UserId = sender, DisplayName = await DisplayNameAsync(sender, ct) };
+        var bridgeEvent = _inbound!.Map(ev, channel, person);
+        if (bridgeEvent is null)
+        {
+            return;
+        }
+
+        // Exceptions propagate: the transaction is then answered 500 and retried by the homeserver.
+        await _context.Sink.IngestAsync(bridgeEvent, ct);
+    }
+
+    private void HandleMember(JsonObject ev, string roomId)
+    {
+        var stateKey = Str(ev, "state_key");
+        if (stateKey is null || ev["content"] is not JsonObject content)
+        {
+            return;
+        }
+
+        var membership = Str(content, "membership");
+        if (Str(content, "displayname") is { Length: > 0 } name && membership == "join")
+        {
+            _displayNames[stateKey] = name;
+        }
+
+        if (stateKey == BotUserId && membership == "invite")
+        {
+            _ = AcceptInviteAsync(roomId, Str(ev, "sender") ?? "?");
+        }
+        else if (IsOwnUser(stateKey) && membership is "leave" or "ban")
+        {
+            // Kicked or left: the next delivery joins again.
+            _joined.TryRemove((roomId, stateKey), out _);
+        }
+    }
+
+    /// <summary>Joins rooms a link names when invited (in the background: the transaction is acknowledged meanwhile).</summary>
+    private async Task AcceptInviteAsync(string roomId, string inviter)
+    {
+        var ct = _stopping.Token;
+        try
+        {
+            var channel = await _rooms.FindChannelAsync(roomId, Client, ct);
+            if (channel is null)
+            {
+                _logger.LogInformation(MatrixLog.InviteIgnored, "Ignored invite of {Bot} by {Inviter} to {Room}: no link names it", BotUserId, inviter, roomId);
+                return;
+            }
+
+            await Client.JoinAsync(roomId, null, ct);
+            _joined[(roomId, BotUserId)] = 0;
+            _logger.LogInformation(MatrixLog.InviteAccepted, "Bridge bot joined {Room} ({Channel}) after an invite by {Inviter}", roomId, channel, inviter);
+        }
+        catch (Exception ex) when (ex is MatrixApiException or HttpRequestException or OperationCanceledException)
+        {
+            _logger.LogWarning(MatrixLog.RoomUnavailable, "Could not accept the invite to {Room}: {Error}", roomId, ex.Message);
+        }
+    }
+
+    private async Task<string> DisplayNameAsync(string userId, CancellationToken ct)
+    {
+        if (_displayNames.TryGetValue(userId, out var known))
+        {
+            return known;
+        }
+
+        string? name = null;
+        try
+        {
+            name = await Client.GetDisplayNameAsync(userId, ct);
+        }
+        catch (Exception ex) when (ex is MatrixApiException or HttpRequestException)
+        {
+            // Fall back to the localpart; the name is refreshed from the next member event.
+        }
+
+        name = string.IsNullOrWhiteSpace(name) ? userId.TrimStart('@').Split(':')[0] : name;
+        _displayNames[userId] = name;
+        return name;
+    }
+
+    private static string? Str(JsonObject obj, string name) =>
+        obj[name] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+
+    /// <summary>Adapts the listener's callbacks to the connector.</summary>
+    private sealed class Handler(MatrixConnector connector) : IAppserviceHandler
+    {
+        public Task HandleTransactionAsync(string txnId, byte[] body, JsonArray events, CancellationToken cancellationToken) =>
+            connector.HandleTransactionAsync(txnId, body, events, cancellationToken);
+
+        /// <summary>Puppets are created when someone from another network speaks, never on demand.</summary>
+        public Task<bool> QueryUserAsync(string userId, CancellationToken cancellationToken) =>
+            Task.FromResult(connector._puppetNames.ContainsKey(userId.TrimStart('@').Split(':')[0]));
+
+        public Task<bool> QueryAliasAsync(string alias, CancellationToken cancellationToken) => Task.FromResult(false);
+    }
+}

@@ -1,0 +1,132 @@
+using System.Text.Json.Nodes;
+using Bridge.Core.Model;
+
+namespace Bridge.Matrix.Formatting;
+
+/// <summary>Normalises a Matrix room event into a <see cref="BridgeEvent"/>; null for events the bridge does not carry.</summary>
+internal sealed class InboundMapper(string networkId, Uri homeserver, string labelField, MatrixHtml html)
+{
+    public BridgeEvent? Map(JsonObject ev, string channelId, PersonRef sender)
+    {
+        var type = Str(ev, "type");
+        var eventId = Str(ev, "event_id");
+        if (eventId is null || ev["content"] is not JsonObject content)
+        {
+            return null;
+        }
+
+        var timestamp = ev["origin_server_ts"] is JsonValue tsValue && tsValue.TryGetValue(out long ts)
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ts)
+            : DateTimeOffset.UtcNow;
+        var template = new BridgeEvent
+        {
+            NetworkId = networkId,
+            ChannelId = channelId,
+            NativeId = eventId,
+            Sender = sender,
+            Timestamp = timestamp,
+            StructuredLabels = Str(content, labelField) is { Length: > 0 } label ? [label] : [],
+        };
+
+        return type switch
+        {
+            "m.room.message" => MapMessage(template, content),
+            "m.reaction" => MapReaction(template, content),
+            "m.room.redaction" => (Str(ev, "redacts") ?? Str(content, "redacts")) is { } target
+                ? template with { Kind = BridgeEventKind.Delete, TargetNativeId = target }
+                : null,
+            _ => null,
+        };
+    }
+
+    private BridgeEvent? MapMessage(BridgeEvent template, JsonObject content)
+    {
+        var relates = content["m.relates_to"] as JsonObject;
+        var relType = relates is null ? null : Str(relates, "rel_type");
+        if (relType == "m.replace" && content["m.new_content"] is JsonObject newContent && Str(relates!, "event_id") is { } edited)
+        {
+            var replaced = MapBody(template, newContent, isReply: false);
+            return replaced is null ? null : replaced with { Kind = BridgeEventKind.Edit, TargetNativeId = edited };
+        }
+
+        var replyTo = (relates?["m.in_reply_to"] as JsonObject) is { } inReply ? Str(inReply, "event_id") : null;
+        if (replyTo is null && relType == "m.thread" && relates is not null)
+        {
+            // A thread message without an explicit reply answers the thread root.
+            replyTo = Str(relates, "event_id");
+        }
+
+        var mapped = MapBody(template, content, isReply: replyTo is not null);
+        return mapped is null ? null : mapped with { ReplyToNativeId = replyTo };
+    }
+
+    private BridgeEvent? MapBody(BridgeEvent template, JsonObject content, bool isReply)
+    {
+        var msgtype = Str(content, "msgtype");
+        var body = Str(content, "body") ?? "";
+        if (isReply)
+        {
+            body = MatrixHtml.StripPlainReplyFallback(body);
+        }
+
+        string? sanitised = null;
+        if (Str(content, "format") == "org.matrix.custom.html" && Str(content, "formatted_body") is { } formatted)
+        {
+            sanitised = html.Sanitise(formatted);
+            if (sanitised.Length == 0)
+            {
+                sanitised = null;
+            }
+        }
+
+        switch (msgtype)
+        {
+            case "m.text":
+                return template with { MessageKind = MessageKind.Text, Text = body, Html = sanitised };
+            case "m.emote":
+                return template with { MessageKind = MessageKind.Emote, Text = body, Html = sanitised };
+            case "m.notice":
+                return template with { MessageKind = MessageKind.Notice, Text = body, Html = sanitised };
+            case "m.image" or "m.file" or "m.video" or "m.audio":
+                var info = content["info"] as JsonObject;
+                var name = Str(content, "filename") ?? body;
+                var attachment = new Attachment
+                {
+                    Name = name,
+                    ContentType = (info is null ? null : Str(info, "mimetype")) ?? "application/octet-stream",
+                    Size = info?["size"] is JsonValue size && size.TryGetValue(out long bytes) ? bytes : 0,
+                    Url = Str(content, "url") is { } mxc ? DownloadUrl(mxc) : null,
+                };
+                var caption = Str(content, "filename") is not null && body != name ? body : "";
+                return template with { Text = caption, Attachments = [attachment] };
+            default:
+                return null;
+        }
+    }
+
+    private static BridgeEvent? MapReaction(BridgeEvent template, JsonObject content)
+    {
+        if (content["m.relates_to"] is not JsonObject relates || Str(relates, "rel_type") != "m.annotation"
+            || Str(relates, "event_id") is not { } target || Str(relates, "key") is not { } key)
+        {
+            return null;
+        }
+
+        return template with { Kind = BridgeEventKind.Reaction, TargetNativeId = target, ReactionKey = key };
+    }
+
+    /// <summary>An http URL the bridge can fetch an mxc:// URI from (legacy media path; see docs/matrix.md).</summary>
+    internal string? DownloadUrl(string mxc)
+    {
+        if (!mxc.StartsWith("mxc://", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var rest = mxc["mxc://".Length..];
+        return new Uri(homeserver, "_matrix/media/v3/download/" + rest).ToString();
+    }
+
+    private static string? Str(JsonObject obj, string name) =>
+        obj[name] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+}

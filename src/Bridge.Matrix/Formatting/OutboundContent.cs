@@ -1,0 +1,110 @@
+using System.Text.Json.Nodes;
+using Bridge.Core.Connectors;
+using Bridge.Core.Model;
+
+namespace Bridge.Matrix.Formatting;
+
+/// <summary>Builds Matrix event content for a delivery: message kinds, HTML when the core has it, replies, edits, reactions, labels.</summary>
+internal static class OutboundContent
+{
+    /// <summary>The text part of a message; <paramref name="linkedAttachments"/> are those not uploaded, shown as links.</summary>
+    public static JsonObject Message(DeliveryRequest request, string labelField, IReadOnlyList<Attachment> linkedAttachments)
+    {
+        var e = request.Event;
+        var content = Body(e, linkedAttachments, request.Label, labelField);
+        if (request.ReplyToNativeId is { } replyTo)
+        {
+            content["m.relates_to"] = new JsonObject { ["m.in_reply_to"] = new JsonObject { ["event_id"] = replyTo } };
+        }
+
+        return content;
+    }
+
+    public static JsonObject Edit(DeliveryRequest request, string targetEventId, string labelField)
+    {
+        var newContent = Body(request.Event, request.Event.Attachments, request.Label, labelField);
+        var content = (JsonObject)newContent.DeepClone();
+        // Clients without edit support show the fallback "* new text".
+        content["body"] = "* " + newContent["body"]!.GetValue<string>();
+        if (content["formatted_body"] is { } html)
+        {
+            content["formatted_body"] = "* " + html.GetValue<string>();
+        }
+
+        content["m.new_content"] = newContent;
+        content["m.relates_to"] = new JsonObject { ["rel_type"] = "m.replace", ["event_id"] = targetEventId };
+        return content;
+    }
+
+    public static JsonObject Reaction(string targetEventId, string key) => new()
+    {
+        ["m.relates_to"] = new JsonObject { ["rel_type"] = "m.annotation", ["event_id"] = targetEventId, ["key"] = key },
+    };
+
+    /// <summary>An uploaded attachment as its own media event (m.image / m.video / m.audio / m.file).</summary>
+    public static JsonObject Media(Attachment attachment, string mxcUri, long size, string? label, string labelField)
+    {
+        var msgtype = attachment.ContentType.Split('/')[0] switch
+        {
+            "image" => "m.image",
+            "video" => "m.video",
+            "audio" => "m.audio",
+            _ => "m.file",
+        };
+        var content = new JsonObject
+        {
+            ["msgtype"] = msgtype,
+            ["body"] = attachment.Name,
+            ["filename"] = attachment.Name,
+            ["url"] = mxcUri,
+            ["info"] = new JsonObject { ["mimetype"] = attachment.ContentType, ["size"] = size },
+        };
+        if (!string.IsNullOrEmpty(label))
+        {
+            content[labelField] = label;
+        }
+
+        return content;
+    }
+
+    private static JsonObject Body(BridgeEvent e, IReadOnlyList<Attachment> linkedAttachments, string? label, string labelField)
+    {
+        var text = e.Text;
+        foreach (var attachment in linkedAttachments)
+        {
+            // Media are linked rather than re-uploaded; the link is reachable for whoever can reach the source.
+            var line = attachment.Url is null ? attachment.Name : $"{attachment.Name}: {attachment.Url}";
+            text = text.Length == 0 ? line : text + "\n" + line;
+        }
+
+        var content = new JsonObject
+        {
+            ["msgtype"] = e.MessageKind switch
+            {
+                MessageKind.Emote => "m.emote",
+                MessageKind.Notice => "m.notice",
+                _ => "m.text",
+            },
+            // The core's policy has already put the visible "[LABEL] " marker into the text and HTML.
+            ["body"] = text,
+            // Intentional mentions (spec v1.7): an explicit empty set stops clients from treating bridged text such as
+            // "@room" or a display name as a mention that notifies people.
+            ["m.mentions"] = new JsonObject(),
+        };
+        if (e.Html is { Length: > 0 } html)
+        {
+            var attachmentsHtml = string.Concat(linkedAttachments.Select(a => a.Url is null
+                ? "<br>" + MatrixHtml.Escape(a.Name)
+                : $"<br><a href=\"{MatrixHtml.Escape(a.Url)}\">{MatrixHtml.Escape(a.Name)}</a>"));
+            content["format"] = "org.matrix.custom.html";
+            content["formatted_body"] = html + attachmentsHtml;
+        }
+
+        if (!string.IsNullOrEmpty(label))
+        {
+            content[labelField] = label;
+        }
+
+        return content;
+    }
+}

@@ -1,1 +1,0 @@
-namespace Bridge.Matrix; internal static class Placeholder { }

@@ -1,0 +1,124 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace Bridge.Mattermost.Api;
+
+internal static class MmJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+}
+
+internal sealed record MmUser
+{
+    public string Id { get; init; } = "";
+    public string Username { get; init; } = "";
+    public string Email { get; init; } = "";
+    public string FirstName { get; init; } = "";
+    public string LastName { get; init; } = "";
+    public string Nickname { get; init; } = "";
+    public string Roles { get; init; } = "";
+    public bool IsBot { get; init; }
+    public long DeleteAt { get; init; }
+    public JsonObject? Props { get; init; }
+
+    public bool IsSystemAdmin => Roles.Split(' ').Contains("system_admin");
+
+    public string DisplayName
+    {
+        get
+        {
+            var full = $"{FirstName} {LastName}".Trim();
+            return full.Length > 0 ? full : Nickname.Length > 0 ? Nickname : Username;
+        }
+    }
+}
+
+internal sealed record MmTeam
+{
+    public string Id { get; init; } = "";
+    public string Name { get; init; } = "";
+    public string DisplayName { get; init; } = "";
+}
+
+internal sealed record MmChannel
+{
+    public string Id { get; init; } = "";
+    public string TeamId { get; init; } = "";
+    public string Name { get; init; } = "";
+    public string DisplayName { get; init; } = "";
+    public string Type { get; init; } = "";
+}
+
+internal sealed record MmPost
+{
+    public string Id { get; init; } = "";
+    public long CreateAt { get; init; }
+    public long UpdateAt { get; init; }
+    public long EditAt { get; init; }
+    public long DeleteAt { get; init; }
+    public string UserId { get; init; } = "";
+    public string ChannelId { get; init; } = "";
+    public string RootId { get; init; } = "";
+    public string Message { get; init; } = "";
+    public string Type { get; init; } = "";
+    public JsonObject? Props { get; init; }
+    public IReadOnlyList<string>? FileIds { get; init; }
+    public string PendingPostId { get; init; } = "";
+    public MmPostMetadata? Metadata { get; init; }
+
+    public string? Prop(string name) => Props?[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+}
+
+internal sealed record MmPostMetadata
+{
+    public IReadOnlyList<MmFileInfo>? Files { get; init; }
+    public IReadOnlyList<MmReaction>? Reactions { get; init; }
+}
+
+internal sealed record MmPostList
+{
+    public IReadOnlyList<string> Order { get; init; } = [];
+    public Dictionary<string, MmPost> Posts { get; init; } = [];
+}
+
+internal sealed record MmReaction
+{
+    public string UserId { get; init; } = "";
+    public string PostId { get; init; } = "";
+    public string EmojiName { get; init; } = "";
+    public long CreateAt { get; init; }
+}
+
+internal sealed record MmFileInfo
+{
+    public string Id { get; init; } = "";
+    public string Name { get; init; } = "";
+    public string MimeType { get; init; } = "";
+    public long Size { get; init; }
+}
+
+internal sealed record MmAccessToken
+{
+    public string Id { get; init; } = "";
+    public string Token { get; init; } = "";
+    public string UserId { get; init; } = "";
+}
+
+internal sealed record MmBot
+{
+    public string UserId { get; init; } = "";
+    public string Username { get; init; } = "";
+}
+
+/// <summary>The AppError body; 429 has none (text/plain).</summary>
+internal sealed record MmAppError
+{
+    public string Id { get; init; } = "";
+    public string Message { get; init; } = "";
+    public int StatusCode { get; init; }
+}

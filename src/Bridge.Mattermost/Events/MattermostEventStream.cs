@@ -1,0 +1,260 @@
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Websocket.Client;
+
+namespace Bridge.Mattermost.Events;
+
+/// <summary>What the listener hands to the connector, in order.</summary>
+internal abstract record StreamItem
+{
+    /// <summary>A server event whose seq was the expected one.</summary>
+    public sealed record Event(string Name, JsonObject Data, long Seq) : StreamItem;
+
+    /// <summary>Events may have been missed (new connection id, a seq gap): catch up over REST.</summary>
+    public sealed record Resync(string Reason) : StreamItem;
+}
+
+/// <summary>
+/// The Mattermost WebSocket: authentication challenge, hello, per-connection seq checking, application pings, and
+/// reconnects that ask the server to resume (connection_id + sequence_number). When the server cannot resume it sends a
+/// new hello with a new connection id; every hello and every seq gap becomes a <see cref="StreamItem.Resync"/>.
+/// </summary>
+internal sealed class MattermostEventStream : IAsyncDisposable
+{
+    private readonly Uri _baseWsUri;
+    private readonly string _token;
+    private readonly MattermostOptions _options;
+    private readonly ILogger _logger;
+    private readonly ChannelWriter<StreamItem> _output;
+    private readonly Lock _gate = new();
+    private readonly WebsocketClient _client;
+    private readonly CancellationTokenSource _cts = new();
+    private Task? _pingTask;
+    private string? _connectionId;
+    private long _nextSeq;
+    private long _requestSeq;
+    private long _authSeq;
+    private long _lastPongAt;
+    private TimeSpan _errorDelay;
+    private volatile bool _connected;
+    private bool _authenticatedSinceConnect;
+
+    public MattermostEventStream(Uri serverUrl, string token, MattermostOptions options, ILogger logger, ChannelWriter<StreamItem> output)
+    {
+        var ws = new UriBuilder(serverUrl) { Scheme = serverUrl.Scheme == Uri.UriSchemeHttps ? "wss" : "ws" };
+        ws.Path = ws.Path.TrimEnd('/') + "/api/v4/websocket";
+        _baseWsUri = ws.Uri;
+        _token = token;
+        _options = options;
+        _logger = logger;
+        _output = output;
+        _errorDelay = options.ReconnectMinDelay;
+        _client = new WebsocketClient(_baseWsUri)
+        {
+            Name = "mattermost",
+            IsReconnectionEnabled = true,
+            // Silence longer than two pings means the connection is dead even if TCP has not noticed.
+            ReconnectTimeout = options.PingInterval * 2 + TimeSpan.FromSeconds(5),
+            ErrorReconnectTimeout = options.ReconnectMinDelay,
+            LostReconnectTimeout = options.ReconnectMinDelay,
+        };
+        // An exception escaping an Rx handler would end the subscription for good: contain every one.
+        _client.ReconnectionHappened.Subscribe(i => Guarded(() => OnReconnected(i)));
+        _client.DisconnectionHappened.Subscribe(i => Guarded(() => OnDisconnected(i)));
+        _client.MessageReceived.Subscribe(m => Guarded(() => OnMessage(m)));
+    }
+
+    private void Guarded(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(MattermostLog.WebSocketState, e, "Unexpected Mattermost WebSocket frame or state; continuing");
+        }
+    }
+
+    /// <summary>True once the server accepted the token on the current socket.</summary>
+    public bool IsConnected => _connected;
+
+    public string? ConnectionId
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _connectionId;
+            }
+        }
+    }
+
+    public async Task StartAsync()
+    {
+        await _client.Start();
+        _pingTask = Task.Run(() => PingLoopAsync(_cts.Token));
+    }
+
+    /// <summary>Drops the socket and reconnects (resuming); used after a missed pong.</summary>
+    public Task ReconnectAsync() => _client.Reconnect();
+
+    private void OnReconnected(ReconnectionInfo info)
+    {
+        lock (_gate)
+        {
+            _requestSeq = 0;
+            _authSeq = ++_requestSeq;
+            Interlocked.Exchange(ref _lastPongAt, Environment.TickCount64);
+        }
+        _logger.LogInformation(MattermostLog.WebSocketState, "Mattermost WebSocket connected ({Type}) to {Url}", info.Type, _client.Url);
+        _client.Send(new JsonObject
+        {
+            ["seq"] = _authSeq,
+            ["action"] = "authentication_challenge",
+            ["data"] = new JsonObject { ["token"] = _token },
+        }.ToJsonString());
+    }
+
+    private void OnDisconnected(DisconnectionInfo info)
+    {
+        _connected = false;
+        lock (_gate)
+        {
+            // Ask the server to resume where we stopped; it replays what it still has, or starts over with a new hello.
+            _client.Url = _connectionId is null
+                ? _baseWsUri
+                : new Uri($"{_baseWsUri}?connection_id={Uri.EscapeDataString(_connectionId)}&sequence_number={_nextSeq.ToString(CultureInfo.InvariantCulture)}");
+            // Back off while connections keep failing or keep being refused before authentication
+            // (server down, token revoked); a healthy connection that drops reconnects at once.
+            _errorDelay = _authenticatedSinceConnect
+                ? _options.ReconnectMinDelay
+                : TimeSpan.FromTicks(Math.Min(_errorDelay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
+            _client.ErrorReconnectTimeout = _errorDelay;
+            _client.LostReconnectTimeout = _errorDelay;
+            _authenticatedSinceConnect = false;
+        }
+        if (info.Type is not DisconnectionType.Exit and not DisconnectionType.ByUser)
+        {
+            _logger.LogWarning(MattermostLog.WebSocketState, "Mattermost WebSocket lost ({Type}: {Error}); reconnecting", info.Type, info.Exception?.Message ?? info.CloseStatusDescription);
+        }
+    }
+
+    private void OnMessage(ResponseMessage message)
+    {
+        if (message.MessageType != WebSocketMessageType.Text || message.Text is null)
+        {
+            return;
+        }
+        JsonObject? msg;
+        try
+        {
+            msg = JsonNode.Parse(message.Text) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return;
+        }
+        if (msg is null)
+        {
+            return;
+        }
+        if (msg["seq_reply"] is JsonValue reply && reply.TryGetValue<long>(out var replySeq))
+        {
+            Interlocked.Exchange(ref _lastPongAt, Environment.TickCount64);
+            if (replySeq == _authSeq && msg["status"]?.GetValue<string>() == "OK")
+            {
+                _connected = true;
+                lock (_gate)
+                {
+                    _authenticatedSinceConnect = true;
+                }
+            }
+            return;
+        }
+        var name = msg["event"]?.GetValue<string>();
+        if (name is null || msg["seq"] is not JsonValue seqNode || !seqNode.TryGetValue<long>(out var seq))
+        {
+            return;
+        }
+        Interlocked.Exchange(ref _lastPongAt, Environment.TickCount64);
+        var data = msg["data"] as JsonObject ?? [];
+        lock (_gate)
+        {
+            if (name == "hello")
+            {
+                var id = data["connection_id"]?.GetValue<string>();
+                var previous = _connectionId;
+                _connectionId = id;
+                _nextSeq = seq + 1;
+                _connected = true;
+                _authenticatedSinceConnect = true;
+                // A hello means a fresh server-side connection: whatever happened since the last one is not replayed.
+                var reason = previous is null ? "first connection" : $"server could not resume {previous} (new connection {id})";
+                _logger.LogInformation(MattermostLog.WebSocketState, "Mattermost hello: {Reason}", reason);
+                _output.TryWrite(new StreamItem.Resync(reason));
+                return;
+            }
+            if (seq != _nextSeq)
+            {
+                _logger.LogWarning(MattermostLog.SequenceGap, "Mattermost event seq {Seq}, expected {Expected}: catching up over REST", seq, _nextSeq);
+                _output.TryWrite(new StreamItem.Resync($"sequence gap {_nextSeq}..{seq}"));
+            }
+            _nextSeq = seq + 1;
+            _output.TryWrite(new StreamItem.Event(name, data, seq));
+        }
+    }
+
+    private async Task PingLoopAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(_options.PingInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                if (!_connected)
+                {
+                    continue;
+                }
+                var silentFor = TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref _lastPongAt));
+                if (silentFor > _options.PingInterval * 2.5)
+                {
+                    _logger.LogWarning(MattermostLog.WebSocketState, "No pong from Mattermost for {Silence}; reconnecting", silentFor);
+                    await _client.Reconnect();
+                    continue;
+                }
+                long seq;
+                lock (_gate)
+                {
+                    seq = ++_requestSeq;
+                }
+                _client.Send(new JsonObject { ["seq"] = seq, ["action"] = "ping" }.ToJsonString());
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _cts.CancelAsync();
+        if (_pingTask is not null)
+        {
+            await _pingTask;
+        }
+        try
+        {
+            await _client.Stop(WebSocketCloseStatus.NormalClosure, "bridge stopping");
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+        _client.Dispose();
+        _cts.Dispose();
+    }
+}

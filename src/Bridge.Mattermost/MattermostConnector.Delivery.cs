@@ -1,0 +1,289 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Bridge.Core.Connectors;
+using Bridge.Core.Model;
+using Bridge.Mattermost.Api;
+using Bridge.Mattermost.Puppets;
+using Bridge.Mattermost.Startup;
+using Bridge.Mattermost.Text;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Mattermost;
+
+public sealed partial class MattermostConnector
+{
+    private const int MaxFilesPerPost = 10; // PostFileidsMaxRunes = 300
+
+    /// <summary>Who a delivery posts as: a puppet (its own token) or the relay account.</summary>
+    private sealed record Poster(string UserId, string Token, bool IsRelay);
+
+    public async Task<DeliveryResult> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
+    {
+        if (_facts is not { } facts || !IsReady)
+        {
+            return new DeliveryResult.RetryLater("Mattermost not connected", CountsAsAttempt: false);
+        }
+        if (!_byConfigured.TryGetValue(request.Destination.ChannelId, out var channel))
+        {
+            return new DeliveryResult.Rejected($"channel '{request.Destination.ChannelId}' is not a linked Mattermost channel");
+        }
+        try
+        {
+            var poster = await PosterAsync(request.Event.Sender, channel, cancellationToken);
+            return request.Event.Kind switch
+            {
+                BridgeEventKind.Message => await PostMessageAsync(request, facts, channel, poster, cancellationToken),
+                BridgeEventKind.Edit => await EditAsync(request, facts, poster, cancellationToken),
+                BridgeEventKind.Delete => await DeleteAsync(request, poster, cancellationToken),
+                BridgeEventKind.Reaction => await ReactAsync(request, poster, cancellationToken),
+                _ => new DeliveryResult.Skipped($"unsupported event kind {request.Event.Kind}"),
+            };
+        }
+        catch (MattermostApiException e) when (e.Status == HttpStatusCode.TooManyRequests)
+        {
+            return new DeliveryResult.RetryLater("rate limited by Mattermost", e.RetryAfter ?? TimeSpan.FromSeconds(5));
+        }
+        catch (MattermostApiException e) when (e.Status == HttpStatusCode.Unauthorized && !_relayMode)
+        {
+            // A puppet token revoked by an admin: mint a new one next time.
+            await _puppets.InvalidateTokenAsync(request.Event.Sender, cancellationToken);
+            return new DeliveryResult.RetryLater($"puppet token refused ({e.ErrorId})");
+        }
+        catch (MattermostApiException e) when (e.Status == HttpStatusCode.Forbidden && !_relayMode && request.Attempt < 2)
+        {
+            // Most likely an admin removed the puppet from the channel: join again on the next attempt.
+            _puppets.ForgetMemberships();
+            return new DeliveryResult.RetryLater($"forbidden ({e.ErrorId}); re-joining the puppet");
+        }
+        catch (Exception e) when (IsUnreachable(e) && !cancellationToken.IsCancellationRequested)
+        {
+            return new DeliveryResult.RetryLater($"Mattermost unreachable: {e.Message}");
+        }
+        catch (MattermostApiException e)
+        {
+            _logger.LogWarning(MattermostLog.DeliveryFailed, "Mattermost rejected delivery of {Event} to {Channel}: {Error}", request.Event.NativeId, channel.ConfiguredId, e.Message);
+            return new DeliveryResult.Rejected(e.Message);
+        }
+    }
+
+    private async Task<Poster> PosterAsync(PersonRef sender, ResolvedChannel channel, CancellationToken ct)
+    {
+        if (!_relayMode)
+        {
+            try
+            {
+                var puppet = await _puppets.EnsureAsync(sender, channel.TeamId, channel.NativeId, AdminToken, ct);
+                return new Poster(puppet.UserId, puppet.Token!, IsRelay: false);
+            }
+            catch (TokensForbiddenException e) when (_options.PuppetMode == PuppetMode.Auto)
+            {
+                await EnterRelayModeAsync(_facts!, e.Message, ct);
+            }
+        }
+        var relay = _relay ?? throw new InvalidOperationException("relay identity missing");
+        return new Poster(relay.UserId, relay.Token, IsRelay: true);
+    }
+
+    private async Task<DeliveryResult> PostMessageAsync(DeliveryRequest request, ServerFacts facts, ResolvedChannel channel, Poster poster, CancellationToken ct)
+    {
+        var ev = request.Event;
+        var text = MentionNeutraliser.Neutralise(ev.Text);
+        if (ev.MessageKind == MessageKind.Emote && text.Length > 0)
+        {
+            text = $"*{text}*";
+        }
+        var props = new JsonObject
+        {
+            [Tag("origin")] = ev.NetworkId,
+            [Tag("event")] = ev.NativeId,
+        };
+        if (request.Label is { Length: > 0 } label)
+        {
+            text = $"[{label}] {text}";
+            props["classification"] = label;
+        }
+        if (poster.IsRelay)
+        {
+            if (facts.UsernameOverride)
+            {
+                props["from_webhook"] = "true";
+                props["override_username"] = ev.Sender.DisplayName;
+                if (ev.Sender.AvatarUrl is { Length: > 0 } avatar)
+                {
+                    props["override_icon_url"] = avatar;
+                }
+            }
+            else
+            {
+                text = $"**{ev.Sender.DisplayName}**: {text}";
+            }
+        }
+
+        var fileIds = new List<string>();
+        foreach (var attachment in ev.Attachments)
+        {
+            var uploaded = fileIds.Count < MaxFilesPerPost ? await TryUploadAsync(attachment, channel, poster, ct) : null;
+            if (uploaded is null)
+            {
+                text += attachment.Url is null ? $"\n[{attachment.Name}]" : $"\n[{attachment.Name}]({attachment.Url})";
+            }
+            else
+            {
+                fileIds.Add(uploaded);
+            }
+        }
+
+        var rootId = await RootIdAsync(request.ReplyToNativeId, ct);
+        var parts = MessageSplitter.Split(text, facts.MaxPostSize);
+        string? firstId = null;
+        for (var i = 0; i < parts.Count; i++)
+        {
+            var key = parts.Count == 1 ? request.IdempotencyKey : $"{request.IdempotencyKey}:{i}";
+            var partProps = (JsonObject)props.DeepClone();
+            partProps[Tag("key")] = key;
+            if (parts.Count > 1)
+            {
+                partProps[Tag("part")] = $"{i + 1}/{parts.Count}";
+            }
+            // A post whose answer was lost may exist already: after a failed attempt look for it first, so a
+            // retry beyond the server's pending_post_id memory (30 s) still never double-posts.
+            var existing = request.Attempt > 0 ? await FindPostByKeyAsync(channel.NativeId, key, ev.Timestamp, ct) : null;
+            var id = existing ?? (await _api.CreatePostAsync(new JsonObject
+            {
+                ["channel_id"] = channel.NativeId,
+                ["message"] = parts[i],
+                ["root_id"] = rootId ?? "",
+                ["pending_post_id"] = key,
+                ["props"] = partProps,
+                ["file_ids"] = i == 0 ? new JsonArray([.. fileIds.Select(f => (JsonNode?)JsonValue.Create(f))]) : new JsonArray(),
+            }, poster.Token, ct)).Id;
+            firstId ??= id;
+        }
+        return DeliveryResult.Ok(firstId!);
+    }
+
+    private async Task<string?> FindPostByKeyAsync(string channelId, string key, DateTimeOffset origin, CancellationToken ct)
+    {
+        var since = origin.AddMinutes(-10).ToUnixTimeMilliseconds();
+        var list = await _api.GetPostsSinceAsync(channelId, Math.Max(0, since), AdminToken, ct);
+        return list.Posts.Values.FirstOrDefault(p => p.Prop(Tag("key")) == key && p.DeleteAt == 0)?.Id;
+    }
+
+    /// <summary>Mattermost threads are flat: a reply to a reply goes to the thread's root.</summary>
+    private async Task<string?> RootIdAsync(string? replyTo, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(replyTo))
+        {
+            return null;
+        }
+        try
+        {
+            var parent = await _api.GetPostAsync(replyTo, AdminToken, ct);
+            return parent.RootId.Length > 0 ? parent.RootId : parent.Id;
+        }
+        catch (MattermostApiException e) when (e.Status is HttpStatusCode.NotFound or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest)
+        {
+            return null;
+        }
+    }
+
+    private async Task<string?> TryUploadAsync(Attachment attachment, ResolvedChannel channel, Poster poster, CancellationToken ct)
+    {
+        if (attachment.Url is null || !Uri.TryCreate(attachment.Url, UriKind.Absolute, out var url))
+        {
+            return null;
+        }
+        try
+        {
+            var data = await _api.DownloadAsync(url, ct);
+            var info = await _api.UploadFileAsync(channel.NativeId, attachment.Name, attachment.ContentType, data, poster.Token, ct);
+            return info.Id;
+        }
+        catch (Exception e) when (e is HttpRequestException or MattermostApiException)
+        {
+            _logger.LogWarning(MattermostLog.DeliveryFailed, "Attachment {Name} not uploaded ({Error}); sending its link", attachment.Name, e.Message);
+            return null;
+        }
+    }
+
+    private async Task<DeliveryResult> EditAsync(DeliveryRequest request, ServerFacts facts, Poster poster, CancellationToken ct)
+    {
+        if (request.TargetNativeId is not { } target)
+        {
+            return new DeliveryResult.Skipped("edit of a message never delivered here");
+        }
+        var text = MentionNeutraliser.Neutralise(request.Event.Text);
+        if (poster.IsRelay && !facts.UsernameOverride)
+        {
+            text = $"**{request.Event.Sender.DisplayName}**: {text}";
+        }
+        // An edit replaces the first part only; a longer edit is cut at the limit rather than re-threaded.
+        var first = MessageSplitter.Split(text, facts.MaxPostSize)[0];
+        MmPost patched;
+        try
+        {
+            patched = await _api.PatchPostAsync(target, new JsonObject { ["message"] = first }, poster.Token, ct);
+        }
+        catch (MattermostApiException e) when (e.Status == HttpStatusCode.Forbidden)
+        {
+            // Posted under another identity (e.g. before a switch to relay mode): the admin may edit others' posts.
+            patched = await _api.PatchPostAsync(target, new JsonObject { ["message"] = first }, AdminToken, ct);
+        }
+        return DeliveryResult.Ok($"{patched.Id}:{patched.EditAt}");
+    }
+
+    private async Task<DeliveryResult> DeleteAsync(DeliveryRequest request, Poster poster, CancellationToken ct)
+    {
+        if (request.TargetNativeId is not { } target)
+        {
+            return new DeliveryResult.Skipped("delete of a message never delivered here");
+        }
+        try
+        {
+            await _api.DeletePostAsync(target, poster.Token, ct);
+        }
+        catch (MattermostApiException e) when (e.Status == HttpStatusCode.NotFound)
+        {
+            // already gone
+        }
+        catch (MattermostApiException e) when (e.Status == HttpStatusCode.Forbidden)
+        {
+            await _api.DeletePostAsync(target, AdminToken, ct);
+        }
+        return DeliveryResult.Ok($"{target}:deleted");
+    }
+
+    private async Task<DeliveryResult> ReactAsync(DeliveryRequest request, Poster poster, CancellationToken ct)
+    {
+        if (request.TargetNativeId is not { } target)
+        {
+            return new DeliveryResult.Skipped("reaction to a message never delivered here");
+        }
+        if (poster.IsRelay)
+        {
+            return new DeliveryResult.Skipped("relay mode: Mattermost reactions need a per-person token");
+        }
+        if (EmojiMap.ToShortcode(request.Event.ReactionKey ?? "") is not { } name)
+        {
+            return new DeliveryResult.Skipped($"no Mattermost emoji for '{request.Event.ReactionKey}'");
+        }
+        await _api.SaveReactionAsync(poster.UserId, target, name, poster.Token, ct);
+        return DeliveryResult.Ok(ReactionNativeId(target, poster.UserId, name));
+    }
+
+    public async Task NotifySenderAsync(ChannelRef channel, PersonRef person, string notice, CancellationToken cancellationToken)
+    {
+        if (!_byConfigured.TryGetValue(channel.ChannelId, out var resolved))
+        {
+            return;
+        }
+        try
+        {
+            await _api.CreateEphemeralPostAsync(person.UserId, resolved.NativeId, notice, AdminToken, cancellationToken);
+        }
+        catch (Exception e) when (e is MattermostApiException or HttpRequestException)
+        {
+            _logger.LogWarning(MattermostLog.DeliveryFailed, "Could not notify {Person} on Mattermost: {Error}", person.Key, e.Message);
+        }
+    }
+}

@@ -1,0 +1,272 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Bridge.Core.Model;
+using Bridge.Mattermost.Api;
+using Bridge.Mattermost.Events;
+using Bridge.Mattermost.Text;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Mattermost;
+
+public sealed partial class MattermostConnector
+{
+    private async Task ProcessItemsAsync(CancellationToken ct)
+    {
+        await foreach (var item in _items.Reader.ReadAllAsync(ct))
+        {
+            try
+            {
+                switch (item)
+                {
+                    case StreamItem.Resync r:
+                        await CatchUpAsync(r.Reason, ct);
+                        break;
+                    case StreamItem.Event when _cursorFrozen:
+                        // After a failure, live events wait for the catch-up, which brings them in order.
+                        break;
+                    case StreamItem.Event e:
+                        await HandleEventAsync(e.Name, e.Data, ct);
+                        break;
+                }
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                // Nothing is acknowledged past a failure: the cursor stays put, so a catch-up finds it again.
+                _cursorFrozen = true;
+                _logger.LogError(MattermostLog.InboundFailed, e, "Handling Mattermost {Item} failed; catching up shortly", item.GetType().Name);
+                _ = Task.Delay(TimeSpan.FromSeconds(2), _context.Time, ct)
+                    .ContinueWith(_ => _items.Writer.TryWrite(new StreamItem.Resync("after a failure")), TaskScheduler.Default);
+            }
+        }
+    }
+
+    private async Task HandleEventAsync(string name, JsonObject data, CancellationToken ct)
+    {
+        switch (name)
+        {
+            case "posted":
+                if (ParsePost(data) is { } posted)
+                {
+                    await IngestPostAsync(posted, ct);
+                }
+                break;
+            case "post_edited":
+                if (ParsePost(data) is { } edited && OwnChannel(edited.ChannelId) is { } && !IsOwn(edited))
+                {
+                    await IngestEditAsync(edited, ct);
+                    await SaveCursorAsync(edited.ChannelId, edited.UpdateAt, ct);
+                }
+                break;
+            case "post_deleted":
+                if (ParsePost(data) is { } deleted && OwnChannel(deleted.ChannelId) is { } && !IsOwn(deleted))
+                {
+                    await IngestDeleteAsync(deleted, ct);
+                }
+                break;
+            case "reaction_added":
+                if (data["reaction"]?.GetValue<string>() is { } json && JsonSerializer.Deserialize<MmReaction>(json, MmJson.Options) is { } reaction)
+                {
+                    var channelId = JsonNode.Parse(json)?["channel_id"]?.GetValue<string>();
+                    channelId = string.IsNullOrEmpty(channelId) ? (await _api.GetPostAsync(reaction.PostId, AdminToken, ct)).ChannelId : channelId;
+                    await IngestReactionAsync(reaction, channelId, ct);
+                }
+                break;
+            case "user_updated":
+                if (data["user"]?.Deserialize<MmUser>(MmJson.Options) is { Id.Length: > 0 } user)
+                {
+                    _users[user.Id] = user;
+                }
+                break;
+        }
+    }
+
+    private static MmPost? ParsePost(JsonObject data) =>
+        data["post"] is JsonValue v && v.TryGetValue<string>(out var json) ? JsonSerializer.Deserialize<MmPost>(json, MmJson.Options) : null;
+
+    private Startup.ResolvedChannel? OwnChannel(string nativeChannelId) => _byNative.GetValueOrDefault(nativeChannelId);
+
+    /// <summary>The bridge's own traffic: puppets, the relay account, a bot bridge account, or anything carrying the bridge tag.</summary>
+    private bool IsOwn(MmPost post) => IsOwnUser(post.UserId) || post.Props?[Tag("origin")] is not null;
+
+    /// <summary>A human admin's own account is not "own": only puppets, a dedicated relay bot, or a bot bridge account are.</summary>
+    private bool IsOwnUser(string userId)
+    {
+        if (_puppets.IsPuppet(userId))
+        {
+            return true;
+        }
+        var me = _facts?.Me;
+        if (me is { IsBot: true } && me.Id == userId)
+        {
+            return true;
+        }
+        return _relay is { } relay && relay.UserId == userId && relay.UserId != me?.Id;
+    }
+
+    private async Task IngestPostAsync(MmPost post, CancellationToken ct)
+    {
+        if (OwnChannel(post.ChannelId) is not { } channel)
+        {
+            return;
+        }
+        if (!IsOwn(post) && !post.Type.StartsWith("system_", StringComparison.Ordinal) && post.DeleteAt == 0)
+        {
+            var ev = await ToEventAsync(post, channel.ConfiguredId, ct);
+            await _context.Sink.IngestAsync(ev, ct);
+        }
+        await SaveCursorAsync(post.ChannelId, post.UpdateAt, ct);
+    }
+
+    private async Task<BridgeEvent> ToEventAsync(MmPost post, string channelId, CancellationToken ct) => new()
+    {
+        NetworkId = _network.Id,
+        ChannelId = channelId,
+        NativeId = post.Id,
+        Kind = BridgeEventKind.Message,
+        MessageKind = post.Type == "me" ? MessageKind.Emote : MessageKind.Text,
+        Sender = await PersonAsync(post, ct),
+        Text = post.Message,
+        ReplyToNativeId = post.RootId.Length > 0 ? post.RootId : null,
+        Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(post.CreateAt),
+        StructuredLabels = post.Prop("classification") is { Length: > 0 } label ? [label] : [],
+        Attachments = [.. (post.Metadata?.Files ?? []).Select(f => new Attachment
+        {
+            Name = f.Name,
+            ContentType = f.MimeType,
+            Size = f.Size,
+            Url = new Uri(_api.BaseAddress, $"api/v4/files/{f.Id}").ToString(),
+        })],
+    };
+
+    private async Task IngestEditAsync(MmPost post, CancellationToken ct)
+    {
+        if (post.EditAt == 0 || post.DeleteAt != 0 || OwnChannel(post.ChannelId) is not { } channel)
+        {
+            return; // older servers also sent post_edited for reaction changes
+        }
+        await _context.Sink.IngestAsync(new BridgeEvent
+        {
+            NetworkId = _network.Id,
+            ChannelId = channel.ConfiguredId,
+            NativeId = $"{post.Id}:{post.EditAt}",
+            Kind = BridgeEventKind.Edit,
+            Sender = await PersonAsync(post, ct),
+            Text = post.Message,
+            TargetNativeId = post.Id,
+            Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(post.EditAt),
+        }, ct);
+    }
+
+    private async Task IngestDeleteAsync(MmPost post, CancellationToken ct)
+    {
+        if (OwnChannel(post.ChannelId) is not { } channel)
+        {
+            return;
+        }
+        await _context.Sink.IngestAsync(new BridgeEvent
+        {
+            NetworkId = _network.Id,
+            ChannelId = channel.ConfiguredId,
+            NativeId = $"{post.Id}:deleted",
+            Kind = BridgeEventKind.Delete,
+            Sender = await PersonAsync(post, ct),
+            TargetNativeId = post.Id,
+            Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(post.DeleteAt == 0 ? post.UpdateAt : post.DeleteAt),
+        }, ct);
+        await SaveCursorAsync(post.ChannelId, post.UpdateAt, ct);
+    }
+
+    private async Task IngestReactionAsync(MmReaction reaction, string channelId, CancellationToken ct)
+    {
+        if (OwnChannel(channelId) is not { } channel || IsOwnUser(reaction.UserId))
+        {
+            return;
+        }
+        await _context.Sink.IngestAsync(new BridgeEvent
+        {
+            NetworkId = _network.Id,
+            ChannelId = channel.ConfiguredId,
+            NativeId = ReactionNativeId(reaction.PostId, reaction.UserId, reaction.EmojiName),
+            Kind = BridgeEventKind.Reaction,
+            Sender = await PersonAsync(reaction.UserId, null, ct),
+            TargetNativeId = reaction.PostId,
+            ReactionKey = EmojiMap.FromShortcode(reaction.EmojiName),
+            Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(reaction.CreateAt),
+        }, ct);
+    }
+
+    internal static string ReactionNativeId(string postId, string userId, string emojiName) => $"{postId}:{userId}:{emojiName}";
+
+    private Task<PersonRef> PersonAsync(MmPost post, CancellationToken ct)
+    {
+        // Other integrations' webhook posts carry the name they want shown.
+        var overrideName = post.Prop("from_webhook") == "true" ? post.Prop("override_username") : null;
+        return PersonAsync(post.UserId, overrideName, ct);
+    }
+
+    private async Task<PersonRef> PersonAsync(string userId, string? overrideName, CancellationToken ct)
+    {
+        if (!_users.TryGetValue(userId, out var user))
+        {
+            try
+            {
+                user = await _api.GetUserAsync(userId, AdminToken, ct);
+                _users[userId] = user;
+            }
+            catch (MattermostApiException e)
+            {
+                _logger.LogDebug(MattermostLog.InboundFailed, "Could not look up Mattermost user {UserId}: {Error}", userId, e.Message);
+            }
+        }
+        return new PersonRef
+        {
+            NetworkId = _network.Id,
+            UserId = userId,
+            DisplayName = overrideName ?? user?.DisplayName ?? userId,
+            Organisation = _network.Organisation.Length > 0 ? _network.Organisation : null,
+            AvatarUrl = new Uri(_api.BaseAddress, $"api/v4/users/{userId}/image").ToString(),
+        };
+    }
+
+    /// <summary>
+    /// REST catch-up for every linked channel: everything updated since the channel's cursor (minus a skew for posts
+    /// committed out of order). Already-seen posts come back as duplicates and the core drops them by native id.
+    /// </summary>
+    private async Task CatchUpAsync(string reason, CancellationToken ct)
+    {
+        var total = 0;
+        foreach (var channel in _byNative.Values)
+        {
+            var cursor = _cursors.GetValueOrDefault(channel.NativeId);
+            var since = Math.Max(0, cursor - (long)_options.CatchUpSkew.TotalMilliseconds);
+            var list = await _api.GetPostsSinceAsync(channel.NativeId, since, AdminToken, ct);
+            var posts = list.Order.Where(list.Posts.ContainsKey).Select(id => list.Posts[id]).OrderBy(p => p.CreateAt).ThenBy(p => p.UpdateAt).ToList();
+            foreach (var post in posts)
+            {
+                total++;
+                if (IsOwn(post) || post.Type.StartsWith("system_", StringComparison.Ordinal))
+                {
+                    await SaveCursorAsync(channel.NativeId, post.UpdateAt, ct, fromCatchUp: true);
+                    continue;
+                }
+                if (post.DeleteAt != 0)
+                {
+                    await IngestDeleteAsync(post, ct);
+                    continue;
+                }
+                await _context.Sink.IngestAsync(await ToEventAsync(post, channel.ConfiguredId, ct), ct);
+                if (post.EditAt != 0)
+                {
+                    await IngestEditAsync(post, ct);
+                }
+                foreach (var reaction in post.Metadata?.Reactions ?? [])
+                {
+                    await IngestReactionAsync(reaction, channel.NativeId, ct);
+                }
+                await SaveCursorAsync(channel.NativeId, post.UpdateAt, ct, fromCatchUp: true);
+            }
+        }
+        _cursorFrozen = false;
+        _logger.LogInformation(MattermostLog.CatchUp, "Mattermost catch-up ({Reason}): {Count} post(s) checked in {Channels} channel(s)", reason, total, _byNative.Count);
+    }
+}

@@ -1,0 +1,62 @@
+using Bridge.Core.Configuration;
+using Bridge.Core.Connectors;
+using Bridge.Core.Model;
+using Microsoft.Extensions.Configuration;
+
+namespace Bridge.Mattermost;
+
+/// <summary>Builds the Mattermost connector from <c>networks:&lt;id&gt;:mattermost</c>.</summary>
+public sealed class MattermostConnectorFactory : INetworkConnectorFactory
+{
+    public NetworkKind Kind => NetworkKind.Mattermost;
+
+    public IReadOnlyList<ConfigError> Validate(NetworkDefinition network, IConfigurationSection section)
+    {
+        var prefix = $"{section.Path}:mattermost";
+        var errors = new List<ConfigError>();
+        MattermostOptions options;
+        try
+        {
+            options = Bind(section);
+        }
+        catch (InvalidOperationException e)
+        {
+            return [new ConfigError(prefix, e.Message)];
+        }
+        if (!Uri.TryCreate(options.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+        {
+            errors.Add(new ConfigError($"{prefix}:url", $"'{options.Url}' is not an http(s) URL of a Mattermost server"));
+        }
+        else if (url.AbsolutePath.Contains("/api/", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add(new ConfigError($"{prefix}:url", "give the server's base URL, without /api/v4"));
+        }
+        if (string.IsNullOrWhiteSpace(options.Token))
+        {
+            errors.Add(new ConfigError($"{prefix}:token", "a personal access token of a system admin (or admin bot) is required"));
+        }
+        if (!Puppets.PuppetNaming.IsValid(Puppets.PuppetNaming.BaseName(options.PuppetPrefix, "abc", "abc")) || options.PuppetPrefix.Length > 10)
+        {
+            errors.Add(new ConfigError($"{prefix}:puppetPrefix", "use up to 10 characters of a-z, 0-9, '.', '-', '_'"));
+        }
+        if (options.BridgeTag.Length == 0 || !options.BridgeTag.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+        {
+            errors.Add(new ConfigError($"{prefix}:bridgeTag", "use letters, digits and '_'"));
+        }
+        if (options.PingInterval < TimeSpan.FromSeconds(1))
+        {
+            errors.Add(new ConfigError($"{prefix}:pingInterval", "must be at least one second"));
+        }
+        return errors;
+    }
+
+    public INetworkConnector Create(NetworkDefinition network, IConfigurationSection section, ConnectorContext context) =>
+        new MattermostConnector(network, Bind(section), context);
+
+    internal static MattermostOptions Bind(IConfigurationSection section)
+    {
+        var options = new MattermostOptions();
+        section.GetSection("mattermost").Bind(options, o => o.ErrorOnUnknownConfiguration = true);
+        return options;
+    }
+}

@@ -1,1 +1,0 @@
-namespace Bridge.Mattermost; internal static class Placeholder { }

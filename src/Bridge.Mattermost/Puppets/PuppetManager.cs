@@ -1,0 +1,225 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Bridge.Core.Model;
+using Bridge.Core.Storage;
+using Bridge.Mattermost.Api;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Mattermost.Puppets;
+
+/// <summary>A Mattermost user that stands for one remote person, with its own personal access token.</summary>
+internal sealed record PuppetRecord(string UserId, string Username, string? Token, string DisplayName, string? AvatarUrl = null);
+
+/// <summary>The server refused personal access tokens (501): the bridge must fall back to relay mode.</summary>
+internal sealed class TokensForbiddenException(string message) : Exception(message);
+
+/// <summary>
+/// Creates and keeps puppets: a real user per remote person (server-valid, collision-free name, placeholder e-mail,
+/// optionally a guest), added to the team and channel, with a token stored in the connector state.
+/// </summary>
+internal sealed class PuppetManager
+{
+    private const string PersonProp = "bridge_person";
+    private readonly MattermostApiClient _api;
+    private readonly IConnectorStateStore _state;
+    private readonly string _scope;
+    private readonly MattermostOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, PuppetRecord> _byPerson = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _personByUserId = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string UserId, string ChannelId), bool> _joined = new();
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    public PuppetManager(MattermostApiClient api, IConnectorStateStore state, string networkId, MattermostOptions options, ILogger logger)
+    {
+        _api = api;
+        _state = state;
+        _scope = $"mattermost:{networkId}:puppets";
+        _options = options;
+        _logger = logger;
+    }
+
+
+    public bool IsPuppet(string userId) => _personByUserId.ContainsKey(userId);
+
+    public async Task LoadAsync(CancellationToken ct)
+    {
+        foreach (var (key, json) in await _state.ListAsync(_scope, ct))
+        {
+            if (JsonSerializer.Deserialize<PuppetRecord>(json) is { } rec)
+            {
+                _byPerson[key] = rec;
+                _personByUserId[rec.UserId] = key;
+            }
+        }
+    }
+
+    /// <summary>The puppet for <paramref name="person"/>, created if needed, with its display name up to date and joined to the channel.</summary>
+    public async Task<PuppetRecord> EnsureAsync(PersonRef person, string teamId, string channelId, string adminToken, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            var rec = _byPerson.GetValueOrDefault(person.Key) ?? await CreateUserAsync(person, adminToken, ct);
+            if (rec.Token is null)
+            {
+                rec = await MintTokenAsync(person, rec, adminToken, ct);
+            }
+            if (rec.DisplayName != person.DisplayName)
+            {
+                var name = Truncate(person.DisplayName, 64);
+                await _api.PatchUserAsync(rec.UserId, new { first_name = name, last_name = "", nickname = name }, adminToken, ct);
+                rec = await SaveAsync(person.Key, rec with { DisplayName = person.DisplayName }, ct);
+            }
+            if (person.AvatarUrl != rec.AvatarUrl && Uri.TryCreate(person.AvatarUrl, UriKind.Absolute, out var avatar) && avatar.Scheme is "http" or "https")
+            {
+                // Best effort: a picture that cannot be fetched is not retried until the person's avatar changes.
+                await TrySetAvatarAsync(rec, avatar, adminToken, ct);
+                rec = await SaveAsync(person.Key, rec with { AvatarUrl = person.AvatarUrl }, ct);
+            }
+            if (!_joined.ContainsKey((rec.UserId, channelId)))
+            {
+                await _api.AddTeamMemberAsync(teamId, rec.UserId, adminToken, ct);
+                await _api.AddChannelMemberAsync(channelId, rec.UserId, adminToken, ct);
+                _joined[(rec.UserId, channelId)] = true;
+            }
+            return rec;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task TrySetAvatarAsync(PuppetRecord rec, Uri avatar, string adminToken, CancellationToken ct)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            var data = await _api.DownloadAsync(avatar, timeout.Token);
+            await _api.SetProfileImageAsync(rec.UserId, data, adminToken, timeout.Token);
+        }
+        catch (Exception e) when (e is HttpRequestException or MattermostApiException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            _logger.LogDebug(MattermostLog.PuppetCreated, "Avatar of @{Username} not updated from {Url}: {Error}", rec.Username, avatar, e.Message);
+        }
+    }
+
+    /// <summary>Forgets which channels puppets joined, so the next delivery adds them again (idempotent on the server).</summary>
+    public void ForgetMemberships() => _joined.Clear();
+
+    /// <summary>Forgets a token the server no longer accepts; the next delivery mints a new one.</summary>
+    public async Task InvalidateTokenAsync(PersonRef person, CancellationToken ct)
+    {
+        if (_byPerson.TryGetValue(person.Key, out var rec))
+        {
+            await SaveAsync(person.Key, rec with { Token = null }, ct);
+        }
+    }
+
+    private async Task<PuppetRecord> CreateUserAsync(PersonRef person, string adminToken, CancellationToken ct)
+    {
+        var baseName = PuppetNaming.BaseName(_options.PuppetPrefix, person.DisplayName, person.UserId);
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var name = PuppetNaming.Candidate(baseName, attempt);
+            var existing = await _api.FindUserByUsernameAsync(name, adminToken, ct);
+            if (existing is not null)
+            {
+                // Our own puppet from a lost state: reuse it rather than making a second one.
+                if (existing.Props?[PersonProp]?.GetValueKind() == JsonValueKind.String && existing.Props[PersonProp]!.GetValue<string>() == person.Key)
+                {
+                    return await SaveAsync(person.Key, new PuppetRecord(existing.Id, existing.Username, null, existing.FirstName), ct);
+                }
+                continue;
+            }
+            var display = Truncate(person.DisplayName, 64);
+            MmUser user;
+            try
+            {
+                user = await _api.CreateUserAsync(new
+                {
+                    username = name,
+                    email = $"{name}-{RandomToken(8)}@{_options.PuppetEmailDomain}".ToLowerInvariant(),
+                    password = RandomPassword(),
+                    first_name = display,
+                    last_name = "",
+                    nickname = display,
+                    props = new JsonObject { [PersonProp] = person.Key },
+                }, adminToken, ct);
+            }
+            catch (MattermostApiException e) when (e.Status == HttpStatusCode.BadRequest && e.ErrorId.Contains("username_exists", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            _logger.LogInformation(MattermostLog.PuppetCreated, "Created Mattermost puppet @{Username} ({UserId}) for {Person}", user.Username, user.Id, person.Key);
+            try
+            {
+                await _api.VerifyEmailAsync(user.Id, adminToken, ct);
+            }
+            catch (MattermostApiException e)
+            {
+                _logger.LogDebug(MattermostLog.PuppetCreated, "Could not verify the placeholder e-mail of @{Username}: {Error}", user.Username, e.Message);
+            }
+            if (_options.GuestPuppets)
+            {
+                try
+                {
+                    await _api.DemoteToGuestAsync(user.Id, adminToken, ct);
+                }
+                catch (MattermostApiException e)
+                {
+                    _logger.LogWarning(MattermostLog.GuestUnavailable, "Puppet @{Username} stays a regular user: the server refused guests ({Error})", user.Username, e.Message);
+                }
+            }
+            return await SaveAsync(person.Key, new PuppetRecord(user.Id, user.Username, null, person.DisplayName), ct);
+        }
+        throw new InvalidOperationException($"no free Mattermost username for {person.Key}");
+    }
+
+    private async Task<PuppetRecord> MintTokenAsync(PersonRef person, PuppetRecord rec, string adminToken, CancellationToken ct)
+    {
+        try
+        {
+            var token = await _api.CreateAccessTokenAsync(rec.UserId, "bridge puppet", adminToken, ct);
+            return await SaveAsync(person.Key, rec with { Token = token.Token }, ct);
+        }
+        catch (MattermostApiException e) when (e.Status == HttpStatusCode.NotImplemented)
+        {
+            throw new TokensForbiddenException($"the server forbids personal access tokens ({e.ErrorId}); enable ServiceSettings.EnableUserAccessTokens");
+        }
+    }
+
+    private async Task<PuppetRecord> SaveAsync(string personKey, PuppetRecord rec, CancellationToken ct)
+    {
+        await _state.SetAsync(_scope, personKey, JsonSerializer.Serialize(rec), ct);
+        _byPerson[personKey] = rec;
+        _personByUserId[rec.UserId] = personKey;
+        return rec;
+    }
+
+    private static string Truncate(string s, int maxRunes)
+    {
+        var runes = s.EnumerateRunes().Take(maxRunes + 1).ToList();
+        return runes.Count <= maxRunes ? s : string.Concat(runes.Take(maxRunes).Select(r => r.ToString()));
+    }
+
+    private static string RandomToken(int length)
+    {
+        const string alphabet = "abcdefghijkmnopqrstuvwxyz23456789";
+        return string.Create(length, alphabet, (span, a) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = a[RandomNumberGenerator.GetInt32(a.Length)];
+            }
+        });
+    }
+
+    // Nobody logs in with it; it only has to pass any password policy.
+    private static string RandomPassword() => "Aa1!" + RandomToken(28) + "Zz9#";
+}

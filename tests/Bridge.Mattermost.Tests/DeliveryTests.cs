@@ -1,0 +1,186 @@
+using System.Globalization;
+using Bridge.Core.Connectors;
+using Bridge.Core.Model;
+using Bridge.Mattermost.Text;
+
+namespace Bridge.Mattermost.Tests;
+
+public sealed class DeliveryTests
+{
+    [Fact]
+    public async Task A_remote_person_posts_as_their_own_puppet_user()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var id = await h.DeliverTextAsync("hello from matrix");
+        var post = h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == id);
+        var puppet = h.Sandbox.GetUser(post.UserId);
+        Assert.Equal("br-alice_adams", puppet.Username);
+        Assert.Equal("Alice Ädams", puppet.FirstName);
+        Assert.EndsWith("@localhost", puppet.Email, StringComparison.Ordinal);
+        Assert.False(puppet.IsBot);
+        Assert.Equal("hello from matrix", post.Message);
+        Assert.Equal(MmHarness.Remote, post.Props.Str("bridge_origin"));
+        Assert.True(h.Sandbox.IsChannelMember(h.Seed.Channel.Id, puppet.Id));
+        Assert.True(h.Connector.IsBridgeUser(puppet.Id));
+
+        // Same person again: same puppet. The echo of our own post never comes back in.
+        var second = await h.DeliverTextAsync("second");
+        Assert.Equal(puppet.Id, h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == second).UserId);
+        var marker = h.Sandbox.Post(h.Seed.Admin.Id, h.Seed.Channel.Id, "marker");
+        await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == marker.Id), "marker");
+        Assert.DoesNotContain(h.Sink.All, e => e.NativeId == id || e.NativeId == second);
+
+        // A name collision with a real account gets a suffix; a display name change follows the person.
+        h.Sandbox.CreateUser("br-bob");
+        var bobPostId = await h.DeliverTextAsync("hi", MmHarness.Person("Bob", "@bob:example.org"));
+        Assert.Equal("br-bob-1", h.Sandbox.GetUser(h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == bobPostId).UserId).Username);
+        await h.DeliverTextAsync("renamed", MmHarness.Person("Alice A. Adams"));
+        Assert.Equal("Alice A. Adams", h.Sandbox.GetUser(puppet.Id).FirstName);
+    }
+
+    [Fact]
+    public async Task Edits_deletes_replies_and_reactions_act_as_the_puppet()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var bob = h.Sandbox.CreateUser("bob");
+        h.Sandbox.AddToTeam(h.Seed.Team.Id, bob.Id);
+        h.Sandbox.AddToChannel(h.Seed.Channel.Id, bob.Id);
+        var root = h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "root");
+        var firstReply = h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "reply", rootId: root.Id);
+
+        var person = MmHarness.Person();
+        var replyResult = await h.Connector.DeliverAsync(h.Request(MmHarness.Message("nested reply"), replyTo: firstReply.Id), CancellationToken.None);
+        var replyId = Assert.IsType<DeliveryResult.Delivered>(replyResult).NativeId;
+        Assert.Equal(root.Id, h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == replyId).RootId); // flattened to the root
+
+        var edit = MmHarness.Message("nested reply, edited") with { Kind = BridgeEventKind.Edit };
+        Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(h.Request(edit, target: replyId), CancellationToken.None));
+        var edited = h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == replyId);
+        Assert.Equal("nested reply, edited", edited.Message);
+        Assert.Equal(MmHarness.Remote, edited.Props.Str("bridge_origin")); // PATCH keeps the tag
+
+        var react = MmHarness.Message("") with { Kind = BridgeEventKind.Reaction, ReactionKey = "👍" };
+        Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(h.Request(react, target: root.Id), CancellationToken.None));
+        var reaction = Assert.Single(h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == root.Id).Reactions);
+        Assert.Equal("+1", reaction.EmojiName);
+        Assert.Equal(edited.UserId, reaction.UserId);
+
+        var delete = MmHarness.Message("") with { Kind = BridgeEventKind.Delete };
+        Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(h.Request(delete, target: replyId), CancellationToken.None));
+        Assert.True(h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == replyId).IsDeleted);
+
+        // None of it echoes back in.
+        var marker = h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "marker");
+        await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == marker.Id), "marker");
+        Assert.DoesNotContain(h.Sink.All, e => e.Sender.UserId == edited.UserId);
+    }
+
+    [Fact]
+    public async Task A_20000_character_message_is_split_at_code_points()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var unit = "Größe 😀 e\u0301 👍🏽 "; // accents, an emoji, a combining mark, an emoji with a skin tone
+        var text = string.Concat(Enumerable.Repeat(unit, 20000 / unit.Length + 1))[..20000];
+        if (char.IsHighSurrogate(text[^1]))
+        {
+            text = text[..^1];
+        }
+        var id = await h.DeliverTextAsync(text);
+        var posts = h.Sandbox.GetPosts(h.Seed.Channel.Id).Where(p => p.Props.Str("bridge_origin") == MmHarness.Remote).ToList();
+        Assert.Equal(2, posts.Count);
+        Assert.Equal(id, posts[0].Id);
+        Assert.All(posts, p => Assert.True(MessageSplitter.CodePoints(p.Message) <= 16383));
+        Assert.All(posts, p => Assert.False(char.IsLowSurrogate(p.Message[0]) || char.IsHighSurrogate(p.Message[^1])));
+        Assert.NotEqual(UnicodeCategory.NonSpacingMark, CharUnicodeInfo.GetUnicodeCategory(posts[1].Message[0]));
+        // Cut at a space: the text comes back whole with that one space.
+        Assert.Equal(text, posts[0].Message + " " + posts[1].Message);
+        Assert.Equal(["1/2", "2/2"], posts.Select(p => p.Props.Str("bridge_part")));
+    }
+
+    [Fact]
+    public async Task Channel_wide_mentions_from_remote_people_are_neutralised()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var id = await h.DeliverTextAsync("@all @channel and @here: meeting now, ask @admin");
+        var message = h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == id).Message;
+        Assert.DoesNotMatch(@"(?i)@(all|channel|here)\b", message);
+        Assert.Contains("@admin", message, StringComparison.Ordinal); // personal mentions still work
+        Assert.Equal("@all @channel and @here: meeting now, ask @admin", message.Replace("\u2060", "", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Retries_never_double_post()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var ev = MmHarness.Message("exactly once");
+        var first = await h.Connector.DeliverAsync(h.Request(ev, outboxId: 77), CancellationToken.None);
+        // The answer was "lost" and the core tries again later, after a server restart: the server's pending_post_id
+        // memory is gone, so only the bridge's own look-up can prevent a second post.
+        await h.Sandbox.RestartAsync();
+        await MmHarness.WaitUntilAsync(() => h.Connector.IsReady, "reconnected");
+        var again = await h.Connector.DeliverAsync(h.Request(ev, outboxId: 77, attempt: 1), CancellationToken.None);
+        Assert.Equal(Assert.IsType<DeliveryResult.Delivered>(first).NativeId, Assert.IsType<DeliveryResult.Delivered>(again).NativeId);
+        Assert.Single(h.Sandbox.GetPosts(h.Seed.Channel.Id), p => p.Message == "exactly once");
+    }
+
+    [Fact]
+    public async Task Rate_limits_are_waited_out()
+    {
+        await using var h = await MmHarness.StartAsync();
+        await h.DeliverTextAsync("warm up"); // creates the puppet before limiting starts
+        h.Sandbox.Settings.RateLimitPerSec = 2;
+        h.Sandbox.Settings.RateLimitMaxBurst = 1;
+        h.Sandbox.Settings.RateLimitEnable = true;
+        var ids = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            ids.Add(await h.DeliverTextAsync($"limited {i}"));
+        }
+        h.Sandbox.Settings.RateLimitEnable = false;
+        var posts = h.Sandbox.GetPosts(h.Seed.Channel.Id).Where(p => p.Message.StartsWith("limited", StringComparison.Ordinal)).ToList();
+        Assert.Equal(ids, posts.Select(p => p.Id));
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => $"limited {i}"), posts.Select(p => p.Message));
+        Assert.Contains(h.Logs.Entries, e => e.Id == MattermostLog.HttpRetry && e.Message.Contains("TooManyRequests", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_long_rate_limit_goes_back_to_the_queue()
+    {
+        await using var h = await MmHarness.StartAsync(options: o => o.MaxInlineRateLimitWait = TimeSpan.FromMilliseconds(100));
+        await h.DeliverTextAsync("warm up");
+        h.Sandbox.Settings.RateLimitPerSec = 1;
+        h.Sandbox.Settings.RateLimitMaxBurst = 0;
+        h.Sandbox.Settings.RateLimitEnable = true;
+        DeliveryResult? result = null;
+        for (var i = 0; i < 5 && result is not DeliveryResult.RetryLater; i++)
+        {
+            result = await h.Connector.DeliverAsync(h.Request(MmHarness.Message($"burst {i}")), CancellationToken.None);
+        }
+        var retry = Assert.IsType<DeliveryResult.RetryLater>(result);
+        Assert.True(retry.After >= TimeSpan.FromSeconds(1));
+    }
+}
+
+internal static class JsonTestExtensions
+{
+    public static string Str(this System.Text.Json.Nodes.JsonObject node, string name) => node[name]?.GetValue<string>() ?? "";
+}
+
+public sealed class MembershipTests
+{
+    [Fact]
+    public async Task A_puppet_removed_from_the_channel_joins_again()
+    {
+        await using var h = await MmHarness.StartAsync(server: s => s.EnablePostUsernameOverride = true);
+        var first = await h.DeliverTextAsync("first");
+        var puppetId = h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == first).UserId;
+        // Private channels need membership to post; make the linked channel behave so by removing the puppet from the team too.
+        h.Sandbox.RemoveFromChannel(h.Seed.Channel.Id, puppetId);
+        h.Sandbox.RemoveFromTeam(h.Seed.Team.Id, puppetId);
+        var result = await h.Connector.DeliverAsync(h.Request(MmHarness.Message("second")), CancellationToken.None);
+        Assert.IsType<Bridge.Core.Connectors.DeliveryResult.RetryLater>(result);
+        var again = await h.Connector.DeliverAsync(h.Request(MmHarness.Message("second")), CancellationToken.None);
+        Assert.IsType<Bridge.Core.Connectors.DeliveryResult.Delivered>(again);
+        Assert.True(h.Sandbox.IsChannelMember(h.Seed.Channel.Id, puppetId));
+    }
+}

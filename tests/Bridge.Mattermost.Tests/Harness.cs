@@ -1,0 +1,207 @@
+using System.Collections.Concurrent;
+using Bridge.Core.Configuration;
+using Bridge.Core.Connectors;
+using Bridge.Core.Model;
+using Bridge.Core.Storage;
+using Microsoft.Extensions.Logging;
+using Sandbox.Mattermost;
+
+namespace Bridge.Mattermost.Tests;
+
+internal sealed class MemoryStateStore : IConnectorStateStore
+{
+    private readonly ConcurrentDictionary<(string, string), string> _data = new();
+
+    public Task<string?> GetAsync(string scope, string key, CancellationToken cancellationToken) => Task.FromResult(_data.GetValueOrDefault((scope, key)));
+
+    public Task SetAsync(string scope, string key, string value, CancellationToken cancellationToken)
+    {
+        _data[(scope, key)] = value;
+        return Task.CompletedTask;
+    }
+
+    public Task DeleteAsync(string scope, string key, CancellationToken cancellationToken)
+    {
+        _data.TryRemove((scope, key), out _);
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> TryAddAsync(string scope, string key, string value, CancellationToken cancellationToken) => Task.FromResult(_data.TryAdd((scope, key), value));
+
+    public Task<IReadOnlyDictionary<string, string>> ListAsync(string scope, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyDictionary<string, string>>(_data.Where(kv => kv.Key.Item1 == scope).ToDictionary(kv => kv.Key.Item2, kv => kv.Value));
+}
+
+/// <summary>Records what the connector ingests and dedupes by native id, like the core does.</summary>
+internal sealed class RecordingSink : IEventSink
+{
+    private readonly ConcurrentDictionary<string, bool> _seen = new();
+
+    public ConcurrentQueue<BridgeEvent> Accepted { get; } = new();
+    public ConcurrentQueue<BridgeEvent> All { get; } = new();
+
+    /// <summary>How many next ingests throw, as a failing store would.</summary>
+    public int FailNext { get; set; }
+
+    public Task<IngestOutcome> IngestAsync(BridgeEvent bridgeEvent, CancellationToken cancellationToken)
+    {
+        if (FailNext > 0)
+        {
+            FailNext--;
+            throw new InvalidOperationException("store unavailable");
+        }
+        All.Enqueue(bridgeEvent);
+        if (!_seen.TryAdd($"{bridgeEvent.NetworkId}/{bridgeEvent.NativeId}", true))
+        {
+            return Task.FromResult(IngestOutcome.Duplicate);
+        }
+        Accepted.Enqueue(bridgeEvent);
+        return Task.FromResult(IngestOutcome.Accepted);
+    }
+
+    public IReadOnlyList<BridgeEvent> Messages => [.. Accepted.Where(e => e.Kind == BridgeEventKind.Message)];
+}
+
+/// <summary>A sandbox Mattermost, a seeded team/channel, and the connector under test wired to a recording sink.</summary>
+internal sealed class MmHarness : IAsyncDisposable
+{
+    public const string Network = "mm";
+    public const string Remote = "remote";
+    public const string DefaultChannel = "demo/town-square";
+
+    private long _outboxId;
+
+    private MmHarness(MattermostSandbox sandbox, SandboxSeed seed)
+    {
+        Sandbox = sandbox;
+        Seed = seed;
+    }
+
+    public MattermostSandbox Sandbox { get; }
+    public SandboxSeed Seed { get; }
+    public RecordingSink Sink { get; } = new();
+    public MemoryStateStore State { get; } = new();
+    public ListLoggerProvider Logs { get; } = new();
+    public MattermostConnector Connector { get; private set; } = null!;
+    public MattermostOptions Options { get; private set; } = null!;
+
+    public string LinkedChannel { get; private set; } = DefaultChannel;
+
+    public static async Task<MmHarness> StartAsync(Action<SandboxSettings>? server = null, Action<MattermostOptions>? options = null, bool waitReady = true,
+        Func<MattermostSandbox, string>? token = null, string channel = DefaultChannel)
+    {
+        var settings = new SandboxSettings { EnableUserAccessTokens = true, EnableBotAccountCreation = true, EnablePostUsernameOverride = true, EnablePostIconOverride = true };
+        server?.Invoke(settings);
+        var sandbox = new MattermostSandbox(settings);
+        await sandbox.StartAsync();
+        var h = new MmHarness(sandbox, sandbox.Seed()) { LinkedChannel = channel };
+        var o = new MattermostOptions
+        {
+            Url = sandbox.BaseUrl.ToString(),
+            Token = token?.Invoke(sandbox) ?? h.Seed.AdminToken,
+            Team = "demo",
+            PingInterval = TimeSpan.FromSeconds(2),
+            ReconnectMinDelay = TimeSpan.FromMilliseconds(200),
+            ReconnectMaxDelay = TimeSpan.FromSeconds(1),
+            MaxInlineRateLimitWait = TimeSpan.FromSeconds(5),
+        };
+        options?.Invoke(o);
+        h.Options = o;
+        await h.StartConnectorAsync(waitReady);
+        return h;
+    }
+
+    public async Task StartConnectorAsync(bool waitReady = true)
+    {
+        var topology = new BridgeTopology(
+            [
+                new NetworkDefinition { Id = Network, Kind = NetworkKind.Mattermost, Organisation = "org-mm" },
+                new NetworkDefinition { Id = Remote, Kind = NetworkKind.Matrix, Organisation = "org-remote" },
+            ],
+            [new LinkDefinition { Id = "ops", Endpoints = [new ChannelRef(Network, LinkedChannel), new ChannelRef(Remote, "!room:example.org")] }]);
+        var context = new ConnectorContext
+        {
+            Sink = Sink,
+            State = State,
+            Topology = topology,
+            LoggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(Logs)),
+        };
+        Connector = new MattermostConnector(topology.GetNetwork(Network), Options, context);
+        await Connector.StartAsync(CancellationToken.None);
+        if (waitReady)
+        {
+            await Connector.Started.WaitAsync(TimeSpan.FromSeconds(15));
+            await WaitUntilAsync(() => Connector.IsReady, "connector ready");
+        }
+    }
+
+    public static PersonRef Person(string name = "Alice Ädams", string id = "@alice:example.org", string? avatarUrl = null) =>
+        new() { NetworkId = Remote, UserId = id, DisplayName = name, AvatarUrl = avatarUrl };
+
+    public DeliveryRequest Request(BridgeEvent ev, string? target = null, int attempt = 0, long? outboxId = null, string? replyTo = null) => new()
+    {
+        OutboxId = outboxId ?? Interlocked.Increment(ref _outboxId),
+        LinkId = "ops",
+        Destination = new ChannelRef(Network, LinkedChannel),
+        Event = ev,
+        TargetNativeId = target,
+        ReplyToNativeId = replyTo,
+        Attempt = attempt,
+    };
+
+    public static BridgeEvent Message(string text, PersonRef? sender = null, string? nativeId = null) => new()
+    {
+        NetworkId = Remote,
+        ChannelId = "!room:example.org",
+        NativeId = nativeId ?? "$" + Guid.NewGuid().ToString("N"),
+        Sender = sender ?? Person(),
+        Text = text,
+    };
+
+    public async Task<string> DeliverTextAsync(string text, PersonRef? sender = null)
+    {
+        var result = await Connector.DeliverAsync(Request(Message(text, sender)), CancellationToken.None);
+        var delivered = Assert.IsType<DeliveryResult.Delivered>(result);
+        return delivered.NativeId;
+    }
+
+    public static async Task WaitUntilAsync(Func<bool> condition, string what, int timeoutMs = 15000)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("timed out waiting for " + what);
+            }
+            await Task.Delay(50);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Connector.DisposeAsync();
+        await Sandbox.DisposeAsync();
+    }
+}
+
+internal sealed class ListLoggerProvider : ILoggerProvider
+{
+    public ConcurrentQueue<(LogLevel Level, EventId Id, string Message)> Entries { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => new ListLogger(this);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class ListLogger(ListLoggerProvider owner) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner.Entries.Enqueue((logLevel, eventId, formatter(state, exception)));
+    }
+}
