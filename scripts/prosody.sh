@@ -10,17 +10,22 @@
 #                          real deployments: the bridge must send the instant-room form)
 #   MUC_MAM=1|0            archive MUC rooms (XEP-0313, gives XEP-0359 stanza-ids; default 1)
 #   MUC_DOMAIN=...         the MUC service (default conference.DOMAIN)
-#   EJABBERD=1             run ejabberd instead of Prosody (same arguments and layout; MUC archive follows MUC_MAM,
-#                          default off for ejabberd because its Mnesia archive is slow; room locking is ejabberd's own)
+#   EJABBERD=1             run ejabberd instead of Prosody (installed likewise if missing; same arguments and layout;
+#                          MUC archive follows MUC_MAM, default off for ejabberd because its Mnesia archive is slow;
+#                          room locking is ejabberd's own)
 set -euo pipefail
 
 die() { echo "prosody.sh: $*" >&2; exit 1; }
 
+# ensure_installed [ejabberd]: installs the server (prosody + lua-unbound, or ejabberd) and python3-slixmpp if missing.
 ensure_installed() {
-  if command -v prosody >/dev/null 2>&1 && /usr/bin/python3 -c 'import slixmpp' >/dev/null 2>&1; then
+  local server=${1:-prosody} packages
+  if [ "$server" = ejabberd ]; then packages="ejabberd python3-slixmpp"; else packages="prosody lua-unbound python3-slixmpp"; fi
+  if command -v "$([ "$server" = ejabberd ] && echo ejabberdctl || echo prosody)" >/dev/null 2>&1 &&
+     /usr/bin/python3 -c 'import slixmpp' >/dev/null 2>&1; then
     return
   fi
-  [ "$(id -u)" = 0 ] || die "prosody/python3-slixmpp missing and not root: install prosody lua-unbound python3-slixmpp"
+  [ "$(id -u)" = 0 ] || die "$packages: missing and not root, install them first"
   # Without a policy-rc.d that refuses, apt starts a system Prosody on 0.0.0.0:5222 that takes the ports.
   local created_policy=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -30,7 +35,8 @@ ensure_installed() {
   fi
   local rc=0
   { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prosody lua-unbound python3-slixmpp >/dev/null; } || rc=$?
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages >/dev/null; } || rc=$?
   if [ "$created_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
   [ "$rc" = 0 ] || die "apt-get install failed ($rc)"
 }
@@ -111,7 +117,7 @@ ej_start() {
   local dir=$1 c2s=$2 comp=$3 domain=$4 cdomain=$5 secret=$6
   local muc_domain=${MUC_DOMAIN:-conference.$domain} mam=false
   [ "${MUC_MAM:-0}" = 1 ] && mam=true
-  command -v ejabberdctl >/dev/null 2>&1 || die "ejabberd is not installed (apt-get install ejabberd with a policy-rc.d that exits 101)"
+  ensure_installed ejabberd
   mkdir -p "$dir/logs" "$dir/spool"
   [ -f /etc/ejabberd/inetrc ] && cp /etc/ejabberd/inetrc "$dir/inetrc"
   cat > "$dir/ejabberdctl.cfg" <<CFG

@@ -31,4 +31,43 @@ public sealed class EjabberdConnectorTests(EjabberdServer server) : IClassFixtur
         Assert.Equal(Enumerable.Range(0, 5).Select(i => $"from the bridge {i}"), alice.Messages.Where(m => m.Body.StartsWith("from the bridge", StringComparison.Ordinal)).Select(m => m.Body));
         Assert.All(received, m => Assert.Equal("Alice (2)", m.FromNick));
     }
+
+    [Fact]
+    public async Task Self_pings_are_answered_so_a_healthy_connection_is_kept()
+    {
+        var room = server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room], extra: new Dictionary<string, string?> { ["keepAliveInterval"] = "00:00:00.200", ["joinTimeout"] = "00:00:01" });
+        await bridge.WaitReadyAsync(TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(1, bridge.Xmpp.ConnectionCount);
+        Assert.True(bridge.Connector.IsReady);
+        Assert.DoesNotContain(bridge.Logs.Entries, e => e.EventId == XmppLog.LeftRoom || e.EventId == XmppLog.Disconnected);
+    }
+
+    [Fact]
+    public async Task Without_a_room_archive_an_outage_is_caught_up_from_the_join_history()
+    {
+        var room = server.NewRoom();
+        var jid = await server.NewUserAsync("lou");
+        var state = new InMemoryStateStore();
+        await using var lou = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Lou");
+        await using (var first = await ConnectorHarness.StartAsync(server, [room], state))
+        {
+            await first.WaitReadyAsync(TimeSpan.FromSeconds(30));
+            await lou.SayAsync("seen live");
+            await first.Sink.WaitForAsync(e => e.Text == "seen live", 1, Wait);
+            await Task.Delay(1500); // the last message time is saved
+        }
+
+        await lou.SayAsync("missed 1");
+        await lou.SayAsync("missed 2");
+        await lou.WaitForMessagesAsync(m => m.Body.StartsWith("missed", StringComparison.Ordinal), 2, Wait);
+
+        await using var second = await ConnectorHarness.StartAsync(server, [room], state);
+        await second.WaitReadyAsync(TimeSpan.FromSeconds(30));
+        await lou.SayAsync("live again");
+        await second.Sink.WaitForAsync(e => e.Text == "live again", 1, Wait);
+        await Task.Delay(300);
+        Assert.Equal(["missed 1", "missed 2", "live again"], second.Sink.All.Select(e => e.Text));
+    }
 }

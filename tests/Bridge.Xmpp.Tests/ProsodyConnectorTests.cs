@@ -216,4 +216,84 @@ public sealed class ProsodyConnectorTests(ProsodyServer server) : IClassFixture<
         var first = ivy.Messages.Single(m => m.Body == "wrold");
         Assert.Equal(first.Id, seen[0].ReplaceId);
     }
+
+    [Fact]
+    public async Task A_policy_notice_reaches_the_sender_privately_from_the_bridge_bot()
+    {
+        var room = server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await server.NewUserAsync("jack");
+        await using var jack = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Jack");
+        await jack.SayAsync("classified stuff");
+        var ev = (await bridge.Sink.WaitForAsync(e => e.Text == "classified stuff", 1, Wait))[0];
+
+        await bridge.Connector.NotifySenderAsync(ev.Channel, ev.Sender, "Your message was not shared with org-b.", CancellationToken.None);
+        var deadline = DateTime.UtcNow + Wait;
+        while (jack.PrivateMessages.Count == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(25);
+        }
+
+        Assert.Equal(("bridge", "Your message was not shared with org-b."), Assert.Single(jack.PrivateMessages));
+        Assert.DoesNotContain(jack.Messages, m => m.Body.Contains("not shared", StringComparison.Ordinal)); // not in the room
+    }
+
+    [Fact]
+    public async Task Self_pings_are_answered_so_a_healthy_connection_is_kept()
+    {
+        var room = server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room], extra: new Dictionary<string, string?> { ["keepAliveInterval"] = "00:00:00.200", ["joinTimeout"] = "00:00:01" });
+        await bridge.WaitReadyAsync(TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(1, bridge.Xmpp.ConnectionCount);
+        Assert.True(bridge.Connector.IsReady);
+        Assert.DoesNotContain(bridge.Logs.Entries, e => e.EventId == XmppLog.LeftRoom || e.EventId == XmppLog.Disconnected);
+    }
+
+    [Fact]
+    public async Task A_puppet_nick_follows_the_persons_display_name()
+    {
+        var room = server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await server.NewUserAsync("kim");
+        await using var kim = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Kim");
+
+        Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, room, "Alice", "one", userId: "u-alice"), CancellationToken.None));
+        Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(ConnectorHarness.Message(2, room, "Alice Cooper", "two", userId: "u-alice"), CancellationToken.None));
+        var seen = await kim.WaitForMessagesAsync(m => m.Body is "one" or "two", 2, Wait);
+        Assert.Equal([("Alice", "one"), ("Alice Cooper", "two")], seen.Select(m => (m.FromNick, m.Body)));
+        Assert.Empty(bridge.Sink.All);
+    }
+
+    [Fact]
+    public async Task Corrections_still_map_after_a_restart()
+    {
+        var room = server.NewRoom();
+        var state = new InMemoryStateStore();
+        var jid = await server.NewUserAsync("max");
+        await using var max = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Max");
+        string originalNative, deliveredNative, originalId;
+        await using (var first = await ConnectorHarness.StartAsync(server, [room], state))
+        {
+            await first.WaitReadyAsync();
+            originalId = await max.SayAsync("helo");
+            originalNative = (await first.Sink.WaitForAsync(e => e.Text == "helo", 1, Wait))[0].NativeId;
+            deliveredNative = Assert.IsType<DeliveryResult.Delivered>(
+                await first.Connector.DeliverAsync(ConnectorHarness.Message(1, room, "Alice", "wrold"), CancellationToken.None)).NativeId;
+            await Task.Delay(1500); // saved in the background
+        }
+
+        await using var second = await ConnectorHarness.StartAsync(server, [room], state);
+        await second.WaitReadyAsync();
+        await max.CorrectAsync(originalId, "hello");
+        var edit = (await second.Sink.WaitForAsync(e => e.Kind == BridgeEventKind.Edit, 1, Wait))[0];
+        Assert.Equal(originalNative, edit.TargetNativeId);
+
+        Assert.IsType<DeliveryResult.Delivered>(await second.Connector.DeliverAsync(
+            ConnectorHarness.Message(2, room, "Alice", "world", kind: BridgeEventKind.Edit, target: deliveredNative), CancellationToken.None));
+        var corrected = await max.WaitForMessagesAsync(m => m.Body == "world", 1, Wait);
+        Assert.Equal("bridge-1", corrected[0].ReplaceId);
+    }
 }

@@ -7,6 +7,7 @@ stdin : {"cmd":"say","body":"..."} [optional "id"], {"cmd":"correct","id":"<id o
 stdout: {"event":"joined","nick":..} once in the room; {"event":"presence","nick":..,"type":"available"|"unavailable",
         "self":bool,"codes":[..]} for every occupant presence; one line per groupchat message received:
         {"event":"message","from_nick":..,"body":..,"id":..,"stanza_id":..,"delayed":bool,"replace_id":..}
+        {"event":"private","from_nick":..,"body":..} for MUC private messages to us,
         {"event":"sent","id":..} after each say, {"event":"error",...} on errors.
 Must run with Debian's /usr/bin/python3 (the only one that can import slixmpp).
 """
@@ -42,6 +43,7 @@ class Person(slixmpp.ClientXMPP):
         self.register_plugin("xep_0199")
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("groupchat_message", self.on_groupchat)
+        self.add_event_handler("message", self.on_private)
         self.add_event_handler("presence_available", self.on_presence)
         self.add_event_handler("presence_error", self.on_presence)
         self.add_event_handler("presence_unavailable", self.on_presence)
@@ -102,6 +104,12 @@ class Person(slixmpp.ClientXMPP):
             "delayed": msg.xml.find("{%s}delay" % NS_DELAY) is not None,
             "replace_id": replace.get("id") if replace is not None else None,
         })
+
+    def on_private(self, msg):
+        # MUC private messages (type chat from room/nick), e.g. a policy notice from the bridge bot.
+        if msg["type"] not in ("chat", "normal") or not msg["body"] or msg["from"].bare != self.room:
+            return
+        emit({"event": "private", "from_nick": msg["from"].resource, "body": msg["body"]})
 
     def handle_command(self, cmd):
         kind = cmd.get("cmd")

@@ -15,6 +15,7 @@ public sealed class XmppPerson : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly List<PersonMessage> _messages = [];
+    private readonly List<(string FromNick, string Body)> _private = [];
     private readonly List<JsonObject> _events = [];
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _changed = new(0, int.MaxValue);
@@ -52,6 +53,18 @@ public sealed class XmppPerson : IAsyncDisposable
             lock (_lock)
             {
                 return _messages.ToList();
+            }
+        }
+    }
+
+    /// <summary>MUC private messages received (from nick, body).</summary>
+    public IReadOnlyList<(string FromNick, string Body)> PrivateMessages
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _private.ToList();
             }
         }
     }
@@ -193,6 +206,10 @@ public sealed class XmppPerson : IAsyncDisposable
                 {
                     _messages.Add(new PersonMessage((string?)e["from_nick"] ?? "", (string?)e["body"] ?? "", (string?)e["id"], (string?)e["stanza_id"],
                         (bool?)e["delayed"] ?? false, (string?)e["replace_id"]));
+                }
+                else if ((string?)e["event"] == "private")
+                {
+                    _private.Add(((string?)e["from_nick"] ?? "", (string?)e["body"] ?? ""));
                 }
             }
 
