@@ -255,6 +255,83 @@ public sealed partial class PolicyEndToEndTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task An_unparsable_or_missing_configuration_file_is_a_refused_reload_and_never_drops_the_policy()
+    {
+        // Clearances only in the policy section: a reload that lost the section would leave no clearance checks at all.
+        const string cleared = """
+
+              networks:
+                org-a: { clearance: SECRET }
+                org-b: { clearance: CUI }
+            """;
+        await using var orgs = await ThreeOrganisations.StartAsync(BasePolicy + cleared + """
+
+                org-c: { clearance: UNCLASSIFIED }
+            """, clearancesOnNetworks: false);
+        var good = await File.ReadAllTextAsync(orgs.ConfigPath);
+        var bridge = await orgs.StartBridgeAsync();
+        var alice = await orgs.AliceAsync();
+        var bob = await orgs.BobAsync();
+        var carol = await orgs.CarolAsync();
+        try
+        {
+            await alice.SayAsync("[CUI] cui one");
+            await alice.SayAsync("plain one");
+            await carol.WaitForAsync(ms => ms.Any(m => m.Body == "[UNCLASSIFIED] plain one"), Long, "the plain message");
+
+            // Half an edit: not YAML any more.
+            await File.WriteAllTextAsync(orgs.ConfigPath, good + "\npolicy: [unclosed\n");
+            await WaitForRefusedReloadsAsync(orgs, 1);
+            await bridge.WaitForOutputAsync("YAML syntax error", Long);
+
+            // A deployment that removes the file before writing the new one.
+            File.Delete(orgs.ConfigPath);
+            await WaitForRefusedReloadsAsync(orgs, 2);
+            Assert.Equal(0, SendSignal(bridge.Pid, 1));
+            await WaitForRefusedReloadsAsync(orgs, 3);
+            Assert.False(bridge.HasExited);
+
+            await alice.SayAsync("[CUI] cui two");
+            await alice.SayAsync("plain two");
+            await carol.WaitForAsync(ms => ms.Any(m => m.Body == "[UNCLASSIFIED] plain two"), Long, "the plain message");
+            await bob.WaitForAsync(ms => ms.Any(m => m.Body == "[CUI] cui two"), Long, "the CUI message");
+
+            // The file comes back with Charlie raised to CUI: that applies.
+            await orgs.WriteConfigAsync(BasePolicy + cleared + """
+
+                    org-c: { clearance: CUI }
+                """);
+            await bridge.WaitForOutputAsync("Sharing policy reloaded", Long);
+            await alice.SayAsync("[CUI] cui three");
+            await carol.WaitForAsync(ms => ms.Any(m => m.Body == "[CUI] cui three"), Long, "the CUI message after the file came back");
+            await Task.Delay(Settle);
+
+            Assert.DoesNotContain(carol.Messages, m => m.Body.Contains("cui one", StringComparison.Ordinal) || m.Body.Contains("cui two", StringComparison.Ordinal));
+            var records = await orgs.ExportAuditAsync();
+            output.WriteLine(string.Join('\n', records.Select(r => r.ToJsonString())));
+            Assert.DoesNotContain(records, r => (string?)r["kind"] == "policy-reload" && (string?)r["decision"] == "accepted" && (long)r["seq"]! < records.Where(IsRefusedReload).Max(x => (long)x["seq"]!));
+            Assert.Single(records, r => (string?)r["kind"] == "policy-reload" && (string?)r["decision"] == "accepted");
+            AssertDecision(Decisions(records, "[CUI] cui two"), "org-c", "blocked", "CUI", rule: "clearance");
+        }
+        catch
+        {
+            output.WriteLine(bridge.Output);
+            throw;
+        }
+    }
+
+    /// <summary>Reads the trail straight from the database: the CLI needs a readable configuration file.</summary>
+    private static async Task WaitForRefusedReloadsAsync(ThreeOrganisations orgs, int atLeast)
+    {
+        await WaitUntilAsync(async () =>
+        {
+            await using var db = new SqliteConnection($"Data Source={orgs.DatabasePath};Mode=ReadOnly;Pooling=False");
+            await db.OpenAsync();
+            return await ScalarAsync(db, "SELECT COUNT(*) FROM audit WHERE kind = 'policy-reload' AND decision = 'refused'") >= atLeast;
+        }, $"{atLeast} refused policy-reload records");
+    }
+
     private static bool IsRefusedReload(JsonObject r) => (string?)r["kind"] == "policy-reload" && (string?)r["decision"] == "refused";
 
     /// <summary>The two fingerprints in a policy-reload record's event key <c>policy/OLD..NEW</c>.</summary>

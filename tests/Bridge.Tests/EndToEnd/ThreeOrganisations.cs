@@ -15,8 +15,11 @@ internal sealed class ThreeOrganisations : IAsyncDisposable
 
     private readonly List<IAsyncDisposable> _people = [];
 
-    private ThreeOrganisations(ProsodyServer a, ProsodyServer b, ProsodyServer c, TempDirectory dir)
+    private readonly bool _clearancesOnNetworks;
+
+    private ThreeOrganisations(ProsodyServer a, ProsodyServer b, ProsodyServer c, TempDirectory dir, bool clearancesOnNetworks)
     {
+        _clearancesOnNetworks = clearancesOnNetworks;
         A = a;
         B = b;
         C = c;
@@ -34,14 +37,19 @@ internal sealed class ThreeOrganisations : IAsyncDisposable
     public string DatabasePath => Dir.File("bridge.db");
     public BridgeProcess? Bridge { get; private set; }
 
-    public static async Task<ThreeOrganisations> StartAsync(string policyYaml)
+    /// <param name="policyYaml">the <c>policy:</c> section.</param>
+    /// <param name="clearancesOnNetworks">
+    /// true: clearances and default labels are in the network definitions; false: the network definitions carry none,
+    /// so the policy section alone decides (as in the documentation's worked example).
+    /// </param>
+    public static async Task<ThreeOrganisations> StartAsync(string policyYaml, bool clearancesOnNetworks = true)
     {
         var dir = new TempDirectory();
         var servers = await Task.WhenAll(
             ProsodyServer.StartAsync("a.localhost"),
             ProsodyServer.StartAsync("b.localhost"),
             ProsodyServer.StartAsync("c.localhost"));
-        var orgs = new ThreeOrganisations(servers[0], servers[1], servers[2], dir);
+        var orgs = new ThreeOrganisations(servers[0], servers[1], servers[2], dir, clearancesOnNetworks);
         await Task.WhenAll(
             orgs.A.RegisterAsync("alice", "alicepass"),
             orgs.B.RegisterAsync("bob", "bobpass"),
@@ -135,11 +143,9 @@ internal sealed class ThreeOrganisations : IAsyncDisposable
         Dir.Dispose();
     }
 
-    private static Dictionary<string, string> Labelled(string clearance) => new()
-    {
-        ["clearance"] = clearance,
-        ["defaultLabel"] = "UNCLASSIFIED",
-    };
+    private Dictionary<string, string> Labelled(string clearance) => _clearancesOnNetworks
+        ? new() { ["clearance"] = clearance, ["defaultLabel"] = "UNCLASSIFIED" }
+        : [];
 
     private XmppPerson Track(XmppPerson p)
     {
