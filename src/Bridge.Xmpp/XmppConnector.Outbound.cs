@@ -181,7 +181,9 @@ internal sealed partial class XmppConnector
             new XAttribute("to", room.Key),
             new XAttribute("type", "groupchat"),
             new XAttribute("id", messageId));
-        var labelPrefix = request.Label is { Length: > 0 } label ? $"[{CleanText(label)}] " : "";
+        // The core's policy has already put the visible "[LABEL] " marker at the start of any non-empty text; only a
+        // message without text (attachments alone) needs it here, or the destination would show it twice.
+        var labelPrefix = request.Label is { Length: > 0 } label && string.IsNullOrEmpty(ev.Text) ? $"[{CleanText(label)}] " : "";
         var text = CleanText(ev.Text);
         if (ev.Attachments.Count > 0)
         {

@@ -15,6 +15,7 @@ public sealed class XmppPerson : IAsyncDisposable
     private readonly List<string> _log = [];
     private int _disposed;
     private readonly List<(string Nick, string Type)> _presences = [];
+    private readonly List<PrivateMessage> _privateMessages = [];
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -35,6 +36,30 @@ public sealed class XmppPerson : IAsyncDisposable
             lock (_gate)
             {
                 return _messages.ToList();
+            }
+        }
+    }
+
+    /// <summary>Occupant presences seen in the room, in order (nick, available|unavailable), including our own.</summary>
+    public IReadOnlyList<(string Nick, string Type)> Presences
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _presences.ToList();
+            }
+        }
+    }
+
+    /// <summary>Chat/normal messages with a body sent to this person (MUC private messages such as the bridge's notices).</summary>
+    public IReadOnlyList<PrivateMessage> PrivateMessages
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _privateMessages.ToList();
             }
         }
     }
@@ -113,6 +138,28 @@ public sealed class XmppPerson : IAsyncDisposable
             {
                 throw new TimeoutException($"{Nick}: {what} not seen within {timeout}; got {snapshot.Count} messages:\n" +
                                            string.Join('\n', snapshot.TakeLast(20).Select(m => $"  <{m.FromNick}> {m.Body}")) + "\n" + Log[Math.Max(0, Log.Length - 2000)..]);
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    /// <summary>Waits until the private messages received satisfy <paramref name="condition"/>.</summary>
+    public async Task<IReadOnlyList<PrivateMessage>> WaitForPrivateAsync(Func<IReadOnlyList<PrivateMessage>, bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var snapshot = PrivateMessages;
+            if (condition(snapshot))
+            {
+                return snapshot;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{Nick}: {what} not seen within {timeout}; got {snapshot.Count} private messages:\n" +
+                                           string.Join('\n', snapshot.TakeLast(20).Select(m => $"  <{m.From}> {m.Body}")) + "\n" + Log[Math.Max(0, Log.Length - 2000)..]);
             }
 
             await Task.Delay(25);
@@ -228,9 +275,18 @@ public sealed class XmppPerson : IAsyncDisposable
                         (bool?)node["delayed"] ?? false,
                         received));
                     break;
+                case "private":
+                    _privateMessages.Add(new PrivateMessage(
+                        (string?)node["from"] ?? "",
+                        (string?)node["from_nick"],
+                        (string?)node["body"] ?? "",
+                        received));
+                    break;
             }
         }
     }
 }
 
 public sealed record ReceivedMessage(string FromNick, string Body, string? Id, string? StanzaId, bool Delayed, DateTimeOffset ReceivedAt);
+
+public sealed record PrivateMessage(string From, string? FromNick, string Body, DateTimeOffset ReceivedAt);

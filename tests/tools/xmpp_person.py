@@ -7,8 +7,9 @@ stdin : {"cmd":"say","body":"..."} [optional "id"], {"cmd":"correct","id":"<id o
 stdout: {"event":"joined","nick":..} once in the room; {"event":"presence","nick":..,"type":"available"|"unavailable",
         "self":bool,"codes":[..]} for every occupant presence; one line per groupchat message received:
         {"event":"message","from_nick":..,"body":..,"id":..,"stanza_id":..,"delayed":bool,"replace_id":..}
-        {"event":"private","from_nick":..,"body":..} for MUC private messages to us,
-        {"event":"sent","id":..} after each say, {"event":"error",...} on errors.
+        {"event":"sent","id":..} after each say, {"event":"error",...} on errors;
+        {"event":"private","from":..,"from_nick":..,"body":..,"type":..} for each chat/normal message with a body (MUC
+        private messages, such as the bridge bot's notices; from_nick is set when it came from an occupant of our room).
 Must run with Debian's /usr/bin/python3 (the only one that can import slixmpp).
 """
 import asyncio
@@ -106,10 +107,16 @@ class Person(slixmpp.ClientXMPP):
         })
 
     def on_private(self, msg):
-        # MUC private messages (type chat from room/nick), e.g. a policy notice from the bridge bot.
-        if msg["type"] not in ("chat", "normal") or not msg["body"] or msg["from"].bare != self.room:
+        if msg["type"] not in ("chat", "normal") or not msg["body"]:
             return
-        emit({"event": "private", "from_nick": msg["from"].resource, "body": msg["body"]})
+        sender = msg["from"]
+        emit({
+            "event": "private",
+            "from": str(sender),
+            "from_nick": sender.resource if sender.bare == self.room else None,
+            "body": msg["body"],
+            "type": msg["type"],
+        })
 
     def handle_command(self, cmd):
         kind = cmd.get("cmd")

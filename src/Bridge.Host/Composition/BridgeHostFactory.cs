@@ -55,6 +55,7 @@ internal static class BridgeHostFactory
         services.AddSingleton<IBridgeStore>(sp => StoreFactory.Create(settings.Database, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IConnectorStateStore>(sp => sp.GetRequiredService<IBridgeStore>());
         services.AddSharingPolicy(settings.Policy, settings.Topology);
+        services.AddHostedService<ConfigurationReloadFailures>();
         services.AddSingleton<BridgeRouter>();
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<BridgeRouter>());
         foreach (var factory in ConnectorFactories())
