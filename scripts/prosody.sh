@@ -15,6 +15,8 @@
 set -euo pipefail
 
 die() { echo "prosody.sh: $*" >&2; exit 1; }
+# shellcheck source=lib/test-server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/test-server.sh"
 
 # ensure_installed: installs prosody, lua-unbound and python3-slixmpp if missing.
 ensure_installed() {
@@ -23,18 +25,9 @@ ensure_installed() {
     return
   fi
   [ "$(id -u)" = 0 ] || die "$packages: missing and not root, install them first"
-  # Without a policy-rc.d that refuses, apt starts a system Prosody on 0.0.0.0:5222 that takes the ports.
-  local created_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    created_policy=1
-  fi
   local rc=0
-  { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-    # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages >/dev/null; } || rc=$?
-  if [ "$created_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+  # shellcheck disable=SC2086
+  apt_install_quietly $packages || rc=$?
   [ "$rc" = 0 ] || die "apt-get install failed ($rc)"
 }
 
@@ -46,8 +39,6 @@ as_prosody() {
     "$@"
   fi
 }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 write_config() {
   local dir=$1 c2s=$2 comp=$3 domain=$4 cdomain=$5 secret=$6
@@ -135,19 +126,7 @@ cmd_start() {
 
 cmd_stop() {
   [ $# -ge 1 ] || die "usage: prosody.sh stop DIR"
-  local dir=$1 pid pidfile="$1/prosody.pid"
-  [ -s "$pidfile" ] || { echo "not running in $dir"; return 0; }
-  pid=$(cat "$pidfile")
-  case "$pid" in (*[!0-9]*|'') die "bad pidfile $pidfile";; esac
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for i in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; echo "server stopped ($pid)"; return 0; }
-    sleep 0.05
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$pidfile"
-  echo "server killed ($pid)"
+  stop_by_pidfile prosody "$1/prosody.pid" 100
 }
 
 cmd_register() {
