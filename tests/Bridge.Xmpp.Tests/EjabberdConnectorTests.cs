@@ -6,8 +6,8 @@ namespace Bridge.Xmpp.Tests;
 /// <summary>The same component against ejabberd: decimal stream ids, no MUC archive (no stanza-ids), its own MUC.</summary>
 public sealed class EjabberdConnectorTests(EjabberdFixture fixture) : IClassFixture<EjabberdFixture>
 {
-    private readonly EjabberdServer _server = fixture.Server;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private readonly EjabberdServer _server = fixture.Server;
 
     [Fact]
     public async Task Messages_flow_both_ways_exactly_once_and_nick_conflicts_are_resolved()
@@ -34,16 +34,7 @@ public sealed class EjabberdConnectorTests(EjabberdFixture fixture) : IClassFixt
     }
 
     [Fact]
-    public async Task Self_pings_are_answered_so_a_healthy_connection_is_kept()
-    {
-        var room = _server.NewRoom();
-        await using var bridge = await ConnectorHarness.StartAsync(_server, [room], extra: new Dictionary<string, string?> { ["keepAliveInterval"] = "00:00:00.200", ["joinTimeout"] = "00:00:01" });
-        await bridge.WaitReadyAsync(TimeSpan.FromSeconds(30));
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        Assert.Equal(1, bridge.Xmpp.ConnectionCount);
-        Assert.True(bridge.Connector.IsReady);
-        Assert.DoesNotContain(bridge.Logs.Entries, e => e.EventId == XmppLog.LeftRoom || e.EventId == XmppLog.Disconnected);
-    }
+    public Task Self_pings_are_answered_so_a_healthy_connection_is_kept() => SharedScenarios.SelfPingsKeepAHealthyConnectionAsync(_server);
 
     [Fact]
     public async Task Without_a_room_archive_an_outage_is_caught_up_from_the_join_history()

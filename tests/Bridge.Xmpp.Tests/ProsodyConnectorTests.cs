@@ -8,8 +8,8 @@ namespace Bridge.Xmpp.Tests;
 /// <summary>The connector against a real Prosody (room locking on), with real slixmpp people.</summary>
 public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixture<ProsodyFixture>
 {
-    private readonly ProsodyServer _server = fixture.Server;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+    private readonly ProsodyServer _server = fixture.Server;
 
     [Fact]
     public async Task Handshake_succeeds_with_the_right_secret_and_is_refused_with_a_wrong_one()
@@ -241,16 +241,7 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
     }
 
     [Fact]
-    public async Task Self_pings_are_answered_so_a_healthy_connection_is_kept()
-    {
-        var room = _server.NewRoom();
-        await using var bridge = await ConnectorHarness.StartAsync(_server, [room], extra: new Dictionary<string, string?> { ["keepAliveInterval"] = "00:00:00.200", ["joinTimeout"] = "00:00:01" });
-        await bridge.WaitReadyAsync(TimeSpan.FromSeconds(30));
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        Assert.Equal(1, bridge.Xmpp.ConnectionCount);
-        Assert.True(bridge.Connector.IsReady);
-        Assert.DoesNotContain(bridge.Logs.Entries, e => e.EventId == XmppLog.LeftRoom || e.EventId == XmppLog.Disconnected);
-    }
+    public Task Self_pings_are_answered_so_a_healthy_connection_is_kept() => SharedScenarios.SelfPingsKeepAHealthyConnectionAsync(_server);
 
     [Fact]
     public async Task A_puppet_nick_follows_the_persons_display_name()

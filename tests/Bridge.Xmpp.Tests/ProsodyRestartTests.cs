@@ -7,8 +7,8 @@ namespace Bridge.Xmpp.Tests;
 /// <summary>Server restarts, on a Prosody of their own (other test classes must not see it go away).</summary>
 public sealed class ProsodyRestartTests(ProsodyFixture fixture) : IClassFixture<ProsodyFixture>
 {
-    private readonly ProsodyServer _server = fixture.Server;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private readonly ProsodyServer _server = fixture.Server;
 
     [Fact]
     public async Task After_a_server_restart_the_connector_reconnects_and_rejoins_its_puppets_before_sending()
@@ -77,8 +77,8 @@ public sealed class ProsodyRestartTests(ProsodyFixture fixture) : IClassFixture<
 /// <summary>The bridge process dying (SIGKILL) and coming back with its saved state.</summary>
 public sealed class BridgeCrashTests(ProsodyFixture fixture) : IClassFixture<ProsodyFixture>
 {
-    private readonly ProsodyServer _server = fixture.Server;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private readonly ProsodyServer _server = fixture.Server;
 
     [Fact]
     public async Task After_a_crash_nothing_is_lost_or_sent_twice_and_ghost_puppets_are_taken_back()
