@@ -17,27 +17,18 @@
 set -euo pipefail
 
 die() { echo "ejabberd.sh: $*" >&2; exit 1; }
+# shellcheck source=lib/test-server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/test-server.sh"
 
 ensure_installed() {
   if [ -x /usr/sbin/ejabberdctl ] && [ -x /usr/bin/erl ]; then
     return
   fi
   [ "$(id -u)" = 0 ] || die "ejabberd missing and not root: apt-get install ejabberd"
-  # Without a policy-rc.d that refuses, apt starts a system ejabberd on 0.0.0.0:5222 that takes the ports.
-  local created_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    created_policy=1
-  fi
   local rc=0
-  { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ejabberd >/dev/null; } || rc=$?
-  if [ "$created_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+  apt_install_quietly ejabberd || rc=$?
   [ "$rc" = 0 ] || die "apt-get install ejabberd failed ($rc)"
 }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 free_port() {
   /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -214,20 +205,8 @@ cmd_start() {
 
 cmd_stop() {
   [ $# -ge 1 ] || die "usage: ejabberd.sh stop DIR"
-  local dir=$1 pid
-  [ -s "$dir/ejabberd.pid" ] || { echo "ejabberd not running in $dir"; return 0; }
-  pid=$(cat "$dir/ejabberd.pid")
-  case "$pid" in (*[!0-9]*|'') die "bad pidfile $dir/ejabberd.pid";; esac
-  # SIGTERM makes the Erlang VM run init:stop(): listeners close, Mnesia is flushed.
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for i in $(seq 1 200); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$dir/ejabberd.pid"; echo "ejabberd stopped ($pid)"; return 0; }
-    sleep 0.05
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$dir/ejabberd.pid"
-  echo "ejabberd killed ($pid)"
+  # SIGTERM makes the Erlang VM run init:stop(): listeners close, Mnesia is flushed (up to 10 s).
+  stop_by_pidfile ejabberd "$1/ejabberd.pid" 200
 }
 
 cmd_register() {
