@@ -142,16 +142,23 @@ internal sealed partial class XmppConnector
     /// </summary>
     private async Task PersistPositionsAsync(bool final, CancellationToken cancellationToken)
     {
-        // Id pairs first (written in the background so neither receiving nor delivering waits for them).
+        // Id pairs first (written in the background so neither receiving nor delivering waits for them), as one
+        // batch: one commit per tick instead of one per message.
+        var pairs = new List<KeyValuePair<string, string>>();
         while (_idMapWrites.TryDequeue(out var pair))
+        {
+            pairs.Add(new KeyValuePair<string, string>(pair.Key, pair.Value));
+        }
+
+        if (pairs.Count > 0)
         {
             try
             {
-                await _context.State.SetAsync(_stateScope, pair.Key, pair.Value, cancellationToken);
+                await _context.State.SetManyAsync(_stateScope, pairs, cancellationToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                _logger.LogWarning(XmppLog.StateFailed, ex, "Could not save the id pair {Key}", pair.Key);
+                _logger.LogWarning(XmppLog.StateFailed, ex, "Could not save {Count} id pairs (first {Key})", pairs.Count, pairs[0].Key);
             }
         }
 
