@@ -10,11 +10,14 @@ var latencyCount = Arg("--latency", 300);
 var burstCount = Arg("--burst", 2000);
 
 using var dir = new TempDirectory();
+// The store lives outside the configuration's folder, as in a real deployment (/etc/bridge vs /var/lib/bridge):
+// the configuration file is watched for policy reloads, and every database write there would wake the watcher.
+using var dataDir = new TempDirectory();
 await using var a = await ProsodyServer.StartAsync("a.localhost");
 await using var b = await ProsodyServer.StartAsync("b.localhost");
 await a.RegisterAsync("alice", "alicepass");
 await b.RegisterAsync("bob", "bobpass");
-var config = await new BridgeConfigBuilder(dir.File("bridge.db"))
+var config = await new BridgeConfigBuilder(dataDir.File("bridge.db"))
     .Xmpp("org-a", a)
     .Xmpp("org-b", b)
     .Link("bench", ("org-a", a.Room("bench")), ("org-b", b.Room("bench")))
