@@ -1,6 +1,7 @@
 using Bridge.Core.Connectors;
 using Bridge.Core.Model;
 using Bridge.Core.Storage;
+using Bridge.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
@@ -20,11 +21,13 @@ internal sealed class NetworkDeliveryWorker
     private readonly DeliveryOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly BridgeMetrics? _metrics;
     private readonly ResiliencePipeline<DeliveryResult> _pipeline;
     private readonly Dictionary<string, DateTimeOffset> _blockedUntil = new(StringComparer.Ordinal);
 
-    public NetworkDeliveryWorker(INetworkConnector connector, IBridgeStore store, DeliverySignals signals, DeliveryOptions options, ILogger logger, TimeProvider time)
+    public NetworkDeliveryWorker(INetworkConnector connector, IBridgeStore store, DeliverySignals signals, DeliveryOptions options, ILogger logger, TimeProvider time, BridgeMetrics? metrics = null)
     {
+        _metrics = metrics;
         _connector = connector;
         _store = store;
         _signals = signals;
@@ -143,18 +146,23 @@ internal sealed class NetworkDeliveryWorker
         switch (result)
         {
             case DeliveryResult.Delivered d:
+                _metrics?.Delivery(NetworkId, "delivered");
+                _metrics?.Crossed(NetworkId, _time.GetUtcNow() - item.CreatedAt);
                 await _store.MarkDeliveredAsync(item, d.NativeId, CancellationToken.None);
                 _logger.LogDebug(DeliveryLog.Delivered, "Delivered outbox {Id} to {Destination} as {NativeId}", item.Id, item.Destination, d.NativeId);
                 return true;
             case DeliveryResult.Skipped s:
+                _metrics?.Delivery(NetworkId, "skipped");
                 await _store.MarkDeliveredAsync(item, null, CancellationToken.None);
                 _logger.LogInformation(DeliveryLog.Skipped, "Outbox {Id} to {Destination} skipped: {Reason}", item.Id, item.Destination, s.Reason);
                 return true;
             case DeliveryResult.Rejected r:
+                _metrics?.Delivery(NetworkId, "rejected");
                 await _store.DeadLetterAsync(item.Id, item.Attempts + 1, r.Reason, CancellationToken.None);
                 _logger.LogWarning(DeliveryLog.DeadLettered, "Outbox {Id} to {Destination} dead-lettered: {Reason}", item.Id, item.Destination, r.Reason);
                 return true;
             case DeliveryResult.RetryLater retry:
+                _metrics?.Delivery(NetworkId, "retry");
                 var attempts = retry.CountsAsAttempt ? item.Attempts + 1 : item.Attempts;
                 if (attempts >= _options.MaxAttempts)
                 {

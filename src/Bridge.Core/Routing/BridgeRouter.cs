@@ -5,6 +5,7 @@ using Bridge.Core.Delivery;
 using Bridge.Core.Model;
 using Bridge.Core.Policy;
 using Bridge.Core.Storage;
+using Bridge.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace Bridge.Core.Routing;
@@ -23,10 +24,12 @@ public sealed class BridgeRouter : IEventSink
     private readonly AuditOptions _auditOptions;
     private readonly ILogger<BridgeRouter> _logger;
     private readonly TimeProvider _time;
+    private readonly BridgeMetrics? _metrics;
 
     public BridgeRouter(IBridgeStore store, BridgeTopology topology, ISharingPolicy policy, DeliverySignals signals,
-        ConnectorRegistry connectors, AuditOptions auditOptions, ILogger<BridgeRouter> logger, TimeProvider? time = null)
+        ConnectorRegistry connectors, AuditOptions auditOptions, ILogger<BridgeRouter> logger, TimeProvider? time = null, BridgeMetrics? metrics = null)
     {
+        _metrics = metrics;
         _store = store;
         _topology = topology;
         _policy = policy;
@@ -38,6 +41,19 @@ public sealed class BridgeRouter : IEventSink
     }
 
     public async Task<IngestOutcome> IngestAsync(BridgeEvent bridgeEvent, CancellationToken cancellationToken)
+    {
+        var outcome = await IngestCoreAsync(bridgeEvent, cancellationToken);
+        _metrics?.Ingested(bridgeEvent.NetworkId, outcome switch
+        {
+            IngestOutcome.Accepted => "accepted",
+            IngestOutcome.Duplicate => "duplicate",
+            IngestOutcome.Echo => "echo",
+            _ => "not_linked",
+        });
+        return outcome;
+    }
+
+    private async Task<IngestOutcome> IngestCoreAsync(BridgeEvent bridgeEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(bridgeEvent);
         var links = _topology.LinksFor(bridgeEvent.Channel);

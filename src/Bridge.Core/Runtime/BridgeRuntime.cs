@@ -2,6 +2,7 @@ using Bridge.Core.Configuration;
 using Bridge.Core.Connectors;
 using Bridge.Core.Delivery;
 using Bridge.Core.Storage;
+using Bridge.Core.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -26,13 +27,15 @@ public sealed class BridgeRuntime : IHostedService
     private readonly ILogger<BridgeRuntime> _logger;
     private readonly IServiceProvider _services;
     private readonly TimeProvider _time;
+    private readonly BridgeMetrics? _metrics;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _workers = [];
 
     public BridgeRuntime(IBridgeStore store, BridgeTopology topology, IEnumerable<INetworkConnectorFactory> factories, IConfiguration configuration,
         ConnectorRegistry registry, DeliverySignals signals, DeliveryOptions deliveryOptions, IEventSink sink, ILoggerFactory loggerFactory,
-        IServiceProvider services, TimeProvider? time = null)
+        IServiceProvider services, TimeProvider? time = null, BridgeMetrics? metrics = null)
     {
+        _metrics = metrics;
         _store = store;
         _topology = topology;
         _factories = factories;
@@ -71,7 +74,7 @@ public sealed class BridgeRuntime : IHostedService
         {
             await connector.StartAsync(cancellationToken);
             _logger.LogInformation(RuntimeLog.ConnectorStarted, "Connector {Network} ({Kind}) started", connector.NetworkId, connector.Kind);
-            var worker = new NetworkDeliveryWorker(connector, _store, _signals, _deliveryOptions, _loggerFactory.CreateLogger("Bridge.Delivery." + connector.NetworkId), _time);
+            var worker = new NetworkDeliveryWorker(connector, _store, _signals, _deliveryOptions, _loggerFactory.CreateLogger("Bridge.Delivery." + connector.NetworkId), _time, _metrics);
             _workers.Add(Task.Run(() => worker.RunAsync(_stopping.Token), CancellationToken.None));
         }
 
