@@ -99,7 +99,13 @@ public sealed partial class MattermostConnector
         };
         if (request.Label is { Length: > 0 } label)
         {
-            text = $"[{label}] {text}";
+            // The core's policy has already put the visible "[LABEL] " marker at the start of any non-empty text;
+            // only a post without text (attachments alone) needs it here, or the channel would show it twice.
+            if (string.IsNullOrEmpty(ev.Text))
+            {
+                text = $"[{label}]";
+            }
+
             props["classification"] = label;
         }
         if (poster.IsRelay)

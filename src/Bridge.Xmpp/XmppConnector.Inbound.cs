@@ -20,7 +20,14 @@ internal sealed partial class XmppConnector
     /// <summary>What the reader hands to the ingest worker, in arrival order.</summary>
     private abstract record InboundItem(RoomState Room);
 
-    private sealed record InboundMessage(RoomState Room, BridgeEvent Event, string? StanzaId, bool Live) : InboundItem(Room);
+    private sealed record InboundMessage(RoomState Room, BridgeEvent Event, string? StanzaId, bool Live) : InboundItem(Room)
+    {
+        /// <summary>The sender's message id of this message, kept (durably) so later corrections can be mapped after a restart.</summary>
+        public string? MessageId { get; init; }
+
+        /// <summary>A correction whose target message id was not in memory: the worker looks it up in the saved map.</summary>
+        public string? UnresolvedCorrectionOf { get; init; }
+    }
 
     /// <summary>One of our own messages came back: nothing to ingest, but the room's position moves past it.</summary>
     private sealed record OwnReflection(RoomState Room, string? StanzaId) : InboundItem(Room)
@@ -33,204 +40,6 @@ internal sealed partial class XmppConnector
     private sealed record CatchUpStart(RoomState Room) : InboundItem(Room);
 
     private sealed record CatchUpDone(RoomState Room) : InboundItem(Room);
-
-    // ---------------------------------------------------------------- after (re)connecting
-
-    private async Task SetupAfterConnectAsync(ComponentStream stream, long generation, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Task.WhenAll(Rooms.Select(room => PrepareRoomAsync(room, cancellationToken)));
-
-            // Puppets are re-joined before anything is sent again: sending first is how messages got lost (Bifröst).
-            List<Occupancy> wanted;
-            lock (_gate)
-            {
-                wanted = _occupancies.Values.Where(o => !o.IsBot && o.Wanted && o.State == OccupancyState.Absent).ToList();
-            }
-
-            await Task.WhenAll(wanted.Select(async occupancy =>
-            {
-                try
-                {
-                    await EnsureJoinedAsync(occupancy, cancellationToken);
-                }
-                catch (JoinFailedException ex)
-                {
-                    _logger.LogWarning(XmppLog.JoinFailed, "Re-joining {Occupant} to {Room} failed: {Reason}", occupancy.OccupantJid, occupancy.Room.Key, ex.Message);
-                }
-            }));
-
-            if (!cancellationToken.IsCancellationRequested && ReferenceEquals(_stream, stream) && Interlocked.Read(ref _connectionGeneration) == generation)
-            {
-                _ready = true;
-                _logger.LogInformation(XmppLog.Ready, "XMPP network {Network} ready: {Rooms} rooms, {Puppets} puppets re-joined", _network.Id, Rooms.Count, wanted.Count);
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The connection went away during setup; the next connection starts over.
-        }
-        catch (Exception ex)
-        {
-            _logger.LogError(XmppLog.JoinFailed, ex, "Setting up the rooms after connecting failed; reconnecting");
-            await stream.SendStreamErrorAndCloseAsync("undefined-condition", "setup failed");
-            await stream.DisposeAsync();
-        }
-    }
-
-    private async Task PrepareRoomAsync(RoomState room, CancellationToken cancellationToken)
-    {
-        var after = room.LastStanzaId;
-        var catchUp = after is not null && _options.MaxCatchUpMessages > 0 && room.ArchiveAvailable != false;
-        if (catchUp)
-        {
-            await _inbound.Writer.WriteAsync(new CatchUpStart(room), cancellationToken);
-        }
-
-        try
-        {
-            var bot = GetOccupancy(_botJid, room, _options.BotNick, isBot: true);
-            while (true)
-            {
-                try
-                {
-                    await EnsureJoinedAsync(bot, cancellationToken);
-                    break;
-                }
-                catch (JoinFailedException ex) when (ex.Permanent)
-                {
-                    _logger.LogError(XmppLog.JoinFailed, "The bridge cannot read {Room}: {Reason}", room.Key, ex.Message);
-                    return;
-                }
-                catch (JoinFailedException)
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(1), _context.Time, cancellationToken);
-                }
-            }
-
-            if (catchUp)
-            {
-                await CatchUpAsync(room, after!, cancellationToken);
-            }
-            else if (after is null && _options.MaxCatchUpMessages > 0 && room.ArchiveAvailable != false)
-            {
-                await EstablishPositionAsync(room, cancellationToken);
-            }
-        }
-        finally
-        {
-            if (catchUp)
-            {
-                await _inbound.Writer.WriteAsync(new CatchUpDone(room), CancellationToken.None);
-            }
-        }
-    }
-
-    /// <summary>
-    /// First time in a room: take the archive's newest id as our position, so that a crash before the first message
-    /// still leaves a point to catch up from (and to recognise our own messages after it).
-    /// </summary>
-    private async Task EstablishPositionAsync(RoomState room, CancellationToken cancellationToken)
-    {
-        var stream = _stream ?? throw new XmppStreamClosedException("not connected");
-        var queryId = NextId("pos");
-        _positionQueries[queryId] = room;
-        var iq = new XElement(Ns.Component + "iq",
-            new XAttribute("type", "set"),
-            new XAttribute("from", _botJid.ToString()),
-            new XAttribute("to", room.Key),
-            new XElement(Ns.Mam + "query", new XAttribute("queryid", queryId),
-                new XElement(Ns.Rsm + "set", new XElement(Ns.Rsm + "max", "1"), new XElement(Ns.Rsm + "before"))));
-        try
-        {
-            var reply = await SendIqAsync(stream, iq, _options.JoinTimeout, cancellationToken);
-            room.ArchiveAvailable = true;
-            var last = (string?)reply.Element(Ns.Mam + "fin")?.Element(Ns.Rsm + "set")?.Element(Ns.Rsm + "last");
-            if (last is not null)
-            {
-                // Through the worker, so it lands in order with what the room sends meanwhile.
-                await _inbound.Writer.WriteAsync(new OwnReflection(room, last) { PositionOnly = true }, cancellationToken);
-            }
-        }
-        catch (XmppIqErrorException ex)
-        {
-            if (ex.Condition is "feature-not-implemented" or "service-unavailable")
-            {
-                room.ArchiveAvailable = false;
-            }
-
-            _logger.LogWarning(XmppLog.CatchUpFailed, "{Room} has no usable archive ({Condition}): messages sent while the bridge is away cannot be caught up", room.Key, ex.Condition);
-        }
-        catch (TimeoutException)
-        {
-            _logger.LogWarning(XmppLog.CatchUpFailed, "{Room} did not answer an archive query", room.Key);
-        }
-        finally
-        {
-            _positionQueries.TryRemove(queryId, out _);
-        }
-    }
-
-    /// <summary>Fetches what the room archived after the last message we saw (XEP-0313), page by page.</summary>
-    private async Task CatchUpAsync(RoomState room, string after, CancellationToken cancellationToken)
-    {
-        var stream = _stream ?? throw new XmppStreamClosedException("not connected");
-        var fetched = 0;
-        var cursor = after;
-        while (fetched < _options.MaxCatchUpMessages)
-        {
-            var queryId = NextId("mam");
-            _archiveQueries[queryId] = room;
-            var iq = new XElement(Ns.Component + "iq",
-                new XAttribute("type", "set"),
-                new XAttribute("from", _botJid.ToString()),
-                new XAttribute("to", room.Key),
-                new XElement(Ns.Mam + "query", new XAttribute("queryid", queryId),
-                    new XElement(Ns.DataForms + "x", new XAttribute("type", "submit"),
-                        new XElement(Ns.DataForms + "field", new XAttribute("var", "FORM_TYPE"), new XAttribute("type", "hidden"),
-                            new XElement(Ns.DataForms + "value", Ns.Mam.NamespaceName))),
-                    new XElement(Ns.Rsm + "set",
-                        new XElement(Ns.Rsm + "max", Math.Min(ArchivePageSize, _options.MaxCatchUpMessages - fetched).ToString(CultureInfo.InvariantCulture)),
-                        new XElement(Ns.Rsm + "after", cursor))));
-            XElement reply;
-            try
-            {
-                reply = await SendIqAsync(stream, iq, _options.JoinTimeout * 3, cancellationToken);
-            }
-            catch (XmppIqErrorException ex)
-            {
-                if (ex.Condition is "feature-not-implemented" or "service-unavailable")
-                {
-                    room.ArchiveAvailable = false;
-                }
-
-                _logger.LogWarning(XmppLog.CatchUpFailed, "Catching up {Room} after {After} failed ({Condition}); messages sent while we were away may be missing",
-                    room.Key, cursor, ex.Condition);
-                return;
-            }
-            finally
-            {
-                _archiveQueries.TryRemove(queryId, out _);
-            }
-
-            room.ArchiveAvailable = true;
-            var fin = reply.Element(Ns.Mam + "fin");
-            var set = fin?.Element(Ns.Rsm + "set");
-            var last = (string?)set?.Element(Ns.Rsm + "last");
-            fetched += ArchivePageSize;
-            if ((string?)fin?.Attribute("complete") == "true" || last is null)
-            {
-                break;
-            }
-
-            cursor = last;
-        }
-
-        _logger.LogInformation(XmppLog.CatchUp, "Caught up {Room} from the archive after {After}", room.Key, after);
-    }
-
-    // ---------------------------------------------------------------- receiving
 
     private async Task HandleMessageAsync(XElement message, CancellationToken cancellationToken)
     {
@@ -322,9 +131,15 @@ internal sealed partial class XmppConnector
     /// <summary>Turns one room message into what the ingest worker needs, or null for anything not to bridge.</summary>
     private InboundItem? Classify(RoomState room, XElement message, bool live, string? archiveStanzaId, DateTimeOffset? archiveStamp)
     {
+        if (message.Element(message.Name.Namespace + "subject") is not null && message.Element(message.Name.Namespace + "body") is null)
+        {
+            room.ReplayingHistory = false; // the subject follows the history a join replays
+            return null;
+        }
+
         if (!Jid.TryParse((string?)message.Attribute("from"), out var from) || from.Value.Resource is not { } nick)
         {
-            return null; // from the room itself (subject changes, status): nobody to bridge
+            return null; // from the room itself (status messages): nobody to bridge
         }
 
         var ns = message.Name.Namespace;
@@ -352,7 +167,7 @@ internal sealed partial class XmppConnector
         }
 
         var delay = message.Element(Ns.Delay + "delay");
-        if (live && delay is not null)
+        if (live && delay is not null && !room.ReplayingHistory)
         {
             // History replayed by the room: catch-up goes through the archive instead, deduplicated.
             return null;
@@ -361,10 +176,12 @@ internal sealed partial class XmppConnector
         var body = (string?)message.Element(ns + "body");
         var kind = BridgeEventKind.Message;
         string? target = null, reactionKey = null, replyTo = null;
+        string? unresolvedCorrection = null;
         if ((string?)message.Element(Ns.Correct + "replace")?.Attribute("id") is { } replaced)
         {
             kind = BridgeEventKind.Edit;
             target = MapToNative(room, replaced);
+            unresolvedCorrection = room.MessageIdToNative.Contains(replaced) ? null : replaced;
         }
         else if ((string?)message.Element(Ns.Retract + "retract")?.Attribute("id") is { } retracted)
         {
@@ -455,7 +272,11 @@ internal sealed partial class XmppConnector
             StructuredLabels = labels,
             Attachments = attachments,
         };
-        return new InboundMessage(room, bridgeEvent, stanzaId, live);
+        return new InboundMessage(room, bridgeEvent, stanzaId, live)
+        {
+            MessageId = kind == BridgeEventKind.Message && id is not null && id != nativeId ? id : null,
+            UnresolvedCorrectionOf = unresolvedCorrection,
+        };
     }
 
     private static string MapToNative(RoomState room, string id) => room.MessageIdToNative.TryGet(id, out var native) ? native : id;
@@ -484,125 +305,4 @@ internal sealed partial class XmppConnector
 
     private static DateTimeOffset? ParseStamp(string? stamp) =>
         DateTimeOffset.TryParse(stamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value) ? value : null;
-
-    // ---------------------------------------------------------------- ingest worker and positions
-
-    private async Task IngestWorkerAsync(CancellationToken stop)
-    {
-        var held = new Dictionary<RoomState, List<InboundMessage>>();
-        try
-        {
-            await foreach (var item in _inbound.Reader.ReadAllAsync(CancellationToken.None))
-            {
-                switch (item)
-                {
-                    case CatchUpStart start:
-                        held.TryAdd(start.Room, []);
-                        break;
-                    case CatchUpDone done:
-                        if (held.Remove(done.Room, out var list))
-                        {
-                            foreach (var message in list)
-                            {
-                                await IngestOneAsync(message, stop);
-                            }
-                        }
-
-                        break;
-                    case InboundMessage { Live: true } live when held.TryGetValue(live.Room, out var buffer):
-                        buffer.Add(live);
-                        break;
-                    case InboundMessage message:
-                        await IngestOneAsync(message, stop);
-                        break;
-                    case OwnReflection { PositionOnly: true } position when position.Room.LastStanzaId is not null:
-                        break; // live traffic already gave a newer position
-                    case OwnReflection own when own.StanzaId is not null:
-                        own.Room.Seen.Set(own.StanzaId, true);
-                        own.Room.LastStanzaId = own.StanzaId;
-                        break;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            // Stopping: what was not ingested is fetched from the archive on the next start.
-        }
-    }
-
-    private async Task IngestOneAsync(InboundMessage message, CancellationToken stop)
-    {
-        var room = message.Room;
-        if (message.StanzaId is not null && room.Seen.Contains(message.StanzaId))
-        {
-            return;
-        }
-
-        var delay = TimeSpan.FromMilliseconds(200);
-        while (true)
-        {
-            try
-            {
-                await _context.Sink.IngestAsync(message.Event, stop);
-                break;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !stop.IsCancellationRequested)
-            {
-                // The core could not make it durable (store busy, disk): keep it and try again, in order.
-                _logger.LogError(XmppLog.IngestFailed, ex, "Could not hand {NativeId} from {Room} to the core; retrying in {Delay}", message.Event.NativeId, room.Key, delay);
-                await Task.Delay(delay, _context.Time, stop);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 10_000));
-            }
-        }
-
-        if (message.StanzaId is not null)
-        {
-            room.Seen.Set(message.StanzaId, true);
-            room.LastStanzaId = message.StanzaId;
-        }
-    }
-
-    private async Task PersistLoopAsync(CancellationToken stop)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _context.Time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stop))
-            {
-                await PersistPositionsAsync(final: false, stop);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // stopping
-        }
-    }
-
-    /// <summary>
-    /// Saves each room's catch-up position. It trails the live position by one tick on purpose: a message we sent
-    /// whose delivery the core has not recorded yet stays inside the next catch-up window, where it is recognised
-    /// instead of being sent twice.
-    /// </summary>
-    private async Task PersistPositionsAsync(bool final, CancellationToken cancellationToken)
-    {
-        foreach (var room in Rooms)
-        {
-            var value = final || room.PersistedStanzaId is null ? room.LastStanzaId : room.PendingPersist;
-            room.PendingPersist = room.LastStanzaId;
-            if (value is null || value == room.PersistedStanzaId)
-            {
-                continue;
-            }
-
-            try
-            {
-                await _context.State.SetAsync(_stateScope, LastIdKey(room), value, cancellationToken);
-                room.PersistedStanzaId = value;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                _logger.LogWarning(XmppLog.StateFailed, ex, "Could not save the catch-up position of {Room}", room.Key);
-            }
-        }
-    }
 }

@@ -28,9 +28,9 @@ internal sealed partial class XmppConnector
                 occupancy = new Occupancy(occupant.Bare, room, baseNick, isBot);
                 _occupancies[key] = occupancy;
             }
-            else if (occupancy.State != OccupancyState.Joined && !string.Equals(occupancy.BaseNick, baseNick, StringComparison.Ordinal))
+            else if (!string.Equals(occupancy.BaseNick, baseNick, StringComparison.Ordinal))
             {
-                occupancy.BaseNick = baseNick; // display name changed: the next join uses it
+                occupancy.BaseNick = baseNick; // display name changed: the next join, or a nick change, uses it
             }
 
             return occupancy;
@@ -92,9 +92,12 @@ internal sealed partial class XmppConnector
         await join.WaitAsync(cancellationToken);
         lock (_gate)
         {
-            return occupancy.State == OccupancyState.Joined
-                ? occupancy.Nick!
-                : throw new JoinFailedException($"{occupancy.OccupantJid} is not in {occupancy.Room.Key}", permanent: occupancy.State == OccupancyState.Refused);
+            return occupancy.State switch
+            {
+                OccupancyState.Joined => occupancy.Nick!,
+                OccupancyState.Refused => throw new JoinFailedException($"{occupancy.Room.Key} refused {occupancy.OccupantJid}: {occupancy.RefusedReason}", permanent: true),
+                _ => throw new JoinFailedException($"{occupancy.OccupantJid} could not join {occupancy.Room.Key} (yet)", permanent: false),
+            };
         }
     }
 
@@ -112,10 +115,17 @@ internal sealed partial class XmppConnector
             }
 
             // No history on join: catch-up after an outage is done deliberately through the archive, deduplicated.
+            // Only the bot in a room without an archive asks for the history since the last message it saw.
+            // The instant is rounded up to the next millisecond: servers stamp with microseconds, and a truncated
+            // 'since' would replay the last message we already have.
+            var history = occupancy.HistorySince is { } since
+                ? new XElement(Ns.Muc + "history", new XAttribute("since", new DateTime((since.UtcTicks / TimeSpan.TicksPerMillisecond + 1) * TimeSpan.TicksPerMillisecond, DateTimeKind.Utc)
+                    .ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture)))
+                : new XElement(Ns.Muc + "history", new XAttribute("maxstanzas", "0"));
             var presence = new XElement(Ns.Component + "presence",
                 new XAttribute("from", occupancy.OccupantJid.ToString()),
                 new XAttribute("to", $"{room.Key}/{nick}"),
-                new XElement(Ns.Muc + "x", new XElement(Ns.Muc + "history", new XAttribute("maxstanzas", "0"))));
+                new XElement(Ns.Muc + "x", history));
             XElement reply;
             try
             {
@@ -197,6 +207,92 @@ internal sealed partial class XmppConnector
 
         _logger.LogWarning(XmppLog.JoinFailed, "{Occupant} found no free nick in {Room} after {Attempts} tries", occupancy.OccupantJid, room.Key, MaxNickAttempts);
     }
+
+    /// <summary>
+    /// The person's display name changed while their puppet is in the room: change the nick (XEP-0045 §7.6), trying
+    /// suffixes on conflict. A refused change keeps the old nick and is not retried for the same name.
+    /// </summary>
+    private async Task FollowDisplayNameAsync(Occupancy occupancy, CancellationToken cancellationToken)
+    {
+        string baseNick;
+        lock (_gate)
+        {
+            baseNick = occupancy.BaseNick;
+            if (occupancy.State != OccupancyState.Joined || occupancy.Nick is null || NickMatchesBase(occupancy.Nick, baseNick) ||
+                string.Equals(occupancy.NickChangeGivenUpFor, baseNick, StringComparison.Ordinal))
+            {
+                return;
+            }
+        }
+
+        var stream = _stream ?? throw new XmppStreamClosedException("not connected");
+        for (var attempt = 0; attempt < MaxNickAttempts; attempt++)
+        {
+            var nick = attempt == 0 ? baseNick : $"{baseNick} ({attempt + 1})";
+            var answer = new TaskCompletionSource<XElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_gate)
+            {
+                occupancy.TryingNick = nick;
+                occupancy.Pending = answer;
+            }
+
+            XElement reply;
+            try
+            {
+                // A nick change is a plain presence to the new occupant JID, without the MUC join element.
+                await stream.SendAsync(new XElement(Ns.Component + "presence",
+                    new XAttribute("from", occupancy.OccupantJid.ToString()),
+                    new XAttribute("to", $"{occupancy.Room.Key}/{nick}")), cancellationToken);
+                reply = await answer.Task.WaitAsync(_options.JoinTimeout, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                break;
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    if (occupancy.Pending == answer)
+                    {
+                        occupancy.Pending = null;
+                    }
+
+                    occupancy.TryingNick = null;
+                }
+            }
+
+            if ((string?)reply.Attribute("type") == "error")
+            {
+                if (StanzaErrorCondition(reply) == "conflict")
+                {
+                    continue;
+                }
+
+                break;
+            }
+
+            var confirmed = Jid.TryParse((string?)reply.Attribute("from"), out var fromJid) && fromJid.Value.Resource is { } r ? r : nick;
+            lock (_gate)
+            {
+                _logger.LogInformation(XmppLog.Joined, "{Occupant} is now '{Nick}' in {Room} (was '{Old}')", occupancy.OccupantJid, confirmed, occupancy.Room.Key, occupancy.Nick);
+                occupancy.Nick = confirmed;
+            }
+
+            return;
+        }
+
+        lock (_gate)
+        {
+            occupancy.NickChangeGivenUpFor = baseNick;
+        }
+
+        _logger.LogWarning(XmppLog.NickConflict, "{Occupant} keeps '{Nick}' in {Room}: changing it to '{Wanted}' was refused", occupancy.OccupantJid, occupancy.Nick, occupancy.Room.Key, baseNick);
+    }
+
+    private static bool NickMatchesBase(string nick, string baseNick) =>
+        string.Equals(nick, baseNick, StringComparison.Ordinal) ||
+        (nick.StartsWith(baseNick + " (", StringComparison.Ordinal) && nick.EndsWith(')'));
 
     /// <summary>We created the room and it is locked until configured: accept the defaults (XEP-0045 §10.1.2, instant room).</summary>
     private async Task<bool> ConfigureInstantRoomAsync(ComponentStream stream, Occupancy occupancy, CancellationToken cancellationToken)
@@ -314,15 +410,19 @@ internal sealed partial class XmppConnector
         }
     }
 
-    /// <summary>Our nicks in a room (the bot's and the puppets'), confirmed or being tried: their messages are our reflections.</summary>
+    /// <summary>
+    /// Whether a nick is currently held in the room by our bot or one of our puppets (their messages are our
+    /// reflections). Only confirmed, present occupants count: a nick we are still trying may belong to a real person
+    /// (the 409 is on its way), and one we left may have been taken since.
+    /// </summary>
     private bool IsOurNick(RoomState room, string nick)
     {
         lock (_gate)
         {
             foreach (var occupancy in _occupancies.Values)
             {
-                if (ReferenceEquals(occupancy.Room, room) &&
-                    (string.Equals(occupancy.Nick, nick, StringComparison.Ordinal) || string.Equals(occupancy.TryingNick, nick, StringComparison.Ordinal)))
+                if (ReferenceEquals(occupancy.Room, room) && occupancy.State == OccupancyState.Joined &&
+                    string.Equals(occupancy.Nick, nick, StringComparison.Ordinal))
                 {
                     return true;
                 }
@@ -359,6 +459,83 @@ internal sealed partial class XmppConnector
                 _logger.LogWarning(XmppLog.LeftRoom, "Could not leave {Room} for {Occupant}: {Reason}", occupancy.Room.Key, occupancy.OccupantJid, ex.Message);
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// XEP-0410 self-ping of the bot in every room it is in. No answer at all: the connection is dead though the socket
+    /// looks open, so it is dropped (and re-established). "Not an occupant": the room lost the bot; it re-joins.
+    /// </summary>
+    private async Task KeepAliveLoopAsync(ComponentStream stream, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(_options.KeepAliveInterval, _context.Time, cancellationToken);
+                List<Occupancy> bots;
+                lock (_gate)
+                {
+                    bots = _occupancies.Values.Where(o => o.IsBot && o.State == OccupancyState.Joined).ToList();
+                }
+
+                foreach (var bot in bots)
+                {
+                    var ping = new XElement(Ns.Component + "iq",
+                        new XAttribute("type", "get"),
+                        new XAttribute("from", bot.OccupantJid.ToString()),
+                        new XAttribute("to", $"{bot.Room.Key}/{bot.Nick}"),
+                        new XElement(Ns.Ping + "ping"));
+                    try
+                    {
+                        await SendIqAsync(stream, ping, _options.JoinTimeout, cancellationToken);
+                    }
+                    catch (XmppIqErrorException ex) when (ex.Condition is "not-acceptable" or "item-not-found" or "not-allowed")
+                    {
+                        _logger.LogWarning(XmppLog.LeftRoom, "The bot is no longer in {Room} ({Condition}); re-joining", bot.Room.Key, ex.Condition);
+                        lock (_gate)
+                        {
+                            if (bot.State == OccupancyState.Joined)
+                            {
+                                bot.State = OccupancyState.Absent;
+                            }
+                        }
+
+                        _ = EnsureJoinedQuietlyAsync(bot, cancellationToken);
+                    }
+                    catch (XmppIqErrorException)
+                    {
+                        // Any other answer still proves the room and the connection are alive.
+                    }
+                    catch (TimeoutException)
+                    {
+                        _logger.LogWarning(XmppLog.Disconnected, "No answer to a self-ping in {Room} within {Timeout}; replacing the connection", bot.Room.Key, _options.JoinTimeout);
+                        await stream.SendStreamErrorAndCloseAsync("connection-timeout", "no answer to a ping");
+                        await stream.DisposeAsync();
+                        return;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // connection gone
+        }
+        catch (XmppStreamClosedException)
+        {
+            // connection gone
+        }
+    }
+
+    private async Task EnsureJoinedQuietlyAsync(Occupancy occupancy, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await EnsureJoinedAsync(occupancy, cancellationToken);
+        }
+        catch (Exception ex) when (ex is JoinFailedException or OperationCanceledException)
+        {
+            _logger.LogWarning(XmppLog.JoinFailed, "Re-joining {Room} failed: {Reason}", occupancy.Room.Key, ex.Message);
         }
     }
 }

@@ -65,6 +65,7 @@ internal sealed partial class XmppConnector
         try
         {
             await EnsureJoinedAsync(occupancy, cancellationToken);
+            await FollowDisplayNameAsync(occupancy, cancellationToken);
         }
         catch (JoinFailedException ex) when (ex.Permanent)
         {
@@ -73,6 +74,26 @@ internal sealed partial class XmppConnector
         catch (JoinFailedException ex)
         {
             return new DeliveryResult.RetryLater(ex.Message, TimeSpan.FromSeconds(2));
+        }
+        catch (XmppStreamClosedException ex)
+        {
+            return new DeliveryResult.RetryLater("connection lost: " + ex.Message, TimeSpan.FromSeconds(1), CountsAsAttempt: false);
+        }
+
+        if (ev.Kind == BridgeEventKind.Edit && request.TargetNativeId is { } editTarget && !room.NativeToMessageId.Contains(editTarget))
+        {
+            // Our message from before a restart: its message id was saved when it was delivered.
+            try
+            {
+                if (await _context.State.GetAsync(_stateScope, SentIdKey(room, editTarget), cancellationToken) is { } savedId)
+                {
+                    room.NativeToMessageId.Set(editTarget, savedId);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _logger.LogWarning(XmppLog.StateFailed, ex, "Could not look up the message id of {NativeId} in {Room}", editTarget, room.Key);
+            }
         }
 
         var stanza = BuildMessage(request, room, puppet, messageId, out var skipReason);
@@ -103,6 +124,11 @@ internal sealed partial class XmppConnector
             _sentStanzaIds.Set(messageId, nativeId);
             room.NativeToMessageId.Set(nativeId, messageId);
             room.MessageIdToNative.Set(messageId, nativeId);
+            if (nativeId != messageId && ev.Kind == BridgeEventKind.Message)
+            {
+                _idMapWrites.Enqueue((SentIdKey(room, nativeId), messageId));
+            }
+
             return DeliveryResult.Ok(nativeId);
         }
         catch (StanzaRejectedException ex)
@@ -155,7 +181,9 @@ internal sealed partial class XmppConnector
             new XAttribute("to", room.Key),
             new XAttribute("type", "groupchat"),
             new XAttribute("id", messageId));
-        var labelPrefix = request.Label is { Length: > 0 } label ? $"[{CleanText(label)}] " : "";
+        // The core's policy has already put the visible "[LABEL] " marker at the start of any non-empty text; only a
+        // message without text (attachments alone) needs it here, or the destination would show it twice.
+        var labelPrefix = request.Label is { Length: > 0 } label && string.IsNullOrEmpty(ev.Text) ? $"[{CleanText(label)}] " : "";
         var text = CleanText(ev.Text);
         if (ev.Attachments.Count > 0)
         {

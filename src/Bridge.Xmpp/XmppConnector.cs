@@ -102,6 +102,12 @@ internal sealed partial class XmppConnector : INetworkConnector
                 room.LastStanzaId = await _context.State.GetAsync(_stateScope, LastIdKey(room), cancellationToken);
                 room.PersistedStanzaId = room.LastStanzaId;
                 room.PendingPersist = room.LastStanzaId;
+                if (DateTimeOffset.TryParse(await _context.State.GetAsync(_stateScope, LastStampKey(room), cancellationToken),
+                        System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var stamp))
+                {
+                    room.LastStamp = stamp;
+                    room.PersistedStamp = stamp;
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -201,6 +207,8 @@ internal sealed partial class XmppConnector : INetworkConnector
 
     private static string LastIdKey(RoomState room) => "last-stanza-id:" + room.Key;
 
+    private static string LastStampKey(RoomState room) => "last-stamp:" + room.Key;
+
     // ---------------------------------------------------------------- connection loop
 
     private async Task ConnectionLoopAsync(CancellationToken stop)
@@ -219,7 +227,12 @@ internal sealed partial class XmppConnector : INetworkConnector
                     _options.ComponentDomain, _options.Host, _options.Port, stream.StreamId, generation);
                 delay = _options.ReconnectInitialDelay;
                 _stream = stream;
+
+                // Reads cannot be cancelled: closing the socket is what ends a read when we stop or give up on a connection.
+                var current = stream;
+                await using var closeOnCancel = connection.Token.Register(() => _ = current.DisposeAsync().AsTask());
                 var setup = Task.Run(() => SetupAfterConnectAsync(stream, generation, connection.Token), CancellationToken.None);
+                var keepAlive = Task.Run(() => KeepAliveLoopAsync(stream, connection.Token), CancellationToken.None);
                 await ReadLoopAsync(stream, connection.Token);
                 _logger.LogWarning(XmppLog.Disconnected, "Component stream to {Host}:{Port} closed by the server", _options.Host, _options.Port);
             }

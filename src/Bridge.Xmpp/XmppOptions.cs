@@ -39,6 +39,12 @@ public sealed class XmppOptions
     /// <summary>How long a sent message may take to come back from the room before the attempt counts as failed.</summary>
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How often the bot pings itself in each room (XEP-0410 self-ping): a connection that died silently is replaced,
+    /// and a bot dropped from a room (server restart, kick) re-joins.
+    /// </summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Most archived messages fetched per room when catching up after an outage (XEP-0313).</summary>
     public int MaxCatchUpMessages { get; set; } = 10_000;
 
@@ -85,7 +91,7 @@ public sealed class XmppOptions
         foreach (var (key, value) in new[]
                  {
                      ("connectTimeout", ConnectTimeout), ("reconnectInitialDelay", ReconnectInitialDelay),
-                     ("reconnectMaxDelay", ReconnectMaxDelay), ("joinTimeout", JoinTimeout), ("sendTimeout", SendTimeout),
+                     ("reconnectMaxDelay", ReconnectMaxDelay), ("joinTimeout", JoinTimeout), ("sendTimeout", SendTimeout), ("keepAliveInterval", KeepAliveInterval),
                  })
         {
             if (value <= TimeSpan.Zero)

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Net.Sockets;
 using Bridge.Core.Configuration;
 using Bridge.Core.Connectors;
@@ -11,6 +10,7 @@ using Bridge.Core.Runtime;
 using Bridge.Core.Storage.Sqlite;
 using Bridge.Matrix.Connector;
 using Bridge.Matrix.Tests.Support;
+using Bridge.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -34,7 +34,7 @@ public sealed class CoreIntegrationTests : IDisposable
         await sandbox.StartAsync();
         var alice = sandbox.CreateUser("alice");
         var roomId = sandbox.CreateRoom(alice.UserId, aliasLocalpart: "ops");
-        var port = FreePort();
+        var port = FreePorts.Next();
         sandbox.AddBridgeAppservice(new Uri($"http://127.0.0.1:{port}"), BridgeHarness.AsToken, BridgeHarness.HsToken);
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -95,13 +95,6 @@ public sealed class CoreIntegrationTests : IDisposable
         {
             await runtime.StopAsync(CancellationToken.None);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -4,33 +4,10 @@ using Bridge.Core.Connectors;
 using Bridge.Core.Model;
 using Bridge.Core.Storage;
 using Microsoft.Extensions.Logging;
+using Bridge.Testing;
 using Sandbox.Mattermost;
 
 namespace Bridge.Mattermost.Tests;
-
-internal sealed class MemoryStateStore : IConnectorStateStore
-{
-    private readonly ConcurrentDictionary<(string, string), string> _data = new();
-
-    public Task<string?> GetAsync(string scope, string key, CancellationToken cancellationToken) => Task.FromResult(_data.GetValueOrDefault((scope, key)));
-
-    public Task SetAsync(string scope, string key, string value, CancellationToken cancellationToken)
-    {
-        _data[(scope, key)] = value;
-        return Task.CompletedTask;
-    }
-
-    public Task DeleteAsync(string scope, string key, CancellationToken cancellationToken)
-    {
-        _data.TryRemove((scope, key), out _);
-        return Task.CompletedTask;
-    }
-
-    public Task<bool> TryAddAsync(string scope, string key, string value, CancellationToken cancellationToken) => Task.FromResult(_data.TryAdd((scope, key), value));
-
-    public Task<IReadOnlyDictionary<string, string>> ListAsync(string scope, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyDictionary<string, string>>(_data.Where(kv => kv.Key.Item1 == scope).ToDictionary(kv => kv.Key.Item2, kv => kv.Value));
-}
 
 /// <summary>Records what the connector ingests and dedupes by native id, like the core does.</summary>
 internal sealed class RecordingSink : IEventSink
@@ -80,7 +57,7 @@ internal sealed class MmHarness : IAsyncDisposable
     public MattermostSandbox Sandbox { get; }
     public SandboxSeed Seed { get; }
     public RecordingSink Sink { get; } = new();
-    public MemoryStateStore State { get; } = new();
+    public InMemoryStateStore State { get; } = new();
     public ListLoggerProvider Logs { get; } = new();
     public MattermostConnector Connector { get; private set; } = null!;
     public MattermostOptions Options { get; private set; } = null!;

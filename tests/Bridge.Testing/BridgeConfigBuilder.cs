@@ -17,7 +17,7 @@ public sealed class BridgeConfigBuilder
 
     public string DatabasePath { get; }
 
-    public BridgeConfigBuilder Xmpp(string id, ProsodyServer server, string? organisation = null, IReadOnlyDictionary<string, string>? extra = null)
+    public BridgeConfigBuilder Xmpp(string id, IXmppTestServer server, string? organisation = null, IReadOnlyDictionary<string, string>? extra = null)
     {
         ArgumentNullException.ThrowIfNull(server);
         return Network(id, "xmpp", organisation ?? id, new Dictionary<string, string>

@@ -2,13 +2,26 @@ using System.Diagnostics;
 
 namespace Bridge.Testing;
 
-/// <summary>Runs one of the project's scripts and fails with its output when it fails.</summary>
+/// <summary>Runs one of the project's scripts (or any program) and fails with its output when it fails.</summary>
 public static class ScriptRunner
 {
-    public static async Task<string> RunAsync(string script, IEnumerable<string> args, IDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    /// <summary>Runs <paramref name="script"/> with bash; returns stdout then stderr.</summary>
+    public static Task<string> RunAsync(string script, IEnumerable<string> args, IDictionary<string, string>? environment = null, TimeSpan? timeout = null)
     {
-        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(script);
+        var argList = args.ToList();
+        return RunCoreAsync("bash", [script, .. argList], environment, timeout, $"{Path.GetFileName(script)} {string.Join(' ', argList)}");
+    }
+
+    /// <summary>Runs <paramref name="program"/> directly (e.g. <c>/usr/bin/python3</c> with a test tool); returns stdout then stderr.</summary>
+    public static Task<string> RunProgramAsync(string program, IEnumerable<string> args, TimeSpan? timeout = null, IDictionary<string, string>? environment = null)
+    {
+        var argList = args.ToList();
+        return RunCoreAsync(program, argList, environment, timeout, $"{program} {string.Join(' ', argList)}");
+    }
+
+    private static async Task<string> RunCoreAsync(string program, IReadOnlyList<string> args, IDictionary<string, string>? environment, TimeSpan? timeout, string display)
+    {
+        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args)
         {
             info.ArgumentList.Add(a);
@@ -19,10 +32,11 @@ public static class ScriptRunner
             info.Environment[k] = v;
         }
 
-        using var process = Process.Start(info)!;
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {program}");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(5));
+        var limit = timeout ?? TimeSpan.FromMinutes(5);
+        using var cts = new CancellationTokenSource(limit);
         try
         {
             await process.WaitForExitAsync(cts.Token);
@@ -30,13 +44,13 @@ public static class ScriptRunner
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{Path.GetFileName(script)} {string.Join(' ', args)} did not finish");
+            throw new TimeoutException($"{display} did not finish within {limit}");
         }
 
         var output = await stdout + await stderr;
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"{Path.GetFileName(script)} {string.Join(' ', args)} failed ({process.ExitCode}):\n{output}");
+            throw new InvalidOperationException($"{display} failed ({process.ExitCode}):\n{output}");
         }
 
         return output;

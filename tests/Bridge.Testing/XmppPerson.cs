@@ -6,7 +6,7 @@ namespace Bridge.Testing;
 
 /// <summary>
 /// A real person on XMPP: Debian's slixmpp driven through <c>tests/tools/xmpp_person.py</c>, in one MUC room.
-/// Every message it receives is kept, with the time it arrived.
+/// Every message it receives is kept, with the time it arrived. Killed by PID on dispose.
 /// </summary>
 public sealed class XmppPerson : IAsyncDisposable
 {
@@ -15,16 +15,22 @@ public sealed class XmppPerson : IAsyncDisposable
     private readonly List<string> _log = [];
     private int _disposed;
     private readonly List<(string Nick, string Type)> _presences = [];
+    private readonly List<PrivateMessage> _privateMessages = [];
+    private readonly HashSet<string> _sent = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private XmppPerson(Process process, string nick)
+    private XmppPerson(Process process, string room, string nick)
     {
         _process = process;
+        Room = room;
         Nick = nick;
     }
 
-    public string Nick { get; }
+    /// <summary>The nick the room gave us (the server may change the one asked for).</summary>
+    public string Nick { get; private set; }
+
+    public string Room { get; }
 
     public int Pid => _process.Id;
 
@@ -35,6 +41,30 @@ public sealed class XmppPerson : IAsyncDisposable
             lock (_gate)
             {
                 return _messages.ToList();
+            }
+        }
+    }
+
+    /// <summary>Occupant presences seen in the room, in order (nick, available|unavailable), including our own.</summary>
+    public IReadOnlyList<(string Nick, string Type)> Presences
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _presences.ToList();
+            }
+        }
+    }
+
+    /// <summary>Chat/normal messages with a body sent to this person (MUC private messages such as the bridge's notices).</summary>
+    public IReadOnlyList<PrivateMessage> PrivateMessages
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _privateMessages.ToList();
             }
         }
     }
@@ -50,9 +80,15 @@ public sealed class XmppPerson : IAsyncDisposable
         }
     }
 
-    public static async Task<XmppPerson> JoinAsync(ProsodyServer server, string user, string password, string room, string nick, TimeSpan? timeout = null, int history = 0)
+    public static Task<XmppPerson> JoinAsync(IXmppTestServer server, string user, string password, string room, string nick, TimeSpan? timeout = null, int history = 0)
     {
         ArgumentNullException.ThrowIfNull(server);
+        return JoinAsync($"{user}@{server.Domain}", password, server.C2sPort, room, nick, timeout, history);
+    }
+
+    /// <summary>Logs <paramref name="jid"/> in over plaintext c2s on 127.0.0.1:<paramref name="c2sPort"/> and waits until it is in the room.</summary>
+    public static async Task<XmppPerson> JoinAsync(string jid, string password, int c2sPort, string room, string nick, TimeSpan? timeout = null, int history = 0)
+    {
         var info = new ProcessStartInfo("/usr/bin/python3")
         {
             RedirectStandardInput = true,
@@ -62,16 +98,16 @@ public sealed class XmppPerson : IAsyncDisposable
         };
         info.ArgumentList.Add("-u");
         info.ArgumentList.Add(RepoPaths.Tool("xmpp_person.py"));
-        info.ArgumentList.Add($"{user}@{server.Domain}");
+        info.ArgumentList.Add(jid);
         info.ArgumentList.Add(password);
         info.ArgumentList.Add("127.0.0.1");
-        info.ArgumentList.Add(server.C2sPort.ToString());
+        info.ArgumentList.Add(c2sPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
         info.ArgumentList.Add(room);
         info.ArgumentList.Add(nick);
         // How much room history to ask for on join (0: none, as a person who was there all along).
         info.Environment["XMPP_PERSON_HISTORY"] = history.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start python3");
-        var person = new XmppPerson(process, nick);
+        var person = new XmppPerson(process, room, nick);
         process.OutputDataReceived += (_, e) => person.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => person.OnStderr(e.Data);
         process.BeginOutputReadLine();
@@ -90,11 +126,36 @@ public sealed class XmppPerson : IAsyncDisposable
         return person;
     }
 
+    /// <summary>Sends a groupchat message without waiting (throughput runs keep the client's pipe full).</summary>
     public async Task SayAsync(string body)
     {
         var line = JsonSerializer.Serialize(new { cmd = "say", body });
-        await _process.StandardInput.WriteLineAsync(line);
-        await _process.StandardInput.FlushAsync();
+        await SendLineAsync(line);
+    }
+
+    /// <summary>Sends a groupchat message and waits until the client has sent it; returns its id.</summary>
+    public async Task<string> SayConfirmedAsync(string body, TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await SendLineAsync(JsonSerializer.Serialize(new { cmd = "say", body, id }));
+        await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
+        return id;
+    }
+
+    /// <summary>Sends an XEP-0308 correction of one of our messages and waits until it is sent; returns the correction's id.</summary>
+    public async Task<string> CorrectAsync(string originalId, string body, TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await SendLineAsync(JsonSerializer.Serialize(new { cmd = "correct", id = originalId, new_id = id, body }));
+        await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
+        return id;
+    }
+
+    /// <summary>Waits until at least <paramref name="count"/> received messages match; returns them in arrival order.</summary>
+    public async Task<IReadOnlyList<ReceivedMessage>> WaitForMessagesAsync(Func<ReceivedMessage, bool> predicate, int count, TimeSpan timeout)
+    {
+        var snapshot = await WaitForAsync(all => all.Count(predicate) >= count, timeout, $"{count} matching messages");
+        return snapshot.Where(predicate).ToList();
     }
 
     /// <summary>Waits until the received messages satisfy <paramref name="condition"/>.</summary>
@@ -113,6 +174,28 @@ public sealed class XmppPerson : IAsyncDisposable
             {
                 throw new TimeoutException($"{Nick}: {what} not seen within {timeout}; got {snapshot.Count} messages:\n" +
                                            string.Join('\n', snapshot.TakeLast(20).Select(m => $"  <{m.FromNick}> {m.Body}")) + "\n" + Log[Math.Max(0, Log.Length - 2000)..]);
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    /// <summary>Waits until the private messages received satisfy <paramref name="condition"/>.</summary>
+    public async Task<IReadOnlyList<PrivateMessage>> WaitForPrivateAsync(Func<IReadOnlyList<PrivateMessage>, bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var snapshot = PrivateMessages;
+            if (condition(snapshot))
+            {
+                return snapshot;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{Nick}: {what} not seen within {timeout}; got {snapshot.Count} private messages:\n" +
+                                           string.Join('\n', snapshot.TakeLast(20).Select(m => $"  <{m.From}> {m.Body}")) + "\n" + Log[Math.Max(0, Log.Length - 2000)..]);
             }
 
             await Task.Delay(25);
@@ -142,6 +225,34 @@ public sealed class XmppPerson : IAsyncDisposable
         }
     }
 
+    private async Task SendLineAsync(string line)
+    {
+        await _process.StandardInput.WriteLineAsync(line);
+        await _process.StandardInput.FlushAsync();
+    }
+
+    private async Task WaitSentAsync(string id, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (_sent.Contains(id))
+                {
+                    return;
+                }
+            }
+
+            if (DateTime.UtcNow > deadline || _process.HasExited)
+            {
+                throw new TimeoutException($"{Nick}: message {id} not sent within {timeout}:\n{Log}");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
@@ -153,8 +264,7 @@ public sealed class XmppPerson : IAsyncDisposable
         {
             if (!_process.HasExited)
             {
-                await _process.StandardInput.WriteLineAsync("{\"cmd\":\"quit\"}");
-                await _process.StandardInput.FlushAsync();
+                await SendLineAsync("{\"cmd\":\"quit\"}");
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(3));
                 await _process.WaitForExitAsync(cts.Token);
             }
@@ -214,6 +324,7 @@ public sealed class XmppPerson : IAsyncDisposable
             switch ((string?)node?["event"])
             {
                 case "joined":
+                    Nick = (string?)node["nick"] ?? Nick;
                     _joined.TrySetResult();
                     break;
                 case "presence":
@@ -226,6 +337,21 @@ public sealed class XmppPerson : IAsyncDisposable
                         (string?)node["id"],
                         (string?)node["stanza_id"],
                         (bool?)node["delayed"] ?? false,
+                        received,
+                        (string?)node["replace_id"]));
+                    break;
+                case "sent":
+                    if ((string?)node["id"] is { } sentId)
+                    {
+                        _sent.Add(sentId);
+                    }
+
+                    break;
+                case "private":
+                    _privateMessages.Add(new PrivateMessage(
+                        (string?)node["from"] ?? "",
+                        (string?)node["from_nick"],
+                        (string?)node["body"] ?? "",
                         received));
                     break;
             }
@@ -233,4 +359,7 @@ public sealed class XmppPerson : IAsyncDisposable
     }
 }
 
-public sealed record ReceivedMessage(string FromNick, string Body, string? Id, string? StanzaId, bool Delayed, DateTimeOffset ReceivedAt);
+/// <summary>A groupchat message as the client received it; <see cref="ReplaceId"/> is set on an XEP-0308 correction.</summary>
+public sealed record ReceivedMessage(string FromNick, string Body, string? Id, string? StanzaId, bool Delayed, DateTimeOffset ReceivedAt, string? ReplaceId = null);
+
+public sealed record PrivateMessage(string From, string? FromNick, string Body, DateTimeOffset ReceivedAt);

@@ -6,18 +6,19 @@ using Bridge.Xmpp.Tests.Fixtures;
 namespace Bridge.Xmpp.Tests;
 
 /// <summary>The connector against a real Prosody (room locking on), with real slixmpp people.</summary>
-public sealed class ProsodyConnectorTests(ProsodyServer server) : IClassFixture<ProsodyServer>
+public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixture<ProsodyFixture>
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+    private readonly ProsodyServer _server = fixture.Server;
 
     [Fact]
     public async Task Handshake_succeeds_with_the_right_secret_and_is_refused_with_a_wrong_one()
     {
-        await using var good = await ConnectorHarness.StartAsync(server, [server.NewRoom()]);
+        await using var good = await ConnectorHarness.StartAsync(_server, [_server.NewRoom()]);
         await good.WaitReadyAsync();
         Assert.Equal(1, good.Xmpp.ConnectionCount);
 
-        await using var bad = await ConnectorHarness.StartAsync(server, [server.NewRoom()], secret: "wrong-secret");
+        await using var bad = await ConnectorHarness.StartAsync(_server, [_server.NewRoom()], secret: "wrong-secret");
         await bad.WaitForLogAsync(e => e.EventId == XmppLog.HandshakeRefused && e.Message.Contains("not-authorized"), Wait);
         Assert.False(bad.Connector.IsReady);
         Assert.Equal(0, bad.Xmpp.ConnectionCount);
@@ -28,32 +29,32 @@ public sealed class ProsodyConnectorTests(ProsodyServer server) : IClassFixture<
     [Fact]
     public async Task A_new_locked_room_is_configured_so_people_can_join_it()
     {
-        var room = server.NewRoom("locked");
-        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        var room = _server.NewRoom("locked");
+        await using var bridge = await ConnectorHarness.StartAsync(_server, [room]);
         await bridge.WaitReadyAsync();
         Assert.Contains(bridge.Logs.Entries, e => e.EventId == XmppLog.RoomConfigured && e.Message.Contains(room));
 
-        var jid = await server.NewUserAsync("carol");
+        var jid = await _server.NewUserAsync("carol");
         // A locked room answers item-not-found to anyone but its owner: joining proves the instant-room form was accepted.
-        await using var carol = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Carol");
+        await using var carol = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Carol");
         Assert.Equal("Carol", carol.Nick);
     }
 
     [Fact]
     public async Task Messages_from_a_person_are_ingested_exactly_once_in_order()
     {
-        var room = server.NewRoom();
-        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        var room = _server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(_server, [room]);
         await bridge.WaitReadyAsync();
-        var jid = await server.NewUserAsync("dave");
-        await using var dave = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Dave");
+        var jid = await _server.NewUserAsync("dave");
+        await using var dave = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Dave");
 
         for (var i = 0; i < 10; i++)
         {
-            await dave.SayAsync($"hello {i}");
+            await dave.SayConfirmedAsync($"hello {i}");
         }
 
-        await dave.SayAsync("/me waves");
+        await dave.SayConfirmedAsync("/me waves");
         var events = await bridge.Sink.WaitForAsync(_ => true, 11, Wait);
         await Task.Delay(300); // anything extra (a duplicate) would arrive by now
         events = bridge.Sink.All;
@@ -77,11 +78,11 @@ public sealed class ProsodyConnectorTests(ProsodyServer server) : IClassFixture<
     [Fact]
     public async Task Delivered_messages_reach_the_person_once_and_are_not_ingested_back()
     {
-        var room = server.NewRoom();
-        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        var room = _server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(_server, [room]);
         await bridge.WaitReadyAsync();
-        var jid = await server.NewUserAsync("erin");
-        await using var erin = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Erin");
+        var jid = await _server.NewUserAsync("erin");
+        await using var erin = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Erin");
 
         var ids = new List<string>();
         for (var i = 0; i < 10; i++)
@@ -108,11 +109,11 @@ public sealed class ProsodyConnectorTests(ProsodyServer server) : IClassFixture<
     [Fact]
     public async Task A_nick_conflict_is_resolved_with_a_suffix()
     {
-        var room = server.NewRoom();
-        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        var room = _server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(_server, [room]);
         await bridge.WaitReadyAsync();
-        var jid = await server.NewUserAsync("alice");
-        await using var realAlice = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Alice");
+        var jid = await _server.NewUserAsync("alice");
+        await using var realAlice = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Alice");
 
         var result = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, room, "Alice", "I am the other Alice"), CancellationToken.None);
         Assert.IsType<DeliveryResult.Delivered>(result);
@@ -121,7 +122,7 @@ public sealed class ProsodyConnectorTests(ProsodyServer server) : IClassFixture<
         Assert.Contains(bridge.Logs.Entries, e => e.EventId == XmppLog.NickConflict);
 
         // The real Alice's messages are still hers and still bridged; the puppet's are not.
-        await realAlice.SayAsync("the real one");
+        await realAlice.SayConfirmedAsync("the real one");
         var events = await bridge.Sink.WaitForAsync(e => e.Text == "the real one", 1, Wait);
         Assert.Equal("Alice", events[0].Sender.DisplayName);
         Assert.DoesNotContain(bridge.Sink.All, e => e.Text == "I am the other Alice");
@@ -130,40 +131,40 @@ public sealed class ProsodyConnectorTests(ProsodyServer server) : IClassFixture<
     [Fact]
     public async Task Join_history_is_not_ingested_and_an_outage_is_caught_up_from_the_archive_exactly_once()
     {
-        var room = server.NewRoom();
-        var jid = await server.NewUserAsync("frank");
+        var room = _server.NewRoom();
+        var jid = await _server.NewUserAsync("frank");
         var state = new InMemoryStateStore();
-        await using (var first = await ConnectorHarness.StartAsync(server, [room], state))
+        await using (var first = await ConnectorHarness.StartAsync(_server, [room], state))
         {
             await first.WaitReadyAsync();
-            await using var frank0 = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Frank");
-            await frank0.SayAsync("before");
+            await using var frank0 = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Frank");
+            await frank0.SayConfirmedAsync("before");
             await first.Sink.WaitForAsync(e => e.Text == "before", 1, Wait);
             await Task.Delay(2500); // let the catch-up position be saved (it trails by one tick)
         }
 
-        await using var frank = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Frank");
+        await using var frank = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Frank");
         for (var i = 0; i < 5; i++)
         {
-            await frank.SayAsync($"while away {i}");
+            await frank.SayConfirmedAsync($"while away {i}");
         }
 
         await frank.WaitForMessagesAsync(m => m.Body.StartsWith("while away", StringComparison.Ordinal), 5, Wait);
 
         // A fresh connector with no saved position sees none of the room's history.
-        await using (var fresh = await ConnectorHarness.StartAsync(server, [room]))
+        await using (var fresh = await ConnectorHarness.StartAsync(_server, [room]))
         {
             await fresh.WaitReadyAsync();
-            await frank.SayAsync("live for fresh");
+            await frank.SayConfirmedAsync("live for fresh");
             await fresh.Sink.WaitForAsync(e => e.Text == "live for fresh", 1, Wait);
             await Task.Delay(300);
             Assert.Equal(["live for fresh"], fresh.Sink.All.Select(e => e.Text));
         }
 
         // The bridge coming back with its saved position fetches exactly what it missed, in order, then live traffic.
-        await using var second = await ConnectorHarness.StartAsync(server, [room], state);
+        await using var second = await ConnectorHarness.StartAsync(_server, [room], state);
         await second.WaitReadyAsync();
-        await frank.SayAsync("after");
+        await frank.SayConfirmedAsync("after");
         var events = await second.Sink.WaitForAsync(e => e.Text == "after", 1, Wait);
         await Task.Delay(300);
         Assert.Equal(
@@ -174,13 +175,13 @@ public sealed class ProsodyConnectorTests(ProsodyServer server) : IClassFixture<
     [Fact]
     public async Task Component_answers_disco_ping_and_unknown_iqs()
     {
-        var room = server.NewRoom();
-        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        var room = _server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(_server, [room]);
         await bridge.WaitReadyAsync();
-        var jid = await server.NewUserAsync("gina");
-        var output = await ProcessRunner.RunAsync("/usr/bin/python3",
-            [Path.Combine(RepoPaths.Root, "tests", "tools", "xmpp_iq.py"), jid, "pass", "127.0.0.1", server.ClientPort.ToString(), server.ComponentDomain,
-                $"remote\\2falice@{server.ComponentDomain}"],
+        var jid = await _server.NewUserAsync("gina");
+        var output = await ScriptRunner.RunProgramAsync("/usr/bin/python3",
+            [RepoPaths.Tool("xmpp_iq.py"), jid, "pass", "127.0.0.1", _server.C2sPort.ToString(), _server.ComponentDomain,
+                $"remote\\2falice@{_server.ComponentDomain}"],
             TimeSpan.FromSeconds(30));
         Assert.Contains("disco-component: gateway/xmpp", output);
         Assert.Contains("disco-puppet: client/bot", output);
@@ -191,14 +192,14 @@ public sealed class ProsodyConnectorTests(ProsodyServer server) : IClassFixture<
     [Fact]
     public async Task Corrections_map_to_edits_in_both_directions()
     {
-        var room = server.NewRoom();
-        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        var room = _server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(_server, [room]);
         await bridge.WaitReadyAsync();
-        var jid = await server.NewUserAsync("ivy");
-        await using var ivy = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Ivy");
+        var jid = await _server.NewUserAsync("ivy");
+        await using var ivy = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Ivy");
 
         // XMPP → core: the correction names the original by its message id; the core gets the original's native id.
-        var originalId = await ivy.SayAsync("helo");
+        var originalId = await ivy.SayConfirmedAsync("helo");
         var original = (await bridge.Sink.WaitForAsync(e => e.Text == "helo", 1, Wait))[0];
         await ivy.CorrectAsync(originalId, "hello");
         var edit = (await bridge.Sink.WaitForAsync(e => e.Kind == BridgeEventKind.Edit, 1, Wait))[0];
@@ -215,5 +216,77 @@ public sealed class ProsodyConnectorTests(ProsodyServer server) : IClassFixture<
         var seen = await ivy.WaitForMessagesAsync(m => m.Body == "world", 1, Wait);
         var first = ivy.Messages.Single(m => m.Body == "wrold");
         Assert.Equal(first.Id, seen[0].ReplaceId);
+    }
+
+    [Fact]
+    public async Task A_policy_notice_reaches_the_sender_privately_from_the_bridge_bot()
+    {
+        var room = _server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(_server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await _server.NewUserAsync("jack");
+        await using var jack = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Jack");
+        await jack.SayConfirmedAsync("classified stuff");
+        var ev = (await bridge.Sink.WaitForAsync(e => e.Text == "classified stuff", 1, Wait))[0];
+
+        await bridge.Connector.NotifySenderAsync(ev.Channel, ev.Sender, "Your message was not shared with org-b.", CancellationToken.None);
+        var deadline = DateTime.UtcNow + Wait;
+        while (jack.PrivateMessages.Count == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(25);
+        }
+
+        var notice = Assert.Single(jack.PrivateMessages);
+        Assert.Equal(("bridge", "Your message was not shared with org-b."), (notice.FromNick, notice.Body));
+        Assert.DoesNotContain(jack.Messages, m => m.Body.Contains("not shared", StringComparison.Ordinal)); // not in the room
+    }
+
+    [Fact]
+    public Task Self_pings_are_answered_so_a_healthy_connection_is_kept() => SharedScenarios.SelfPingsKeepAHealthyConnectionAsync(_server);
+
+    [Fact]
+    public async Task A_puppet_nick_follows_the_persons_display_name()
+    {
+        var room = _server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(_server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await _server.NewUserAsync("kim");
+        await using var kim = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Kim");
+
+        Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, room, "Alice", "one", userId: "u-alice"), CancellationToken.None));
+        Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(ConnectorHarness.Message(2, room, "Alice Cooper", "two", userId: "u-alice"), CancellationToken.None));
+        var seen = await kim.WaitForMessagesAsync(m => m.Body is "one" or "two", 2, Wait);
+        Assert.Equal([("Alice", "one"), ("Alice Cooper", "two")], seen.Select(m => (m.FromNick, m.Body)));
+        Assert.Empty(bridge.Sink.All);
+    }
+
+    [Fact]
+    public async Task Corrections_still_map_after_a_restart()
+    {
+        var room = _server.NewRoom();
+        var state = new InMemoryStateStore();
+        var jid = await _server.NewUserAsync("max");
+        await using var max = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Max");
+        string originalNative, deliveredNative, originalId;
+        await using (var first = await ConnectorHarness.StartAsync(_server, [room], state))
+        {
+            await first.WaitReadyAsync();
+            originalId = await max.SayConfirmedAsync("helo");
+            originalNative = (await first.Sink.WaitForAsync(e => e.Text == "helo", 1, Wait))[0].NativeId;
+            deliveredNative = Assert.IsType<DeliveryResult.Delivered>(
+                await first.Connector.DeliverAsync(ConnectorHarness.Message(1, room, "Alice", "wrold"), CancellationToken.None)).NativeId;
+            await Task.Delay(1500); // saved in the background
+        }
+
+        await using var second = await ConnectorHarness.StartAsync(_server, [room], state);
+        await second.WaitReadyAsync();
+        await max.CorrectAsync(originalId, "hello");
+        var edit = (await second.Sink.WaitForAsync(e => e.Kind == BridgeEventKind.Edit, 1, Wait))[0];
+        Assert.Equal(originalNative, edit.TargetNativeId);
+
+        Assert.IsType<DeliveryResult.Delivered>(await second.Connector.DeliverAsync(
+            ConnectorHarness.Message(2, room, "Alice", "world", kind: BridgeEventKind.Edit, target: deliveredNative), CancellationToken.None));
+        var corrected = await max.WaitForMessagesAsync(m => m.Body == "world", 1, Wait);
+        Assert.Equal("bridge-1", corrected[0].ReplaceId);
     }
 }

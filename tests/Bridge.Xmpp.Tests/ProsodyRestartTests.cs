@@ -5,26 +5,27 @@ using Bridge.Xmpp.Tests.Fixtures;
 namespace Bridge.Xmpp.Tests;
 
 /// <summary>Server restarts, on a Prosody of their own (other test classes must not see it go away).</summary>
-public sealed class ProsodyRestartTests(ProsodyServer server) : IClassFixture<ProsodyServer>
+public sealed class ProsodyRestartTests(ProsodyFixture fixture) : IClassFixture<ProsodyFixture>
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private readonly ProsodyServer _server = fixture.Server;
 
     [Fact]
     public async Task After_a_server_restart_the_connector_reconnects_and_rejoins_its_puppets_before_sending()
     {
-        var room = server.NewRoom();
-        var jid = await server.NewUserAsync("carol");
-        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        var room = _server.NewRoom();
+        var jid = await _server.NewUserAsync("carol");
+        await using var bridge = await ConnectorHarness.StartAsync(_server, [room]);
         await bridge.WaitReadyAsync();
         var alice = new PersonRef { NetworkId = ConnectorHarness.RemoteNetworkId, UserId = "alice", DisplayName = "Alice" };
 
-        await using (var carol = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Carol"))
+        await using (var carol = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Carol"))
         {
             Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, room, "Alice", "before restart"), CancellationToken.None));
             await carol.WaitForMessagesAsync(m => m.Body == "before restart", 1, Wait);
         }
 
-        await server.StopAsync();
+        await _server.StopAsync();
         var deadline = DateTime.UtcNow + Wait;
         while (bridge.Connector.IsReady && DateTime.UtcNow < deadline)
         {
@@ -35,18 +36,18 @@ public sealed class ProsodyRestartTests(ProsodyServer server) : IClassFixture<Pr
         var whileDown = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(2, room, "Alice", "while down"), CancellationToken.None);
         Assert.False(Assert.IsType<DeliveryResult.RetryLater>(whileDown).CountsAsAttempt);
 
-        await server.StartAsync();
+        await _server.StartAgainAsync();
         await bridge.WaitReadyAsync(TimeSpan.FromSeconds(30));
         // Ready means the puppet is back in the room already, under its own nick (no ghost, no suffix).
         Assert.Equal("Alice", bridge.Xmpp.JoinedNick(alice, room));
         Assert.True(bridge.Xmpp.ConnectionCount >= 2);
 
-        await using var carol2 = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Carol");
+        await using var carol2 = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Carol");
         Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(ConnectorHarness.Message(2, room, "Alice", "while down"), CancellationToken.None));
         var seen = await carol2.WaitForMessagesAsync(m => m.Body == "while down", 1, Wait);
         Assert.Equal("Alice", seen[0].FromNick);
 
-        await carol2.SayAsync("hello after the restart");
+        await carol2.SayConfirmedAsync("hello after the restart");
         var events = await bridge.Sink.WaitForAsync(e => e.Text == "hello after the restart", 1, Wait);
         await Task.Delay(300);
         Assert.Single(bridge.Sink.All, e => e.Text == "hello after the restart");
@@ -56,10 +57,10 @@ public sealed class ProsodyRestartTests(ProsodyServer server) : IClassFixture<Pr
     [Fact]
     public async Task Stopping_sends_unavailable_presence_so_no_ghost_puppets_remain()
     {
-        var room = server.NewRoom();
-        var jid = await server.NewUserAsync("dan");
-        await using var dan = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Dan");
-        await using (var bridge = await ConnectorHarness.StartAsync(server, [room]))
+        var room = _server.NewRoom();
+        var jid = await _server.NewUserAsync("dan");
+        await using var dan = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Dan");
+        await using (var bridge = await ConnectorHarness.StartAsync(_server, [room]))
         {
             await bridge.WaitReadyAsync();
             Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, room, "Bob", "hi"), CancellationToken.None));
@@ -67,27 +68,28 @@ public sealed class ProsodyRestartTests(ProsodyServer server) : IClassFixture<Pr
         }
 
         // A real person taking the nick proves the puppet left: a ghost would hold it and answer 409.
-        var other = await server.NewUserAsync("bob");
-        await using var bob = await XmppPerson.StartAsync(other, "pass", server.ClientPort, room, "Bob");
+        var other = await _server.NewUserAsync("bob");
+        await using var bob = await XmppPerson.JoinAsync(other, "pass", _server.C2sPort, room, "Bob");
         Assert.Equal("Bob", bob.Nick);
     }
 }
 
 /// <summary>The bridge process dying (SIGKILL) and coming back with its saved state.</summary>
-public sealed class BridgeCrashTests(ProsodyServer server) : IClassFixture<ProsodyServer>
+public sealed class BridgeCrashTests(ProsodyFixture fixture) : IClassFixture<ProsodyFixture>
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private readonly ProsodyServer _server = fixture.Server;
 
     [Fact]
     public async Task After_a_crash_nothing_is_lost_or_sent_twice_and_ghost_puppets_are_taken_back()
     {
-        var room = server.NewRoom();
-        var jid = await server.NewUserAsync("hank");
+        var room = _server.NewRoom();
+        var jid = await _server.NewUserAsync("hank");
         var state = new InMemoryStateStore();
-        await using var hank = await XmppPerson.StartAsync(jid, "pass", server.ClientPort, room, "Hank");
-        await using var first = await ConnectorHarness.StartAsync(server, [room], state);
+        await using var hank = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Hank");
+        await using var first = await ConnectorHarness.StartAsync(_server, [room], state);
         await first.WaitReadyAsync();
-        await hank.SayAsync("warm-up");
+        await hank.SayConfirmedAsync("warm-up");
         await first.Sink.WaitForAsync(e => e.Text == "warm-up", 1, Wait);
         await Task.Delay(2500); // the saved position trails by a tick
 
@@ -95,11 +97,11 @@ public sealed class BridgeCrashTests(ProsodyServer server) : IClassFixture<Proso
         var sentId = Assert.IsType<DeliveryResult.Delivered>(sent).NativeId;
         await first.Xmpp.SimulateCrashAsync(); // the core had not recorded the delivery yet
 
-        await hank.SayAsync("while the bridge is dead 1");
-        await hank.SayAsync("while the bridge is dead 2");
+        await hank.SayConfirmedAsync("while the bridge is dead 1");
+        await hank.SayConfirmedAsync("while the bridge is dead 2");
         await hank.WaitForMessagesAsync(m => m.Body.StartsWith("while the bridge is dead", StringComparison.Ordinal), 2, Wait);
 
-        await using var second = await ConnectorHarness.StartAsync(server, [room], state);
+        await using var second = await ConnectorHarness.StartAsync(_server, [room], state);
         await second.WaitReadyAsync();
         // The outbox row is retried: recognised in the archive, not sent again.
         var again = await second.Connector.DeliverAsync(ConnectorHarness.Message(7, room, "Alice", "sent just before the crash"), CancellationToken.None);

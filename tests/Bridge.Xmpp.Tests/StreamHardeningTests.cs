@@ -125,6 +125,133 @@ public sealed class StreamHardeningTests
         Assert.Equal((MessageKind.Emote, "waves"), (events[4].MessageKind, events[4].Text));
     }
 
+    [Fact]
+    public async Task A_connection_that_stops_answering_is_replaced()
+    {
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            Assert.True(await session.HandshakeAsync(Secret));
+            await session.AcceptBotJoinAsync(Room);
+            if (index == 1)
+            {
+                await session.SendAsync(FakeSession.GroupchatMessage(Room, "alice", "s-1", "on the new connection"));
+            }
+
+            // The fake never answers the self-ping: to the connector this server is silently gone.
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room], extra: new Dictionary<string, string?>
+        {
+            ["keepAliveInterval"] = "00:00:00.300",
+            ["joinTimeout"] = "00:00:01",
+        });
+        await bridge.Sink.WaitForAsync(e => e.Text == "on the new connection", 1, Wait);
+        await server.Sessions[0].WaitForAsync(new Regex("<ping xmlns=\"urn:xmpp:ping\""), Wait);
+        await server.Sessions[0].WaitForAsync(new Regex("<connection-timeout "), Wait);
+        Assert.True(bridge.Xmpp.ConnectionCount >= 2);
+    }
+
+    [Theory]
+    [InlineData("registration-required", "auth")]
+    [InlineData("forbidden", "auth")]
+    public async Task A_room_that_refuses_a_puppet_is_not_asked_again_in_a_loop(string condition, string errorType)
+    {
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            Assert.True(await session.HandshakeAsync(Secret));
+            await session.AcceptBotJoinAsync(Room);
+            var join = await session.WaitForAsync(new Regex($"<presence[^>]*from=\"([^\"]+@bridge.localhost)\"[^>]*to=\"{Regex.Escape(Room)}/([^\"]+)\""), Wait);
+            await session.SendAsync($"<presence type='error' from='{Room}/{join.Groups[2].Value}' to='{join.Groups[1].Value}'>" +
+                                    $"<error type='{errorType}'><{condition} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>");
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room]);
+        await bridge.WaitReadyAsync(Wait);
+        var first = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, Room, "Mallory", "hi"), CancellationToken.None);
+        Assert.Contains(condition, Assert.IsType<Bridge.Core.Connectors.DeliveryResult.Rejected>(first).Reason);
+        var second = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(2, Room, "Mallory", "again"), CancellationToken.None);
+        Assert.IsType<Bridge.Core.Connectors.DeliveryResult.Rejected>(second);
+        await Task.Delay(200);
+        // One join attempt for the puppet, no retry loop, no message sent.
+        Assert.Single(new Regex("<presence[^>]*from=\"mallory|<presence[^>]*from=\"remote\\\\2fmallory").Matches(server.Sessions[0].Received));
+        Assert.DoesNotContain("<body>hi</body>", server.Sessions[0].Received);
+    }
+
+    [Fact]
+    public async Task A_real_person_speaking_under_the_nick_a_puppet_is_still_trying_is_bridged()
+    {
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            Assert.True(await session.HandshakeAsync(Secret));
+            await session.AcceptBotJoinAsync(Room);
+            var join = await session.WaitForAsync(new Regex($"<presence[^>]*from=\"([^\"]+@bridge.localhost)\"[^>]*to=\"{Regex.Escape(Room)}/Zed\""), Wait);
+            var puppet = join.Groups[1].Value;
+            // The real Zed speaks before the room answers the puppet's join with a conflict.
+            await session.SendAsync(FakeSession.GroupchatMessage(Room, "Zed", "s-zed", "the real Zed"));
+            await session.SendAsync($"<presence type='error' from='{Room}/Zed' to='{puppet}'><error type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>");
+            await session.WaitForAsync(new Regex($"to=\"{Regex.Escape(Room)}/Zed \\(2\\)\""), Wait);
+            await session.SendAsync($"<presence from='{Room}/Zed (2)' to='{puppet}'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/><status code='110'/></x></presence>");
+            var message = await session.WaitForAsync(new Regex("<message[^>]*id=\"(bridge-1)\""), Wait);
+            await session.SendAsync($"<message type='groupchat' from='{Room}/Zed (2)' to='bridge.localhost' id='bridge-1'><body>the puppet</body><stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='s-puppet'/></message>");
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room]);
+        await bridge.WaitReadyAsync(Wait);
+        var result = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, Room, "Zed", "the puppet"), CancellationToken.None);
+        Assert.Equal("s-puppet", Assert.IsType<Bridge.Core.Connectors.DeliveryResult.Delivered>(result).NativeId);
+        await Task.Delay(200);
+        Assert.Equal(["the real Zed"], bridge.Sink.All.Select(e => e.Text));
+    }
+
+    [Fact]
+    public async Task A_channel_without_a_domain_is_a_room_of_the_muc_service_and_is_reported_as_configured()
+    {
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            Assert.True(await session.HandshakeAsync(Secret));
+            await session.AcceptBotJoinAsync(Room);
+            await session.SendAsync(FakeSession.GroupchatMessage(Room, "alice", "s-1", "short name"));
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, ["ops"],
+            extra: new Dictionary<string, string?> { ["mucService"] = "conference.localhost" });
+        var events = await bridge.Sink.WaitForAsync(e => e.Text == "short name", 1, Wait);
+        Assert.Equal("ops", events[0].ChannelId);
+        await bridge.WaitReadyAsync(Wait);
+        var delivered = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, "unknown-room", "Alice", "x"), CancellationToken.None);
+        Assert.IsType<Bridge.Core.Connectors.DeliveryResult.Rejected>(delivered);
+    }
+
+    [Fact]
+    public async Task Live_messages_arriving_during_a_catch_up_are_passed_on_after_the_archived_ones()
+    {
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            Assert.True(await session.HandshakeAsync(Secret));
+            if (index == 0)
+            {
+                await session.AcceptBotJoinAsync(Room);
+                await session.SendAsync(FakeSession.GroupchatMessage(Room, "alice", "s-1", "one (live)"));
+                await session.SendAsync("<not-closed");
+                return;
+            }
+
+            await session.AcceptBotJoinAsync(Room, answerArchiveQueries: false);
+            var query = await session.WaitForAsync(new Regex("<iq [^>]*id=\"([^\"]+)\"[^>]*>\\s*<query[^>]*queryid=\"([^\"]+)\"[^>]*urn:xmpp:mam:2.*?<after>s-1</after>"), Wait);
+            // A live message overtakes the archive page that holds an older one.
+            await session.SendAsync(FakeSession.GroupchatMessage(Room, "alice", "s-3", "three (live)"));
+            await session.SendAsync($"<message from='{Room}' to='bridge.localhost'><result xmlns='urn:xmpp:mam:2' queryid='{query.Groups[2].Value}' id='s-2'>" +
+                                    "<forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:00Z'/>" +
+                                    $"<message xmlns='jabber:client' type='groupchat' from='{Room}/alice' id='m-2'><body>two (archived)</body></message></forwarded></result></message>");
+            await session.SendAsync($"<message from='{Room}' to='bridge.localhost'><result xmlns='urn:xmpp:mam:2' queryid='{query.Groups[2].Value}' id='s-1'>" +
+                                    "<forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:00Z'/>" +
+                                    $"<message xmlns='jabber:client' type='groupchat' from='{Room}/alice' id='m-1'><body>one (live)</body></message></forwarded></result></message>");
+            await session.SendAsync($"<iq type='result' id='{query.Groups[1].Value}' from='{Room}' to='bridge.localhost'><fin xmlns='urn:xmpp:mam:2' complete='true'>" +
+                                    "<set xmlns='http://jabber.org/protocol/rsm'><first>s-2</first><last>s-1</last></set></fin></iq>");
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room]);
+        await bridge.Sink.WaitForAsync(e => e.Text == "three (live)", 1, Wait);
+        await Task.Delay(200);
+        Assert.Equal(["one (live)", "two (archived)", "three (live)"], bridge.Sink.All.Select(e => e.Text));
+        Assert.Equal(["s-1", "s-2", "s-3"], bridge.Sink.All.Select(e => e.NativeId));
+    }
+
     private static async Task RunBadInputAsync(string badInput, string expectedCondition)
     {
         await using var server = new FakeComponentServer(async (session, index) =>

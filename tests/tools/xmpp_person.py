@@ -7,7 +7,9 @@ stdin : {"cmd":"say","body":"..."} [optional "id"], {"cmd":"correct","id":"<id o
 stdout: {"event":"joined","nick":..} once in the room; {"event":"presence","nick":..,"type":"available"|"unavailable",
         "self":bool,"codes":[..]} for every occupant presence; one line per groupchat message received:
         {"event":"message","from_nick":..,"body":..,"id":..,"stanza_id":..,"delayed":bool,"replace_id":..}
-        {"event":"sent","id":..} after each say, {"event":"error",...} on errors.
+        {"event":"sent","id":..} after each say, {"event":"error",...} on errors;
+        {"event":"private","from":..,"from_nick":..,"body":..,"type":..} for each chat/normal message with a body (MUC
+        private messages, such as the bridge bot's notices; from_nick is set when it came from an occupant of our room).
 Must run with Debian's /usr/bin/python3 (the only one that can import slixmpp).
 """
 import asyncio
@@ -42,6 +44,7 @@ class Person(slixmpp.ClientXMPP):
         self.register_plugin("xep_0199")
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("groupchat_message", self.on_groupchat)
+        self.add_event_handler("message", self.on_private)
         self.add_event_handler("presence_available", self.on_presence)
         self.add_event_handler("presence_error", self.on_presence)
         self.add_event_handler("presence_unavailable", self.on_presence)
@@ -101,6 +104,18 @@ class Person(slixmpp.ClientXMPP):
             "stanza_id": sid,
             "delayed": msg.xml.find("{%s}delay" % NS_DELAY) is not None,
             "replace_id": replace.get("id") if replace is not None else None,
+        })
+
+    def on_private(self, msg):
+        if msg["type"] not in ("chat", "normal") or not msg["body"]:
+            return
+        sender = msg["from"]
+        emit({
+            "event": "private",
+            "from": str(sender),
+            "from_nick": sender.resource if sender.bare == self.room else None,
+            "body": msg["body"],
+            "type": msg["type"],
         })
 
     def handle_command(self, cmd):

@@ -34,6 +34,18 @@ await bob.WaitForAsync(ms => ms.Count(m => m.Body.StartsWith("warm ", StringComp
 await Task.Delay(1000);
 var idleRss = ProcessStats.RssMegabytes(bridge.Pid);
 
+// Baseline: the same people and server without the bridge (a message back to its own sender through one MUC),
+// so the harness's own cost can be told apart from the bridge's.
+var baseline = new List<double>();
+for (var i = 0; i < Math.Min(latencyCount, 100); i++)
+{
+    var body = $"self {i}";
+    var sent = DateTimeOffset.UtcNow;
+    await alice.SayAsync(body);
+    var got = await alice.WaitForAsync(ms => ms.Any(m => m.Body == body), TimeSpan.FromSeconds(30), body);
+    baseline.Add((got.First(m => m.Body == body).ReceivedAt - sent).TotalMilliseconds);
+}
+
 // Latency: one message at a time, the next after the previous arrived.
 var latencies = new List<double>();
 for (var i = 0; i < latencyCount; i++)
@@ -62,14 +74,18 @@ var received = bob.Messages.Where(m => m.Body.StartsWith("burst ", StringCompari
 var inOrder = received.SequenceEqual(Enumerable.Range(0, burstCount).Select(i => $"burst {i}"));
 
 latencies.Sort();
-double Pct(double p) => latencies[(int)Math.Min(latencies.Count - 1, Math.Ceiling(p * latencies.Count) - 1)];
+baseline.Sort();
+double Pct(double p) => Percentile(latencies, p);
 Console.WriteLine("XMPP ⇄ XMPP through the bridge (two private Prosody servers, slixmpp people, loopback)");
 Console.WriteLine(FormattableString.Invariant($"latency, {latencyCount} messages one at a time: median {Pct(0.5):F2} ms, p99 {Pct(0.99):F2} ms, max {latencies[^1]:F2} ms"));
+Console.WriteLine(FormattableString.Invariant($"baseline without the bridge (person -> own room -> same person): median {Percentile(baseline, 0.5):F2} ms, p99 {Percentile(baseline, 0.99):F2} ms"));
 Console.WriteLine(FormattableString.Invariant($"throughput, burst of {burstCount}: {burstCount / clock.Elapsed.TotalSeconds:F0} msg/s end to end ({clock.Elapsed.TotalSeconds:F2} s)"));
 Console.WriteLine(FormattableString.Invariant($"bridge CPU per 1,000 messages: {cpu.TotalSeconds * 1000 / burstCount:F3} s"));
 Console.WriteLine(FormattableString.Invariant($"bridge memory: idle {idleRss:F0} MB, after load {loadedRss:F0} MB"));
 Console.WriteLine($"losses: {burstCount - received.Distinct().Count()}, duplicates: {received.Count - received.Distinct().Count()}, in order: {inOrder}");
 return 0;
+
+static double Percentile(List<double> sorted, double p) => sorted[(int)Math.Min(sorted.Count - 1, Math.Ceiling(p * sorted.Count) - 1)];
 
 int Arg(string name, int fallback)
 {

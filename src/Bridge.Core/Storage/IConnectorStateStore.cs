@@ -13,4 +13,17 @@ public interface IConnectorStateStore
     Task<bool> TryAddAsync(string scope, string key, string value, CancellationToken cancellationToken);
 
     Task<IReadOnlyDictionary<string, string>> ListAsync(string scope, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sets several keys (upsert, like <see cref="SetAsync"/>). A store may write them in one transaction, which is
+    /// much cheaper than one commit per key; the default simply calls <see cref="SetAsync"/> for each.
+    /// </summary>
+    async Task SetManyAsync(string scope, IReadOnlyList<KeyValuePair<string, string>> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        foreach (var (key, value) in entries)
+        {
+            await SetAsync(scope, key, value, cancellationToken);
+        }
+    }
 }

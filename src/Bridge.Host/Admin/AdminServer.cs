@@ -1,5 +1,6 @@
 using Bridge.Core.Connectors;
 using Bridge.Core.Storage;
+using Bridge.Core.Telemetry;
 using Bridge.Host.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -7,12 +8,13 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 
 namespace Bridge.Host.Admin;
 
 /// <summary>
 /// The operator's HTTP API on its own Kestrel (loopback by default): <c>/healthz</c> (200 when every connector is ready),
-/// <c>/status</c> (connectors, queue depths) and <c>/deadletters</c>.
+/// <c>/status</c> (connectors, queue depths), <c>/deadletters</c> and <c>/metrics</c> (Prometheus).
 /// </summary>
 internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connectors, IBridgeStore store, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
 {
@@ -25,7 +27,12 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
         builder.Services.AddSingleton(loggerFactory);
         builder.WebHost.UseUrls(options.Listen);
         builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+        // Meters are process-wide: this provider sees the bridge's instruments and the runtime's.
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m
+            .AddMeter(BridgeMetrics.MeterName, "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddPrometheusExporter());
         var app = builder.Build();
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/healthz", () => connectors.All.All(c => c.IsReady)
             ? Results.Text("ok\n")
             : Results.Text("degraded: " + string.Join(", ", connectors.All.Where(c => !c.IsReady).Select(c => c.NetworkId)) + "\n", statusCode: 503));

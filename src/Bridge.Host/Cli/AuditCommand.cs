@@ -109,14 +109,14 @@ internal static class AuditCommand
 
     private static async Task<IBridgeStore?> OpenStoreAsync(FileInfo file, TextWriter err, CancellationToken cancellationToken)
     {
-        var (root, settings) = ConfigLoading.Load(file, reloadOnChange: false, err);
-        (root as IDisposable)?.Dispose();
-        if (settings is null)
+        // Only the database section: the trail must stay readable when the rest of the file is broken.
+        var database = ConfigLoading.LoadDatabase(file, err);
+        if (database is null)
         {
             return null;
         }
 
-        var store = StoreFactory.Create(settings.Database, NullLoggerFactory.Instance);
+        var store = StoreFactory.Create(database, NullLoggerFactory.Instance);
         await store.MigrateAsync(cancellationToken);
         return store;
     }

@@ -7,6 +7,7 @@ using Bridge.Core.Runtime;
 using Bridge.Core.Storage;
 using Bridge.Core.Storage.Postgres;
 using Bridge.Core.Storage.Sqlite;
+using Bridge.Core.Telemetry;
 using Bridge.Host.Admin;
 using Bridge.Host.Configuration;
 using Microsoft.Extensions.Configuration;
@@ -49,10 +50,12 @@ internal static class BridgeHostFactory
         services.AddSingleton(settings.Audit);
         services.AddSingleton(settings.Admin);
         services.AddSingleton<DeliverySignals>();
+        services.AddSingleton<BridgeMetrics>();
         services.AddSingleton<ConnectorRegistry>();
         services.AddSingleton<IBridgeStore>(sp => StoreFactory.Create(settings.Database, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IConnectorStateStore>(sp => sp.GetRequiredService<IBridgeStore>());
         services.AddSharingPolicy(settings.Policy, settings.Topology);
+        services.AddHostedService<ConfigurationReloadFailures>();
         services.AddSingleton<BridgeRouter>();
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<BridgeRouter>());
         foreach (var factory in ConnectorFactories())

@@ -22,7 +22,8 @@ internal static class BridgeConfiguration
             FileProvider = new PhysicalFileProvider(Path.GetDirectoryName(full)!) { UsePollingFileWatcher = false },
             Path = Path.GetFileName(full),
             Optional = false,
-            ReloadOnChange = reloadOnChange,
+            ReloadOnChange = false, // the provider watches itself: see YamlConfigurationProvider
+            WatchForChanges = reloadOnChange,
             ReloadDelay = 250,
         });
         builder.AddEnvironmentVariables(EnvironmentPrefix);

@@ -15,36 +15,7 @@ internal static class SettingsReader
         var (topology, topologyErrors) = TopologyReader.Read(configuration);
         errors.AddRange(topologyErrors);
 
-        var database = Bind<DatabaseOptions>(configuration, "database", errors);
-        if (database is not null)
-        {
-            switch (database.Provider.ToLowerInvariant())
-            {
-                case "sqlite":
-                    if (string.IsNullOrWhiteSpace(database.Sqlite.Path))
-                    {
-                        errors.Add(new ConfigError("database:sqlite:path", "required: the path of the SQLite database file"));
-                    }
-
-                    if (database.Sqlite.Synchronous is not ("normal" or "full"))
-                    {
-                        errors.Add(new ConfigError("database:sqlite:synchronous", $"'{database.Sqlite.Synchronous}' is not allowed: use normal or full"));
-                    }
-
-                    break;
-                case "postgres":
-                    if (string.IsNullOrWhiteSpace(database.Postgres.ConnectionString))
-                    {
-                        errors.Add(new ConfigError("database:postgres:connectionString", "required when database:provider is postgres"));
-                    }
-
-                    break;
-                default:
-                    errors.Add(new ConfigError("database:provider", $"'{database.Provider}' is not a store: use sqlite or postgres"));
-                    break;
-            }
-        }
-
+        var database = ReadDatabase(configuration, errors);
         var delivery = Bind<DeliveryOptions>(configuration, "delivery", errors);
         if (delivery is not null)
         {
@@ -111,6 +82,45 @@ internal static class SettingsReader
         }
 
         return (new HostSettings { Policy = policy, Topology = topology, Database = database, Delivery = delivery, Audit = audit, Admin = admin }, errors);
+    }
+
+    /// <summary>
+    /// Binds and validates only the <c>database:</c> section: what the audit verbs need, so that an operator can still
+    /// export and verify the trail while the rest of the file (for example a policy the daemon refused) is broken.
+    /// </summary>
+    public static DatabaseOptions? ReadDatabase(IConfiguration configuration, List<ConfigError> errors)
+    {
+        var database = Bind<DatabaseOptions>(configuration, "database", errors);
+        if (database is not null)
+        {
+            switch (database.Provider.ToLowerInvariant())
+            {
+                case "sqlite":
+                    if (string.IsNullOrWhiteSpace(database.Sqlite.Path))
+                    {
+                        errors.Add(new ConfigError("database:sqlite:path", "required: the path of the SQLite database file"));
+                    }
+
+                    if (database.Sqlite.Synchronous is not ("normal" or "full"))
+                    {
+                        errors.Add(new ConfigError("database:sqlite:synchronous", $"'{database.Sqlite.Synchronous}' is not allowed: use normal or full"));
+                    }
+
+                    break;
+                case "postgres":
+                    if (string.IsNullOrWhiteSpace(database.Postgres.ConnectionString))
+                    {
+                        errors.Add(new ConfigError("database:postgres:connectionString", "required when database:provider is postgres"));
+                    }
+
+                    break;
+                default:
+                    errors.Add(new ConfigError("database:provider", $"'{database.Provider}' is not a store: use sqlite or postgres"));
+                    break;
+            }
+        }
+
+        return database;
     }
 
     /// <summary>Binds a section, turning binder failures (a word where a number belongs) into an error naming the key.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Primitives;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -8,9 +9,79 @@ namespace Bridge.Host.Configuration;
 /// Reads a YAML file into configuration keys the .NET way (<c>networks:org-a:xmpp:port</c>, sequences by index), so
 /// environment variables (<c>BRIDGE_NETWORKS__ORG-A__XMPP__PORT</c>) override any key.
 /// </summary>
-internal sealed class YamlConfigurationProvider(YamlConfigurationSource source) : FileConfigurationProvider(source)
+/// <remarks>
+/// Reloads (file watch, SIGHUP) never lose the configuration in force: the base file provider empties its data when the
+/// file is missing or unreadable on a reload, and an empty configuration has no <c>policy:</c> section, which would put
+/// "no rules" in force (fail open). Here such a reload keeps the last good data and raises <see cref="ReloadFailed"/>.
+/// </remarks>
+internal sealed class YamlConfigurationProvider : FileConfigurationProvider
 {
-    public override void Load(Stream stream)
+    private readonly IDisposable? _watch;
+    private bool _loaded;
+
+    public YamlConfigurationProvider(YamlConfigurationSource source)
+        : base(source)
+    {
+        // Our own watch (the base provider's is off, see YamlConfigurationSource.WatchForChanges) so that every
+        // reload goes through Load() below.
+        if (source.WatchForChanges && source.FileProvider is { } files && source.Path is { } path)
+        {
+            _watch = ChangeToken.OnChange(() => files.Watch(path), () =>
+            {
+                Thread.Sleep(source.ReloadDelay); // let the writer finish, as the base provider does
+                Load();
+            });
+        }
+    }
+
+    /// <summary>A reload found the file missing or unreadable (the message says why); the configuration in force is kept.</summary>
+    public event Action<string>? ReloadFailed;
+
+    public override void Load()
+    {
+        if (!_loaded)
+        {
+            base.Load(); // at start every problem is fatal
+            _loaded = true;
+            return;
+        }
+
+        var file = Source.FileProvider?.GetFileInfo(Source.Path ?? "");
+        if (file is null || !file.Exists)
+        {
+            ReloadFailed?.Invoke($"{Source.Path}: the file is missing");
+            return;
+        }
+
+        Dictionary<string, string?> data;
+        try
+        {
+            using var stream = file.CreateReadStream();
+            data = Parse(stream);
+        }
+        catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException or InvalidCastException)
+        {
+            ReloadFailed?.Invoke($"{Source.Path}: {ex.Message}");
+            return;
+        }
+
+        Data = data;
+        OnReload();
+    }
+
+    public override void Load(Stream stream) => Data = Parse(stream);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _watch?.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private static Dictionary<string, string?> Parse(Stream stream)
     {
         var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         var yaml = new YamlStream();
@@ -29,7 +100,7 @@ internal sealed class YamlConfigurationProvider(YamlConfigurationSource source) 
             Flatten(yaml.Documents[0].RootNode, "", data);
         }
 
-        Data = data;
+        return data;
     }
 
     private static void Flatten(YamlNode node, string prefix, Dictionary<string, string?> data)
@@ -68,6 +139,9 @@ internal sealed class YamlConfigurationProvider(YamlConfigurationSource source) 
 
 internal sealed class YamlConfigurationSource : FileConfigurationSource
 {
+    /// <summary>Reload when the file changes. Use this rather than <c>ReloadOnChange</c>, whose reloads can lose the data.</summary>
+    public bool WatchForChanges { get; set; }
+
     public override IConfigurationProvider Build(IConfigurationBuilder builder)
     {
         EnsureDefaults(builder);

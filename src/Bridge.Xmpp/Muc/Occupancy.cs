@@ -42,6 +42,12 @@ internal sealed class Occupancy(Jid occupantJid, RoomState room, string baseNick
 
     public string? RefusedReason { get; set; }
 
+    /// <summary>For the bot in a room without an archive: ask the join for the history since this instant.</summary>
+    public DateTimeOffset? HistorySince { get; set; }
+
+    /// <summary>A nick change to this base nick was refused; not tried again until the name changes again.</summary>
+    public string? NickChangeGivenUpFor { get; set; }
+
     /// <summary>After a kick we wait before joining again, so a kicking moderator is not met with a loop.</summary>
     public DateTimeOffset RetryNotBefore { get; set; }
 }

@@ -23,6 +23,14 @@ internal sealed class RoomState(string channelId, Jid jid)
 
     public string? PendingPersist { get; set; }
 
+    /// <summary>When the newest message ingested was sent (for <c>&lt;history since/&gt;</c> in rooms without an archive).</summary>
+    public DateTimeOffset? LastStamp { get; set; }
+
+    public DateTimeOffset? PersistedStamp { get; set; }
+
+    /// <summary>True from a join that asked for history since <see cref="LastStamp"/> until the room's subject ends the replay.</summary>
+    public volatile bool ReplayingHistory;
+
     /// <summary>Whether the room answers MAM queries (unknown until tried).</summary>
     public bool? ArchiveAvailable { get; set; }
 
@@ -32,7 +40,7 @@ internal sealed class RoomState(string channelId, Jid jid)
     /// <summary>Native id (stanza-id) → the sender's message id (for corrections we send as a puppet).</summary>
     public BoundedMap<string> NativeToMessageId { get; } = new(50_000);
 
-    /// <summary>Room stanza-ids already handed to the core (dedupe of catch-up against live traffic).</summary>
+    /// <summary>Native ids (stanza-ids, else message ids) already handed to the core (dedupe of catch-up against live traffic).</summary>
     public BoundedMap<bool> Seen { get; } = new(20_000);
 }
 

@@ -6,6 +6,7 @@ using Bridge.Core.Connectors;
 using Bridge.Core.Model;
 using Bridge.Matrix.Configuration;
 using Bridge.Matrix.Connector;
+using Bridge.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sandbox.Matrix;
 using Sandbox.Matrix.Appservices;
@@ -24,7 +25,7 @@ internal sealed class BridgeHarness : IAsyncDisposable
     public const string Channel = "#ops:localhost";
     public const string Bot = "@_bridge_bot:localhost";
 
-    private BridgeHarness(MatrixSandbox sandbox, MatrixConnector connector, RecordingSink sink, MemoryStateStore state, SandboxUser alice, string roomId)
+    private BridgeHarness(MatrixSandbox sandbox, MatrixConnector connector, RecordingSink sink, InMemoryStateStore state, SandboxUser alice, string roomId)
     {
         Sandbox = sandbox;
         Connector = connector;
@@ -40,7 +41,7 @@ internal sealed class BridgeHarness : IAsyncDisposable
 
     public RecordingSink Sink { get; }
 
-    public MemoryStateStore State { get; }
+    public InMemoryStateStore State { get; }
 
     public SandboxUser Alice { get; }
 
@@ -66,7 +67,7 @@ internal sealed class BridgeHarness : IAsyncDisposable
         var roomId = sandbox.CreateRoom(alice.UserId, name: "Ops", aliasLocalpart: "ops");
 
         var sink = new RecordingSink();
-        var state = new MemoryStateStore();
+        var state = new InMemoryStateStore();
         var connector = CreateConnector(sandbox.BaseUrl, sink, state, configure: connectorOptions);
         await connector.StartAsync(CancellationToken.None);
         sandbox.AddAppservice(Registration(connector.ListenUrl!));
@@ -75,7 +76,7 @@ internal sealed class BridgeHarness : IAsyncDisposable
         return new BridgeHarness(sandbox, connector, sink, state, alice, roomId);
     }
 
-    public static MatrixConnector CreateConnector(Uri homeserver, RecordingSink sink, MemoryStateStore state, string listen = "http://127.0.0.1:0",
+    public static MatrixConnector CreateConnector(Uri homeserver, RecordingSink sink, InMemoryStateStore state, string listen = "http://127.0.0.1:0",
         Action<MatrixOptions>? configure = null)
     {
         var topology = new BridgeTopology(

@@ -52,19 +52,33 @@ internal sealed class TwoOrganisations : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var p in _people)
-        {
-            await p.DisposeAsync();
-        }
-
+        // Every resource is released even when another one fails to: a leaked daemon or server would outlive the test run.
+        var resources = new List<IAsyncDisposable>(_people);
         if (Bridge is not null)
         {
-            await Bridge.DisposeAsync();
+            resources.Add(Bridge);
         }
 
-        await A.DisposeAsync();
-        await B.DisposeAsync();
+        resources.Add(A);
+        resources.Add(B);
+        var failures = new List<Exception>();
+        foreach (var r in resources)
+        {
+            try
+            {
+                await r.DisposeAsync();
+            }
+            catch (Exception ex)
+            {
+                failures.Add(ex);
+            }
+        }
+
         Dir.Dispose();
+        if (failures.Count > 0)
+        {
+            throw new AggregateException(failures);
+        }
     }
 
     private XmppPerson Track(XmppPerson p)

@@ -92,8 +92,9 @@ public sealed class ConnectorHarness : IAsyncDisposable
         return new ConnectorHarness(connector, sink, state, logs, loggerFactory);
     }
 
-    public static Task<ConnectorHarness> StartAsync(ProsodyServer server, IReadOnlyList<string> rooms, InMemoryStateStore? state = null, string? secret = null) =>
-        StartAsync("127.0.0.1", server.ComponentPort, server.ComponentDomain, secret ?? server.Secret, rooms, state);
+    public static Task<ConnectorHarness> StartAsync(IXmppTestServer server, IReadOnlyList<string> rooms, InMemoryStateStore? state = null, string? secret = null,
+        IDictionary<string, string?>? extra = null) =>
+        StartAsync("127.0.0.1", server.ComponentPort, server.ComponentDomain, secret ?? server.Secret, rooms, state, extra);
 
     public async Task WaitReadyAsync(TimeSpan? timeout = null)
     {

@@ -215,12 +215,15 @@ public sealed class FakeSession : IDisposable
     }
 
     /// <summary>Answers the bot's join presence with a self-presence (status 110), like a room would.</summary>
-    public async Task AcceptBotJoinAsync(string room, string componentDomain = "bridge.localhost")
+    public async Task AcceptBotJoinAsync(string room, string componentDomain = "bridge.localhost", bool answerArchiveQueries = true)
     {
         var join = await WaitForAsync(new Regex($"<presence[^>]*to=\"{Regex.Escape(room)}/([^\"]+)\""));
         await SendAsync($"<presence from='{room}/{join.Groups[1].Value}' to='{componentDomain}'>" +
                         "<x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/><status code='110'/></x></presence>");
-        _ = Task.Run(() => AnswerArchiveQueriesAsync(room, componentDomain), CancellationToken.None);
+        if (answerArchiveQueries)
+        {
+            _ = Task.Run(() => AnswerArchiveQueriesAsync(room, componentDomain), CancellationToken.None);
+        }
     }
 
     /// <summary>Waits until the connector has asked the room's archive (XEP-0313) at least <paramref name="count"/> times.</summary>

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Bridge.Core.Connectors;
 using Bridge.Core.Model;
-using Bridge.Core.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Bridge.Xmpp.Tests.Fixtures;
@@ -58,33 +57,6 @@ public sealed class RecordingSink : IEventSink
             await Task.Delay(25);
         }
     }
-}
-
-/// <summary>Connector state kept in memory (survives connector instances when shared).</summary>
-public sealed class InMemoryStateStore : IConnectorStateStore
-{
-    private readonly ConcurrentDictionary<(string, string), string> _values = new();
-
-    public Task<string?> GetAsync(string scope, string key, CancellationToken cancellationToken) =>
-        Task.FromResult(_values.TryGetValue((scope, key), out var v) ? v : null);
-
-    public Task SetAsync(string scope, string key, string value, CancellationToken cancellationToken)
-    {
-        _values[(scope, key)] = value;
-        return Task.CompletedTask;
-    }
-
-    public Task DeleteAsync(string scope, string key, CancellationToken cancellationToken)
-    {
-        _values.TryRemove((scope, key), out _);
-        return Task.CompletedTask;
-    }
-
-    public Task<bool> TryAddAsync(string scope, string key, string value, CancellationToken cancellationToken) =>
-        Task.FromResult(_values.TryAdd((scope, key), value));
-
-    public Task<IReadOnlyDictionary<string, string>> ListAsync(string scope, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyDictionary<string, string>>(_values.Where(kv => kv.Key.Item1 == scope).ToDictionary(kv => kv.Key.Item2, kv => kv.Value));
 }
 
 public sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception);

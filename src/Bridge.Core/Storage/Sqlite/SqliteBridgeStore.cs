@@ -18,6 +18,14 @@ public sealed class SqliteBridgeStore : IBridgeStore
     private readonly TimeProvider _time;
     private readonly string _synchronous;
 
+    // Commands kept per SQL text so SQLite parses and plans each statement once, not on every call (parsing was a
+    // visible share of the CPU per message). Only touched under _gate, like the connection itself.
+    private readonly Dictionary<string, SqliteCommand> _prepared = new(StringComparer.Ordinal);
+
+    // The audit chain's head (last seq and hash), read once and then advanced in memory after each commit, so an
+    // ingest does not query the table for it. Cleared whenever a transaction may not have committed.
+    private (long Sequence, string Hash)? _auditHead;
+
     public SqliteBridgeStore(SqliteStoreOptions options, ILogger<SqliteBridgeStore> logger, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -75,15 +83,13 @@ public sealed class SqliteBridgeStore : IBridgeStore
         {
             using var tx = _connection.BeginTransaction();
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            using (var seen = Command("INSERT OR IGNORE INTO inbound(network_id, native_id, received_at) VALUES ($n, $id, $t);", tx))
+            var seen = Prepared("INSERT OR IGNORE INTO inbound(network_id, native_id, received_at) VALUES ($n, $id, $t);", tx);
+            seen.Parameters.AddWithValue("$n", origin.NetworkId);
+            seen.Parameters.AddWithValue("$id", origin.NativeId);
+            seen.Parameters.AddWithValue("$t", now);
+            if (await seen.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
-                seen.Parameters.AddWithValue("$n", origin.NetworkId);
-                seen.Parameters.AddWithValue("$id", origin.NativeId);
-                seen.Parameters.AddWithValue("$t", now);
-                if (await seen.ExecuteNonQueryAsync(cancellationToken) == 0)
-                {
-                    return false;
-                }
+                return false;
             }
 
             if (origin.Kind == BridgeEventKind.Message)
@@ -93,7 +99,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
 
             foreach (var draft in outbox)
             {
-                using var cmd = Command(
+                var cmd = Prepared(
                     "INSERT INTO outbox(link_id, origin_network, origin_native_id, dest_network, dest_channel, payload, label, state, attempts, not_before, created_at, updated_at) " +
                     "VALUES ($l, $on, $oid, $dn, $dc, $p, $lab, 0, 0, 0, $t, $t);", tx);
                 cmd.Parameters.AddWithValue("$l", draft.LinkId);
@@ -107,8 +113,8 @@ public sealed class SqliteBridgeStore : IBridgeStore
                 await cmd.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            await AppendAuditCoreAsync(tx, audit, cancellationToken);
-            await tx.CommitAsync(cancellationToken);
+            var head = await AppendAuditCoreAsync(tx, audit, cancellationToken);
+            await CommitAsync(tx, head, cancellationToken);
             return true;
         }
         finally
@@ -123,24 +129,22 @@ public sealed class SqliteBridgeStore : IBridgeStore
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            using var cmd = Command("", null);
+            // One statement per number of excluded channels (bounded by the channel count), each prepared once.
             var exclude = "";
             if (excludeChannels.Count > 0)
             {
-                var names = new List<string>();
-                var i = 0;
-                foreach (var c in excludeChannels)
-                {
-                    var p = "$x" + i++;
-                    names.Add(p);
-                    cmd.Parameters.AddWithValue(p, c);
-                }
-
-                exclude = $" AND dest_channel NOT IN ({string.Join(',', names)})";
+                exclude = $" AND dest_channel NOT IN ({string.Join(',', Enumerable.Range(0, excludeChannels.Count).Select(i => "$x" + i))})";
             }
 
-            cmd.CommandText = "SELECT id, link_id, dest_network, dest_channel, payload, label, attempts, not_before, created_at FROM outbox " +
-                              $"WHERE dest_network = $n AND state = 0{exclude} ORDER BY id LIMIT $lim;";
+            var cmd = Prepared(
+                "SELECT id, link_id, dest_network, dest_channel, payload, label, attempts, not_before, created_at FROM outbox " +
+                $"WHERE dest_network = $n AND state = 0{exclude} ORDER BY id LIMIT $lim;", null);
+            var x = 0;
+            foreach (var c in excludeChannels)
+            {
+                cmd.Parameters.AddWithValue("$x" + x++, c);
+            }
+
             cmd.Parameters.AddWithValue("$n", networkId);
             cmd.Parameters.AddWithValue("$lim", limit);
             var list = new List<OutboxItem>();
@@ -175,14 +179,12 @@ public sealed class SqliteBridgeStore : IBridgeStore
         try
         {
             using var tx = _connection.BeginTransaction();
-            using (var cmd = Command("UPDATE outbox SET state = $s, delivered_native_id = $nid, updated_at = $t WHERE id = $id;", tx))
-            {
-                cmd.Parameters.AddWithValue("$s", (int)(nativeId is null ? OutboxState.Skipped : OutboxState.Delivered));
-                cmd.Parameters.AddWithValue("$nid", (object?)nativeId ?? DBNull.Value);
-                cmd.Parameters.AddWithValue("$t", _time.GetUtcNow().ToUnixTimeMilliseconds());
-                cmd.Parameters.AddWithValue("$id", item.Id);
-                await cmd.ExecuteNonQueryAsync(cancellationToken);
-            }
+            var cmd = Prepared("UPDATE outbox SET state = $s, delivered_native_id = $nid, updated_at = $t WHERE id = $id;", tx);
+            cmd.Parameters.AddWithValue("$s", (int)(nativeId is null ? OutboxState.Skipped : OutboxState.Delivered));
+            cmd.Parameters.AddWithValue("$nid", (object?)nativeId ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$t", _time.GetUtcNow().ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$id", item.Id);
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
 
             if (nativeId is not null && item.Event.Kind == BridgeEventKind.Message)
             {
@@ -192,7 +194,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
             if (nativeId is not null)
             {
                 // Every id the bridge created is an echo if it comes back, whatever kind of event it was.
-                using var echo = Command("INSERT OR IGNORE INTO delivered_ids(network_id, native_id) VALUES ($n, $id);", tx);
+                var echo = Prepared("INSERT OR IGNORE INTO delivered_ids(network_id, native_id) VALUES ($n, $id);", tx);
                 echo.Parameters.AddWithValue("$n", item.Destination.NetworkId);
                 echo.Parameters.AddWithValue("$id", nativeId);
                 await echo.ExecuteNonQueryAsync(cancellationToken);
@@ -217,7 +219,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            using var cmd = Command("SELECT COUNT(*) FROM outbox WHERE state = 0 AND ($n IS NULL OR dest_network = $n);", null);
+            var cmd = Prepared("SELECT COUNT(*) FROM outbox WHERE state = 0 AND ($n IS NULL OR dest_network = $n);", null);
             cmd.Parameters.AddWithValue("$n", (object?)networkId ?? DBNull.Value);
             return Convert.ToInt32(await cmd.ExecuteScalarAsync(cancellationToken));
         }
@@ -232,7 +234,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            using var cmd = Command($"SELECT id, link_id, dest_network, dest_channel, origin_network, origin_native_id, last_error, attempts, updated_at FROM outbox WHERE state = {(int)OutboxState.DeadLettered} ORDER BY id DESC LIMIT $lim;", null);
+            var cmd = Prepared($"SELECT id, link_id, dest_network, dest_channel, origin_network, origin_native_id, last_error, attempts, updated_at FROM outbox WHERE state = {(int)OutboxState.DeadLettered} ORDER BY id DESC LIMIT $lim;", null);
             cmd.Parameters.AddWithValue("$lim", limit);
             var list = new List<DeadLetter>();
             using var r = await cmd.ExecuteReaderAsync(cancellationToken);
@@ -255,7 +257,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            using var cmd = Command("SELECT origin_network, origin_native_id FROM message_map WHERE network_id = $n AND native_id = $id LIMIT 1;", null);
+            var cmd = Prepared("SELECT origin_network, origin_native_id FROM message_map WHERE network_id = $n AND native_id = $id LIMIT 1;", null);
             cmd.Parameters.AddWithValue("$n", networkId);
             cmd.Parameters.AddWithValue("$id", nativeId);
             using var r = await cmd.ExecuteReaderAsync(cancellationToken);
@@ -274,7 +276,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            using var cmd = Command("SELECT native_id FROM message_map WHERE origin_network = $on AND origin_native_id = $oid AND network_id = $n AND channel_id = $c LIMIT 1;", null);
+            var cmd = Prepared("SELECT native_id FROM message_map WHERE origin_network = $on AND origin_native_id = $oid AND network_id = $n AND channel_id = $c LIMIT 1;", null);
             cmd.Parameters.AddWithValue("$on", origin.NetworkId);
             cmd.Parameters.AddWithValue("$oid", origin.NativeId);
             cmd.Parameters.AddWithValue("$n", destination.NetworkId);
@@ -292,7 +294,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            using var cmd = Command("SELECT 1 FROM delivered_ids WHERE network_id = $n AND native_id = $id;", null);
+            var cmd = Prepared("SELECT 1 FROM delivered_ids WHERE network_id = $n AND native_id = $id;", null);
             cmd.Parameters.AddWithValue("$n", networkId);
             cmd.Parameters.AddWithValue("$id", nativeId);
             return await cmd.ExecuteScalarAsync(cancellationToken) is not null;
@@ -309,8 +311,8 @@ public sealed class SqliteBridgeStore : IBridgeStore
         try
         {
             using var tx = _connection.BeginTransaction();
-            await AppendAuditCoreAsync(tx, audit, cancellationToken);
-            await tx.CommitAsync(cancellationToken);
+            var head = await AppendAuditCoreAsync(tx, audit, cancellationToken);
+            await CommitAsync(tx, head, cancellationToken);
         }
         finally
         {
@@ -323,7 +325,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            using var cmd = Command(
+            var cmd = Prepared(
                 "SELECT seq, at, kind, link_id, event_key, source_network, source_person, destination, decision, rule_id, label, content_hash, content, prev_hash, hash " +
                 "FROM audit WHERE seq > $after AND at >= $since ORDER BY seq LIMIT $lim;", null);
             cmd.Parameters.AddWithValue("$after", afterSequence);
@@ -349,7 +351,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            using var cmd = Command("SELECT value FROM connector_state WHERE scope = $s AND key = $k;", null);
+            var cmd = Prepared("SELECT value FROM connector_state WHERE scope = $s AND key = $k;", null);
             cmd.Parameters.AddWithValue("$s", scope);
             cmd.Parameters.AddWithValue("$k", key);
             return await cmd.ExecuteScalarAsync(cancellationToken) as string;
@@ -360,8 +362,40 @@ public sealed class SqliteBridgeStore : IBridgeStore
         }
     }
 
+    private const string SetSql = "INSERT INTO connector_state(scope, key, value) VALUES ($s, $k, $v) ON CONFLICT(scope, key) DO UPDATE SET value = excluded.value;";
+
     public Task SetAsync(string scope, string key, string value, CancellationToken cancellationToken) =>
-        StateWriteAsync("INSERT INTO connector_state(scope, key, value) VALUES ($s, $k, $v) ON CONFLICT(scope, key) DO UPDATE SET value = excluded.value;", scope, key, value, cancellationToken);
+        StateWriteAsync(SetSql, scope, key, value, cancellationToken);
+
+    public async Task SetManyAsync(string scope, IReadOnlyList<KeyValuePair<string, string>> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            // One commit for the whole batch instead of one per key.
+            using var tx = _connection.BeginTransaction();
+            foreach (var (key, value) in entries)
+            {
+                var cmd = Prepared(SetSql, tx);
+                cmd.Parameters.AddWithValue("$s", scope);
+                cmd.Parameters.AddWithValue("$k", key);
+                cmd.Parameters.AddWithValue("$v", value);
+                await cmd.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await tx.CommitAsync(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 
     public Task DeleteAsync(string scope, string key, CancellationToken cancellationToken) =>
         StateWriteAsync("DELETE FROM connector_state WHERE scope = $s AND key = $k;", scope, key, null, cancellationToken);
@@ -374,7 +408,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            using var cmd = Command("SELECT key, value FROM connector_state WHERE scope = $s;", null);
+            var cmd = Prepared("SELECT key, value FROM connector_state WHERE scope = $s;", null);
             cmd.Parameters.AddWithValue("$s", scope);
             var result = new Dictionary<string, string>(StringComparer.Ordinal);
             using var r = await cmd.ExecuteReaderAsync(cancellationToken);
@@ -396,6 +430,12 @@ public sealed class SqliteBridgeStore : IBridgeStore
         await _gate.WaitAsync();
         try
         {
+            foreach (var cmd in _prepared.Values)
+            {
+                await cmd.DisposeAsync();
+            }
+
+            _prepared.Clear();
             await _connection.DisposeAsync();
         }
         finally
@@ -410,7 +450,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            using var cmd = Command(sql, null);
+            var cmd = Prepared(sql, null);
             cmd.Parameters.AddWithValue("$s", scope);
             cmd.Parameters.AddWithValue("$k", key);
             if (value is not null)
@@ -431,7 +471,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            using var cmd = Command(sql, null);
+            var cmd = Prepared(sql, null);
             cmd.Parameters.AddWithValue("$a", attempts);
             cmd.Parameters.AddWithValue("$nb", notBefore);
             cmd.Parameters.AddWithValue("$e", error);
@@ -445,18 +485,24 @@ public sealed class SqliteBridgeStore : IBridgeStore
         }
     }
 
-    private async Task AppendAuditCoreAsync(SqliteTransaction tx, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken)
+    /// <summary>Appends the records inside <paramref name="tx"/>; returns the new chain head (null if nothing was added).</summary>
+    private async Task<(long Sequence, string Hash)?> AppendAuditCoreAsync(SqliteTransaction tx, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken)
     {
         if (audit.Count == 0)
         {
-            return;
+            return null;
         }
 
         long seq = 0;
         var prev = AuditChain.Genesis;
-        using (var last = Command("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1;", tx))
-        using (var r = await last.ExecuteReaderAsync(cancellationToken))
+        if (_auditHead is { } head)
         {
+            (seq, prev) = head;
+        }
+        else
+        {
+            var last = Prepared("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1;", tx);
+            using var r = await last.ExecuteReaderAsync(cancellationToken);
             if (await r.ReadAsync(cancellationToken))
             {
                 seq = r.GetInt64(0);
@@ -468,16 +514,38 @@ public sealed class SqliteBridgeStore : IBridgeStore
         {
             seq++;
             var hash = AuditChain.ComputeHash(prev, seq, entry);
-            using var cmd = Command(AuditRows.InsertSql, tx);
+            var cmd = Prepared(AuditRows.InsertSql, tx);
             AuditRows.Bind(cmd, seq, entry, prev, hash);
             await cmd.ExecuteNonQueryAsync(cancellationToken);
             prev = hash;
+        }
+
+        return (seq, prev);
+    }
+
+    /// <summary>Commits and, only once the commit succeeded, advances the cached audit head.</summary>
+    private async Task CommitAsync(SqliteTransaction tx, (long Sequence, string Hash)? newHead, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await tx.CommitAsync(cancellationToken);
+        }
+        catch
+        {
+            // Unknown whether it reached the file: read the head from the table next time.
+            _auditHead = null;
+            throw;
+        }
+
+        if (newHead is not null)
+        {
+            _auditHead = newHead;
         }
     }
 
     private async Task InsertMapAsync(SqliteTransaction tx, string originNetwork, string originNativeId, string networkId, string channelId, string nativeId, bool isOrigin, CancellationToken cancellationToken)
     {
-        using var cmd = Command(
+        var cmd = Prepared(
             "INSERT OR IGNORE INTO message_map(origin_network, origin_native_id, network_id, channel_id, native_id, is_origin) VALUES ($on, $oid, $n, $c, $nid, $o);", tx);
         cmd.Parameters.AddWithValue("$on", originNetwork);
         cmd.Parameters.AddWithValue("$oid", originNativeId);
@@ -493,6 +561,21 @@ public sealed class SqliteBridgeStore : IBridgeStore
         var cmd = _connection.CreateCommand();
         cmd.CommandText = sql;
         cmd.Transaction = tx;
+        return cmd;
+    }
+
+    /// <summary>The kept command for <paramref name="sql"/>, with no parameters bound yet. Call only under the gate.</summary>
+    private SqliteCommand Prepared(string sql, SqliteTransaction? tx)
+    {
+        if (!_prepared.TryGetValue(sql, out var cmd))
+        {
+            cmd = _connection.CreateCommand();
+            cmd.CommandText = sql;
+            _prepared[sql] = cmd;
+        }
+
+        cmd.Transaction = tx;
+        cmd.Parameters.Clear();
         return cmd;
     }
 

@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
 using Bridge.Core.Storage;
 
-namespace Bridge.Matrix.Tests.Support;
+namespace Bridge.Testing;
 
-internal sealed class MemoryStateStore : IConnectorStateStore
+/// <summary>Connector state kept in memory; share one instance between connector instances to model a restart.</summary>
+public sealed class InMemoryStateStore : IConnectorStateStore
 {
-    private readonly ConcurrentDictionary<(string, string), string> _values = new();
+    private readonly ConcurrentDictionary<(string Scope, string Key), string> _values = new();
 
     public Task<string?> GetAsync(string scope, string key, CancellationToken cancellationToken) =>
         Task.FromResult(_values.TryGetValue((scope, key), out var v) ? v : null);
@@ -26,5 +27,5 @@ internal sealed class MemoryStateStore : IConnectorStateStore
         Task.FromResult(_values.TryAdd((scope, key), value));
 
     public Task<IReadOnlyDictionary<string, string>> ListAsync(string scope, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyDictionary<string, string>>(_values.Where(kv => kv.Key.Item1 == scope).ToDictionary(kv => kv.Key.Item2, kv => kv.Value));
+        Task.FromResult<IReadOnlyDictionary<string, string>>(_values.Where(kv => kv.Key.Scope == scope).ToDictionary(kv => kv.Key.Key, kv => kv.Value));
 }

@@ -1,0 +1,36 @@
+using System.Diagnostics.Metrics;
+
+namespace Bridge.Core.Telemetry;
+
+/// <summary>
+/// The bridge's own instruments (meter <c>Bridge</c>): what came in, what went out, how long crossing took.
+/// Exported by the host (Prometheus on the admin API); cheap enough for the per-message path.
+/// </summary>
+public sealed class BridgeMetrics : IDisposable
+{
+    public const string MeterName = "Bridge";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _ingested;
+    private readonly Counter<long> _deliveries;
+    private readonly Histogram<double> _crossing;
+
+    public BridgeMetrics(IMeterFactory? meterFactory = null)
+    {
+        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        _ingested = _meter.CreateCounter<long>("bridge.events.ingested", "{event}", "events reported by connectors, by source network and outcome");
+        _deliveries = _meter.CreateCounter<long>("bridge.deliveries", "{delivery}", "delivery attempts, by destination network and result");
+        _crossing = _meter.CreateHistogram<double>("bridge.delivery.latency", "ms", "time from ingest to delivery on the destination");
+    }
+
+    public void Ingested(string network, string outcome) =>
+        _ingested.Add(1, new KeyValuePair<string, object?>("network", network), new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void Delivery(string network, string result) =>
+        _deliveries.Add(1, new KeyValuePair<string, object?>("network", network), new KeyValuePair<string, object?>("result", result));
+
+    public void Crossed(string network, TimeSpan latency) =>
+        _crossing.Record(latency.TotalMilliseconds, new KeyValuePair<string, object?>("network", network));
+
+    public void Dispose() => _meter.Dispose();
+}

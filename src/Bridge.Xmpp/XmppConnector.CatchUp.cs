@@ -1,0 +1,217 @@
+using System.Globalization;
+using System.Xml.Linq;
+using Bridge.Xmpp.Muc;
+using Bridge.Xmpp.Protocol;
+using Bridge.Xmpp.Stream;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Xmpp;
+
+/// <summary>After (re)connecting: the bot joins every room, catches up on what it missed, then the puppets re-join.</summary>
+internal sealed partial class XmppConnector
+{
+
+    private async Task SetupAfterConnectAsync(ComponentStream stream, long generation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.WhenAll(Rooms.Select(room => PrepareRoomAsync(room, cancellationToken)));
+
+            // Puppets are re-joined before anything is sent again: sending first is how messages got lost (Bifröst).
+            List<Occupancy> wanted;
+            lock (_gate)
+            {
+                wanted = _occupancies.Values.Where(o => !o.IsBot && o.Wanted && o.State == OccupancyState.Absent).ToList();
+            }
+
+            await Task.WhenAll(wanted.Select(async occupancy =>
+            {
+                try
+                {
+                    await EnsureJoinedAsync(occupancy, cancellationToken);
+                }
+                catch (JoinFailedException ex)
+                {
+                    _logger.LogWarning(XmppLog.JoinFailed, "Re-joining {Occupant} to {Room} failed: {Reason}", occupancy.OccupantJid, occupancy.Room.Key, ex.Message);
+                }
+            }));
+
+            if (!cancellationToken.IsCancellationRequested && ReferenceEquals(_stream, stream) && Interlocked.Read(ref _connectionGeneration) == generation)
+            {
+                _ready = true;
+                _logger.LogInformation(XmppLog.Ready, "XMPP network {Network} ready: {Rooms} rooms, {Puppets} puppets re-joined", _network.Id, Rooms.Count, wanted.Count);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The connection went away during setup; the next connection starts over.
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(XmppLog.JoinFailed, ex, "Setting up the rooms after connecting failed; reconnecting");
+            await stream.SendStreamErrorAndCloseAsync("undefined-condition", "setup failed");
+            await stream.DisposeAsync();
+        }
+    }
+
+    private async Task PrepareRoomAsync(RoomState room, CancellationToken cancellationToken)
+    {
+        var after = room.LastStanzaId;
+        var catchUp = after is not null && _options.MaxCatchUpMessages > 0 && room.ArchiveAvailable != false;
+        if (catchUp)
+        {
+            await _inbound.Writer.WriteAsync(new CatchUpStart(room), cancellationToken);
+        }
+
+        try
+        {
+            var bot = GetOccupancy(_botJid, room, _options.BotNick, isBot: true);
+
+            // Without an archive (known, or no archive position at all but a time we last heard the room), the join
+            // itself replays what was said since then; the room's subject marks the end of the replay.
+            var replay = !catchUp && _options.MaxCatchUpMessages > 0 && room.LastStamp is { } lastStamp && (after is null || room.ArchiveAvailable == false);
+            lock (_gate)
+            {
+                bot.HistorySince = replay ? room.LastStamp : null;
+            }
+
+            room.ReplayingHistory = replay;
+            while (true)
+            {
+                try
+                {
+                    await EnsureJoinedAsync(bot, cancellationToken);
+                    break;
+                }
+                catch (JoinFailedException ex) when (ex.Permanent)
+                {
+                    _logger.LogError(XmppLog.JoinFailed, "The bridge cannot read {Room}: {Reason}", room.Key, ex.Message);
+                    return;
+                }
+                catch (JoinFailedException)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), _context.Time, cancellationToken);
+                }
+            }
+
+            if (catchUp)
+            {
+                await CatchUpAsync(room, after!, cancellationToken);
+            }
+            else if (after is null && _options.MaxCatchUpMessages > 0 && room.ArchiveAvailable != false)
+            {
+                await EstablishPositionAsync(room, cancellationToken);
+            }
+        }
+        finally
+        {
+            if (catchUp)
+            {
+                await _inbound.Writer.WriteAsync(new CatchUpDone(room), CancellationToken.None);
+            }
+        }
+    }
+
+    /// <summary>
+    /// First time in a room: take the archive's newest id as our position, so that a crash before the first message
+    /// still leaves a point to catch up from (and to recognise our own messages after it).
+    /// </summary>
+    private async Task EstablishPositionAsync(RoomState room, CancellationToken cancellationToken)
+    {
+        var stream = _stream ?? throw new XmppStreamClosedException("not connected");
+        var queryId = NextId("pos");
+        _positionQueries[queryId] = room;
+        var iq = new XElement(Ns.Component + "iq",
+            new XAttribute("type", "set"),
+            new XAttribute("from", _botJid.ToString()),
+            new XAttribute("to", room.Key),
+            new XElement(Ns.Mam + "query", new XAttribute("queryid", queryId),
+                new XElement(Ns.Rsm + "set", new XElement(Ns.Rsm + "max", "1"), new XElement(Ns.Rsm + "before"))));
+        try
+        {
+            var reply = await SendIqAsync(stream, iq, _options.JoinTimeout, cancellationToken);
+            room.ArchiveAvailable = true;
+            var last = (string?)reply.Element(Ns.Mam + "fin")?.Element(Ns.Rsm + "set")?.Element(Ns.Rsm + "last");
+            if (last is not null)
+            {
+                // Through the worker, so it lands in order with what the room sends meanwhile.
+                await _inbound.Writer.WriteAsync(new OwnReflection(room, last) { PositionOnly = true }, cancellationToken);
+            }
+        }
+        catch (XmppIqErrorException ex)
+        {
+            if (ex.Condition is "feature-not-implemented" or "service-unavailable")
+            {
+                room.ArchiveAvailable = false;
+            }
+
+            _logger.LogWarning(XmppLog.CatchUpFailed, "{Room} has no usable archive ({Condition}): messages sent while the bridge is away cannot be caught up", room.Key, ex.Condition);
+        }
+        catch (TimeoutException)
+        {
+            _logger.LogWarning(XmppLog.CatchUpFailed, "{Room} did not answer an archive query", room.Key);
+        }
+        finally
+        {
+            _positionQueries.TryRemove(queryId, out _);
+        }
+    }
+
+    /// <summary>Fetches what the room archived after the last message we saw (XEP-0313), page by page.</summary>
+    private async Task CatchUpAsync(RoomState room, string after, CancellationToken cancellationToken)
+    {
+        var stream = _stream ?? throw new XmppStreamClosedException("not connected");
+        var fetched = 0;
+        var cursor = after;
+        while (fetched < _options.MaxCatchUpMessages)
+        {
+            var queryId = NextId("mam");
+            _archiveQueries[queryId] = room;
+            var iq = new XElement(Ns.Component + "iq",
+                new XAttribute("type", "set"),
+                new XAttribute("from", _botJid.ToString()),
+                new XAttribute("to", room.Key),
+                new XElement(Ns.Mam + "query", new XAttribute("queryid", queryId),
+                    new XElement(Ns.DataForms + "x", new XAttribute("type", "submit"),
+                        new XElement(Ns.DataForms + "field", new XAttribute("var", "FORM_TYPE"), new XAttribute("type", "hidden"),
+                            new XElement(Ns.DataForms + "value", Ns.Mam.NamespaceName))),
+                    new XElement(Ns.Rsm + "set",
+                        new XElement(Ns.Rsm + "max", Math.Min(ArchivePageSize, _options.MaxCatchUpMessages - fetched).ToString(CultureInfo.InvariantCulture)),
+                        new XElement(Ns.Rsm + "after", cursor))));
+            XElement reply;
+            try
+            {
+                reply = await SendIqAsync(stream, iq, _options.JoinTimeout * 3, cancellationToken);
+            }
+            catch (XmppIqErrorException ex)
+            {
+                if (ex.Condition is "feature-not-implemented" or "service-unavailable")
+                {
+                    room.ArchiveAvailable = false;
+                }
+
+                _logger.LogWarning(XmppLog.CatchUpFailed, "Catching up {Room} after {After} failed ({Condition}); messages sent while we were away may be missing",
+                    room.Key, cursor, ex.Condition);
+                return;
+            }
+            finally
+            {
+                _archiveQueries.TryRemove(queryId, out _);
+            }
+
+            room.ArchiveAvailable = true;
+            var fin = reply.Element(Ns.Mam + "fin");
+            var set = fin?.Element(Ns.Rsm + "set");
+            var last = (string?)set?.Element(Ns.Rsm + "last");
+            fetched += ArchivePageSize;
+            if ((string?)fin?.Attribute("complete") == "true" || last is null)
+            {
+                break;
+            }
+
+            cursor = last;
+        }
+
+        _logger.LogInformation(XmppLog.CatchUp, "Caught up {Room} from the archive after {After}", room.Key, after);
+    }
+}

@@ -1,0 +1,198 @@
+using System.Globalization;
+using Bridge.Xmpp.Muc;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Xmpp;
+
+/// <summary>The single ingest worker (hands events to the core in arrival order) and the saved catch-up positions.</summary>
+internal sealed partial class XmppConnector
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Key, string Value)> _idMapWrites = new();
+
+    /// <summary>Saved: a sender's message id → the native id we reported (XMPP corrections name the message id).</summary>
+    private static string MessageIdKey(RoomState room, string messageId) => $"msgid:{room.Key}:{messageId}";
+
+    /// <summary>Saved: the native id of a message we sent → our message id (our corrections must name it).</summary>
+    private static string SentIdKey(RoomState room, string nativeId) => $"sent:{room.Key}:{nativeId}";
+
+
+    private async Task IngestWorkerAsync(CancellationToken stop)
+    {
+        var held = new Dictionary<RoomState, List<InboundMessage>>();
+        try
+        {
+            await foreach (var item in _inbound.Reader.ReadAllAsync(CancellationToken.None))
+            {
+                switch (item)
+                {
+                    case CatchUpStart start:
+                        held.TryAdd(start.Room, []);
+                        break;
+                    case CatchUpDone done:
+                        if (held.Remove(done.Room, out var list))
+                        {
+                            foreach (var message in list)
+                            {
+                                await IngestOneAsync(message, stop);
+                            }
+                        }
+
+                        break;
+                    case InboundMessage { Live: true } live when held.TryGetValue(live.Room, out var buffer):
+                        buffer.Add(live);
+                        break;
+                    case InboundMessage message:
+                        await IngestOneAsync(message, stop);
+                        break;
+                    case OwnReflection { PositionOnly: true } position when position.Room.LastStanzaId is not null:
+                        break; // live traffic already gave a newer position
+                    case OwnReflection own when own.StanzaId is not null:
+                        own.Room.Seen.Set(own.StanzaId, true);
+                        own.Room.LastStanzaId = own.StanzaId;
+                        break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Stopping: what was not ingested is fetched from the archive on the next start.
+        }
+    }
+
+    private async Task IngestOneAsync(InboundMessage message, CancellationToken stop)
+    {
+        var room = message.Room;
+        if (room.Seen.Contains(message.Event.NativeId))
+        {
+            return; // replayed by a catch-up (archive page or join history) after we already had it
+        }
+
+        var bridgeEvent = message.Event;
+        if (message.UnresolvedCorrectionOf is { } correctedId)
+        {
+            // A correction of a message from before a restart: the saved id map knows its native id.
+            try
+            {
+                if (await _context.State.GetAsync(_stateScope, MessageIdKey(room, correctedId), stop) is { } native)
+                {
+                    bridgeEvent = bridgeEvent with { TargetNativeId = native };
+                    room.MessageIdToNative.Set(correctedId, native);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _logger.LogWarning(XmppLog.StateFailed, ex, "Could not look up the corrected message {Id} in {Room}", correctedId, room.Key);
+            }
+        }
+
+        var delay = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            try
+            {
+                await _context.Sink.IngestAsync(bridgeEvent, stop);
+                break;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stop.IsCancellationRequested)
+            {
+                // The core could not make it durable (store busy, disk): keep it and try again, in order.
+                _logger.LogError(XmppLog.IngestFailed, ex, "Could not hand {NativeId} from {Room} to the core; retrying in {Delay}", message.Event.NativeId, room.Key, delay);
+                await Task.Delay(delay, _context.Time, stop);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 10_000));
+            }
+        }
+
+        room.Seen.Set(message.Event.NativeId, true);
+        if (message.MessageId is { } messageId)
+        {
+            _idMapWrites.Enqueue((MessageIdKey(room, messageId), message.Event.NativeId));
+        }
+
+        if (message.StanzaId is not null)
+        {
+            room.LastStanzaId = message.StanzaId;
+        }
+
+        if (room.LastStamp is null || message.Event.Timestamp > room.LastStamp)
+        {
+            room.LastStamp = message.Event.Timestamp;
+        }
+    }
+
+    private async Task PersistLoopAsync(CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _context.Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                await PersistPositionsAsync(final: false, stop);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+    }
+
+    /// <summary>
+    /// Saves each room's catch-up position. It trails the live position by one tick on purpose: a message we sent
+    /// whose delivery the core has not recorded yet stays inside the next catch-up window, where it is recognised
+    /// instead of being sent twice.
+    /// </summary>
+    private async Task PersistPositionsAsync(bool final, CancellationToken cancellationToken)
+    {
+        // Id pairs first (written in the background so neither receiving nor delivering waits for them), as one
+        // batch: one commit per tick instead of one per message.
+        var pairs = new List<KeyValuePair<string, string>>();
+        while (_idMapWrites.TryDequeue(out var pair))
+        {
+            pairs.Add(new KeyValuePair<string, string>(pair.Key, pair.Value));
+        }
+
+        if (pairs.Count > 0)
+        {
+            try
+            {
+                await _context.State.SetManyAsync(_stateScope, pairs, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _logger.LogWarning(XmppLog.StateFailed, ex, "Could not save {Count} id pairs (first {Key})", pairs.Count, pairs[0].Key);
+            }
+        }
+
+        foreach (var room in Rooms)
+        {
+            if (room.LastStamp is { } stamp && stamp != room.PersistedStamp)
+            {
+                try
+                {
+                    await _context.State.SetAsync(_stateScope, LastStampKey(room), stamp.ToString("O", CultureInfo.InvariantCulture), cancellationToken);
+                    room.PersistedStamp = stamp;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    _logger.LogWarning(XmppLog.StateFailed, ex, "Could not save the last message time of {Room}", room.Key);
+                }
+            }
+
+            var value = final || room.PersistedStanzaId is null ? room.LastStanzaId : room.PendingPersist;
+            room.PendingPersist = room.LastStanzaId;
+            if (value is null || value == room.PersistedStanzaId)
+            {
+                continue;
+            }
+
+            try
+            {
+                await _context.State.SetAsync(_stateScope, LastIdKey(room), value, cancellationToken);
+                room.PersistedStanzaId = value;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _logger.LogWarning(XmppLog.StateFailed, ex, "Could not save the catch-up position of {Room}", room.Key);
+            }
+        }
+    }
+}
