@@ -92,8 +92,9 @@ public sealed class DeliveryTests
         Assert.All(posts, p => Assert.True(MessageSplitter.CodePoints(p.Message) <= 16383));
         Assert.All(posts, p => Assert.False(char.IsLowSurrogate(p.Message[0]) || char.IsHighSurrogate(p.Message[^1])));
         Assert.NotEqual(UnicodeCategory.NonSpacingMark, CharUnicodeInfo.GetUnicodeCategory(posts[1].Message[0]));
-        // Cut at a space: the text comes back whole with that one space.
-        Assert.Equal(text, posts[0].Message + " " + posts[1].Message);
+        // Cut at a space, which ends the first part: the parts concatenate to the original.
+        Assert.EndsWith(" ", posts[0].Message, StringComparison.Ordinal);
+        Assert.Equal(text, posts[0].Message + posts[1].Message);
         Assert.Equal(["1/2", "2/2"], posts.Select(p => p.Props.Str("bridge_part")));
     }
 

@@ -33,7 +33,8 @@ public sealed class TextTests
         var text = string.Join("\n\n", Enumerable.Repeat(para, 10));
         var parts = MessageSplitter.Split(text, 400);
         Assert.All(parts, p => Assert.Equal(para, p.Split("\n\n")[0]));
-        Assert.Equal(text, string.Join("\n\n", parts));
+        Assert.All(parts.SkipLast(1), p => Assert.EndsWith("\n\n", p, StringComparison.Ordinal));
+        Assert.Equal(text, string.Concat(parts));
 
         var code = "```csharp\n" + string.Join('\n', Enumerable.Range(0, 100).Select(i => $"var x{i} = {i};")) + "\n```";
         var codeParts = MessageSplitter.Split(code, 300);

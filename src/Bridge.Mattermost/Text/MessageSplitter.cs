@@ -6,7 +6,8 @@ namespace Bridge.Mattermost.Text;
 /// <summary>
 /// Splits text into posts of at most N Unicode code points (the server counts runes, not UTF-16 units). Cuts prefer a
 /// paragraph break, then a line break, then a space; a hard cut never falls inside a grapheme cluster (so neither a
-/// surrogate pair nor a base letter and its combining marks are torn apart). A code fence open at a cut is closed at the
+/// surrogate pair nor a base letter and its combining marks are torn apart). Outside code fences the parts concatenate to
+/// the original text (the break a cut prefers ends the earlier part). A code fence open at a cut is closed at the
 /// end of the part and reopened, with its info string, at the start of the next one.
 /// </summary>
 internal static class MessageSplitter
@@ -36,12 +37,19 @@ internal static class MessageSplitter
             limit = LastTextElementBoundary(rest, limit);
             var (cut, skip) = ChooseCut(rest, limit);
             var chunk = rest[..cut];
+            var separator = rest.Substring(cut, skip);
             rest = rest[(cut + skip)..];
             var openFence = OpenFenceAtEnd(chunk);
             if (openFence is not null)
             {
                 chunk += "\n" + Fence;
                 rest = openFence + "\n" + rest;
+            }
+            else
+            {
+                // The break stays with the earlier part (trailing whitespace renders as nothing), so the parts
+                // concatenate to exactly the original text: a cut never glues two words or lines together.
+                chunk += separator;
             }
             parts.Add(chunk);
         }
