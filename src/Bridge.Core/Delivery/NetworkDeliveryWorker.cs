@@ -129,6 +129,17 @@ internal sealed class NetworkDeliveryWorker
     private async Task<bool> DeliverOneAsync(OutboxItem item, CancellationToken cancellationToken)
     {
         var request = await BuildRequestAsync(item, cancellationToken);
+        if (item.Event.Kind != BridgeEventKind.Message && item.Event.TargetNativeId is not null && request.TargetNativeId is null)
+        {
+            // Rows of one channel are delivered in order, so a target that has no id here was never delivered here
+            // (blocked by policy, dead-lettered, or from before the link existed): an edit, retraction or reaction
+            // must not reach a room that never saw the message, nor turn into a new message there.
+            await _store.MarkDeliveredAsync(item, null, CancellationToken.None);
+            _metrics?.Delivery(NetworkId, "skipped");
+            _logger.LogInformation(DeliveryLog.Skipped, "Outbox {Id} ({Kind}) to {Destination} skipped: its target was never delivered there", item.Id, item.Event.Kind, item.Destination);
+            return true;
+        }
+
         DeliveryResult result;
         try
         {

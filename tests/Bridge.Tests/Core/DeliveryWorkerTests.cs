@@ -150,6 +150,24 @@ public sealed class DeliveryWorkerTests
     }
 
     [Fact]
+    public async Task An_edit_of_a_message_that_never_reached_a_destination_is_not_delivered_there()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks());
+        await h.Store.MigrateAsync(default);
+        h.Connectors["b"].Behaviour = r => r.Event.Text == "refused" ? new DeliveryResult.Rejected("no") : null;
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m1", "refused"), default);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m2", "changed") with { Kind = BridgeEventKind.Edit, TargetNativeId = "m1" }, default);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m3", "+1") with { Kind = BridgeEventKind.Reaction, TargetNativeId = "m1", ReactionKey = "👍" }, default);
+
+        while (await h.Worker("b").RunOnceAsync(default))
+        {
+        }
+
+        Assert.DoesNotContain(h.Connectors["b"].Attempts, a => a.Event.Kind != BridgeEventKind.Message);
+        Assert.Equal(0, await h.Store.CountPendingAsync("b", default));
+    }
+
+    [Fact]
     public async Task Exceptions_from_a_connector_are_retried_not_fatal()
     {
         await using var h = new CoreHarness(CoreHarness.TwoNetworks());

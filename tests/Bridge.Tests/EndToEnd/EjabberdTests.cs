@@ -20,7 +20,7 @@ public sealed class EjabberdTests(ITestOutputHelper output)
         var bridge = await orgs.StartBridgeAsync();
         var alice = await orgs.AliceAsync();
         var bob = await orgs.BobAsync();
-        await WarmUpAsync(alice, bob);
+        await XmppConversation.WarmUpAsync(alice, bob);
 
         var sendAlice = Task.Run(async () =>
         {
@@ -42,8 +42,8 @@ public sealed class EjabberdTests(ITestOutputHelper output)
         var atAlice = await alice.WaitForAsync(ms => ms.Count(m => m.Body.StartsWith("p-", StringComparison.Ordinal)) >= 20, Long, "20 messages from Bob on Prosody");
         await Task.Delay(1000); // anything doubled or echoed would show up by now
 
-        AssertExactlyInOrder(bob.Messages, "e-", "Alice");
-        AssertExactlyInOrder(alice.Messages, "p-", "Bob");
+        XmppConversation.AssertExactlyInOrder(bob.Messages, "e-", "Alice");
+        XmppConversation.AssertExactlyInOrder(alice.Messages, "p-", "Bob");
         // No echo: each side sees its own messages once (the room's reflection), never again through a puppet.
         Assert.Equal(20, alice.Messages.Count(m => m.Body.StartsWith("e-", StringComparison.Ordinal)));
         Assert.Equal(20, bob.Messages.Count(m => m.Body.StartsWith("p-", StringComparison.Ordinal)));
@@ -58,7 +58,7 @@ public sealed class EjabberdTests(ITestOutputHelper output)
         var bridge = await orgs.StartBridgeAsync();
         var alice = await orgs.AliceAsync();
         var bob = await orgs.BobAsync();
-        await WarmUpAsync(alice, bob);
+        await XmppConversation.WarmUpAsync(alice, bob);
         await orgs.LeaveAsync(alice);
 
         await orgs.Ejabberd.StopAsync();
@@ -75,7 +75,7 @@ public sealed class EjabberdTests(ITestOutputHelper output)
         var aliceAgain = await orgs.AliceAsync(history: 50);
         await aliceAgain.WaitForAsync(ms => Enumerable.Range(0, 10).All(i => ms.Any(m => m.Body == $"restart-{i}")), Long, "the 10 messages sent during the restart");
         await Task.Delay(1500);
-        AssertExactlyInOrder(aliceAgain.Messages, "restart-", "Bob");
+        XmppConversation.AssertExactlyInOrder(aliceAgain.Messages, "restart-", "Bob");
 
         // The component stream is back for the other direction too: the bridge re-joined its rooms on ejabberd.
         await aliceAgain.SayAsync("after-restart");
@@ -139,22 +139,7 @@ public sealed class EjabberdTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Both directions work (puppets exist and rooms are joined) before a test starts counting.</summary>
-    private static async Task WarmUpAsync(XmppPerson alice, XmppPerson bob)
-    {
-        await alice.SayAsync("warm-up from alice");
-        await bob.WaitForAsync(ms => ms.Any(m => m.Body == "warm-up from alice"), Long, "Alice's warm-up");
-        await bob.SayAsync("warm-up from bob");
-        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "warm-up from bob"), Long, "Bob's warm-up");
-    }
 
-    private static void AssertExactlyInOrder(IReadOnlyList<ReceivedMessage> messages, string prefix, string expectedNick)
-    {
-        var ours = messages.Where(m => m.Body.StartsWith(prefix, StringComparison.Ordinal)).ToList();
-        var expected = Enumerable.Range(0, ours.Count).Select(i => $"{prefix}{i}").ToList();
-        Assert.Equal(expected, ours.Select(m => m.Body).ToList());
-        Assert.All(ours, m => Assert.Equal(expectedNick, m.FromNick));
-    }
 
     private static bool Accepts(int port)
     {

@@ -1,5 +1,4 @@
 using Bridge.Testing;
-using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
 
 namespace Bridge.Tests.EndToEnd;
@@ -17,7 +16,7 @@ public sealed class XmppToXmppTests(ITestOutputHelper output)
         var bridge = await orgs.StartBridgeAsync();
         var alice = await orgs.AliceAsync();
         var bob = await orgs.BobAsync();
-        await WarmUpAsync(alice, bob);
+        await XmppConversation.WarmUpAsync(alice, bob);
 
         var sendA = Task.Run(async () =>
         {
@@ -39,8 +38,8 @@ public sealed class XmppToXmppTests(ITestOutputHelper output)
         var atAlice = await alice.WaitForAsync(ms => ms.Count(m => m.Body.StartsWith("b-", StringComparison.Ordinal)) >= 100, Long, "100 messages from Bob");
         await Task.Delay(1000); // anything doubled or echoed would show up by now
 
-        AssertExactlyInOrder(bob.Messages, "a-", "Alice");
-        AssertExactlyInOrder(alice.Messages, "b-", "Bob");
+        XmppConversation.AssertExactlyInOrder(bob.Messages, "a-", "Alice");
+        XmppConversation.AssertExactlyInOrder(alice.Messages, "b-", "Bob");
         // No echo: each side sees its own 100 messages once (its own reflections), never again from a puppet.
         Assert.Equal(100, alice.Messages.Count(m => m.Body.StartsWith("a-", StringComparison.Ordinal)));
         Assert.Equal(100, bob.Messages.Count(m => m.Body.StartsWith("b-", StringComparison.Ordinal)));
@@ -55,7 +54,7 @@ public sealed class XmppToXmppTests(ITestOutputHelper output)
         await orgs.StartBridgeAsync();
         var alice = await orgs.AliceAsync();
         var bob = await orgs.BobAsync();
-        await WarmUpAsync(alice, bob);
+        await XmppConversation.WarmUpAsync(alice, bob);
         await bob.DisposeAsync();
 
         await orgs.B.StopAsync();
@@ -75,7 +74,7 @@ public sealed class XmppToXmppTests(ITestOutputHelper output)
         var bobAgain = await orgs.BobAsync(history: 50);
         await bobAgain.WaitForAsync(ms => Enumerable.Range(0, 10).All(i => ms.Any(m => m.Body == $"outage-{i}")), Long, "the 10 messages sent during the outage");
         await Task.Delay(1500);
-        AssertExactlyInOrder(bobAgain.Messages, "outage-", "Alice");
+        XmppConversation.AssertExactlyInOrder(bobAgain.Messages, "outage-", "Alice");
 
         // And Prosody B still works the other way.
         await bobAgain.SayAsync("after-outage");
@@ -89,7 +88,7 @@ public sealed class XmppToXmppTests(ITestOutputHelper output)
         var bridge = await orgs.StartBridgeAsync();
         var alice = await orgs.AliceAsync();
         var bob = await orgs.BobAsync();
-        await WarmUpAsync(alice, bob);
+        await XmppConversation.WarmUpAsync(alice, bob);
         await bob.DisposeAsync();
         await orgs.B.StopAsync();
 
@@ -98,7 +97,7 @@ public sealed class XmppToXmppTests(ITestOutputHelper output)
             await alice.SayAsync($"queued-{i}");
         }
 
-        await WaitForPendingAsync(orgs.DatabasePath, "org-b", 20);
+        await ThreeNetworks.WaitForPendingAsync(orgs.DatabasePath, "org-b", 20);
         await bridge.KillAsync();
         await orgs.B.StartAgainAsync();
         await orgs.StartBridgeAsync();
@@ -106,8 +105,8 @@ public sealed class XmppToXmppTests(ITestOutputHelper output)
         var bobAgain = await orgs.BobAsync(history: 50);
         await bobAgain.WaitForAsync(ms => Enumerable.Range(0, 20).All(i => ms.Any(m => m.Body == $"queued-{i}")), Long, "the 20 queued messages");
         await Task.Delay(1500);
-        AssertExactlyInOrder(bobAgain.Messages, "queued-", "Alice");
-        await WaitForPendingAsync(orgs.DatabasePath, "org-b", 0);
+        XmppConversation.AssertExactlyInOrder(bobAgain.Messages, "queued-", "Alice");
+        await ThreeNetworks.WaitForPendingAsync(orgs.DatabasePath, "org-b", 0);
     }
 
     [Fact]
@@ -117,7 +116,7 @@ public sealed class XmppToXmppTests(ITestOutputHelper output)
         var bridge = await orgs.StartBridgeAsync();
         var alice = await orgs.AliceAsync();
         var bob = await orgs.BobAsync();
-        await WarmUpAsync(alice, bob);
+        await XmppConversation.WarmUpAsync(alice, bob);
 
         var code = await bridge.TerminateAsync(TimeSpan.FromSeconds(30));
 
@@ -135,7 +134,7 @@ public sealed class XmppToXmppTests(ITestOutputHelper output)
         await orgs.StartBridgeAsync();
         var alice = await orgs.AliceAsync();
         var bob = await orgs.BobAsync();
-        await WarmUpAsync(alice, bob);
+        await XmppConversation.WarmUpAsync(alice, bob);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
 
         Assert.Equal("ok", (await http.GetStringAsync("/healthz")).Trim());
@@ -161,45 +160,8 @@ public sealed class XmppToXmppTests(ITestOutputHelper output)
         Assert.Contains("org-b", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
-    /// <summary>Both directions work (puppets exist and rooms are joined) before a test starts counting.</summary>
-    private static async Task WarmUpAsync(XmppPerson alice, XmppPerson bob)
-    {
-        await alice.SayAsync("warm-up from alice");
-        await bob.WaitForAsync(ms => ms.Any(m => m.Body == "warm-up from alice"), Long, "Alice's warm-up");
-        await bob.SayAsync("warm-up from bob");
-        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "warm-up from bob"), Long, "Bob's warm-up");
-    }
 
-    private static void AssertExactlyInOrder(IReadOnlyList<ReceivedMessage> messages, string prefix, string expectedNick)
-    {
-        var ours = messages.Where(m => m.Body.StartsWith(prefix, StringComparison.Ordinal)).ToList();
-        var expected = Enumerable.Range(0, ours.Count).Select(i => $"{prefix}{i}").ToList();
-        Assert.Equal(expected, ours.Select(m => m.Body).ToList());
-        Assert.All(ours, m => Assert.Equal(expectedNick, m.FromNick));
-    }
 
-    private static async Task WaitForPendingAsync(string db, string network, int expected)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        var count = -1;
-        while (DateTime.UtcNow < deadline)
-        {
-            await using var connection = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
-            await connection.OpenAsync();
-            await using var cmd = connection.CreateCommand();
-            cmd.CommandText = "SELECT COUNT(*) FROM outbox WHERE state = 0 AND dest_network = $n";
-            cmd.Parameters.AddWithValue("$n", network);
-            count = Convert.ToInt32(await cmd.ExecuteScalarAsync());
-            if (count == expected)
-            {
-                return;
-            }
-
-            await Task.Delay(100);
-        }
-
-        Assert.Fail($"expected {expected} pending rows toward {network}, found {count}");
-    }
 }
 
 [CollectionDefinition(Name, DisableParallelization = true)]
