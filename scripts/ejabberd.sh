@@ -30,8 +30,22 @@ ensure_installed() {
   [ "$rc" = 0 ] || die "apt-get install ejabberd failed ($rc)"
 }
 
+# Below the kernel's ephemeral range (as tests/Bridge.Testing/FreePorts.cs), so an outgoing connection cannot take it first.
 free_port() {
-  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  /usr/bin/python3 - <<'PY'
+import random, socket
+for _ in range(1000):
+    port = random.randint(32001, 32700)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+PY
 }
 
 # Debian's ejabberdctl only runs as root (it su's to the ejabberd user) or as ejabberd. Anyone else gets a copy whose

@@ -34,7 +34,7 @@ public sealed class PostgresServerFixture : IAsyncLifetime
         {
             // The port could be taken between choosing it and the server binding it; one retry on a fresh port covers that.
             var directory = CreateClusterDirectory();
-            var (exitCode, stdout, stderr) = await RunScriptAsync("start", directory, FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var (exitCode, stdout, stderr) = await RunScriptAsync("start", directory, Bridge.Testing.FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (exitCode == 0)
             {
                 _clusterDirectory = directory;
@@ -102,12 +102,6 @@ public sealed class PostgresServerFixture : IAsyncLifetime
         return directory;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static string FindScript()
     {
