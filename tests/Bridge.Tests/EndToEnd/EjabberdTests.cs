@@ -16,7 +16,7 @@ public sealed class EjabberdTests(ITestOutputHelper output)
     [Fact]
     public async Task Twenty_messages_each_way_between_ejabberd_and_prosody_arrive_once_in_order_from_the_speakers_puppet()
     {
-        await using var orgs = await MixedOrganisations.StartAsync(output);
+        await using var orgs = await MixedOrganisationsAsync();
         var bridge = await orgs.StartBridgeAsync();
         var alice = await orgs.AliceAsync();
         var bob = await orgs.BobAsync();
@@ -54,21 +54,21 @@ public sealed class EjabberdTests(ITestOutputHelper output)
     [Fact]
     public async Task Ejabberd_restarted_under_the_running_bridge_gets_what_was_said_meanwhile_once_and_works_both_ways_again()
     {
-        await using var orgs = await MixedOrganisations.StartAsync(output);
+        await using var orgs = await MixedOrganisationsAsync();
         var bridge = await orgs.StartBridgeAsync();
         var alice = await orgs.AliceAsync();
         var bob = await orgs.BobAsync();
         await XmppConversation.WarmUpAsync(alice, bob);
         await orgs.LeaveAsync(alice);
 
-        await orgs.Ejabberd.StopAsync();
+        await orgs.A.StopAsync();
         for (var i = 0; i < 10; i++)
         {
             await bob.SayAsync($"restart-{i}");
             await Task.Delay(200);
         }
 
-        await orgs.Ejabberd.StartAgainAsync();
+        await orgs.A.StartAgainAsync();
 
         // Alice comes back and asks for the room's recent history: what the bridge delivered before she joined arrives
         // delayed, the rest live; either way each message must be there exactly once, from Bob's puppet.
@@ -155,102 +155,7 @@ public sealed class EjabberdTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Organisation E on ejabberd (Alice), organisation P on Prosody (Bob), one room each, linked as "ops".</summary>
-    private sealed class MixedOrganisations : IAsyncDisposable
-    {
-        private readonly List<XmppPerson> _people = [];
-
-        private readonly ITestOutputHelper _output;
-
-        private MixedOrganisations(EjabberdServer ejabberd, ProsodyServer prosody, TempDirectory dir, ITestOutputHelper output)
-        {
-            _output = output;
-            Ejabberd = ejabberd;
-            Prosody = prosody;
-            Dir = dir;
-        }
-
-        public EjabberdServer Ejabberd { get; }
-        public ProsodyServer Prosody { get; }
-        public TempDirectory Dir { get; }
-        public string RoomE => Ejabberd.Room("ops");
-        public string RoomP => Prosody.Room("ops");
-        public string ConfigPath => Dir.File("bridge.yaml");
-        public BridgeProcess? Bridge { get; private set; }
-
-        public static async Task<MixedOrganisations> StartAsync(ITestOutputHelper output)
-        {
-            var dir = new TempDirectory();
-            // Both servers start at once (ejabberd's first start creates its Mnesia schema: about 2 s).
-            var ejabberdStart = EjabberdServer.StartAsync("e.localhost");
-            var prosodyStart = ProsodyServer.StartAsync("p.localhost");
-            try
-            {
-                await Task.WhenAll(ejabberdStart, prosodyStart);
-            }
-            catch
-            {
-                await DisposeStartedAsync(ejabberdStart);
-                await DisposeStartedAsync(prosodyStart);
-                dir.Dispose();
-                throw;
-            }
-
-            var ejabberd = await ejabberdStart;
-            var prosody = await prosodyStart;
-            await ejabberd.RegisterAsync("alice", "alicepass");
-            await prosody.RegisterAsync("bob", "bobpass");
-            var orgs = new MixedOrganisations(ejabberd, prosody, dir, output);
-            await new BridgeConfigBuilder(dir.File("bridge.db"))
-                .Xmpp("org-e", ejabberd)
-                .Xmpp("org-p", prosody)
-                .Link("ops", ("org-e", orgs.RoomE), ("org-p", orgs.RoomP))
-                .WriteAsync(orgs.ConfigPath);
-            return orgs;
-        }
-
-        public async Task<BridgeProcess> StartBridgeAsync()
-        {
-            Bridge = await BridgeProcess.StartAsync(ConfigPath);
-            return Bridge;
-        }
-
-        public async Task<XmppPerson> AliceAsync(int history = 0) => Track(await XmppPerson.JoinAsync(Ejabberd, "alice", "alicepass", RoomE, "Alice", history: history));
-
-        public async Task<XmppPerson> BobAsync(int history = 0) => Track(await XmppPerson.JoinAsync(Prosody, "bob", "bobpass", RoomP, "Bob", history: history));
-
-        public async ValueTask DisposeAsync()
-        {
-            foreach (var p in _people)
-            {
-                await p.DisposeAsync();
-            }
-
-            if (Bridge is not null)
-            {
-                await Bridge.DisposeAsync();
-                // The daemon's log and the end of ejabberd's, to read when a test fails.
-                _output.WriteLine(Bridge.Output);
-                var log = Ejabberd.Log;
-                _output.WriteLine("--- ejabberd.log (end)\n" + log[Math.Max(0, log.Length - 6000)..]);
-            }
-
-            await Ejabberd.DisposeAsync();
-            await Prosody.DisposeAsync();
-            Dir.Dispose();
-        }
-
-        /// <summary>The person goes offline (before their server does).</summary>
-        public async Task LeaveAsync(XmppPerson person)
-        {
-            _people.Remove(person);
-            await person.DisposeAsync();
-        }
-
-        private XmppPerson Track(XmppPerson p)
-        {
-            _people.Add(p);
-            return p;
-        }
-    }
+    /// <summary>Organisation A on ejabberd (Alice), organisation B on Prosody (Bob), one room each, linked as "ops".</summary>
+    private Task<TwoOrganisations> MixedOrganisationsAsync() =>
+        TwoOrganisations.StartAsync(async () => await EjabberdServer.StartAsync("e.localhost"), async () => await ProsodyServer.StartAsync("p.localhost"), output: output);
 }
