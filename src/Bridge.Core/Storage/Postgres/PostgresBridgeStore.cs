@@ -23,8 +23,6 @@ public sealed class PostgresBridgeStore : IBridgeStore
         "INSERT INTO message_map(origin_network, origin_native_id, network_id, channel_id, native_id, is_origin) " +
         "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
 
-    private const string OutboxColumns = "id, link_id, dest_network, dest_channel, payload, label, attempts, not_before, created_at";
-
     private readonly NpgsqlDataSource _dataSource;
     private readonly ILogger<PostgresBridgeStore> _logger;
     private readonly TimeProvider _time;
@@ -140,7 +138,7 @@ public sealed class PostgresBridgeStore : IBridgeStore
     {
         ArgumentNullException.ThrowIfNull(excludeChannels);
         await using var cmd = _dataSource.CreateCommand(
-            $"SELECT {OutboxColumns} FROM outbox WHERE dest_network = $1 AND state = 0 AND NOT (dest_channel = ANY($2)) ORDER BY id LIMIT $3");
+            $"SELECT {OutboxRows.Columns} FROM outbox WHERE dest_network = $1 AND state = 0 AND NOT (dest_channel = ANY($2)) ORDER BY id LIMIT $3");
         cmd.Parameters.Add(Text(networkId));
         cmd.Parameters.Add(new NpgsqlParameter { Value = excludeChannels.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         cmd.Parameters.Add(Int32(limit));
@@ -148,17 +146,7 @@ public sealed class PostgresBridgeStore : IBridgeStore
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await r.ReadAsync(cancellationToken))
         {
-            list.Add(new OutboxItem
-            {
-                Id = r.GetInt64(0),
-                LinkId = r.GetString(1),
-                Destination = new ChannelRef(r.GetString(2), r.GetString(3)),
-                Event = EventJson.Deserialize(r.GetString(4)),
-                Label = r.IsDBNull(5) ? null : r.GetString(5),
-                Attempts = r.GetInt32(6),
-                NotBefore = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(7)),
-                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(8)),
-            });
+            list.Add(OutboxRows.Read(r));
         }
 
         return list;

@@ -137,7 +137,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
             }
 
             var cmd = Prepared(
-                "SELECT id, link_id, dest_network, dest_channel, payload, label, attempts, not_before, created_at FROM outbox " +
+                $"SELECT {OutboxRows.Columns} FROM outbox " +
                 $"WHERE dest_network = $n AND state = 0{exclude} ORDER BY id LIMIT $lim;", null);
             var x = 0;
             foreach (var c in excludeChannels)
@@ -151,17 +151,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
             using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                list.Add(new OutboxItem
-                {
-                    Id = reader.GetInt64(0),
-                    LinkId = reader.GetString(1),
-                    Destination = new ChannelRef(reader.GetString(2), reader.GetString(3)),
-                    Event = EventJson.Deserialize(reader.GetString(4)),
-                    Label = reader.IsDBNull(5) ? null : reader.GetString(5),
-                    Attempts = reader.GetInt32(6),
-                    NotBefore = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
-                    CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
-                });
+                list.Add(OutboxRows.Read(reader));
             }
 
             return list;
