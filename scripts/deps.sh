@@ -22,7 +22,8 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   $SUDO chmod +x /usr/sbin/policy-rc.d
   created_policy=1
 fi
-cleanup() { [ "$created_policy" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d; }
+# An if, not `[ ] && rm`: the trap's status becomes the script's, and a false test would make a good install exit 1.
+cleanup() { if [ "$created_policy" = 1 ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi; }
 trap cleanup EXIT
 
 echo "deps: installing ${need[*]}" >&2

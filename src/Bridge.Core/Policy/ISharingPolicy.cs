@@ -43,6 +43,12 @@ public sealed record PolicyDecision
     public required BridgeEvent Event { get; init; }
     public string RuleId { get; init; } = "default";
     public string? Label { get; init; }
+
+    /// <summary>
+    /// Which rule of the classification standard decided <see cref="Label"/> (e.g. <c>R-S1</c>, <c>R-L3</c>,
+    /// <c>default</c>); null when no labels are configured. Shown by <c>bridge policy test</c> and kept in the audit trail.
+    /// </summary>
+    public string? LabelRule { get; init; }
     public string? SenderNotice { get; init; }
     public string Reason { get; init; } = "";
 
