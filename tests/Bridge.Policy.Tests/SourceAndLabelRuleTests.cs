@@ -147,9 +147,9 @@ public class SourceAndLabelRuleTests
     [Fact]
     public void Notices_can_be_switched_off()
     {
-        var policy = Compile("policy: { notices: false, barriers: [[A, B]] }");
+        var policy = Compile("policy: { notices: false, barrierNotice: generic, barriers: [[A, B]] }");
         Assert.Null(Decide(policy, Message("org-a", "hi"), A, B).SenderNotice);
-        var perLink = Compile("policy: { barriers: [[A, B]], links: { ops: { notices: false } } }");
+        var perLink = Compile("policy: { barrierNotice: generic, barriers: [[A, B]], links: { ops: { notices: false } } }");
         Assert.Null(Decide(perLink, Message("org-a", "hi"), A, B).SenderNotice);
         Assert.NotNull(Decide(perLink, Message("org-a", "hi"), A, B, linkId: "x").SenderNotice);
     }

@@ -110,7 +110,7 @@ internal sealed class RouterRig : IAsyncDisposable
     public List<(string Network, string Notice)> Notices { get; }
     public string DatabasePath => _path;
 
-    public static async Task<RouterRig> CreateAsync(IReadOnlyList<NetworkDefinition> networks, ISharingPolicy policy, string linkId = "ops")
+    public static async Task<RouterRig> CreateAsync(IReadOnlyList<NetworkDefinition> networks, ISharingPolicy policy, string linkId = "ops", TimeProvider? time = null)
     {
         var path = Path.Combine(Path.GetTempPath(), $"policy-test-{Guid.NewGuid():N}.db");
         var store = new SqliteBridgeStore(new SqliteStoreOptions { Path = path }, NullLogger<SqliteBridgeStore>.Instance);
@@ -123,7 +123,7 @@ internal sealed class RouterRig : IAsyncDisposable
             registry.Add(new NoticeRecorder(n.Id, notices));
         }
 
-        var router = new BridgeRouter(store, topology, policy, new DeliverySignals(), registry, new AuditOptions(), NullLogger<BridgeRouter>.Instance);
+        var router = new BridgeRouter(store, topology, policy, new DeliverySignals(), registry, new AuditOptions(), NullLogger<BridgeRouter>.Instance, time);
         return new RouterRig(path, store, topology, router, notices);
     }
 

@@ -16,7 +16,7 @@ internal sealed record NetworkLabels(string? Clearance, string? DefaultLabel);
 /// content rules (attachments, links, redaction, mentions, length), then the visible label marker.
 /// Thread-safe; allocates nothing beyond the decision when no rule changes the event.
 /// </summary>
-public sealed class CompiledPolicy : ISharingPolicy
+public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
 {
     private readonly FrozenDictionary<string, NetworkLabels> _networks;
     private readonly FrozenDictionary<string, FrozenSet<string>> _barriers;
@@ -42,6 +42,9 @@ public sealed class CompiledPolicy : ISharingPolicy
 
     /// <summary>SHA-256 of the configuration it was compiled from (sorted key=value lines): equal configuration, equal fingerprint.</summary>
     public string Fingerprint { get; }
+
+    /// <summary>How senders are told about decisions (barrier notices, the per-person window).</summary>
+    public NoticeSettings NoticeSettings { get; init; } = NoticeSettings.Default;
 
     public PolicyDecision Decide(PolicyContext context)
     {
@@ -324,25 +327,48 @@ public sealed class CompiledPolicy : ISharingPolicy
     private static PolicyDecision Allowed(BridgeEvent e, string? label) =>
         new() { Verdict = PolicyVerdict.Deliver, Event = e, RuleId = "allow", Label = label, Reason = "allowed" };
 
-    private static PolicyDecision Blocked(BridgeEvent e, NetworkDefinition destination, DestinationRules rules, string rule, string? label, string reason) => new()
+    private PolicyDecision Blocked(BridgeEvent e, NetworkDefinition destination, DestinationRules rules, string rule, string? label, string reason) => new()
     {
         Verdict = PolicyVerdict.Block,
         Event = e,
         RuleId = rule,
         Label = label,
-        SenderNotice = rules.Notices && e.Kind != BridgeEventKind.Delete ? Notice(e, destination, rule, delivered: false) : null,
+        SenderNotice = rules.Notices && e.Kind != BridgeEventKind.Delete ? BlockedNotice(e, destination, rule) : null,
         Reason = reason,
     };
 
-    /// <summary>What the sender is told: the destination network and the rule's public name, never the rule's content.</summary>
+    /// <summary>
+    /// What the sender of a blocked event is told. Across a barrier: nothing by default, since naming the network (or
+    /// even saying that something was withheld) tells the sender that the other side is in the channel; an operator may
+    /// opt into one generic sentence that names no one.
+    /// </summary>
+    private string? BlockedNotice(BridgeEvent e, NetworkDefinition destination, string rule)
+    {
+        if (rule != "barrier")
+        {
+            return Notice(e, destination, rule, delivered: false);
+        }
+
+        return NoticeSettings.BarrierNotice == BarrierNoticeMode.Generic ? GenericNotice(e) : null;
+    }
+
+    /// <summary>The opt-in barrier notice: the same sentence whoever is behind the barrier, naming no network, organisation or person.</summary>
+    internal static string GenericNotice(BridgeEvent e) => $"Your {WhatOf(e)} was not shared with every participant.";
+
+    private static string WhatOf(BridgeEvent e) => e.Kind switch
+    {
+        BridgeEventKind.Edit => "edit",
+        BridgeEventKind.Reaction => "reaction",
+        _ => "message",
+    };
+
+    /// <summary>
+    /// What the sender is told: the destination network and the rule's public name, never the rule's content. Only
+    /// ever called for a destination the sender is not barred from (the barrier is checked first and has its own notice).
+    /// </summary>
     private static string Notice(BridgeEvent e, NetworkDefinition destination, string rule, bool delivered)
     {
-        var what = e.Kind switch
-        {
-            BridgeEventKind.Edit => "edit",
-            BridgeEventKind.Reaction => "reaction",
-            _ => "message",
-        };
+        var what = WhatOf(e);
         return delivered
             ? $"Your {what} was shared with network '{destination.Id}' with changes (rule: {rule})."
             : $"Your {what} was not shared with network '{destination.Id}' (rule: {rule}).";

@@ -147,7 +147,23 @@ public static class PolicyCompiler
             barriers.ToFrozenDictionary(kv => kv.Key, kv => kv.Value.ToFrozenSet(StringComparer.OrdinalIgnoreCase), StringComparer.OrdinalIgnoreCase),
             links.ToFrozenDictionary(StringComparer.Ordinal),
             Merge(o, [defaults], false, null),
-            fingerprint);
+            fingerprint)
+        {
+            NoticeSettings = CompileNotices(o, root, errors),
+        };
+    }
+
+    private static NoticeSettings CompileNotices(PolicyOptions o, string root, List<ConfigError> errors)
+    {
+        var mode = Choice(o.BarrierNotice, $"{root}:barrierNotice", errors, "none", "generic") == "generic"
+            ? BarrierNoticeMode.Generic
+            : BarrierNoticeMode.None;
+        if (o.NoticeWindow < 1)
+        {
+            errors.Add(new ConfigError($"{root}:noticeWindow", "must be at least 1 (seconds)"));
+        }
+
+        return new NoticeSettings(mode, TimeSpan.FromSeconds(Math.Max(1, o.NoticeWindow)));
     }
 
     private static void AddBarrier(Dictionary<string, HashSet<string>> barriers, string a, string b)

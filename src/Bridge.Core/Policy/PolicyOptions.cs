@@ -19,6 +19,15 @@ public sealed class PolicyOptions
     /// <summary>Tell senders when something they sent was blocked or changed (rule name only). Default on.</summary>
     public bool Notices { get; set; } = true;
 
+    /// <summary>
+    /// What a sender is told when an information barrier stops their event: <c>none</c> (default: nothing, since any
+    /// notice would tell them the other side is there) or <c>generic</c> (a sentence that names no network, organisation or person).
+    /// </summary>
+    public string BarrierNotice { get; set; } = "none";
+
+    /// <summary>Seconds during which a person gets at most one notice, however many of their events are blocked. Default 60.</summary>
+    public int NoticeWindow { get; set; } = 60;
+
     /// <summary>Per network id: clearance and default label, overriding the network's own definition.</summary>
     public Dictionary<string, NetworkPolicyOptions> Networks { get; set; } = new(StringComparer.Ordinal);
 

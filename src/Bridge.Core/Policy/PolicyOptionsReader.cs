@@ -20,9 +20,11 @@ public static class PolicyOptionsReader
             return o;
         }
 
-        Known(section, errors, "labels", "notices", "networks", "barriers", "defaults", "links");
+        Known(section, errors, "labels", "notices", "barrierNotice", "noticeWindow", "networks", "barriers", "defaults", "links");
         o.Labels = StringList(section.GetSection("labels"), errors);
         o.Notices = Bool(section.GetSection("notices"), errors) ?? true;
+        o.BarrierNotice = String(section.GetSection("barrierNotice"), errors) ?? o.BarrierNotice;
+        o.NoticeWindow = (int?)Long(section.GetSection("noticeWindow"), errors, NoticeSettings.MaxWindowSeconds) ?? o.NoticeWindow;
         foreach (var n in section.GetSection("networks").GetChildren())
         {
             Known(n, errors, "clearance", "defaultLabel");

@@ -32,7 +32,7 @@ public sealed record PolicyReloadResult(PolicyReloadStatus Status, string Previo
 /// The policy the router calls: the compiled policy in force, replaced atomically by <see cref="TryReload"/>. A decision
 /// reads the current policy once (one volatile read), so it sees either the old or the new policy, never a mix.
 /// </summary>
-public sealed class ReloadableSharingPolicy : ISharingPolicy
+public sealed class ReloadableSharingPolicy : ISharingPolicy, INoticeSettingsSource
 {
     private readonly BridgeTopology? _topology;
     private readonly Lock _reloadGate = new();
@@ -55,6 +55,8 @@ public sealed class ReloadableSharingPolicy : ISharingPolicy
     public CompiledPolicy Current => Volatile.Read(ref _current);
 
     public PolicyDecision Decide(PolicyContext context) => Volatile.Read(ref _current).Decide(context);
+
+    public NoticeSettings NoticeSettings => Volatile.Read(ref _current).NoticeSettings;
 
     /// <summary>Validates and compiles the <c>policy:</c> section of <paramref name="configuration"/>, and puts it in force only if it is valid.</summary>
     public PolicyReloadResult TryReload(IConfiguration configuration)

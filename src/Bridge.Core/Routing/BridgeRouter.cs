@@ -25,11 +25,13 @@ public sealed class BridgeRouter : IEventSink
     private readonly ILogger<BridgeRouter> _logger;
     private readonly TimeProvider _time;
     private readonly BridgeMetrics? _metrics;
+    private readonly SenderNoticeLimiter _noticeLimiter;
 
     public BridgeRouter(IBridgeStore store, BridgeTopology topology, ISharingPolicy policy, DeliverySignals signals,
         ConnectorRegistry connectors, AuditOptions auditOptions, ILogger<BridgeRouter> logger, TimeProvider? time = null, BridgeMetrics? metrics = null)
     {
         _metrics = metrics;
+        _noticeLimiter = new SenderNoticeLimiter(time);
         _store = store;
         _topology = topology;
         _policy = policy;
@@ -144,7 +146,16 @@ public sealed class BridgeRouter : IEventSink
 
         if (notices.Count > 0)
         {
-            _ = NotifySenderAsync(sender, notices);
+            var window = (_policy as INoticeSettingsSource)?.NoticeSettings.Window ?? NoticeSettings.Default.Window;
+            if (_noticeLimiter.TryAcquire(sender.NetworkId, sender.Sender.UserId, window))
+            {
+                _ = NotifySenderAsync(sender, notices);
+            }
+            else
+            {
+                _logger.LogDebug(RouterLog.NoticeSuppressed, "Notice to {Person} on {Network} suppressed: one was sent within {Window}",
+                    sender.Sender.UserId, sender.NetworkId, window);
+            }
         }
 
         return IngestOutcome.Accepted;
@@ -181,4 +192,5 @@ internal static class RouterLog
     public static readonly EventId NotLinked = new(2001, nameof(NotLinked));
     public static readonly EventId PolicyFailed = new(2002, nameof(PolicyFailed));
     public static readonly EventId NoticeFailed = new(2003, nameof(NoticeFailed));
+    public static readonly EventId NoticeSuppressed = new(2004, nameof(NoticeSuppressed));
 }
