@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Sandbox.Matrix.Appservices;
+using Sandbox.Matrix.Errors;
 using Sandbox.Matrix.Hosting;
 using Sandbox.Matrix.Users;
 
@@ -229,6 +230,19 @@ public sealed class MatrixSandbox : IAsyncDisposable
     public IReadOnlyList<string> GetMembers(string roomId, string membership = "join") => _homeserver.Members(roomId, membership);
 
     public JsonObject GetProfile(string userId) => _homeserver.GetProfile(userId);
+
+    /// <summary>A user's global account data of one type (e.g. <c>m.direct</c>), or null when none is set.</summary>
+    public JsonObject? GetAccountData(string userId, string type)
+    {
+        try
+        {
+            return _homeserver.GetAccountData(Direct(userId), userId, type);
+        }
+        catch (MatrixException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+    }
 
     public bool UserExists(string userId) => _homeserver.UserExists(userId);
 

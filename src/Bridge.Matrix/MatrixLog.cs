@@ -19,4 +19,6 @@ internal static class MatrixLog
     public static readonly EventId DeliveryFailed = new(3011, "MatrixDeliveryFailed");
     public static readonly EventId RateLimited = new(3012, "MatrixRateLimited");
     public static readonly EventId TransactionDone = new(3013, "MatrixTransaction");
+    public static readonly EventId NoticeRoomCreated = new(3014, "MatrixNoticeRoomCreated");
+    public static readonly EventId TooLarge = new(3015, "MatrixTooLarge");
 }

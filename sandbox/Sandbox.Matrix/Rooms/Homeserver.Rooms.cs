@@ -249,7 +249,7 @@ internal sealed partial class Homeserver
                 throw MatrixException.Forbidden($"You don't have permission to post {type} events");
             }
 
-            CheckSize(content);
+            CheckSize(room.RoomId, type, principal.UserId, null, content);
             var ev = AppendLocked(room, type, principal.UserId, content, null, AllowedTs(principal, ts), principal, txnId);
             _txns[(principal.TokenKey, principal.UserId, txnId)] = ev.EventId;
             return ev.EventId;
@@ -275,7 +275,7 @@ internal sealed partial class Homeserver
                 throw MatrixException.Forbidden($"You don't have permission to post {type} events");
             }
 
-            CheckSize(content);
+            CheckSize(room.RoomId, type, principal.UserId, stateKey, content);
             if (room.State.TryGetValue((type, stateKey), out var current) && JsonNode.DeepEquals(current.Content, content)
                 && current.Sender == principal.UserId)
             {
@@ -482,11 +482,108 @@ internal sealed partial class Homeserver
         return ts;
     }
 
-    private static void CheckSize(JsonObject content)
+    /// <summary>
+    /// The spec's size limit: a whole event, as the homeserver signs and sends it over federation, is at most 65,536
+    /// bytes of canonical JSON; Synapse answers 413 <c>M_TOO_LARGE</c>. The envelope measured here has the fields
+    /// and typical lengths of a room version 10 PDU (ids, hashes, signatures, auth and prev events), so a client
+    /// that sends content right up to 65,536 bytes is refused here as it would be there.
+    /// </summary>
+    private void CheckSize(string roomId, string type, string sender, string? stateKey, JsonObject content)
     {
-        if (Encoding.UTF8.GetByteCount(content.ToJsonString()) > MaxEventBytes)
+        var hash43 = new string('A', 43);
+        var pdu = new JsonObject
         {
-            throw new MatrixException(413, ErrorCodes.TooLarge, "Event too large");
+            ["auth_events"] = new JsonArray("$" + hash43, "$" + hash43, "$" + hash43),
+            ["content"] = content.DeepClone(),
+            ["depth"] = long.MaxValue,
+            ["hashes"] = new JsonObject { ["sha256"] = hash43 },
+            ["origin_server_ts"] = long.MaxValue,
+            ["prev_events"] = new JsonArray("$" + hash43),
+            ["room_id"] = roomId,
+            ["sender"] = sender,
+            ["signatures"] = new JsonObject { [ServerName] = new JsonObject { ["ed25519:a_key"] = new string('A', 86) } },
+            ["type"] = type,
+            ["unsigned"] = new JsonObject { ["age_ts"] = long.MaxValue },
+        };
+        if (stateKey is not null)
+        {
+            pdu["state_key"] = stateKey;
+        }
+
+        if (Encoding.UTF8.GetByteCount(CanonicalJson(pdu)) > MaxEventBytes)
+        {
+            throw new MatrixException(413, ErrorCodes.TooLarge, "event too large");
+        }
+    }
+
+    /// <summary>Canonical JSON as the spec defines it for size and signing: sorted keys, no insignificant whitespace, UTF-8 unescaped.</summary>
+    private static string CanonicalJson(JsonNode? node)
+    {
+        var sb = new StringBuilder();
+        Write(node);
+        return sb.ToString();
+
+        void Write(JsonNode? n)
+        {
+            switch (n)
+            {
+                case JsonObject o:
+                    sb.Append('{');
+                    var first = true;
+                    foreach (var (key, value) in o.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                    {
+                        sb.Append(first ? "" : ",");
+                        first = false;
+                        WriteString(key);
+                        sb.Append(':');
+                        Write(value);
+                    }
+
+                    sb.Append('}');
+                    break;
+                case JsonArray a:
+                    sb.Append('[');
+                    for (var i = 0; i < a.Count; i++)
+                    {
+                        sb.Append(i == 0 ? "" : ",");
+                        Write(a[i]);
+                    }
+
+                    sb.Append(']');
+                    break;
+                case JsonValue v when v.TryGetValue(out string? text):
+                    WriteString(text);
+                    break;
+                case null:
+                    sb.Append("null");
+                    break;
+                default:
+                    sb.Append(n.ToJsonString());
+                    break;
+            }
+        }
+
+        void WriteString(string text)
+        {
+            // Only '"', '\\' and control characters are escaped; everything else is written as UTF-8.
+            sb.Append('"');
+            foreach (var c in text)
+            {
+                switch (c)
+                {
+                    case '"': sb.Append("\\\""); break;
+                    case '\\': sb.Append("\\\\"); break;
+                    case '\n': sb.Append("\\n"); break;
+                    case '\r': sb.Append("\\r"); break;
+                    case '\t': sb.Append("\\t"); break;
+                    case '\b': sb.Append("\\b"); break;
+                    case '\f': sb.Append("\\f"); break;
+                    case < ' ': sb.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture)); break;
+                    default: sb.Append(c); break;
+                }
+            }
+
+            sb.Append('"');
         }
     }
 

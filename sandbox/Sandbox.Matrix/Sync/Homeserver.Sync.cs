@@ -53,14 +53,15 @@ internal sealed partial class Homeserver
                 }
             }
 
+            var accountData = AccountDataSinceLocked(principal.UserId, since);
             var response = new JsonObject
             {
                 ["next_batch"] = "s" + _position.ToString(CultureInfo.InvariantCulture),
                 ["rooms"] = new JsonObject { ["join"] = join, ["invite"] = invite, ["leave"] = leave },
-                ["account_data"] = new JsonObject { ["events"] = new JsonArray() },
+                ["account_data"] = new JsonObject { ["events"] = accountData },
                 ["presence"] = new JsonObject { ["events"] = new JsonArray() },
             };
-            return (response, initial || join.Count > 0 || invite.Count > 0 || leave.Count > 0);
+            return (response, initial || join.Count > 0 || invite.Count > 0 || leave.Count > 0 || accountData.Count > 0);
         }
     }
 

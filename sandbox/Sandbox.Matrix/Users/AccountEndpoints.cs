@@ -69,6 +69,16 @@ internal static class AccountEndpoints
                 return JsonBody.Ok(body);
             });
 
+            group.MapGet("/user/{userId}/account_data/{type}", (HttpContext ctx, string userId, string type) =>
+                JsonBody.Ok(ctx.Hs().GetAccountData(ctx.Hs().Authenticate(ctx.Request), userId, type)));
+            group.MapPut("/user/{userId}/account_data/{type}", async (HttpContext ctx, string userId, string type) =>
+            {
+                var principal = ctx.Hs().Authenticate(ctx.Request);
+                var body = await JsonBody.ReadObjectAsync(ctx.Request);
+                ctx.Hs().SetAccountData(principal, userId, type, body);
+                return JsonBody.Empty();
+            });
+
             group.MapGet("/profile/{userId}", async (HttpContext ctx, string userId) =>
             {
                 await ctx.Hs().EnsureUserKnownAsync(userId, ctx.RequestAborted);

@@ -97,6 +97,29 @@ public sealed class MatrixClient(HttpClient http, Uri homeserver, string asToken
         return Str(body, "event_id");
     }
 
+    /// <summary>Creates a room (<c>POST /createRoom</c>) as <paramref name="asUser"/>; returns its id.</summary>
+    public async Task<string> CreateRoomAsync(JsonObject request, string? asUser, CancellationToken ct)
+    {
+        var body = await SendAsync(HttpMethod.Post, V3 + "createRoom", asUser, request, true, ct);
+        return Str(body, "room_id");
+    }
+
+    /// <summary>A user's global account data of one type; null when none is set (404 <c>M_NOT_FOUND</c>).</summary>
+    public async Task<JsonObject?> GetAccountDataAsync(string userId, string type, CancellationToken ct)
+    {
+        try
+        {
+            return await SendAsync(HttpMethod.Get, V3 + "user/" + Esc(userId) + "/account_data/" + Esc(type), userId, null, true, ct);
+        }
+        catch (MatrixApiException ex) when (ex.Status == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public Task SetAccountDataAsync(string userId, string type, JsonObject content, CancellationToken ct) =>
+        SendAsync(HttpMethod.Put, V3 + "user/" + Esc(userId) + "/account_data/" + Esc(type), userId, content, true, ct);
+
     /// <summary>Resolves an alias through the room directory.</summary>
     public async Task<string> ResolveAliasAsync(string alias, CancellationToken ct)
     {

@@ -133,21 +133,7 @@ public sealed partial class MatrixConnector : INetworkConnector
         _http.Dispose();
         _stopping.Dispose();
         _transactionGate.Dispose();
-    }
-
-    public async Task NotifySenderAsync(ChannelRef channel, PersonRef person, string notice, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(channel);
-        ArgumentNullException.ThrowIfNull(person);
-        // A notice from the bridge bot in the room, addressed to the person (Matrix has no per-person ephemeral message).
-        var roomId = await _rooms.ResolveAsync(channel.ChannelId, Client, cancellationToken);
-        var content = new System.Text.Json.Nodes.JsonObject
-        {
-            ["msgtype"] = "m.notice",
-            ["body"] = $"{person.DisplayName}: {notice}",
-            ["m.mentions"] = new System.Text.Json.Nodes.JsonObject { ["user_ids"] = new System.Text.Json.Nodes.JsonArray(person.UserId) },
-        };
-        await Client.SendEventAsync(roomId, "m.room.message", "notice-" + Guid.NewGuid().ToString("N"), content, BotUserId, null, cancellationToken);
+        _noticeRoomGate.Dispose();
     }
 
     private (string AsToken, string HsToken) LoadRegistration()
