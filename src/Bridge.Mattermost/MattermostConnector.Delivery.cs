@@ -1,3 +1,4 @@
+using Bridge.Core.Text;
 using System.Net;
 using System.Text.Json.Nodes;
 using Bridge.Core.Connectors;

@@ -1,3 +1,4 @@
+using Bridge.Core.Text;
 using System.Globalization;
 using Bridge.Core.Connectors;
 using Bridge.Core.Model;

@@ -1,3 +1,4 @@
+using Bridge.Core.Text;
 using System.Globalization;
 using Bridge.Mattermost.Puppets;
 using Bridge.Mattermost.Text;

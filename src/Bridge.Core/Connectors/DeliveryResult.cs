@@ -9,8 +9,12 @@ public abstract record DeliveryResult
     /// <summary>Could not deliver now (network down, rate limited, puppet not joined yet); try again later. Counts as an attempt unless <paramref name="CountsAsAttempt"/> is false.</summary>
     public sealed record RetryLater(string Reason, TimeSpan? After = null, bool CountsAsAttempt = true) : DeliveryResult;
 
-    /// <summary>Will never succeed (rejected by the destination): dead-letter with this reason.</summary>
-    public sealed record Rejected(string Reason) : DeliveryResult;
+    /// <summary>
+    /// Will never succeed (rejected by the destination): dead-letter with this reason. <paramref name="SenderNotice"/>,
+    /// when set, is told to the event's sender on their own network (for example "too large"): only what the sender
+    /// can act on, naming only this destination, which the policy already let them reach.
+    /// </summary>
+    public sealed record Rejected(string Reason, string? SenderNotice = null) : DeliveryResult;
 
     /// <summary>Nothing to do on this network (for example a reaction the network cannot express); counts as done.</summary>
     public sealed record Skipped(string Reason) : DeliveryResult;

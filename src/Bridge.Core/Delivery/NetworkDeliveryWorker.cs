@@ -24,9 +24,12 @@ internal sealed class NetworkDeliveryWorker
     private readonly BridgeMetrics? _metrics;
     private readonly ResiliencePipeline<DeliveryResult> _pipeline;
     private readonly Dictionary<string, DateTimeOffset> _blockedUntil = new(StringComparer.Ordinal);
+    private readonly ConnectorRegistry? _senders;
 
-    public NetworkDeliveryWorker(INetworkConnector connector, IBridgeStore store, DeliverySignals signals, DeliveryOptions options, ILogger logger, TimeProvider time, BridgeMetrics? metrics = null)
+    public NetworkDeliveryWorker(INetworkConnector connector, IBridgeStore store, DeliverySignals signals, DeliveryOptions options, ILogger logger, TimeProvider time,
+        BridgeMetrics? metrics = null, ConnectorRegistry? senders = null)
     {
+        _senders = senders;
         _metrics = metrics;
         _connector = connector;
         _store = store;
@@ -171,6 +174,11 @@ internal sealed class NetworkDeliveryWorker
                 _metrics?.Delivery(NetworkId, "rejected");
                 await _store.DeadLetterAsync(item.Id, item.Attempts + 1, r.Reason, CancellationToken.None);
                 _logger.LogWarning(DeliveryLog.DeadLettered, "Outbox {Id} to {Destination} dead-lettered: {Reason}", item.Id, item.Destination, r.Reason);
+                if (r.SenderNotice is { Length: > 0 } notice)
+                {
+                    _ = TellSenderAsync(item.Event, notice);
+                }
+
                 return true;
             case DeliveryResult.RetryLater retry:
                 _metrics?.Delivery(NetworkId, "retry");
@@ -190,6 +198,24 @@ internal sealed class NetworkDeliveryWorker
                 return false;
             default:
                 throw new InvalidOperationException($"unknown delivery result {result}");
+        }
+    }
+
+    /// <summary>Tells the sender, on their own network, why their event did not arrive; best effort, never blocks delivery.</summary>
+    private async Task TellSenderAsync(BridgeEvent e, string notice)
+    {
+        if (_senders?.Find(e.NetworkId) is not { } source)
+        {
+            return;
+        }
+
+        try
+        {
+            await source.NotifySenderAsync(e.Channel, e.Sender, notice, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(DeliveryLog.NoticeFailed, ex, "Could not tell {Person} on {Network} that a delivery failed", e.Sender.UserId, e.NetworkId);
         }
     }
 
@@ -257,5 +283,6 @@ internal static class DeliveryLog
     public static readonly EventId Retrying = new(3002, nameof(Retrying));
     public static readonly EventId DeadLettered = new(3003, nameof(DeadLettered));
     public static readonly EventId Skipped = new(3004, nameof(Skipped));
+    public static readonly EventId NoticeFailed = new(3006, nameof(NoticeFailed));
     public static readonly EventId WorkerError = new(3005, nameof(WorkerError));
 }

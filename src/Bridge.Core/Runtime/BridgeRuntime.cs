@@ -74,7 +74,7 @@ public sealed class BridgeRuntime : IHostedService
         {
             await connector.StartAsync(cancellationToken);
             _logger.LogInformation(RuntimeLog.ConnectorStarted, "Connector {Network} ({Kind}) started", connector.NetworkId, connector.Kind);
-            var worker = new NetworkDeliveryWorker(connector, _store, _signals, _deliveryOptions, _loggerFactory.CreateLogger("Bridge.Delivery." + connector.NetworkId), _time, _metrics);
+            var worker = new NetworkDeliveryWorker(connector, _store, _signals, _deliveryOptions, _loggerFactory.CreateLogger("Bridge.Delivery." + connector.NetworkId), _time, _metrics, _registry);
             _workers.Add(Task.Run(() => worker.RunAsync(_stopping.Token), CancellationToken.None));
         }
 

@@ -36,8 +36,14 @@ public sealed partial class MatrixConnector
                 case BridgeEventKind.Message:
                     return DeliveryResult.Ok(await SendMessageAsync(request, roomId, puppet, cancellationToken));
                 case BridgeEventKind.Edit when request.TargetNativeId is { } edited:
-                    return DeliveryResult.Ok(await Client.SendEventAsync(roomId, "m.room.message", txnId,
-                        OutboundContent.Edit(request, edited, _options.LabelField), puppet, e.Timestamp, cancellationToken));
+                    var edit = OutboundContent.Edit(request, edited, _options.LabelField);
+                    if (EventSize.CanonicalBytes(edit) > EventSize.ContentBudget)
+                    {
+                        // An edit replaces one event: it cannot be cut into several.
+                        return TooLarge(request, $"the edit is {EventSize.CanonicalBytes(edit)} bytes; Matrix events are limited to {EventSize.MaxEventBytes} and an edit cannot be split");
+                    }
+
+                    return DeliveryResult.Ok(await Client.SendEventAsync(roomId, "m.room.message", txnId, edit, puppet, e.Timestamp, cancellationToken));
                 case BridgeEventKind.Reaction when request.TargetNativeId is { } reacted && e.ReactionKey is { } key:
                     return DeliveryResult.Ok(await Client.SendEventAsync(roomId, "m.reaction", txnId,
                         OutboundContent.Reaction(reacted, key), puppet, e.Timestamp, cancellationToken));
@@ -53,6 +59,14 @@ public sealed partial class MatrixConnector
             var after = ex.RetryAfter is { } r && r > TimeSpan.Zero ? r : TimeSpan.FromSeconds(1);
             _logger.LogInformation(MatrixLog.RateLimited, "Rate limited by the homeserver for {Room}; retrying in {After}", request.Destination.ChannelId, after);
             return new DeliveryResult.RetryLater("rate limited (M_LIMIT_EXCEEDED)", after, CountsAsAttempt: false);
+        }
+        catch (MatrixApiException ex) when (ex.Status == HttpStatusCode.RequestEntityTooLarge || ex.ErrCode == "M_TOO_LARGE")
+        {
+            return TooLarge(request, $"the homeserver refused it as too large ({(int)ex.Status} {ex.ErrCode}: {ex.Message})");
+        }
+        catch (MessageTooLargeException ex)
+        {
+            return TooLarge(request, ex.Message);
         }
         catch (MatrixApiException ex) when (ex.IsTransient)
         {
@@ -108,8 +122,21 @@ public sealed partial class MatrixConnector
         string? first = null;
         if (e.Text.Length > 0 || linked.Count > 0 || uploaded.Count == 0)
         {
-            first = await Client.SendEventAsync(roomId, "m.room.message", request.IdempotencyKey,
-                OutboundContent.Message(request, _options.LabelField, linked), puppet, e.Timestamp, ct);
+            var content = OutboundContent.Message(request, _options.LabelField, linked);
+            var parts = EventSize.SplitMessage(content, request.Label)
+                ?? throw new MessageTooLargeException($"the message is {EventSize.CanonicalBytes(content)} bytes and cannot be cut into events of at most {EventSize.MaxEventBytes}");
+            for (var i = 0; i < parts.Count; i++)
+            {
+                // Each part has its own transaction id, so a retry after a partial failure sends only what is missing.
+                var txnId = i == 0 ? request.IdempotencyKey : $"{request.IdempotencyKey}-p{i}";
+                var id = await Client.SendEventAsync(roomId, "m.room.message", txnId, parts[i], puppet, e.Timestamp, ct);
+                first ??= id;
+            }
+
+            if (parts.Count > 1)
+            {
+                _logger.LogInformation(MatrixLog.TooLarge, "Outbox {Id} sent as {Parts} events: too large for one Matrix event", request.OutboxId, parts.Count);
+            }
         }
 
         for (var i = 0; i < uploaded.Count; i++)
@@ -122,6 +149,18 @@ public sealed partial class MatrixConnector
 
         return first!;
     }
+
+    /// <summary>Dead-letters with the reason, and asks the core to tell the sender (the only person who can do something about it).</summary>
+    private DeliveryResult TooLarge(DeliveryRequest request, string reason)
+    {
+        _logger.LogWarning(MatrixLog.TooLarge, "Outbox {Id} not delivered to {Room}: {Reason}", request.OutboxId, request.Destination.ChannelId, reason);
+        var what = request.Event.Kind == BridgeEventKind.Edit ? "edit" : "message";
+        return new DeliveryResult.Rejected("too large for Matrix: " + reason,
+            $"Your {what} was too large for network '{NetworkId}' and was not delivered there.");
+    }
+
+    /// <summary>A message that no split can bring under the event size limit.</summary>
+    private sealed class MessageTooLargeException(string message) : Exception(message);
 
     /// <summary>Copies an attachment into the homeserver's media repository; null (send a link instead) if the source cannot be fetched.</summary>
     private async Task<(string Mxc, long Size)?> TryUploadAsync(Attachment attachment, string puppet, CancellationToken ct)

@@ -1,39 +1,59 @@
 using System.Globalization;
 using System.Text;
 
-namespace Bridge.Mattermost.Text;
+namespace Bridge.Core.Text;
+
+/// <summary>How a network measures the size of a text.</summary>
+public enum TextMeasure
+{
+    /// <summary>Unicode code points (Mattermost counts runes, not UTF-16 units).</summary>
+    CodePoints,
+
+    /// <summary>
+    /// Bytes of the text as a JSON string in canonical JSON (Matrix: UTF-8, with <c>"</c>, <c>\</c> and control
+    /// characters escaped), excluding the quotes.
+    /// </summary>
+    JsonUtf8Bytes,
+}
 
 /// <summary>
-/// Splits text into posts of at most N Unicode code points (the server counts runes, not UTF-16 units). Cuts prefer a
+/// Splits text into parts of at most N units of a <see cref="TextMeasure"/> (code points by default). Cuts prefer a
 /// paragraph break, then a line break, then a space; a hard cut never falls inside a grapheme cluster (so neither a
 /// surrogate pair nor a base letter and its combining marks are torn apart). Outside code fences the parts concatenate to
 /// the original text (the break a cut prefers ends the earlier part). A code fence open at a cut is closed at the
 /// end of the part and reopened, with its info string, at the start of the next one.
 /// </summary>
-internal static class MessageSplitter
+public static class MessageSplitter
 {
     private const string Fence = "```";
 
-    public static int CodePoints(string text)
+    public static int CodePoints(string text) => Measure(text, TextMeasure.CodePoints);
+
+    /// <summary>The size of <paramref name="text"/> in <paramref name="measure"/> units.</summary>
+    public static int Measure(string text, TextMeasure measure)
     {
+        ArgumentNullException.ThrowIfNull(text);
         var n = 0;
-        foreach (var _ in text.EnumerateRunes())
+        foreach (var rune in text.EnumerateRunes())
         {
-            n++;
+            n += Cost(rune, measure);
         }
         return n;
     }
 
-    public static IReadOnlyList<string> Split(string text, int maxCodePoints)
+    public static IReadOnlyList<string> Split(string text, int maxCodePoints) => Split(text, maxCodePoints, TextMeasure.CodePoints);
+
+    public static IReadOnlyList<string> Split(string text, int max, TextMeasure measure)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxCodePoints, 64);
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 64);
         var parts = new List<string>();
         var rest = text;
-        while (CodePoints(rest) > maxCodePoints)
+        while (Measure(rest, measure) > max)
         {
-            // Room for a closing fence if the cut lands inside a code block.
-            var budget = maxCodePoints - (Fence.Length + 1);
-            var limit = IndexAfterCodePoints(rest, budget);
+            // Room for a closing fence if the cut lands inside a code block (the fence and its line break cost the same in every measure).
+            var budget = max - (Fence.Length + 2);
+            var limit = IndexAfterUnits(rest, budget, measure);
             limit = LastTextElementBoundary(rest, limit);
             var (cut, skip) = ChooseCut(rest, limit);
             var chunk = rest[..cut];
@@ -81,16 +101,36 @@ internal static class MessageSplitter
         return (limit, 0);
     }
 
-    /// <summary>UTF-16 index just after the first <paramref name="count"/> code points.</summary>
-    private static int IndexAfterCodePoints(string text, int count)
+    /// <summary>UTF-16 index just after the longest prefix that costs at most <paramref name="budget"/> units (never inside a surrogate pair).</summary>
+    private static int IndexAfterUnits(string text, int budget, TextMeasure measure)
     {
         var index = 0;
-        for (var n = 0; n < count && index < text.Length; n++)
+        var used = 0;
+        while (index < text.Length)
         {
-            index += char.IsHighSurrogate(text[index]) && index + 1 < text.Length && char.IsLowSurrogate(text[index + 1]) ? 2 : 1;
+            Rune.DecodeFromUtf16(text.AsSpan(index), out var rune, out var consumed);
+            var cost = Cost(rune, measure);
+            if (used + cost > budget)
+            {
+                break;
+            }
+
+            used += cost;
+            index += consumed;
         }
         return index;
     }
+
+    private static int Cost(Rune rune, TextMeasure measure) => measure switch
+    {
+        TextMeasure.CodePoints => 1,
+        _ => rune.Value switch
+        {
+            '"' or '\\' or '\n' or '\r' or '\t' or '\b' or '\f' => 2,
+            < 0x20 => 6, // \u00XX
+            _ => rune.Utf8SequenceLength,
+        },
+    };
 
     /// <summary>The last grapheme-cluster boundary at or before <paramref name="limit"/>.</summary>
     private static int LastTextElementBoundary(string text, int limit)
@@ -126,15 +166,5 @@ internal static class MessageSplitter
             open = open is null ? line.TrimEnd() : null;
         }
         return open;
-    }
-
-    internal static string Describe(string s)
-    {
-        var sb = new StringBuilder();
-        foreach (var r in s.EnumerateRunes())
-        {
-            sb.Append(CultureInfo.InvariantCulture, $"U+{r.Value:X4} ");
-        }
-        return sb.ToString();
     }
 }
