@@ -90,6 +90,29 @@ public sealed class DeliveryWorkerTests
     }
 
     [Fact]
+    public async Task A_rejection_with_a_sender_notice_is_dead_lettered_and_told_to_the_sender_on_their_own_network()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks());
+        await h.Store.MigrateAsync(default);
+        h.Connectors["b"].Behaviour = _ => new DeliveryResult.Rejected("too large for Matrix: 200000 bytes", "Your message was too large for network 'b' and was not delivered there.");
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m1", "x"), default);
+
+        await h.Worker("b").RunOnceAsync(default);
+
+        Assert.Equal("too large for Matrix: 200000 bytes", Assert.Single(await h.Store.GetDeadLettersAsync(10, default)).Reason);
+        for (var i = 0; i < 200 && h.Connectors["a"].Notices.IsEmpty; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        var (channel, person, notice) = Assert.Single(h.Connectors["a"].Notices);
+        Assert.Equal(new ChannelRef("a", "room"), channel);
+        Assert.Equal("Your message was too large for network 'b' and was not delivered there.", notice);
+        Assert.Empty(h.Connectors["b"].Notices);
+        Assert.False(string.IsNullOrEmpty(person.UserId));
+    }
+
+    [Fact]
     public async Task A_network_that_is_not_ready_gets_no_attempts_and_loses_nothing()
     {
         await using var h = new CoreHarness(CoreHarness.TwoNetworks());

@@ -56,7 +56,7 @@ internal sealed class CoreHarness : IAsyncDisposable
 
     public NetworkDeliveryWorker Worker(string network, DeliveryOptions? options = null) =>
         new(Connectors[network], Store, Signals, options ?? new DeliveryOptions { InitialBackoff = TimeSpan.FromMilliseconds(50), MaxBackoff = TimeSpan.FromMilliseconds(200) },
-            NullLogger.Instance, TimeProvider.System);
+            NullLogger.Instance, TimeProvider.System, senders: Registry);
 
     public static BridgeEvent Message(string network, string channel, string nativeId, string text, string user = "alice") => new()
     {
