@@ -107,6 +107,29 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task A_stanza_over_the_size_limit_is_refused_with_a_notice_and_the_stream_survives()
+    {
+        var room = _server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(_server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await _server.NewUserAsync("frank");
+        await using var frank = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Frank");
+
+        // 60,000 characters of '&' are 300,000 bytes once escaped: over the limit although the text is not.
+        var result = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, room, "Alice", new string('&', 60_000)), CancellationToken.None);
+        var rejected = Assert.IsType<DeliveryResult.Rejected>(result);
+        Assert.Contains("too large for XMPP", rejected.Reason, StringComparison.Ordinal);
+        Assert.NotNull(rejected.SenderNotice);
+
+        // A 64 KiB text (the largest Matrix or Mattermost can hand over) still goes through, and so does the next message.
+        var big = string.Join(' ', Enumerable.Repeat("word", 13_000));
+        Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(ConnectorHarness.Message(2, room, "Alice", big), CancellationToken.None));
+        Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(ConnectorHarness.Message(3, room, "Alice", "after"), CancellationToken.None));
+        var received = await frank.WaitForMessagesAsync(m => m.FromNick == "Alice", 2, Wait);
+        Assert.Equal([big, "after"], received.Select(m => m.Body));
+    }
+
+    [Fact]
     public async Task A_nick_conflict_is_resolved_with_a_suffix()
     {
         var room = _server.NewRoom();
