@@ -40,6 +40,11 @@ public sealed partial class MattermostConnector
                 _ => new DeliveryResult.Skipped($"unsupported event kind {request.Event.Kind}"),
             };
         }
+        catch (GuestsUnavailableException e)
+        {
+            // Never posted as a full member: the message waits for guests (and is dead-lettered with this reason if they never come).
+            return new DeliveryResult.RetryLater(e.Message);
+        }
         catch (MattermostApiException e) when (e.Status == HttpStatusCode.TooManyRequests)
         {
             return new DeliveryResult.RetryLater("rate limited by Mattermost", e.RetryAfter ?? TimeSpan.FromSeconds(5));

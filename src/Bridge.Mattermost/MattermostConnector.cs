@@ -58,6 +58,8 @@ public sealed partial class MattermostConnector : INetworkConnector
     /// <summary>Start-up checks passed and the WebSocket is authenticated.</summary>
     public bool IsReady => _facts is not null && _stream?.IsConnected == true;
 
+    public string? DegradedReason => _options.GuestPuppets && !_relayMode ? _puppets.GuestProblem : null;
+
     /// <summary>The last start-up problem (bad URL, token, rights, team or channel), or null once started.</summary>
     public string? LastError => _lastError;
 
@@ -93,6 +95,7 @@ public sealed partial class MattermostConnector : INetworkConnector
             await _puppets.LoadAsync(ct);
             var facts = await PreflightUntilPassedAsync(ct);
             await SetUpAsync(facts, ct);
+            await CheckGuestAccountsAsync(ct);
             _facts = facts;
             var processor = Task.Run(() => ProcessItemsAsync(ct), CancellationToken.None);
             _stream = new MattermostEventStream(_options.BaseUri, AdminToken, _options, _logger, _items.Writer);
@@ -105,6 +108,24 @@ public sealed partial class MattermostConnector : INetworkConnector
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>With guestPuppets, tells the operator at once (log, <c>/healthz</c>) when the server cannot make guests.</summary>
+    private async Task CheckGuestAccountsAsync(CancellationToken ct)
+    {
+        if (!_options.GuestPuppets || _relayMode)
+        {
+            return;
+        }
+
+        try
+        {
+            await _puppets.RequireGuestAccountsAsync(AdminToken, ct);
+        }
+        catch (GuestsUnavailableException)
+        {
+            // Recorded by the puppet manager; deliveries wait until guests are available.
         }
     }
 

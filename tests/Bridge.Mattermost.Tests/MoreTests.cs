@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using Bridge.Core.Configuration;
+using Bridge.Core.Connectors;
 using Bridge.Core.Model;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using Sandbox.Mattermost.Testing;
 
 namespace Bridge.Mattermost.Tests;
@@ -20,12 +22,49 @@ public sealed class MoreTests
     }
 
     [Fact]
-    public async Task Guest_puppets_fall_back_to_users_when_the_server_has_no_guests()
+    public async Task Guest_puppets_on_a_server_without_guests_are_never_created_the_message_waits_and_health_says_why()
     {
+        // The sandbox has the real server's defaults: guest accounts off.
         await using var h = await MmHarness.StartAsync(options: o => o.GuestPuppets = true);
-        var id = await h.DeliverTextAsync("still delivered");
-        Assert.False(h.Sandbox.GetUser(h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == id).UserId).IsGuest);
-        Assert.Contains(h.Logs.Entries, e => e.Id == MattermostLog.GuestUnavailable);
+        var usersBefore = h.Sandbox.Users.Select(u => u.Id).ToHashSet();
+        Assert.NotNull(h.Connector.DegradedReason); // told at start, before anything is sent
+        Assert.Contains("guest accounts are off", h.Connector.DegradedReason, StringComparison.Ordinal);
+
+        var result = await h.Connector.DeliverAsync(h.Request(MmHarness.Message("must not arrive as a full member")), CancellationToken.None);
+        var wait = Assert.IsType<DeliveryResult.RetryLater>(result);
+        Assert.Contains("guest accounts are off", wait.Reason, StringComparison.Ordinal);
+        Assert.True(wait.CountsAsAttempt); // retried, then dead-lettered with this reason if guests never come
+        Assert.DoesNotContain(h.Sandbox.GetPosts(h.Seed.Channel.Id), p => p.Message.Contains("must not arrive", StringComparison.Ordinal));
+        Assert.Equal(usersBefore, h.Sandbox.Users.Select(u => u.Id).ToHashSet()); // no user was created, not even for a moment
+        Assert.Contains(h.Logs.Entries, e => e.Id == MattermostLog.GuestUnavailable && e.Level == LogLevel.Error);
+
+        // The operator switches guests on: the next attempt creates a guest puppet and health recovers.
+        h.Sandbox.Settings.EnableGuestAccounts = true;
+        var id = Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(h.Request(MmHarness.Message("now as a guest")), CancellationToken.None)).NativeId;
+        Assert.True(h.Sandbox.GetUser(h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == id).UserId).IsGuest);
+        Assert.Null(h.Connector.DegradedReason);
+    }
+
+    [Fact]
+    public async Task A_full_user_puppet_from_before_guestPuppets_is_not_used_as_a_full_member()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var id = await h.DeliverTextAsync("as a full user, guestPuppets off");
+        var puppetId = h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == id).UserId;
+        await h.Connector.DisposeAsync();
+
+        // The operator sets guestPuppets; the server still has no guests: the old puppet is not used.
+        h.Options.GuestPuppets = true;
+        await h.StartConnectorAsync();
+        var refused = await h.Connector.DeliverAsync(h.Request(MmHarness.Message("after the switch")), CancellationToken.None);
+        Assert.IsType<DeliveryResult.RetryLater>(refused);
+        Assert.DoesNotContain(h.Sandbox.GetPosts(h.Seed.Channel.Id), p => p.Message.Contains("after the switch", StringComparison.Ordinal));
+
+        // With guests on, the same puppet is demoted first, then used.
+        h.Sandbox.Settings.EnableGuestAccounts = true;
+        var next = Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(h.Request(MmHarness.Message("as a guest now")), CancellationToken.None));
+        Assert.Equal(puppetId, h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == next.NativeId).UserId);
+        Assert.True(h.Sandbox.GetUser(puppetId).IsGuest);
     }
 
     [Fact]

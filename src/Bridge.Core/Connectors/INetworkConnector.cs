@@ -20,6 +20,12 @@ public interface INetworkConnector : IAsyncDisposable
     /// <summary>True while the connector can deliver (connected, rooms joined). Delivery waits while false.</summary>
     bool IsReady { get; }
 
+    /// <summary>
+    /// Why the connector, although it may be ready, cannot do all the configuration asks (for example puppets refused
+    /// because the server cannot make them guests); null when nothing is wrong. Reported on <c>/healthz</c>.
+    /// </summary>
+    string? DegradedReason => null;
+
     /// <summary>Connects and starts receiving in the background. Returns once started; must not wait for the network to be up.</summary>
     Task StartAsync(CancellationToken cancellationToken);
 

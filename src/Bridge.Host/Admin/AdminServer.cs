@@ -33,15 +33,24 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
             .AddPrometheusExporter());
         var app = builder.Build();
         app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapGet("/healthz", () => connectors.All.All(c => c.IsReady)
-            ? Results.Text("ok\n")
-            : Results.Text("degraded: " + string.Join(", ", connectors.All.Where(c => !c.IsReady).Select(c => c.NetworkId)) + "\n", statusCode: 503));
+        app.MapGet("/healthz", () =>
+        {
+            // A connector is unhealthy when it cannot deliver, or delivers less than the configuration asks (its reason is shown).
+            var problems = connectors.All
+                .Select(c => (c.NetworkId, c.IsReady, Reason: c.DegradedReason))
+                .Where(c => !c.IsReady || c.Reason is not null)
+                .Select(c => c.Reason is null ? c.NetworkId : $"{c.NetworkId} ({c.Reason})")
+                .ToList();
+            return problems.Count == 0
+                ? Results.Text("ok\n")
+                : Results.Text("degraded: " + string.Join(", ", problems) + "\n", statusCode: 503);
+        });
         app.MapGet("/status", async (CancellationToken ct) =>
         {
             var list = new List<object>();
             foreach (var c in connectors.All)
             {
-                list.Add(new { network = c.NetworkId, kind = c.Kind.ToString().ToLowerInvariant(), ready = c.IsReady, pending = await store.CountPendingAsync(c.NetworkId, ct) });
+                list.Add(new { network = c.NetworkId, kind = c.Kind.ToString().ToLowerInvariant(), ready = c.IsReady, degraded = c.DegradedReason, pending = await store.CountPendingAsync(c.NetworkId, ct) });
             }
 
             return Results.Json(new { connectors = list });

@@ -197,6 +197,12 @@ internal sealed class MattermostApiClient : IDisposable
         using var _ = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post, $"api/v4/users/{E(userId)}/demote"), token, ct);
     }
 
+    /// <summary>Deactivates a user (<c>DELETE /users/{id}</c>: the account stays, sessions and tokens stop working).</summary>
+    public async Task DeactivateUserAsync(string userId, string token, CancellationToken ct)
+    {
+        using var _ = await SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, $"api/v4/users/{E(userId)}"), token, ct);
+    }
+
     public Task<MmAccessToken> CreateAccessTokenAsync(string userId, string description, string token, CancellationToken ct) =>
         SendJsonAsync<MmAccessToken>(HttpMethod.Post, $"api/v4/users/{E(userId)}/tokens", new { description }, token, ct);
 

@@ -11,10 +11,16 @@ using Microsoft.Extensions.Logging;
 namespace Bridge.Mattermost.Puppets;
 
 /// <summary>A Mattermost user that stands for one remote person, with its own personal access token.</summary>
-internal sealed record PuppetRecord(string UserId, string Username, string? Token, string DisplayName, string? AvatarUrl = null);
+internal sealed record PuppetRecord(string UserId, string Username, string? Token, string DisplayName, string? AvatarUrl = null, bool? Guest = null);
 
 /// <summary>The server refused personal access tokens (501): the bridge must fall back to relay mode.</summary>
 internal sealed class TokensForbiddenException(string message) : Exception(message);
+
+/// <summary>
+/// <c>guestPuppets: true</c> cannot be honoured (the server has guest accounts off, or refuses to make this user a
+/// guest): the puppet is not created, or not used, rather than be a full member the operator did not want.
+/// </summary>
+internal sealed class GuestsUnavailableException(string message) : Exception(message);
 
 /// <summary>
 /// Creates and keeps puppets: a real user per remote person (server-valid, collision-free name, placeholder e-mail,
@@ -32,6 +38,7 @@ internal sealed class PuppetManager
     private readonly ConcurrentDictionary<string, string> _personByUserId = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string UserId, string ChannelId), bool> _joined = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private volatile string? _guestProblem;
 
     public PuppetManager(MattermostApiClient api, IConnectorStateStore state, string networkId, MattermostOptions options, ILogger logger)
     {
@@ -44,6 +51,40 @@ internal sealed class PuppetManager
 
 
     public bool IsPuppet(string userId) => _personByUserId.ContainsKey(userId);
+
+    /// <summary>Why guest puppets cannot be made right now (shown on <c>/healthz</c>); null when they can, or are not asked for.</summary>
+    public string? GuestProblem => _guestProblem;
+
+    /// <summary>
+    /// With <c>guestPuppets</c>, asks the server whether guest accounts are on (<c>EnableGuestAccounts</c> in the client
+    /// configuration, which a server without guests, or without the licence for them, leaves false or leaves out).
+    /// Throws <see cref="GuestsUnavailableException"/> when they are not. Checked at start and before every puppet is
+    /// created, so switching guests on in the System Console heals the bridge without a restart.
+    /// </summary>
+    public async Task RequireGuestAccountsAsync(string adminToken, CancellationToken ct)
+    {
+        if (!_options.GuestPuppets)
+        {
+            return;
+        }
+
+        var config = await _api.GetClientConfigAsync(adminToken, ct);
+        if (!(config.TryGetValue("EnableGuestAccounts", out var enabled) && enabled == "true"))
+        {
+            throw Refuse("guest accounts are off on the Mattermost server (GuestAccountsSettings.Enable); guestPuppets: true needs them, so no puppet is created");
+        }
+    }
+
+    private GuestsUnavailableException Refuse(string reason)
+    {
+        if (_guestProblem != reason)
+        {
+            _logger.LogError(MattermostLog.GuestUnavailable, "Puppets refused: {Reason}", reason);
+        }
+
+        _guestProblem = reason;
+        return new GuestsUnavailableException(reason);
+    }
 
     public async Task LoadAsync(CancellationToken ct)
     {
@@ -64,6 +105,11 @@ internal sealed class PuppetManager
         try
         {
             var rec = _byPerson.GetValueOrDefault(person.Key) ?? await CreateUserAsync(person, adminToken, ct);
+            if (_options.GuestPuppets && rec.Guest != true)
+            {
+                // A puppet made before guestPuppets was set, or found again after a lost state: never used as a full member.
+                rec = await MakeGuestAsync(person, rec, adminToken, ct);
+            }
             if (rec.Token is null)
             {
                 rec = await MintTokenAsync(person, rec, adminToken, ct);
@@ -121,8 +167,32 @@ internal sealed class PuppetManager
         }
     }
 
+    /// <summary>The puppet as a guest: already one (roles say so), made one now, or refused.</summary>
+    private async Task<PuppetRecord> MakeGuestAsync(PersonRef person, PuppetRecord rec, string adminToken, CancellationToken ct)
+    {
+        var user = await _api.GetUserAsync(rec.UserId, adminToken, ct);
+        if (!user.Roles.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains("system_guest"))
+        {
+            await RequireGuestAccountsAsync(adminToken, ct);
+            try
+            {
+                await _api.DemoteToGuestAsync(rec.UserId, adminToken, ct);
+            }
+            catch (MattermostApiException e) when (e.Status is not (HttpStatusCode.TooManyRequests or >= HttpStatusCode.InternalServerError and not HttpStatusCode.NotImplemented))
+            {
+                throw Refuse($"the Mattermost server refused to make puppet @{rec.Username} a guest ({(int)e.Status} {e.ErrorId}); guestPuppets: true needs guest accounts");
+            }
+
+            _guestProblem = null;
+        }
+
+        return await SaveAsync(person.Key, rec with { Guest = true }, ct);
+    }
+
     private async Task<PuppetRecord> CreateUserAsync(PersonRef person, string adminToken, CancellationToken ct)
     {
+        // Asked before the user exists: a full member must never be created, not even for a moment.
+        await RequireGuestAccountsAsync(adminToken, ct);
         var baseName = PuppetNaming.BaseName(_options.PuppetPrefix, person.DisplayName, person.UserId);
         for (var attempt = 0; attempt < 100; attempt++)
         {
@@ -173,12 +243,31 @@ internal sealed class PuppetManager
                 }
                 catch (MattermostApiException e)
                 {
-                    _logger.LogWarning(MattermostLog.GuestUnavailable, "Puppet @{Username} stays a regular user: the server refused guests ({Error})", user.Username, e.Message);
+                    // Guests were on a moment ago (or the licence lacks them): take the new full user out of service
+                    // before anyone can add it anywhere, and refuse the puppet.
+                    await DeactivateAsync(user, adminToken, ct);
+                    throw Refuse($"the Mattermost server refused to make puppet @{user.Username} a guest ({(int)e.Status} {e.ErrorId}); guestPuppets: true needs guest accounts");
                 }
+
+                _guestProblem = null;
+                return await SaveAsync(person.Key, new PuppetRecord(user.Id, user.Username, null, person.DisplayName, Guest: true), ct);
             }
             return await SaveAsync(person.Key, new PuppetRecord(user.Id, user.Username, null, person.DisplayName), ct);
         }
         throw new InvalidOperationException($"no free Mattermost username for {person.Key}");
+    }
+
+    private async Task DeactivateAsync(MmUser user, string adminToken, CancellationToken ct)
+    {
+        try
+        {
+            await _api.DeactivateUserAsync(user.Id, adminToken, ct);
+        }
+        catch (Exception e) when (e is MattermostApiException or HttpRequestException)
+        {
+            _logger.LogError(MattermostLog.GuestUnavailable, "Could not deactivate @{Username}, created as a full user although guestPuppets is set: {Error}; deactivate it by hand",
+                user.Username, e.Message);
+        }
     }
 
     private async Task<PuppetRecord> MintTokenAsync(PersonRef person, PuppetRecord rec, string adminToken, CancellationToken ct)
