@@ -14,15 +14,6 @@ internal sealed partial class XmppConnector
 {
     private const int MaxNickLength = 48;
 
-    /// <summary>
-    /// The largest stanza sent. Prosody closes a component's stream on a stanza over <c>component_stanza_size_limit</c>
-    /// (default 512 KiB) and ejabberd's stock listeners take 256 KiB from clients, so a bigger one would cut every room
-    /// off, again at each retry. No other network can hand over a text this large (Matrix events are at most 64 KiB,
-    /// Mattermost posts 16,383 characters), so it is refused, with the sender told, rather than split; only text that
-    /// XML escaping inflates (a body of '&lt;' or '&amp;') or an XMPP-to-XMPP message near the client limit can reach it.
-    /// </summary>
-    internal const int MaxStanzaBytes = 256 * 1024;
-
     /// <summary>The puppet JID of a person: XEP-0106-escaped person key under the component domain.</summary>
     internal Jid PuppetJid(PersonRef person) => new(JidEscaping.PuppetLocalPart(person.Key), _botJid.Domain, null);
 
@@ -111,13 +102,18 @@ internal sealed partial class XmppConnector
             return new DeliveryResult.Skipped(skipReason!);
         }
 
+        // Prosody closes a component's stream on a stanza over component_stanza_size_limit (512 KiB by default) and
+        // ejabberd's stock listeners take 256 KiB: a bigger stanza would cut every room off, again at each retry. No
+        // other network hands over a text this large (Matrix events are at most 64 KiB, Mattermost posts 16,383
+        // characters), so it is refused with the sender told rather than split; only text that XML escaping inflates
+        // ('&' becomes "&amp;") or an XMPP-to-XMPP message near the client limit reaches it.
         var stanzaBytes = Encoding.UTF8.GetByteCount(stanza.ToString(SaveOptions.DisableFormatting));
-        if (stanzaBytes > MaxStanzaBytes)
+        if (stanzaBytes > _options.MaxStanzaBytes)
         {
             _logger.LogWarning(XmppLog.StanzaRejected, "Outbox {OutboxId} not sent to {Room}: {Bytes} bytes is over the {Max}-byte stanza limit",
-                request.OutboxId, room.Key, stanzaBytes, MaxStanzaBytes);
+                request.OutboxId, room.Key, stanzaBytes, _options.MaxStanzaBytes);
             var what = ev.Kind == BridgeEventKind.Edit ? "edit" : "message";
-            return new DeliveryResult.Rejected($"too large for XMPP: the stanza is {stanzaBytes} bytes, over the {MaxStanzaBytes}-byte limit",
+            return new DeliveryResult.Rejected($"too large for XMPP: the stanza is {stanzaBytes} bytes, over the {_options.MaxStanzaBytes}-byte limit (xmpp maxStanzaBytes)",
                 $"Your {what} was too large for network '{_network.Id}' and was not delivered there.");
         }
 

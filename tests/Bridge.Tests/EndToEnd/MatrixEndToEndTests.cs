@@ -143,6 +143,97 @@ public sealed class MatrixEndToEndTests(ITestOutputHelper output)
     }
 
     /// <summary>Both directions work (puppets exist and joined) before a test starts counting.</summary>
+    [Fact]
+    public async Task A_blocked_matrix_message_is_told_to_its_sender_once_per_burst_in_a_direct_room_and_never_in_the_shared_room()
+    {
+        await using var net = await ThreeNetworks.StartAsync(MatrixAndXmpp, b => b.Raw("""
+            policy:
+              labels: [UNCLASSIFIED, SECRET]
+              networks:
+                xmpp: { clearance: UNCLASSIFIED }
+                matrix: { clearance: SECRET }
+            """));
+        var bridge = await net.StartBridgeAsync();
+        var alice = await net.AliceAsync();
+        try
+        {
+            // Warm-up (labelled on the way: the policy marks what it delivers).
+            await alice.SayAsync("warm-up from alice");
+            await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("[UNCLASSIFIED] warm-up from alice").Count == 1, Long, "Alice's warm-up on Matrix");
+            net.BobSays("warm-up from bob");
+            await alice.WaitForAsync(ms => ms.Any(m => m.Body.EndsWith("warm-up from bob", StringComparison.Ordinal)), Long, "Bob's warm-up");
+            var sharedBefore = net.Hs.GetTimeline(net.MatrixRoom).Count;
+
+            // A burst of five blocked messages.
+            for (var i = 0; i < 5; i++)
+            {
+                net.BobSays($"[SECRET] s-{i}");
+            }
+
+            string? dm = null;
+            await ThreeNetworks.WaitUntilAsync(() =>
+            {
+                dm = net.Hs.GetAccountData(ThreeNetworks.Bot, "m.direct")?[net.Bob!.UserId]?[0]?.GetValue<string>();
+                return dm is not null && net.Hs.GetMessages(dm).Count > 0;
+            }, Long, "the notice in a direct room");
+
+            // Later messages cross, so the burst has been routed (and its notices decided) by then.
+            net.BobSays("after the burst");
+            await alice.WaitForAsync(ms => ms.Any(m => m.Body.EndsWith("after the burst", StringComparison.Ordinal)), Long, "Bob's next message");
+            await Task.Delay(1500);
+
+            var notices = net.Hs.GetMessages(dm!);
+            var notice = Assert.Single(notices);
+            Assert.Equal(ThreeNetworks.Bot, notice["sender"]!.GetValue<string>());
+            Assert.Equal("m.notice", notice["content"]!["msgtype"]!.GetValue<string>());
+            Assert.Equal("Your message was not shared with network 'xmpp' (rule: clearance).", notice["content"]!["body"]!.GetValue<string>());
+            var invite = net.Hs.GetTimeline(dm!).Single(e => e["type"]!.GetValue<string>() == "m.room.member" && e["state_key"]!.GetValue<string>() == net.Bob!.UserId);
+            Assert.True(invite["content"]!["is_direct"]!.GetValue<bool>());
+            Assert.Equal([ThreeNetworks.Bot], net.Hs.GetMembers(dm!));
+
+            // The shared room got Bob's own messages and nothing from the bridge bot; XMPP got none of the SECRET ones.
+            var added = net.Hs.GetTimeline(net.MatrixRoom).Skip(sharedBefore).ToList();
+            Assert.DoesNotContain(added, e => e["sender"]!.GetValue<string>() == ThreeNetworks.Bot);
+            Assert.DoesNotContain(alice.Messages, m => m.Body.Contains("s-", StringComparison.Ordinal) && m.Body.Contains("SECRET", StringComparison.Ordinal));
+        }
+        catch
+        {
+            output.WriteLine(bridge.Output);
+            throw;
+        }
+    }
+
+    [Fact]
+    public async Task A_200_KB_xmpp_message_arrives_on_matrix_in_order_in_several_events_with_nothing_lost()
+    {
+        await using var net = await ThreeNetworks.StartAsync(MatrixAndXmpp);
+        var bridge = await net.StartBridgeAsync();
+        var alice = await net.AliceAsync();
+        try
+        {
+            await WarmUpAsync(net, alice);
+            var lines = Enumerable.Range(0, 3700).Select(i => $"big-{i:D4} the quick brown fox jumps over the lazy dog {i}");
+            var text = "big: " + string.Join("\n", lines);
+            Assert.True(text.Length >= 200 * 1000);
+            await alice.SayAsync(text);
+            net.BobSays("bob after big");
+            await alice.WaitForAsync(ms => ms.Any(m => m.Body == "bob after big"), Long, "Bob's message after");
+            await ThreeNetworks.WaitUntilAsync(() => string.Concat(net.MatrixMessages("big").Select(m => m.Body)).Contains("big-3699", StringComparison.Ordinal),
+                Long, "the last part on Matrix");
+            await Task.Delay(1000);
+
+            var parts = net.MatrixMessages("big");
+            Assert.True(parts.Count >= 4, $"expected several events, got {parts.Count}");
+            Assert.All(parts, p => Assert.Equal(parts[0].Sender, p.Sender));
+            Assert.Equal(text, string.Concat(parts.Select(p => p.Body)));
+        }
+        catch
+        {
+            output.WriteLine(bridge.Output);
+            throw;
+        }
+    }
+
     internal static async Task WarmUpAsync(ThreeNetworks net, XmppPerson alice)
     {
         await alice.SayAsync("warm-up from alice");
