@@ -146,6 +146,60 @@ public sealed partial class ThreeNetworkTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Guest_puppets_on_a_server_without_guests_deliver_nothing_as_a_full_user_and_health_says_why()
+    {
+        var port = FreePorts.Next();
+        // The sandbox's stock defaults: guest accounts off.
+        await using var net = await ThreeNetworks.StartAsync(new ThreeNetworksOptions { Matrix = false, MattermostGuestPuppets = true },
+            b => b.Raw($"admin:\n  listen: http://127.0.0.1:{port}"));
+        var bridge = await net.StartBridgeAsync();
+        var alice = await net.AliceAsync();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        try
+        {
+            var usersBefore = net.Mm.Users.Select(u => u.Id).ToHashSet();
+            await alice.SayAsync("guest-1 must wait");
+
+            // The operator is told on /healthz, naming the network and the reason.
+            string health = "";
+            await ThreeNetworks.WaitUntilAsync(() =>
+            {
+                using var response = http.GetAsync("/healthz").GetAwaiter().GetResult();
+                health = response.Content.ReadAsStringAsync().GetAwaiter().GetResult();
+                return response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable && health.Contains("mm (", StringComparison.Ordinal);
+            }, Long, "/healthz degraded for mm", () => health);
+            Assert.Contains("guest accounts are off", health, StringComparison.Ordinal);
+
+            // The message waits, with the reason on its outbox row; no post, and no user was created.
+            await ThreeNetworks.WaitUntilAsync(() => LastError(net.DatabasePath, "mm")?.Contains("guest accounts are off", StringComparison.Ordinal) == true,
+                Long, "the outbox row's reason");
+            Assert.Empty(net.MattermostPosts("guest-1"));
+            Assert.Equal(usersBefore, net.Mm.Users.Select(u => u.Id).ToHashSet());
+
+            // Guests switched on in the System Console: the waiting message arrives, from a guest, and health recovers.
+            net.Mm.Settings.EnableGuestAccounts = true;
+            await ThreeNetworks.WaitUntilAsync(() => net.MattermostPosts("guest-1").Count == 1, Long, "the waiting message on Mattermost");
+            Assert.True(net.Mm.GetUser(net.MattermostPosts("guest-1")[0].UserId).IsGuest);
+            await ThreeNetworks.WaitUntilAsync(() => http.GetAsync("/healthz").GetAwaiter().GetResult().IsSuccessStatusCode, Long, "/healthz ok again");
+        }
+        catch
+        {
+            output.WriteLine(bridge.Output);
+            throw;
+        }
+    }
+
+    private static string? LastError(string db, string network)
+    {
+        using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT last_error FROM outbox WHERE dest_network = $n ORDER BY id DESC LIMIT 1";
+        cmd.Parameters.AddWithValue("$n", network);
+        return cmd.ExecuteScalar() as string;
+    }
+
+    [Fact]
     public async Task Relay_mode_when_the_server_forbids_tokens_posts_with_the_persons_name_as_override()
     {
         var settings = new SandboxSettings { EnableUserAccessTokens = false, EnableBotAccountCreation = true, EnablePostUsernameOverride = true };

@@ -18,6 +18,9 @@ internal sealed class ThreeNetworksOptions
     /// <summary>A second organisation's Prosody (network <c>xmpp2</c>) in the same link.</summary>
     public bool SecondXmpp { get; init; }
 
+    /// <summary>Sets <c>guestPuppets: true</c> on the Mattermost network.</summary>
+    public bool MattermostGuestPuppets { get; init; }
+
     /// <summary>Tokens and username override allowed unless a test says otherwise (the real server's defaults forbid both).</summary>
     public SandboxSettings MattermostSettings { get; init; } = new()
     {
@@ -92,7 +95,7 @@ internal sealed class ThreeNetworks : IAsyncDisposable
 
             if (options.Mattermost)
             {
-                await net.StartMattermostAsync(builder, options.MattermostSettings);
+                await net.StartMattermostAsync(builder, options.MattermostSettings, options.MattermostGuestPuppets);
                 endpoints.Add(("mm", "town-square"));
             }
 
@@ -289,7 +292,7 @@ internal sealed class ThreeNetworks : IAsyncDisposable
         });
     }
 
-    private async Task StartMattermostAsync(BridgeConfigBuilder builder, SandboxSettings settings)
+    private async Task StartMattermostAsync(BridgeConfigBuilder builder, SandboxSettings settings, bool guestPuppets)
     {
         Mattermost = new MattermostSandbox(settings);
         await Mattermost.StartAsync();
@@ -302,6 +305,11 @@ internal sealed class ThreeNetworks : IAsyncDisposable
             .Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value ?? "");
         keys["requestTimeout"] = "00:00:05";
+        if (guestPuppets)
+        {
+            keys["guestPuppets"] = "true";
+        }
+
         builder.Network("mm", "mattermost", "org-mm", keys);
     }
 
