@@ -229,8 +229,9 @@ public sealed partial class MattermostConnector
         {
             text = $"**{request.Event.Sender.DisplayName}**: {text}";
         }
-        // An edit replaces the first part only; a longer edit is cut at the limit rather than re-threaded.
-        var first = MessageSplitter.Split(text, facts.MaxPostSize)[0];
+        // An edit replaces the first part only; a longer edit is cut at the limit rather than re-threaded, and the sender is told.
+        var parts = MessageSplitter.Split(text, facts.MaxPostSize);
+        var first = parts[0];
         MmPost patched;
         try
         {
@@ -241,7 +242,10 @@ public sealed partial class MattermostConnector
             // Posted under another identity (e.g. before a switch to relay mode): the admin may edit others' posts.
             patched = await _api.PatchPostAsync(target, new JsonObject { ["message"] = first }, AdminToken, ct);
         }
-        return DeliveryResult.Ok($"{patched.Id}:{patched.EditAt}");
+        return parts.Count == 1
+            ? DeliveryResult.Ok($"{patched.Id}:{patched.EditAt}")
+            : new DeliveryResult.Delivered($"{patched.Id}:{patched.EditAt}",
+                $"Your edit was too long for network '{_network.Id}': only its first {facts.MaxPostSize} characters were delivered there.");
     }
 
     private async Task<DeliveryResult> DeleteAsync(DeliveryRequest request, Poster poster, CancellationToken ct)

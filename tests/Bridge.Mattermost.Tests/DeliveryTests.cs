@@ -77,6 +77,20 @@ public sealed class DeliveryTests
     }
 
     [Fact]
+    public async Task An_edit_longer_than_a_post_is_cut_to_the_limit_and_the_sender_is_told()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var id = await h.DeliverTextAsync("short");
+        var edit = MmHarness.Message(string.Join(' ', Enumerable.Repeat("word", 5000))) with { Kind = BridgeEventKind.Edit };
+        var result = Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(h.Request(edit, target: id), CancellationToken.None));
+        Assert.Equal("Your edit was too long for network 'mm': only its first 16383 characters were delivered there.", result.SenderNotice);
+        Assert.True(MessageSplitter.CodePoints(h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == id).Message) <= 16383);
+
+        var small = MmHarness.Message("short again") with { Kind = BridgeEventKind.Edit };
+        Assert.Null(Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(h.Request(small, target: id), CancellationToken.None)).SenderNotice);
+    }
+
+    [Fact]
     public async Task A_20000_character_message_is_split_at_code_points()
     {
         await using var h = await MmHarness.StartAsync();

@@ -3,8 +3,12 @@ namespace Bridge.Core.Connectors;
 /// <summary>What happened to one delivery attempt.</summary>
 public abstract record DeliveryResult
 {
-    /// <summary>Delivered; <paramref name="NativeId"/> is the id the destination gave it (for later edits, replies, echo suppression).</summary>
-    public sealed record Delivered(string NativeId) : DeliveryResult;
+    /// <summary>
+    /// Delivered; <paramref name="NativeId"/> is the id the destination gave it (for later edits, replies, echo
+    /// suppression). <paramref name="SenderNotice"/>, when set, tells the sender how the delivery fell short of what
+    /// they sent (an edit cut to the destination's limit).
+    /// </summary>
+    public sealed record Delivered(string NativeId, string? SenderNotice = null) : DeliveryResult;
 
     /// <summary>Could not deliver now (network down, rate limited, puppet not joined yet); try again later. Counts as an attempt unless <paramref name="CountsAsAttempt"/> is false.</summary>
     public sealed record RetryLater(string Reason, TimeSpan? After = null, bool CountsAsAttempt = true) : DeliveryResult;

@@ -164,6 +164,11 @@ internal sealed class NetworkDeliveryWorker
                 _metrics?.Crossed(NetworkId, _time.GetUtcNow() - item.CreatedAt);
                 await _store.MarkDeliveredAsync(item, d.NativeId, CancellationToken.None);
                 _logger.LogDebug(DeliveryLog.Delivered, "Delivered outbox {Id} to {Destination} as {NativeId}", item.Id, item.Destination, d.NativeId);
+                if (d.SenderNotice is { Length: > 0 } shortfall)
+                {
+                    _ = TellSenderAsync(item.Event, shortfall);
+                }
+
                 return true;
             case DeliveryResult.Skipped s:
                 _metrics?.Delivery(NetworkId, "skipped");

@@ -113,6 +113,26 @@ public sealed class DeliveryWorkerTests
     }
 
     [Fact]
+    public async Task A_delivery_that_fell_short_is_done_and_told_to_the_sender()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks());
+        await h.Store.MigrateAsync(default);
+        h.Connectors["b"].Behaviour = _ => new DeliveryResult.Delivered("b-1", "Your edit was too long for network 'b': only its first 10 characters were delivered there.");
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m1", "x"), default);
+
+        await h.Worker("b").RunOnceAsync(default);
+
+        Assert.Equal(0, await h.Store.CountPendingAsync("b", default));
+        Assert.Empty(await h.Store.GetDeadLettersAsync(10, default));
+        for (var i = 0; i < 200 && h.Connectors["a"].Notices.IsEmpty; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Contains("only its first 10 characters", Assert.Single(h.Connectors["a"].Notices).Notice, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_network_that_is_not_ready_gets_no_attempts_and_loses_nothing()
     {
         await using var h = new CoreHarness(CoreHarness.TwoNetworks());
