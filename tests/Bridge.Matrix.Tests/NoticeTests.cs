@@ -66,4 +66,24 @@ public sealed class NoticeTests
         Assert.Single(h.Sandbox.GetAccountData(BridgeHarness.Bot, "m.direct")![h.Alice.UserId]!.AsArray());
         Assert.Empty(h.Sandbox.GetMessages(h.RoomId));
     }
+
+    [Fact]
+    public async Task When_the_bot_is_no_longer_in_the_direct_room_a_new_one_is_opened_never_the_shared_room()
+    {
+        await using var h = await BridgeHarness.StartAsync();
+        var alice = new PersonRef { NetworkId = BridgeHarness.Network, UserId = h.Alice.UserId, DisplayName = "Alice" };
+        var channel = new ChannelRef(BridgeHarness.Network, BridgeHarness.Channel);
+        await h.Connector.NotifySenderAsync(channel, alice, "one", CancellationToken.None);
+        var first = h.Sandbox.GetAccountData(BridgeHarness.Bot, "m.direct")![h.Alice.UserId]![0]!.GetValue<string>();
+        h.Sandbox.Leave(first, BridgeHarness.Bot);
+
+        await h.Connector.NotifySenderAsync(channel, alice, "two", CancellationToken.None);
+        var rooms = h.Sandbox.GetAccountData(BridgeHarness.Bot, "m.direct")![h.Alice.UserId]!.AsArray().Select(r => r!.GetValue<string>()).ToList();
+        var second = rooms[^1];
+        Assert.NotEqual(first, second);
+        Assert.NotEqual(h.RoomId, second);
+        Assert.Equal(["two"], h.Sandbox.GetMessages(second).Select(m => m["content"]!["body"]!.GetValue<string>()));
+        Assert.Equal(second, await h.State.GetAsync("matrix:" + BridgeHarness.Network + ":notice-rooms", h.Alice.UserId, CancellationToken.None));
+        Assert.Empty(h.Sandbox.GetMessages(h.RoomId));
+    }
 }

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Text.Json.Nodes;
 using Bridge.Core.Model;
+using Bridge.Matrix.Client;
 using Microsoft.Extensions.Logging;
 
 namespace Bridge.Matrix.Connector;
@@ -28,13 +30,43 @@ public sealed partial class MatrixConnector
             return; // the bot and puppets are never told anything
         }
 
-        var roomId = await EnsureNoticeRoomAsync(person.UserId, cancellationToken);
         var content = new JsonObject
         {
             ["msgtype"] = "m.notice",
             ["body"] = notice,
         };
-        await Client.SendEventAsync(roomId, "m.room.message", "notice-" + Guid.NewGuid().ToString("N"), content, BotUserId, null, cancellationToken);
+        var roomId = await EnsureNoticeRoomAsync(person.UserId, cancellationToken);
+        try
+        {
+            await Client.SendEventAsync(roomId, "m.room.message", "notice-" + Guid.NewGuid().ToString("N"), content, BotUserId, null, cancellationToken);
+        }
+        catch (MatrixApiException ex) when (ex.Status is HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
+        {
+            // The bot is no longer in that room (kicked, room purged): forget it and open a new one, once. Never the shared room.
+            _logger.LogInformation(MatrixLog.NoticeRoomCreated, "Notice room {Room} of {User} is no longer usable ({Error}); opening a new one", roomId, person.UserId, ex.Message);
+            await ForgetNoticeRoomAsync(person.UserId, roomId, cancellationToken);
+            roomId = await EnsureNoticeRoomAsync(person.UserId, cancellationToken);
+            await Client.SendEventAsync(roomId, "m.room.message", "notice-" + Guid.NewGuid().ToString("N"), content, BotUserId, null, cancellationToken);
+        }
+    }
+
+    private async Task ForgetNoticeRoomAsync(string userId, string roomId, CancellationToken ct)
+    {
+        await _noticeRoomGate.WaitAsync(ct);
+        try
+        {
+            if (_noticeRooms.TryGetValue(userId, out var current) && current != roomId)
+            {
+                return; // replaced meanwhile
+            }
+
+            _noticeRooms.TryRemove(userId, out _);
+            await _context.State.DeleteAsync(NoticeRoomScope, userId, ct);
+        }
+        finally
+        {
+            _noticeRoomGate.Release();
+        }
     }
 
     /// <summary>The direct room between the bot and <paramref name="userId"/>: remembered, else created (serialised, so never twice).</summary>
