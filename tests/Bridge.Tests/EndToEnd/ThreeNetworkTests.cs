@@ -164,9 +164,9 @@ public sealed partial class ThreeNetworkTests(ITestOutputHelper output)
             string health = "";
             await ThreeNetworks.WaitUntilAsync(() =>
             {
-                using var response = http.GetAsync("/healthz").GetAwaiter().GetResult();
-                health = response.Content.ReadAsStringAsync().GetAwaiter().GetResult();
-                return response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable && health.Contains("mm (", StringComparison.Ordinal);
+                var (status, body) = Health(http);
+                health = body;
+                return status == System.Net.HttpStatusCode.ServiceUnavailable && health.Contains("mm (", StringComparison.Ordinal);
             }, Long, "/healthz degraded for mm", () => health);
             Assert.Contains("guest accounts are off", health, StringComparison.Ordinal);
 
@@ -180,12 +180,26 @@ public sealed partial class ThreeNetworkTests(ITestOutputHelper output)
             net.Mm.Settings.EnableGuestAccounts = true;
             await ThreeNetworks.WaitUntilAsync(() => net.MattermostPosts("guest-1").Count == 1, Long, "the waiting message on Mattermost");
             Assert.True(net.Mm.GetUser(net.MattermostPosts("guest-1")[0].UserId).IsGuest);
-            await ThreeNetworks.WaitUntilAsync(() => http.GetAsync("/healthz").GetAwaiter().GetResult().IsSuccessStatusCode, Long, "/healthz ok again");
+            await ThreeNetworks.WaitUntilAsync(() => Health(http).Status == System.Net.HttpStatusCode.OK, Long, "/healthz ok again", () => Health(http).Body);
         }
         catch
         {
             output.WriteLine(bridge.Output);
             throw;
+        }
+    }
+
+    /// <summary>GET /healthz; a listener not up yet reads as no answer.</summary>
+    private static (System.Net.HttpStatusCode? Status, string Body) Health(HttpClient http)
+    {
+        try
+        {
+            using var response = http.GetAsync("/healthz").GetAwaiter().GetResult();
+            return (response.StatusCode, response.Content.ReadAsStringAsync().GetAwaiter().GetResult());
+        }
+        catch (HttpRequestException ex)
+        {
+            return (null, ex.Message);
         }
     }
 
