@@ -233,8 +233,7 @@ internal sealed partial class XmppConnector
             text = text[4..];
         }
 
-        var labels = message.Elements(Ns.SecLabel + "securitylabel").Select(l => ((string?)l.Element(Ns.SecLabel + "displaymarking"))?.Trim())
-            .Where(l => !string.IsNullOrEmpty(l)).Select(l => l!).ToList();
+        var labels = message.Elements(Ns.SecLabel + "securitylabel").Select(SecurityLabelValue).ToList();
 
         var nativeId = stanzaId ?? id ?? $"{room.Key}/{nick}/{Guid.NewGuid():N}";
         if (id is not null)
@@ -277,6 +276,25 @@ internal sealed partial class XmppConnector
             MessageId = kind == BridgeEventKind.Message && id is not null && id != nativeId ? id : null,
             UnresolvedCorrectionOf = unresolvedCorrection,
         };
+    }
+
+    /// <summary>
+    /// The structured label an XEP-0258 <c>&lt;securitylabel/&gt;</c> carries (R-S1, fail closed): its
+    /// <c>&lt;displaymarking&gt;</c> when present (even empty), else the text of its <c>&lt;label&gt;</c> payload (an ESS
+    /// security label or any other child's text, which names no label unless it is one), else
+    /// <see cref="StructuredLabel.NotAString"/>. Every present <c>&lt;securitylabel&gt;</c> yields a value, so an empty or
+    /// unreadable one ranks highest instead of being dropped.
+    /// </summary>
+    private static string SecurityLabelValue(XElement securityLabel)
+    {
+        if (securityLabel.Element(Ns.SecLabel + "displaymarking") is { } marking)
+        {
+            return marking.Value.Trim();
+        }
+
+        return securityLabel.Element(Ns.SecLabel + "label") is { } label && label.Value.Trim() is { Length: > 0 } payload
+            ? payload
+            : StructuredLabel.NotAString;
     }
 
     private static string MapToNative(RoomState room, string id) => room.MessageIdToNative.TryGet(id, out var native) ? native : id;
