@@ -106,6 +106,7 @@ public class CoalitionPolicyTests
     [InlineData("[CUI] hello", "[CUI] hello")]
     [InlineData("cui: hello", "[CUI] cui: hello")]
     [InlineData("(CUI) hello", "[CUI] (CUI) hello")]
+    [InlineData("\uFF3B\u0421UI\uFF3D hello", "\uFF3B\u0421UI\uFF3D hello")]
     [InlineData("[UNCLASSIFIED] hello\n[CUI] there", "[CUI] [UNCLASSIFIED] hello\n[CUI] there")]
     public void The_visible_label_is_added_once_and_reads_back_as_the_same_label(string text, string delivered)
     {
@@ -116,6 +117,13 @@ public class CoalitionPolicyTests
             // Read again on any network with no structured label, the delivered text gives the same label.
             Assert.Equal("CUI", LabelOf(Message(source.Id, d.Event.Text), source).Label);
         }
+    }
+
+    [Fact]
+    public void An_unknown_token_is_not_taken_as_the_visible_label()
+    {
+        var d = Decide(Policy, Message("xmpp-c", "[S3CRET] x"), XmppC, MmA);
+        Assert.Equal(("SECRET", "[SECRET] [S3CRET] x"), (d.Label, d.Event.Text));
     }
 
     [Fact]

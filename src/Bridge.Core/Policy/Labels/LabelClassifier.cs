@@ -59,21 +59,15 @@ public sealed class LabelClassifier
         return Combine(structured, hits, defaultRank);
     }
 
-    /// <summary>The label the markers of a text alone give, and whether a strong marker of exactly <paramref name="rank"/> shows it.</summary>
+    /// <summary>
+    /// Whether a strong token naming exactly <paramref name="rank"/> (R-L3, known content) shows the label in the text,
+    /// and no marker of the text is above it: then the delivered text needs no visible label added.
+    /// </summary>
     internal bool ShowsStrongly(string text, bool isHtml, int rank)
     {
         var hits = new List<MarkerHit>();
         _reader.Read(CanonicalText.From(isHtml ? HtmlVisibleText.Of(text) : text), hits);
-        var strong = -1;
-        foreach (var hit in hits)
-        {
-            if (hit.Strong)
-            {
-                strong = Math.Max(strong, hit.Rank);
-            }
-        }
-
-        return strong == rank && hits.TrueForAll(h => h.Rank <= rank);
+        return hits.Exists(h => h.Strong && h.Known && h.Rank == rank && h.Rule == LabelRules.Strong) && hits.TrueForAll(h => h.Rank <= rank);
     }
 
     /// <summary>

@@ -44,6 +44,7 @@ public static class LabelRules
 
 /// <summary>
 /// One marker found in a text: its rank, the rule that found it, whether it is strong (sets the label, may lower it
-/// below the default: R-L3, R-L7) or weak (raise-only: R-L2, R-L5, R-L6), and its span in the canonical text.
+/// below the default: R-L3, R-L7) or weak (raise-only: R-L2, R-L5, R-L6), its span in the canonical text, and whether
+/// it names a known label (false for unknown token contents and malformed shapes, which rank highest).
 /// </summary>
-internal readonly record struct MarkerHit(int Rank, string Rule, bool Strong, int Start, int End);
+internal readonly record struct MarkerHit(int Rank, string Rule, bool Strong, int Start, int End, bool Known = true);

@@ -83,12 +83,15 @@ internal sealed class MarkerReader
                 var close = IndexOfClose(s, i + 1, s.Length);
                 if (close < 0)
                 {
-                    hits.Add(new MarkerHit(_labels.Highest, LabelRules.Malformed, true, i, s.Length));
+                    hits.Add(new MarkerHit(_labels.Highest, LabelRules.Malformed, true, i, s.Length, Known: false));
                     return s.Length;
                 }
 
-                var rank = _labels.RankOfToken(s[(i + 1)..close]) ?? _labels.Highest;
-                hits.Add(quoted ? new MarkerHit(rank, LabelRules.Quoted, false, i, close + 1) : new MarkerHit(rank, LabelRules.Strong, true, i, close + 1));
+                var known = _labels.RankOfToken(s[(i + 1)..close]);
+                var rank = known ?? _labels.Highest;
+                hits.Add(quoted
+                    ? new MarkerHit(rank, LabelRules.Quoted, false, i, close + 1, known.HasValue)
+                    : new MarkerHit(rank, LabelRules.Strong, true, i, close + 1, known.HasValue));
                 i = close + 1;
                 afterToken = true;
                 continue;
@@ -97,7 +100,7 @@ internal sealed class MarkerReader
             if (IsCloseBracket(c))
             {
                 // R-L7: the first significant character is a closing bracket (]CUI[).
-                hits.Add(new MarkerHit(_labels.Highest, LabelRules.Malformed, true, i, i + 1));
+                hits.Add(new MarkerHit(_labels.Highest, LabelRules.Malformed, true, i, i + 1, Known: false));
                 return i + 1;
             }
 
@@ -198,7 +201,7 @@ internal sealed class MarkerReader
         }
         else if (IsCloseBracket(s[k]) || s[k] == ')')
         {
-            hits.Add(new MarkerHit(_labels.Highest, LabelRules.Malformed, true, start, k + 1));
+            hits.Add(new MarkerHit(_labels.Highest, LabelRules.Malformed, true, start, k + 1, Known: false));
         }
         else if (s[k] == '/')
         {
