@@ -231,5 +231,26 @@ public class ClassificationStandardTests
     public void Canonical_form_folds_before_NFKC_then_case_folds(string input, string expected) =>
         Assert.Equal(expected, Canonicaliser.Canonical(input));
 
+    [Fact]
+    public void The_per_code_point_shortcut_equals_the_full_canonical_form()
+    {
+        // CanonicalText canonicalises code point by code point with shortcuts; they must agree with R-C1 in full.
+        for (var cp = 0x80; cp < 0x20000; cp++)
+        {
+            if (cp is >= 0xD800 and <= 0xDFFF)
+            {
+                continue;
+            }
+
+            var rune = new System.Text.Rune(cp);
+            var full = Canonicaliser.Canonical(rune.ToString());
+            var fast = Canonicaliser.CanonicalRune(rune);
+            if (!string.Equals(full, fast, StringComparison.Ordinal))
+            {
+                Assert.Fail($"U+{cp:X4}: \"{full}\" but the shortcut gives \"{fast}\"");
+            }
+        }
+    }
+
     private static int Rank(string label) => Coalition.Names.ToList().IndexOf(label);
 }

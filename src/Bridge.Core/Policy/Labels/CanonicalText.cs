@@ -60,7 +60,7 @@ internal sealed class CanonicalText
 
             var canonical = rune.Value < 0x80
                 ? (rune.Value is >= 'A' and <= 'Z' ? ((char)(rune.Value + 32)).ToString() : ((char)rune.Value).ToString())
-                : Canonicaliser.Canonical(rune.ToString());
+                : Canonicaliser.CanonicalRune(rune);
             Append(sb, starts, ends, canonical, start, i);
         }
 

@@ -22,6 +22,27 @@ internal static class Canonicaliser
         return Nfkc.CaseFold(s);
     }
 
+    /// <summary>
+    /// <see cref="Canonical"/> of one code point, with shortcuts that give the same result: a look-alike becomes its
+    /// (case-folded) ASCII letter, an invisible code point nothing, one that NFKC leaves alone only case-folds.
+    /// </summary>
+    public static string CanonicalRune(Rune rune)
+    {
+        var cp = rune.Value;
+        var folded = LookAlikes.Fold(cp);
+        if (folded != cp)
+        {
+            return ((char)folded is var ascii && ascii is >= 'A' and <= 'Z' ? (char)(ascii + 32) : ascii).ToString();
+        }
+
+        if (IsInvisible(cp))
+        {
+            return "";
+        }
+
+        return Nfkc.IsStable(cp) ? Nfkc.CaseFold(rune.ToString()) : Canonical(rune.ToString());
+    }
+
     /// <summary>R-C2: inside a bracket token or a structured value, whitespace, <c>- _ . · •</c> are removed.</summary>
     public static string RemoveSeparators(string canonical)
     {

@@ -24,6 +24,7 @@ internal static class HtmlVisibleText
         var sb = new StringBuilder(html.Length);
         var text = new StringBuilder();
         var quoteDepth = 0;
+        var lastClose = html.LastIndexOf('>'); // no tag can start after the last '>'
         var i = 0;
         while (i < html.Length)
         {
@@ -42,8 +43,8 @@ internal static class HtmlVisibleText
                 continue;
             }
 
-            var close = html.IndexOf('>', i + 1);
-            if (close < 0 || !IsTagStart(html, i + 1))
+            var close = IsTagStart(html, i + 1) && i < lastClose ? html.IndexOf('>', i + 1) : -1;
+            if (close < 0)
             {
                 text.Append(c); // a lone '<' is text
                 i++;

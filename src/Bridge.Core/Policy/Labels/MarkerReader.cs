@@ -22,6 +22,9 @@ internal sealed class MarkerReader
     /// <summary>R-L2: reply prefixes, canonical (case-folded).</summary>
     private static readonly string[] ReplyPrefixes = ["re:", "fwd:", "fw:"];
 
+    /// <summary>Longer than any tag a person writes; a '&lt;' without a '&gt;' this near is a symbol, not a tag.</summary>
+    private const int MaxTagLength = 1024;
+
     private readonly LabelKeys _labels;
 
     public MarkerReader(LabelKeys labels) => _labels = labels;
@@ -303,7 +306,8 @@ internal sealed class MarkerReader
             return 0;
         }
 
-        var close = s.IndexOf('>', i + 1);
+        // Bounded, so a text of many '<' without '>' costs linear time.
+        var close = s.IndexOf('>', i + 1, Math.Min(MaxTagLength, s.Length - i - 1));
         return close < 0 ? 0 : close + 1;
     }
 

@@ -38,6 +38,9 @@ internal static class Nfkc
         return FromCodePoints(cps);
     }
 
+    /// <summary>True when NFKC leaves the code point alone (on its own), as for most letters of most scripts.</summary>
+    public static bool IsStable(int cp) => !Decompositions.ContainsKey(cp) && !Classes.ContainsKey(cp) && !(cp is >= LBase and < LBase + LCount);
+
     /// <summary>Full case folding (Unicode CaseFolding.txt, statuses C and F): "İ" → "i̇", "ſ" → "s", "ß" → "ss".</summary>
     public static string CaseFold(string text)
     {
