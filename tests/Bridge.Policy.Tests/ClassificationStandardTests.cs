@@ -59,6 +59,9 @@ public class ClassificationStandardTests
         { U, "\U0001F525 [SECRET] emoji", S, "R-L3" },
         { U, "\u2014 | \u2026 [CUI] punctuation", C, "R-L3" },
         { U, "\n\n   [CUI] after blank lines", C, "R-L3" },
+        { U, "#\uFE0F\u20E3 [SECRET] keycap emoji (a mark is not a letter)", S, "R-L3" },
+        { U, "\U00020000 [SECRET] a letter outside the BMP ends the region", U, "default" },
+        { U, "\u0661 [SECRET] an Arabic-Indic digit ends the region", U, "default" },
         { U, "(hello) [SECRET] prose parentheses end the region", U, "default" },
         { U, "{ [SECRET] }", U, "default" },
         // R-L8 escapes

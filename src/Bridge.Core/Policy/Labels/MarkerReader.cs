@@ -125,7 +125,7 @@ internal sealed class MarkerReader
                 return i; // R-L1: brackets are not skipped; these open or close prose
             }
 
-            if (char.IsLetterOrDigit(c) || IsMark(c))
+            if (IsLetterOrDigitAt(s, i))
             {
                 if (OrderedListPrefixEnd(s, i) is var listEnd && listEnd > 0)
                 {
@@ -145,7 +145,8 @@ internal sealed class MarkerReader
                 return i;
             }
 
-            // R-L1: any other punctuation or symbol (emphasis, code, fences, #, bullets, emoji, |, …, —), marks, controls.
+            // R-L1: any other punctuation or symbol (emphasis, code, fences, #, bullets, emoji, |, …, —); also marks
+            // (an emoji's keycap) and controls, which are neither letters nor digits.
             i += char.IsHighSurrogate(c) && i + 1 < s.Length ? 2 : 1;
         }
 
@@ -210,13 +211,9 @@ internal sealed class MarkerReader
         {
             hits.Add(new MarkerHit(_labels.Highest, weakRule, false, start, k + 1)); // SECRET//NOFORN: an unknown caveat
         }
-        else if (k == end && !char.IsLetterOrDigit(s[k]) && !IsMark(s[k]))
+        else if (!char.IsLetterOrDigit(s[k]) && !IsMark(s[k]))
         {
-            hits.Add(new MarkerHit(rank, weakRule, false, start, end)); // SECRET: …, SECRET_plan.pdf
-        }
-        else if (k > end && !char.IsLetterOrDigit(s[k]) && !IsMark(s[k]))
-        {
-            hits.Add(new MarkerHit(rank, weakRule, false, start, end)); // cui - …
+            hits.Add(new MarkerHit(rank, weakRule, false, start, end)); // SECRET: …, SECRET_plan.pdf, cui - …
         }
 
         // Otherwise a space and a word follow: prose ("Secret santa").
@@ -253,7 +250,7 @@ internal sealed class MarkerReader
                 continue;
             }
 
-            if (char.IsLetterOrDigit(c) || IsMark(c))
+            if (IsLetterOrDigitAt(s, i))
             {
                 if (OrderedListPrefixEnd(s, i) is var listEnd && listEnd > 0)
                 {
@@ -321,6 +318,14 @@ internal sealed class MarkerReader
 
         var category = CharUnicodeInfo.GetUnicodeCategory(c);
         return category is UnicodeCategory.InitialQuotePunctuation or UnicodeCategory.FinalQuotePunctuation;
+    }
+
+    /// <summary>R-L1: a letter or a decimal digit (by code point, so letters outside the BMP count too).</summary>
+    private static bool IsLetterOrDigitAt(string s, int i)
+    {
+        var category = Rune.TryGetRuneAt(s, i, out var rune) ? Rune.GetUnicodeCategory(rune) : UnicodeCategory.Surrogate;
+        return category is UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter
+            or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter or UnicodeCategory.DecimalDigitNumber;
     }
 
     private static bool IsMark(char c) => CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark
