@@ -304,6 +304,11 @@ internal sealed partial class XmppConnector
     {
         var range = message.Elements(Ns.Fallback + "fallback").Where(f => (string?)f.Attribute("for") == forNamespace)
             .Elements(Ns.Fallback + "body").FirstOrDefault();
+        if (range is null && forNamespace == Ns.Reply.NamespaceName)
+        {
+            return StripUnmarkedQuote(text);
+        }
+
         if (range is null ||
             !int.TryParse((string?)range.Attribute("start"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var start) ||
             !int.TryParse((string?)range.Attribute("end"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var end))
@@ -319,6 +324,33 @@ internal sealed partial class XmppConnector
         }
 
         return string.Concat(runes.Take(start).Concat(runes.Skip(end)).Select(r => r.ToString()));
+    }
+
+    /// <summary>
+    /// A reply whose client quoted the parent without marking the fallback (XEP-0428): the leading "&gt; " lines are
+    /// the client's, not the author's (classification rule R-K3), and must not carry the parent's text to networks that
+    /// never received it. Kept when nothing else is left.
+    /// </summary>
+    private static string StripUnmarkedQuote(string text)
+    {
+        if (!text.StartsWith('>'))
+        {
+            return text;
+        }
+
+        var lines = text.Split('\n');
+        var i = 0;
+        while (i < lines.Length && lines[i].StartsWith('>'))
+        {
+            i++;
+        }
+
+        while (i < lines.Length && lines[i].Trim().Length == 0)
+        {
+            i++;
+        }
+
+        return i < lines.Length ? string.Join('\n', lines[i..]) : text;
     }
 
     private static DateTimeOffset? ParseStamp(string? stamp) =>

@@ -114,12 +114,15 @@ public sealed class StreamHardeningTests
                 $"<message type='groupchat' from='{r}/Alice (remote)' to='bridge.localhost' id='bridge-99'><body>our own</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S8'/></message>" +
                 $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a9'><active xmlns='http://jabber.org/protocol/chatstates'/></message>" +
                 $"<message type='groupchat' from='{r}' to='bridge.localhost' id='a10'><subject>topic</subject></message>" +
+                // A reply whose client quoted the parent without marking the fallback: the quote is not the author's (R-K3).
+                $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a10b'><body>&gt; original\n\nunmarked answer</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S10'/>" +
+                "<reply xmlns='urn:xmpp:reply:0' id='S1'/></message>" +
                 $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a11'><body>last</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S11'/><securitylabel xmlns='urn:xmpp:sec-label:0'/></message>");
         });
         await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room]);
         await bridge.Sink.WaitForAsync(e => e.Text == "last", 1, Wait);
         var events = bridge.Sink.All;
-        Assert.Equal(["S1", "S2", "S3", "S4", "S5", "S11"], events.Select(e => e.NativeId));
+        Assert.Equal(["S1", "S2", "S3", "S4", "S5", "S10", "S11"], events.Select(e => e.NativeId));
         Assert.All(events, e => Assert.Equal("alice@example.org", e.Sender.UserId)); // the room shows real JIDs here
         Assert.Equal(["SECRET"], events[0].StructuredLabels);
         Assert.Equal(("quoted answer", "S1"), (events[1].Text, events[1].ReplyToNativeId));
@@ -128,7 +131,8 @@ public sealed class StreamHardeningTests
         Assert.Equal((MessageKind.Emote, "waves"), (events[4].MessageKind, events[4].Text));
         // Present but empty or unreadable labels are kept, so the core ranks them highest (fail closed).
         Assert.Equal(["MQYCAQQGASk=", ""], events[4].StructuredLabels);
-        Assert.Equal([StructuredLabel.NotAString], events[5].StructuredLabels);
+        Assert.Equal(("unmarked answer", "S1"), (events[5].Text, events[5].ReplyToNativeId));
+        Assert.Equal([StructuredLabel.NotAString], events[6].StructuredLabels);
     }
 
     [Fact]
