@@ -128,7 +128,7 @@ public sealed partial class MattermostConnector
         Text = post.Message,
         ReplyToNativeId = post.RootId.Length > 0 ? post.RootId : null,
         Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(post.CreateAt),
-        StructuredLabels = post.Prop("classification") is { Length: > 0 } label ? [label] : [],
+        StructuredLabels = post.LabelProp("classification"), // present but empty or not a string: ranks highest (R-S1)
         Attachments = [.. (post.Metadata?.Files ?? []).Select(f => new Attachment
         {
             Name = f.Name,
@@ -154,6 +154,7 @@ public sealed partial class MattermostConnector
             Text = post.Message,
             TargetNativeId = post.Id,
             Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(post.EditAt),
+            StructuredLabels = post.LabelProp("classification"), // R-K2: the edited post is classified from scratch
         }, ct);
     }
 

@@ -233,8 +233,7 @@ internal sealed partial class XmppConnector
             text = text[4..];
         }
 
-        var labels = message.Elements(Ns.SecLabel + "securitylabel").Select(l => ((string?)l.Element(Ns.SecLabel + "displaymarking"))?.Trim())
-            .Where(l => !string.IsNullOrEmpty(l)).Select(l => l!).ToList();
+        var labels = message.Elements(Ns.SecLabel + "securitylabel").Select(SecurityLabelValue).ToList();
 
         var nativeId = stanzaId ?? id ?? $"{room.Key}/{nick}/{Guid.NewGuid():N}";
         if (id is not null)
@@ -279,6 +278,25 @@ internal sealed partial class XmppConnector
         };
     }
 
+    /// <summary>
+    /// The structured label an XEP-0258 <c>&lt;securitylabel/&gt;</c> carries (R-S1, fail closed): its
+    /// <c>&lt;displaymarking&gt;</c> when present (even empty), else the text of its <c>&lt;label&gt;</c> payload (an ESS
+    /// security label or any other child's text, which names no label unless it is one), else
+    /// <see cref="StructuredLabel.NotAString"/>. Every present <c>&lt;securitylabel&gt;</c> yields a value, so an empty or
+    /// unreadable one ranks highest instead of being dropped.
+    /// </summary>
+    private static string SecurityLabelValue(XElement securityLabel)
+    {
+        if (securityLabel.Element(Ns.SecLabel + "displaymarking") is { } marking)
+        {
+            return marking.Value.Trim();
+        }
+
+        return securityLabel.Element(Ns.SecLabel + "label") is { } label && label.Value.Trim() is { Length: > 0 } payload
+            ? payload
+            : StructuredLabel.NotAString;
+    }
+
     private static string MapToNative(RoomState room, string id) => room.MessageIdToNative.TryGet(id, out var native) ? native : id;
 
     /// <summary>Removes the fallback part of a body (XEP-0428), e.g. the quoted text a reply carries for old clients.</summary>
@@ -286,6 +304,11 @@ internal sealed partial class XmppConnector
     {
         var range = message.Elements(Ns.Fallback + "fallback").Where(f => (string?)f.Attribute("for") == forNamespace)
             .Elements(Ns.Fallback + "body").FirstOrDefault();
+        if (range is null && forNamespace == Ns.Reply.NamespaceName)
+        {
+            return StripUnmarkedQuote(text);
+        }
+
         if (range is null ||
             !int.TryParse((string?)range.Attribute("start"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var start) ||
             !int.TryParse((string?)range.Attribute("end"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var end))
@@ -301,6 +324,33 @@ internal sealed partial class XmppConnector
         }
 
         return string.Concat(runes.Take(start).Concat(runes.Skip(end)).Select(r => r.ToString()));
+    }
+
+    /// <summary>
+    /// A reply whose client quoted the parent without marking the fallback (XEP-0428): the leading "&gt; " lines are
+    /// the client's, not the author's (classification rule R-K3), and must not carry the parent's text to networks that
+    /// never received it. Kept when nothing else is left.
+    /// </summary>
+    private static string StripUnmarkedQuote(string text)
+    {
+        if (!text.StartsWith('>'))
+        {
+            return text;
+        }
+
+        var lines = text.Split('\n');
+        var i = 0;
+        while (i < lines.Length && lines[i].StartsWith('>'))
+        {
+            i++;
+        }
+
+        while (i < lines.Length && lines[i].Trim().Length == 0)
+        {
+            i++;
+        }
+
+        return i < lines.Length ? string.Join('\n', lines[i..]) : text;
     }
 
     private static DateTimeOffset? ParseStamp(string? stamp) =>

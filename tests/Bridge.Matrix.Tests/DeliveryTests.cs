@@ -56,6 +56,23 @@ public sealed class DeliveryTests
         });
         await BridgeHarness.WaitUntilAsync(() => h.Sink.Accepted.Any(e => e.NativeId == eventId));
         Assert.Equal(["SECRET"], h.Sink.Accepted.Single(e => e.NativeId == eventId).StructuredLabels);
+
+        // Present but empty or not a string: passed on so that the core ranks it highest (R-S1), never dropped.
+        var empty = h.Sandbox.SendEvent(h.RoomId, h.Alice.UserId, "m.room.message", new System.Text.Json.Nodes.JsonObject
+        {
+            ["msgtype"] = "m.text",
+            ["body"] = "empty label",
+            ["org.bridge.classification"] = "",
+        });
+        var number = h.Sandbox.SendEvent(h.RoomId, h.Alice.UserId, "m.room.message", new System.Text.Json.Nodes.JsonObject
+        {
+            ["msgtype"] = "m.text",
+            ["body"] = "numeric label",
+            ["org.bridge.classification"] = 3,
+        });
+        await BridgeHarness.WaitUntilAsync(() => h.Sink.Accepted.Any(e => e.NativeId == number) && h.Sink.Accepted.Any(e => e.NativeId == empty));
+        Assert.Equal([""], h.Sink.Accepted.Single(e => e.NativeId == empty).StructuredLabels);
+        Assert.Equal([StructuredLabel.NotAString], h.Sink.Accepted.Single(e => e.NativeId == number).StructuredLabels);
     }
 
     [Fact]

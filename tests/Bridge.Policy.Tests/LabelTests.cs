@@ -6,38 +6,33 @@ public class LabelTests
 {
     private static readonly LabelOrder Labels = LabelOrder.Create(["UNCLASSIFIED", "CUI", "SECRET"]);
 
+    // Updated to the classification standard (issue 9): "(CUI)" is now a weak marker (R-L5 b) and a Markdown link at
+    // the start, "[the docs](url)", is a token naming no label, so the highest (R-L3). "None" rows fall back to the
+    // default, here the lowest label.
     [Theory]
-    [InlineData("[CUI] hello", "Known", 1)]
-    [InlineData("[cui] hello", "Known", 1)]
-    [InlineData("  \u200B[ CUI ]hello", "Known", 1)]
-    [InlineData("[\u0421UI] Cyrillic Es", "Known", 1)]
-    [InlineData("[\u0405\u0395\u0421R\u0395\u0422] Cyrillic and Greek", "Known", 2)]
-    [InlineData("\uFF3B\uFF23\uFF35\uFF29\uFF3D fullwidth", "Known", 1)]
-    [InlineData("[C\u200DU\u00ADI\u202E] invisibles and bidi", "Known", 1)]
-    [InlineData("[\U0001D412\U0001D404\U0001D402\U0001D411\U0001D404\U0001D413] mathematical bold", "Known", 2)]
-    [InlineData("[\u1D04\u1D1C\u026A] small capitals", "Known", 1)]
-    [InlineData("\u3010SECRET\u3011 lenticular brackets", "Known", 2)]
-    [InlineData("[unclassified] lower case", "Known", 0)]
-    [InlineData("[SECRT] typo", "Malformed", 2)]
-    [InlineData("[ ] empty", "Malformed", 2)]
-    [InlineData("[] empty", "Malformed", 2)]
-    [InlineData("[CUI hello, never closed", "Malformed", 2)]
-    [InlineData("[\u200B] only invisible", "Malformed", 2)]
-    [InlineData("hello [SECRET] later in the text", "None", 0)]
-    [InlineData("(CUI) parentheses are prose", "None", 0)]
-    [InlineData("[the docs](https://example.org) a Markdown link", "None", 0)]
-    [InlineData("[SECRET](https://example.org) a link named like a label is still a marker", "Known", 2)]
-    [InlineData("", "None", 0)]
-    public void Markers_are_read_through_case_look_alikes_and_invisible_characters(string text, string kindName, int rank)
-    {
-        var kind = Enum.Parse<MarkerKind>(kindName);
-        var marker = MarkerParser.Parse(text, Labels);
-        Assert.Equal(kind, marker.Kind);
-        if (kind != MarkerKind.None)
-        {
-            Assert.Equal(rank, marker.Rank);
-        }
-    }
+    [InlineData("[CUI] hello", 1)]
+    [InlineData("[cui] hello", 1)]
+    [InlineData("  \u200B[ CUI ]hello", 1)]
+    [InlineData("[\u0421UI] Cyrillic Es", 1)]
+    [InlineData("[\u0405\u0395\u0421R\u0395\u0422] Cyrillic and Greek", 2)]
+    [InlineData("\uFF3B\uFF23\uFF35\uFF29\uFF3D fullwidth", 1)]
+    [InlineData("[C\u200DU\u00ADI\u202E] invisibles and bidi", 1)]
+    [InlineData("[\U0001D412\U0001D404\U0001D402\U0001D411\U0001D404\U0001D413] mathematical bold", 2)]
+    [InlineData("[\u1D04\u1D1C\u026A] small capitals", 1)]
+    [InlineData("\u3010SECRET\u3011 lenticular brackets", 2)]
+    [InlineData("[unclassified] lower case", 0)]
+    [InlineData("[SECRT] typo", 2)]
+    [InlineData("[ ] empty", 2)]
+    [InlineData("[] empty", 2)]
+    [InlineData("[CUI hello, never closed", 2)]
+    [InlineData("[\u200B] only invisible", 2)]
+    [InlineData("hello [SECRET] later in the text", 0)]
+    [InlineData("(CUI) parentheses hold a weak marker", 1)]
+    [InlineData("[the docs](https://example.org) a Markdown link names no label", 2)]
+    [InlineData("[SECRET](https://example.org) a link named like a label is still a marker", 2)]
+    [InlineData("", 0)]
+    public void Markers_are_read_through_case_look_alikes_and_invisible_characters(string text, int rank) =>
+        Assert.Equal(rank, Labels.Classifier.Classify([], [text], [], defaultRank: 0).Rank);
 
     [Fact]
     public void Unknown_labels_rank_highest_and_known_ones_fold()
@@ -52,8 +47,7 @@ public class LabelTests
     [Fact]
     public void Html_marker_is_read_after_leading_tags()
     {
-        var start = MarkerParser.VisibleStartOfHtml("<p><strong>[SECRET]</strong> x</p>");
-        Assert.Equal(MarkerKind.Known, MarkerParser.Parse(start, Labels).Kind);
+        Assert.Equal(2, Labels.Classifier.Classify([], [], ["<p><strong>[SECRET]</strong> x</p>"], defaultRank: 0).Rank);
     }
 
     [Fact]

@@ -104,25 +104,35 @@ public sealed class StreamHardeningTests
                 "<reply xmlns='urn:xmpp:reply:0' id='S1' to='" + r + "/alice'/><fallback xmlns='urn:xmpp:fallback:0' for='urn:xmpp:reply:0'><body start='0' end='11'/></fallback></message>" +
                 $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a3'><reactions xmlns='urn:xmpp:reactions:0' id='S1'><reaction>👍</reaction></reactions><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S3'/></message>" +
                 $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a4'><retract xmlns='urn:xmpp:message-retract:1' id='S1'/><body>retracted</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S4'/></message>" +
-                $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a5'><body>/me waves</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S5'/></message>" +
+                $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a5'><body>/me waves</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S5'/>" +
+                // XEP-0258 without a display marking: the label payload's text stands (R-S1 then ranks it).
+                "<securitylabel xmlns='urn:xmpp:sec-label:0'><label><esssecuritylabel xmlns='urn:xmpp:sec-label:ess:0'>MQYCAQQGASk=</esssecuritylabel></label></securitylabel>" +
+                "<securitylabel xmlns='urn:xmpp:sec-label:0'><displaymarking/></securitylabel></message>" +
                 // Not bridged: a copy addressed to a puppet, delayed history, our own reflection, a chat state, the room's subject.
                 $"<message type='groupchat' from='{r}/alice' to='someone@bridge.localhost' id='a6'><body>puppet copy</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S6'/></message>" +
                 $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a7'><body>old history</body><delay xmlns='urn:xmpp:delay' stamp='2020-01-01T00:00:00Z'/></message>" +
                 $"<message type='groupchat' from='{r}/Alice (remote)' to='bridge.localhost' id='bridge-99'><body>our own</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S8'/></message>" +
                 $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a9'><active xmlns='http://jabber.org/protocol/chatstates'/></message>" +
                 $"<message type='groupchat' from='{r}' to='bridge.localhost' id='a10'><subject>topic</subject></message>" +
-                $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a11'><body>last</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S11'/></message>");
+                // A reply whose client quoted the parent without marking the fallback: the quote is not the author's (R-K3).
+                $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a10b'><body>&gt; original\n\nunmarked answer</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S10'/>" +
+                "<reply xmlns='urn:xmpp:reply:0' id='S1'/></message>" +
+                $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a11'><body>last</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S11'/><securitylabel xmlns='urn:xmpp:sec-label:0'/></message>");
         });
         await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room]);
         await bridge.Sink.WaitForAsync(e => e.Text == "last", 1, Wait);
         var events = bridge.Sink.All;
-        Assert.Equal(["S1", "S2", "S3", "S4", "S5", "S11"], events.Select(e => e.NativeId));
+        Assert.Equal(["S1", "S2", "S3", "S4", "S5", "S10", "S11"], events.Select(e => e.NativeId));
         Assert.All(events, e => Assert.Equal("alice@example.org", e.Sender.UserId)); // the room shows real JIDs here
         Assert.Equal(["SECRET"], events[0].StructuredLabels);
         Assert.Equal(("quoted answer", "S1"), (events[1].Text, events[1].ReplyToNativeId));
         Assert.Equal((BridgeEventKind.Reaction, "👍", "S1"), (events[2].Kind, events[2].ReactionKey, events[2].TargetNativeId));
         Assert.Equal((BridgeEventKind.Delete, "S1"), (events[3].Kind, events[3].TargetNativeId));
         Assert.Equal((MessageKind.Emote, "waves"), (events[4].MessageKind, events[4].Text));
+        // Present but empty or unreadable labels are kept, so the core ranks them highest (fail closed).
+        Assert.Equal(["MQYCAQQGASk=", ""], events[4].StructuredLabels);
+        Assert.Equal(("unmarked answer", "S1"), (events[5].Text, events[5].ReplyToNativeId));
+        Assert.Equal([StructuredLabel.NotAString], events[6].StructuredLabels);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Net;
+using System.Runtime.CompilerServices;
 using Bridge.Core.Configuration;
 using Bridge.Core.Model;
 using Bridge.Core.Policy.Content;
@@ -22,6 +23,7 @@ public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
     private readonly FrozenDictionary<string, FrozenSet<string>> _barriers;
     private readonly FrozenDictionary<string, LinkRules> _links;
     private readonly DestinationRules _defaults;
+    private readonly ConditionalWeakTable<BridgeEvent, LabelledEvent> _labelled = new();
 
     internal CompiledPolicy(LabelOrder labels, FrozenDictionary<string, NetworkLabels> networks, FrozenDictionary<string, FrozenSet<string>> barriers,
         FrozenDictionary<string, LinkRules> links, DestinationRules defaults, string fingerprint)
@@ -50,34 +52,39 @@ public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
     {
         ArgumentNullException.ThrowIfNull(context);
         var e = context.Event;
-        var destination = context.DestinationNetwork;
-        var rules = RulesFor(context.Link.Id, destination.Id);
 
         // The label is worked out first so that every audit record carries it, whichever rule decides.
-        string? label = null;
-        var rank = 0;
-        if (Labels.IsEnabled)
+        if (!Labels.IsEnabled)
         {
-            rank = RankOf(e, context.SourceNetwork);
-            label = Labels.Names[rank];
+            return DecideLabelled(context, null, null, 0);
         }
+
+        var labelled = Labelled(e, context.SourceNetwork).Decision;
+        return DecideLabelled(context, Labels.Names[labelled.Rank], labelled.Rule, labelled.Rank);
+    }
+
+    private PolicyDecision DecideLabelled(PolicyContext context, string? label, string? labelRule, int rank)
+    {
+        var e = context.Event;
+        var destination = context.DestinationNetwork;
+        var rules = RulesFor(context.Link.Id, destination.Id);
 
         var organisation = string.IsNullOrEmpty(e.Sender.Organisation) ? context.SourceNetwork.Organisation : e.Sender.Organisation;
         if (IsBarred(organisation, destination.Organisation) || IsBarred(context.SourceNetwork.Organisation, destination.Organisation))
         {
-            return Blocked(e, destination, rules, "barrier", label, "an information barrier separates the organisations");
+            return Blocked(e, destination, rules, "barrier", label, labelRule, "an information barrier separates the organisations");
         }
 
         if (rules.Block)
         {
-            return Blocked(e, destination, rules, "destination-block", label, "the link does not deliver to this destination");
+            return Blocked(e, destination, rules, "destination-block", label, labelRule, "the link does not deliver to this destination");
         }
 
         foreach (var filter in rules.Filters)
         {
             if (filter.Check(e.Sender, e.NetworkId, organisation) is { } rule)
             {
-                return Blocked(e, destination, rules, rule, label, rule == "source-deny" ? "the source is on a deny list" : "the source is not on an allow list");
+                return Blocked(e, destination, rules, rule, label, labelRule, rule == "source-deny" ? "the source is on a deny list" : "the source is not on an allow list");
             }
         }
 
@@ -86,18 +93,18 @@ public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
             var clearance = ClearanceOf(destination, rules);
             if (rank > clearance)
             {
-                return Blocked(e, destination, rules, "clearance", label, $"label {label} is above the destination's clearance {Labels.Names[clearance]}");
+                return Blocked(e, destination, rules, "clearance", label, labelRule, $"label {label} is above the destination's clearance {Labels.Names[clearance]}");
             }
         }
 
         if (e.Kind is BridgeEventKind.Message or BridgeEventKind.Edit)
         {
-            return ApplyContent(e, destination, rules, label, rank);
+            return ApplyContent(e, context.SourceNetwork, destination, rules, label, labelRule, rank);
         }
 
         return e.Kind == BridgeEventKind.Reaction && e.ReactionKey is { Length: > 0 } key && ReactionRule(key, rules) is { } reactionRule
-            ? Blocked(e, destination, rules, reactionRule, label, "the reaction's key breaks a content rule")
-            : Allowed(e, label);
+            ? Blocked(e, destination, rules, reactionRule, label, labelRule, "the reaction's key breaks a content rule")
+            : Allowed(e, label, labelRule);
     }
 
     /// <summary>
@@ -119,43 +126,55 @@ public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
         return rules.MaxLength is { } max && key.Length > max ? "max-length" : null;
     }
 
-    /// <summary>The classification of an event: the highest of its structured labels and visible markers, else the source's default.</summary>
-    internal int RankOf(BridgeEvent e, NetworkDefinition source)
+    /// <summary>The classification of an event (see <see cref="LabelOf"/>).</summary>
+    internal int RankOf(BridgeEvent e, NetworkDefinition source) => LabelOf(e, source).Rank;
+
+    /// <summary>
+    /// The classification of an event by the classification standard (<see cref="LabelClassifier"/>): its structured
+    /// labels (R-S1; every entry a connector passed, empty ones included), the markers of every part a reader sees
+    /// (text and HTML; a reaction's key, R-K4; file names pooled with the caption, R-K5), else the source's default.
+    /// Edits are classified from scratch (R-K2) and replies carry only their author's text (R-K3): both are plain
+    /// events here. The sender's display name is never read (R-K6).
+    /// </summary>
+    internal LabelDecision LabelOf(BridgeEvent e, NetworkDefinition source)
     {
-        var rank = -1;
-        var structuredLabels = e.StructuredLabels;
-        for (var i = 0; i < structuredLabels.Count; i++) // indexed: no boxed enumerator on the hot path
+        // An event is decided once per destination; its label does not depend on the destination, so it is read once.
+        return Labelled(e, source).Decision;
+    }
+
+    private LabelledEvent Labelled(BridgeEvent e, NetworkDefinition source)
+    {
+        if (_labelled.TryGetValue(e, out var known) && known.Source == source.Id)
         {
-            var structured = structuredLabels[i];
-            if (!string.IsNullOrEmpty(structured))
-            {
-                rank = Math.Max(rank, Labels.RankCarried(structured));
-            }
+            return known;
         }
 
-        var marker = MarkerParser.Parse(e.Text, Labels);
-        if (marker.Kind != MarkerKind.None)
-        {
-            rank = Math.Max(rank, marker.Rank);
-        }
+        var decision = ClassifyEvent(e, source);
+        var labelled = new LabelledEvent(source.Id, decision,
+            e.Text.Length > 0 && Labels.Classifier.ShowsStrongly(e.Text, isHtml: false, decision.Rank),
+            e.Html is { Length: > 0 } html && Labels.Classifier.ShowsStrongly(html, isHtml: true, decision.Rank));
+        _labelled.AddOrUpdate(e, labelled);
+        return labelled;
+    }
 
-        if (e.Html is { Length: > 0 } html)
-        {
-            var htmlMarker = MarkerParser.Parse(MarkerParser.VisibleStartOfHtml(html), Labels);
-            if (htmlMarker.Kind != MarkerKind.None)
-            {
-                rank = Math.Max(rank, htmlMarker.Rank);
-            }
-        }
-
-        if (rank >= 0)
-        {
-            return rank;
-        }
-
+    private LabelDecision ClassifyEvent(BridgeEvent e, NetworkDefinition source)
+    {
         var defaultLabel = _networks.TryGetValue(source.Id, out var n) && n.DefaultLabel is not null ? n.DefaultLabel : source.DefaultLabel;
         // A default that names no known label is treated like a malformed label: the highest.
-        return defaultLabel is null ? Labels.Lowest : Labels.RankCarried(defaultLabel);
+        var defaultRank = defaultLabel is null ? Labels.Lowest : Labels.RankCarried(defaultLabel);
+
+        var texts = new List<string?>(2 + e.Attachments.Count) { e.Text };
+        if (e.Kind == BridgeEventKind.Reaction)
+        {
+            texts.Add(e.ReactionKey);
+        }
+
+        for (var i = 0; i < e.Attachments.Count; i++)
+        {
+            texts.Add(e.Attachments[i].Name);
+        }
+
+        return Labels.Classifier.Classify(e.StructuredLabels, texts, [e.Html], defaultRank);
     }
 
     /// <summary>The destination's effective clearance: the network's (policy override first), lowered by the link's per-destination clearance.</summary>
@@ -180,7 +199,7 @@ public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
     private bool IsBarred(string? a, string? b) =>
         !string.IsNullOrEmpty(a) && !string.IsNullOrEmpty(b) && _barriers.TryGetValue(a, out var barred) && barred.Contains(b);
 
-    private PolicyDecision ApplyContent(BridgeEvent e, NetworkDefinition destination, DestinationRules rules, string? label, int rank)
+    private PolicyDecision ApplyContent(BridgeEvent e, NetworkDefinition source, NetworkDefinition destination, DestinationRules rules, string? label, string? labelRule, int rank)
     {
         var text = e.Text;
         var html = e.Html;
@@ -194,7 +213,7 @@ public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
             {
                 if (attachmentFilter.BlockMessage)
                 {
-                    return Blocked(e, destination, rules, "attachments", label, "an attachment is not allowed");
+                    return Blocked(e, destination, rules, "attachments", label, labelRule, "an attachment is not allowed");
                 }
 
                 attachments = kept;
@@ -210,7 +229,7 @@ public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
             {
                 if (linkFilter.Action == LinkAction.Block)
                 {
-                    return Blocked(e, destination, rules, "links", label, "a link points to a host that is not allowed");
+                    return Blocked(e, destination, rules, "links", label, labelRule, "a link points to a host that is not allowed");
                 }
 
                 text = textHas ? linkFilter.Apply(text) : text;
@@ -224,7 +243,7 @@ public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
             text = rules.Redactor.Apply(text, out var applied, out var disguised);
             if (disguised)
             {
-                return Blocked(e, destination, rules, "redact:" + applied, label, "a redaction pattern matches text disguised with look-alike or invisible characters");
+                return Blocked(e, destination, rules, "redact:" + applied, label, labelRule, "a redaction pattern matches text disguised with look-alike or invisible characters");
             }
 
             if (html is not null && rules.Redactor.Matches(html))
@@ -255,7 +274,7 @@ public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
         {
             if (rules.MaxLengthBlocks)
             {
-                return Blocked(e, destination, rules, "max-length", label, $"the text is longer than {max}");
+                return Blocked(e, destination, rules, "max-length", label, labelRule, $"the text is longer than {max}");
             }
 
             text = Truncate(text, max);
@@ -266,21 +285,22 @@ public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
         if (changedBy is not null && text.Length == 0 && attachments.Count == 0)
         {
             // Nothing left worth sending: say so rather than deliver an empty message.
-            return Blocked(e, destination, rules, changedBy, label, "nothing is left after the content rules");
+            return Blocked(e, destination, rules, changedBy, label, labelRule, "nothing is left after the content rules");
         }
 
-        var marked = label is not null && text.Length > 0 ? WithMarker(text, rank, label) : text;
-        var markedHtml = label is not null && html is { Length: > 0 } ? WithHtmlMarker(html, rank, label) : html;
+        var shown = label is null ? null : Labelled(e, source);
+        var marked = label is not null && text.Length > 0 ? WithMarker(text, rank, label, ReferenceEquals(text, e.Text) ? shown!.TextShowsLabel : null) : text;
+        var markedHtml = label is not null && html is { Length: > 0 } ? WithHtmlMarker(html, rank, label, ReferenceEquals(html, e.Html) ? shown!.HtmlShowsLabel : null) : html;
         if (ReferenceEquals(marked, e.Text) && ReferenceEquals(markedHtml, e.Html) && ReferenceEquals(attachments, e.Attachments))
         {
-            return Allowed(e, label);
+            return Allowed(e, label, labelRule);
         }
 
         var delivered = e with { Text = marked, Html = markedHtml, Attachments = attachments };
         if (changedBy is null)
         {
             // Only the visible label was added: that is how the label is carried, not a change to the content.
-            return Allowed(delivered, label);
+            return Allowed(delivered, label, labelRule);
         }
 
         return new PolicyDecision
@@ -289,22 +309,22 @@ public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
             Event = delivered,
             RuleId = changedBy,
             Label = label,
+            LabelRule = labelRule,
             SenderNotice = rules.Notices ? Notice(e, destination, changedBy, delivered: true) : null,
             Reason = "delivered with changes: " + changedBy,
         };
     }
 
-    private string WithMarker(string text, int rank, string label)
-    {
-        var marker = MarkerParser.Parse(text, Labels);
-        return marker.Kind == MarkerKind.Known && marker.Rank == rank ? text : $"[{label}] {text}";
-    }
+    /// <summary>
+    /// The visible label added on delivery, unless a strong marker of exactly this label already starts the text; either
+    /// way the delivered text, read again by the classifier, gives the same label on any network (no default applies
+    /// when a strong marker is present, and every other marker of the text is at most this label).
+    /// </summary>
+    private string WithMarker(string text, int rank, string label, bool? known) =>
+        known ?? Labels.Classifier.ShowsStrongly(text, isHtml: false, rank) ? text : $"[{label}] {text}";
 
-    private string WithHtmlMarker(string html, int rank, string label)
-    {
-        var marker = MarkerParser.Parse(MarkerParser.VisibleStartOfHtml(html), Labels);
-        return marker.Kind == MarkerKind.Known && marker.Rank == rank ? html : $"[{WebUtility.HtmlEncode(label)}] {html}";
-    }
+    private string WithHtmlMarker(string html, int rank, string label, bool? known) =>
+        known ?? Labels.Classifier.ShowsStrongly(html, isHtml: true, rank) ? html : $"[{WebUtility.HtmlEncode(label)}] {html}";
 
     private static string Truncate(string text, int max)
     {
@@ -324,15 +344,16 @@ public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
 
     private static string Add(string? rules, string rule) => rules is null ? rule : rules + "+" + rule;
 
-    private static PolicyDecision Allowed(BridgeEvent e, string? label) =>
-        new() { Verdict = PolicyVerdict.Deliver, Event = e, RuleId = "allow", Label = label, Reason = "allowed" };
+    private static PolicyDecision Allowed(BridgeEvent e, string? label, string? labelRule) =>
+        new() { Verdict = PolicyVerdict.Deliver, Event = e, RuleId = "allow", Label = label, LabelRule = labelRule, Reason = "allowed" };
 
-    private PolicyDecision Blocked(BridgeEvent e, NetworkDefinition destination, DestinationRules rules, string rule, string? label, string reason) => new()
+    private PolicyDecision Blocked(BridgeEvent e, NetworkDefinition destination, DestinationRules rules, string rule, string? label, string? labelRule, string reason) => new()
     {
         Verdict = PolicyVerdict.Block,
         Event = e,
         RuleId = rule,
         Label = label,
+        LabelRule = labelRule,
         SenderNotice = rules.Notices && e.Kind != BridgeEventKind.Delete ? BlockedNotice(e, destination, rule) : null,
         Reason = reason,
     };
@@ -374,6 +395,9 @@ public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
             : $"Your {what} was not shared with network '{destination.Id}' (rule: {rule}).";
     }
 }
+
+/// <summary>An event's label as last read, with the source network it was read for.</summary>
+internal sealed record LabelledEvent(string Source, LabelDecision Decision, bool TextShowsLabel, bool HtmlShowsLabel);
 
 /// <summary>The compiled rules of one link: per destination network, and for destinations it does not name.</summary>
 internal sealed record LinkRules(FrozenDictionary<string, DestinationRules> Destinations, DestinationRules Default);

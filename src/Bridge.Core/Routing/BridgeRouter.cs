@@ -4,6 +4,7 @@ using Bridge.Core.Connectors;
 using Bridge.Core.Delivery;
 using Bridge.Core.Model;
 using Bridge.Core.Policy;
+using Bridge.Core.Policy.Labels;
 using Bridge.Core.Storage;
 using Bridge.Core.Telemetry;
 using Microsoft.Extensions.Logging;
@@ -42,6 +43,52 @@ public sealed class BridgeRouter : IEventSink
         _time = time ?? TimeProvider.System;
     }
 
+    /// <summary>
+    /// R-K6: no puppet's name shows a classification marker, so the outbound sender's display name is stripped of
+    /// markers (bracket tokens, label words in parentheses, a leading label banner). The name never labels the message.
+    /// A name that was nothing but markers becomes the user id (stripped too), else "unnamed".
+    /// </summary>
+    private BridgeEvent WithoutMarkersInName(BridgeEvent e)
+    {
+        var labels = _policy switch
+        {
+            ReloadableSharingPolicy reloadable => reloadable.Current.Labels,
+            CompiledPolicy compiled => compiled.Labels,
+            _ => LabelOrder.None,
+        };
+        var name = e.Sender.DisplayName;
+        if (!labels.IsEnabled || string.IsNullOrEmpty(name))
+        {
+            return e;
+        }
+
+        var classifier = labels.Classifier;
+        var stripped = StripAll(classifier, name);
+        if (stripped.Length == 0)
+        {
+            stripped = StripAll(classifier, e.Sender.UserId) is { Length: > 0 } id ? id : "unnamed";
+        }
+
+        return stripped == name ? e : e with { Sender = e.Sender with { DisplayName = stripped } };
+    }
+
+    private static string StripAll(LabelClassifier classifier, string name)
+    {
+        // Stripping can uncover another marker ("SECRET: [CUI] Bob"): repeat until nothing changes (bounded).
+        for (var i = 0; i < 4; i++)
+        {
+            var next = classifier.StripMarkers(name);
+            if (next == name)
+            {
+                break;
+            }
+
+            name = next;
+        }
+
+        return name;
+    }
+
     public async Task<IngestOutcome> IngestAsync(BridgeEvent bridgeEvent, CancellationToken cancellationToken)
     {
         var outcome = await IngestCoreAsync(bridgeEvent, cancellationToken);
@@ -74,6 +121,7 @@ public sealed class BridgeRouter : IEventSink
         var sender = string.IsNullOrEmpty(bridgeEvent.Sender.Organisation)
             ? bridgeEvent with { Sender = bridgeEvent.Sender with { Organisation = source.Organisation } }
             : bridgeEvent;
+        sender = WithoutMarkersInName(sender);
 
         var outbox = new List<OutboxDraft>();
         var audit = new List<AuditDraft>();

@@ -25,7 +25,7 @@ internal sealed class InboundMapper(string networkId, Uri homeserver, string lab
             NativeId = eventId,
             Sender = sender,
             Timestamp = timestamp,
-            StructuredLabels = Str(content, labelField) is { Length: > 0 } label ? [label] : [],
+            StructuredLabels = LabelOf(content),
         };
 
         return type switch
@@ -46,7 +46,13 @@ internal sealed class InboundMapper(string networkId, Uri homeserver, string lab
         if (relType == "m.replace" && content["m.new_content"] is JsonObject newContent && Str(relates!, "event_id") is { } edited)
         {
             var replaced = MapBody(template, newContent, isReply: false);
-            return replaced is null ? null : replaced with { Kind = BridgeEventKind.Edit, TargetNativeId = edited };
+            // R-K2: the edit is classified from scratch; a label key in m.new_content counts as well as one outside it.
+            return replaced is null ? null : replaced with
+            {
+                Kind = BridgeEventKind.Edit,
+                TargetNativeId = edited,
+                StructuredLabels = [.. template.StructuredLabels, .. LabelOf(newContent)],
+            };
         }
 
         var replyTo = (relates?["m.in_reply_to"] as JsonObject) is { } inReply ? Str(inReply, "event_id") : null;
@@ -126,6 +132,15 @@ internal sealed class InboundMapper(string networkId, Uri homeserver, string lab
         var rest = mxc["mxc://".Length..];
         return new Uri(homeserver, "_matrix/media/v3/download/" + rest).ToString();
     }
+
+    /// <summary>
+    /// The label key of a content object as the core expects it (see <see cref="StructuredLabel"/>): absent → none;
+    /// a string (even empty) → itself; present but not a string (null, number, object) → NotAString (R-S1, fail closed).
+    /// </summary>
+    private IReadOnlyList<string> LabelOf(JsonObject content) =>
+        !content.ContainsKey(labelField) ? []
+        : content[labelField] is JsonValue v && v.TryGetValue(out string? s) && s is not null ? [s]
+        : [StructuredLabel.NotAString];
 
     private static string? Str(JsonObject obj, string name) =>
         obj[name] is JsonValue v && v.TryGetValue(out string? s) ? s : null;

@@ -72,6 +72,15 @@ internal sealed record MmPost
     public MmPostMetadata? Metadata { get; init; }
 
     public string? Prop(string name) => Props?[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
+    /// <summary>
+    /// A structured label prop as the core expects it (see <see cref="Bridge.Core.Model.StructuredLabel"/>): absent →
+    /// none; a string (even empty) → itself; present but not a string (null, number, object) → NotAString. Fails closed.
+    /// </summary>
+    public IReadOnlyList<string> LabelProp(string name) =>
+        Props is null || !Props.ContainsKey(name) ? []
+        : Props[name] is JsonValue v && v.TryGetValue<string>(out var s) ? [s]
+        : [Bridge.Core.Model.StructuredLabel.NotAString];
 }
 
 internal sealed record MmPostMetadata

@@ -19,7 +19,11 @@ public sealed class LabelOrder
         Names = names;
         _exact = names.Select((n, i) => (n, i)).ToFrozenDictionary(p => p.n, p => p.i, StringComparer.OrdinalIgnoreCase);
         _folded = names.Select((n, i) => (TextFold.FoldLabel(n), i)).ToFrozenDictionary(p => p.Item1, p => p.i, StringComparer.Ordinal);
+        Classifier = new LabelClassifier(this);
     }
+
+    /// <summary>The classification standard's reader for these labels (markers, structured values, precedence).</summary>
+    public LabelClassifier Classifier { get; }
 
     /// <summary>No classification configured: nothing is labelled and clearances are not checked.</summary>
     public static LabelOrder None { get; } = new([]);
