@@ -10,6 +10,8 @@ public sealed class MattermostConnectorFactory : INetworkConnectorFactory
 {
     public NetworkKind Kind => NetworkKind.Mattermost;
 
+    public Type OptionsType => typeof(MattermostOptions);
+
     public IReadOnlyList<ConfigError> Validate(NetworkDefinition network, IConfigurationSection section)
     {
         var prefix = $"{section.Path}:mattermost";
@@ -19,9 +21,10 @@ public sealed class MattermostConnectorFactory : INetworkConnectorFactory
         {
             options = Bind(section);
         }
-        catch (InvalidOperationException e)
+        catch (InvalidOperationException)
         {
-            return [new ConfigError(prefix, e.Message)];
+            // The host checks keys and values first (OptionsType); the binder's own wording is not for operators.
+            return [new ConfigError(prefix, "cannot be read: a value there does not have the expected form")];
         }
         if (!Uri.TryCreate(options.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {
@@ -56,7 +59,7 @@ public sealed class MattermostConnectorFactory : INetworkConnectorFactory
     internal static MattermostOptions Bind(IConfigurationSection section)
     {
         var options = new MattermostOptions();
-        section.GetSection("mattermost").Bind(options, o => o.ErrorOnUnknownConfiguration = true);
+        section.GetSection("mattermost").Bind(options);
         return options;
     }
 }

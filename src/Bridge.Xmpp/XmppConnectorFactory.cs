@@ -10,6 +10,8 @@ public sealed class XmppConnectorFactory : INetworkConnectorFactory
 {
     public NetworkKind Kind => NetworkKind.Xmpp;
 
+    public Type OptionsType => typeof(XmppOptions);
+
     public IReadOnlyList<ConfigError> Validate(NetworkDefinition network, IConfigurationSection section)
     {
         ArgumentNullException.ThrowIfNull(network);
@@ -24,9 +26,10 @@ public sealed class XmppConnectorFactory : INetworkConnectorFactory
         {
             return Bind(section).Validate(xmpp.Path);
         }
-        catch (InvalidOperationException ex)
+        catch (InvalidOperationException)
         {
-            return [new ConfigError(xmpp.Path, "cannot be read: " + (ex.InnerException?.Message ?? ex.Message))];
+            // The host checks keys and values first (OptionsType); the binder's own wording is not for operators.
+            return [new ConfigError(xmpp.Path, "cannot be read: a value there does not have the expected form")];
         }
     }
 

@@ -13,7 +13,17 @@ public interface INetworkConnectorFactory
 {
     NetworkKind Kind { get; }
 
-    /// <summary>Validates the network's section; each error names the offending key (full path) and why.</summary>
+    /// <summary>
+    /// The options type bound from the network's kind-specific section (<c>networks:&lt;id&gt;:xmpp</c> and so on). Its
+    /// public properties are the keys that section may hold: the host reports any other key as unknown before
+    /// <see cref="Validate"/> runs. Null: the section is not checked for unknown keys.
+    /// </summary>
+    Type? OptionsType => null;
+
+    /// <summary>
+    /// Validates the network's section; each error names the offending key (full path) and why. Runs only when the
+    /// host found no unknown key or malformed value in the section (see <see cref="OptionsType"/>).
+    /// </summary>
     IReadOnlyList<ConfigError> Validate(NetworkDefinition network, IConfigurationSection section);
 
     INetworkConnector Create(NetworkDefinition network, IConfigurationSection section, ConnectorContext context);

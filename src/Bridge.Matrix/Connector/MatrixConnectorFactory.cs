@@ -11,6 +11,8 @@ public sealed class MatrixConnectorFactory : INetworkConnectorFactory
 {
     public NetworkKind Kind => NetworkKind.Matrix;
 
+    public Type OptionsType => typeof(MatrixOptions);
+
     public IReadOnlyList<ConfigError> Validate(NetworkDefinition network, IConfigurationSection section)
     {
         ArgumentNullException.ThrowIfNull(network);
@@ -19,9 +21,10 @@ public sealed class MatrixConnectorFactory : INetworkConnectorFactory
         {
             options = Bind(section);
         }
-        catch (InvalidOperationException ex)
+        catch (InvalidOperationException)
         {
-            return [new ConfigError($"networks:{network.Id}:matrix", ex.Message)];
+            // The host checks keys and values first (OptionsType); the binder's own wording is not for operators.
+            return [new ConfigError($"networks:{network.Id}:matrix", "cannot be read: a value there does not have the expected form")];
         }
 
         return options.Validate($"networks:{network.Id}:matrix");
