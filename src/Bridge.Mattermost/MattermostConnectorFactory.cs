@@ -10,12 +10,17 @@ public sealed class MattermostConnectorFactory : INetworkConnectorFactory
 {
     public NetworkKind Kind => NetworkKind.Mattermost;
 
-    public Type OptionsType => typeof(MattermostOptions);
-
     public IReadOnlyList<ConfigError> Validate(NetworkDefinition network, IConfigurationSection section)
     {
         var prefix = $"{section.Path}:mattermost";
         var errors = new List<ConfigError>();
+        // Unknown keys and malformed values first, in the bridge's words (the binder's are not for operators).
+        var keys = ConfigSchema.FromType(typeof(MattermostOptions)).Check(section.GetSection("mattermost"));
+        if (keys.Count > 0)
+        {
+            return keys;
+        }
+
         MattermostOptions options;
         try
         {
@@ -23,7 +28,7 @@ public sealed class MattermostConnectorFactory : INetworkConnectorFactory
         }
         catch (InvalidOperationException)
         {
-            // The host checks keys and values first (OptionsType); the binder's own wording is not for operators.
+            // Not expected after the check above; the binder's own wording is not for operators.
             return [new ConfigError(prefix, "cannot be read: a value there does not have the expected form")];
         }
         if (!Uri.TryCreate(options.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))

@@ -14,15 +14,9 @@ public interface INetworkConnectorFactory
     NetworkKind Kind { get; }
 
     /// <summary>
-    /// The options type bound from the network's kind-specific section (<c>networks:&lt;id&gt;:xmpp</c> and so on). Its
-    /// public properties are the keys that section may hold: the host reports any other key as unknown before
-    /// <see cref="Validate"/> runs. Null: the section is not checked for unknown keys.
-    /// </summary>
-    Type? OptionsType => null;
-
-    /// <summary>
-    /// Validates the network's section; each error names the offending key (full path) and why. Runs only when the
-    /// host found no unknown key or malformed value in the section (see <see cref="OptionsType"/>).
+    /// Validates the network's section; each error names the offending key (full path) and why. The kind-specific
+    /// section is the factory's to check, unknown keys included (<see cref="ConfigSchema.FromType"/> of its options
+    /// type, so the bridge's wording is the same everywhere); the host checks the network's common keys.
     /// </summary>
     IReadOnlyList<ConfigError> Validate(NetworkDefinition network, IConfigurationSection section);
 

@@ -8,7 +8,8 @@ namespace Bridge.Host.Configuration;
 
 /// <summary>
 /// Every key the bridge's configuration may hold. Sections bound to option types come from those types; the sections
-/// read by hand (<c>networks:</c>, <c>links:</c>) are listed here; <c>policy:</c> is checked by its own reader
+/// read by hand (<c>networks:</c>, <c>links:</c>) are listed here; a network's connector section is checked by its
+/// connector factory, from its options type; <c>policy:</c> is checked by its own reader
 /// (<see cref="Bridge.Core.Policy.PolicyOptionsReader"/>) with the same wording; <c>logging:</c> belongs to .NET logging.
 /// </summary>
 internal static class BridgeConfigSchema
@@ -17,23 +18,20 @@ internal static class BridgeConfigSchema
 
     public static ConfigSchema Build(IEnumerable<INetworkConnectorFactory> factories)
     {
-        var byKind = factories.ToDictionary(f => f.Kind);
-        var kindSections = byKind.Values.Select(f => SectionName(f.Kind)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var kinds = factories.Select(f => SectionName(f.Kind)).ToList();
         var network = ConfigSchema.Dynamic(section =>
         {
             List<(string, ConfigSchema)> keys = [("kind", Text), ("organisation", Text), ("defaultLabel", Text), ("clearance", Text)];
             var kindText = section["kind"];
             if (Enum.TryParse<NetworkKind>(kindText, ignoreCase: true, out var kind) && Enum.IsDefined(kind) && !int.TryParse(kindText, out _))
             {
-                if (byKind.TryGetValue(kind, out var factory))
-                {
-                    keys.Add((SectionName(kind), factory.OptionsType is { } type ? ConfigSchema.FromType(type) : ConfigSchema.Any));
-                }
+                // The connector's own section: its factory checks it (INetworkConnectorFactory.Validate).
+                keys.Add((SectionName(kind), ConfigSchema.CheckedElsewhere));
             }
             else
             {
                 // The kind itself is wrong (reported by the topology reader): do not also call its section unknown.
-                keys.AddRange(kindSections.Select(k => (k, ConfigSchema.Any)));
+                keys.AddRange(kinds.Select(k => (k, ConfigSchema.CheckedElsewhere)));
             }
 
             return ConfigSchema.Section([.. keys]);

@@ -61,11 +61,6 @@ internal static class SettingsReader
             var byKind = factoryList.ToDictionary(f => f.Kind);
             foreach (var network in topology.Networks)
             {
-                if (HasProblem(errors, $"networks:{network.Id}"))
-                {
-                    continue;
-                }
-
                 if (!byKind.TryGetValue(network.Kind, out var factory))
                 {
                     errors.Add(new ConfigError($"networks:{network.Id}:kind", $"this build has no connector for '{network.Kind}'"));

@@ -11,11 +11,17 @@ public sealed class MatrixConnectorFactory : INetworkConnectorFactory
 {
     public NetworkKind Kind => NetworkKind.Matrix;
 
-    public Type OptionsType => typeof(MatrixOptions);
-
     public IReadOnlyList<ConfigError> Validate(NetworkDefinition network, IConfigurationSection section)
     {
         ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(section);
+        // Unknown keys and malformed values first, in the bridge's words (the binder's are not for operators).
+        var keys = ConfigSchema.FromType(typeof(MatrixOptions)).Check(section.GetSection("matrix"));
+        if (keys.Count > 0)
+        {
+            return keys;
+        }
+
         MatrixOptions options;
         try
         {
@@ -23,7 +29,7 @@ public sealed class MatrixConnectorFactory : INetworkConnectorFactory
         }
         catch (InvalidOperationException)
         {
-            // The host checks keys and values first (OptionsType); the binder's own wording is not for operators.
+            // Not expected after the check above; the binder's own wording is not for operators.
             return [new ConfigError($"networks:{network.Id}:matrix", "cannot be read: a value there does not have the expected form")];
         }
 

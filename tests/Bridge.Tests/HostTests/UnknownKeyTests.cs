@@ -95,18 +95,19 @@ public sealed class UnknownKeyTests
         var path = dir.File("bridge.yaml");
         await File.WriteAllTextAsync(path, Base);
         Environment.SetEnvironmentVariable("BRIDGE_UNRELATED_TOOL_SETTING", "1");
-        Environment.SetEnvironmentVariable("BRIDGE_NETWORKS__A__XMPP__PROT", "1");
+        Environment.SetEnvironmentVariable("BRIDGE_networks__a__xmpp__prot", "1");
+        Environment.SetEnvironmentVariable("BRIDGE_networks__a__clearence", "SECRET");
         try
         {
             var root = BridgeConfiguration.Load(path, reloadOnChange: false);
-            var errors = SettingsReader.CheckKeys(root, Host.Composition.ConnectorCatalog.All());
-            var error = Assert.Single(errors);
-            Assert.Equal("networks:a:xmpp:prot", error.Key, ignoreCase: true);
+            var (_, errors) = SettingsReader.Read(root, Host.Composition.ConnectorCatalog.All());
+            Assert.Equal(["networks:a:clearence", "networks:a:xmpp:prot"], errors.Select(e => e.Key.ToLowerInvariant()).Order(StringComparer.Ordinal));
         }
         finally
         {
             Environment.SetEnvironmentVariable("BRIDGE_UNRELATED_TOOL_SETTING", null);
-            Environment.SetEnvironmentVariable("BRIDGE_NETWORKS__A__XMPP__PROT", null);
+            Environment.SetEnvironmentVariable("BRIDGE_networks__a__xmpp__prot", null);
+            Environment.SetEnvironmentVariable("BRIDGE_networks__a__clearence", null);
         }
     }
 
