@@ -48,7 +48,7 @@ internal static class PolicyCommand
                     return 1;
                 }
             }
-            else if (parse.GetValue(from) is null || parse.GetValue(text) is null)
+            else if (parse.GetValue(from) is null || (parse.GetValue(text) is null && parse.GetValue(fileName) is null))
             {
                 await error.WriteLineAsync("error: give --from NETWORK and the TEXT (or --jsonl)");
                 return 1;
@@ -67,7 +67,8 @@ internal static class PolicyCommand
                 return await RunLinesAsync(tester, input(), output, cancellationToken);
             }
 
-            var (result, problem) = tester.Test(new PolicyTestInput(parse.GetValue(from)!, parse.GetValue(text)!, parse.GetValue(link),
+            // A file without a caption needs no TEXT.
+            var (result, problem) = tester.Test(new PolicyTestInput(parse.GetValue(from)!, parse.GetValue(text) ?? "", parse.GetValue(link),
                 parse.GetValue(label), parse.GetValue(fileName), parse.GetValue(kind)));
             if (result is null)
             {
@@ -181,13 +182,13 @@ internal static class PolicyCommand
             values[field] = v.GetValue<string>();
         }
 
-        if (values["from"] is null || values["text"] is null)
+        if (values["from"] is null || (values["text"] is null && values["file_name"] is null))
         {
-            problem = "'from' and 'text' are required";
+            problem = "'from' and 'text' are required ('text' may be left out for a file without a caption)";
             return false;
         }
 
-        input = new PolicyTestInput(values["from"]!, values["text"]!, values["link"], values["label"], values["file_name"], values["kind"]);
+        input = new PolicyTestInput(values["from"]!, values["text"] ?? "", values["link"], values["label"], values["file_name"], values["kind"]);
         return true;
     }
 }
