@@ -93,6 +93,8 @@ internal static class SettingsReader
     /// </summary>
     public static DatabaseOptions? ReadDatabase(IConfiguration configuration, List<ConfigError> errors)
     {
+        // The audit verbs come here without the whole-file check: name unknown keys and bad values the same way.
+        errors.AddRange(Bridge.Core.Configuration.ConfigSchema.FromType(typeof(DatabaseOptions)).Check(configuration.GetSection("database")));
         var database = Bind<DatabaseOptions>(configuration, "database", errors);
         if (database is not null)
         {
