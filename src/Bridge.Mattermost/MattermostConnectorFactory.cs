@@ -14,14 +14,22 @@ public sealed class MattermostConnectorFactory : INetworkConnectorFactory
     {
         var prefix = $"{section.Path}:mattermost";
         var errors = new List<ConfigError>();
+        // Unknown keys and malformed values first, in the bridge's words (the binder's are not for operators).
+        var keys = ConfigSchema.FromType(typeof(MattermostOptions)).Check(section.GetSection("mattermost"));
+        if (keys.Count > 0)
+        {
+            return keys;
+        }
+
         MattermostOptions options;
         try
         {
             options = Bind(section);
         }
-        catch (InvalidOperationException e)
+        catch (InvalidOperationException)
         {
-            return [new ConfigError(prefix, e.Message)];
+            // Not expected after the check above; the binder's own wording is not for operators.
+            return [new ConfigError(prefix, "cannot be read: a value there does not have the expected form")];
         }
         if (!Uri.TryCreate(options.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
         {
@@ -56,7 +64,7 @@ public sealed class MattermostConnectorFactory : INetworkConnectorFactory
     internal static MattermostOptions Bind(IConfigurationSection section)
     {
         var options = new MattermostOptions();
-        section.GetSection("mattermost").Bind(options, o => o.ErrorOnUnknownConfiguration = true);
+        section.GetSection("mattermost").Bind(options);
         return options;
     }
 }

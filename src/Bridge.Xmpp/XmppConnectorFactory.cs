@@ -20,13 +20,21 @@ public sealed class XmppConnectorFactory : INetworkConnectorFactory
             return [new ConfigError(xmpp.Path, "is required for an XMPP network (host, port, componentDomain, secret)")];
         }
 
+        // Unknown keys and malformed values first, in the bridge's words (the binder's are not for operators).
+        var keys = ConfigSchema.FromType(typeof(XmppOptions)).Check(xmpp);
+        if (keys.Count > 0)
+        {
+            return keys;
+        }
+
         try
         {
             return Bind(section).Validate(xmpp.Path);
         }
-        catch (InvalidOperationException ex)
+        catch (InvalidOperationException)
         {
-            return [new ConfigError(xmpp.Path, "cannot be read: " + (ex.InnerException?.Message ?? ex.Message))];
+            // Not expected after the check above; the binder's own wording is not for operators.
+            return [new ConfigError(xmpp.Path, "cannot be read: a value there does not have the expected form")];
         }
     }
 

@@ -69,7 +69,9 @@ public class CompilerAndReloadTests
     public void Empty_yaml_values_mean_unset()
     {
         var policy = Compile("policy:\n  labels: [LOW, HIGH]\n  notices:\n  networks:\n    org-b: { clearance: , defaultLabel: ~ }\n  defaults:\n    content:\n");
-        Assert.Equal(PolicyVerdict.Deliver, Decide(policy, Message("org-a", "[HIGH] x"), A, Network("org-b", "B")).Verdict);
+        // Unset clearance: the lowest label only, however the emptiness is written.
+        Assert.Equal(PolicyVerdict.Block, Decide(policy, Message("org-a", "[HIGH] x"), A, Network("org-b", "B")).Verdict);
+        Assert.Equal(PolicyVerdict.Deliver, Decide(policy, Message("org-a", "[LOW] x"), A, Network("org-b", "B")).Verdict);
     }
 
     [Fact]
@@ -237,5 +239,43 @@ public class CompilerAndReloadTests
         {
             await service.StopAsync(CancellationToken.None);
         }
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    public async Task A_reload_that_would_remove_or_empty_the_policy_is_refused_and_audited(string? emptied)
+    {
+        var config = Config(("policy:labels:0", "LOW"), ("policy:labels:1", "HIGH"), ("policy:networks:org-b:clearance", "LOW"));
+        var policy = new ReloadableSharingPolicy(Compile(config));
+        await using var rig = await RouterRig.CreateAsync([A, B], policy);
+        using var reloader = new PolicyReloader(policy, config, rig.Store, NullLogger<PolicyReloader>.Instance);
+        var before = policy.Current;
+
+        config["policy:labels:0"] = null;
+        config["policy:labels:1"] = null;
+        config["policy:networks:org-b:clearance"] = null;
+        config["policy"] = emptied;
+        var result = await reloader.ReloadAsync(CancellationToken.None);
+
+        Assert.Equal(PolicyReloadStatus.Refused, result.Status);
+        Assert.Same(before, policy.Current);
+        Assert.Equal(PolicyVerdict.Block, Decide(policy, Message("org-a", "[HIGH] x"), A, B).Verdict);
+        var audit = Assert.Single(await rig.AuditAsync());
+        Assert.Equal("refused", audit.Entry.Decision);
+        Assert.Contains("policy", audit.Entry.Content, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_network_without_a_clearance_is_cleared_for_the_lowest_label_only()
+    {
+        var policy = Compile("policy: { labels: [LOW, MID, HIGH] }");
+        var uncleared = Network("org-b", "B");
+
+        Assert.Equal(PolicyVerdict.Deliver, Decide(policy, Message("org-a", "[LOW] x"), A, uncleared).Verdict);
+        var mid = Decide(policy, Message("org-a", "[MID] x"), A, uncleared);
+        Assert.Equal(PolicyVerdict.Block, mid.Verdict);
+        Assert.Equal("clearance", mid.RuleId);
+        Assert.Equal(PolicyVerdict.Block, Decide(policy, Message("org-a", "[HIGH] x"), A, uncleared).Verdict);
     }
 }

@@ -143,7 +143,7 @@ public class PropertyTests
     }
 
     private static int EffectiveClearance(Case c, int i) =>
-        Math.Min(c.Destinations[i].Clearance ?? c.Labels.Length - 1, c.Destinations[i].Override ?? c.Labels.Length - 1);
+        Math.Min(c.Destinations[i].Clearance ?? 0, c.Destinations[i].Override ?? c.Labels.Length - 1); // no clearance: the lowest label only
 
     [Fact]
     public void No_event_reaches_a_destination_cleared_below_its_label()

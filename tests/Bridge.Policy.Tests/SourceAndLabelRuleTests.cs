@@ -85,13 +85,14 @@ public class SourceAndLabelRuleTests
     {
         var policy = Compile("policy: { labels: [UNCLASSIFIED, CUI, SECRET] }");
         var source = Network("org-a", "A", defaultLabel: "CUI");
-        var d = Decide(policy, Message("org-a", "plans", html: "<p>plans</p>"), source, B);
+        var cleared = B with { Clearance = "SECRET" }; // a network without a clearance receives only the lowest label
+        var d = Decide(policy, Message("org-a", "plans", html: "<p>plans</p>"), source, cleared);
         Assert.Equal(PolicyVerdict.Deliver, d.Verdict);
         Assert.Equal("CUI", d.Label);
         Assert.Equal("[CUI] plans", d.Event.Text);
         Assert.Equal("[CUI] <p>plans</p>", d.Event.Html);
 
-        var structured = Decide(policy, Message("org-a", "[CUI] plans", structured: ["secret"]), source, B);
+        var structured = Decide(policy, Message("org-a", "[CUI] plans", structured: ["secret"]), source, cleared);
         Assert.Equal("SECRET", structured.Label);
         Assert.Equal("[SECRET] [CUI] plans", structured.Event.Text);
     }

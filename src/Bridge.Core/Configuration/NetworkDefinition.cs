@@ -14,6 +14,6 @@ public sealed record NetworkDefinition
     /// <summary>Classification label that an event from this network carries when it names none.</summary>
     public string? DefaultLabel { get; init; }
 
-    /// <summary>Highest label this network may receive; null means cleared for everything.</summary>
+    /// <summary>Highest label this network may receive; null means cleared for the lowest label only.</summary>
     public string? Clearance { get; init; }
 }

@@ -13,7 +13,11 @@ public interface INetworkConnectorFactory
 {
     NetworkKind Kind { get; }
 
-    /// <summary>Validates the network's section; each error names the offending key (full path) and why.</summary>
+    /// <summary>
+    /// Validates the network's section; each error names the offending key (full path) and why. The kind-specific
+    /// section is the factory's to check, unknown keys included (<see cref="ConfigSchema.FromType"/> of its options
+    /// type, so the bridge's wording is the same everywhere); the host checks the network's common keys.
+    /// </summary>
     IReadOnlyList<ConfigError> Validate(NetworkDefinition network, IConfigurationSection section);
 
     INetworkConnector Create(NetworkDefinition network, IConfigurationSection section, ConnectorContext context);

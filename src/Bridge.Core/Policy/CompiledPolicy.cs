@@ -181,10 +181,14 @@ public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
     internal int ClearanceOf(NetworkDefinition destination, DestinationRules rules)
     {
         var configured = _networks.TryGetValue(destination.Id, out var n) && n.Clearance is not null ? n.Clearance : destination.Clearance;
-        // No clearance: cleared for everything. An unknown clearance clears for nothing above the lowest (fail closed).
-        var clearance = configured is null ? Labels.Highest : Labels.TryRank(configured) ?? Labels.Lowest;
+        // No clearance, or one naming no known label: cleared for the lowest label only (fail closed), so that a
+        // forgotten or misspelt clearance never opens a network to everything.
+        var clearance = configured is null ? Labels.Lowest : Labels.TryRank(configured) ?? Labels.Lowest;
         return rules.ClearanceOverride is { } lowered ? Math.Min(clearance, lowered) : clearance;
     }
+
+    /// <summary>Whether the policy's <c>networks:</c> section sets a clearance for <paramref name="networkId"/>.</summary>
+    public bool HasClearance(string networkId) => _networks.TryGetValue(networkId, out var n) && n.Clearance is not null;
 
     internal DestinationRules RulesFor(string linkId, string destinationNetwork)
     {

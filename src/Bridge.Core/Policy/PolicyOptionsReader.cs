@@ -138,7 +138,7 @@ public static class PolicyOptionsReader
         {
             if (!keys.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
             {
-                errors.Add(new ConfigError(child.Path, $"unknown key '{child.Key}' (expected one of: {string.Join(", ", keys)})"));
+                errors.Add(Configuration.ConfigSchema.UnknownKey(child.Path, child.Key, keys));
             }
         }
     }

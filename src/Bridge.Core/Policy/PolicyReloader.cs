@@ -48,7 +48,7 @@ public sealed class PolicyReloader : IDisposable
                     _logger.LogInformation(PolicyLog.Reloaded, "Sharing policy reloaded ({Previous} -> {Current})", Short(result.PreviousFingerprint), Short(result.CurrentFingerprint));
                     break;
                 case PolicyReloadStatus.Refused:
-                    _logger.LogError(PolicyLog.Refused, "Sharing policy change refused, the previous policy stays in force: {Reason}", result.Reason);
+                    _logger.LogWarning(PolicyLog.Refused, "Sharing policy change refused, the previous policy stays in force: {Reason}", result.Reason);
                     break;
                 default:
                     _logger.LogDebug(PolicyLog.Unchanged, "Configuration changed; sharing policy unchanged");

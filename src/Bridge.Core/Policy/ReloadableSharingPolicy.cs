@@ -66,6 +66,14 @@ public sealed class ReloadableSharingPolicy : ISharingPolicy, INoticeSettingsSou
         lock (_reloadGate)
         {
             var previous = Volatile.Read(ref _current);
+            if (!HasContent(configuration.GetSection("policy")) && previous.Fingerprint != PolicyCompiler.FingerprintOfNothing)
+            {
+                // A file cut off before "policy:", or a "policy:" left empty, would put "no rules" in force: fail closed.
+                // Running without a policy takes a restart, a deliberate act.
+                return new PolicyReloadResult(PolicyReloadStatus.Refused, previous.Fingerprint, previous.Fingerprint,
+                    [new ConfigError("policy", "missing or empty in the new configuration; a reload never removes the policy in force (restart the bridge to run without one)")]);
+            }
+
             PolicyCompileResult result;
             try
             {
@@ -92,4 +100,8 @@ public sealed class ReloadableSharingPolicy : ISharingPolicy, INoticeSettingsSou
             return new PolicyReloadResult(PolicyReloadStatus.Accepted, previous.Fingerprint, next.Fingerprint, []);
         }
     }
+
+    /// <summary>Whether a section holds any setting at all (a key with a value, at any depth).</summary>
+    private static bool HasContent(IConfigurationSection section) =>
+        !string.IsNullOrWhiteSpace(section.Value) || section.GetChildren().Any(HasContent);
 }

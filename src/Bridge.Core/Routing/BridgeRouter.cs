@@ -118,25 +118,16 @@ public sealed class BridgeRouter : IEventSink
         }
 
         var source = _topology.GetNetwork(bridgeEvent.NetworkId);
-        var sender = string.IsNullOrEmpty(bridgeEvent.Sender.Organisation)
-            ? bridgeEvent with { Sender = bridgeEvent.Sender with { Organisation = source.Organisation } }
-            : bridgeEvent;
-        sender = WithoutMarkersInName(sender);
+        var sender = WithoutMarkersInName(RouteTargets.WithSourceOrganisation(bridgeEvent, source));
 
         var outbox = new List<OutboxDraft>();
         var audit = new List<AuditDraft>();
         var notices = new List<string>();
         var now = _time.GetUtcNow();
         var contentHash = AuditChain.HashContent(sender.Text + "\n" + sender.Html);
-        foreach (var link in links)
+        foreach (var (link, destination, destinationNetwork) in RouteTargets.For(_topology, links, sender.Channel))
         {
-            foreach (var destination in link.Endpoints)
             {
-                if (destination == sender.Channel || !_topology.TryGetNetwork(destination.NetworkId, out var destinationNetwork))
-                {
-                    continue;
-                }
-
                 PolicyDecision decision;
                 try
                 {
@@ -149,6 +140,10 @@ public sealed class BridgeRouter : IEventSink
                     decision = new PolicyDecision { Verdict = PolicyVerdict.Block, Event = sender, RuleId = "policy-error", Reason = "policy evaluation failed" };
                 }
 
+                // R-K2: an edit that raises the label above this destination's clearance must not leave the earlier,
+                // lower copy standing there: retract it. The retraction goes through this destination's ordered outbox,
+                // so it follows the original; where the original never arrived the worker skips it like any edit.
+                var retract = IsRetraction(sender, decision);
                 audit.Add(new AuditDraft
                 {
                     At = now,
@@ -158,7 +153,7 @@ public sealed class BridgeRouter : IEventSink
                     SourceNetwork = sender.NetworkId,
                     SourcePerson = sender.Sender.UserId,
                     Destination = destination.ToString(),
-                    Decision = decision.Verdict switch
+                    Decision = retract ? "retracted" : decision.Verdict switch
                     {
                         PolicyVerdict.Deliver => "delivered",
                         PolicyVerdict.DeliverModified => "redacted",
@@ -178,6 +173,11 @@ public sealed class BridgeRouter : IEventSink
                 if (decision.Verdict != PolicyVerdict.Block)
                 {
                     outbox.Add(new OutboxDraft(link.Id, destination, decision.Event, decision.Label));
+                }
+                else if (retract)
+                {
+                    // No label on the retraction: the raised label is exactly what this destination may not learn.
+                    outbox.Add(new OutboxDraft(link.Id, destination, Retraction(sender), null));
                 }
             }
         }
@@ -208,6 +208,23 @@ public sealed class BridgeRouter : IEventSink
 
         return IngestOutcome.Accepted;
     }
+
+    /// <summary>An edit blocked because its label is above the destination's clearance.</summary>
+    internal static bool IsRetraction(BridgeEvent e, PolicyDecision decision) =>
+        e.Kind == BridgeEventKind.Edit && e.TargetNativeId is not null && decision.Verdict == PolicyVerdict.Block &&
+        string.Equals(decision.RuleId, "clearance", StringComparison.Ordinal);
+
+    /// <summary>The delete that takes back the copy an edit targets: nothing of the edit's content goes with it.</summary>
+    internal static BridgeEvent Retraction(BridgeEvent edit) => edit with
+    {
+        Kind = BridgeEventKind.Delete,
+        Text = "",
+        Html = null,
+        Attachments = [],
+        ReactionKey = null,
+        ReplyToNativeId = null,
+        StructuredLabels = [],
+    };
 
     private async Task NotifySenderAsync(BridgeEvent e, List<string> notices)
     {

@@ -5,13 +5,15 @@ namespace Bridge.Host.Cli;
 /// <summary>The <c>bridge</c> executable's verbs.</summary>
 internal static class BridgeCli
 {
-    public static RootCommand Build()
+    /// <param name="input">Standard input, for verbs that read it (tests pass their own).</param>
+    public static RootCommand Build(TextReader? input = null)
     {
         var root = new RootCommand("A bridge between Mattermost, Matrix and XMPP: shared channels, per-person puppets, sharing policy and an audit trail.");
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(CheckConfigCommand.Create());
         root.Subcommands.Add(AuditCommand.Create());
         root.Subcommands.Add(GenerateRegistrationCommand.Create());
+        root.Subcommands.Add(PolicyCommand.Create(() => input ?? Console.In));
         return root;
     }
 

@@ -24,6 +24,11 @@ internal static class ConfigLoading
             return (null, null);
         }
 
+        foreach (var w in SettingsReader.Warnings(settings))
+        {
+            errorOut.WriteLine($"warning: {w.Key}: {w.Message}");
+        }
+
         return (root, settings);
     }
 

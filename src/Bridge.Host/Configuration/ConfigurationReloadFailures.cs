@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 namespace Bridge.Host.Configuration;
 
 /// <summary>
-/// A configuration file that is missing or unreadable when the daemon reloads is a refused policy change like any other:
+/// A configuration file that is missing, unreadable, empty or lacks a top-level section it had when the daemon reloads is a refused policy change like any other:
 /// logged, and written to the audit trail as a refused <c>policy-reload</c> (the policy in force stays in force).
 /// </summary>
 internal sealed class ConfigurationReloadFailures : IHostedService
@@ -57,7 +57,7 @@ internal sealed class ConfigurationReloadFailures : IHostedService
 
     private async Task RecordAsync(string reason)
     {
-        _logger.LogError(ReloadFailed, "Configuration reload refused, the configuration and sharing policy in force stay: {Reason}", reason);
+        _logger.LogWarning(ReloadFailed, "Configuration reload refused, the configuration and sharing policy in force stay: {Reason}", reason);
         var fingerprint = _policy.Current.Fingerprint;
         var result = new PolicyReloadResult(PolicyReloadStatus.Refused, fingerprint, fingerprint, [new ConfigError("configuration", reason)]);
         try

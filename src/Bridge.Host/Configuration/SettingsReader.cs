@@ -11,11 +11,14 @@ internal static class SettingsReader
 {
     public static (HostSettings? Settings, List<ConfigError> Errors) Read(IConfiguration configuration, IEnumerable<INetworkConnectorFactory> factories)
     {
-        var errors = new List<ConfigError>();
+        var factoryList = factories.ToList();
+        // Unknown keys and malformed values first, in the bridge's words; a section with such a problem is not bound
+        // again (the binder would only repeat it in its own wording).
+        var errors = CheckKeys(configuration, factoryList).ToList();
         var (topology, topologyErrors) = TopologyReader.Read(configuration);
         errors.AddRange(topologyErrors);
 
-        var database = ReadDatabase(configuration, errors);
+        var database = HasProblem(errors, "database") ? null : ReadDatabase(configuration, errors);
         var delivery = Bind<DeliveryOptions>(configuration, "delivery", errors);
         if (delivery is not null)
         {
@@ -55,7 +58,7 @@ internal static class SettingsReader
 
         if (topology is not null)
         {
-            var byKind = factories.ToDictionary(f => f.Kind);
+            var byKind = factoryList.ToDictionary(f => f.Kind);
             foreach (var network in topology.Networks)
             {
                 if (!byKind.TryGetValue(network.Kind, out var factory))
@@ -90,6 +93,8 @@ internal static class SettingsReader
     /// </summary>
     public static DatabaseOptions? ReadDatabase(IConfiguration configuration, List<ConfigError> errors)
     {
+        // The audit verbs come here without the whole-file check: name unknown keys and bad values the same way.
+        errors.AddRange(Bridge.Core.Configuration.ConfigSchema.FromType(typeof(DatabaseOptions)).Check(configuration.GetSection("database")));
         var database = Bind<DatabaseOptions>(configuration, "database", errors);
         if (database is not null)
         {
@@ -123,34 +128,63 @@ internal static class SettingsReader
         return database;
     }
 
-    /// <summary>Binds a section, turning binder failures (a word where a number belongs) into an error naming the key.</summary>
+    /// <summary>
+    /// Every unknown key (with the nearest valid one) and every malformed value in the whole configuration. Top-level
+    /// keys that only environment variables set and that the bridge does not know (<c>BRIDGE_TEST_PG</c> and the like,
+    /// meant for other tools sharing the prefix) are left alone; anything under a known section is checked wherever it comes from.
+    /// </summary>
+    public static IReadOnlyList<ConfigError> CheckKeys(IConfiguration configuration, IEnumerable<INetworkConnectorFactory> factories)
+    {
+        var files = (configuration as IConfigurationRoot)?.Providers.OfType<YamlConfigurationProvider>().ToList();
+        var fileKeys = files is null
+            ? null
+            : files.SelectMany(p => p.GetChildKeys([], null)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return BridgeConfigSchema.Build(factories).CheckRoot(configuration, fileKeys is null ? null : key => !fileKeys.Contains(key));
+    }
+
+    /// <summary>
+    /// What check-config should point out although it is allowed: with labels configured, a network without a clearance
+    /// receives only the lowest label, which is rarely what an operator who forgot it meant.
+    /// </summary>
+    public static IReadOnlyList<ConfigError> Warnings(HostSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var labels = settings.Policy.Labels;
+        if (!labels.IsEnabled)
+        {
+            return [];
+        }
+
+        return settings.Topology.Networks
+            .Where(n => n.Clearance is null && !settings.Policy.HasClearance(n.Id))
+            .Select(n => new ConfigError($"networks:{n.Id}:clearance",
+                $"not set: with labels configured this network is cleared for the lowest label ({labels.Names[labels.Lowest]}) only"))
+            .ToList();
+    }
+
+    private static bool HasProblem(List<ConfigError> errors, string section) =>
+        errors.Any(e => e.Key.Equals(section, StringComparison.OrdinalIgnoreCase) || e.Key.StartsWith(section + ":", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Binds a section whose keys and values <see cref="CheckKeys"/> has already checked.</summary>
     private static T? Bind<T>(IConfiguration configuration, string section, List<ConfigError> errors)
         where T : class, new()
     {
+        if (HasProblem(errors, section))
+        {
+            return null;
+        }
+
         var options = new T();
         try
         {
-            configuration.GetSection(section).Bind(options, o => o.ErrorOnUnknownConfiguration = true);
+            configuration.GetSection(section).Bind(options);
             return options;
         }
-        catch (InvalidOperationException ex)
+        catch (InvalidOperationException)
         {
-            errors.Add(new ConfigError(KeyFromBinderMessage(ex, section), ex.InnerException?.Message ?? ex.Message));
+            // Not expected after CheckKeys; the binder's own wording is not for operators.
+            errors.Add(new ConfigError(section, "cannot be read: a value there does not have the expected form"));
             return null;
         }
-    }
-
-    private static string KeyFromBinderMessage(InvalidOperationException ex, string section)
-    {
-        // "Failed to convert configuration value 'x' at 'delivery:maxAttempts' to type ..." names the path;
-        // "'Foo' was not found on type ..." (unknown keys) names the property only.
-        var at = System.Text.RegularExpressions.Regex.Match(ex.Message, " at '([^']+)'");
-        if (at.Success)
-        {
-            return at.Groups[1].Value;
-        }
-
-        var unknown = System.Text.RegularExpressions.Regex.Match(ex.Message, "^'([^']+)' was not found");
-        return unknown.Success ? $"{section}:{unknown.Groups[1].Value}" : section;
     }
 }

@@ -12,7 +12,9 @@ namespace Bridge.Host.Configuration;
 /// <remarks>
 /// Reloads (file watch, SIGHUP) never lose the configuration in force: the base file provider empties its data when the
 /// file is missing or unreadable on a reload, and an empty configuration has no <c>policy:</c> section, which would put
-/// "no rules" in force (fail open). Here such a reload keeps the last good data and raises <see cref="ReloadFailed"/>.
+/// "no rules" in force (fail open). Here such a reload, and one whose file is empty or lacks a top-level section the
+/// configuration in force has (a file cut off part-way), keeps the last good data and raises <see cref="ReloadFailed"/>.
+/// At start an empty file is an error.
 /// </remarks>
 internal sealed class YamlConfigurationProvider : FileConfigurationProvider
 {
@@ -65,11 +67,41 @@ internal sealed class YamlConfigurationProvider : FileConfigurationProvider
             return;
         }
 
+        if (data.Values.All(string.IsNullOrWhiteSpace))
+        {
+            ReloadFailed?.Invoke($"{Source.Path}: the file is empty (a partly written file?)");
+            return;
+        }
+
+        var lost = SectionsWithContent(Data).Except(SectionsWithContent(data), StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal).ToList();
+        if (lost.Count > 0)
+        {
+            // A file cut off part-way parses as valid YAML that simply ends early: a section that vanished is far more
+            // often a truncated or half-written file than a deliberate removal, and removing e.g. policy: would open the gate.
+            ReloadFailed?.Invoke($"{Source.Path}: the top-level section(s) {string.Join(", ", lost.Select(l => $"'{l}'"))} in force are missing from the file (cut off?); remove a section with a restart");
+            return;
+        }
+
         Data = data;
         OnReload();
     }
 
-    public override void Load(Stream stream) => Data = Parse(stream);
+    public override void Load(Stream stream)
+    {
+        var data = Parse(stream);
+        if (data.Values.All(string.IsNullOrWhiteSpace))
+        {
+            throw new FormatException("the file is empty: it holds no settings");
+        }
+
+        Data = data;
+    }
+
+    /// <summary>Top-level keys under which at least one setting has a value.</summary>
+    private static HashSet<string> SectionsWithContent(IDictionary<string, string?> data) =>
+        data.Where(kv => !string.IsNullOrWhiteSpace(kv.Value))
+            .Select(kv => kv.Key.Split(ConfigurationPath.KeyDelimiter, 2)[0])
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
 
     protected override void Dispose(bool disposing)
     {

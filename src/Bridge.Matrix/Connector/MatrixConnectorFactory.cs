@@ -14,14 +14,23 @@ public sealed class MatrixConnectorFactory : INetworkConnectorFactory
     public IReadOnlyList<ConfigError> Validate(NetworkDefinition network, IConfigurationSection section)
     {
         ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(section);
+        // Unknown keys and malformed values first, in the bridge's words (the binder's are not for operators).
+        var keys = ConfigSchema.FromType(typeof(MatrixOptions)).Check(section.GetSection("matrix"));
+        if (keys.Count > 0)
+        {
+            return keys;
+        }
+
         MatrixOptions options;
         try
         {
             options = Bind(section);
         }
-        catch (InvalidOperationException ex)
+        catch (InvalidOperationException)
         {
-            return [new ConfigError($"networks:{network.Id}:matrix", ex.Message)];
+            // Not expected after the check above; the binder's own wording is not for operators.
+            return [new ConfigError($"networks:{network.Id}:matrix", "cannot be read: a value there does not have the expected form")];
         }
 
         return options.Validate($"networks:{network.Id}:matrix");

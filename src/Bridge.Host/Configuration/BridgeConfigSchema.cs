@@ -1,0 +1,54 @@
+using Bridge.Core.Configuration;
+using Bridge.Core.Connectors;
+using Bridge.Core.Delivery;
+using Bridge.Core.Model;
+using Bridge.Core.Routing;
+
+namespace Bridge.Host.Configuration;
+
+/// <summary>
+/// Every key the bridge's configuration may hold. Sections bound to option types come from those types; the sections
+/// read by hand (<c>networks:</c>, <c>links:</c>) are listed here; a network's connector section is checked by its
+/// connector factory, from its options type; <c>policy:</c> is checked by its own reader
+/// (<see cref="Bridge.Core.Policy.PolicyOptionsReader"/>) with the same wording; <c>logging:</c> belongs to .NET logging.
+/// </summary>
+internal static class BridgeConfigSchema
+{
+    private static readonly ConfigSchema Text = ConfigSchema.Value(typeof(string));
+
+    public static ConfigSchema Build(IEnumerable<INetworkConnectorFactory> factories)
+    {
+        var kinds = factories.Select(f => SectionName(f.Kind)).ToList();
+        var network = ConfigSchema.Dynamic(section =>
+        {
+            List<(string, ConfigSchema)> keys = [("kind", Text), ("organisation", Text), ("defaultLabel", Text), ("clearance", Text)];
+            var kindText = section["kind"];
+            if (Enum.TryParse<NetworkKind>(kindText, ignoreCase: true, out var kind) && Enum.IsDefined(kind) && !int.TryParse(kindText, out _))
+            {
+                // The connector's own section: its factory checks it (INetworkConnectorFactory.Validate).
+                keys.Add((SectionName(kind), ConfigSchema.CheckedElsewhere));
+            }
+            else
+            {
+                // The kind itself is wrong (reported by the topology reader): do not also call its section unknown.
+                keys.AddRange(kinds.Select(k => (k, ConfigSchema.CheckedElsewhere)));
+            }
+
+            return ConfigSchema.Section([.. keys]);
+        });
+
+        var endpoint = ConfigSchema.Section(("network", Text), ("channel", Text));
+        return ConfigSchema.Section(
+            ("database", ConfigSchema.FromType(typeof(DatabaseOptions))),
+            ("delivery", ConfigSchema.FromType(typeof(DeliveryOptions))),
+            ("audit", ConfigSchema.FromType(typeof(AuditOptions))),
+            ("admin", ConfigSchema.FromType(typeof(AdminOptions))),
+            ("networks", ConfigSchema.MapOf(network)),
+            ("links", ConfigSchema.MapOf(ConfigSchema.Section(("endpoints", ConfigSchema.ListOf(endpoint))))),
+            ("policy", ConfigSchema.CheckedElsewhere),
+            ("logging", ConfigSchema.Any));
+    }
+
+    /// <summary>The kind-specific section of a network: <c>networks:&lt;id&gt;:xmpp</c>, <c>:matrix</c>, <c>:mattermost</c>.</summary>
+    public static string SectionName(NetworkKind kind) => kind.ToString().ToLowerInvariant();
+}
