@@ -553,6 +553,25 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_new_key_takes_effect_at_start_once()
+    {
+        await Store.AppendAuditAsync([Audit("plain-1")], Ct);
+        await using (var keyed = await OpenMigratedAsync(new AuditKeyRing(KeyOne)))
+        {
+        }
+
+        await using (var again = await OpenMigratedAsync(new AuditKeyRing(KeyOne)))
+        {
+            await again.MigrateAsync(Ct);
+        }
+
+        var records = await Store.ReadAuditAsync(0, null, 100, Ct);
+        Assert.Equal([("", "share"), (KeyOne.Id, AuditChain.KeyKind)], records.Select(r => (r.KeyId, r.Entry.Kind)));
+        Assert.Equal($"audit-key/plain..{KeyOne.Id}", records[1].Entry.EventKey);
+        Assert.True((await new AuditVerifier(Store, keys: new AuditKeyRing(KeyOne)).VerifyAsync(Ct)).Ok);
+    }
+
+    [Fact]
     public async Task A_trail_rewritten_with_recomputed_plain_hashes_is_detected_with_the_key()
     {
         await using (var keyed = await OpenMigratedAsync(new AuditKeyRing(KeyOne)))

@@ -87,6 +87,15 @@ public sealed class PostgresBridgeStore : IBridgeStore
         {
             _logger.LogInformation(StoreLog.Migrated, "PostgreSQL schema migrated to version {Version}", version);
         }
+
+        if (_auditKeys.Current is not null)
+        {
+            // A new or rotated key takes effect at start: the key record is written now, not with the next event.
+            await using var keyTx = await conn.BeginTransactionAsync(cancellationToken);
+            var head = await WriteLockedAsync(conn, keyTx, _ => { }, cancellationToken);
+            await InsertAuditAsync(conn, keyTx, [], head, cancellationToken);
+            await keyTx.CommitAsync(cancellationToken);
+        }
     }
 
     public async Task<bool> IngestAsync(BridgeEvent origin, IReadOnlyList<OutboxDraft> outbox, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken)
@@ -424,17 +433,17 @@ public sealed class PostgresBridgeStore : IBridgeStore
     /// </summary>
     private async Task InsertAuditAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<AuditDraft> audit, (long Sequence, string Hash, string KeyId) head, CancellationToken cancellationToken)
     {
-        if (audit.Count == 0)
-        {
-            return;
-        }
-
         var (seq, prev, headKey) = head;
         var key = _auditKeys.Current;
-        IEnumerable<AuditDraft> records = audit;
+        IReadOnlyList<AuditDraft> records = audit;
         if (key is not null && !string.Equals(headKey, key.Id, StringComparison.Ordinal))
         {
-            records = audit.Prepend(AuditChain.KeyRecord(key, headKey, _time.GetUtcNow()));
+            records = [AuditChain.KeyRecord(key, headKey, _time.GetUtcNow()), .. audit];
+        }
+
+        if (records.Count == 0)
+        {
+            return;
         }
 
         await using var batch = new NpgsqlBatch(conn, tx);

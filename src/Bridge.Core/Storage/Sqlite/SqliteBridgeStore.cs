@@ -74,6 +74,14 @@ public sealed class SqliteBridgeStore : IBridgeStore
                 await tx.CommitAsync(cancellationToken);
                 _logger.LogInformation(StoreLog.Migrated, "SQLite schema migrated to version {Version}", version);
             }
+
+            if (_auditKeys.Current is not null)
+            {
+                // A new or rotated key takes effect at start: the key record is written now, not with the next event.
+                using var tx = _connection.BeginTransaction();
+                var head = await AppendAuditCoreAsync(tx, [], cancellationToken);
+                await CommitAsync(tx, head, cancellationToken);
+            }
         }
         finally
         {
@@ -573,7 +581,8 @@ public sealed class SqliteBridgeStore : IBridgeStore
     /// </summary>
     private async Task<(long Sequence, string Hash, string KeyId)?> AppendAuditCoreAsync(SqliteTransaction tx, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken)
     {
-        if (audit.Count == 0)
+        var key = _auditKeys.Current;
+        if (audit.Count == 0 && key is null)
         {
             return null;
         }
@@ -597,11 +606,15 @@ public sealed class SqliteBridgeStore : IBridgeStore
             }
         }
 
-        var key = _auditKeys.Current;
-        IEnumerable<AuditDraft> records = audit;
+        IReadOnlyList<AuditDraft> records = audit;
         if (key is not null && !string.Equals(headKey, key.Id, StringComparison.Ordinal))
         {
-            records = audit.Prepend(AuditChain.KeyRecord(key, headKey, _time.GetUtcNow()));
+            records = [AuditChain.KeyRecord(key, headKey, _time.GetUtcNow()), .. audit];
+        }
+
+        if (records.Count == 0)
+        {
+            return null;
         }
 
         foreach (var entry in records)

@@ -22,14 +22,21 @@ internal static class SqliteFileMode
 
         if (!File.Exists(path))
         {
-            // CreateNew with the mode set at open(2): there is no moment when the file exists with wider permissions.
-            using var created = new FileStream(path, new FileStreamOptions
+            try
             {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                UnixCreateMode = Private,
-            });
-            return;
+                // CreateNew with the mode set at open(2): there is no moment when the file exists with wider permissions.
+                using var created = new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.CreateNew,
+                    Access = FileAccess.Write,
+                    UnixCreateMode = Private,
+                });
+                return;
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // Created by someone else meanwhile: check its mode below.
+            }
         }
 
         // An existing store (from before this rule, or restored from a backup): tighten it and its WAL/SHM.
