@@ -594,6 +594,9 @@ public abstract class StoreContractTests : IAsyncLifetime
         var report = await new AuditVerifier(Store, keys: keys).VerifyAsync(Ct);
         Assert.False(report.Ok);
         Assert.Contains("no record is keyed", report.Verification.Problem, StringComparison.Ordinal);
+
+        // Only an operator's explicit --allow-unkeyed (for a store that was never keyed) accepts such a trail.
+        Assert.True((await new AuditVerifier(Store, keys: keys).VerifyAsync(Ct, allowUnkeyed: true)).Ok);
     }
 
     [Fact]
