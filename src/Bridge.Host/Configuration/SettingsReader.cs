@@ -181,7 +181,14 @@ internal static class SettingsReader
         }
         catch (InvalidOperationException ex)
         {
-            errors.Add(new ConfigError(KeyFromBinderMessage(ex, section), ex.InnerException?.Message ?? ex.Message));
+            var message = ex.InnerException?.Message ?? ex.Message;
+            if (section is "audit" or "database")
+            {
+                // These sections hold keys and connection strings: the binder's wording quotes the value.
+                message = System.Text.RegularExpressions.Regex.Replace(message, "value '.*' at '", "value (not shown) at '", System.Text.RegularExpressions.RegexOptions.Singleline);
+            }
+
+            errors.Add(new ConfigError(KeyFromBinderMessage(ex, section), message));
             return null;
         }
     }

@@ -34,6 +34,7 @@ public sealed class KeyConfigTests
         { $"database:\n  secretsKey: '{Key16}'\n", "database:secretsKey" },
         { $"database:\n  secretsKey: '{Key48}'\n", "database:secretsKey" },
         { "database:\n  secretsKeyFile: /nonexistent/secrets.key\n", "database:secretsKeyFile" },
+        { $"audit:\n  retiredKeys: '{Key32}'\n", "audit:RetiredKeys" }, // a scalar where a list belongs: the binder's error, value hidden
     };
 
     [Theory]
