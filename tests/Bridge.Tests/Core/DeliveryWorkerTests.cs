@@ -231,6 +231,14 @@ public sealed class DeliveryWorkerTests
         Assert.Equal("delivered", finalOutcome["a/m3"]);
         Assert.Equal("skipped", finalOutcome["a/m4"]);
         Assert.Equal("pending", finalOutcome["a/m5"]);
+
+        var csv = new StringWriter();
+        await new AuditExporter(h.Store).ExportAsync(csv, AuditExportFormat.Csv, null, default);
+        var lines = csv.ToString().Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.EndsWith(",keyId,outcome", lines[0], StringComparison.Ordinal);
+        Assert.Single(lines, l => l.Contains(",decision,", StringComparison.Ordinal) && l.Contains(",a/m1,", StringComparison.Ordinal) && l.EndsWith(",dead-lettered", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.Contains(",decision,", StringComparison.Ordinal) && l.Contains(",a/m5,", StringComparison.Ordinal) && l.EndsWith(",pending", StringComparison.Ordinal));
+        Assert.All(lines.Where(l => l.Contains(",outcome,", StringComparison.Ordinal)), l => Assert.EndsWith(",", l, StringComparison.Ordinal));
         Assert.True((await new AuditVerifier(h.Store).VerifyAsync(default)).Ok);
     }
 }
