@@ -48,7 +48,7 @@ public sealed partial class MattermostConnector : INetworkConnector
         _context = context;
         _logger = context.LoggerFactory.CreateLogger("Bridge.Mattermost." + network.Id);
         _api = new MattermostApiClient(options, _logger, handler, context.Time);
-        _puppets = new PuppetManager(_api, context.State, network.Id, options, _logger);
+        _puppets = new PuppetManager(_api, context.State, network.Id, options, _logger, context.Secrets);
     }
 
     public string NetworkId => _network.Id;

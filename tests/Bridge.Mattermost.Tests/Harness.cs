@@ -58,6 +58,9 @@ internal sealed class MmHarness : IAsyncDisposable
     public SandboxSeed Seed { get; }
     public RecordingSink Sink { get; } = new();
     public InMemoryStateStore State { get; } = new();
+
+    /// <summary>What the connector encrypts puppets' tokens with (none by default: tokens are kept in memory only).</summary>
+    public Bridge.Core.Security.SecretProtector Secrets { get; set; } = Bridge.Core.Security.SecretProtector.None;
     public ListLoggerProvider Logs { get; } = new();
     public MattermostConnector Connector { get; private set; } = null!;
     public MattermostOptions Options { get; private set; } = null!;
@@ -102,6 +105,7 @@ internal sealed class MmHarness : IAsyncDisposable
             State = State,
             Topology = topology,
             LoggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(Logs)),
+            Secrets = Secrets,
         };
         Connector = new MattermostConnector(topology.GetNetwork(Network), Options, context);
         await Connector.StartAsync(CancellationToken.None);

@@ -121,7 +121,7 @@ public class AuditTests
         var csv = new StringWriter();
         Assert.Equal(2, await exporter.ExportAsync(csv, AuditExportFormat.Csv, recent, CancellationToken.None));
         var text = csv.ToString();
-        Assert.StartsWith("seq,at,kind,link,eventKey,sourceNetwork,sourcePerson,destination,decision,ruleId,label,contentHash,content,prevHash,hash\r\n", text, StringComparison.Ordinal);
+        Assert.StartsWith("seq,at,kind,link,eventKey,sourceNetwork,sourcePerson,destination,decision,ruleId,label,contentHash,content,prevHash,hash,keyId,outcome\r\n", text, StringComparison.Ordinal);
         Assert.Contains("\"a, \"\"quoted\"\"\nline\"", text, StringComparison.Ordinal);
         Assert.Contains(",=cmd|' /C calc'!A0,", text, StringComparison.Ordinal);
         Assert.DoesNotContain(",blocked,", text, StringComparison.Ordinal);

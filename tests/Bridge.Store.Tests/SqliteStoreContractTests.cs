@@ -1,3 +1,4 @@
+using Bridge.Core.Audit;
 using Bridge.Core.Storage;
 using Bridge.Core.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
@@ -22,8 +23,35 @@ public sealed class SqliteStoreContractTests : StoreContractTests
 
     protected override Task PrepareDatabaseAsync() => Task.CompletedTask;
 
-    protected override IBridgeStore OpenStore() =>
-        new SqliteBridgeStore(new SqliteStoreOptions { Path = DatabasePath }, NullLogger<SqliteBridgeStore>.Instance);
+    protected override IBridgeStore OpenStore(AuditKeyRing? auditKeys = null) =>
+        new SqliteBridgeStore(new SqliteStoreOptions { Path = DatabasePath }, NullLogger<SqliteBridgeStore>.Instance, auditKeys: auditKeys);
+
+    protected override string AllowAuditUpdatesSql => "DROP TRIGGER audit_no_update;";
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task The_database_file_and_its_wal_and_shm_are_private_to_the_owner()
+    {
+        // Written through the store, so SQLite has created the WAL and SHM files next to the database.
+        var e = TestData.Event("mm", "town", "p1");
+        await Store.IngestAsync(e, [TestData.Draft(e, "mx", "!room")], [TestData.Audit("mm/p1")], CancellationToken.None);
+        foreach (var file in new[] { DatabasePath, DatabasePath + "-wal", DatabasePath + "-shm" })
+        {
+            Assert.True(File.Exists(file), file + " exists");
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        }
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task An_existing_world_readable_database_is_tightened_at_start()
+    {
+        File.SetUnixFileMode(DatabasePath, (UnixFileMode)0b110_100_100); // 0644, as an older version left it
+        Assert.NotEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(DatabasePath));
+        await using var reopened = OpenStore();
+        await reopened.MigrateAsync(CancellationToken.None);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(DatabasePath));
+    }
 
     protected override async Task ExecuteRawAsync(string sql)
     {

@@ -32,7 +32,10 @@ public abstract class StoreContractTests : IAsyncLifetime
     protected abstract Task PrepareDatabaseAsync();
 
     /// <summary>A new store instance over this test's database (as a second process would open it).</summary>
-    protected abstract IBridgeStore OpenStore();
+    protected abstract IBridgeStore OpenStore(AuditKeyRing? auditKeys = null);
+
+    /// <summary>SQL that lets a test (playing an attacker with write access) update audit rows, bypassing the append-only trigger.</summary>
+    protected abstract string AllowAuditUpdatesSql { get; }
 
     /// <summary>Runs SQL directly against this test's database, bypassing the store.</summary>
     protected abstract Task ExecuteRawAsync(string sql);
@@ -394,7 +397,7 @@ public abstract class StoreContractTests : IAsyncLifetime
             Assert.Equal("s1", await second.GetAsync("mx", "since", Ct));
         }
 
-        Assert.Equal([1], await ReadSchemaVersionsAsync());
+        Assert.Equal([1, 2], await ReadSchemaVersionsAsync());
         Assert.Equal(1, await Store.CountPendingAsync(null, Ct));
         Assert.Single(await Store.ReadAuditAsync(0, null, 10, Ct));
         Assert.False(await Store.IngestAsync(e, [], [], Ct));
@@ -459,5 +462,183 @@ public abstract class StoreContractTests : IAsyncLifetime
                    $"ingest with {Parallel} concurrent writers {Events / parallelIngest.TotalSeconds:F0} events/s";
         Output.WriteLine(line);
         Console.WriteLine(line);
+    }
+
+    private static readonly AuditKey KeyOne = new(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+    private static readonly AuditKey KeyTwo = new(Enumerable.Range(101, 40).Select(i => (byte)i).ToArray());
+
+    [Fact]
+    public async Task A_skipped_or_dead_lettered_delivery_gets_an_outcome_record_after_its_decision()
+    {
+        var e = Event("mm", "town", "p1");
+        await Store.IngestAsync(e, [Draft(e, "mx", "!room"), Draft(e, "xmpp", "muc"), Draft(e, "mm2", "town2")],
+            [Audit("mm/p1", "delivered")], Ct);
+        var toMatrix = Assert.Single(await Store.GetPendingAsync("mx", [], 10, Ct));
+        var toXmpp = Assert.Single(await Store.GetPendingAsync("xmpp", [], 10, Ct));
+        var toMm2 = Assert.Single(await Store.GetPendingAsync("mm2", [], 10, Ct));
+
+        await Store.MarkSkippedAsync(toMatrix, "no emoji mapping for :blob:", Ct);
+        await Store.DeadLetterAsync(toXmpp.Id, 5, "gave up after 5 attempts: 503", Ct);
+        await Store.MarkDeliveredAsync(toMm2, "native-1", Ct);
+        // A row that is no longer pending gets no second outcome (a worker retrying a skip after a crash).
+        await Store.MarkSkippedAsync(toMatrix, "again", Ct);
+
+        var audit = await Store.ReadAuditAsync(0, null, 100, Ct);
+        Assert.Equal(3, audit.Count);
+        var skipped = audit[1].Entry;
+        Assert.Equal((DeliveryOutcomeAudit.Kind, DeliveryOutcomeAudit.Skipped, "no emoji mapping for :blob:"), (skipped.Kind, skipped.Decision, skipped.RuleId));
+        Assert.Equal(("mm/p1", "link-1", "mx:!room", "mm", "alice"), (skipped.EventKey, skipped.LinkId, skipped.Destination, skipped.SourceNetwork, skipped.SourcePerson));
+        var dead = audit[2].Entry;
+        Assert.Equal((DeliveryOutcomeAudit.Kind, DeliveryOutcomeAudit.DeadLettered, "gave up after 5 attempts: 503"), (dead.Kind, dead.Decision, dead.RuleId));
+        Assert.Equal(("mm/p1", "link-1", "xmpp:muc"), (dead.EventKey, dead.LinkId, dead.Destination));
+        Assert.True(AuditChain.Verify(audit).Ok);
+
+        var states = await Store.GetDeliveryStatesAsync("mm", "p1", Ct);
+        Assert.Equal(
+            [("mx:!room", OutboxState.Skipped), ("xmpp:muc", OutboxState.DeadLettered), ("mm2:town2", OutboxState.Delivered)],
+            states.Select(d => (d.Destination.ToString(), d.State)));
+        Assert.Single(await Store.GetDeadLettersAsync(10, Ct));
+    }
+
+    [Fact]
+    public async Task A_keyed_store_macs_every_record_from_a_keyed_from_record_and_verifies_only_with_the_key()
+    {
+        await using var keyed = await OpenMigratedAsync(new AuditKeyRing(KeyOne));
+        await keyed.AppendAuditAsync([Audit("a"), Audit("b")], Ct);
+        var e = Event("mm", "town", "p1");
+        await keyed.IngestAsync(e, [Draft(e, "mx", "!room")], [Audit("mm/p1")], Ct);
+        await keyed.MarkSkippedAsync(Assert.Single(await keyed.GetPendingAsync("mx", [], 10, Ct)), "target-not-delivered", Ct);
+
+        var records = await keyed.ReadAuditAsync(0, null, 100, Ct);
+        Assert.Equal([AuditChain.KeyKind, "share", "share", "share", DeliveryOutcomeAudit.Kind], records.Select(r => r.Entry.Kind));
+        Assert.Equal("keyed-from", records[0].Entry.Decision);
+        Assert.All(records, r => Assert.Equal(KeyOne.Id, r.KeyId));
+
+        Assert.True(AuditChain.Verify(records, keys: new AuditKeyRing(KeyOne)).Ok);
+        // The MAC is not a plain hash: without the key the links are checked, the MACs are not (and the CLI says so).
+        var noKey = await new AuditVerifier(keyed).VerifyAsync(Ct);
+        Assert.True(noKey.Ok);
+        Assert.Equal(records.Count, noKey.UnverifiedKeyed);
+        Assert.Equal(1, noKey.KeyedFrom);
+        var wrongKey = await new AuditVerifier(keyed, keys: new AuditKeyRing(KeyTwo)).VerifyAsync(Ct);
+        Assert.False(wrongKey.Ok);
+        Assert.Contains("not configured", wrongKey.Verification.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unkeyed_store_becomes_keyed_and_a_rotation_keeps_old_records_verifiable_with_the_retired_key()
+    {
+        await Store.AppendAuditAsync([Audit("plain-1"), Audit("plain-2")], Ct);
+        await using (var keyed = await OpenMigratedAsync(new AuditKeyRing(KeyOne)))
+        {
+            await keyed.AppendAuditAsync([Audit("k1")], Ct);
+        }
+
+        await using (var rotated = await OpenMigratedAsync(new AuditKeyRing(KeyTwo, [KeyOne])))
+        {
+            await rotated.AppendAuditAsync([Audit("k2")], Ct);
+        }
+
+        var records = await Store.ReadAuditAsync(0, null, 100, Ct);
+        Assert.Equal(["", "", KeyOne.Id, KeyOne.Id, KeyTwo.Id, KeyTwo.Id], records.Select(r => r.KeyId));
+        Assert.Equal(("keyed-from", "key-rotation"), (records[2].Entry.Decision, records[4].Entry.Decision));
+
+        var ok = await new AuditVerifier(Store, pageSize: 2, keys: new AuditKeyRing(KeyTwo, [KeyOne])).VerifyAsync(Ct);
+        Assert.True(ok.Ok, ok.Verification.Problem);
+        Assert.Equal((6L, 3L, 0L), (ok.Verification.RecordsChecked, ok.KeyedFrom!.Value, ok.UnverifiedKeyed));
+
+        var withoutRetired = await new AuditVerifier(Store, keys: new AuditKeyRing(KeyTwo)).VerifyAsync(Ct);
+        Assert.False(withoutRetired.Ok);
+        Assert.Equal(3, withoutRetired.Verification.FirstBrokenSequence);
+    }
+
+    [Fact]
+    public async Task A_new_key_takes_effect_at_start_once()
+    {
+        await Store.AppendAuditAsync([Audit("plain-1")], Ct);
+        await using (var keyed = await OpenMigratedAsync(new AuditKeyRing(KeyOne)))
+        {
+        }
+
+        await using (var again = await OpenMigratedAsync(new AuditKeyRing(KeyOne)))
+        {
+            await again.MigrateAsync(Ct);
+        }
+
+        var records = await Store.ReadAuditAsync(0, null, 100, Ct);
+        Assert.Equal([("", "share"), (KeyOne.Id, AuditChain.KeyKind)], records.Select(r => (r.KeyId, r.Entry.Kind)));
+        Assert.Equal($"audit-key/plain..{KeyOne.Id}", records[1].Entry.EventKey);
+        Assert.True((await new AuditVerifier(Store, keys: new AuditKeyRing(KeyOne)).VerifyAsync(Ct)).Ok);
+    }
+
+    [Fact]
+    public async Task A_trail_rewritten_with_recomputed_plain_hashes_is_detected_with_the_key()
+    {
+        await using (var keyed = await OpenMigratedAsync(new AuditKeyRing(KeyOne)))
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                await keyed.AppendAuditAsync([Audit($"mm/p{i}", "blocked")], Ct);
+            }
+        }
+
+        var keys = new AuditKeyRing(KeyOne);
+        Assert.True((await new AuditVerifier(Store, keys: keys).VerifyAsync(Ct)).Ok);
+
+        // The attacker changes one decision and re-chains the whole table with plain SHA-256, as an unkeyed store would be.
+        await RewriteAuditAsync(records => records.Select(r => r.Sequence == 3 ? r with { Entry = r.Entry with { Decision = "delivered" } } : r).ToList());
+        var rewritten = await Store.ReadAuditAsync(0, null, 100, Ct);
+        Assert.True(AuditChain.Verify(rewritten).Ok); // a plain chain: consistent
+        Assert.Equal("delivered", rewritten[2].Entry.Decision);
+
+        var report = await new AuditVerifier(Store, keys: keys).VerifyAsync(Ct);
+        Assert.False(report.Ok);
+        Assert.Contains("no record is keyed", report.Verification.Problem, StringComparison.Ordinal);
+
+        // Only an operator's explicit --allow-unkeyed (for a store that was never keyed) accepts such a trail.
+        Assert.True((await new AuditVerifier(Store, keys: keys).VerifyAsync(Ct, allowUnkeyed: true)).Ok);
+    }
+
+    [Fact]
+    public async Task Plain_records_after_the_trail_became_keyed_are_refused()
+    {
+        await Store.AppendAuditAsync([Audit("plain-1")], Ct);
+        await using (var keyed = await OpenMigratedAsync(new AuditKeyRing(KeyOne)))
+        {
+            await keyed.AppendAuditAsync([Audit("k1"), Audit("k2"), Audit("k3")], Ct);
+        }
+
+        // Rewrite only the records after the keyed-from record, as plain ones (the attacker cannot MAC).
+        await RewriteAuditAsync(records => records.Select(r => r.Sequence == 4 ? r with { Entry = r.Entry with { Decision = "delivered" } } : r).ToList(), fromSequence: 3);
+        var report = await new AuditVerifier(Store, keys: new AuditKeyRing(KeyOne)).VerifyAsync(Ct);
+        Assert.False(report.Ok);
+        Assert.Equal(3, report.Verification.FirstBrokenSequence);
+        Assert.Contains("not keyed although the trail is keyed", report.Verification.Problem, StringComparison.Ordinal);
+    }
+
+    private async Task<IBridgeStore> OpenMigratedAsync(AuditKeyRing keys)
+    {
+        var store = OpenStore(keys);
+        await store.MigrateAsync(Ct);
+        return store;
+    }
+
+    /// <summary>
+    /// Plays an attacker with write access to the table: applies <paramref name="change"/> and recomputes every plain
+    /// SHA-256 hash from <paramref name="fromSequence"/> on (stripping key ids), directly in the database.
+    /// </summary>
+    private async Task RewriteAuditAsync(Func<List<AuditRecord>, List<AuditRecord>> change, long fromSequence = 1)
+    {
+        var records = change((await Store.ReadAuditAsync(0, null, 10_000, Ct)).ToList());
+        var sql = new System.Text.StringBuilder(AllowAuditUpdatesSql);
+        var prev = fromSequence == 1 ? AuditChain.Genesis : records.Single(r => r.Sequence == fromSequence - 1).Hash;
+        foreach (var r in records.Where(r => r.Sequence >= fromSequence))
+        {
+            var hash = AuditChain.ComputeHash(prev, r.Sequence, r.Entry);
+            sql.Append($" UPDATE audit SET decision = '{r.Entry.Decision.Replace("'", "''", StringComparison.Ordinal)}', prev_hash = '{prev}', hash = '{hash}', key_id = '' WHERE seq = {r.Sequence};");
+            prev = hash;
+        }
+
+        await ExecuteRawAsync(sql.ToString());
     }
 }

@@ -17,6 +17,15 @@ public sealed class BridgeConfigBuilder
 
     public string DatabasePath { get; }
 
+    /// <summary>
+    /// The audit chain's HMAC key (base64), generated per configuration as an operator would; null for a plain chain.
+    /// Tests that verify the trail read it from the written file, like <c>bridge audit verify</c> does.
+    /// </summary>
+    public string? AuditKey { get; set; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>The key that encrypts puppets' tokens at rest (base64, 32 bytes), generated per configuration; null for none.</summary>
+    public string? SecretsKey { get; set; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
     public BridgeConfigBuilder Xmpp(string id, IXmppTestServer server, string? organisation = null, IReadOnlyDictionary<string, string>? extra = null)
     {
         ArgumentNullException.ThrowIfNull(server);
@@ -57,6 +66,11 @@ public sealed class BridgeConfigBuilder
         sb.AppendLine("database:");
         sb.AppendLine("  provider: sqlite");
         sb.AppendLine($"  sqlite: {{ path: {Quote(DatabasePath)} }}");
+        if (SecretsKey is not null)
+        {
+            sb.AppendLine($"  secretsKey: {Quote(SecretsKey)}");
+        }
+
         sb.AppendLine("delivery:");
         sb.AppendLine("  initialBackoff: 00:00:00.200");
         sb.AppendLine("  maxBackoff: 00:00:02");
@@ -89,9 +103,24 @@ public sealed class BridgeConfigBuilder
             }
         }
 
+        // The audit key joins an audit: section given as raw YAML (one section per key), or gets its own.
+        var auditKeyLine = AuditKey is null ? null : $"  key: {Quote(AuditKey)}";
         foreach (var raw in _raw)
         {
+            if (auditKeyLine is not null && raw.StartsWith("audit:", StringComparison.Ordinal))
+            {
+                sb.AppendLine(raw.TrimEnd() + "\n" + auditKeyLine);
+                auditKeyLine = null;
+                continue;
+            }
+
             sb.AppendLine(raw);
+        }
+
+        if (auditKeyLine is not null)
+        {
+            sb.AppendLine("audit:");
+            sb.AppendLine(auditKeyLine);
         }
 
         return sb.ToString();

@@ -16,15 +16,20 @@ public enum AuditExportFormat
 
 /// <summary>
 /// Writes the audit trail (optionally from a point in time) as JSON lines or CSV, reading the store in pages.
-/// Every field is exported as stored, including both hashes, so an export can be checked against the chain.
+/// Every field is exported as stored, including both hashes and the key id, so an export can be checked against the
+/// chain; one derived field follows them, <c>outcome</c>: for a <c>decision</c> record, what finally happened to that
+/// delivery (<c>delivered</c>, <c>pending</c>, <c>skipped</c>, <c>dead-lettered</c>, <c>blocked</c>; <c>unknown</c> when
+/// the outbox no longer knows the row), and empty for the other kinds.
 /// </summary>
 public sealed class AuditExporter
 {
     private static readonly string[] Columns =
     [
         "seq", "at", "kind", "link", "eventKey", "sourceNetwork", "sourcePerson", "destination", "decision", "ruleId", "label",
-        "contentHash", "content", "prevHash", "hash",
+        "contentHash", "content", "prevHash", "hash", "keyId", "outcome",
     ];
+
+    private const int StoredColumns = 16;
 
     private readonly IBridgeStore _store;
     private readonly int _pageSize;
@@ -107,9 +112,11 @@ public sealed class AuditExporter
         while (true)
         {
             var page = await _store.ReadAuditAsync(after, since, _pageSize, cancellationToken);
+            var states = new Dictionary<string, IReadOnlyList<DeliveryState>>(StringComparer.Ordinal);
             foreach (var record in page)
             {
-                await writer.WriteAsync(format == AuditExportFormat.Csv ? CsvLine(record, spreadsheetSafe) : JsonLine(record));
+                var outcome = await OutcomeAsync(record, states, cancellationToken);
+                await writer.WriteAsync(format == AuditExportFormat.Csv ? CsvLine(record, outcome, spreadsheetSafe) : JsonLine(record, outcome));
                 count++;
             }
 
@@ -125,29 +132,67 @@ public sealed class AuditExporter
         return count;
     }
 
-    internal static string[] Fields(AuditRecord r)
+    internal static string[] Fields(AuditRecord r, string? outcome = null)
     {
         var e = r.Entry;
         return
         [
             r.Sequence.ToString(CultureInfo.InvariantCulture), FormatTime(e.At), e.Kind, e.LinkId, e.EventKey, e.SourceNetwork, e.SourcePerson,
-            e.Destination, e.Decision, e.RuleId, e.Label, e.ContentHash, e.Content ?? "", r.PreviousHash, r.Hash,
+            e.Destination, e.Decision, e.RuleId, e.Label, e.ContentHash, e.Content ?? "", r.PreviousHash, r.Hash, r.KeyId, outcome ?? "",
         ];
+    }
+
+    /// <summary>The final outcome of a decision record (null for other kinds), from the outbox row the decision created.</summary>
+    private async Task<string?> OutcomeAsync(AuditRecord record, Dictionary<string, IReadOnlyList<DeliveryState>> states, CancellationToken cancellationToken)
+    {
+        var e = record.Entry;
+        if (e.Kind != "decision")
+        {
+            return null;
+        }
+
+        if (e.Decision == "blocked")
+        {
+            return "blocked";
+        }
+
+        // Event keys are NETWORK/NATIVE-ID; network ids have no slash, native ids may.
+        var slash = e.EventKey.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0)
+        {
+            return "unknown";
+        }
+
+        if (!states.TryGetValue(e.EventKey, out var rows))
+        {
+            rows = await _store.GetDeliveryStatesAsync(e.EventKey[..slash], e.EventKey[(slash + 1)..], cancellationToken);
+            states[e.EventKey] = rows;
+        }
+
+        var row = rows.FirstOrDefault(r => r.LinkId == e.LinkId && r.Destination.ToString() == e.Destination);
+        return row?.State switch
+        {
+            OutboxState.Pending => "pending",
+            OutboxState.Delivered => "delivered",
+            OutboxState.Skipped => DeliveryOutcomeAudit.Skipped,
+            OutboxState.DeadLettered => DeliveryOutcomeAudit.DeadLettered,
+            _ => "unknown",
+        };
     }
 
     private static string FormatTime(DateTimeOffset at) => at.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", CultureInfo.InvariantCulture);
 
-    private static string JsonLine(AuditRecord r)
+    private static string JsonLine(AuditRecord r, string? outcome)
     {
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
-            var fields = Fields(r);
+            var fields = Fields(r, outcome);
             json.WriteStartObject();
             json.WriteNumber(Columns[0], r.Sequence);
             for (var i = 1; i < Columns.Length; i++)
             {
-                if (i == 12 && r.Entry.Content is null)
+                if ((i == 12 && r.Entry.Content is null) || (i == StoredColumns && outcome is null))
                 {
                     json.WriteNull(Columns[i]);
                 }
@@ -163,10 +208,10 @@ public sealed class AuditExporter
         return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
     }
 
-    private static string CsvLine(AuditRecord r, bool spreadsheetSafe)
+    private static string CsvLine(AuditRecord r, string? outcome, bool spreadsheetSafe)
     {
         var sb = new StringBuilder();
-        var fields = Fields(r);
+        var fields = Fields(r, outcome);
         for (var i = 0; i < fields.Length; i++)
         {
             if (i > 0)

@@ -6,11 +6,17 @@ namespace Bridge.Core.Audit;
 /// <remarks>
 /// A hash chain detects edits, insertions and deletions inside the trail, but not the removal of its newest records:
 /// an operator who keeps <see cref="HeadSequence"/>/<see cref="HeadHash"/> from an earlier run (or
-/// passes them as <c>expectedHead</c>) detects that too.
+/// passes them as <c>expectedHead</c>) detects that too. A keyed trail also detects a rewrite of the whole table.
 /// </remarks>
 public sealed record AuditVerifyReport(AuditVerification Verification, long HeadSequence, string HeadHash)
 {
     public bool Ok => Verification.Ok;
+
+    /// <summary>Keyed records whose MAC was not checked because no audit key was configured (the caller must say so loudly).</summary>
+    public long UnverifiedKeyed { get; init; }
+
+    /// <summary>The first keyed record, if the trail is keyed.</summary>
+    public long? KeyedFrom { get; init; }
 
     /// <summary>The head as <c>SEQUENCE:HASH</c>, the form <see cref="AuditVerifier.TryParseHead"/> reads back.</summary>
     public string Head => $"{HeadSequence}:{HeadHash}";
@@ -22,12 +28,15 @@ public sealed class AuditVerifier
     private readonly IBridgeStore _store;
     private readonly int _pageSize;
 
-    public AuditVerifier(IBridgeStore store, int pageSize = 1000)
+    private readonly AuditKeyRing _keys;
+
+    public AuditVerifier(IBridgeStore store, int pageSize = 1000, AuditKeyRing? keys = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
         _store = store;
         _pageSize = pageSize;
+        _keys = keys ?? AuditKeyRing.None;
     }
 
     /// <summary>Parses a head as printed after a verification, <c>SEQUENCE:HASH</c> (e.g. for a <c>--head</c> option).</summary>
@@ -47,47 +56,44 @@ public sealed class AuditVerifier
 
     /// <summary>
     /// Checks every record from the first. When <paramref name="expectedHead"/> is given (a sequence and hash recorded
-    /// earlier), the trail must still contain that record unchanged.
+    /// earlier), the trail must still contain that record unchanged. With a key configured, a trail that has records
+    /// but none of them keyed is refused unless <paramref name="allowUnkeyed"/>: a whole table rewritten with plain
+    /// hashes looks exactly like that.
     /// </summary>
-    public async Task<AuditVerifyReport> VerifyAsync(CancellationToken cancellationToken, (long Sequence, string Hash)? expectedHead = null)
+    public async Task<AuditVerifyReport> VerifyAsync(CancellationToken cancellationToken, (long Sequence, string Hash)? expectedHead = null, bool allowUnkeyed = false)
     {
-        var previous = AuditChain.Genesis;
-        var next = 1L;
-        long checkedCount = 0;
+        var checker = new AuditChainChecker(_keys);
         var headOk = expectedHead is null;
+        AuditVerifyReport Report(AuditVerification v) =>
+            new(v, checker.Next - 1, checker.Previous) { UnverifiedKeyed = checker.Unverified, KeyedFrom = checker.KeyedFrom };
+
         while (true)
         {
-            var page = await _store.ReadAuditAsync(next - 1, null, _pageSize, cancellationToken);
+            var page = await _store.ReadAuditAsync(checker.Next - 1, null, _pageSize, cancellationToken);
             if (page.Count == 0)
             {
                 break;
             }
 
-            var result = AuditChain.Verify(page, previous, next);
-            if (!result.Ok)
+            foreach (var record in page)
             {
-                return new AuditVerifyReport(result with { RecordsChecked = checkedCount + result.RecordsChecked }, next - 1, previous);
-            }
-
-            if (expectedHead is { } head && !headOk)
-            {
-                var anchor = page.FirstOrDefault(r => r.Sequence == head.Sequence);
-                if (anchor is not null)
+                if (checker.Check(record) is { } problem)
                 {
-                    if (!string.Equals(anchor.Hash, head.Hash, StringComparison.OrdinalIgnoreCase))
+                    return Report(new AuditVerification(false, checker.Checked, record.Sequence, problem));
+                }
+
+                if (expectedHead is { } head && !headOk && record.Sequence == head.Sequence)
+                {
+                    if (!string.Equals(record.Hash, head.Hash, StringComparison.OrdinalIgnoreCase))
                     {
-                        return new AuditVerifyReport(new AuditVerification(false, checkedCount + result.RecordsChecked, head.Sequence,
-                            "the record differs from the head recorded earlier (the trail was rewritten from here)"), next - 1, previous);
+                        return Report(new AuditVerification(false, checker.Checked, head.Sequence,
+                            "the record differs from the head recorded earlier (the trail was rewritten from here)"));
                     }
 
                     headOk = true;
                 }
             }
 
-            checkedCount += result.RecordsChecked;
-            var last = page[^1];
-            previous = last.Hash;
-            next = last.Sequence + 1;
             if (page.Count < _pageSize)
             {
                 break;
@@ -96,10 +102,17 @@ public sealed class AuditVerifier
 
         if (!headOk)
         {
-            return new AuditVerifyReport(new AuditVerification(false, checkedCount, next, $"the trail ends at sequence {next - 1}, before the head {expectedHead!.Value.Sequence} recorded earlier (records were removed from its end)"),
-                next - 1, previous);
+            return Report(new AuditVerification(false, checker.Checked, checker.Next,
+                $"the trail ends at sequence {checker.Next - 1}, before the head {expectedHead!.Value.Sequence} recorded earlier (records were removed from its end)"));
         }
 
-        return new AuditVerifyReport(new AuditVerification(true, checkedCount, null, null), next - 1, previous);
+        if (_keys.HasKeys && checker.KeyedFrom is null && checker.Checked > 0 && !allowUnkeyed)
+        {
+            return Report(new AuditVerification(false, checker.Checked, 1,
+                "an audit key is configured but no record is keyed: the trail was rewritten with plain hashes, or the bridge never ran with this key " +
+                "(pass --allow-unkeyed only if this store was never keyed)"));
+        }
+
+        return Report(new AuditVerification(true, checker.Checked, null, null));
     }
 }

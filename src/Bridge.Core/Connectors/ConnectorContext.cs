@@ -18,6 +18,12 @@ public sealed record ConnectorContext
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>
+    /// Encrypts secrets a connector keeps in <see cref="State"/> (puppets' access tokens). The default has no key and
+    /// does not allow plain text, so such secrets are kept in memory only.
+    /// </summary>
+    public Security.SecretProtector Secrets { get; init; } = Security.SecretProtector.None;
+
     /// <summary>Services of the host, for connectors that need more (HttpClient factory, server hosting).</summary>
     public IServiceProvider? Services { get; init; }
 }

@@ -137,7 +137,7 @@ internal sealed class NetworkDeliveryWorker
             // Rows of one channel are delivered in order, so a target that has no id here was never delivered here
             // (blocked by policy, dead-lettered, or from before the link existed): an edit, retraction or reaction
             // must not reach a room that never saw the message, nor turn into a new message there.
-            await _store.MarkDeliveredAsync(item, null, CancellationToken.None);
+            await _store.MarkSkippedAsync(item, "target-not-delivered: its target was never delivered there", CancellationToken.None);
             _metrics?.Delivery(NetworkId, "skipped");
             _logger.LogInformation(DeliveryLog.Skipped, "Outbox {Id} ({Kind}) to {Destination} skipped: its target was never delivered there", item.Id, item.Event.Kind, item.Destination);
             return true;
@@ -172,7 +172,7 @@ internal sealed class NetworkDeliveryWorker
                 return true;
             case DeliveryResult.Skipped s:
                 _metrics?.Delivery(NetworkId, "skipped");
-                await _store.MarkDeliveredAsync(item, null, CancellationToken.None);
+                await _store.MarkSkippedAsync(item, s.Reason, CancellationToken.None);
                 _logger.LogInformation(DeliveryLog.Skipped, "Outbox {Id} to {Destination} skipped: {Reason}", item.Id, item.Destination, s.Reason);
                 return true;
             case DeliveryResult.Rejected r:

@@ -250,6 +250,46 @@ public sealed class AuditOptions
 {
     /// <summary>Record message text in the audit trail (off by default: only a hash is kept).</summary>
     public bool RecordContent { get; set; }
+
+    /// <summary>
+    /// The HMAC-SHA256 key of the audit chain, base64 (at least 32 bytes). With a key, a rewrite of the whole trail
+    /// with recomputed hashes is detected; verifying needs the same secret key. Unset: a plain SHA-256 chain.
+    /// </summary>
+    public string? Key { get; set; }
+
+    /// <summary>A file holding <see cref="Key"/> (base64 text); set one of the two.</summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>Earlier audit keys (base64), kept only to verify the records they MACed after a rotation.</summary>
+    public List<string> RetiredKeys { get; set; } = [];
+
+    /// <summary>Files holding earlier audit keys.</summary>
+    public List<string> RetiredKeyFiles { get; set; } = [];
+
+    /// <summary>Reads the keys (validated: errors name the key, never contain it).</summary>
+    public Audit.AuditKeyRing ReadKeys(List<Connectors.ConfigError> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        var current = Security.KeyMaterial.Read(Key, KeyFile, "audit:key", "audit:keyFile", Audit.AuditKey.MinimumBytes, errors);
+        var retired = new List<Audit.AuditKey>();
+        for (var i = 0; i < RetiredKeys.Count; i++)
+        {
+            if (Security.KeyMaterial.Decode(RetiredKeys[i], $"audit:retiredKeys:{i}", Audit.AuditKey.MinimumBytes, errors) is { } bytes)
+            {
+                retired.Add(new Audit.AuditKey(bytes));
+            }
+        }
+
+        for (var i = 0; i < RetiredKeyFiles.Count; i++)
+        {
+            if (Security.KeyMaterial.ReadFile(RetiredKeyFiles[i], $"audit:retiredKeyFiles:{i}", Audit.AuditKey.MinimumBytes, errors) is { } bytes)
+            {
+                retired.Add(new Audit.AuditKey(bytes));
+            }
+        }
+
+        return new Audit.AuditKeyRing(current is null ? null : new Audit.AuditKey(current), retired);
+    }
 }
 
 internal static class RouterLog

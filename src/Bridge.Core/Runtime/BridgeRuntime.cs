@@ -61,6 +61,7 @@ public sealed class BridgeRuntime : IHostedService
             LoggerFactory = _loggerFactory,
             Time = _time,
             Services = _services,
+            Secrets = _services.GetService(typeof(Security.SecretProtector)) as Security.SecretProtector ?? Security.SecretProtector.None,
         };
         foreach (var network in _topology.Networks)
         {

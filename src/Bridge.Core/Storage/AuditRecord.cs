@@ -26,4 +26,10 @@ public sealed record AuditRecord
     public required AuditDraft Entry { get; init; }
     public required string PreviousHash { get; init; }
     public required string Hash { get; init; }
+
+    /// <summary>
+    /// The id of the HMAC key that made <see cref="Hash"/>, or empty for a plain SHA-256 record (every record of a trail
+    /// written before a key was configured).
+    /// </summary>
+    public string KeyId { get; init; } = "";
 }

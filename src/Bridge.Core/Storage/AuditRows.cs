@@ -6,11 +6,16 @@ namespace Bridge.Core.Storage;
 internal static class AuditRows
 {
     public const string InsertSql =
-        "INSERT INTO audit(seq, at, kind, link_id, event_key, source_network, source_person, destination, decision, rule_id, label, content_hash, content, prev_hash, hash) " +
-        "VALUES (@seq, @at, @kind, @link, @ev, @sn, @sp, @dest, @dec, @rule, @label, @ch, @content, @prev, @hash);";
+        "INSERT INTO audit(seq, at, kind, link_id, event_key, source_network, source_person, destination, decision, rule_id, label, content_hash, content, prev_hash, hash, key_id) " +
+        "VALUES (@seq, @at, @kind, @link, @ev, @sn, @sp, @dest, @dec, @rule, @label, @ch, @content, @prev, @hash, @kid);";
 
-    public static void Bind(DbCommand cmd, long seq, AuditDraft e, string prev, string hash)
+    /// <summary>The columns <see cref="Read"/> expects, in order.</summary>
+    public const string Columns =
+        "seq, at, kind, link_id, event_key, source_network, source_person, destination, decision, rule_id, label, content_hash, content, prev_hash, hash, key_id";
+
+    public static void Bind(DbCommand cmd, long seq, AuditDraft e, string prev, string hash, string keyId)
     {
+        Add(cmd, "@kid", keyId);
         Add(cmd, "@seq", seq);
         Add(cmd, "@at", e.At.UtcTicks);
         Add(cmd, "@kind", e.Kind);
@@ -28,7 +33,7 @@ internal static class AuditRows
         Add(cmd, "@hash", hash);
     }
 
-    /// <summary>Reads a row selected in the column order of <see cref="InsertSql"/>.</summary>
+    /// <summary>Reads a row selected as <see cref="Columns"/>.</summary>
     public static AuditRecord Read(DbDataReader r) => new()
     {
         Sequence = r.GetInt64(0),
@@ -49,6 +54,7 @@ internal static class AuditRows
         },
         PreviousHash = r.GetString(13),
         Hash = r.GetString(14),
+        KeyId = r.GetString(15),
     };
 
     private static void Add(DbCommand cmd, string name, object value)

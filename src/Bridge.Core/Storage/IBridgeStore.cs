@@ -20,12 +20,25 @@ public interface IBridgeStore : IConnectorStateStore, IAsyncDisposable
     /// <summary>Pending rows toward one network, oldest first, skipping channels in <paramref name="excludeChannels"/>.</summary>
     Task<IReadOnlyList<OutboxItem>> GetPendingAsync(string networkId, IReadOnlyCollection<string> excludeChannels, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Marks a row delivered and maps the origin to <paramref name="nativeId"/> on the destination.</summary>
+    /// <summary>
+    /// Marks a row delivered and maps the origin to <paramref name="nativeId"/> on the destination. A null id means the
+    /// row was skipped, as <see cref="MarkSkippedAsync"/> with a generic reason.
+    /// </summary>
     Task MarkDeliveredAsync(OutboxItem item, string? nativeId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Marks a row skipped (nothing was delivered) and, in the same transaction, appends its <c>outcome</c> audit record
+    /// (<see cref="Audit.DeliveryOutcomeAudit"/>) with <paramref name="reason"/>.
+    /// </summary>
+    Task MarkSkippedAsync(OutboxItem item, string reason, CancellationToken cancellationToken);
 
     Task RescheduleAsync(long outboxId, int attempts, DateTimeOffset notBefore, string error, CancellationToken cancellationToken);
 
+    /// <summary>Dead-letters a row and, in the same transaction, appends its <c>outcome</c> audit record with <paramref name="reason"/>.</summary>
     Task DeadLetterAsync(long outboxId, int attempts, string reason, CancellationToken cancellationToken);
+
+    /// <summary>The outbox rows (one per link and destination) of the event that started as (<paramref name="originNetwork"/>, <paramref name="originNativeId"/>).</summary>
+    Task<IReadOnlyList<DeliveryState>> GetDeliveryStatesAsync(string originNetwork, string originNativeId, CancellationToken cancellationToken);
 
     Task<int> CountPendingAsync(string? networkId, CancellationToken cancellationToken);
 
@@ -44,6 +57,9 @@ public interface IBridgeStore : IConnectorStateStore, IAsyncDisposable
 
     Task<IReadOnlyList<AuditRecord>> ReadAuditAsync(long afterSequence, DateTimeOffset? since, int limit, CancellationToken cancellationToken);
 }
+
+/// <summary>Where one decided delivery stands: its link, destination and outbox state.</summary>
+public sealed record DeliveryState(string LinkId, ChannelRef Destination, OutboxState State);
 
 /// <summary>Where a message started: the network and the native id it had there.</summary>
 public sealed record MessageOrigin(string NetworkId, string NativeId);

@@ -2,6 +2,8 @@ using System.CommandLine;
 using Bridge.Core.Audit;
 using Bridge.Core.Storage;
 using Bridge.Host.Composition;
+using Bridge.Host.Configuration;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Bridge.Host.Cli;
@@ -69,9 +71,11 @@ internal static class AuditCommand
     {
         var config = BridgeCli.ConfigOption();
         var head = new Option<string?>("--head") { Description = "the SEQ:HASH an earlier verify printed: also detects records cut off the end" };
-        var command = new Command("verify", "check the audit trail's hash chain; exits non-zero naming the first broken record");
+        var allowUnkeyed = new Option<bool>("--allow-unkeyed") { Description = "with an audit key configured, accept a trail that has no keyed record (only for a store that was never keyed)" };
+        var command = new Command("verify", "check the audit trail's hash chain (and MACs, with audit:key); exits non-zero naming the first broken record");
         command.Options.Add(config);
         command.Options.Add(head);
+        command.Options.Add(allowUnkeyed);
         command.SetAction(async (parse, ct) =>
         {
             var err = parse.InvocationConfiguration.Error;
@@ -88,16 +92,33 @@ internal static class AuditCommand
                 expected = h;
             }
 
-            await using var store = await OpenStoreAsync(parse.GetValue(config)!, err, ct);
+            var file = parse.GetValue(config)!;
+            var keys = LoadAuditKeys(file, err);
+            if (keys is null)
+            {
+                return 1;
+            }
+
+            await using var store = await OpenStoreAsync(file, err, ct);
             if (store is null)
             {
                 return 1;
             }
 
-            var report = await new AuditVerifier(store).VerifyAsync(ct, expected);
+            var report = await new AuditVerifier(store, keys: keys).VerifyAsync(ct, expected, parse.GetValue(allowUnkeyed));
+            if (report.Ok && report.UnverifiedKeyed > 0)
+            {
+                // Fail closed: the links between records hold, but whoever can write the table could have rewritten them.
+                await err.WriteLineAsync(
+                    $"WARNING: the audit trail is keyed (from record {report.KeyedFrom}) but no audit key is configured (audit:key or audit:keyFile): " +
+                    $"the MACs of {report.UnverifiedKeyed} records were NOT checked, so a rewrite of the trail would go undetected. Verify with the key.");
+                return 5;
+            }
+
             if (report.Ok)
             {
-                await parse.InvocationConfiguration.Output.WriteLineAsync($"audit trail ok: {report.Verification.RecordsChecked} records, head {report.Head}");
+                var mode = report.KeyedFrom is { } from ? $", keyed from record {from}" : keys.HasKeys ? "" : ", plain hash chain (no audit key)";
+                await parse.InvocationConfiguration.Output.WriteLineAsync($"audit trail ok: {report.Verification.RecordsChecked} records{mode}, head {report.Head}");
                 return 0;
             }
 
@@ -105,6 +126,38 @@ internal static class AuditCommand
             return 4;
         });
         return command;
+    }
+
+    /// <summary>The audit keys of the configuration file (null after printing errors). Never prints a key.</summary>
+    private static AuditKeyRing? LoadAuditKeys(FileInfo file, TextWriter err)
+    {
+        IConfigurationRoot root;
+        try
+        {
+            root = BridgeConfiguration.Load(file.FullName, reloadOnChange: false);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or FormatException or InvalidDataException or IOException)
+        {
+            // OpenStoreAsync reports the same file problem with its details.
+            return AuditKeyRing.None;
+        }
+
+        try
+        {
+            var errors = new List<Bridge.Core.Connectors.ConfigError>();
+            var keys = SettingsReader.ReadAuditKeys(root, errors);
+            if (errors.Count > 0)
+            {
+                ConfigLoading.Print(err, file, errors);
+                return null;
+            }
+
+            return keys;
+        }
+        finally
+        {
+            (root as IDisposable)?.Dispose();
+        }
     }
 
     private static async Task<IBridgeStore?> OpenStoreAsync(FileInfo file, TextWriter err, CancellationToken cancellationToken)

@@ -20,6 +20,11 @@ internal static class CheckConfigCommand
             }
 
             (root as IDisposable)?.Dispose();
+            foreach (var warning in settings.Warnings)
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"warning: {warning.Key}: {warning.Message}");
+            }
+
             parse.InvocationConfiguration.Output.WriteLine($"{file.FullName}: ok ({settings.Topology.Networks.Count} networks, {settings.Topology.Links.Count} links)");
             return 0;
         });

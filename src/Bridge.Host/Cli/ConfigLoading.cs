@@ -24,11 +24,6 @@ internal static class ConfigLoading
             return (null, null);
         }
 
-        foreach (var w in SettingsReader.Warnings(settings))
-        {
-            errorOut.WriteLine($"warning: {w.Key}: {w.Message}");
-        }
-
         return (root, settings);
     }
 

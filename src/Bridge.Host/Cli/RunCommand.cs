@@ -1,12 +1,16 @@
 using System.CommandLine;
 using Bridge.Host.Composition;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Bridge.Host.Cli;
 
 /// <summary><c>bridge run --config FILE</c>: the daemon.</summary>
 internal static class RunCommand
 {
+    private static readonly EventId ConfigurationWarning = new(962, nameof(ConfigurationWarning));
+
     public static Command Create()
     {
         var config = BridgeCli.ConfigOption();
@@ -22,6 +26,12 @@ internal static class RunCommand
             }
 
             using var host = BridgeHostFactory.Build(root, settings);
+            var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bridge.Configuration");
+            foreach (var warning in settings.Warnings)
+            {
+                logger.LogWarning(ConfigurationWarning, "{Key}: {Message}", warning.Key, warning.Message);
+            }
+
             try
             {
                 // The host handles SIGTERM/SIGINT itself and drains in StopAsync.

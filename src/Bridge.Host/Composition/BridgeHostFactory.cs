@@ -1,3 +1,4 @@
+using Bridge.Core.Audit;
 using Bridge.Core.Configuration;
 using Bridge.Core.Connectors;
 using Bridge.Core.Delivery;
@@ -52,7 +53,8 @@ internal static class BridgeHostFactory
         services.AddSingleton<DeliverySignals>();
         services.AddSingleton<BridgeMetrics>();
         services.AddSingleton<ConnectorRegistry>();
-        services.AddSingleton<IBridgeStore>(sp => StoreFactory.Create(settings.Database, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton<IBridgeStore>(sp => StoreFactory.Create(settings.Database, sp.GetRequiredService<ILoggerFactory>(), settings.AuditKeys));
+        services.AddSingleton(settings.Secrets);
         services.AddSingleton<IConnectorStateStore>(sp => sp.GetRequiredService<IBridgeStore>());
         services.AddSharingPolicy(settings.Policy, settings.Topology);
         services.AddHostedService<ConfigurationReloadFailures>();
@@ -84,10 +86,10 @@ internal static class BridgeHostFactory
 /// <summary>Creates the configured store.</summary>
 internal static class StoreFactory
 {
-    public static IBridgeStore Create(DatabaseOptions options, ILoggerFactory loggerFactory) => options.Provider.ToLowerInvariant() switch
+    public static IBridgeStore Create(DatabaseOptions options, ILoggerFactory loggerFactory, AuditKeyRing? auditKeys = null) => options.Provider.ToLowerInvariant() switch
     {
-        "sqlite" => new SqliteBridgeStore(options.Sqlite, loggerFactory.CreateLogger<SqliteBridgeStore>()),
-        "postgres" => new PostgresBridgeStore(new PostgresStoreOptions { ConnectionString = options.Postgres.ConnectionString }, loggerFactory.CreateLogger<PostgresBridgeStore>()),
+        "sqlite" => new SqliteBridgeStore(options.Sqlite, loggerFactory.CreateLogger<SqliteBridgeStore>(), auditKeys: auditKeys),
+        "postgres" => new PostgresBridgeStore(new PostgresStoreOptions { ConnectionString = options.Postgres.ConnectionString }, loggerFactory.CreateLogger<PostgresBridgeStore>(), auditKeys: auditKeys),
         _ => throw new InvalidOperationException($"database:provider '{options.Provider}' is not available in this build"),
     };
 }

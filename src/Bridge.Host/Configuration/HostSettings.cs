@@ -1,7 +1,10 @@
+using Bridge.Core.Audit;
 using Bridge.Core.Configuration;
+using Bridge.Core.Connectors;
 using Bridge.Core.Delivery;
 using Bridge.Core.Policy;
 using Bridge.Core.Routing;
+using Bridge.Core.Security;
 using Bridge.Core.Storage.Sqlite;
 
 namespace Bridge.Host.Configuration;
@@ -15,6 +18,15 @@ internal sealed record HostSettings
     public required DeliveryOptions Delivery { get; init; }
     public required AuditOptions Audit { get; init; }
     public required AdminOptions Admin { get; init; }
+
+    /// <summary>The audit chain's keys (from <c>audit:key</c>/<c>keyFile</c> and the retired ones); empty for a plain chain.</summary>
+    public AuditKeyRing AuditKeys { get; init; } = AuditKeyRing.None;
+
+    /// <summary>Encrypts puppets' tokens at rest (from <c>database:secretsKey</c>/<c>secretsKeyFile</c>).</summary>
+    public SecretProtector Secrets { get; init; } = SecretProtector.None;
+
+    /// <summary>Things that work but that an operator should fix (printed by <c>check-config</c>, logged at start).</summary>
+    public IReadOnlyList<ConfigError> Warnings { get; init; } = [];
 }
 
 internal sealed class DatabaseOptions
@@ -25,6 +37,18 @@ internal sealed class DatabaseOptions
     public SqliteStoreOptions Sqlite { get; set; } = new();
 
     public PostgresSettings Postgres { get; set; } = new();
+
+    /// <summary>
+    /// AES-256-GCM key (base64, exactly 32 bytes) that encrypts puppets' access tokens in the store. Unset: tokens are
+    /// kept in memory only (minted again after a restart) unless <see cref="AllowPlaintextSecrets"/>.
+    /// </summary>
+    public string? SecretsKey { get; set; }
+
+    /// <summary>A file holding <see cref="SecretsKey"/> (base64 text); set one of the two.</summary>
+    public string? SecretsKeyFile { get; set; }
+
+    /// <summary>Without a secrets key, store tokens in plain text (the behaviour before keys existed). Off by default.</summary>
+    public bool AllowPlaintextSecrets { get; set; }
 }
 
 internal sealed class PostgresSettings

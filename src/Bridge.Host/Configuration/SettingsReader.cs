@@ -1,7 +1,9 @@
+using Bridge.Core.Audit;
 using Bridge.Core.Connectors;
 using Bridge.Core.Delivery;
 using Bridge.Core.Policy;
 using Bridge.Core.Routing;
+using Bridge.Core.Security;
 using Microsoft.Extensions.Configuration;
 
 namespace Bridge.Host.Configuration;
@@ -49,6 +51,20 @@ internal static class SettingsReader
         }
 
         var audit = Bind<AuditOptions>(configuration, "audit", errors);
+        var auditKeys = audit?.ReadKeys(errors) ?? AuditKeyRing.None;
+        var secrets = ReadSecrets(database, errors);
+        var warnings = new List<ConfigError>();
+        if (database is not null && secrets is { HasKey: false })
+        {
+            warnings.Add(new ConfigError("database:secretsKey", database.AllowPlaintextSecrets
+                ? "not set and allowPlaintextSecrets is true: puppets' access tokens are stored in plain text"
+                : "not set: puppets' access tokens are not stored (minted again after each restart); set a key (openssl rand -base64 32)"));
+        }
+
+        if (audit is not null && auditKeys.Current is null)
+        {
+            warnings.Add(new ConfigError("audit:key", "not set: the audit trail is a plain hash chain, which whoever can write the database can rewrite undetected"));
+        }
         var admin = Bind<AdminOptions>(configuration, "admin", errors);
         if (admin is not null && admin.Listen.Length > 0 &&
             (!Uri.TryCreate(admin.Listen, UriKind.Absolute, out var adminUri) || adminUri.Scheme is not ("http" or "https")))
@@ -84,7 +100,13 @@ internal static class SettingsReader
             return (null, errors);
         }
 
-        return (new HostSettings { Policy = policy, Topology = topology, Database = database, Delivery = delivery, Audit = audit, Admin = admin }, errors);
+        var settings = new HostSettings
+        {
+            Policy = policy, Topology = topology, Database = database, Delivery = delivery, Audit = audit, Admin = admin,
+            AuditKeys = auditKeys, Secrets = secrets ?? SecretProtector.None,
+        };
+        // One list of warnings, printed by check-config and logged by run.
+        return (settings with { Warnings = [.. warnings, .. Warnings(settings)] }, errors);
     }
 
     /// <summary>
@@ -164,6 +186,33 @@ internal static class SettingsReader
 
     private static bool HasProblem(List<ConfigError> errors, string section) =>
         errors.Any(e => e.Key.Equals(section, StringComparison.OrdinalIgnoreCase) || e.Key.StartsWith(section + ":", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Only the audit keys (for the audit verbs); errors name the key.</summary>
+    public static AuditKeyRing ReadAuditKeys(IConfiguration configuration, List<ConfigError> errors)
+    {
+        var audit = Bind<AuditOptions>(configuration, "audit", errors);
+        return audit?.ReadKeys(errors) ?? AuditKeyRing.None;
+    }
+
+    private static SecretProtector? ReadSecrets(DatabaseOptions? database, List<ConfigError> errors)
+    {
+        if (database is null)
+        {
+            return null;
+        }
+
+        var count = errors.Count;
+        var key = KeyMaterial.Read(database.SecretsKey, database.SecretsKeyFile, "database:secretsKey", "database:secretsKeyFile", SecretProtector.KeyBytes, errors);
+        if (key is not null && key.Length != SecretProtector.KeyBytes)
+        {
+            errors.Add(new ConfigError(database.SecretsKeyFile is { Length: > 0 } ? "database:secretsKeyFile" : "database:secretsKey",
+                $"is {key.Length} bytes; an AES-256 key is exactly {SecretProtector.KeyBytes} (openssl rand -base64 32)"));
+            return null;
+        }
+
+        return errors.Count > count ? null : new SecretProtector(key, database.AllowPlaintextSecrets);
+    }
+
 
     /// <summary>Binds a section whose keys and values <see cref="CheckKeys"/> has already checked.</summary>
     private static T? Bind<T>(IConfiguration configuration, string section, List<ConfigError> errors)

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Bridge.Core.Model;
+using Bridge.Core.Security;
 using Bridge.Core.Storage;
 using Bridge.Mattermost.Api;
 using Microsoft.Extensions.Logging;
@@ -39,9 +40,14 @@ internal sealed class PuppetManager
     private readonly ConcurrentDictionary<(string UserId, string ChannelId), bool> _joined = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile string? _guestProblem;
+    private readonly SecretProtector _secrets;
 
-    public PuppetManager(MattermostApiClient api, IConnectorStateStore state, string networkId, MattermostOptions options, ILogger logger)
+    private static readonly EventId TokenUnreadable = new(4301, nameof(TokenUnreadable));
+    private static readonly EventId TokensMigrated = new(4302, nameof(TokensMigrated));
+
+    public PuppetManager(MattermostApiClient api, IConnectorStateStore state, string networkId, MattermostOptions options, ILogger logger, SecretProtector? secrets = null)
     {
+        _secrets = secrets ?? SecretProtector.None;
         _api = api;
         _state = state;
         _scope = $"mattermost:{networkId}:puppets";
@@ -86,15 +92,54 @@ internal sealed class PuppetManager
         return new GuestsUnavailableException(reason);
     }
 
+
+    /// <summary>
+    /// Loads the puppets. Tokens are stored encrypted (<see cref="SecretProtector"/>); a token stored in plain text by an
+    /// older version is re-written encrypted (or, without a key and without <c>allowPlaintextSecrets</c>, removed from
+    /// the store and kept in memory only). A token that does not open (another key, altered) is dropped with a warning:
+    /// the puppet mints a new one at its next delivery.
+    /// </summary>
     public async Task LoadAsync(CancellationToken ct)
     {
+        var migrated = 0;
         foreach (var (key, json) in await _state.ListAsync(_scope, ct))
         {
-            if (JsonSerializer.Deserialize<PuppetRecord>(json) is { } rec)
+            if (JsonSerializer.Deserialize<PuppetRecord>(json) is not { } stored)
             {
-                _byPerson[key] = rec;
-                _personByUserId[rec.UserId] = key;
+                continue;
             }
+
+            var rec = stored;
+            if (stored.Token is { } token)
+            {
+                switch (_secrets.Open(token, TokenContext(key), out var plain, out var problem))
+                {
+                    case StoredSecretKind.Encrypted:
+                        rec = stored with { Token = plain };
+                        break;
+                    case StoredSecretKind.Plaintext:
+                        if (_secrets.HasKey || !_secrets.AllowPlaintext)
+                        {
+                            await SaveAsync(key, stored, ct);
+                            migrated++;
+                        }
+
+                        break;
+                    default:
+                        _logger.LogWarning(TokenUnreadable, "The stored token of puppet {Username} cannot be read ({Problem}); a new token will be minted", stored.Username, problem);
+                        rec = stored with { Token = null };
+                        break;
+                }
+            }
+
+            _byPerson[key] = rec;
+            _personByUserId[rec.UserId] = key;
+        }
+
+        if (migrated > 0)
+        {
+            _logger.LogInformation(TokensMigrated, "{Count} puppet token(s) stored in plain text were {Action}", migrated,
+                _secrets.HasKey ? "encrypted in place" : "removed from the store (kept in memory; set database:secretsKey to keep them across restarts)");
         }
     }
 
@@ -285,11 +330,16 @@ internal sealed class PuppetManager
 
     private async Task<PuppetRecord> SaveAsync(string personKey, PuppetRecord rec, CancellationToken ct)
     {
-        await _state.SetAsync(_scope, personKey, JsonSerializer.Serialize(rec), ct);
+        // The token is stored encrypted (or not at all); the record in memory keeps it usable.
+        var stored = rec.Token is null ? rec : rec with { Token = _secrets.ForStorage(rec.Token, TokenContext(personKey)) };
+        await _state.SetAsync(_scope, personKey, JsonSerializer.Serialize(stored), ct);
         _byPerson[personKey] = rec;
         _personByUserId[rec.UserId] = personKey;
         return rec;
     }
+
+    /// <summary>Binds an encrypted token to its record, so an envelope copied onto another puppet does not open.</summary>
+    private string TokenContext(string personKey) => $"{_scope}/{personKey}/token";
 
     private static string Truncate(string s, int maxRunes)
     {

@@ -1,3 +1,4 @@
+using Bridge.Core.Audit;
 using Bridge.Core.Connectors;
 using Bridge.Core.Delivery;
 using Bridge.Core.Model;
@@ -224,5 +225,63 @@ public sealed class DeliveryWorkerTests
         // The in-process retry absorbed the blip.
         Assert.Single(h.Connectors["b"].Delivered);
         Assert.Equal(2, h.Connectors["b"].Attempts.Count);
+    }
+
+    [Fact]
+    public async Task Skipped_and_dead_lettered_deliveries_get_an_outcome_record_after_their_decision_and_export_shows_the_final_outcome()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks());
+        await h.Store.MigrateAsync(default);
+        h.Connectors["b"].Behaviour = r => r.Event.Text switch
+        {
+            "refused" => new DeliveryResult.Rejected("413 too large"),
+            "odd reaction" => new DeliveryResult.Skipped("no emoji mapping for :blob:"),
+            _ => null,
+        };
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m1", "refused"), default);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m2", "+1") with { Kind = BridgeEventKind.Reaction, TargetNativeId = "m1", ReactionKey = "👍" }, default);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m3", "fine"), default);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m4", "odd reaction"), default);
+        while (await h.Worker("b").RunOnceAsync(default))
+        {
+        }
+
+        // Decided but not yet delivered.
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m5", "waiting"), default);
+
+        var audit = await h.Store.ReadAuditAsync(0, null, 100, default);
+        var outcomes = audit.Where(r => r.Entry.Kind == DeliveryOutcomeAudit.Kind).Select(r => (r.Entry.EventKey, r.Entry.Decision, r.Entry.RuleId, r.Entry.Destination)).ToList();
+        Assert.Contains(("a/m1", DeliveryOutcomeAudit.DeadLettered, "413 too large", "b:room"), outcomes);
+        Assert.Contains(outcomes, o => o.EventKey == "a/m2" && o.Decision == DeliveryOutcomeAudit.Skipped && o.RuleId.StartsWith("target-not-delivered", StringComparison.Ordinal));
+        Assert.Contains(("a/m4", DeliveryOutcomeAudit.Skipped, "no emoji mapping for :blob:", "b:room"), outcomes);
+        Assert.DoesNotContain(outcomes, o => o.EventKey is "a/m3" or "a/m5");
+        // Every follow-up comes after its decision, with the same link.
+        foreach (var o in audit.Where(r => r.Entry.Kind == DeliveryOutcomeAudit.Kind))
+        {
+            var decision = Assert.Single(audit, r => r.Entry.Kind == "decision" && r.Entry.EventKey == o.Entry.EventKey);
+            Assert.True(decision.Sequence < o.Sequence);
+            Assert.Equal(decision.Entry.LinkId, o.Entry.LinkId);
+        }
+
+        var exported = new StringWriter();
+        await new AuditExporter(h.Store).ExportAsync(exported, AuditExportFormat.Jsonl, null, default);
+        var finalOutcome = exported.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
+            .Where(j => j.GetProperty("kind").GetString() == "decision")
+            .ToDictionary(j => j.GetProperty("eventKey").GetString()!, j => j.GetProperty("outcome").GetString());
+        Assert.Equal("dead-lettered", finalOutcome["a/m1"]);
+        Assert.Equal("skipped", finalOutcome["a/m2"]);
+        Assert.Equal("delivered", finalOutcome["a/m3"]);
+        Assert.Equal("skipped", finalOutcome["a/m4"]);
+        Assert.Equal("pending", finalOutcome["a/m5"]);
+
+        var csv = new StringWriter();
+        await new AuditExporter(h.Store).ExportAsync(csv, AuditExportFormat.Csv, null, default);
+        var lines = csv.ToString().Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.EndsWith(",keyId,outcome", lines[0], StringComparison.Ordinal);
+        Assert.Single(lines, l => l.Contains(",decision,", StringComparison.Ordinal) && l.Contains(",a/m1,", StringComparison.Ordinal) && l.EndsWith(",dead-lettered", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.Contains(",decision,", StringComparison.Ordinal) && l.Contains(",a/m5,", StringComparison.Ordinal) && l.EndsWith(",pending", StringComparison.Ordinal));
+        Assert.All(lines.Where(l => l.Contains(",outcome,", StringComparison.Ordinal)), l => Assert.EndsWith(",", l, StringComparison.Ordinal));
+        Assert.True((await new AuditVerifier(h.Store).VerifyAsync(default)).Ok);
     }
 }

@@ -17,6 +17,10 @@ internal sealed class ThreeOrganisations : IAsyncDisposable
 
     private readonly bool _clearancesOnNetworks;
 
+    // One deployment's keys: a rewritten configuration (a reload) keeps them, as an operator's would.
+    private readonly string _auditKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+    private readonly string _secretsKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
     private ThreeOrganisations(ProsodyServer a, ProsodyServer b, ProsodyServer c, TempDirectory dir, bool clearancesOnNetworks)
     {
         _clearancesOnNetworks = clearancesOnNetworks;
@@ -36,6 +40,9 @@ internal sealed class ThreeOrganisations : IAsyncDisposable
     public string ConfigPath => Dir.File("bridge.yaml");
     public string DatabasePath => Dir.File("bridge.db");
     public BridgeProcess? Bridge { get; private set; }
+
+    /// <summary>The audit key the next <see cref="WriteConfigAsync"/> writes instead of this deployment's ("" = none).</summary>
+    public string? AuditKeyOverride { get; set; }
 
     /// <param name="policyYaml">the <c>policy:</c> section.</param>
     /// <param name="clearancesOnNetworks">
@@ -61,7 +68,7 @@ internal sealed class ThreeOrganisations : IAsyncDisposable
     /// <summary>(Re)writes the whole configuration file with <paramref name="policyYaml"/> as its <c>policy:</c> section.</summary>
     public async Task WriteConfigAsync(string policyYaml)
     {
-        var builder = new BridgeConfigBuilder(DatabasePath)
+        var builder = new BridgeConfigBuilder(DatabasePath) { AuditKey = AuditKeyOverride ?? _auditKey, SecretsKey = _secretsKey }
             .Xmpp("org-a", A, "Alpha", Labelled("SECRET"))
             .Xmpp("org-b", B, "Bravo", Labelled("CUI"))
             .Xmpp("org-c", C, "Charlie", Labelled("UNCLASSIFIED"))

@@ -13,11 +13,10 @@ namespace Bridge.Core.Storage.Postgres;
 /// </summary>
 public sealed class PostgresBridgeStore : IBridgeStore
 {
-    private const string AuditColumns =
-        "seq, at, kind, link_id, event_key, source_network, source_person, destination, decision, rule_id, label, content_hash, content, prev_hash, hash";
+    private const string AuditColumns = AuditRows.Columns;
 
     private const string AuditInsertSql =
-        "INSERT INTO audit(" + AuditColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+        "INSERT INTO audit(" + AuditColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
 
     private const string MapInsertSql =
         "INSERT INTO message_map(origin_network, origin_native_id, network_id, channel_id, native_id, is_origin) " +
@@ -26,10 +25,12 @@ public sealed class PostgresBridgeStore : IBridgeStore
     private readonly NpgsqlDataSource _dataSource;
     private readonly ILogger<PostgresBridgeStore> _logger;
     private readonly TimeProvider _time;
+    private readonly AuditKeyRing _auditKeys;
 
-    public PostgresBridgeStore(PostgresStoreOptions options, ILogger<PostgresBridgeStore> logger, TimeProvider? time = null)
+    public PostgresBridgeStore(PostgresStoreOptions options, ILogger<PostgresBridgeStore> logger, TimeProvider? time = null, AuditKeyRing? auditKeys = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _auditKeys = auditKeys ?? AuditKeyRing.None;
         options.Validate();
         _logger = logger;
         _time = time ?? TimeProvider.System;
@@ -86,6 +87,15 @@ public sealed class PostgresBridgeStore : IBridgeStore
         {
             _logger.LogInformation(StoreLog.Migrated, "PostgreSQL schema migrated to version {Version}", version);
         }
+
+        if (_auditKeys.Current is not null)
+        {
+            // A new or rotated key takes effect at start: the key record is written now, not with the next event.
+            await using var keyTx = await conn.BeginTransactionAsync(cancellationToken);
+            var head = await WriteLockedAsync(conn, keyTx, _ => { }, cancellationToken);
+            await InsertAuditAsync(conn, keyTx, [], head, cancellationToken);
+            await keyTx.CommitAsync(cancellationToken);
+        }
     }
 
     public async Task<bool> IngestAsync(BridgeEvent origin, IReadOnlyList<OutboxDraft> outbox, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken)
@@ -112,7 +122,7 @@ public sealed class PostgresBridgeStore : IBridgeStore
             }
         }
 
-        var (seq, prev) = await WriteLockedAsync(conn, tx, batch =>
+        var head = await WriteLockedAsync(conn, tx, batch =>
         {
             if (origin.Kind == BridgeEventKind.Message)
             {
@@ -129,7 +139,7 @@ public sealed class PostgresBridgeStore : IBridgeStore
             }
         }, cancellationToken);
 
-        await InsertAuditAsync(conn, tx, audit, seq, prev, cancellationToken);
+        await InsertAuditAsync(conn, tx, audit, head, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return true;
     }
@@ -155,36 +165,107 @@ public sealed class PostgresBridgeStore : IBridgeStore
     public async Task MarkDeliveredAsync(OutboxItem item, string? nativeId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(item);
+        if (nativeId is null)
+        {
+            await MarkSkippedAsync(item, "skipped", cancellationToken);
+            return;
+        }
 
         // A batch without an explicit transaction runs as one implicit transaction: all statements or none.
         await using var batch = _dataSource.CreateBatch();
         batch.BatchCommands.Add(Command(
             "UPDATE outbox SET state = $1, delivered_native_id = $2, updated_at = $3 WHERE id = $4",
-            Int16((short)(nativeId is null ? OutboxState.Skipped : OutboxState.Delivered)), Text(nativeId),
-            Int64(_time.GetUtcNow().ToUnixTimeMilliseconds()), Int64(item.Id)));
-        if (nativeId is not null && item.Event.Kind == BridgeEventKind.Message)
+            Int16((short)OutboxState.Delivered), Text(nativeId), Int64(_time.GetUtcNow().ToUnixTimeMilliseconds()), Int64(item.Id)));
+        if (item.Event.Kind == BridgeEventKind.Message)
         {
             batch.BatchCommands.Add(MapInsert(item.Event.NetworkId, item.Event.NativeId, item.Destination.NetworkId, item.Destination.ChannelId, nativeId, false));
         }
 
-        if (nativeId is not null)
-        {
-            // Every id the bridge created is an echo if it comes back, whatever kind of event it was.
-            batch.BatchCommands.Add(Command(
-                "INSERT INTO delivered_ids(network_id, native_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                Text(item.Destination.NetworkId), Text(nativeId)));
-        }
+        // Every id the bridge created is an echo if it comes back, whatever kind of event it was.
+        batch.BatchCommands.Add(Command(
+            "INSERT INTO delivered_ids(network_id, native_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            Text(item.Destination.NetworkId), Text(nativeId)));
 
         await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task MarkSkippedAsync(OutboxItem item, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        await using var conn = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await conn.BeginTransactionAsync(cancellationToken);
+        int changed;
+        await using (var update = new NpgsqlCommand("UPDATE outbox SET state = $1, last_error = $2, updated_at = $3 WHERE id = $4 AND state = 0", conn, tx))
+        {
+            update.Parameters.Add(Int16((short)OutboxState.Skipped));
+            update.Parameters.Add(Text(reason));
+            update.Parameters.Add(Int64(_time.GetUtcNow().ToUnixTimeMilliseconds()));
+            update.Parameters.Add(Int64(item.Id));
+            changed = await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (changed > 0)
+        {
+            var head = await WriteLockedAsync(conn, tx, _ => { }, cancellationToken);
+            await InsertAuditAsync(conn, tx, [DeliveryOutcomeAudit.For(_time.GetUtcNow(), item, DeliveryOutcomeAudit.Skipped, reason)], head, cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
     }
 
     public Task RescheduleAsync(long outboxId, int attempts, DateTimeOffset notBefore, string error, CancellationToken cancellationToken) =>
         UpdateOutboxAsync("UPDATE outbox SET attempts = $1, not_before = $2, last_error = $3, updated_at = $4 WHERE id = $5",
             outboxId, attempts, notBefore.ToUnixTimeMilliseconds(), error, cancellationToken);
 
-    public Task DeadLetterAsync(long outboxId, int attempts, string reason, CancellationToken cancellationToken) =>
-        UpdateOutboxAsync($"UPDATE outbox SET state = {(int)OutboxState.DeadLettered}, attempts = $1, not_before = $2, last_error = $3, updated_at = $4 WHERE id = $5",
-            outboxId, attempts, 0, reason, cancellationToken);
+    public async Task DeadLetterAsync(long outboxId, int attempts, string reason, CancellationToken cancellationToken)
+    {
+        await using var conn = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await conn.BeginTransactionAsync(cancellationToken);
+        OutboxItem? item = null;
+        await using (var read = new NpgsqlCommand($"SELECT {OutboxRows.Columns} FROM outbox WHERE id = $1 AND state = 0 FOR UPDATE", conn, tx))
+        {
+            read.Parameters.Add(Int64(outboxId));
+            await using var r = await read.ExecuteReaderAsync(cancellationToken);
+            if (await r.ReadAsync(cancellationToken))
+            {
+                item = OutboxRows.Read(r);
+            }
+        }
+
+        await using (var update = new NpgsqlCommand(
+            $"UPDATE outbox SET state = {(int)OutboxState.DeadLettered}, attempts = $1, not_before = 0, last_error = $2, updated_at = $3 WHERE id = $4", conn, tx))
+        {
+            update.Parameters.Add(Int32(attempts));
+            update.Parameters.Add(Text(reason));
+            update.Parameters.Add(Int64(_time.GetUtcNow().ToUnixTimeMilliseconds()));
+            update.Parameters.Add(Int64(outboxId));
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (item is not null)
+        {
+            var head = await WriteLockedAsync(conn, tx, _ => { }, cancellationToken);
+            await InsertAuditAsync(conn, tx, [DeliveryOutcomeAudit.For(_time.GetUtcNow(), item, DeliveryOutcomeAudit.DeadLettered, reason)], head, cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<DeliveryState>> GetDeliveryStatesAsync(string originNetwork, string originNativeId, CancellationToken cancellationToken)
+    {
+        await using var cmd = _dataSource.CreateCommand(
+            "SELECT link_id, dest_network, dest_channel, state FROM outbox WHERE origin_network = $1 AND origin_native_id = $2 ORDER BY id");
+        cmd.Parameters.Add(Text(originNetwork));
+        cmd.Parameters.Add(Text(originNativeId));
+        var list = new List<DeliveryState>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken))
+        {
+            list.Add(new DeliveryState(r.GetString(0), new ChannelRef(r.GetString(1), r.GetString(2)), (OutboxState)r.GetInt16(3)));
+        }
+
+        return list;
+    }
 
     public async Task<int> CountPendingAsync(string? networkId, CancellationToken cancellationToken)
     {
@@ -258,8 +339,8 @@ public sealed class PostgresBridgeStore : IBridgeStore
 
         await using var conn = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await conn.BeginTransactionAsync(cancellationToken);
-        var (seq, prev) = await WriteLockedAsync(conn, tx, _ => { }, cancellationToken);
-        await InsertAuditAsync(conn, tx, audit, seq, prev, cancellationToken);
+        var head = await WriteLockedAsync(conn, tx, _ => { }, cancellationToken);
+        await InsertAuditAsync(conn, tx, audit, head, cancellationToken);
         await tx.CommitAsync(cancellationToken);
     }
 
@@ -319,21 +400,23 @@ public sealed class PostgresBridgeStore : IBridgeStore
     /// The lock is its own statement before the read: under READ COMMITTED each statement takes a fresh snapshot, so the
     /// read then sees the rows committed by whoever held the lock before us.
     /// </summary>
-    private static async Task<(long Sequence, string Hash)> WriteLockedAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Action<NpgsqlBatch> addWrites, CancellationToken cancellationToken)
+    private static async Task<(long Sequence, string Hash, string KeyId)> WriteLockedAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Action<NpgsqlBatch> addWrites, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(conn, tx);
         batch.BatchCommands.Add(Command(PostgresMigrations.WriteLockSql));
-        batch.BatchCommands.Add(Command("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
+        batch.BatchCommands.Add(Command("SELECT seq, hash, key_id FROM audit ORDER BY seq DESC LIMIT 1"));
         addWrites(batch);
 
         long seq = 0;
         var prev = AuditChain.Genesis;
+        var keyId = "";
         await using var r = await batch.ExecuteReaderAsync(cancellationToken);
         await r.NextResultAsync(cancellationToken); // past the lock's result
         if (await r.ReadAsync(cancellationToken))
         {
             seq = r.GetInt64(0);
             prev = r.GetString(1);
+            keyId = r.GetString(2);
         }
 
         // Drain the remaining statements here so their errors surface now, inside this call.
@@ -341,24 +424,36 @@ public sealed class PostgresBridgeStore : IBridgeStore
         {
         }
 
-        return (seq, prev);
+        return (seq, prev, keyId);
     }
 
-    private static async Task InsertAuditAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<AuditDraft> audit, long seq, string prev, CancellationToken cancellationToken)
+    /// <summary>
+    /// Appends the records, MACed with the current audit key when there is one (preceded by a key record when the
+    /// chain's head was not made with that key).
+    /// </summary>
+    private async Task InsertAuditAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<AuditDraft> audit, (long Sequence, string Hash, string KeyId) head, CancellationToken cancellationToken)
     {
-        if (audit.Count == 0)
+        var (seq, prev, headKey) = head;
+        var key = _auditKeys.Current;
+        IReadOnlyList<AuditDraft> records = audit;
+        if (key is not null && !string.Equals(headKey, key.Id, StringComparison.Ordinal))
+        {
+            records = [AuditChain.KeyRecord(key, headKey, _time.GetUtcNow()), .. audit];
+        }
+
+        if (records.Count == 0)
         {
             return;
         }
 
         await using var batch = new NpgsqlBatch(conn, tx);
-        foreach (var e in audit)
+        foreach (var e in records)
         {
             seq++;
-            var hash = AuditChain.ComputeHash(prev, seq, e);
+            var hash = AuditChain.Seal(prev, seq, e, key);
             batch.BatchCommands.Add(Command(AuditInsertSql,
                 Int64(seq), Int64(e.At.UtcTicks), Text(e.Kind), Text(e.LinkId), Text(e.EventKey), Text(e.SourceNetwork), Text(e.SourcePerson),
-                Text(e.Destination), Text(e.Decision), Text(e.RuleId), Text(e.Label), Text(e.ContentHash), Text(e.Content), Text(prev), Text(hash)));
+                Text(e.Destination), Text(e.Decision), Text(e.RuleId), Text(e.Label), Text(e.ContentHash), Text(e.Content), Text(prev), Text(hash), Text(key?.Id ?? "")));
             prev = hash;
         }
 

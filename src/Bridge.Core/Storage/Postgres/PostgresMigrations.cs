@@ -52,5 +52,7 @@ internal static class PostgresMigrations
             CREATE TRIGGER audit_no_update_delete BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only();
             CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
             """),
+        // The id of the HMAC key that made a record's hash ('' = plain SHA-256, as every record before keys existed).
+        (2, "ALTER TABLE audit ADD COLUMN key_id text NOT NULL DEFAULT ''"),
     ];
 }

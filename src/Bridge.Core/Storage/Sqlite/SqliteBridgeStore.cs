@@ -17,6 +17,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
     private readonly ILogger<SqliteBridgeStore> _logger;
     private readonly TimeProvider _time;
     private readonly string _synchronous;
+    private readonly string _path;
 
     // Commands kept per SQL text so SQLite parses and plans each statement once, not on every call (parsing was a
     // visible share of the CPU per message). Only touched under _gate, like the connection itself.
@@ -24,11 +25,15 @@ public sealed class SqliteBridgeStore : IBridgeStore
 
     // The audit chain's head (last seq and hash), read once and then advanced in memory after each commit, so an
     // ingest does not query the table for it. Cleared whenever a transaction may not have committed.
-    private (long Sequence, string Hash)? _auditHead;
+    private (long Sequence, string Hash, string KeyId)? _auditHead;
 
-    public SqliteBridgeStore(SqliteStoreOptions options, ILogger<SqliteBridgeStore> logger, TimeProvider? time = null)
+    private readonly AuditKeyRing _auditKeys;
+
+    public SqliteBridgeStore(SqliteStoreOptions options, ILogger<SqliteBridgeStore> logger, TimeProvider? time = null, AuditKeyRing? auditKeys = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _auditKeys = auditKeys ?? AuditKeyRing.None;
+        _path = options.Path;
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _synchronous = options.Synchronous.Equals("full", StringComparison.OrdinalIgnoreCase) ? "FULL" : "NORMAL";
@@ -49,6 +54,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
         {
             if (_connection.State != System.Data.ConnectionState.Open)
             {
+                SqliteFileMode.EnsurePrivate(_path, _logger);
                 await _connection.OpenAsync(cancellationToken);
                 await ExecAsync($"PRAGMA journal_mode=WAL; PRAGMA synchronous={_synchronous}; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;", cancellationToken);
             }
@@ -67,6 +73,14 @@ public sealed class SqliteBridgeStore : IBridgeStore
                 await ExecAsync($"INSERT INTO schema_version(version) VALUES ({version});", cancellationToken, tx);
                 await tx.CommitAsync(cancellationToken);
                 _logger.LogInformation(StoreLog.Migrated, "SQLite schema migrated to version {Version}", version);
+            }
+
+            if (_auditKeys.Current is not null)
+            {
+                // A new or rotated key takes effect at start: the key record is written now, not with the next event.
+                using var tx = _connection.BeginTransaction();
+                var head = await AppendAuditCoreAsync(tx, [], cancellationToken);
+                await CommitAsync(tx, head, cancellationToken);
             }
         }
         finally
@@ -165,32 +179,61 @@ public sealed class SqliteBridgeStore : IBridgeStore
     public async Task MarkDeliveredAsync(OutboxItem item, string? nativeId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(item);
+        if (nativeId is null)
+        {
+            await MarkSkippedAsync(item, "skipped", cancellationToken);
+            return;
+        }
+
         await _gate.WaitAsync(cancellationToken);
         try
         {
             using var tx = _connection.BeginTransaction();
             var cmd = Prepared("UPDATE outbox SET state = $s, delivered_native_id = $nid, updated_at = $t WHERE id = $id;", tx);
-            cmd.Parameters.AddWithValue("$s", (int)(nativeId is null ? OutboxState.Skipped : OutboxState.Delivered));
-            cmd.Parameters.AddWithValue("$nid", (object?)nativeId ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$s", (int)OutboxState.Delivered);
+            cmd.Parameters.AddWithValue("$nid", nativeId);
             cmd.Parameters.AddWithValue("$t", _time.GetUtcNow().ToUnixTimeMilliseconds());
             cmd.Parameters.AddWithValue("$id", item.Id);
             await cmd.ExecuteNonQueryAsync(cancellationToken);
 
-            if (nativeId is not null && item.Event.Kind == BridgeEventKind.Message)
+            if (item.Event.Kind == BridgeEventKind.Message)
             {
                 await InsertMapAsync(tx, item.Event.NetworkId, item.Event.NativeId, item.Destination.NetworkId, item.Destination.ChannelId, nativeId, false, cancellationToken);
             }
 
-            if (nativeId is not null)
-            {
-                // Every id the bridge created is an echo if it comes back, whatever kind of event it was.
-                var echo = Prepared("INSERT OR IGNORE INTO delivered_ids(network_id, native_id) VALUES ($n, $id);", tx);
-                echo.Parameters.AddWithValue("$n", item.Destination.NetworkId);
-                echo.Parameters.AddWithValue("$id", nativeId);
-                await echo.ExecuteNonQueryAsync(cancellationToken);
-            }
+            // Every id the bridge created is an echo if it comes back, whatever kind of event it was.
+            var echo = Prepared("INSERT OR IGNORE INTO delivered_ids(network_id, native_id) VALUES ($n, $id);", tx);
+            echo.Parameters.AddWithValue("$n", item.Destination.NetworkId);
+            echo.Parameters.AddWithValue("$id", nativeId);
+            await echo.ExecuteNonQueryAsync(cancellationToken);
 
             await tx.CommitAsync(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task MarkSkippedAsync(OutboxItem item, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var tx = _connection.BeginTransaction();
+            var cmd = Prepared("UPDATE outbox SET state = $s, last_error = $e, updated_at = $t WHERE id = $id AND state = 0;", tx);
+            cmd.Parameters.AddWithValue("$s", (int)OutboxState.Skipped);
+            cmd.Parameters.AddWithValue("$e", reason);
+            cmd.Parameters.AddWithValue("$t", _time.GetUtcNow().ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$id", item.Id);
+            (long, string, string)? head = null;
+            if (await cmd.ExecuteNonQueryAsync(cancellationToken) > 0)
+            {
+                head = await AppendAuditCoreAsync(tx, [DeliveryOutcomeAudit.For(_time.GetUtcNow(), item, DeliveryOutcomeAudit.Skipped, reason)], cancellationToken);
+            }
+
+            await CommitAsync(tx, head, cancellationToken);
         }
         finally
         {
@@ -201,8 +244,65 @@ public sealed class SqliteBridgeStore : IBridgeStore
     public Task RescheduleAsync(long outboxId, int attempts, DateTimeOffset notBefore, string error, CancellationToken cancellationToken) =>
         UpdateOutboxAsync("UPDATE outbox SET attempts = $a, not_before = $nb, last_error = $e, updated_at = $t WHERE id = $id;", outboxId, attempts, notBefore.ToUnixTimeMilliseconds(), error, cancellationToken);
 
-    public Task DeadLetterAsync(long outboxId, int attempts, string reason, CancellationToken cancellationToken) =>
-        UpdateOutboxAsync($"UPDATE outbox SET state = {(int)OutboxState.DeadLettered}, attempts = $a, not_before = $nb, last_error = $e, updated_at = $t WHERE id = $id;", outboxId, attempts, 0, reason, cancellationToken);
+    public async Task DeadLetterAsync(long outboxId, int attempts, string reason, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var tx = _connection.BeginTransaction();
+            var read = Prepared($"SELECT {OutboxRows.Columns} FROM outbox WHERE id = $id AND state = 0;", tx);
+            read.Parameters.AddWithValue("$id", outboxId);
+            OutboxItem? item = null;
+            using (var r = await read.ExecuteReaderAsync(cancellationToken))
+            {
+                if (await r.ReadAsync(cancellationToken))
+                {
+                    item = OutboxRows.Read(r);
+                }
+            }
+
+            var cmd = Prepared($"UPDATE outbox SET state = {(int)OutboxState.DeadLettered}, attempts = $a, not_before = 0, last_error = $e, updated_at = $t WHERE id = $id;", tx);
+            cmd.Parameters.AddWithValue("$a", attempts);
+            cmd.Parameters.AddWithValue("$e", reason);
+            cmd.Parameters.AddWithValue("$t", _time.GetUtcNow().ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$id", outboxId);
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+            (long, string, string)? head = null;
+            if (item is not null)
+            {
+                head = await AppendAuditCoreAsync(tx, [DeliveryOutcomeAudit.For(_time.GetUtcNow(), item, DeliveryOutcomeAudit.DeadLettered, reason)], cancellationToken);
+            }
+
+            await CommitAsync(tx, head, cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<DeliveryState>> GetDeliveryStatesAsync(string originNetwork, string originNativeId, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var cmd = Prepared("SELECT link_id, dest_network, dest_channel, state FROM outbox WHERE origin_network = $on AND origin_native_id = $oid ORDER BY id;", null);
+            cmd.Parameters.AddWithValue("$on", originNetwork);
+            cmd.Parameters.AddWithValue("$oid", originNativeId);
+            var list = new List<DeliveryState>();
+            using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+            while (await r.ReadAsync(cancellationToken))
+            {
+                list.Add(new DeliveryState(r.GetString(0), new ChannelRef(r.GetString(1), r.GetString(2)), (OutboxState)r.GetInt32(3)));
+            }
+
+            return list;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 
     public async Task<int> CountPendingAsync(string? networkId, CancellationToken cancellationToken)
     {
@@ -316,7 +416,7 @@ public sealed class SqliteBridgeStore : IBridgeStore
         try
         {
             var cmd = Prepared(
-                "SELECT seq, at, kind, link_id, event_key, source_network, source_person, destination, decision, rule_id, label, content_hash, content, prev_hash, hash " +
+                $"SELECT {AuditRows.Columns} " +
                 "FROM audit WHERE seq > $after AND at >= $since ORDER BY seq LIMIT $lim;", null);
             cmd.Parameters.AddWithValue("$after", afterSequence);
             cmd.Parameters.AddWithValue("$since", since?.UtcTicks ?? 0);
@@ -475,46 +575,63 @@ public sealed class SqliteBridgeStore : IBridgeStore
         }
     }
 
-    /// <summary>Appends the records inside <paramref name="tx"/>; returns the new chain head (null if nothing was added).</summary>
-    private async Task<(long Sequence, string Hash)?> AppendAuditCoreAsync(SqliteTransaction tx, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Appends the records inside <paramref name="tx"/>, MACed with the current audit key when there is one (preceded by a
+    /// key record when the chain's head was not made with that key); returns the new chain head (null if nothing was added).
+    /// </summary>
+    private async Task<(long Sequence, string Hash, string KeyId)?> AppendAuditCoreAsync(SqliteTransaction tx, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken)
     {
-        if (audit.Count == 0)
+        var key = _auditKeys.Current;
+        if (audit.Count == 0 && key is null)
         {
             return null;
         }
 
         long seq = 0;
         var prev = AuditChain.Genesis;
+        var headKey = "";
         if (_auditHead is { } head)
         {
-            (seq, prev) = head;
+            (seq, prev, headKey) = head;
         }
         else
         {
-            var last = Prepared("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1;", tx);
+            var last = Prepared("SELECT seq, hash, key_id FROM audit ORDER BY seq DESC LIMIT 1;", tx);
             using var r = await last.ExecuteReaderAsync(cancellationToken);
             if (await r.ReadAsync(cancellationToken))
             {
                 seq = r.GetInt64(0);
                 prev = r.GetString(1);
+                headKey = r.GetString(2);
             }
         }
 
-        foreach (var entry in audit)
+        IReadOnlyList<AuditDraft> records = audit;
+        if (key is not null && !string.Equals(headKey, key.Id, StringComparison.Ordinal))
+        {
+            records = [AuditChain.KeyRecord(key, headKey, _time.GetUtcNow()), .. audit];
+        }
+
+        if (records.Count == 0)
+        {
+            return null;
+        }
+
+        foreach (var entry in records)
         {
             seq++;
-            var hash = AuditChain.ComputeHash(prev, seq, entry);
+            var hash = AuditChain.Seal(prev, seq, entry, key);
             var cmd = Prepared(AuditRows.InsertSql, tx);
-            AuditRows.Bind(cmd, seq, entry, prev, hash);
+            AuditRows.Bind(cmd, seq, entry, prev, hash, key?.Id ?? "");
             await cmd.ExecuteNonQueryAsync(cancellationToken);
             prev = hash;
         }
 
-        return (seq, prev);
+        return (seq, prev, key?.Id ?? "");
     }
 
     /// <summary>Commits and, only once the commit succeeded, advances the cached audit head.</summary>
-    private async Task CommitAsync(SqliteTransaction tx, (long Sequence, string Hash)? newHead, CancellationToken cancellationToken)
+    private async Task CommitAsync(SqliteTransaction tx, (long Sequence, string Hash, string KeyId)? newHead, CancellationToken cancellationToken)
     {
         try
         {

@@ -25,5 +25,7 @@ internal static class SqliteMigrations
             CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END;
             CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END;
             """),
+        // The id of the HMAC key that made a record's hash ('' = plain SHA-256, as every record before keys existed).
+        (2, "ALTER TABLE audit ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"),
     ];
 }
