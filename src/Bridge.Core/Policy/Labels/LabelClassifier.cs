@@ -139,7 +139,7 @@ public sealed class LabelClassifier
             }
         }
 
-        var stripped = CollapseWhitespace(sb.ToString()).Trim(' ', ':', '-', '/', '|', '–', '—', '_', '.', ',');
+        var stripped = MarkerReader.CollapseSpaces(sb.ToString()).Trim(' ', ':', '-', '/', '|', '–', '—', '_', '.', ',');
         return stripped;
     }
 
@@ -198,26 +198,5 @@ public sealed class LabelClassifier
         }
 
         return new LabelDecision(final, rule);
-    }
-
-    private static string CollapseWhitespace(string s)
-    {
-        var sb = new StringBuilder(s.Length);
-        foreach (var c in s)
-        {
-            if (char.IsWhiteSpace(c))
-            {
-                if (sb.Length > 0 && sb[^1] != ' ')
-                {
-                    sb.Append(' ');
-                }
-            }
-            else
-            {
-                sb.Append(c);
-            }
-        }
-
-        return sb.ToString();
     }
 }

@@ -428,7 +428,8 @@ internal sealed class LabelKeys
     private static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark
         or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark;
 
-    private static string CollapseSpaces(string s)
+    /// <summary>Trims and turns every run of white space into one space.</summary>
+    internal static string CollapseSpaces(string s)
     {
         var sb = new StringBuilder(s.Length);
         foreach (var c in s.Trim())
