@@ -139,7 +139,7 @@ public sealed class LabelClassifier
             }
         }
 
-        var stripped = MarkerReader.CollapseSpaces(sb.ToString()).Trim(' ', ':', '-', '/', '|', '–', '—', '_', '.', ',');
+        var stripped = LabelKeys.CollapseSpaces(sb.ToString()).Trim(' ', ':', '-', '/', '|', '–', '—', '_', '.', ',');
         return stripped;
     }
 
