@@ -9,7 +9,7 @@ namespace Bridge.Host.Cli;
 /// [--kind message|reaction|file] TEXT</c>, or <c>--jsonl</c> with one event per line on standard input: the decided
 /// label, the rule that decided it, and the networks the event would reach, by the daemon's own code.
 /// </summary>
-internal static class PolicyCommand
+internal static partial class PolicyCommand
 {
     public static Command Create(Func<TextReader> input)
     {
@@ -141,7 +141,9 @@ internal static class PolicyCommand
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(line);
+            // A lone surrogate escape (\ud800) is valid JSON but no string .NET can read: it stands for U+FFFD, as the
+            // classifier reads a lone surrogate from any network, so the line is classified instead of refused.
+            node = JsonNode.Parse(LoneSurrogateEscape().Replace(line, "\\ufffd"));
         }
         catch (JsonException ex)
         {
@@ -169,17 +171,32 @@ internal static class PolicyCommand
         {
             if (!o.TryGetPropertyValue(field, out var v) || v is null)
             {
-                values[field] = null;
+                // A structured label that is present but null is not a string: it ranks highest (R-S1), as in the daemon.
+                values[field] = field == "label" && o.ContainsKey(field) ? Bridge.Core.Model.StructuredLabel.NotAString : null;
                 continue;
             }
 
             if (v.GetValueKind() != JsonValueKind.String)
             {
+                if (field == "label")
+                {
+                    values[field] = Bridge.Core.Model.StructuredLabel.NotAString; // a number, list or object as the label: highest (R-S1)
+                    continue;
+                }
+
                 problem = $"'{field}' must be a string";
                 return false;
             }
 
-            values[field] = v.GetValue<string>();
+            try
+            {
+                values[field] = v.GetValue<string>();
+            }
+            catch (InvalidOperationException)
+            {
+                problem = $"'{field}' is not valid UTF-16 text";
+                return false;
+            }
         }
 
         if (values["from"] is null || (values["text"] is null && values["file_name"] is null))
@@ -191,4 +208,8 @@ internal static class PolicyCommand
         input = new PolicyTestInput(values["from"]!, values["text"] ?? "", values["link"], values["label"], values["file_name"], values["kind"]);
         return true;
     }
+
+    /// <summary>A \uD800–\uDFFF escape that is not half of a pair (an even run of backslashes before it, so it is an escape).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<=(?:^|[^\\])(?:\\\\)*)(?:\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2})")]
+    private static partial System.Text.RegularExpressions.Regex LoneSurrogateEscape();
 }

@@ -63,6 +63,25 @@ public sealed class PolicyTestCommandTests
     }
 
     [Fact]
+    public async Task Jsonl_classifies_lone_surrogates_and_non_string_labels_instead_of_stopping()
+    {
+        var input = string.Join("\n",
+            "{\"from\": \"xmpp-c\", \"text\": \"\\ud800[SECRET] x\"}",
+            "{\"from\": \"xmpp-c\", \"text\": \"hi\", \"label\": null}",
+            "{\"from\": \"xmpp-c\", \"text\": \"hi\", \"label\": 3}",
+            "{\"from\": \"mm-a\", \"text\": \"[UNCLASSIFIED] hi\"}") + "\n";
+        var (code, output, error) = await RunAsync(["policy", "test", "--config", Coalition, "--jsonl"], input);
+
+        Assert.True(code == 0, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        Assert.Equal(4, lines.Count);
+        AssertAnswer(lines[0], "SECRET", "R-L3", "mm-a");
+        AssertAnswer(lines[1], "SECRET", "R-S1", "mm-a");
+        AssertAnswer(lines[2], "SECRET", "R-S1", "mm-a");
+        AssertAnswer(lines[3], "UNCLASSIFIED", "R-L3", "matrix-b", "xmpp-c");
+    }
+
+    [Fact]
     public async Task Jsonl_with_only_good_lines_exits_zero()
     {
         var (code, output, error) = await RunAsync(["policy", "test", "--config", Coalition, "--jsonl"], "{\"from\": \"mm-a\", \"text\": \"[UNCLASSIFIED] hi\"}\n\n");

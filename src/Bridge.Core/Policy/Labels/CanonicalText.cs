@@ -58,6 +58,15 @@ internal sealed class CanonicalText
                 continue;
             }
 
+            // R-L6 reads lines: every line break a reader sees (CR, VT, FF, NEL, LINE and PARAGRAPH SEPARATOR) is a
+            // '\n', and CR LF one break, so no marker hides on a line the reader sees but the reader here would not.
+            if (rune.Value is '\r' or '\v' or '\f' or 0x85 or 0x2028 or 0x2029)
+            {
+                var crlf = rune.Value == '\r' && i < original.Length && original[i] == '\n';
+                Append(sb, starts, ends, crlf ? "" : "\n", start, i);
+                continue;
+            }
+
             var canonical = rune.Value < 0x80
                 ? (rune.Value is >= 'A' and <= 'Z' ? ((char)(rune.Value + 32)).ToString() : ((char)rune.Value).ToString())
                 : Canonicaliser.CanonicalRune(rune);

@@ -69,6 +69,14 @@ internal static class LookAlikes
         Add('Y', "ҮΥꓬʏ");
         Add('y', "уү");
         Add('Z', "ΖᏃꓜᴢ");
+        Add('I', "\uA7AE"); // LATIN CAPITAL LETTER SMALL CAPITAL I
+
+        // Cherokee has lower-case partners (U+AB70–U+ABBF for U+13A0–U+13EF) drawn like the capitals: fold them alike.
+        foreach (var (codePoint, ascii) in map.Where(p => p.Key is >= 0x13A0 and <= 0x13EF).ToList())
+        {
+            map[codePoint - 0x13A0 + 0xAB70] = ascii;
+        }
+
         return map.ToFrozenDictionary();
     }
 }

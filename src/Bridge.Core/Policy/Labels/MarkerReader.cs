@@ -40,9 +40,10 @@ internal sealed class MarkerReader
         var end = ReadLeadingRegion(s, hits);
         // R-L6: lines after the one where the leading region ended.
         var line = s.IndexOf('\n', Math.Min(end, s.Length));
+        var closes = new CloseBracketCursor(s);
         while (line >= 0 && line + 1 < s.Length)
         {
-            ReadLaterLine(s, line + 1, hits);
+            ReadLaterLine(s, line + 1, ref closes, hits);
             line = s.IndexOf('\n', line + 1);
         }
     }
@@ -220,7 +221,7 @@ internal sealed class MarkerReader
     }
 
     /// <summary>R-L6: a known bracket token at the start of a later line is weak; unknown ones are ignored (code, arrays).</summary>
-    private void ReadLaterLine(string s, int start, List<MarkerHit> hits)
+    private void ReadLaterLine(string s, int start, ref CloseBracketCursor closes, List<MarkerHit> hits)
     {
         var lineEnd = LineEnd(s, start);
         var i = start;
@@ -235,7 +236,9 @@ internal sealed class MarkerReader
 
             if (IsOpenBracket(c))
             {
-                var close = IndexOfClose(s, i + 1, lineEnd);
+                // A token may run over line breaks (R-C2 removes them inside a token): "[SE\nCRET]" is SECRET here
+                // as it is on the first line.
+                var close = closes.FirstAtOrAfter(i + 1);
                 if (close < 0)
                 {
                     return;
@@ -244,6 +247,11 @@ internal sealed class MarkerReader
                 if (_labels.RankOfToken(s[(i + 1)..close]) is { } rank)
                 {
                     hits.Add(new MarkerHit(rank, LabelRules.LaterLine, false, i, close + 1));
+                }
+
+                if (close >= lineEnd)
+                {
+                    return; // the token ended on a later line, which the caller reads in its turn
                 }
 
                 i = close + 1;
@@ -273,6 +281,28 @@ internal sealed class MarkerReader
             }
 
             i += char.IsHighSurrogate(c) && i + 1 < s.Length ? 2 : 1; // whitespace, quotes, punctuation, symbols
+        }
+    }
+
+    /// <summary>
+    /// The first closing bracket at or after a position, for positions that only grow (the later lines, in order): one
+    /// pass over the text in all, so a text of many lines that each open a bracket stays linear.
+    /// </summary>
+    private struct CloseBracketCursor(string text)
+    {
+        private int _searchedFrom;
+        private int _found = -2; // -2: not searched yet; -1: no closing bracket from _searchedFrom on
+
+        public int FirstAtOrAfter(int from)
+        {
+            if (_found != -2 && from >= _searchedFrom && (_found == -1 || from <= _found))
+            {
+                return _found;
+            }
+
+            _searchedFrom = from;
+            _found = IndexOfClose(text, from, text.Length);
+            return _found;
         }
     }
 
