@@ -126,9 +126,6 @@ public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
         return rules.MaxLength is { } max && key.Length > max ? "max-length" : null;
     }
 
-    /// <summary>The classification of an event (see <see cref="LabelOf"/>).</summary>
-    internal int RankOf(BridgeEvent e, NetworkDefinition source) => LabelOf(e, source).Rank;
-
     /// <summary>
     /// The classification of an event by the classification standard (<see cref="LabelClassifier"/>): its structured
     /// labels (R-S1; every entry a connector passed, empty ones included), the markers of every part a reader sees

@@ -127,58 +127,56 @@ public sealed class BridgeRouter : IEventSink
         var contentHash = AuditChain.HashContent(sender.Text + "\n" + sender.Html);
         foreach (var (link, destination, destinationNetwork) in RouteTargets.For(_topology, links, sender.Channel))
         {
+            PolicyDecision decision;
+            try
             {
-                PolicyDecision decision;
-                try
-                {
-                    decision = _policy.Decide(new PolicyContext(sender, link, source, destination, destinationNetwork));
-                }
-                catch (Exception ex)
-                {
-                    // A policy that cannot decide must fail closed, never open.
-                    _logger.LogError(RouterLog.PolicyFailed, ex, "Policy failed for {NativeId} toward {Destination}; blocking", sender.NativeId, destination);
-                    decision = new PolicyDecision { Verdict = PolicyVerdict.Block, Event = sender, RuleId = "policy-error", Reason = "policy evaluation failed" };
-                }
+                decision = _policy.Decide(new PolicyContext(sender, link, source, destination, destinationNetwork));
+            }
+            catch (Exception ex)
+            {
+                // A policy that cannot decide must fail closed, never open.
+                _logger.LogError(RouterLog.PolicyFailed, ex, "Policy failed for {NativeId} toward {Destination}; blocking", sender.NativeId, destination);
+                decision = new PolicyDecision { Verdict = PolicyVerdict.Block, Event = sender, RuleId = "policy-error", Reason = "policy evaluation failed" };
+            }
 
-                // R-K2: an edit that raises the label above this destination's clearance must not leave the earlier,
-                // lower copy standing there: retract it. The retraction goes through this destination's ordered outbox,
-                // so it follows the original; where the original never arrived the worker skips it like any edit.
-                var retract = IsRetraction(sender, decision);
-                audit.Add(new AuditDraft
+            // R-K2: an edit that raises the label above this destination's clearance must not leave the earlier,
+            // lower copy standing there: retract it. The retraction goes through this destination's ordered outbox,
+            // so it follows the original; where the original never arrived the worker skips it like any edit.
+            var retract = IsRetraction(sender, decision);
+            audit.Add(new AuditDraft
+            {
+                At = now,
+                Kind = "decision",
+                LinkId = link.Id,
+                EventKey = $"{sender.NetworkId}/{sender.NativeId}",
+                SourceNetwork = sender.NetworkId,
+                SourcePerson = sender.Sender.UserId,
+                Destination = destination.ToString(),
+                Decision = retract ? "retracted" : decision.Verdict switch
                 {
-                    At = now,
-                    Kind = "decision",
-                    LinkId = link.Id,
-                    EventKey = $"{sender.NetworkId}/{sender.NativeId}",
-                    SourceNetwork = sender.NetworkId,
-                    SourcePerson = sender.Sender.UserId,
-                    Destination = destination.ToString(),
-                    Decision = retract ? "retracted" : decision.Verdict switch
-                    {
-                        PolicyVerdict.Deliver => "delivered",
-                        PolicyVerdict.DeliverModified => "redacted",
-                        _ => "blocked",
-                    },
-                    RuleId = decision.RuleId,
-                    Label = decision.Label ?? "",
-                    ContentHash = contentHash,
-                    Content = _auditOptions.RecordContent ? sender.Text : null,
-                });
+                    PolicyVerdict.Deliver => "delivered",
+                    PolicyVerdict.DeliverModified => "redacted",
+                    _ => "blocked",
+                },
+                RuleId = decision.RuleId,
+                Label = decision.Label ?? "",
+                ContentHash = contentHash,
+                Content = _auditOptions.RecordContent ? sender.Text : null,
+            });
 
-                if (decision.SenderNotice is { Length: > 0 } notice && !notices.Contains(notice))
-                {
-                    notices.Add(notice);
-                }
+            if (decision.SenderNotice is { Length: > 0 } notice && !notices.Contains(notice))
+            {
+                notices.Add(notice);
+            }
 
-                if (decision.Verdict != PolicyVerdict.Block)
-                {
-                    outbox.Add(new OutboxDraft(link.Id, destination, decision.Event, decision.Label));
-                }
-                else if (retract)
-                {
-                    // No label on the retraction: the raised label is exactly what this destination may not learn.
-                    outbox.Add(new OutboxDraft(link.Id, destination, Retraction(sender), null));
-                }
+            if (decision.Verdict != PolicyVerdict.Block)
+            {
+                outbox.Add(new OutboxDraft(link.Id, destination, decision.Event, decision.Label));
+            }
+            else if (retract)
+            {
+                // No label on the retraction: the raised label is exactly what this destination may not learn.
+                outbox.Add(new OutboxDraft(link.Id, destination, Retraction(sender), null));
             }
         }
 
