@@ -96,7 +96,17 @@ internal sealed partial class XmppConnector
 
             if (catchUp)
             {
-                await CatchUpAsync(room, after!, cancellationToken);
+                // Our own sends just before the saved position are learnt first: a clean stop saves a position past the
+                // message whose delivery was cut short, so without this the "already in the room" guard misses it.
+                var before = await LearnRecentOwnAsync(room, after!, cancellationToken);
+                if (before is not null)
+                {
+                    // Catch-up starts one message earlier so the message at the position itself is read again; it is
+                    // marked seen so only its id is learnt, never bridged twice.
+                    room.Seen.Set(after!, true);
+                }
+
+                await CatchUpAsync(room, before ?? after!, cancellationToken);
             }
             else if (after is null && _options.MaxCatchUpMessages > 0 && room.ArchiveAvailable != false)
             {
@@ -154,6 +164,45 @@ internal sealed partial class XmppConnector
         finally
         {
             _positionQueries.TryRemove(queryId, out _);
+        }
+    }
+
+    /// <summary>
+    /// Reads the archive page ending just before <paramref name="position"/> and remembers our own messages in it
+    /// (by origin-id); returns the id of the message just before the position, or null if none or no archive answer.
+    /// </summary>
+    private async Task<string?> LearnRecentOwnAsync(RoomState room, string position, CancellationToken cancellationToken)
+    {
+        var stream = _stream ?? throw new XmppStreamClosedException("not connected");
+        var queryId = NextId("own");
+        _recentOwnQueries[queryId] = room;
+        var iq = new XElement(Ns.Component + "iq",
+            new XAttribute("type", "set"),
+            new XAttribute("from", _botJid.ToString()),
+            new XAttribute("to", room.Key),
+            new XElement(Ns.Mam + "query", new XAttribute("queryid", queryId),
+                new XElement(Ns.Rsm + "set",
+                    new XElement(Ns.Rsm + "max", RecentOwnPageSize.ToString(CultureInfo.InvariantCulture)),
+                    new XElement(Ns.Rsm + "before", position))));
+        try
+        {
+            var reply = await SendIqAsync(stream, iq, _options.JoinTimeout * 3, cancellationToken);
+            return (string?)reply.Element(Ns.Mam + "fin")?.Element(Ns.Rsm + "set")?.Element(Ns.Rsm + "last");
+        }
+        catch (XmppIqErrorException ex)
+        {
+            _logger.LogWarning(XmppLog.CatchUpFailed, "Reading {Room}'s archive before {Position} failed ({Condition}); a message cut short by the last stop may be sent again",
+                room.Key, position, ex.Condition);
+            return null;
+        }
+        catch (TimeoutException)
+        {
+            _logger.LogWarning(XmppLog.CatchUpFailed, "{Room} did not answer an archive query", room.Key);
+            return null;
+        }
+        finally
+        {
+            _recentOwnQueries.TryRemove(queryId, out _);
         }
     }
 

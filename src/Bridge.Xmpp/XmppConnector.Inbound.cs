@@ -12,9 +12,14 @@ namespace Bridge.Xmpp;
 internal sealed partial class XmppConnector
 {
     private const int ArchivePageSize = 100;
+
+    /// <summary>Archived messages before the saved position read at start for our own recent origin-ids.</summary>
+    private const int RecentOwnPageSize = 20;
+
     private readonly ConcurrentDictionary<string, RoomState> _archiveQueries = new(StringComparer.Ordinal);
 
     /// <summary>Archive queries that only establish a position: their results are not ingested.</summary>
+    private readonly ConcurrentDictionary<string, RoomState> _recentOwnQueries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RoomState> _positionQueries = new(StringComparer.Ordinal);
 
     /// <summary>What the reader hands to the ingest worker, in arrival order.</summary>
@@ -80,6 +85,12 @@ internal sealed partial class XmppConnector
                 return; // the newest archived message, fetched only for its id
             }
 
+            if (toBot && _recentOwnQueries.TryGetValue((string?)result.Attribute("queryid") ?? "", out var learning) && ReferenceEquals(learning, room))
+            {
+                LearnOwnArchived(room, result);
+                return;
+            }
+
             if (toBot && _archiveQueries.TryGetValue((string?)result.Attribute("queryid") ?? "", out var queried) && ReferenceEquals(queried, room))
             {
                 await HandleArchivedAsync(room, result, cancellationToken);
@@ -128,6 +139,35 @@ internal sealed partial class XmppConnector
         }
     }
 
+    /// <summary>
+    /// An archived message from before our saved position, fetched only so that our own recent sends are known again
+    /// (their origin-ids) before anything is redelivered; nothing else in it is bridged (it was, before the restart).
+    /// </summary>
+    private void LearnOwnArchived(RoomState room, XElement result)
+    {
+        var inner = result.Element(Ns.Forward + "forwarded")?.Elements().FirstOrDefault(e => e.Name.LocalName == "message" && Ns.IsStanzaNamespace(e.Name.Namespace));
+        if (inner is null || !Jid.TryParse((string?)inner.Attribute("from"), out var from) || from.Value.Resource is not { } nick)
+        {
+            return;
+        }
+
+        var ownId = (string?)inner.Element(Ns.StanzaId + "origin-id")?.Attribute("id") ?? (string?)inner.Attribute("id");
+        if (IsOurNick(room, nick) || (ownId?.StartsWith(OwnIdPrefix, StringComparison.Ordinal) ?? false))
+        {
+            RememberOwn(room, ownId, (string?)result.Attribute("id"));
+        }
+    }
+
+    private void RememberOwn(RoomState room, string? ownId, string? stanzaId)
+    {
+        if (ownId is not null && stanzaId is not null)
+        {
+            _sentStanzaIds.Set(ownId, stanzaId);
+            room.NativeToMessageId.Set(stanzaId, ownId);
+            room.MessageIdToNative.Set(ownId, stanzaId);
+        }
+    }
+
     /// <summary>Turns one room message into what the ingest worker needs, or null for anything not to bridge.</summary>
     private InboundItem? Classify(RoomState room, XElement message, bool live, string? archiveStanzaId, DateTimeOffset? archiveStamp)
     {
@@ -151,12 +191,7 @@ internal sealed partial class XmppConnector
         var ownId = originId ?? id;
         if (IsOurNick(room, nick) || (ownId?.StartsWith(OwnIdPrefix, StringComparison.Ordinal) ?? false))
         {
-            if (ownId is not null && stanzaId is not null)
-            {
-                _sentStanzaIds.Set(ownId, stanzaId);
-                room.NativeToMessageId.Set(stanzaId, ownId);
-                room.MessageIdToNative.Set(ownId, stanzaId);
-            }
+            RememberOwn(room, ownId, stanzaId);
 
             if (!live && ownId is not null && _pendingSends.TryRemove(ownId, out var pending))
             {

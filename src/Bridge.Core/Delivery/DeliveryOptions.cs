@@ -13,6 +13,9 @@ public sealed class DeliveryOptions
     /// <summary>Longest a single delivery call may take.</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>On stop, how long the deliveries in flight may take to finish before they are cut short.</summary>
+    public TimeSpan StopDrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Rows fetched per batch.</summary>
     public int BatchSize { get; set; } = 256;
 }

@@ -59,19 +59,25 @@ internal sealed class NetworkDeliveryWorker
 
     public string NetworkId => _connector.NetworkId;
 
-    public async Task RunAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Delivers until <paramref name="stoppingToken"/> fires. Stopping only stops picking up rows: the delivery in flight
+    /// runs to its end and is recorded, because cancelling it after the destination has the message leaves a pending
+    /// row that is sent again after the restart. <paramref name="abortToken"/> cuts the delivery in flight short
+    /// (the host's stop deadline); its row stays pending and the destination's own guard must catch the repeat.
+    /// </summary>
+    public async Task RunAsync(CancellationToken stoppingToken, CancellationToken abortToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                var delivered = await RunOnceAsync(stoppingToken);
+                var delivered = await RunOnceAsync(stoppingToken, abortToken);
                 if (!delivered)
                 {
                     await _signals.WaitAsync(NetworkId, NextWake(), stoppingToken);
                 }
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested || abortToken.IsCancellationRequested)
             {
                 break;
             }
@@ -85,8 +91,12 @@ internal sealed class NetworkDeliveryWorker
     }
 
     /// <summary>Delivers what is due now; returns true if anything was delivered (so the caller loops without waiting).</summary>
-    internal async Task<bool> RunOnceAsync(CancellationToken cancellationToken)
+    internal Task<bool> RunOnceAsync(CancellationToken cancellationToken) => RunOnceAsync(cancellationToken, cancellationToken);
+
+    /// <summary>Delivers what is due now; <paramref name="stoppingToken"/> stops before the next row, <paramref name="abortToken"/> aborts the one in flight.</summary>
+    internal async Task<bool> RunOnceAsync(CancellationToken stoppingToken, CancellationToken abortToken)
     {
+        var cancellationToken = stoppingToken;
         if (!_connector.IsReady)
         {
             return false;
@@ -120,7 +130,7 @@ internal sealed class NetworkDeliveryWorker
                 return progressed;
             }
 
-            if (await DeliverOneAsync(item, cancellationToken))
+            if (await DeliverOneAsync(item, abortToken))
             {
                 progressed = true;
             }

@@ -29,6 +29,7 @@ public sealed class BridgeRuntime : IHostedService
     private readonly TimeProvider _time;
     private readonly BridgeMetrics? _metrics;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _abortDeliveries = new();
     private readonly List<Task> _workers = [];
 
     public BridgeRuntime(IBridgeStore store, BridgeTopology topology, IEnumerable<INetworkConnectorFactory> factories, IConfiguration configuration,
@@ -76,7 +77,7 @@ public sealed class BridgeRuntime : IHostedService
             await connector.StartAsync(cancellationToken);
             _logger.LogInformation(RuntimeLog.ConnectorStarted, "Connector {Network} ({Kind}) started", connector.NetworkId, connector.Kind);
             var worker = new NetworkDeliveryWorker(connector, _store, _signals, _deliveryOptions, _loggerFactory.CreateLogger("Bridge.Delivery." + connector.NetworkId), _time, _metrics, _registry);
-            _workers.Add(Task.Run(() => worker.RunAsync(_stopping.Token), CancellationToken.None));
+            _workers.Add(Task.Run(() => worker.RunAsync(_stopping.Token, _abortDeliveries.Token), CancellationToken.None));
         }
 
         _logger.LogInformation(RuntimeLog.Started, "Bridge started: {Networks} networks, {Links} links", _topology.Networks.Count, _topology.Links.Count);
@@ -86,7 +87,15 @@ public sealed class BridgeRuntime : IHostedService
     {
         _logger.LogInformation(RuntimeLog.Stopping, "Bridge stopping: draining deliveries in flight");
         await _stopping.CancelAsync();
-        await Task.WhenAll(_workers).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+
+        // The deliveries in flight finish and are recorded (see NetworkDeliveryWorker.RunAsync); only the host's stop
+        // deadline or the drain bound cuts them short.
+        _abortDeliveries.CancelAfter(_deliveryOptions.StopDrainTimeout);
+        await using (cancellationToken.Register(() => _abortDeliveries.Cancel()))
+        {
+            await Task.WhenAll(_workers).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
         foreach (var connector in _registry.All)
         {
             try
@@ -102,6 +111,7 @@ public sealed class BridgeRuntime : IHostedService
 
         _logger.LogInformation(RuntimeLog.Stopped, "Bridge stopped");
         _stopping.Dispose();
+        _abortDeliveries.Dispose();
     }
 }
 

@@ -44,6 +44,11 @@ internal static class SettingsReader
                 errors.Add(new ConfigError("delivery:attemptTimeout", "must be a positive duration"));
             }
 
+            if (delivery.StopDrainTimeout < TimeSpan.Zero || delivery.StopDrainTimeout > TimeSpan.FromSeconds(25))
+            {
+                errors.Add(new ConfigError("delivery:stopDrainTimeout", "must be between 00:00:00 and 00:00:25 (the host stops within 30 s)"));
+            }
+
             if (delivery.BatchSize is < 1 or > 10_000)
             {
                 errors.Add(new ConfigError("delivery:batchSize", "must be between 1 and 10000"));

@@ -9,7 +9,7 @@ public sealed class GracefulStopTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(90);
 
-    [Fact(Skip = "issue 13: reproduces the duplicate after a graceful stop (1 of 1 runs); un-skip with the fix")]
+    [Fact]
     public async Task Sigterm_in_the_middle_of_a_burst_then_restart_delivers_every_message_exactly_once()
     {
         await using var orgs = await TwoOrganisations.StartAsync(startA: async () => await ProsodyServer.StartAsync("a.localhost"),
