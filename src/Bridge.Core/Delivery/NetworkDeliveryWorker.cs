@@ -26,6 +26,11 @@ internal sealed class NetworkDeliveryWorker
     private readonly Dictionary<string, DateTimeOffset> _blockedUntil = new(StringComparer.Ordinal);
     private readonly ConnectorRegistry? _senders;
 
+    // Deliveries the destination took but the store could not record (disk full): recorded before anything else is
+    // fetched, never delivered again. Lost only if the process dies meanwhile, where the connectors' own guards apply.
+    private readonly Queue<(OutboxItem Item, string? NativeId)> _unrecorded = new();
+    private string? _lastWorkerError;
+
     public NetworkDeliveryWorker(INetworkConnector connector, IBridgeStore store, DeliverySignals signals, DeliveryOptions options, ILogger logger, TimeProvider time,
         BridgeMetrics? metrics = null, ConnectorRegistry? senders = null)
     {
@@ -66,6 +71,7 @@ internal sealed class NetworkDeliveryWorker
             try
             {
                 var delivered = await RunOnceAsync(stoppingToken);
+                _lastWorkerError = null;
                 if (!delivered)
                 {
                     await _signals.WaitAsync(NetworkId, NextWake(), stoppingToken);
@@ -77,8 +83,19 @@ internal sealed class NetworkDeliveryWorker
             }
             catch (Exception ex)
             {
-                // Store trouble (disk full, lock): keep the worker alive and try again shortly.
-                _logger.LogError(DeliveryLog.WorkerError, ex, "Delivery worker for {Network} failed; retrying", NetworkId);
+                // Store trouble (disk full, lock): keep the worker alive and try again shortly. The same failure
+                // again and again (a full disk for an hour) is logged once, not every second.
+                var what = ex.GetType().FullName + ": " + ex.Message;
+                if (what != _lastWorkerError)
+                {
+                    _logger.LogError(DeliveryLog.WorkerError, ex, "Delivery worker for {Network} failed; retrying", NetworkId);
+                    _lastWorkerError = what;
+                }
+                else
+                {
+                    _logger.LogDebug(DeliveryLog.WorkerError, "Delivery worker for {Network} still failing: {Error}", NetworkId, ex.Message);
+                }
+
                 await Task.Delay(TimeSpan.FromSeconds(1), _time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
@@ -87,6 +104,7 @@ internal sealed class NetworkDeliveryWorker
     /// <summary>Delivers what is due now; returns true if anything was delivered (so the caller loops without waiting).</summary>
     internal async Task<bool> RunOnceAsync(CancellationToken cancellationToken)
     {
+        await RecordUnrecordedAsync(cancellationToken);
         if (!_connector.IsReady)
         {
             return false;
@@ -162,7 +180,16 @@ internal sealed class NetworkDeliveryWorker
             case DeliveryResult.Delivered d:
                 _metrics?.Delivery(NetworkId, "delivered");
                 _metrics?.Crossed(NetworkId, _time.GetUtcNow() - item.CreatedAt);
-                await _store.MarkDeliveredAsync(item, d.NativeId, CancellationToken.None);
+                try
+                {
+                    await _store.MarkDeliveredAsync(item, d.NativeId, CancellationToken.None);
+                }
+                catch (Exception)
+                {
+                    _unrecorded.Enqueue((item, d.NativeId));
+                    throw;
+                }
+
                 _logger.LogDebug(DeliveryLog.Delivered, "Delivered outbox {Id} to {Destination} as {NativeId}", item.Id, item.Destination, d.NativeId);
                 if (d.SenderNotice is { Length: > 0 } shortfall)
                 {
@@ -203,6 +230,17 @@ internal sealed class NetworkDeliveryWorker
                 return false;
             default:
                 throw new InvalidOperationException($"unknown delivery result {result}");
+        }
+    }
+
+    /// <summary>Records the deliveries that happened while the store refused writes; throws while it still does.</summary>
+    private async Task RecordUnrecordedAsync(CancellationToken cancellationToken)
+    {
+        while (_unrecorded.TryPeek(out var pending))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await _store.MarkDeliveredAsync(pending.Item, pending.NativeId, CancellationToken.None);
+            _unrecorded.Dequeue();
         }
     }
 
