@@ -31,9 +31,15 @@ internal sealed class NetworkDeliveryWorker
     private readonly Queue<(OutboxItem Item, string? NativeId)> _unrecorded = new();
     private string? _lastWorkerError;
 
+    private readonly Fairness.FairRounds _rounds;
+    private readonly Fairness.DeliveryRateLimits _limits;
+
     public NetworkDeliveryWorker(INetworkConnector connector, IBridgeStore store, DeliverySignals signals, DeliveryOptions options, ILogger logger, TimeProvider time,
-        BridgeMetrics? metrics = null, ConnectorRegistry? senders = null)
+        BridgeMetrics? metrics = null, ConnectorRegistry? senders = null, Fairness.LimitsOptions? limits = null)
     {
+        limits ??= new Fairness.LimitsOptions();
+        _rounds = new Fairness.FairRounds(limits.FairTurn);
+        _limits = new Fairness.DeliveryRateLimits(limits);
         _senders = senders;
         _metrics = metrics;
         _connector = connector;
@@ -116,7 +122,7 @@ internal sealed class NetworkDeliveryWorker
             _blockedUntil.Remove(expired);
         }
 
-        var items = await _store.GetPendingAsync(NetworkId, _blockedUntil.Keys, _options.BatchSize, cancellationToken);
+        var items = await FetchFairlyAsync(cancellationToken);
         var progressed = false;
         foreach (var item in items)
         {
@@ -138,6 +144,14 @@ internal sealed class NetworkDeliveryWorker
                 return progressed;
             }
 
+            if (!_limits.TryAcquire(item, out var wait))
+            {
+                // Over the sender's or the link's rate: the room waits (in order, durably); other rooms go on.
+                _blockedUntil[channel] = _time.GetUtcNow() + wait;
+                _metrics?.Delivery(NetworkId, "rate_limited");
+                continue;
+            }
+
             if (await DeliverOneAsync(item, cancellationToken))
             {
                 progressed = true;
@@ -145,6 +159,25 @@ internal sealed class NetworkDeliveryWorker
         }
 
         return progressed;
+    }
+
+    /// <summary>This round's rows: rooms that already had their turn are left out until every waiting room had one.</summary>
+    private async Task<IReadOnlyList<OutboxItem>> FetchFairlyAsync(CancellationToken cancellationToken)
+    {
+        if (_rounds.InRound)
+        {
+            var exclude = new HashSet<string>(_blockedUntil.Keys, StringComparer.Ordinal);
+            exclude.UnionWith(_rounds.Served);
+            var rest = await _store.GetPendingAsync(NetworkId, exclude, _options.BatchSize, cancellationToken);
+            if (rest.Count > 0)
+            {
+                return _rounds.Take(rest);
+            }
+
+            _rounds.NewRound();
+        }
+
+        return _rounds.Take(await _store.GetPendingAsync(NetworkId, _blockedUntil.Keys, _options.BatchSize, cancellationToken));
     }
 
     private async Task<bool> DeliverOneAsync(OutboxItem item, CancellationToken cancellationToken)

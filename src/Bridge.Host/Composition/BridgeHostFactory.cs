@@ -49,6 +49,7 @@ internal static class BridgeHostFactory
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(settings.Topology);
         services.AddSingleton(settings.Delivery);
+        services.AddSingleton(settings.Limits);
         services.AddSingleton(settings.Audit);
         services.AddSingleton(settings.Admin);
         services.AddSingleton<DeliverySignals>();
