@@ -71,6 +71,23 @@ public sealed class StoreHealth
     /// <summary>A short reason for /healthz. Disk full is named as such on both stores; anything else by its kind.</summary>
     public static string Describe(Exception exception) => IsDiskFull(exception) ? "store: disk full" : "store: write failed (" + Kind(exception) + ")";
 
+    /// <summary>
+    /// True when <paramref name="exception"/> came from the store (a database error, a full disk). The store already
+    /// reported it once at error level, so a connector that holds and retries logs it quietly.
+    /// </summary>
+    public static bool IsStoreFailure(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is DbException || IsDiskFull(e))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public static bool IsDiskFull(Exception? exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
