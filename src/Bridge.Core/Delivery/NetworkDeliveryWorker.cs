@@ -177,7 +177,8 @@ internal sealed class NetworkDeliveryWorker
             _rounds.NewRound();
         }
 
-        return _rounds.Take(await _store.GetPendingAsync(NetworkId, _blockedUntil.Keys, _options.BatchSize, cancellationToken));
+        var batch = await _store.GetPendingAsync(NetworkId, _blockedUntil.Keys, _options.BatchSize, cancellationToken);
+        return _rounds.Take(batch, complete: batch.Count < _options.BatchSize);
     }
 
     private async Task<bool> DeliverOneAsync(OutboxItem item, CancellationToken cancellationToken)

@@ -102,6 +102,28 @@ public sealed class FairDeliveryTests
         Assert.Contains("other 0", delivered);
     }
 
+    [Fact]
+    public void Rounds_take_a_turn_per_room_from_a_full_batch_and_everything_from_a_complete_one_in_room_order()
+    {
+        var batch = Enumerable.Range(0, 10).Select(i => Row(i, "flood")).Concat([Row(10, "quiet"), Row(11, "quiet")]).ToList();
+
+        var rounds = new FairRounds(turn: 3);
+        var partial = rounds.Take(batch);
+        Assert.Equal([0, 1, 2, 10, 11], partial.Select(r => (int)r.Id));
+        Assert.Equal(["flood", "quiet"], rounds.Served.Order());
+
+        var all = new FairRounds(turn: 3).Take(batch, complete: true);
+        Assert.Equal([0, 1, 2, 10, 11, 3, 4, 5, 6, 7, 8, 9], all.Select(r => (int)r.Id));
+    }
+
+    private static Bridge.Core.Storage.OutboxItem Row(long id, string room) => new()
+    {
+        Id = id,
+        LinkId = "link-" + room,
+        Destination = new Bridge.Core.Model.ChannelRef("b", room),
+        Event = CoreHarness.Message("a", room, "n" + id, "t" + id),
+    };
+
     private static NetworkDeliveryWorker Worker(CoreHarness h, LimitsOptions limits) =>
         new(h.Connectors["b"], h.Store, h.Signals, new DeliveryOptions(), NullLogger.Instance, TimeProvider.System, senders: h.Registry, limits: limits);
 }

@@ -21,10 +21,15 @@ internal sealed class FairRounds(int turn)
 
     public void NewRound() => _served.Clear();
 
-    /// <summary>This round's share of <paramref name="batch"/> (oldest first): up to a turn per room, rooms interleaved.</summary>
-    public IReadOnlyList<OutboxItem> Take(IReadOnlyList<OutboxItem> batch)
+    /// <summary>
+    /// This round's share of <paramref name="batch"/> (oldest first): up to a turn per room, rooms interleaved a turn at
+    /// a time. When the batch is <paramref name="complete"/> (every waiting row of the rooms not held is in it, so no
+    /// room waits beyond it) all of it is taken, still interleaved, and no room is left out of the next fetch.
+    /// </summary>
+    public IReadOnlyList<OutboxItem> Take(IReadOnlyList<OutboxItem> batch, bool complete = false)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        var cap = complete ? int.MaxValue : Turn;
         var rooms = new List<List<OutboxItem>>();
         var byRoom = new Dictionary<string, List<OutboxItem>>(StringComparer.Ordinal);
         foreach (var item in batch)
@@ -37,24 +42,33 @@ internal sealed class FairRounds(int turn)
                 rooms.Add(rows);
             }
 
-            if (rows.Count < Turn)
+            if (rows.Count < cap)
             {
                 rows.Add(item);
             }
         }
 
-        foreach (var room in byRoom.Keys)
+        if (complete)
         {
-            _served.Add(room);
+            _served.Clear();
+        }
+        else
+        {
+            _served.UnionWith(byRoom.Keys);
         }
 
-        var order = new List<OutboxItem>(Math.Min(batch.Count, rooms.Count * Turn));
-        for (var i = 0; i < Turn; i++)
+        if (rooms.Count == 1)
+        {
+            return rooms[0];
+        }
+
+        var order = new List<OutboxItem>(batch.Count);
+        for (var start = 0; order.Count < batch.Count; start += Turn)
         {
             var any = false;
             foreach (var rows in rooms)
             {
-                if (i < rows.Count)
+                for (var i = start; i < rows.Count && i < start + Turn; i++)
                 {
                     order.Add(rows[i]);
                     any = true;
