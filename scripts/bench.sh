@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prints the bridge's figures (latency, throughput, CPU and memory per message) against real servers on loopback.
 # Compare with shared/notes/peers-measured.md. Usage: scripts/bench.sh [--latency N] [--burst N]
+#        scripts/bench.sh --flood N [--quiet N] [--sender-rate R] [--link-rate R]: one link flooded, the quiet link's delay
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh

@@ -33,7 +33,15 @@ public sealed partial class MattermostConnector
             {
                 // Nothing is acknowledged past a failure: the cursor stays put, so a catch-up finds it again.
                 _cursorFrozen = true;
-                _logger.LogError(MattermostLog.InboundFailed, e, "Handling Mattermost {Item} failed; catching up shortly", item.GetType().Name);
+                if (Bridge.Core.Storage.Health.StoreHealth.IsStoreFailure(e))
+                {
+                    // The store said why, once, at error level; this repeats every catch-up while it lasts.
+                    _logger.LogWarning(MattermostLog.InboundFailed, "Mattermost {Item} not stored ({Error}); catching up shortly", item.GetType().Name, e.Message);
+                }
+                else
+                {
+                    _logger.LogError(MattermostLog.InboundFailed, e, "Handling Mattermost {Item} failed; catching up shortly", item.GetType().Name);
+                }
                 _ = Task.Delay(TimeSpan.FromSeconds(2), _context.Time, ct)
                     .ContinueWith(_ => _items.Writer.TryWrite(new StreamItem.Resync("after a failure")), TaskScheduler.Default);
             }

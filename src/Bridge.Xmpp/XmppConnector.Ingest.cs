@@ -95,10 +95,20 @@ internal sealed partial class XmppConnector
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stop.IsCancellationRequested)
             {
-                // The core could not make it durable (store busy, disk): keep it and try again, in order.
-                _logger.LogError(XmppLog.IngestFailed, ex, "Could not hand {NativeId} from {Room} to the core; retrying in {Delay}", message.Event.NativeId, room.Key, delay);
+                // The core could not make it durable (store busy, disk full): keep it, read nothing further (the
+                // queue behind it waits, so order holds) and try again. Once per streak at warning level: the store
+                // itself reports the cause at error level, once.
+                if (delay == TimeSpan.FromMilliseconds(200))
+                {
+                    _logger.LogWarning(XmppLog.IngestFailed, ex, "Could not hand {NativeId} from {Room} to the core; holding it and retrying", message.Event.NativeId, room.Key);
+                }
+                else
+                {
+                    _logger.LogDebug(XmppLog.IngestFailed, "Still cannot hand {NativeId} from {Room} to the core; retrying in {Delay}", message.Event.NativeId, room.Key, delay);
+                }
+
                 await Task.Delay(delay, _context.Time, stop);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 10_000));
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5_000));
             }
         }
 
@@ -119,6 +129,23 @@ internal sealed partial class XmppConnector
         }
     }
 
+    private bool _stateWritesFailing;
+    private bool _stateWriteFailedThisTick;
+
+    /// <summary>A failed position write is retried next tick; said once per streak (a full disk fails every tick).</summary>
+    private void StateWriteFailed(Exception ex, string what)
+    {
+        _stateWriteFailedThisTick = true;
+        if (_stateWritesFailing)
+        {
+            _logger.LogDebug(XmppLog.StateFailed, "Still cannot save {What}: {Error}", what, ex.Message);
+            return;
+        }
+
+        _stateWritesFailing = true;
+        _logger.LogWarning(XmppLog.StateFailed, ex, "Could not save {What}; retrying every second", what);
+    }
+
     private async Task PersistLoopAsync(CancellationToken stop)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _context.Time);
@@ -126,7 +153,9 @@ internal sealed partial class XmppConnector
         {
             while (await timer.WaitForNextTickAsync(stop))
             {
+                _stateWriteFailedThisTick = false;
                 await PersistPositionsAsync(final: false, stop);
+                _stateWritesFailing &= _stateWriteFailedThisTick;
             }
         }
         catch (OperationCanceledException)
@@ -158,7 +187,11 @@ internal sealed partial class XmppConnector
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                _logger.LogWarning(XmppLog.StateFailed, ex, "Could not save {Count} id pairs (first {Key})", pairs.Count, pairs[0].Key);
+                StateWriteFailed(ex, $"{pairs.Count} id pairs");
+                foreach (var pair in pairs)
+                {
+                    _idMapWrites.Enqueue((pair.Key, pair.Value)); // kept for the next tick, not lost
+                }
             }
         }
 
@@ -173,7 +206,7 @@ internal sealed partial class XmppConnector
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    _logger.LogWarning(XmppLog.StateFailed, ex, "Could not save the last message time of {Room}", room.Key);
+                    StateWriteFailed(ex, "the last message time of " + room.Key);
                 }
             }
 
@@ -191,7 +224,7 @@ internal sealed partial class XmppConnector
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                _logger.LogWarning(XmppLog.StateFailed, ex, "Could not save the catch-up position of {Room}", room.Key);
+                StateWriteFailed(ex, "the catch-up position of " + room.Key);
             }
         }
     }

@@ -4,8 +4,14 @@ using Bridge.Bench;
 using Bridge.Testing;
 
 // Usage: Bridge.Bench [--latency N] [--burst N]
+//        Bridge.Bench --flood N [--quiet N] [--sender-rate R] [--link-rate R]   (see FloodBench.cs)
 // XMPP ⇄ XMPP through the daemon between two private Prosody servers, real slixmpp people on each side,
 // measured the way shared/notes/peers-measured.md measured matterbridge and Bifröst.
+if (Array.IndexOf(args, "--flood") >= 0)
+{
+    return await FloodBench.RunAsync(Arg("--flood", 10_000), Arg("--quiet", 20), ArgText("--sender-rate"), ArgText("--link-rate"));
+}
+
 var latencyCount = Arg("--latency", 300);
 var burstCount = Arg("--burst", 2000);
 
@@ -22,6 +28,8 @@ var config = await new BridgeConfigBuilder(dataDir.File("bridge.db"))
     .Xmpp("org-b", b)
     .Link("bench", ("org-a", a.Room("bench")), ("org-b", b.Room("bench")))
     .Raw("logging:\n  LogLevel:\n    Default: Warning\n    Bridge.Core.Runtime: Information")
+    // Capacity, not policy: the per-sender and per-link rates (limits:) would otherwise pace the one-sender burst.
+    .Raw("limits:\n  senderPerSecond: 0\n  linkPerSecond: 0")
     .WriteAsync(dir.File("bridge.yaml"));
 await using var bridge = await BridgeProcess.StartAsync(config);
 await using var alice = await XmppPerson.JoinAsync(a, "alice", "alicepass", a.Room("bench"), "Alice");
@@ -79,7 +87,7 @@ var inOrder = received.SequenceEqual(Enumerable.Range(0, burstCount).Select(i =>
 latencies.Sort();
 baseline.Sort();
 double Pct(double p) => Percentile(latencies, p);
-Console.WriteLine("XMPP ⇄ XMPP through the bridge (two private Prosody servers, slixmpp people, loopback)");
+Console.WriteLine("XMPP ⇄ XMPP through the bridge (two private Prosody servers, slixmpp people, loopback; limits: off)");
 Console.WriteLine(FormattableString.Invariant($"latency, {latencyCount} messages one at a time: median {Pct(0.5):F2} ms, p99 {Pct(0.99):F2} ms, max {latencies[^1]:F2} ms"));
 Console.WriteLine(FormattableString.Invariant($"baseline without the bridge (person -> own room -> same person): median {Percentile(baseline, 0.5):F2} ms, p99 {Percentile(baseline, 0.99):F2} ms"));
 Console.WriteLine(FormattableString.Invariant($"throughput, burst of {burstCount}: {burstCount / clock.Elapsed.TotalSeconds:F0} msg/s end to end ({clock.Elapsed.TotalSeconds:F2} s)"));
@@ -94,4 +102,10 @@ int Arg(string name, int fallback)
 {
     var i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+}
+
+string? ArgText(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }

@@ -26,9 +26,20 @@ internal sealed class NetworkDeliveryWorker
     private readonly Dictionary<string, DateTimeOffset> _blockedUntil = new(StringComparer.Ordinal);
     private readonly ConnectorRegistry? _senders;
 
+    // Deliveries the destination took but the store could not record (disk full): recorded before anything else is
+    // fetched, never delivered again. Lost only if the process dies meanwhile, where the connectors' own guards apply.
+    private readonly Queue<(OutboxItem Item, string? NativeId)> _unrecorded = new();
+    private string? _lastWorkerError;
+
+    private readonly Fairness.FairRounds _rounds;
+    private readonly Fairness.DeliveryRateLimits _limits;
+
     public NetworkDeliveryWorker(INetworkConnector connector, IBridgeStore store, DeliverySignals signals, DeliveryOptions options, ILogger logger, TimeProvider time,
-        BridgeMetrics? metrics = null, ConnectorRegistry? senders = null)
+        BridgeMetrics? metrics = null, ConnectorRegistry? senders = null, Fairness.LimitsOptions? limits = null)
     {
+        limits ??= new Fairness.LimitsOptions();
+        _rounds = new Fairness.FairRounds(limits.FairTurn);
+        _limits = new Fairness.DeliveryRateLimits(limits);
         _senders = senders;
         _metrics = metrics;
         _connector = connector;
@@ -72,6 +83,7 @@ internal sealed class NetworkDeliveryWorker
             try
             {
                 var delivered = await RunOnceAsync(stoppingToken, abortToken);
+                _lastWorkerError = null;
                 if (!delivered)
                 {
                     await _signals.WaitAsync(NetworkId, NextWake(), stoppingToken);
@@ -83,8 +95,19 @@ internal sealed class NetworkDeliveryWorker
             }
             catch (Exception ex)
             {
-                // Store trouble (disk full, lock): keep the worker alive and try again shortly.
-                _logger.LogError(DeliveryLog.WorkerError, ex, "Delivery worker for {Network} failed; retrying", NetworkId);
+                // Store trouble (disk full, lock): keep the worker alive and try again shortly. The same failure
+                // again and again (a full disk for an hour) is logged once, not every second.
+                var what = ex.GetType().FullName + ": " + ex.Message;
+                if (what != _lastWorkerError)
+                {
+                    _logger.LogError(DeliveryLog.WorkerError, ex, "Delivery worker for {Network} failed; retrying", NetworkId);
+                    _lastWorkerError = what;
+                }
+                else
+                {
+                    _logger.LogDebug(DeliveryLog.WorkerError, "Delivery worker for {Network} still failing: {Error}", NetworkId, ex.Message);
+                }
+
                 await Task.Delay(TimeSpan.FromSeconds(1), _time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
@@ -97,6 +120,7 @@ internal sealed class NetworkDeliveryWorker
     internal async Task<bool> RunOnceAsync(CancellationToken stoppingToken, CancellationToken abortToken)
     {
         var cancellationToken = stoppingToken;
+        await RecordUnrecordedAsync(cancellationToken);
         if (!_connector.IsReady)
         {
             return false;
@@ -108,7 +132,7 @@ internal sealed class NetworkDeliveryWorker
             _blockedUntil.Remove(expired);
         }
 
-        var items = await _store.GetPendingAsync(NetworkId, _blockedUntil.Keys, _options.BatchSize, cancellationToken);
+        var items = await FetchFairlyAsync(cancellationToken);
         var progressed = false;
         foreach (var item in items)
         {
@@ -130,6 +154,14 @@ internal sealed class NetworkDeliveryWorker
                 return progressed;
             }
 
+            if (!_limits.TryAcquire(item, out var wait))
+            {
+                // Over the sender's or the link's rate: the room waits (in order, durably); other rooms go on.
+                _blockedUntil[channel] = _time.GetUtcNow() + wait;
+                _metrics?.Delivery(NetworkId, "rate_limited");
+                continue;
+            }
+
             if (await DeliverOneAsync(item, abortToken))
             {
                 progressed = true;
@@ -137,6 +169,26 @@ internal sealed class NetworkDeliveryWorker
         }
 
         return progressed;
+    }
+
+    /// <summary>This round's rows: rooms that already had their turn are left out until every waiting room had one.</summary>
+    private async Task<IReadOnlyList<OutboxItem>> FetchFairlyAsync(CancellationToken cancellationToken)
+    {
+        if (_rounds.InRound)
+        {
+            var exclude = new HashSet<string>(_blockedUntil.Keys, StringComparer.Ordinal);
+            exclude.UnionWith(_rounds.Served);
+            var rest = await _store.GetPendingAsync(NetworkId, exclude, _options.BatchSize, cancellationToken);
+            if (rest.Count > 0)
+            {
+                return _rounds.Take(rest);
+            }
+
+            _rounds.NewRound();
+        }
+
+        var batch = await _store.GetPendingAsync(NetworkId, _blockedUntil.Keys, _options.BatchSize, cancellationToken);
+        return _rounds.Take(batch, complete: batch.Count < _options.BatchSize);
     }
 
     private async Task<bool> DeliverOneAsync(OutboxItem item, CancellationToken cancellationToken)
@@ -172,7 +224,16 @@ internal sealed class NetworkDeliveryWorker
             case DeliveryResult.Delivered d:
                 _metrics?.Delivery(NetworkId, "delivered");
                 _metrics?.Crossed(NetworkId, _time.GetUtcNow() - item.CreatedAt);
-                await _store.MarkDeliveredAsync(item, d.NativeId, CancellationToken.None);
+                try
+                {
+                    await _store.MarkDeliveredAsync(item, d.NativeId, CancellationToken.None);
+                }
+                catch (Exception)
+                {
+                    _unrecorded.Enqueue((item, d.NativeId));
+                    throw;
+                }
+
                 _logger.LogDebug(DeliveryLog.Delivered, "Delivered outbox {Id} to {Destination} as {NativeId}", item.Id, item.Destination, d.NativeId);
                 if (d.SenderNotice is { Length: > 0 } shortfall)
                 {
@@ -213,6 +274,17 @@ internal sealed class NetworkDeliveryWorker
                 return false;
             default:
                 throw new InvalidOperationException($"unknown delivery result {result}");
+        }
+    }
+
+    /// <summary>Records the deliveries that happened while the store refused writes; throws while it still does.</summary>
+    private async Task RecordUnrecordedAsync(CancellationToken cancellationToken)
+    {
+        while (_unrecorded.TryPeek(out var pending))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await _store.MarkDeliveredAsync(pending.Item, pending.NativeId, CancellationToken.None);
+            _unrecorded.Dequeue();
         }
     }
 

@@ -31,11 +31,13 @@ public sealed class BridgeRuntime : IHostedService
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abortDeliveries = new();
     private readonly List<Task> _workers = [];
+    private readonly Delivery.Fairness.LimitsOptions _limits;
 
     public BridgeRuntime(IBridgeStore store, BridgeTopology topology, IEnumerable<INetworkConnectorFactory> factories, IConfiguration configuration,
         ConnectorRegistry registry, DeliverySignals signals, DeliveryOptions deliveryOptions, IEventSink sink, ILoggerFactory loggerFactory,
-        IServiceProvider services, TimeProvider? time = null, BridgeMetrics? metrics = null)
+        IServiceProvider services, TimeProvider? time = null, BridgeMetrics? metrics = null, Delivery.Fairness.LimitsOptions? limits = null)
     {
+        _limits = limits ?? new Delivery.Fairness.LimitsOptions();
         _metrics = metrics;
         _store = store;
         _topology = topology;
@@ -76,7 +78,7 @@ public sealed class BridgeRuntime : IHostedService
         {
             await connector.StartAsync(cancellationToken);
             _logger.LogInformation(RuntimeLog.ConnectorStarted, "Connector {Network} ({Kind}) started", connector.NetworkId, connector.Kind);
-            var worker = new NetworkDeliveryWorker(connector, _store, _signals, _deliveryOptions, _loggerFactory.CreateLogger("Bridge.Delivery." + connector.NetworkId), _time, _metrics, _registry);
+            var worker = new NetworkDeliveryWorker(connector, _store, _signals, _deliveryOptions, _loggerFactory.CreateLogger("Bridge.Delivery." + connector.NetworkId), _time, _metrics, _registry, _limits);
             _workers.Add(Task.Run(() => worker.RunAsync(_stopping.Token, _abortDeliveries.Token), CancellationToken.None));
         }
 

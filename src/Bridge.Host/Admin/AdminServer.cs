@@ -1,5 +1,6 @@
 using Bridge.Core.Connectors;
 using Bridge.Core.Storage;
+using Bridge.Core.Storage.Health;
 using Bridge.Core.Telemetry;
 using Bridge.Host.Configuration;
 using Microsoft.AspNetCore.Builder;
@@ -16,7 +17,7 @@ namespace Bridge.Host.Admin;
 /// The operator's HTTP API on its own Kestrel (loopback by default): <c>/healthz</c> (200 when every connector is ready),
 /// <c>/status</c> (connectors, queue depths), <c>/deadletters</c> and <c>/metrics</c> (Prometheus).
 /// </summary>
-internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connectors, IBridgeStore store, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connectors, IBridgeStore store, StoreHealth storeHealth, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
 {
     private WebApplication? _app;
 
@@ -41,6 +42,12 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
                 .Where(c => !c.IsReady || c.Reason is not null)
                 .Select(c => c.Reason is null ? c.NetworkId : $"{c.NetworkId} ({c.Reason})")
                 .ToList();
+            if (storeHealth.Problem is { } storeProblem)
+            {
+                // Nothing new is acknowledged while the store refuses writes: say so first.
+                problems.Insert(0, storeProblem);
+            }
+
             return problems.Count == 0
                 ? Results.Text("ok\n")
                 : Results.Text("degraded: " + string.Join(", ", problems) + "\n", statusCode: 503);

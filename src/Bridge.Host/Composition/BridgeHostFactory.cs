@@ -6,6 +6,7 @@ using Bridge.Core.Policy;
 using Bridge.Core.Routing;
 using Bridge.Core.Runtime;
 using Bridge.Core.Storage;
+using Bridge.Core.Storage.Health;
 using Bridge.Core.Storage.Postgres;
 using Bridge.Core.Storage.Sqlite;
 using Bridge.Core.Telemetry;
@@ -48,12 +49,15 @@ internal static class BridgeHostFactory
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(settings.Topology);
         services.AddSingleton(settings.Delivery);
+        services.AddSingleton(settings.Limits);
         services.AddSingleton(settings.Audit);
         services.AddSingleton(settings.Admin);
         services.AddSingleton<DeliverySignals>();
         services.AddSingleton<BridgeMetrics>();
         services.AddSingleton<ConnectorRegistry>();
-        services.AddSingleton<IBridgeStore>(sp => StoreFactory.Create(settings.Database, sp.GetRequiredService<ILoggerFactory>(), settings.AuditKeys));
+        services.AddSingleton<StoreHealth>();
+        services.AddSingleton<IBridgeStore>(sp => new HealthReportingStore(
+            StoreFactory.Create(settings.Database, sp.GetRequiredService<ILoggerFactory>(), settings.AuditKeys), sp.GetRequiredService<StoreHealth>()));
         services.AddSingleton(settings.Secrets);
         services.AddSingleton<IConnectorStateStore>(sp => sp.GetRequiredService<IBridgeStore>());
         services.AddSharingPolicy(settings.Policy, settings.Topology);

@@ -16,6 +16,9 @@ internal sealed record HostSettings
     public required CompiledPolicy Policy { get; init; }
     public required DatabaseOptions Database { get; init; }
     public required DeliveryOptions Delivery { get; init; }
+
+    /// <summary>Per-sender and per-link delivery rates and the fair turn between rooms (<c>limits:</c>).</summary>
+    public Bridge.Core.Delivery.Fairness.LimitsOptions Limits { get; init; } = new();
     public required AuditOptions Audit { get; init; }
     public required AdminOptions Admin { get; init; }
 

@@ -22,6 +22,8 @@ internal static class SettingsReader
 
         var database = HasProblem(errors, "database") ? null : ReadDatabase(configuration, errors);
         var delivery = Bind<DeliveryOptions>(configuration, "delivery", errors);
+        var limits = Bind<Bridge.Core.Delivery.Fairness.LimitsOptions>(configuration, "limits", errors);
+        limits?.Validate(errors);
         if (delivery is not null)
         {
             if (delivery.MaxAttempts < 1)
@@ -100,14 +102,14 @@ internal static class SettingsReader
             policy = compiled.Policy;
         }
 
-        if (errors.Count > 0 || topology is null || policy is null || database is null || delivery is null || audit is null || admin is null)
+        if (errors.Count > 0 || topology is null || policy is null || database is null || delivery is null || limits is null || audit is null || admin is null)
         {
             return (null, errors);
         }
 
         var settings = new HostSettings
         {
-            Policy = policy, Topology = topology, Database = database, Delivery = delivery, Audit = audit, Admin = admin,
+            Policy = policy, Topology = topology, Database = database, Delivery = delivery, Limits = limits, Audit = audit, Admin = admin,
             AuditKeys = auditKeys, Secrets = secrets ?? SecretProtector.None,
         };
         // One list of warnings, printed by check-config and logged by run.

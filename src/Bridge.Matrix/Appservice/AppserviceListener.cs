@@ -116,7 +116,16 @@ internal sealed class AppserviceListener(Uri listen, string hsToken, IAppservice
         catch (Exception ex)
         {
             // Not acknowledged: the homeserver retries the same transaction; nothing was marked as done.
-            _logger.LogError(MatrixLog.TransactionFailed, ex, "Transaction {TxnId} failed; the homeserver will retry it", txnId);
+            if (Bridge.Core.Storage.Health.StoreHealth.IsStoreFailure(ex))
+            {
+                // The store said why, once, at error level (disk full for an hour is not an error per retry).
+                _logger.LogWarning(MatrixLog.TransactionFailed, "Transaction {TxnId} not stored ({Error}); the homeserver will retry it", txnId, ex.Message);
+            }
+            else
+            {
+                _logger.LogError(MatrixLog.TransactionFailed, ex, "Transaction {TxnId} failed; the homeserver will retry it", txnId);
+            }
+
             await ErrorAsync(ctx, 500, "M_UNKNOWN", "transaction could not be stored; retry");
             return;
         }

@@ -12,8 +12,9 @@ internal sealed class TwoOrganisations : IAsyncDisposable
     private readonly List<XmppPerson> _people = [];
     private readonly ITestOutputHelper? _output;
 
-    private TwoOrganisations(IXmppTestServer a, IXmppTestServer b, TempDirectory dir, ITestOutputHelper? output)
+    private TwoOrganisations(IXmppTestServer a, IXmppTestServer b, TempDirectory dir, ITestOutputHelper? output, string? databasePath)
     {
+        DatabasePath = databasePath ?? dir.File("bridge.db");
         A = a;
         B = b;
         Dir = dir;
@@ -26,15 +27,18 @@ internal sealed class TwoOrganisations : IAsyncDisposable
     public string RoomA => A.Room("ops");
     public string RoomB => B.Room("ops");
     public string ConfigPath => Dir.File("bridge.yaml");
-    public string DatabasePath => Dir.File("bridge.db");
+    public string DatabasePath { get; }
     public BridgeProcess? Bridge { get; private set; }
 
     public static Task<TwoOrganisations> StartAsync(Action<BridgeConfigBuilder>? configure = null) =>
         StartAsync(async () => await ProsodyServer.StartAsync("a.localhost"), async () => await ProsodyServer.StartAsync("b.localhost"), configure);
 
-    /// <summary>Starts both servers at once; when <paramref name="output"/> is given, the daemon's and the servers' logs are written to it at the end.</summary>
+    /// <summary>
+    /// Starts both servers at once; when <paramref name="output"/> is given, the daemon's and the servers' logs are written to it at the end.
+    /// <paramref name="databasePath"/> puts the daemon's SQLite file elsewhere (a small disk) than the scratch folder.
+    /// </summary>
     public static async Task<TwoOrganisations> StartAsync(Func<Task<IXmppTestServer>> startA, Func<Task<IXmppTestServer>> startB,
-        Action<BridgeConfigBuilder>? configure = null, ITestOutputHelper? output = null)
+        Action<BridgeConfigBuilder>? configure = null, ITestOutputHelper? output = null, string? databasePath = null)
     {
         var dir = new TempDirectory();
         var aStart = startA();
@@ -57,7 +61,7 @@ internal sealed class TwoOrganisations : IAsyncDisposable
 
         var a = await aStart;
         var b = await bStart;
-        var orgs = new TwoOrganisations(a, b, dir, output);
+        var orgs = new TwoOrganisations(a, b, dir, output, databasePath);
         await a.RegisterAsync("alice", "alicepass");
         await b.RegisterAsync("bob", "bobpass");
         var builder = new BridgeConfigBuilder(orgs.DatabasePath)

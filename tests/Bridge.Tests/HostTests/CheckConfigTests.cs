@@ -30,6 +30,10 @@ public sealed class CheckConfigTests
     [InlineData("database:\n  provider: oracle\n", "database:provider")]
     [InlineData("database:\n  sqlite:\n    synchronous: sometimes\n", "database:sqlite:synchronous")]
     [InlineData("admin:\n  listen: not a url\n", "admin:listen")]
+    [InlineData("limits:\n  senderPerSecond: -1\n", "limits:senderPerSecond")]
+    [InlineData("limits:\n  linkPerSecond: fast\n", "limits:linkPerSecond")]
+    [InlineData("limits:\n  senderBurst: 0\n", "limits:senderBurst")]
+    [InlineData("limits:\n  fairTurn: 0\n", "limits:fairTurn")]
     public async Task A_broken_value_is_named_by_its_key(string extra, string key)
     {
         var (code, _, error) = await CheckAsync(ValidBase + "\n" + extra);

@@ -1,0 +1,129 @@
+using Bridge.Core.Delivery;
+using Bridge.Core.Delivery.Fairness;
+using Bridge.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Bridge.Tests.Core;
+
+/// <summary>A flooded room or sender delays the others by little: rooms take turns, senders and links are rate-limited.</summary>
+public sealed class FairDeliveryTests
+{
+    private static readonly LimitsOptions NoRates = new() { SenderPerSecond = 0, LinkPerSecond = 0, FairTurn = 16 };
+
+    [Fact]
+    public async Task A_quiet_room_behind_a_flooded_one_waits_for_one_turn_not_the_whole_backlog()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks("flood", "quiet"));
+        await h.Store.MigrateAsync(default);
+        for (var i = 0; i < 600; i++)
+        {
+            await h.Router.IngestAsync(CoreHarness.Message("a", "flood", $"f{i}", $"flood {i}", user: "mallory"), default);
+        }
+
+        for (var i = 0; i < 5; i++)
+        {
+            await h.Router.IngestAsync(CoreHarness.Message("a", "quiet", $"q{i}", $"quiet {i}", user: "bob"), default);
+        }
+
+        var worker = Worker(h, NoRates);
+        while (await worker.RunOnceAsync(default))
+        {
+        }
+
+        var order = h.Connectors["b"].Delivered.Select(d => d.Event.Text).ToList();
+        var lastQuiet = order.IndexOf("quiet 4");
+        var floodBefore = order.Take(lastQuiet).Count(t => t.StartsWith("flood ", StringComparison.Ordinal));
+        Assert.InRange(floodBefore, 0, 2 * NoRates.FairTurn);
+        // Everything arrives, each room in its own order.
+        Assert.Equal(Enumerable.Range(0, 600).Select(i => $"flood {i}"), order.Where(t => t.StartsWith("flood ", StringComparison.Ordinal)));
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"quiet {i}"), order.Where(t => t.StartsWith("quiet ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_flooding_sender_is_held_at_their_rate_while_another_room_keeps_flowing_and_nothing_is_lost()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks("flood", "quiet"));
+        await h.Store.MigrateAsync(default);
+        for (var i = 0; i < 30; i++)
+        {
+            await h.Router.IngestAsync(CoreHarness.Message("a", "flood", $"f{i}", $"flood {i}", user: "mallory"), default);
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            await h.Router.IngestAsync(CoreHarness.Message("a", "quiet", $"q{i}", $"quiet {i}", user: "bob"), default);
+        }
+
+        var worker = Worker(h, new LimitsOptions { SenderPerSecond = 20, SenderBurst = 10, LinkPerSecond = 0, FairTurn = 16 });
+        while (await worker.RunOnceAsync(default))
+        {
+        }
+
+        // The burst went, then the flooder waits; Bob's messages were not held behind Mallory's rate.
+        var first = h.Connectors["b"].Delivered.Select(d => d.Event.Text).ToList();
+        // (a slow machine may refill a token or two while the loop runs)
+        var burst = first.Count(t => t.StartsWith("flood ", StringComparison.Ordinal));
+        Assert.InRange(burst, 10, 14);
+        Assert.Equal(3, first.Count(t => t.StartsWith("quiet ", StringComparison.Ordinal)));
+        Assert.Equal(30 - burst, await h.Store.CountPendingAsync("b", default));
+
+        // Held, not dropped and not an attempt: the rest follows at the sender's rate, in order.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (await h.Store.CountPendingAsync("b", default) > 0 && DateTime.UtcNow < deadline)
+        {
+            await worker.RunOnceAsync(default);
+            await Task.Delay(20);
+        }
+
+        var all = h.Connectors["b"].Delivered.Select(d => d.Event.Text).Where(t => t.StartsWith("flood ", StringComparison.Ordinal));
+        Assert.Equal(Enumerable.Range(0, 30).Select(i => $"flood {i}"), all);
+        Assert.Empty(await h.Store.GetDeadLettersAsync(10, default));
+    }
+
+    [Fact]
+    public async Task A_link_over_its_rate_waits_while_another_link_toward_the_same_network_goes_on()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks("busy", "other"));
+        await h.Store.MigrateAsync(default);
+        for (var i = 0; i < 20; i++)
+        {
+            // Many senders: no sender limit is reached, only the link's.
+            await h.Router.IngestAsync(CoreHarness.Message("a", "busy", $"b{i}", $"busy {i}", user: $"user{i}"), default);
+        }
+
+        await h.Router.IngestAsync(CoreHarness.Message("a", "other", "o0", "other 0", user: "carol"), default);
+        var worker = Worker(h, new LimitsOptions { SenderPerSecond = 0, LinkPerSecond = 1, LinkBurst = 5, FairTurn = 16 });
+        while (await worker.RunOnceAsync(default))
+        {
+        }
+
+        var delivered = h.Connectors["b"].Delivered.Select(d => d.Event.Text).ToList();
+        Assert.InRange(delivered.Count(t => t.StartsWith("busy ", StringComparison.Ordinal)), 5, 6);
+        Assert.Contains("other 0", delivered);
+    }
+
+    [Fact]
+    public void Rounds_take_a_turn_per_room_from_a_full_batch_and_everything_from_a_complete_one_in_room_order()
+    {
+        var batch = Enumerable.Range(0, 10).Select(i => Row(i, "flood")).Concat([Row(10, "quiet"), Row(11, "quiet")]).ToList();
+
+        var rounds = new FairRounds(turn: 3);
+        var partial = rounds.Take(batch);
+        Assert.Equal([0, 1, 2, 10, 11], partial.Select(r => (int)r.Id));
+        Assert.Equal(["flood", "quiet"], rounds.Served.Order());
+
+        var all = new FairRounds(turn: 3).Take(batch, complete: true);
+        Assert.Equal([0, 1, 2, 10, 11, 3, 4, 5, 6, 7, 8, 9], all.Select(r => (int)r.Id));
+    }
+
+    private static Bridge.Core.Storage.OutboxItem Row(long id, string room) => new()
+    {
+        Id = id,
+        LinkId = "link-" + room,
+        Destination = new Bridge.Core.Model.ChannelRef("b", room),
+        Event = CoreHarness.Message("a", room, "n" + id, "t" + id),
+    };
+
+    private static NetworkDeliveryWorker Worker(CoreHarness h, LimitsOptions limits) =>
+        new(h.Connectors["b"], h.Store, h.Signals, new DeliveryOptions(), NullLogger.Instance, TimeProvider.System, senders: h.Registry, limits: limits);
+}
