@@ -144,7 +144,7 @@ internal sealed class MattermostEventStream : IAsyncDisposable
         }
     }
 
-    private void OnMessage(ResponseMessage message)
+    internal void OnMessage(ResponseMessage message)
     {
         if (message.MessageType != WebSocketMessageType.Text || message.Text is null)
         {
