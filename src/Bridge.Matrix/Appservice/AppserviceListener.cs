@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Bridge.Matrix.Formatting;
 
 namespace Bridge.Matrix.Appservice;
 
@@ -119,11 +120,12 @@ internal sealed class AppserviceListener(Uri listen, string hsToken, IAppservice
         JsonNode? parsed;
         try
         {
-            parsed = body.Length == 0 ? null : JsonNode.Parse(body);
+            // A duplicate key is refused here: left in, it would throw on first access, deep in the handler.
+            parsed = body.Length == 0 ? null : JsonNode.Parse(JsonStrings.WithoutLoneSurrogates(body), documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
-            return (null, "M_NOT_JSON", "transaction body is not JSON");
+            return (null, "M_NOT_JSON", "transaction body is not JSON: " + ex.Message);
         }
 
         if (parsed is not JsonObject obj || (obj["events"] is not null and not JsonArray))
