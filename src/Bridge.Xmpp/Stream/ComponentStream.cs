@@ -164,6 +164,10 @@ internal sealed class ComponentStream : IAsyncDisposable
         {
             throw Classify(ex);
         }
+        catch (ArgumentException ex)
+        {
+            throw BadEncoding(ex);
+        }
 
     handshake:
         var digest = Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes(StreamId + secret)));
@@ -230,6 +234,10 @@ internal sealed class ComponentStream : IAsyncDisposable
         catch (XmlException ex)
         {
             throw Classify(ex);
+        }
+        catch (ArgumentException ex)
+        {
+            throw BadEncoding(ex);
         }
         catch (IOException ex)
         {
@@ -349,6 +357,13 @@ internal sealed class ComponentStream : IAsyncDisposable
             throw new XmppStreamViolationException("policy-violation", $"stanza larger than {_maxStanzaBytes} bytes");
         }
     }
+
+    /// <summary>
+    /// XmlReader throws ArgumentOutOfRangeException (not XmlException) for some byte sequences that are not valid in
+    /// the declared encoding (found by fuzzing): that is malformed input too, answered with a stream error.
+    /// </summary>
+    private static XmppStreamViolationException BadEncoding(ArgumentException ex) =>
+        new("not-well-formed", "malformed XML (bad encoding): " + ex.Message, ex);
 
     private static Exception Classify(XmlException ex)
     {
