@@ -72,7 +72,7 @@ public sealed partial class MattermostConnector
                 }
                 break;
             case "reaction_added":
-                if (data["reaction"]?.GetValue<string>() is { } json && JsonSerializer.Deserialize<MmReaction>(json, MmJson.Options) is { } reaction)
+                if (data["reaction"]?.GetValue<string>() is { } json && MmJson.Read<MmReaction>(json) is { } reaction)
                 {
                     var channelId = JsonNode.Parse(json)?["channel_id"]?.GetValue<string>();
                     channelId = string.IsNullOrEmpty(channelId) ? (await _api.GetPostAsync(reaction.PostId, AdminToken, ct)).ChannelId : channelId;
@@ -88,8 +88,8 @@ public sealed partial class MattermostConnector
         }
     }
 
-    private static MmPost? ParsePost(JsonObject data) =>
-        data["post"] is JsonValue v && v.TryGetValue<string>(out var json) ? JsonSerializer.Deserialize<MmPost>(json, MmJson.Options) : null;
+    internal static MmPost? ParsePost(JsonObject data) =>
+        data["post"] is JsonValue v && v.TryGetValue<string>(out var json) ? MmJson.Read<MmPost>(json) : null;
 
     private Startup.ResolvedChannel? OwnChannel(string nativeChannelId) => _byNative.GetValueOrDefault(nativeChannelId);
 

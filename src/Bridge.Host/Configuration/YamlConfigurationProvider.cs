@@ -113,7 +113,7 @@ internal sealed class YamlConfigurationProvider : FileConfigurationProvider
         base.Dispose(disposing);
     }
 
-    private static Dictionary<string, string?> Parse(Stream stream)
+    internal static Dictionary<string, string?> Parse(Stream stream)
     {
         var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         var yaml = new YamlStream();

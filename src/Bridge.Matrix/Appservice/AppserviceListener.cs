@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Bridge.Matrix.Formatting;
 
 namespace Bridge.Matrix.Appservice;
 
@@ -87,24 +88,13 @@ internal sealed class AppserviceListener(Uri listen, string hsToken, IAppservice
             body = buffer.ToArray();
         }
 
-        JsonNode? parsed;
-        try
+        var (events, errcode, error) = ParseTransaction(body);
+        if (events is null)
         {
-            parsed = body.Length == 0 ? null : JsonNode.Parse(body);
-        }
-        catch (JsonException)
-        {
-            await ErrorAsync(ctx, 400, "M_NOT_JSON", "transaction body is not JSON");
+            await ErrorAsync(ctx, 400, errcode, error);
             return;
         }
 
-        if (parsed is not JsonObject obj || (obj["events"] is not null and not JsonArray))
-        {
-            await ErrorAsync(ctx, 400, "M_BAD_JSON", "transaction body must be an object with an 'events' array");
-            return;
-        }
-
-        var events = obj["events"] as JsonArray ?? [];
         try
         {
             await handler.HandleTransactionAsync(txnId, body, events, ctx.RequestAborted);
@@ -131,6 +121,28 @@ internal sealed class AppserviceListener(Uri listen, string hsToken, IAppservice
         }
 
         await JsonAsync(ctx, 200, "{}");
+    }
+
+    /// <summary>The events of a transaction body, or the Matrix error code and message that refuse it.</summary>
+    internal static (JsonArray? Events, string ErrCode, string Error) ParseTransaction(byte[] body)
+    {
+        JsonNode? parsed;
+        try
+        {
+            // A duplicate key is refused here: left in, it would throw on first access, deep in the handler.
+            parsed = body.Length == 0 ? null : JsonNode.Parse(JsonStrings.WithoutLoneSurrogates(body), documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
+        }
+        catch (JsonException ex)
+        {
+            return (null, "M_NOT_JSON", "transaction body is not JSON: " + ex.Message);
+        }
+
+        if (parsed is not JsonObject obj || (obj["events"] is not null and not JsonArray))
+        {
+            return (null, "M_BAD_JSON", "transaction body must be an object with an 'events' array");
+        }
+
+        return (obj["events"] as JsonArray ?? [], "", "");
     }
 
     private async Task QueryAsync(HttpContext ctx, Func<CancellationToken, Task<bool>> query)

@@ -49,7 +49,7 @@ public sealed class MatrixClient(HttpClient http, Uri homeserver, string asToken
         try
         {
             var body = await SendAsync(HttpMethod.Get, V3 + "profile/" + Esc(userId) + "/displayname", null, null, true, ct);
-            return body["displayname"]?.GetValue<string>();
+            return Formatting.JsonStrings.Of(body["displayname"]);
         }
         catch (MatrixApiException ex) when (ex.Status == HttpStatusCode.NotFound)
         {

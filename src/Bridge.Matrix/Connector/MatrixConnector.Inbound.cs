@@ -194,7 +194,7 @@ public sealed partial class MatrixConnector
     }
 
     private static string? Str(JsonObject obj, string name) =>
-        obj[name] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+        Formatting.JsonStrings.Of(obj[name]);
 
     /// <summary>Adapts the listener's callbacks to the connector.</summary>
     private sealed class Handler(MatrixConnector connector) : IAppserviceHandler

@@ -6,6 +6,9 @@ namespace Bridge.Matrix.Formatting;
 /// <summary>Normalises a Matrix room event into a <see cref="BridgeEvent"/>; null for events the bridge does not carry.</summary>
 internal sealed class InboundMapper(string networkId, Uri homeserver, string labelField, MatrixHtml html)
 {
+    private static readonly long MinUnixMs = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
+    private static readonly long MaxUnixMs = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
     public BridgeEvent? Map(JsonObject ev, string channelId, PersonRef sender)
     {
         var type = Str(ev, "type");
@@ -15,7 +18,8 @@ internal sealed class InboundMapper(string networkId, Uri homeserver, string lab
             return null;
         }
 
-        var timestamp = ev["origin_server_ts"] is JsonValue tsValue && tsValue.TryGetValue(out long ts)
+        // A timestamp outside DateTimeOffset's range (any sender can claim one) would throw: it counts as absent.
+        var timestamp = ev["origin_server_ts"] is JsonValue tsValue && tsValue.TryGetValue(out long ts) && ts >= MinUnixMs && ts <= MaxUnixMs
             ? DateTimeOffset.FromUnixTimeMilliseconds(ts)
             : DateTimeOffset.UtcNow;
         var template = new BridgeEvent
@@ -139,9 +143,9 @@ internal sealed class InboundMapper(string networkId, Uri homeserver, string lab
     /// </summary>
     private IReadOnlyList<string> LabelOf(JsonObject content) =>
         !content.ContainsKey(labelField) ? []
-        : content[labelField] is JsonValue v && v.TryGetValue(out string? s) && s is not null ? [s]
+        : JsonStrings.Of(content[labelField]) is { } s ? [s]
         : [StructuredLabel.NotAString];
 
     private static string? Str(JsonObject obj, string name) =>
-        obj[name] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+        JsonStrings.Of(obj[name]);
 }

@@ -11,6 +11,22 @@ internal static class MmJson
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
+
+    /// <summary>
+    /// Deserialises a body; every malformation is a <see cref="JsonException"/> (a duplicate key in a props object
+    /// otherwise throws ArgumentException, a lone surrogate escape InvalidOperationException).
+    /// </summary>
+    public static T? Read<T>(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(json, Options);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            throw new JsonException("malformed Mattermost JSON: " + e.Message, e);
+        }
+    }
 }
 
 internal sealed record MmUser

@@ -144,7 +144,7 @@ internal sealed class MattermostEventStream : IAsyncDisposable
         }
     }
 
-    private void OnMessage(ResponseMessage message)
+    internal void OnMessage(ResponseMessage message)
     {
         if (message.MessageType != WebSocketMessageType.Text || message.Text is null)
         {
@@ -153,10 +153,13 @@ internal sealed class MattermostEventStream : IAsyncDisposable
         JsonObject? msg;
         try
         {
-            msg = JsonNode.Parse(message.Text) as JsonObject;
+            msg = JsonNode.Parse(message.Text, documentOptions: StrictJson) as JsonObject;
+            CheckReadable(msg);
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // Dropped here rather than failing later in the connector; a dropped event shows as a seq gap (catch-up).
+            _logger.LogWarning(MattermostLog.WebSocketState, "Ignored a malformed Mattermost WebSocket frame: {Error}", e.Message);
             return;
         }
         if (msg is null)
@@ -166,7 +169,7 @@ internal sealed class MattermostEventStream : IAsyncDisposable
         if (msg["seq_reply"] is JsonValue reply && reply.TryGetValue<long>(out var replySeq))
         {
             Interlocked.Exchange(ref _lastPongAt, Environment.TickCount64);
-            if (replySeq == _authSeq && msg["status"]?.GetValue<string>() == "OK")
+            if (replySeq == _authSeq && Str(msg["status"]) == "OK")
             {
                 _connected = true;
                 lock (_gate)
@@ -176,7 +179,7 @@ internal sealed class MattermostEventStream : IAsyncDisposable
             }
             return;
         }
-        var name = msg["event"]?.GetValue<string>();
+        var name = Str(msg["event"]);
         if (name is null || msg["seq"] is not JsonValue seqNode || !seqNode.TryGetValue<long>(out var seq))
         {
             return;
@@ -187,7 +190,7 @@ internal sealed class MattermostEventStream : IAsyncDisposable
         {
             if (name == "hello")
             {
-                var id = data["connection_id"]?.GetValue<string>();
+                var id = Str(data["connection_id"]);
                 var previous = _connectionId;
                 _connectionId = id;
                 _nextSeq = seq + 1;
@@ -206,6 +209,39 @@ internal sealed class MattermostEventStream : IAsyncDisposable
             }
             _nextSeq = seq + 1;
             _output.TryWrite(new StreamItem.Event(name, data, seq));
+        }
+    }
+
+    /// <summary>A string field, or null when absent or not a string (a number there would otherwise throw).</summary>
+    private static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
+    private static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
+
+    /// <summary>
+    /// Reads every key and string once: System.Text.Json defers decoding them, and a lone surrogate escape would
+    /// otherwise throw wherever the connector first touches it.
+    /// </summary>
+    private static void CheckReadable(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (_, child) in obj)
+                {
+                    CheckReadable(child);
+                }
+
+                break;
+            case JsonArray array:
+                foreach (var child in array)
+                {
+                    CheckReadable(child);
+                }
+
+                break;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
+                _ = value.GetValue<string>();
+                break;
         }
     }
 

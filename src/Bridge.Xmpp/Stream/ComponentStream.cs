@@ -17,8 +17,8 @@ internal sealed class ComponentStream : IAsyncDisposable
 {
     internal const int MaxDepth = 48;
 
-    private readonly TcpClient _tcp;
-    private readonly NetworkStream _network;
+    private readonly IDisposable _connection;
+    private readonly System.IO.Stream _network;
     private readonly StanzaBudgetStream _budget;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly string _componentDomain;
@@ -27,10 +27,15 @@ internal sealed class ComponentStream : IAsyncDisposable
     private bool _closed;
 
     private ComponentStream(TcpClient tcp, string componentDomain, int maxStanzaBytes)
+        : this(tcp.GetStream(), tcp, componentDomain, maxStanzaBytes)
     {
-        _tcp = tcp;
-        _tcp.NoDelay = true;
-        _network = tcp.GetStream();
+        tcp.NoDelay = true;
+    }
+
+    private ComponentStream(System.IO.Stream transport, IDisposable connection, string componentDomain, int maxStanzaBytes)
+    {
+        _connection = connection;
+        _network = transport;
         _budget = new StanzaBudgetStream(_network);
         _componentDomain = componentDomain;
         _maxStanzaBytes = maxStanzaBytes;
@@ -80,6 +85,23 @@ internal sealed class ComponentStream : IAsyncDisposable
             }
 
             tcp.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens and authenticates over an already connected transport (the fuzz tests feed the reader from memory).</summary>
+    internal static async Task<ComponentStream> OpenOverAsync(System.IO.Stream transport, string componentDomain, string secret, int maxStanzaBytes,
+        CancellationToken cancellationToken)
+    {
+        var stream = new ComponentStream(transport, transport, componentDomain, maxStanzaBytes);
+        try
+        {
+            await stream.OpenAsync(secret, cancellationToken);
+            return stream;
+        }
+        catch
+        {
+            await stream.DisposeAsync();
             throw;
         }
     }
@@ -141,6 +163,10 @@ internal sealed class ComponentStream : IAsyncDisposable
         catch (XmlException ex)
         {
             throw Classify(ex);
+        }
+        catch (ArgumentException ex)
+        {
+            throw BadEncoding(ex);
         }
 
     handshake:
@@ -208,6 +234,10 @@ internal sealed class ComponentStream : IAsyncDisposable
         catch (XmlException ex)
         {
             throw Classify(ex);
+        }
+        catch (ArgumentException ex)
+        {
+            throw BadEncoding(ex);
         }
         catch (IOException ex)
         {
@@ -327,6 +357,13 @@ internal sealed class ComponentStream : IAsyncDisposable
             throw new XmppStreamViolationException("policy-violation", $"stanza larger than {_maxStanzaBytes} bytes");
         }
     }
+
+    /// <summary>
+    /// XmlReader throws ArgumentOutOfRangeException (not XmlException) for some byte sequences that are not valid in
+    /// the declared encoding (found by fuzzing): that is malformed input too, answered with a stream error.
+    /// </summary>
+    private static XmppStreamViolationException BadEncoding(ArgumentException ex) =>
+        new("not-well-formed", "malformed XML (bad encoding): " + ex.Message, ex);
 
     private static Exception Classify(XmlException ex)
     {
@@ -481,7 +518,7 @@ internal sealed class ComponentStream : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        _tcp.Dispose(); // first: unblocks a read in progress
+        _connection.Dispose(); // first: unblocks a read in progress
         try
         {
             _reader?.Dispose();

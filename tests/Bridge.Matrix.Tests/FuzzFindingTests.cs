@@ -1,0 +1,60 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Bridge.Core.Model;
+using Bridge.Matrix.Appservice;
+using Bridge.Matrix.Formatting;
+
+namespace Bridge.Matrix.Tests;
+
+/// <summary>
+/// Transactions the fuzzer (tests/Bridge.Fuzz.Tests) found to throw inside the handler: the listener then answers 500
+/// and the homeserver retries the same transaction forever, so one event stalled every later one.
+/// </summary>
+public sealed class FuzzFindingTests
+{
+    private static readonly InboundMapper Mapper = new("matrix-b", new Uri("https://hs.example.org/"), "org.example.label", new MatrixHtml());
+    private static readonly PersonRef Alice = new() { NetworkId = "matrix-b", UserId = "@alice:hs", DisplayName = "Alice" };
+
+    private static BridgeEvent? MapOnly(string body)
+    {
+        var (events, errcode, error) = AppserviceListener.ParseTransaction(Encoding.UTF8.GetBytes(body));
+        Assert.True(events is not null, $"{errcode}: {error}");
+        return Mapper.Map((JsonObject)Assert.Single(events)!, "channel", Alice);
+    }
+
+    [Fact]
+    public void A_lone_surrogate_escape_in_a_value_is_read_as_a_replacement_character()
+    {
+        var mapped = MapOnly("""{"events":[{"type":"m.room.message","event_id":"$1","content":{"msgtype":"m.text","body":"a\ud800b"}}]}""");
+        Assert.Equal("a\uFFFDb", mapped?.Text);
+    }
+
+    [Fact]
+    public void A_lone_surrogate_in_the_label_field_is_not_the_label_it_resembles()
+    {
+        var mapped = MapOnly("""{"events":[{"type":"m.room.message","event_id":"$1","content":{"msgtype":"m.text","body":"x","org.example.label":"CU\udfffI"}}]}""");
+        Assert.Equal(["CU\uFFFDI"], mapped?.StructuredLabels);
+    }
+
+    [Fact]
+    public void A_lone_surrogate_escape_in_a_key_does_not_throw_and_a_pair_is_kept()
+    {
+        var mapped = MapOnly("""{"events":[{"type":"m.room.message","event_id":"$1","content":{"msgtype":"m.text","body":"\ud83d\ude00 ok","x\udc00":1}}]}""");
+        Assert.Equal("\U0001F600 ok", mapped?.Text);
+    }
+
+    [Fact]
+    public void A_duplicate_key_is_refused_as_not_json_rather_than_throwing_later()
+    {
+        var (events, errcode, _) = AppserviceListener.ParseTransaction("""{"events":[{"type":"m.room.message","type":"m.reaction","event_id":"$1","content":{}}]}"""u8.ToArray());
+        Assert.Null(events);
+        Assert.Equal("M_NOT_JSON", errcode);
+    }
+
+    [Fact]
+    public void A_timestamp_outside_the_calendar_counts_as_absent()
+    {
+        var mapped = MapOnly("""{"events":[{"type":"m.room.message","event_id":"$1","origin_server_ts":9223372036854775807,"content":{"msgtype":"m.text","body":"late"}}]}""");
+        Assert.Equal("late", mapped?.Text);
+    }
+}
