@@ -61,7 +61,17 @@ public sealed partial class BridgeProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => bridge.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await bridge.WaitForOutputAsync("Bridge started", readyTimeout ?? TimeSpan.FromSeconds(30));
+        try
+        {
+            await bridge.WaitForOutputAsync("Bridge started", readyTimeout ?? TimeSpan.FromSeconds(30));
+        }
+        catch
+        {
+            // A daemon that never became ready must not outlive the caller's attempt (it holds the store and ports).
+            await bridge.DisposeAsync();
+            throw;
+        }
+
         return bridge;
     }
 

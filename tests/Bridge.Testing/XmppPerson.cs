@@ -16,6 +16,7 @@ public sealed class XmppPerson : IAsyncDisposable
     private int _disposed;
     private readonly List<(string Nick, string Type)> _presences = [];
     private readonly List<PrivateMessage> _privateMessages = [];
+    private readonly List<ReceivedReaction> _reactions = [];
     private readonly HashSet<string> _sent = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -65,6 +66,18 @@ public sealed class XmppPerson : IAsyncDisposable
             lock (_gate)
             {
                 return _privateMessages.ToList();
+            }
+        }
+    }
+
+    /// <summary>XEP-0444 reactions seen in the room, in arrival order (including our own reflected).</summary>
+    public IReadOnlyList<ReceivedReaction> Reactions
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _reactions.ToList();
             }
         }
     }
@@ -138,6 +151,24 @@ public sealed class XmppPerson : IAsyncDisposable
     {
         var id = Guid.NewGuid().ToString("N");
         await SendLineAsync(JsonSerializer.Serialize(new { cmd = "say", body, id }));
+        await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
+        return id;
+    }
+
+    /// <summary>Sends a message whose body is <paramref name="url"/> with the URL as XEP-0066 out-of-band data (a shared file, as clients send one).</summary>
+    public async Task<string> ShareFileAsync(string url, TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await SendLineAsync(JsonSerializer.Serialize(new { cmd = "say", body = url, id, oob = url }));
+        await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
+        return id;
+    }
+
+    /// <summary>Sends an XEP-0444 reaction to the message the room knows as <paramref name="targetId"/> (its stanza-id in a MUC).</summary>
+    public async Task<string> ReactAsync(string targetId, string key, TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await SendLineAsync(JsonSerializer.Serialize(new { cmd = "react", id = targetId, key, new_id = id }));
         await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
         return id;
     }
@@ -340,6 +371,13 @@ public sealed class XmppPerson : IAsyncDisposable
                         received,
                         (string?)node["replace_id"]));
                     break;
+                case "reaction":
+                    _reactions.Add(new ReceivedReaction(
+                        (string?)node["from_nick"] ?? "",
+                        (string?)node["id"] ?? "",
+                        [.. (node["keys"] as JsonArray ?? []).Select(k => (string?)k ?? "")],
+                        received));
+                    break;
                 case "sent":
                     if ((string?)node["id"] is { } sentId)
                     {
@@ -361,5 +399,8 @@ public sealed class XmppPerson : IAsyncDisposable
 
 /// <summary>A groupchat message as the client received it; <see cref="ReplaceId"/> is set on an XEP-0308 correction.</summary>
 public sealed record ReceivedMessage(string FromNick, string Body, string? Id, string? StanzaId, bool Delayed, DateTimeOffset ReceivedAt, string? ReplaceId = null);
+
+/// <summary>An XEP-0444 reactions message: who reacted, to which message id, with which keys.</summary>
+public sealed record ReceivedReaction(string FromNick, string TargetId, IReadOnlyList<string> Keys, DateTimeOffset ReceivedAt);
 
 public sealed record PrivateMessage(string From, string? FromNick, string Body, DateTimeOffset ReceivedAt);

@@ -2,12 +2,14 @@
 """A real XMPP client (slixmpp) acting as a person in one MUC room, driven by JSON lines.
 
 Usage: xmpp_person.py JID PASSWORD HOST PORT ROOM NICK
-stdin : {"cmd":"say","body":"..."} [optional "id"], {"cmd":"correct","id":"<id of own message>","body":"..."},
-        {"cmd":"quit"}
+stdin : {"cmd":"say","body":"..."} [optional "id", optional "oob": a URL sent as XEP-0066 out-of-band data],
+        {"cmd":"correct","id":"<id of own message>","body":"..."},
+        {"cmd":"react","id":"<stanza-id of a message>","key":"<emoji>"} [optional "new_id"] (XEP-0444), {"cmd":"quit"}
 stdout: {"event":"joined","nick":..} once in the room; {"event":"presence","nick":..,"type":"available"|"unavailable",
         "self":bool,"codes":[..]} for every occupant presence; one line per groupchat message received:
         {"event":"message","from_nick":..,"body":..,"id":..,"stanza_id":..,"delayed":bool,"replace_id":..}
-        {"event":"sent","id":..} after each say, {"event":"error",...} on errors;
+        {"event":"reaction","from_nick":..,"id":<id reacted to>,"keys":[..]} for each XEP-0444 reactions message,
+        {"event":"sent","id":..} after each say, correct or react, {"event":"error",...} on errors;
         {"event":"private","from":..,"from_nick":..,"body":..,"type":..} for each chat/normal message with a body (MUC
         private messages, such as the bridge bot's notices; from_nick is set when it came from an occupant of our room).
 Must run with Debian's /usr/bin/python3 (the only one that can import slixmpp).
@@ -21,11 +23,16 @@ import uuid
 
 import slixmpp
 from slixmpp.xmlstream import ET
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 NS_MUC_USER = "http://jabber.org/protocol/muc#user"
 NS_SID = "urn:xmpp:sid:0"
 NS_DELAY = "urn:xmpp:delay"
 NS_CORRECT = "urn:xmpp:message-correct:0"
+NS_REACTIONS = "urn:xmpp:reactions:0"
+NS_OOB = "jabber:x:oob"
+NS_HINTS = "urn:xmpp:hints"
 
 
 def emit(obj):
@@ -49,6 +56,7 @@ class Person(slixmpp.ClientXMPP):
         self.add_event_handler("presence_error", self.on_presence)
         self.add_event_handler("presence_unavailable", self.on_presence)
         self.add_event_handler("disconnected", lambda _e: emit({"event": "disconnected"}))
+        self.register_handler(Callback("Reactions", MatchXPath("{jabber:client}message/{%s}reactions" % NS_REACTIONS), self.on_reactions))
 
     async def on_start(self, _event):
         self.send_presence()
@@ -89,8 +97,10 @@ class Person(slixmpp.ClientXMPP):
             emit({"event": "joined", "nick": pres["from"].resource})
 
     def on_groupchat(self, msg):
-        if msg["type"] != "groupchat" or not msg["body"]:
+        if msg["type"] != "groupchat":
             return
+        if not msg["body"] or msg.xml.find("{%s}reactions" % NS_REACTIONS) is not None:
+            return  # reactions are reported by on_reactions
         sid = None
         for el in msg.xml.findall("{%s}stanza-id" % NS_SID):
             if el.get("by") == self.room:
@@ -104,6 +114,18 @@ class Person(slixmpp.ClientXMPP):
             "stanza_id": sid,
             "delayed": msg.xml.find("{%s}delay" % NS_DELAY) is not None,
             "replace_id": replace.get("id") if replace is not None else None,
+        })
+
+    def on_reactions(self, msg):
+        # slixmpp's own message events need a <body/>; XEP-0444 reactions have none, so they get their own handler.
+        reactions = msg.xml.find("{%s}reactions" % NS_REACTIONS)
+        if msg["type"] != "groupchat" or reactions is None or msg["from"].bare != self.room:
+            return
+        emit({
+            "event": "reaction",
+            "from_nick": msg["from"].resource,
+            "id": reactions.get("id"),
+            "keys": [r.text or "" for r in reactions.findall("{%s}reaction" % NS_REACTIONS)],
         })
 
     def on_private(self, msg):
@@ -132,6 +154,21 @@ class Person(slixmpp.ClientXMPP):
                 r = ET.Element("{%s}replace" % NS_CORRECT)
                 r.set("id", cmd["id"])
                 msg.append(r)
+            if cmd.get("oob"):
+                x = ET.Element("{%s}x" % NS_OOB)
+                ET.SubElement(x, "{%s}url" % NS_OOB).text = cmd["oob"]
+                msg.append(x)
+            msg.send()
+            emit({"event": "sent", "id": msg["id"]})
+            return
+        if kind == "react":
+            msg = self.make_message(mto=self.room, mtype="groupchat")
+            msg["id"] = cmd.get("new_id") or uuid.uuid4().hex
+            r = ET.Element("{%s}reactions" % NS_REACTIONS)
+            r.set("id", cmd["id"])
+            ET.SubElement(r, "{%s}reaction" % NS_REACTIONS).text = cmd["key"]
+            msg.append(r)
+            msg.append(ET.Element("{%s}store" % NS_HINTS))
             msg.send()
             emit({"event": "sent", "id": msg["id"]})
             return
