@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need beyond the .NET SDK, from Debian's packages, if missing:
-# Prosody (+ lua-unbound), ejabberd, python3-slixmpp (real XMPP clients), PostgreSQL, Node.js + npm.
+# Prosody (+ lua-unbound), ejabberd, python3-slixmpp (real XMPP clients), PostgreSQL, Node.js + npm,
+# Apertium with the English-Spanish pair (offline translation engine).
 # Package installs must not start system servers on the ports tests use, so a policy-rc.d that refuses
 # service starts is in place during the install (only if none existed).
 set -euo pipefail
@@ -12,6 +13,8 @@ command -v ejabberdctl >/dev/null 2>&1 || need+=(ejabberd)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v apertium >/dev/null 2>&1 || need+=(apertium)
+[ -e /usr/share/apertium/modes/eng-spa.mode ] || need+=(apertium-eng-spa)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=""

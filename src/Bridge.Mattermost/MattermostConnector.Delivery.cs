@@ -103,6 +103,7 @@ public sealed partial class MattermostConnector
             [Tag("origin")] = ev.NetworkId,
             [Tag("event")] = ev.NativeId,
         };
+        text = WithTranslation(text, request.Translation, props);
         if (request.Label is { Length: > 0 } label)
         {
             // The core's policy has already put the visible "[LABEL] " marker at the start of any non-empty text;
@@ -174,6 +175,33 @@ public sealed partial class MattermostConnector
         return DeliveryResult.Ok(firstId!);
     }
 
+    /// <summary>
+    /// A translated post: the translation, then the original as a quoted block (neutralised like any text), and the
+    /// original with both languages in the post's props. An untranslated one only says so in its props.
+    /// </summary>
+    private string WithTranslation(string text, MessageTranslation? translation, JsonObject? props)
+    {
+        switch (translation)
+        {
+            case { Translated: true } t:
+                var original = MentionNeutraliser.Neutralise(t.OriginalText);
+                var quoted = string.Join("\n", original.Split('\n').Select(line => "> " + line));
+                props?.Add(Tag("translation"), new JsonObject
+                {
+                    ["original"] = t.OriginalText,
+                    ["source_language"] = t.SourceLanguage,
+                    ["language"] = t.TargetLanguage,
+                    ["engine"] = t.Engine,
+                });
+                return $"{text}\n\n*Original ({t.SourceLanguage}), translated to {t.TargetLanguage} by machine:*\n{quoted}";
+            case { Translated: false } u:
+                props?.Add(Tag("translation"), new JsonObject { ["untranslated"] = true, ["source_language"] = u.SourceLanguage });
+                return text;
+            default:
+                return text;
+        }
+    }
+
     private async Task<string?> FindPostByKeyAsync(string channelId, string key, DateTimeOffset origin, CancellationToken ct)
     {
         var since = origin.AddMinutes(-10).ToUnixTimeMilliseconds();
@@ -225,6 +253,8 @@ public sealed partial class MattermostConnector
             return new DeliveryResult.Skipped("edit of a message never delivered here");
         }
         var text = MentionNeutraliser.Neutralise(request.Event.Text);
+        // A patch with props would replace all of them (classification included): an edit updates the message only.
+        text = WithTranslation(text, request.Translation, props: null);
         if (poster.IsRelay && !facts.UsernameOverride)
         {
             text = $"**{request.Event.Sender.DisplayName}**: {text}";

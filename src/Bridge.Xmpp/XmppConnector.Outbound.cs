@@ -187,6 +187,21 @@ internal sealed partial class XmppConnector
         }
     }
 
+    /// <summary>
+    /// RFC 6121 (5.2.3) allows one &lt;body/&gt; per language: a translated message says its language on the stanza
+    /// (<c>xml:lang</c>) and carries the original as a second body in the sender's language, so clients pick theirs.
+    /// </summary>
+    private static void AddOriginal(XElement message, DeliveryRequest request, string prefix)
+    {
+        if (request.Translation is not { Translated: true } t)
+        {
+            return;
+        }
+
+        message.SetAttributeValue(XNamespace.Xml + "lang", t.TargetLanguage);
+        message.Add(new XElement(Ns.Component + "body", new XAttribute(XNamespace.Xml + "lang", t.SourceLanguage), prefix + CleanText(t.OriginalText)));
+    }
+
     private XElement? BuildMessage(DeliveryRequest request, RoomState room, Jid puppet, string messageId, out string? skipReason)
     {
         skipReason = null;
@@ -210,6 +225,7 @@ internal sealed partial class XmppConnector
         {
             case BridgeEventKind.Message:
                 message.Add(new XElement(Ns.Component + "body", labelPrefix + (ev.MessageKind == MessageKind.Emote ? "/me " + text : text)));
+                AddOriginal(message, request, labelPrefix + (ev.MessageKind == MessageKind.Emote ? "/me " : ""));
                 if (request.ReplyToNativeId is { } replyTo)
                 {
                     message.Add(new XElement(Ns.Reply + "reply", new XAttribute("id", replyTo)));
@@ -227,6 +243,7 @@ internal sealed partial class XmppConnector
                     : editTarget.StartsWith(OwnIdPrefix, StringComparison.Ordinal) ? editTarget : null
                     : null;
                 message.Add(new XElement(Ns.Component + "body", labelPrefix + (original is null ? "* " : "") + (ev.MessageKind == MessageKind.Emote ? "/me " + text : text)));
+                AddOriginal(message, request, labelPrefix + (original is null ? "* " : "") + (ev.MessageKind == MessageKind.Emote ? "/me " : ""));
                 if (original is not null)
                 {
                     // XEP-0308 names the corrected message by its 'id' attribute, which for our puppets is ours.

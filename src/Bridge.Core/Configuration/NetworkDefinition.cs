@@ -16,4 +16,7 @@ public sealed record NetworkDefinition
 
     /// <summary>Highest label this network may receive; null means cleared for the lowest label only.</summary>
     public string? Clearance { get; init; }
+
+    /// <summary>The language people on this network write unless their endpoint or person says otherwise (<c>language:</c>).</summary>
+    public string? Language { get; init; }
 }

@@ -24,9 +24,27 @@ public sealed record DeliveryRequest
     /// <summary>The classification label the destination must carry (structured and visible), if any.</summary>
     public string? Label { get; init; }
 
+    /// <summary>
+    /// Set when this destination reads another language than the sender writes (translation configured): then
+    /// <see cref="Event"/> carries the translated text when <see cref="MessageTranslation.Translated"/> is true, and the
+    /// original either way; the connector shows the original next to the translation where its network allows.
+    /// </summary>
+    public MessageTranslation? Translation { get; init; }
+
     /// <summary>How many earlier attempts failed.</summary>
     public int Attempt { get; init; }
 
     /// <summary>A stable idempotency key for this delivery.</summary>
     public string IdempotencyKey => $"bridge-{OutboxId}";
 }
+
+/// <summary>What the translation stage did to one delivery: the original text, both languages, and the engine.</summary>
+/// <param name="OriginalText">The text as the policy passed it (markers included), before translation.</param>
+/// <param name="OriginalHtml">The HTML as the policy passed it, if any.</param>
+/// <param name="SourceLanguage">The sender's language (BCP 47 code as configured, e.g. <c>en</c>).</param>
+/// <param name="TargetLanguage">The destination's language.</param>
+/// <param name="Engine">The configured engine id that was asked.</param>
+/// <param name="Translated">False when the original is delivered instead (engine failed, too slow, or a marker did not survive).</param>
+/// <param name="Reason">Why the original is delivered untranslated; null when translated.</param>
+public sealed record MessageTranslation(string OriginalText, string? OriginalHtml, string SourceLanguage, string TargetLanguage, string Engine,
+    bool Translated, string? Reason = null);

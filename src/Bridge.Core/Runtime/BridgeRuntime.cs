@@ -78,7 +78,11 @@ public sealed class BridgeRuntime : IHostedService
         {
             await connector.StartAsync(cancellationToken);
             _logger.LogInformation(RuntimeLog.ConnectorStarted, "Connector {Network} ({Kind}) started", connector.NetworkId, connector.Kind);
-            var worker = new NetworkDeliveryWorker(connector, _store, _signals, _deliveryOptions, _loggerFactory.CreateLogger("Bridge.Delivery." + connector.NetworkId), _time, _metrics, _registry, _limits);
+            // Translation, when configured, sits between the policy's outbox row and the connector: one place.
+            var deliverer = _services.GetService(typeof(Translation.TranslationStage)) is Translation.TranslationStage stage
+                ? new Translation.TranslatingConnector(connector, stage)
+                : connector;
+            var worker = new NetworkDeliveryWorker(deliverer, _store, _signals, _deliveryOptions, _loggerFactory.CreateLogger("Bridge.Delivery." + connector.NetworkId), _time, _metrics, _registry, _limits);
             _workers.Add(Task.Run(() => worker.RunAsync(_stopping.Token, _abortDeliveries.Token), CancellationToken.None));
         }
 

@@ -14,6 +14,8 @@ public sealed class BridgeMetrics : IDisposable
     private readonly Counter<long> _ingested;
     private readonly Counter<long> _deliveries;
     private readonly Histogram<double> _crossing;
+    private readonly Counter<long> _translations;
+    private readonly Histogram<double> _translationTime;
 
     public BridgeMetrics(IMeterFactory? meterFactory = null)
     {
@@ -21,6 +23,8 @@ public sealed class BridgeMetrics : IDisposable
         _ingested = _meter.CreateCounter<long>("bridge.events.ingested", "{event}", "events reported by connectors, by source network and outcome");
         _deliveries = _meter.CreateCounter<long>("bridge.deliveries", "{delivery}", "delivery attempts, by destination network and result");
         _crossing = _meter.CreateHistogram<double>("bridge.delivery.latency", "ms", "time from ingest to delivery on the destination");
+        _translations = _meter.CreateCounter<long>("bridge.translations", "{translation}", "translations asked of an engine, by engine and outcome (translated, timeout, failed, rejected)");
+        _translationTime = _meter.CreateHistogram<double>("bridge.translation.latency", "ms", "time an engine took to translate, by engine");
     }
 
     public void Ingested(string network, string outcome) =>
@@ -31,6 +35,15 @@ public sealed class BridgeMetrics : IDisposable
 
     public void Crossed(string network, TimeSpan latency) =>
         _crossing.Record(latency.TotalMilliseconds, new KeyValuePair<string, object?>("network", network));
+
+    public void Translated(string engine, string outcome, TimeSpan took)
+    {
+        _translations.Add(1, new KeyValuePair<string, object?>("engine", engine), new KeyValuePair<string, object?>("outcome", outcome));
+        if (took > TimeSpan.Zero)
+        {
+            _translationTime.Record(took.TotalMilliseconds, new KeyValuePair<string, object?>("engine", engine));
+        }
+    }
 
     public void Dispose() => _meter.Dispose();
 }

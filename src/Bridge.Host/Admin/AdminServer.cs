@@ -17,7 +17,8 @@ namespace Bridge.Host.Admin;
 /// The operator's HTTP API on its own Kestrel (loopback by default): <c>/healthz</c> (200 when every connector is ready),
 /// <c>/status</c> (connectors, queue depths), <c>/deadletters</c> and <c>/metrics</c> (Prometheus).
 /// </summary>
-internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connectors, IBridgeStore store, StoreHealth storeHealth, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connectors, IBridgeStore store, StoreHealth storeHealth, ILoggerFactory loggerFactory,
+    Bridge.Core.Translation.TranslationHealth? translation = null) : IHostedService, IAsyncDisposable
 {
     private WebApplication? _app;
 
@@ -48,6 +49,8 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
                 problems.Insert(0, storeProblem);
             }
 
+            // A translation engine that is out does not stop delivery (originals go through), but the operator must see it.
+            problems.AddRange(translation?.Problems ?? []);
             return problems.Count == 0
                 ? Results.Text("ok\n")
                 : Results.Text("degraded: " + string.Join(", ", problems) + "\n", statusCode: 503);

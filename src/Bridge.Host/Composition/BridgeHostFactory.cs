@@ -62,6 +62,19 @@ internal static class BridgeHostFactory
         services.AddSingleton<IConnectorStateStore>(sp => sp.GetRequiredService<IBridgeStore>());
         services.AddSharingPolicy(settings.Policy, settings.Topology);
         services.AddHostedService<ConfigurationReloadFailures>();
+        services.AddSingleton(new Bridge.Core.Translation.TranslationHealth());
+        if (settings.Translation.Enabled)
+        {
+            services.AddSingleton(sp => new Bridge.Core.Translation.TranslationStage(
+                settings.Translation, settings.Topology,
+                Bridge.Core.Translation.TranslationSetup.CreateEngines(settings.Translation, sp.GetRequiredService<ILoggerFactory>()),
+                sp.GetRequiredService<IBridgeStore>(),
+                () => sp.GetRequiredService<ISharingPolicy>() is ReloadableSharingPolicy r ? r.Current.Labels.Classifier : settings.Policy.Labels.Classifier,
+                sp.GetRequiredService<Bridge.Core.Translation.TranslationHealth>(),
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("Bridge.Translation"),
+                sp.GetRequiredService<BridgeMetrics>()));
+        }
+
         services.AddSingleton<BridgeRouter>();
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<BridgeRouter>());
         foreach (var factory in ConnectorFactories())

@@ -21,7 +21,7 @@ internal static class BridgeConfigSchema
         var kinds = factories.Select(f => SectionName(f.Kind)).ToList();
         var network = ConfigSchema.Dynamic(section =>
         {
-            List<(string, ConfigSchema)> keys = [("kind", Text), ("organisation", Text), ("defaultLabel", Text), ("clearance", Text)];
+            List<(string, ConfigSchema)> keys = [("kind", Text), ("organisation", Text), ("defaultLabel", Text), ("clearance", Text), ("language", Text)];
             var kindText = section["kind"];
             if (Enum.TryParse<NetworkKind>(kindText, ignoreCase: true, out var kind) && Enum.IsDefined(kind) && !int.TryParse(kindText, out _))
             {
@@ -37,7 +37,7 @@ internal static class BridgeConfigSchema
             return ConfigSchema.Section([.. keys]);
         });
 
-        var endpoint = ConfigSchema.Section(("network", Text), ("channel", Text));
+        var endpoint = ConfigSchema.Section(("network", Text), ("channel", Text), ("language", Text));
         return ConfigSchema.Section(
             ("database", ConfigSchema.FromType(typeof(DatabaseOptions))),
             ("delivery", ConfigSchema.FromType(typeof(DeliveryOptions))),
@@ -45,7 +45,8 @@ internal static class BridgeConfigSchema
             ("audit", ConfigSchema.FromType(typeof(AuditOptions))),
             ("admin", ConfigSchema.FromType(typeof(AdminOptions))),
             ("networks", ConfigSchema.MapOf(network)),
-            ("links", ConfigSchema.MapOf(ConfigSchema.Section(("endpoints", ConfigSchema.ListOf(endpoint))))),
+            ("links", ConfigSchema.MapOf(ConfigSchema.Section(("endpoints", ConfigSchema.ListOf(endpoint)), ("translation", Text)))),
+            ("translation", ConfigSchema.FromType(typeof(Bridge.Core.Translation.TranslationOptions))),
             ("policy", ConfigSchema.CheckedElsewhere),
             ("logging", ConfigSchema.Any));
     }

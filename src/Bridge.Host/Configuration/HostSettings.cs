@@ -28,6 +28,9 @@ internal sealed record HostSettings
     /// <summary>Encrypts puppets' tokens at rest (from <c>database:secretsKey</c>/<c>secretsKeyFile</c>).</summary>
     public SecretProtector Secrets { get; init; } = SecretProtector.None;
 
+    /// <summary>Translation between the languages of link endpoints (<c>translation:</c>); off by default.</summary>
+    public Bridge.Core.Translation.TranslationOptions Translation { get; init; } = new();
+
     /// <summary>Things that work but that an operator should fix (printed by <c>check-config</c>, logged at start).</summary>
     public IReadOnlyList<ConfigError> Warnings { get; init; } = [];
 }

@@ -102,7 +102,13 @@ internal static class SettingsReader
             policy = compiled.Policy;
         }
 
-        if (errors.Count > 0 || topology is null || policy is null || database is null || delivery is null || limits is null || audit is null || admin is null)
+        var translation = Bind<Bridge.Core.Translation.TranslationOptions>(configuration, "translation", errors);
+        if (translation is not null && topology is not null)
+        {
+            errors.AddRange(Bridge.Core.Translation.TranslationSetup.Validate(translation, topology));
+        }
+
+        if (errors.Count > 0 || topology is null || policy is null || database is null || delivery is null || limits is null || audit is null || admin is null || translation is null)
         {
             return (null, errors);
         }
@@ -110,7 +116,7 @@ internal static class SettingsReader
         var settings = new HostSettings
         {
             Policy = policy, Topology = topology, Database = database, Delivery = delivery, Limits = limits, Audit = audit, Admin = admin,
-            AuditKeys = auditKeys, Secrets = secrets ?? SecretProtector.None,
+            AuditKeys = auditKeys, Secrets = secrets ?? SecretProtector.None, Translation = translation,
         };
         // One list of warnings, printed by check-config and logged by run.
         return (settings with { Warnings = [.. warnings, .. Warnings(settings)] }, errors);

@@ -51,6 +51,7 @@ internal static partial class TopologyReader
                 Organisation = string.IsNullOrWhiteSpace(n["organisation"]) ? n.Key : n["organisation"]!,
                 DefaultLabel = NullIfEmpty(n["defaultLabel"]),
                 Clearance = NullIfEmpty(n["clearance"]),
+                Language = ReadLanguage(n["language"], $"{key}:language", errors),
             });
         }
 
@@ -67,6 +68,7 @@ internal static partial class TopologyReader
             }
 
             var endpoints = new List<ChannelRef>();
+            var languages = new Dictionary<ChannelRef, string>();
             foreach (var e in l.GetSection("endpoints").GetChildren())
             {
                 var ekey = $"{key}:endpoints:{e.Key}";
@@ -99,6 +101,10 @@ internal static partial class TopologyReader
 
                 seenEndpoints[endpoint] = l.Key;
                 endpoints.Add(endpoint);
+                if (ReadLanguage(e["language"], $"{ekey}:language", errors) is { } language)
+                {
+                    languages[endpoint] = language;
+                }
             }
 
             if (endpoints.Count < 2)
@@ -107,10 +113,27 @@ internal static partial class TopologyReader
                 continue;
             }
 
-            links.Add(new LinkDefinition { Id = l.Key, Endpoints = endpoints });
+            links.Add(new LinkDefinition { Id = l.Key, Endpoints = endpoints, Languages = languages, TranslationEngine = NullIfEmpty(l["translation"]) });
         }
 
         return (errors.Count == 0 ? new BridgeTopology(networks, links) : null, errors);
+    }
+
+    /// <summary>A language code such as <c>en</c>, <c>es</c> or <c>pt-BR</c>; anything else is an error naming the key.</summary>
+    private static string? ReadLanguage(string? value, string key, List<ConfigError> errors)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+
+        if (!Bridge.Core.Translation.LanguageCode.TryNormalise(value, out var code))
+        {
+            errors.Add(new ConfigError(key, $"'{value}' is not a language code: use a two- or three-letter code such as en, es or fra"));
+            return null;
+        }
+
+        return code;
     }
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();

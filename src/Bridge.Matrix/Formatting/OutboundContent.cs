@@ -11,7 +11,7 @@ internal static class OutboundContent
     public static JsonObject Message(DeliveryRequest request, string labelField, IReadOnlyList<Attachment> linkedAttachments)
     {
         var e = request.Event;
-        var content = Body(e, linkedAttachments, request.Label, labelField);
+        var content = Body(e, linkedAttachments, request.Label, labelField, request.Translation);
         if (request.ReplyToNativeId is { } replyTo)
         {
             content["m.relates_to"] = new JsonObject { ["m.in_reply_to"] = new JsonObject { ["event_id"] = replyTo } };
@@ -22,7 +22,7 @@ internal static class OutboundContent
 
     public static JsonObject Edit(DeliveryRequest request, string targetEventId, string labelField)
     {
-        var newContent = Body(request.Event, request.Event.Attachments, request.Label, labelField);
+        var newContent = Body(request.Event, request.Event.Attachments, request.Label, labelField, request.Translation);
         var content = (JsonObject)newContent.DeepClone();
         // Clients without edit support show the fallback "* new text".
         content["body"] = "* " + newContent["body"]!.GetValue<string>();
@@ -67,7 +67,10 @@ internal static class OutboundContent
         return content;
     }
 
-    private static JsonObject Body(BridgeEvent e, IReadOnlyList<Attachment> linkedAttachments, string? label, string labelField)
+    /// <summary>The namespaced content field that keeps the original of a translated message (and marks an untranslated one).</summary>
+    public const string TranslationField = "org.bridge.translation";
+
+    private static JsonObject Body(BridgeEvent e, IReadOnlyList<Attachment> linkedAttachments, string? label, string labelField, MessageTranslation? translation = null)
     {
         var text = e.Text;
         foreach (var attachment in linkedAttachments)
@@ -100,6 +103,29 @@ internal static class OutboundContent
             content["formatted_body"] = html + attachmentsHtml;
         }
 
+        if (translation is { Translated: true } t)
+        {
+            // The translation is what clients show; the original stays in the event (a namespaced field) and in a
+            // collapsed part of the HTML, where a reader can open it.
+            var attachmentsHtml = string.Concat(linkedAttachments.Select(a => a.Url is null
+                ? "<br>" + MatrixHtml.Escape(a.Name)
+                : $"<br><a href=\"{MatrixHtml.Escape(a.Url)}\">{MatrixHtml.Escape(a.Name)}</a>"));
+            var originalHtml = t.OriginalHtml is { Length: > 0 } oh ? oh : TextAsHtml(t.OriginalText);
+            content["format"] = "org.matrix.custom.html";
+            content["formatted_body"] = TextAsHtml(e.Text) + attachmentsHtml +
+                $"<details><summary>Original ({MatrixHtml.Escape(t.SourceLanguage)}), translated to {MatrixHtml.Escape(t.TargetLanguage)} by machine</summary>{originalHtml}</details>";
+            content[TranslationField] = new JsonObject
+            {
+                ["original"] = new JsonObject { ["body"] = t.OriginalText, ["formatted_body"] = t.OriginalHtml, ["language"] = t.SourceLanguage },
+                ["language"] = t.TargetLanguage,
+                ["engine"] = t.Engine,
+            };
+        }
+        else if (translation is { Translated: false } u)
+        {
+            content[TranslationField] = new JsonObject { ["untranslated"] = true, ["language"] = u.SourceLanguage };
+        }
+
         if (!string.IsNullOrEmpty(label))
         {
             content[labelField] = label;
@@ -107,4 +133,6 @@ internal static class OutboundContent
 
         return content;
     }
+
+    private static string TextAsHtml(string text) => MatrixHtml.Escape(text).Replace("\n", "<br>", StringComparison.Ordinal);
 }

@@ -143,6 +143,23 @@ public sealed class LabelClassifier
         return stripped;
     }
 
+    /// <summary>
+    /// Where the markers of <paramref name="text"/> are, as (start, end) ranges of the text itself (not its canonical
+    /// form), in order: what a translation must carry over verbatim.
+    /// </summary>
+    public IReadOnlyList<(int Start, int End)> MarkerSpans(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var canonical = CanonicalText.From(text);
+        var hits = new List<MarkerHit>();
+        _reader.Read(canonical, hits);
+        return hits
+            .Select(h => canonical.OriginOf(h.Start, Math.Min(h.End, canonical.Length)))
+            .Where(r => r.End > r.Start)
+            .OrderBy(r => r.Start)
+            .ToList();
+    }
+
     private LabelDecision Combine(IReadOnlyList<string> structured, List<MarkerHit> hits, int defaultRank)
     {
         var candidates = new List<LabelDecision>();
