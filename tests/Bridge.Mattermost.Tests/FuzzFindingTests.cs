@@ -37,4 +37,13 @@ public sealed class FuzzFindingTests
     [Fact]
     public void A_frame_with_a_duplicate_key_is_dropped_rather_than_failing_in_the_connector() =>
         Assert.Empty(Feed("""{"event":"posted","data":{"post":"{}","post":"{}"},"seq":1}"""));
+
+    [Fact]
+    public void A_post_whose_props_repeat_a_key_is_malformed_when_read_not_when_a_prop_is_looked_up()
+    {
+        // Found by the fuzzer: JsonObject builds its dictionary on first access, so the duplicate surfaced as an
+        // ArgumentException inside the connector; two "classification" props must never be first- or last-wins.
+        var data = JsonNode.Parse("""{"post":"{\"id\":\"p1\",\"props\":{\"classification\":\"SECRET\",\"classification\":\"UNCLASSIFIED\"}}"}""")!.AsObject();
+        Assert.Throws<JsonException>(() => Bridge.Mattermost.MattermostConnector.ParsePost(data));
+    }
 }

@@ -10,6 +10,10 @@ internal static class MmJson
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // A duplicate key is refused when the body is read, never later when a prop is looked up (JsonObject builds its
+        // dictionary lazily and would throw there), and never resolved as first-wins or last-wins: two "classification"
+        // props are a malformed post, not a choice.
+        AllowDuplicateProperties = false,
     };
 
     /// <summary>
