@@ -1,14 +1,19 @@
+using System.Collections;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.FileProviders;
 
 namespace Bridge.Host.Configuration;
 
-/// <summary>Builds the configuration: the YAML file, then environment variables prefixed <c>BRIDGE_</c> (which win).</summary>
+/// <summary>
+/// Builds the configuration: the YAML file (with <c>${NAME}</c> references to environment variables substituted), then
+/// environment variables prefixed <c>BRIDGE_</c> (which win).
+/// </summary>
 internal static class BridgeConfiguration
 {
     public const string EnvironmentPrefix = "BRIDGE_";
 
-    public static IConfigurationRoot Load(string path, bool reloadOnChange)
+    /// <param name="environment">The environment variables to use; the process's own unless a test supplies them.</param>
+    public static IConfigurationRoot Load(string path, bool reloadOnChange, IDictionary? environment = null)
     {
         var full = Path.GetFullPath(path);
         if (!File.Exists(full))
@@ -25,8 +30,9 @@ internal static class BridgeConfiguration
             ReloadOnChange = false, // the provider watches itself: see YamlConfigurationProvider
             WatchForChanges = reloadOnChange,
             ReloadDelay = 250,
+            Environment = environment is null ? System.Environment.GetEnvironmentVariable : name => environment[name] as string,
         });
-        builder.AddEnvironmentVariables(EnvironmentPrefix);
+        builder.Add(new EnvironmentOverridesSource { Prefix = EnvironmentPrefix, Variables = environment is null ? System.Environment.GetEnvironmentVariables : () => environment });
         return builder.Build();
     }
 }

@@ -179,22 +179,40 @@ internal static class SettingsReader
 
     /// <summary>
     /// What check-config should point out although it is allowed: with labels configured, a network without a clearance
-    /// receives only the lowest label, which is rarely what an operator who forgot it meant.
+    /// receives only the lowest label, which is rarely what an operator who forgot it meant; a SQLite store whose folder
+    /// does not exist yet (created at start, so a first deployment learns where its data will live).
     /// </summary>
     public static IReadOnlyList<ConfigError> Warnings(HostSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var labels = settings.Policy.Labels;
-        if (!labels.IsEnabled)
+        var warnings = new List<ConfigError>();
+        if (settings.Database.Provider.Equals("sqlite", StringComparison.OrdinalIgnoreCase)
+            && StoreFolderToCreate(settings.Database.Sqlite.Path) is { } folder)
         {
-            return [];
+            warnings.Add(new ConfigError("database:sqlite:path", $"the folder '{folder}' does not exist: `bridge run` creates it (mode 0700)"));
         }
 
-        return settings.Topology.Networks
-            .Where(n => n.Clearance is null && !settings.Policy.HasClearance(n.Id))
-            .Select(n => new ConfigError($"networks:{n.Id}:clearance",
-                $"not set: with labels configured this network is cleared for the lowest label ({labels.Names[labels.Lowest]}) only"))
-            .ToList();
+        var labels = settings.Policy.Labels;
+        if (labels.IsEnabled)
+        {
+            warnings.AddRange(settings.Topology.Networks
+                .Where(n => n.Clearance is null && !settings.Policy.HasClearance(n.Id))
+                .Select(n => new ConfigError($"networks:{n.Id}:clearance",
+                    $"not set: with labels configured this network is cleared for the lowest label ({labels.Names[labels.Lowest]}) only")));
+        }
+
+        return warnings;
+    }
+
+    private static string? StoreFolderToCreate(string? path)
+    {
+        if (string.IsNullOrWhiteSpace(path) || path == ":memory:" || path.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        return string.IsNullOrEmpty(folder) || Directory.Exists(folder) ? null : folder;
     }
 
     private static bool HasProblem(List<ConfigError> errors, string section) =>

@@ -7,7 +7,8 @@ namespace Bridge.Host.Configuration;
 
 /// <summary>
 /// Reads a YAML file into configuration keys the .NET way (<c>networks:org-a:xmpp:port</c>, sequences by index), so
-/// environment variables (<c>BRIDGE_NETWORKS__ORG-A__XMPP__PORT</c>) override any key.
+/// environment variables (<c>BRIDGE_NETWORKS__ORG-A__XMPP__PORT</c>) override any key. A value may refer to an
+/// environment variable as <c>${NAME}</c> (see <see cref="EnvironmentSubstitution"/>).
 /// </summary>
 /// <remarks>
 /// Reloads (file watch, SIGHUP) never lose the configuration in force: the base file provider empties its data when the
@@ -59,7 +60,7 @@ internal sealed class YamlConfigurationProvider : FileConfigurationProvider
         try
         {
             using var stream = file.CreateReadStream();
-            data = Parse(stream);
+            data = Parse(stream, ((YamlConfigurationSource)Source).Environment);
         }
         catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException or InvalidCastException)
         {
@@ -88,7 +89,7 @@ internal sealed class YamlConfigurationProvider : FileConfigurationProvider
 
     public override void Load(Stream stream)
     {
-        var data = Parse(stream);
+        var data = Parse(stream, ((YamlConfigurationSource)Source).Environment);
         if (data.Values.All(string.IsNullOrWhiteSpace))
         {
             throw new FormatException("the file is empty: it holds no settings");
@@ -113,7 +114,7 @@ internal sealed class YamlConfigurationProvider : FileConfigurationProvider
         base.Dispose(disposing);
     }
 
-    internal static Dictionary<string, string?> Parse(Stream stream)
+    internal static Dictionary<string, string?> Parse(Stream stream, Func<string, string?>? environment = null)
     {
         var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         var yaml = new YamlStream();
@@ -130,6 +131,12 @@ internal sealed class YamlConfigurationProvider : FileConfigurationProvider
         if (yaml.Documents.Count > 0)
         {
             Flatten(yaml.Documents[0].RootNode, "", data);
+        }
+
+        environment ??= Environment.GetEnvironmentVariable;
+        foreach (var key in data.Keys.ToList())
+        {
+            data[key] = EnvironmentSubstitution.Apply(data[key], key, environment);
         }
 
         return data;
@@ -173,6 +180,9 @@ internal sealed class YamlConfigurationSource : FileConfigurationSource
 {
     /// <summary>Reload when the file changes. Use this rather than <c>ReloadOnChange</c>, whose reloads can lose the data.</summary>
     public bool WatchForChanges { get; set; }
+
+    /// <summary>Looks up the environment variables that <c>${NAME}</c> in a value refers to.</summary>
+    public Func<string, string?> Environment { get; set; } = System.Environment.GetEnvironmentVariable;
 
     public override IConfigurationProvider Build(IConfigurationBuilder builder)
     {

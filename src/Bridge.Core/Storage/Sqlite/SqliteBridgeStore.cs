@@ -54,8 +54,17 @@ public sealed class SqliteBridgeStore : IBridgeStore
         {
             if (_connection.State != System.Data.ConnectionState.Open)
             {
-                SqliteFileMode.EnsurePrivate(_path, _logger);
-                await _connection.OpenAsync(cancellationToken);
+                try
+                {
+                    SqliteFileMode.EnsurePrivate(_path, _logger);
+                    await _connection.OpenAsync(cancellationToken);
+                }
+                catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
+                {
+                    // SQLite's own text ("unable to open database file") names no file: name it.
+                    throw new InvalidOperationException($"cannot open the SQLite store '{Path.GetFullPath(_path)}' (database:sqlite:path): {ex.Message}", ex);
+                }
+
                 await ExecAsync($"PRAGMA journal_mode=WAL; PRAGMA synchronous={_synchronous}; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;", cancellationToken);
             }
 

@@ -11,7 +11,10 @@ internal static class SqliteFileMode
 {
     public const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
+    public const UnixFileMode PrivateFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
     private static readonly EventId Tightened = new(1102, nameof(Tightened));
+    private static readonly EventId FolderCreated = new(1103, nameof(FolderCreated));
 
     public static void EnsurePrivate(string path, ILogger logger)
     {
@@ -22,6 +25,15 @@ internal static class SqliteFileMode
 
         if (!File.Exists(path))
         {
+            // A first start on a fresh machine: the store's folder is created private rather than failing with
+            // SQLite's "unable to open database file", which names no path.
+            var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (!string.IsNullOrEmpty(folder) && !Directory.Exists(folder))
+            {
+                Directory.CreateDirectory(folder, PrivateFolder);
+                logger.LogInformation(FolderCreated, "Created the store's folder {Folder} (mode 0700)", folder);
+            }
+
             try
             {
                 // CreateNew with the mode set at open(2): there is no moment when the file exists with wider permissions.
