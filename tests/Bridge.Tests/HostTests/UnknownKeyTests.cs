@@ -134,6 +134,11 @@ public sealed class UnknownKeyTests
     public async Task The_example_configuration_passes_except_for_the_host_files_it_names()
     {
         var example = Path.Combine(RepoPaths.Root, "examples", "bridge.yaml");
+        // The secrets the example refers to as ${NAME} (names no other test uses).
+        foreach (var name in (string[])["ORG_A_XMPP_SECRET", "ORG_B_XMPP_SECRET", "MATTERMOST_TOKEN"])
+        {
+            Environment.SetEnvironmentVariable(name, "from-the-environment");
+        }
 
         var (code, _, error) = await CheckConfigTests.RunAsync(["check-config", "--config", example]);
 
@@ -142,7 +147,9 @@ public sealed class UnknownKeyTests
             .Where(l => !l.StartsWith("error:", StringComparison.Ordinal) && !l.StartsWith("warning:", StringComparison.Ordinal) && l.Length > 0)
             .ToList();
         Assert.All(problems, p => Assert.StartsWith("networks:matrix:matrix:registrationFile: file '/etc/bridge/registration.yaml' not found", p, StringComparison.Ordinal));
-        Assert.DoesNotContain("warning:", error, StringComparison.Ordinal);
+        // The one warning allowed: the store's folder, where this machine has none yet.
+        Assert.All(error.Split('\n').Where(l => l.Contains("warning:", StringComparison.Ordinal)),
+            w => Assert.Contains("database:sqlite:path: the folder '/var/lib/bridge' does not exist", w, StringComparison.Ordinal));
         if (code != 0)
         {
             Assert.Single(problems);
