@@ -36,7 +36,8 @@ public sealed partial class BridgeProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<BridgeProcess> StartAsync(string configPath, TimeSpan? readyTimeout = null, IDictionary<string, string>? environment = null)
+    /// <param name="readyText">The log line that says the process is up ("Bridge started"; a standby says "Standing by").</param>
+    public static async Task<BridgeProcess> StartAsync(string configPath, TimeSpan? readyTimeout = null, IDictionary<string, string>? environment = null, string readyText = "Bridge started")
     {
         var exe = Path.Combine(AppContext.BaseDirectory, "bridge");
         var info = new ProcessStartInfo(exe)
@@ -63,7 +64,7 @@ public sealed partial class BridgeProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         try
         {
-            await bridge.WaitForOutputAsync("Bridge started", readyTimeout ?? TimeSpan.FromSeconds(30));
+            await bridge.WaitForOutputAsync(readyText, readyTimeout ?? TimeSpan.FromSeconds(30));
         }
         catch
         {

@@ -45,5 +45,9 @@ public sealed class BridgeMetrics : IDisposable
         }
     }
 
+    /// <summary><c>bridge.leader</c>: 1 while this instance delivers (holds the leader lease, or needs none), 0 while standby.</summary>
+    public void ObserveLeader(Func<int> active) =>
+        _meter.CreateObservableGauge("bridge.leader", active, "{instance}", "1 while this instance delivers (holds the leader lease or needs none), 0 while it stands by");
+
     public void Dispose() => _meter.Dispose();
 }

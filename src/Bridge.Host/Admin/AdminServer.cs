@@ -2,6 +2,7 @@ using Bridge.Core.Connectors;
 using Bridge.Core.Storage;
 using Bridge.Core.Storage.Health;
 using Bridge.Core.Telemetry;
+using Bridge.Host.Composition;
 using Bridge.Host.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -18,7 +19,7 @@ namespace Bridge.Host.Admin;
 /// <c>/status</c> (connectors, queue depths), <c>/deadletters</c> and <c>/metrics</c> (Prometheus).
 /// </summary>
 internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connectors, IBridgeStore store, StoreHealth storeHealth, ILoggerFactory loggerFactory,
-    Bridge.Core.Translation.TranslationHealth? translation = null) : IHostedService, IAsyncDisposable
+    InstanceRole role, BridgeMetrics metrics, Bridge.Core.Translation.TranslationHealth? translation = null) : IHostedService, IAsyncDisposable
 {
     private WebApplication? _app;
 
@@ -35,8 +36,21 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
             .AddPrometheusExporter());
         var app = builder.Build();
         app.MapPrometheusScrapingEndpoint("/metrics");
+        metrics.ObserveLeader(() => role.Current.Kind is InstanceRoleKind.Active or InstanceRoleKind.Single ? 1 : 0);
         app.MapGet("/healthz", () =>
         {
+            // A standby is healthy as a standby: it delivers nothing, by design, until the active instance goes.
+            var (kind, _, holder) = role.Current;
+            if (kind == InstanceRoleKind.Standby)
+            {
+                return Results.Text($"standby: the leader lease is held by {holder ?? "another bridge process"}\n");
+            }
+
+            if (kind == InstanceRoleKind.Deposed)
+            {
+                return Results.Text("deposed: lost the leader lease, stopping\n", statusCode: 503);
+            }
+
             // A connector is unhealthy when it cannot deliver, or delivers less than the configuration asks (its reason is shown).
             var problems = connectors.All
                 .Select(c => (c.NetworkId, c.IsReady, Reason: c.DegradedReason))
@@ -60,15 +74,29 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
             var list = new List<object>();
             foreach (var c in connectors.All)
             {
-                list.Add(new { network = c.NetworkId, kind = c.Kind.ToString().ToLowerInvariant(), ready = c.IsReady, degraded = c.DegradedReason, pending = await store.CountPendingAsync(c.NetworkId, ct) });
+                list.Add(new { network = c.NetworkId, kind = c.Kind.ToString().ToLowerInvariant(), ready = c.IsReady, degraded = c.DegradedReason, pending = await PendingAsync(c.NetworkId, ct) });
             }
 
-            return Results.Json(new { connectors = list });
+            var (kind, since, holder) = role.Current;
+            return Results.Json(new { instance = new { name = role.InstanceName, role = kind.ToString().ToLowerInvariant(), since, holder }, connectors = list });
         });
         app.MapGet("/deadletters", async (CancellationToken ct) => Results.Json(await store.GetDeadLettersAsync(200, ct)));
         await app.StartAsync(cancellationToken);
         _app = app;
         loggerFactory.CreateLogger<AdminServer>().LogInformation(new EventId(900, "AdminListening"), "Admin API listening on {Url}", options.Listen);
+    }
+
+    /// <summary>A queue depth, or null while the store cannot say (not open yet at start, or refusing).</summary>
+    private async Task<int?> PendingAsync(string network, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await store.CountPendingAsync(network, cancellationToken);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.Data.Common.DbException)
+        {
+            return null;
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -10,6 +10,7 @@ namespace Bridge.Host.Cli;
 internal static class RunCommand
 {
     private static readonly EventId ConfigurationWarning = new(962, nameof(ConfigurationWarning));
+    private static readonly EventId StoppedBeforeStart = new(963, nameof(StoppedBeforeStart));
 
     public static Command Create()
     {
@@ -32,11 +33,19 @@ internal static class RunCommand
                 logger.LogWarning(ConfigurationWarning, "{Key}: {Message}", warning.Key, warning.Message);
             }
 
+            var role = host.Services.GetRequiredService<InstanceRole>();
+            var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
             try
             {
                 // The host handles SIGTERM/SIGINT itself and drains in StopAsync.
                 await host.RunAsync(CancellationToken.None);
-                return 0;
+                return role.ExitCode;
+            }
+            catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                // SIGTERM while the start was still waiting (a standby waiting for the lease): a clean stop.
+                logger.LogInformation(StoppedBeforeStart, "Stopped before the bridge started ({Role})", role.Current.Kind.ToString().ToLowerInvariant());
+                return role.ExitCode;
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

@@ -82,19 +82,25 @@ internal static class BridgeHostFactory
             services.AddSingleton(factory);
         }
 
-        if (settings.Database.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase))
-        {
-            // Registered before the runtime: hosted services start in order, so nothing runs until the lease is held.
-            services.AddSingleton(sp => new PostgresLeaderLease(
-                new PostgresStoreOptions { ConnectionString = settings.Database.Postgres.ConnectionString }, sp.GetRequiredService<ILogger<PostgresLeaderLease>>()));
-            services.AddHostedService<LeadershipGate>();
-        }
+        services.AddSingleton<InstanceRole>();
+        services.AddSingleton<SystemdNotify>();
 
-        services.AddHostedService<BridgeRuntime>();
+        // Hosted services start in order. The admin API first, so that a standby serves it too; then the gate, so that
+        // nothing else runs until the lease is held.
         if (settings.Admin.Listen.Length > 0)
         {
             services.AddHostedService<AdminServer>();
         }
+
+        if (settings.Database.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            services.AddSingleton(sp => new PostgresLeaderLease(
+                new PostgresStoreOptions { ConnectionString = settings.Database.Postgres.ConnectionString }, sp.GetRequiredService<ILogger<PostgresLeaderLease>>(),
+                instanceName: sp.GetRequiredService<InstanceRole>().InstanceName));
+            services.AddHostedService<LeadershipGate>();
+        }
+
+        services.AddHostedService<BridgeRuntime>();
 
         return builder.Build();
     }

@@ -1,6 +1,7 @@
 using Bridge.Core.Storage.Postgres;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace Bridge.Host.Composition;
 
@@ -9,16 +10,45 @@ namespace Bridge.Host.Composition;
 /// this gate holds the start of the bridge until this process holds the leader lease, and stops the process
 /// (exit code 3, so systemd restarts it as a standby) if the lease is lost.
 /// </summary>
-internal sealed class LeadershipGate(PostgresLeaderLease lease, IHostApplicationLifetime lifetime, ILogger<LeadershipGate> logger) : IHostedService, IAsyncDisposable
+/// <remarks>
+/// A standby is a healthy process: it tells systemd it is ready (under <c>Type=notify</c> a start that never completes
+/// would be killed at the start timeout, in a loop), serves the admin API with its role and the holder, and a SIGTERM
+/// while it waits is a clean stop.
+/// </remarks>
+internal sealed class LeadershipGate(
+    PostgresLeaderLease lease, InstanceRole role, SystemdNotify systemd, IHostApplicationLifetime lifetime, ILogger<LeadershipGate> logger)
+    : IHostedService, IAsyncDisposable
 {
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(5);
+    private static readonly EventId Waiting = new(950, "WaitingForLease");
+    private static readonly EventId LeaseLost = new(951, nameof(LeaseLost));
+    private static readonly EventId Active = new(952, nameof(Active));
+    private static readonly EventId AttemptFailed = new(954, nameof(AttemptFailed));
+
     private readonly CancellationTokenSource _stopping = new();
     private Task? _watch;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        logger.LogInformation(new EventId(950, "WaitingForLease"), "Waiting for the leader lease in PostgreSQL");
-        await lease.AcquireAsync(Poll, cancellationToken);
+        var standby = false;
+        while (!await TryAcquireAsync(cancellationToken))
+        {
+            var holder = await lease.HolderAsync(cancellationToken);
+            var holderText = holder is { } h ? $"{h.Holder} (since {h.Since:u})" : null;
+            role.Set(InstanceRoleKind.Standby, holderText);
+            if (!standby)
+            {
+                standby = true;
+                logger.LogInformation(Waiting, "Standing by: the leader lease is held by {Holder}", holderText ?? "another bridge process");
+                systemd.Send("READY=1\nSTATUS=standby: waiting for the leader lease");
+            }
+
+            await Task.Delay(Poll, cancellationToken);
+        }
+
+        role.Set(InstanceRoleKind.Active);
+        logger.LogInformation(Active, "Holding the leader lease as {Instance}: starting", role.InstanceName);
+        systemd.Send("STATUS=active");
         _watch = Task.Run(() => WatchAsync(_stopping.Token), CancellationToken.None);
     }
 
@@ -37,6 +67,19 @@ internal sealed class LeadershipGate(PostgresLeaderLease lease, IHostApplication
         await lease.DisposeAsync();
     }
 
+    private async Task<bool> TryAcquireAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await lease.TryAcquireAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            logger.LogWarning(AttemptFailed, "Leader lease attempt failed ({Reason}); retrying", ex.Message);
+            return false;
+        }
+    }
+
     private async Task WatchAsync(CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
@@ -46,8 +89,8 @@ internal sealed class LeadershipGate(PostgresLeaderLease lease, IHostApplication
                 await Task.Delay(Poll, cancellationToken);
                 if (!await lease.CheckAsync(cancellationToken))
                 {
-                    logger.LogCritical(new EventId(951, "LeaseLost"), "Lost the leader lease; stopping so another instance can take over");
-                    Environment.ExitCode = 3;
+                    logger.LogCritical(LeaseLost, "Lost the leader lease; stopping (exit code {Code}) so another instance can take over", InstanceRole.DeposedExitCode);
+                    role.Set(InstanceRoleKind.Deposed);
                     lifetime.StopApplication();
                     return;
                 }

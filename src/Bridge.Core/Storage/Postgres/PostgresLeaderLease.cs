@@ -28,7 +28,18 @@ public sealed class PostgresLeaderLease : IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private NpgsqlConnection? _connection;
 
-    public PostgresLeaderLease(PostgresStoreOptions options, ILogger<PostgresLeaderLease> logger, TimeProvider? time = null)
+    /// <summary>What every lease session is called in <c>pg_stat_activity</c>, followed by the instance's name.</summary>
+    private const string SessionName = "bridge-leader-lease";
+
+    private const string HolderSql = """
+        SELECT a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended('bridge.leader:' || coalesce(current_schema(), ''), 0)
+        LIMIT 1
+        """;
+
+    /// <param name="instanceName">How this process is named to the others (e.g. host:pid), shown to standbys as the holder.</param>
+    public PostgresLeaderLease(PostgresStoreOptions options, ILogger<PostgresLeaderLease> logger, TimeProvider? time = null, string? instanceName = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -41,8 +52,39 @@ public sealed class PostgresLeaderLease : IAsyncDisposable
         {
             Pooling = false,
             KeepAlive = 10,
-            ApplicationName = "bridge-leader-lease",
+            ApplicationName = instanceName is null ? SessionName : $"{SessionName} {instanceName}",
         }.ConnectionString;
+        _holderConnectionString = new NpgsqlConnectionStringBuilder(options.ConnectionString) { ApplicationName = "bridge-leader-probe" }.ConnectionString;
+    }
+
+    private readonly string _holderConnectionString;
+
+    /// <summary>
+    /// Who holds the lease (the instance name it gave, or its backend) and since when, or null when nobody does; for a
+    /// standby to show. Database errors yield null: this is diagnostics, never a decision.
+    /// </summary>
+    public async Task<(string Holder, DateTimeOffset Since)?> HolderAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var conn = new NpgsqlConnection(_holderConnectionString);
+            await conn.OpenAsync(cancellationToken);
+            await using var cmd = new NpgsqlCommand(HolderSql, conn);
+            await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+
+            var name = reader.IsDBNull(0) ? "" : reader.GetString(0);
+            var holder = name.StartsWith(SessionName + " ", StringComparison.Ordinal) ? name[(SessionName.Length + 1)..] : "another bridge process";
+            var since = reader.IsDBNull(1) ? DateTimeOffset.MinValue : new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(1), DateTimeKind.Utc));
+            return (holder, since);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>True while this process believes it holds the lease (as of the last acquire or check).</summary>
