@@ -111,6 +111,6 @@ public sealed class KeepaliveTests
         var post = h.Sandbox.Post(h.Seed.Admin.Id, h.Seed.Channel.Id, "sent into a silent socket");
         await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == post.Id), "post after keepalive reconnect", timeoutMs: 20000);
         Assert.Equal(connectionId, h.Connector.WebSocketConnectionId); // resumed, not restarted
-        Assert.Contains(h.Logs.Entries, e => e.Id == MattermostLog.WebSocketState && e.Message.Contains("No pong", StringComparison.Ordinal));
+        Assert.Contains(h.Logs.Entries, e => e.Id == MattermostLog.WebSocketDead && e.Message.Contains("found dead", StringComparison.Ordinal));
     }
 }
