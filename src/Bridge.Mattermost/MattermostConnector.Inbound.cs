@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Bridge.Core.Connectors;
@@ -154,6 +155,10 @@ public sealed partial class MattermostConnector
         {
             return; // older servers also sent post_edited for reaction changes
         }
+        if (await _context.State.GetAsync(ArrivedEditedScope, post.Id, ct) == post.EditAt.ToString(CultureInfo.InvariantCulture))
+        {
+            return; // the post itself was first bridged with this edit's text
+        }
         await _context.Sink.IngestAsync(new BridgeEvent
         {
             NetworkId = _network.Id,
@@ -204,6 +209,9 @@ public sealed partial class MattermostConnector
             Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(reaction.CreateAt),
         }, ct);
     }
+
+    /// <summary>Posts first bridged by a catch-up already edited: post id to the edit_at their text carried.</summary>
+    private string ArrivedEditedScope => $"mattermost:{_network.Id}:arrived-edited";
 
     internal static string ReactionNativeId(string postId, string userId, string emojiName) => $"{postId}:{userId}:{emojiName}";
 
@@ -300,11 +308,19 @@ public sealed partial class MattermostConnector
             return;
         }
         var outcome = await _context.Sink.IngestAsync(await ToEventAsync(post, channel.ConfiguredId, ct), ct);
-        if (post.EditAt != 0 && outcome == IngestOutcome.Duplicate)
+        if (post.EditAt != 0)
         {
-            // Only a post bridged before carries its old text elsewhere; one first seen now went out with its edited
-            // text already, and an edit on top would show the same change twice.
-            await IngestEditAsync(post, ct);
+            if (outcome == IngestOutcome.Accepted)
+            {
+                // First seen now, so it went out with its edited text already: an edit on top would show the same
+                // change twice. Remembered durably, for the live post_edited behind this catch-up and for the next
+                // catch-up after a restart, which sees the post again (then a duplicate) with the same edit.
+                await _context.State.SetAsync(ArrivedEditedScope, post.Id, post.EditAt.ToString(CultureInfo.InvariantCulture), ct);
+            }
+            else
+            {
+                await IngestEditAsync(post, ct);
+            }
         }
         foreach (var reaction in post.Metadata?.Reactions ?? [])
         {

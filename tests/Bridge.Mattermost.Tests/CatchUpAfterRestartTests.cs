@@ -27,7 +27,7 @@ public sealed class CatchUpAfterRestartTests
     [Fact]
     public async Task A_post_written_and_edited_while_down_arrives_once_with_its_last_text_and_no_edit()
     {
-        await using var h = await MmHarness.StartAsync();
+        await using var h = await MmHarness.StartAsync(options: o => o.CatchUpSkew = TimeSpan.FromHours(1));
         var bob = JoinBob(h);
         var seen = h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "seen before the stop");
         await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == seen.Id), "the live post");
@@ -44,6 +44,14 @@ public sealed class CatchUpAfterRestartTests
         await MmHarness.WaitUntilAsync(() => h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp) > catchUpsBefore, "the catch-up's end", 30000);
 
         Assert.Equal("second text", h.Sink.Messages.Single(e => e.NativeId == unseen.Id).Text);
+        Assert.DoesNotContain(h.Sink.Accepted, e => e.Kind == BridgeEventKind.Edit && e.TargetNativeId == unseen.Id);
+
+        // Another restart reads the same posts again (a long skew): the post is a duplicate now, its edit still no news.
+        await h.Connector.DisposeAsync();
+        catchUpsBefore = h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp);
+        await h.StartConnectorAsync();
+        await MmHarness.WaitUntilAsync(() => h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp) > catchUpsBefore, "the second catch-up's end", 30000);
+        Assert.Contains(h.Sink.All, e => e.NativeId == unseen.Id && h.Sink.All.Count(x => x.NativeId == unseen.Id) > 1); // it was read again
         Assert.DoesNotContain(h.Sink.Accepted, e => e.Kind == BridgeEventKind.Edit && e.TargetNativeId == unseen.Id);
     }
 
