@@ -4,7 +4,7 @@
 # half SIGTERM, 0.5-4 s apart) on the same store. Prints sent / delivered / lost / duplicated / reordered per directed
 # pair and the seed; exits non-zero on any loss, duplicate or reordering. Not part of the default suite (a 10-kill
 # storm is: tests/Bridge.Tests/EndToEnd/CrashStormTests.cs).
-#   scripts/storm.sh [--kills N] [--seed S] [--rate ACTIONS_PER_SECOND_PER_PERSON] [--logs DIR]
+#   scripts/storm.sh [--kills N] [--seed S] [--rate ACTIONS_PER_SECOND_PER_PERSON] [--logs DIR] [--log-level Debug]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh

@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Bridge.Core.Connectors;
 using Bridge.Core.Model;
 using Bridge.Mattermost.Api;
 using Bridge.Mattermost.Events;
@@ -69,6 +71,7 @@ public sealed partial class MattermostConnector
                 if (ParsePost(data) is { } deleted && OwnChannel(deleted.ChannelId) is { } && !IsOwn(deleted))
                 {
                     await IngestDeleteAsync(deleted, ct);
+                    await SaveCursorAsync(deleted.ChannelId, deleted.UpdateAt, ct);
                 }
                 break;
             case "reaction_added":
@@ -152,6 +155,10 @@ public sealed partial class MattermostConnector
         {
             return; // older servers also sent post_edited for reaction changes
         }
+        if (await _context.State.GetAsync(ArrivedEditedScope, post.Id, ct) == post.EditAt.ToString(CultureInfo.InvariantCulture))
+        {
+            return; // the post itself was first bridged with this edit's text
+        }
         await _context.Sink.IngestAsync(new BridgeEvent
         {
             NetworkId = _network.Id,
@@ -182,7 +189,6 @@ public sealed partial class MattermostConnector
             TargetNativeId = post.Id,
             Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(post.DeleteAt == 0 ? post.UpdateAt : post.DeleteAt),
         }, ct);
-        await SaveCursorAsync(post.ChannelId, post.UpdateAt, ct);
     }
 
     private async Task IngestReactionAsync(MmReaction reaction, string channelId, CancellationToken ct)
@@ -203,6 +209,9 @@ public sealed partial class MattermostConnector
             Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(reaction.CreateAt),
         }, ct);
     }
+
+    /// <summary>Posts first bridged by a catch-up already edited: post id to the edit_at their text carried.</summary>
+    private string ArrivedEditedScope => $"mattermost:{_network.Id}:arrived-edited";
 
     internal static string ReactionNativeId(string postId, string userId, string emojiName) => $"{postId}:{userId}:{emojiName}";
 
@@ -250,32 +259,72 @@ public sealed partial class MattermostConnector
             var since = Math.Max(0, cursor - (long)_options.CatchUpSkew.TotalMilliseconds);
             var list = await _api.GetPostsSinceAsync(channel.NativeId, since, AdminToken, ct);
             var posts = list.Order.Where(list.Posts.ContainsKey).Select(id => list.Posts[id]).OrderBy(p => p.CreateAt).ThenBy(p => p.UpdateAt).ToList();
-            foreach (var post in posts)
+
+            // Posts are handled in the order they were written, but the cursor counts update_at, which a later edit or
+            // reaction moves far ahead of a post's place: after each post the cursor may only reach just short of the
+            // oldest update_at still waiting, or a kill there would leave a newer post behind the saved cursor.
+            var waitingFrom = new long[posts.Count + 1];
+            waitingFrom[posts.Count] = long.MaxValue;
+            for (var i = posts.Count - 1; i >= 0; i--)
             {
+                waitingFrom[i] = Math.Min(posts[i].UpdateAt, waitingFrom[i + 1]);
+            }
+
+            for (var i = 0; i < posts.Count; i++)
+            {
+                var post = posts[i];
                 total++;
-                if (IsOwn(post) || post.Type.StartsWith("system_", StringComparison.Ordinal))
-                {
-                    await SaveCursorAsync(channel.NativeId, post.UpdateAt, ct, fromCatchUp: true);
-                    continue;
-                }
-                if (post.DeleteAt != 0)
-                {
-                    await IngestDeleteAsync(post, ct);
-                    continue;
-                }
-                await _context.Sink.IngestAsync(await ToEventAsync(post, channel.ConfiguredId, ct), ct);
-                if (post.EditAt != 0)
-                {
-                    await IngestEditAsync(post, ct);
-                }
-                foreach (var reaction in post.Metadata?.Reactions ?? [])
-                {
-                    await IngestReactionAsync(reaction, channel.NativeId, ct);
-                }
-                await SaveCursorAsync(channel.NativeId, post.UpdateAt, ct, fromCatchUp: true);
+                await CatchUpPostAsync(post, channel, ct);
+                var safe = waitingFrom[i + 1] == long.MaxValue ? post.UpdateAt : Math.Min(post.UpdateAt, waitingFrom[i + 1] - 1);
+                await SaveCursorAsync(channel.NativeId, safe, ct, fromCatchUp: true);
             }
         }
         _cursorFrozen = false;
         _logger.LogInformation(MattermostLog.CatchUp, "Mattermost catch-up ({Reason}): {Count} post(s) checked in {Channels} channel(s)", reason, total, _byNative.Count);
+    }
+
+    private async Task CatchUpPostAsync(MmPost post, Startup.ResolvedChannel channel, CancellationToken ct)
+    {
+        if (post.Type.StartsWith("system_", StringComparison.Ordinal))
+        {
+            return;
+        }
+        if (IsOwn(post))
+        {
+            // Our puppets' posts are not bridged back, but people react to them: reactions made while we were away
+            // are only found here (IngestReactionAsync drops the puppets' own).
+            if (post.DeleteAt == 0)
+            {
+                foreach (var reaction in post.Metadata?.Reactions ?? [])
+                {
+                    await IngestReactionAsync(reaction, channel.NativeId, ct);
+                }
+            }
+            return;
+        }
+        if (post.DeleteAt != 0)
+        {
+            await IngestDeleteAsync(post, ct);
+            return;
+        }
+        var outcome = await _context.Sink.IngestAsync(await ToEventAsync(post, channel.ConfiguredId, ct), ct);
+        if (post.EditAt != 0)
+        {
+            if (outcome == IngestOutcome.Accepted)
+            {
+                // First seen now, so it went out with its edited text already: an edit on top would show the same
+                // change twice. Remembered durably, for the live post_edited behind this catch-up and for the next
+                // catch-up after a restart, which sees the post again (then a duplicate) with the same edit.
+                await _context.State.SetAsync(ArrivedEditedScope, post.Id, post.EditAt.ToString(CultureInfo.InvariantCulture), ct);
+            }
+            else
+            {
+                await IngestEditAsync(post, ct);
+            }
+        }
+        foreach (var reaction in post.Metadata?.Reactions ?? [])
+        {
+            await IngestReactionAsync(reaction, channel.NativeId, ct);
+        }
     }
 }

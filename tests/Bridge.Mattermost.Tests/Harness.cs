@@ -20,8 +20,12 @@ internal sealed class RecordingSink : IEventSink
     /// <summary>How many next ingests throw, as a failing store would.</summary>
     public int FailNext { get; set; }
 
+    /// <summary>Called with each event before it is recorded (to look at the connector's state at that moment).</summary>
+    public Action<BridgeEvent>? OnIngest { get; set; }
+
     public Task<IngestOutcome> IngestAsync(BridgeEvent bridgeEvent, CancellationToken cancellationToken)
     {
+        OnIngest?.Invoke(bridgeEvent);
         if (FailNext > 0)
         {
             FailNext--;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Bridge.Storm;
 
-// Usage: Bridge.Storm [--kills N] [--seed S] [--rate ACTIONS_PER_SECOND] [--logs DIR]
+// Usage: Bridge.Storm [--kills N] [--seed S] [--rate ACTIONS_PER_SECOND] [--logs DIR] [--log-level Debug]
 // Exit code: 0 when every action arrived exactly once everywhere and in order, 1 otherwise, 2 on a usage error.
 var options = new StormOptions();
 try
@@ -15,6 +15,7 @@ try
             "--seed" => options with { Seed = int.Parse(value, CultureInfo.InvariantCulture) },
             "--rate" => options with { ActionsPerSecond = double.Parse(value, CultureInfo.InvariantCulture) },
             "--logs" => options with { LogDirectory = Path.GetFullPath(value) },
+            "--log-level" => options with { DaemonLogLevel = value },
             _ => throw new ArgumentException($"unknown option {args[i]}"),
         };
         i++;
@@ -24,7 +25,7 @@ try
 }
 catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
 {
-    Console.Error.WriteLine($"storm: {ex.Message}\nusage: storm [--kills N] [--seed S] [--rate ACTIONS_PER_SECOND] [--logs DIR]");
+    Console.Error.WriteLine($"storm: {ex.Message}\nusage: storm [--kills N] [--seed S] [--rate ACTIONS_PER_SECOND] [--logs DIR] [--log-level Debug]");
     return 2;
 }
 

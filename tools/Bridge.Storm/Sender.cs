@@ -93,7 +93,7 @@ internal sealed class Sender(Side side, Ledger ledger, Random random, double act
         var view = await side.ViewAsync(stop);
         var candidates = view.Items
             .Where(i => !i.Local && !i.IsCorrection && i.ReactionId.Length > 0)
-            .Select(i => (Token: Tokens.MessageOf(i.Text, i.EditedInPlace), i.ReactionId))
+            .Select(i => (Token: Tokens.MessageOf(i.Text), i.ReactionId))
             .Where(c => c.Token is not null && Tokens.SourceOf(c.Token) != side.Network)
             .TakeLast(40)
             .ToList();

@@ -24,6 +24,9 @@ public sealed record StormOptions
     /// <summary>Where each daemon run's output is written (one file per run); null for none.</summary>
     public string? LogDirectory { get; init; }
 
+    /// <summary>The daemon's log level for the bridge's own categories (<c>Debug</c> to see each delivery), null for its default.</summary>
+    public string? DaemonLogLevel { get; init; }
+
     public void Validate()
     {
         if (Kills < 0)

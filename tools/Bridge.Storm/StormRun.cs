@@ -18,7 +18,7 @@ public sealed class StormRun(StormOptions options, TextWriter log)
     {
         options.Validate();
         log.WriteLine($"storm: seed {options.Seed}, {options.Kills} kills, {options.ActionsPerSecond} actions/s per person");
-        await using var world = await StormWorld.StartAsync();
+        await using var world = await StormWorld.StartAsync(options.DaemonLogLevel);
         var chaos = new Chaos(options, world.ConfigPath, log);
         try
         {

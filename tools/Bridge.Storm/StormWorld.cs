@@ -29,12 +29,12 @@ internal sealed class StormWorld : IAsyncDisposable
     public string MatrixRoom { get; private set; } = "";
     public string BridgeBot => $"@_bridge_bot:{Matrix.ServerName}";
 
-    public static async Task<StormWorld> StartAsync()
+    public static async Task<StormWorld> StartAsync(string? daemonLogLevel = null)
     {
         var world = new StormWorld(new TempDirectory());
         try
         {
-            await world.SetUpAsync();
+            await world.SetUpAsync(daemonLogLevel);
             return world;
         }
         catch
@@ -92,7 +92,7 @@ internal sealed class StormWorld : IAsyncDisposable
     private ProsodyServer? _xmpp;
     private FileHost? _files;
 
-    private async Task SetUpAsync()
+    private async Task SetUpAsync(string? daemonLogLevel)
     {
         _xmpp = Track(await ProsodyServer.StartAsync("a.localhost"));
         await _xmpp.RegisterAsync("alice", "alicepass");
@@ -142,6 +142,7 @@ internal sealed class StormWorld : IAsyncDisposable
             })
             .Network("mm", "mattermost", "org-mm", mmKeys)
             .Link("storm", ("xmpp", _xmpp.Room("storm")), ("matrix", $"#storm:{Matrix.ServerName}"), ("mm", $"{seed.Team.Name}/{seed.Channel.Name}"))
+            .Raw(daemonLogLevel is null ? "" : $"logging:\n  LogLevel:\n    Default: Information\n    Bridge: {daemonLogLevel}\n")
             .WriteAsync(ConfigPath);
 
         Sides =

@@ -75,7 +75,7 @@ internal static class Tally
             var linkedFiles = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var item in view.Items)
             {
-                var message = item.IsCorrection ? null : Tokens.MessageOf(item.Text, item.EditedInPlace);
+                var message = item.IsCorrection ? null : Tokens.MessageOf(item.Text);
                 if (message is not null)
                 {
                     foreach (var id in item.Ids)

@@ -18,16 +18,14 @@ internal static partial class Tokens
 
     public static string File(string network, int sequence) => $"f-{network}-{sequence.ToString("D5", CultureInfo.InvariantCulture)}.txt";
 
-    /// <summary>The message a visible text is a copy of; an <c>ed:</c> text only when the item was edited in place.</summary>
-    public static string? MessageOf(string text, bool editedInPlace)
+    /// <summary>
+    /// The message a visible text (not a correction event) is a copy of: its own text, or its edit's <c>ed:</c> text when
+    /// it was edited in place or first arrived already edited (a post written and edited while the daemon was down).
+    /// </summary>
+    public static string? MessageOf(string text)
     {
         var m = MessagePattern().Match(text);
-        if (!m.Success || (m.Groups["ed"].Success && !editedInPlace))
-        {
-            return null;
-        }
-
-        return m.Groups["token"].Value;
+        return m.Success ? m.Groups["token"].Value : null;
     }
 
     /// <summary>The message an edit's visible text names (the correction event, the fallback "* ed:…" or a post edited in place).</summary>
@@ -39,7 +37,7 @@ internal static partial class Tokens
 
     public static string SourceOf(string token) => token.Split('-')[1];
 
-    [GeneratedRegex(@"^(?:\[[^\]]*\] )?(?<ed>ed:)?(?<token>m-(?:xmpp|matrix|mm)-\d{5})\b", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?:\[[^\]]*\] )?(?:ed:)?(?<token>m-(?:xmpp|matrix|mm)-\d{5})\b", RegexOptions.CultureInvariant)]
     private static partial Regex MessagePattern();
 
     [GeneratedRegex(@"ed:(?<token>m-(?:xmpp|matrix|mm)-\d{5})\b", RegexOptions.CultureInvariant)]

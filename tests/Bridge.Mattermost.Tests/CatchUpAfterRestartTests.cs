@@ -1,0 +1,97 @@
+using System.Globalization;
+using Bridge.Core.Model;
+
+namespace Bridge.Mattermost.Tests;
+
+/// <summary>
+/// What happened in the channel while the daemon was down, found by the REST catch-up of the next start (crash storm,
+/// issue 13): the connector is stopped, the channel changes, and a new connector starts on the same state.
+/// </summary>
+public sealed class CatchUpAfterRestartTests
+{
+    [Fact]
+    public async Task A_reaction_on_a_bridged_post_made_while_down_is_caught_up()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var bob = JoinBob(h);
+        var puppetPost = await h.DeliverTextAsync("from the other side");
+
+        await h.Connector.DisposeAsync();
+        h.Sandbox.React(bob.Id, puppetPost, "+1");
+        await h.StartConnectorAsync();
+
+        await MmHarness.WaitUntilAsync(() => h.Sink.Accepted.Any(e => e.Kind == BridgeEventKind.Reaction && e.TargetNativeId == puppetPost), "the reaction made while down", 30000);
+        Assert.Equal(bob.Id, h.Sink.Accepted.Single(e => e.Kind == BridgeEventKind.Reaction).Sender.UserId);
+    }
+
+    [Fact]
+    public async Task A_post_written_and_edited_while_down_arrives_once_with_its_last_text_and_no_edit()
+    {
+        await using var h = await MmHarness.StartAsync(options: o => o.CatchUpSkew = TimeSpan.FromHours(1));
+        var bob = JoinBob(h);
+        var seen = h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "seen before the stop");
+        await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == seen.Id), "the live post");
+
+        await h.Connector.DisposeAsync();
+        var unseen = h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "first text");
+        h.Sandbox.EditPost(bob.Id, unseen.Id, "second text");
+        h.Sandbox.EditPost(bob.Id, seen.Id, "seen, then edited while down");
+        var catchUpsBefore = h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp);
+        await h.StartConnectorAsync();
+
+        await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == unseen.Id), "the post written while down", 30000);
+        await MmHarness.WaitUntilAsync(() => h.Sink.Accepted.Any(e => e.Kind == BridgeEventKind.Edit && e.TargetNativeId == seen.Id), "the edit of the post seen before", 30000);
+        await MmHarness.WaitUntilAsync(() => h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp) > catchUpsBefore, "the catch-up's end", 30000);
+
+        Assert.Equal("second text", h.Sink.Messages.Single(e => e.NativeId == unseen.Id).Text);
+        Assert.DoesNotContain(h.Sink.Accepted, e => e.Kind == BridgeEventKind.Edit && e.TargetNativeId == unseen.Id);
+
+        // Another restart reads the same posts again (a long skew): the post is a duplicate now, its edit still no news.
+        await h.Connector.DisposeAsync();
+        catchUpsBefore = h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp);
+        await h.StartConnectorAsync();
+        await MmHarness.WaitUntilAsync(() => h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp) > catchUpsBefore, "the second catch-up's end", 30000);
+        Assert.Contains(h.Sink.All, e => e.NativeId == unseen.Id && h.Sink.All.Count(x => x.NativeId == unseen.Id) > 1); // it was read again
+        Assert.DoesNotContain(h.Sink.Accepted, e => e.Kind == BridgeEventKind.Edit && e.TargetNativeId == unseen.Id);
+    }
+
+    [Fact]
+    public async Task The_cursor_never_passes_a_post_the_catch_up_has_not_handled_yet()
+    {
+        // No skew: the saved cursor alone must keep every unhandled post in reach of the next catch-up.
+        await using var h = await MmHarness.StartAsync(options: o => o.CatchUpSkew = TimeSpan.Zero);
+        var bob = JoinBob(h);
+        var older = h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "older");
+        await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == older.Id), "the live post");
+
+        await h.Connector.DisposeAsync();
+        await Task.Delay(20);
+        var newer = h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "newer, written while down");
+        await Task.Delay(20);
+        h.Sandbox.React(bob.Id, older.Id, "+1"); // moves the older post's update_at past the newer one's
+        var newerUpdateAt = h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == newer.Id).UpdateAt;
+
+        long? cursorWhenNewerArrived = null;
+        h.Sink.OnIngest = e =>
+        {
+            if (e.NativeId == newer.Id && cursorWhenNewerArrived is null)
+            {
+                var saved = h.State.GetAsync("mattermost:mm:cursor", h.Seed.Channel.Id, CancellationToken.None).GetAwaiter().GetResult();
+                cursorWhenNewerArrived = long.Parse(saved!, CultureInfo.InvariantCulture);
+            }
+        };
+        await h.StartConnectorAsync();
+        await MmHarness.WaitUntilAsync(() => cursorWhenNewerArrived is not null, "the post written while down", 30000);
+
+        // A kill at this moment restarts from the saved cursor: it must still be before the unhandled post.
+        Assert.True(cursorWhenNewerArrived < newerUpdateAt, $"cursor {cursorWhenNewerArrived} is not before the unhandled post's update_at {newerUpdateAt}");
+    }
+
+    private static Sandbox.Mattermost.SandboxUser JoinBob(MmHarness h)
+    {
+        var bob = h.Sandbox.CreateUser("bob");
+        h.Sandbox.AddToTeam(h.Seed.Team.Id, bob.Id);
+        h.Sandbox.AddToChannel(h.Seed.Channel.Id, bob.Id);
+        return bob;
+    }
+}
