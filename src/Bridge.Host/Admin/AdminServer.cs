@@ -14,11 +14,12 @@ using OpenTelemetry.Metrics;
 namespace Bridge.Host.Admin;
 
 /// <summary>
-/// The operator's HTTP API on its own Kestrel (loopback by default): <c>/healthz</c> (200 when every connector is ready),
+/// The operator's HTTP API on its own Kestrel (loopback by default): <c>/healthz</c> (200 when every connector is ready
+/// and no network makes deliveries wait; otherwise 503 naming, per network, how many wait and why),
 /// <c>/status</c> (connectors, queue depths), <c>/deadletters</c> and <c>/metrics</c> (Prometheus).
 /// </summary>
 internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connectors, IBridgeStore store, StoreHealth storeHealth, ILoggerFactory loggerFactory,
-    Bridge.Core.Translation.TranslationHealth? translation = null) : IHostedService, IAsyncDisposable
+    Bridge.Core.Translation.TranslationHealth? translation = null, Bridge.Core.Delivery.Waits.NetworkWaits? waits = null) : IHostedService, IAsyncDisposable
 {
     private WebApplication? _app;
 
@@ -35,14 +36,26 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
             .AddPrometheusExporter());
         var app = builder.Build();
         app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapGet("/healthz", () =>
+        app.MapGet("/healthz", async (CancellationToken ct) =>
         {
-            // A connector is unhealthy when it cannot deliver, or delivers less than the configuration asks (its reason is shown).
-            var problems = connectors.All
-                .Select(c => (c.NetworkId, c.IsReady, Reason: c.DegradedReason))
-                .Where(c => !c.IsReady || c.Reason is not null)
-                .Select(c => c.Reason is null ? c.NetworkId : $"{c.NetworkId} ({c.Reason})")
-                .ToList();
+            // A connector is unhealthy when it cannot deliver, delivers less than the configuration asks (its reason is
+            // shown), or its network makes deliveries wait (rate limited, server errors): then how many wait and why.
+            var problems = new List<string>();
+            foreach (var c in connectors.All)
+            {
+                var wait = waits?.Current(c.NetworkId);
+                if (!c.IsReady || wait is not null)
+                {
+                    var why = wait?.Describe() ?? "not connected";
+                    problems.Add($"{c.NetworkId}: {await PendingAsync(c.NetworkId, ct)} waiting, {why}");
+                }
+
+                if (c.DegradedReason is { } reason)
+                {
+                    problems.Add($"{c.NetworkId} ({reason})");
+                }
+            }
+
             if (storeHealth.Problem is { } storeProblem)
             {
                 // Nothing new is acknowledged while the store refuses writes: say so first.
@@ -69,6 +82,19 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
         await app.StartAsync(cancellationToken);
         _app = app;
         loggerFactory.CreateLogger<AdminServer>().LogInformation(new EventId(900, "AdminListening"), "Admin API listening on {Url}", options.Listen);
+    }
+
+    /// <summary>Rows waiting toward a network; "?" when the store cannot say (health must answer even then).</summary>
+    private async Task<string> PendingAsync(string network, CancellationToken ct)
+    {
+        try
+        {
+            return (await store.CountPendingAsync(network, ct)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception) when (!ct.IsCancellationRequested)
+        {
+            return "?";
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
