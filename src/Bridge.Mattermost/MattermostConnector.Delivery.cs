@@ -66,7 +66,7 @@ public sealed partial class MattermostConnector
         {
             // A 5xx or no answer is the server's trouble, not the message's: it never counts toward dead-lettering.
             return e is MattermostApiException { IsTransient: true } server
-                ? new DeliveryResult.RetryLater($"{(int)server.Status} {server.Message}", Fault: NetworkFault.ServerError)
+                ? new DeliveryResult.RetryLater(server.Message, Fault: NetworkFault.ServerError)
                 : new DeliveryResult.RetryLater($"Mattermost unreachable: {e.Message}", Fault: NetworkFault.Unreachable);
         }
         catch (MattermostApiException e)

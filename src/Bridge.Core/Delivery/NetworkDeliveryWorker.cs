@@ -68,8 +68,9 @@ internal sealed class NetworkDeliveryWorker
                 Delay = TimeSpan.FromMilliseconds(100),
                 ShouldHandle = new PredicateBuilder<DeliveryResult>()
                     .Handle<Exception>(ex => ex is not OperationCanceledException || ex is TimeoutRejectedException)
-                    .HandleResult(r => r is DeliveryResult.RetryLater { CountsAsAttempt: true, After: null } ||
-                                       r is DeliveryResult.RetryLater { CountsAsAttempt: true } rl && rl.After <= TimeSpan.FromSeconds(2)),
+                    // A network's own fault (server error, rate limit) is not retried at once: the worker backs off.
+                    .HandleResult(r => r is DeliveryResult.RetryLater { Counts: true, After: null } ||
+                                       r is DeliveryResult.RetryLater { Counts: true } rl && rl.After <= TimeSpan.FromSeconds(2)),
                 DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is DeliveryResult.RetryLater { After: { } after } ? after : (TimeSpan?)null),
             })
             .AddTimeout(options.AttemptTimeout)
