@@ -61,7 +61,8 @@ public sealed class NetworkFaultTests
         await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m0", "text 0"), default);
         var time = new ManualTime();
         var waits = new NetworkWaits(time);
-        h.Connectors["b"].Behaviour = _ => new DeliveryResult.RetryLater("503", Fault: NetworkFault.ServerError);
+        // Not counted as attempts, so only the fault streak can lengthen the wait (as for a homeserver that does not answer).
+        h.Connectors["b"].Behaviour = _ => new DeliveryResult.RetryLater("503", CountsAsAttempt: false, Fault: NetworkFault.ServerError);
         var worker = Worker(h, time, waits, maxAttempts: 100);
 
         // One simulated minute, looked at every 100 ms: the waits double (1 s, 2 s, 4 s, ...), so a handful of tries.
