@@ -49,7 +49,9 @@ public sealed class FaultTests(ITestOutputHelper output)
                 ("all down at once", ["xmpp", "matrix", "mm"],
                     async () => { net.XmppLink!.SetDown(true); await net.Hs.StopAsync(); await net.Mm.StopAsync(); },
                     async () => { net.XmppLink!.SetDown(false); await net.Hs.StartAsync(); await net.Mm.StartAsync(net.Mm.Port); },
-                    h => h.Contains("xmpp: ", StringComparison.Ordinal) && h.Contains("matrix: ", StringComparison.Ordinal) && h.Contains("mm: ", StringComparison.Ordinal)),
+                    // Nothing can reach the bridge to be sent to Matrix (its senders' links are down too), and an idle
+                    // appservice has no connection to lose: only the two networks it cannot deliver to are named.
+                    h => h.Contains("xmpp: ", StringComparison.Ordinal) && h.Contains("mm: ", StringComparison.Ordinal)),
                 ("matrix slow (2 s each way)", ["matrix"], () => Do(() => net.MatrixLink!.Delay = TimeSpan.FromSeconds(2)),
                     () => Do(() => net.MatrixLink!.Delay = TimeSpan.Zero), _ => true),
                 ("matrix 500", ["matrix"], () => Do(() => net.Hs.FailWithServerErrors(outage)), () => Do(net.Hs.ClearFaults),
