@@ -72,6 +72,21 @@ public sealed class MatrixSandbox : IAsyncDisposable
         set => _homeserver.RateLimiter.PerSecond = value;
     }
 
+    /// <summary>Test-only: every client-server and media request answers <c>500 M_UNKNOWN</c> for <paramref name="duration"/>.</summary>
+    public void FailWithServerErrors(TimeSpan duration) => _homeserver.Faults.ServerErrors(duration);
+
+    /// <summary>
+    /// Test-only: every client-server and media request answers <c>429 M_LIMIT_EXCEEDED</c> with
+    /// <c>retry_after_ms</c> = <paramref name="retryAfter"/> (and <c>Retry-After</c>) for <paramref name="duration"/>.
+    /// </summary>
+    public void RateLimitEverything(TimeSpan duration, TimeSpan retryAfter) => _homeserver.Faults.RateLimited(duration, retryAfter);
+
+    /// <summary>Ends an injected fault at once.</summary>
+    public void ClearFaults() => _homeserver.Faults.Clear();
+
+    /// <summary>Requests answered with the injected fault since it was switched on.</summary>
+    public int FaultedRequests => _homeserver.Faults.Hits;
+
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await _lifecycle.WaitAsync(cancellationToken);

@@ -47,7 +47,8 @@ public sealed partial class MattermostConnector
         }
         catch (MattermostApiException e) when (e.Status == HttpStatusCode.TooManyRequests)
         {
-            return new DeliveryResult.RetryLater("rate limited by Mattermost", e.RetryAfter ?? TimeSpan.FromSeconds(5));
+            // X-RateLimit-Reset / Retry-After longer than the client absorbs inline: the whole network waits that long.
+            return new DeliveryResult.RetryLater("rate limited by Mattermost", e.RetryAfter ?? TimeSpan.FromSeconds(5), CountsAsAttempt: false, Fault: NetworkFault.RateLimited);
         }
         catch (MattermostApiException e) when (e.Status == HttpStatusCode.Unauthorized && !_relayMode)
         {
@@ -63,7 +64,10 @@ public sealed partial class MattermostConnector
         }
         catch (Exception e) when (IsUnreachable(e) && !cancellationToken.IsCancellationRequested)
         {
-            return new DeliveryResult.RetryLater($"Mattermost unreachable: {e.Message}");
+            // A 5xx or no answer is the server's trouble, not the message's: it never counts toward dead-lettering.
+            return e is MattermostApiException { IsTransient: true } server
+                ? new DeliveryResult.RetryLater(server.Message, Fault: NetworkFault.ServerError)
+                : new DeliveryResult.RetryLater($"Mattermost unreachable: {e.Message}", Fault: NetworkFault.Unreachable);
         }
         catch (MattermostApiException e)
         {

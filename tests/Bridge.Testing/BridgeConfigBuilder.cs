@@ -26,13 +26,14 @@ public sealed class BridgeConfigBuilder
     /// <summary>The key that encrypts puppets' tokens at rest (base64, 32 bytes), generated per configuration; null for none.</summary>
     public string? SecretsKey { get; set; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
-    public BridgeConfigBuilder Xmpp(string id, IXmppTestServer server, string? organisation = null, IReadOnlyDictionary<string, string>? extra = null)
+    /// <summary>An XMPP network; <paramref name="viaPort"/> points the component connection at a proxy in front of the server instead.</summary>
+    public BridgeConfigBuilder Xmpp(string id, IXmppTestServer server, string? organisation = null, IReadOnlyDictionary<string, string>? extra = null, int? viaPort = null)
     {
         ArgumentNullException.ThrowIfNull(server);
         return Network(id, "xmpp", organisation ?? id, new Dictionary<string, string>
         {
             ["host"] = "127.0.0.1",
-            ["port"] = server.ComponentPort.ToString(CultureInfo.InvariantCulture),
+            ["port"] = (viaPort ?? server.ComponentPort).ToString(CultureInfo.InvariantCulture),
             ["componentDomain"] = server.ComponentDomain,
             ["secret"] = server.Secret,
             ["reconnectInitialDelay"] = "00:00:00.200",
@@ -52,6 +53,9 @@ public sealed class BridgeConfigBuilder
         _links.Add((id, endpoints));
         return this;
     }
+
+    /// <summary><c>delivery:maxAttempts</c> when set (answered failures before a row is dead-lettered).</summary>
+    public int? DeliveryMaxAttempts { get; set; }
 
     /// <summary>Raw YAML appended at the top level (policy, delivery, admin sections).</summary>
     public BridgeConfigBuilder Raw(string yaml)
@@ -74,6 +78,10 @@ public sealed class BridgeConfigBuilder
         sb.AppendLine("delivery:");
         sb.AppendLine("  initialBackoff: 00:00:00.200");
         sb.AppendLine("  maxBackoff: 00:00:02");
+        if (DeliveryMaxAttempts is { } maxAttempts)
+        {
+            sb.AppendLine($"  maxAttempts: {maxAttempts.ToString(CultureInfo.InvariantCulture)}");
+        }
         sb.AppendLine("networks:");
         foreach (var n in _networks)
         {

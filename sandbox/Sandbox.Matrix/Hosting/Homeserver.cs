@@ -50,6 +50,9 @@ internal sealed partial class Homeserver
 
     public RateLimiter RateLimiter { get; } = new();
 
+    /// <summary>Test-only injected failures (500, or 429 for a while); off by default.</summary>
+    public Faults.FaultSwitch Faults { get; } = new();
+
     public MediaRepository Media { get; } = new();
 
     public string ServerName => Options.ServerName;

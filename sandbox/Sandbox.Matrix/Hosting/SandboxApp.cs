@@ -39,6 +39,12 @@ internal static class SandboxApp
 
         var app = builder.Build();
         app.UseMiddleware<ErrorMiddleware>();
+        // Test-only fault injection, after the error middleware so the failure has the spec's JSON shape.
+        app.Use((context, next) =>
+        {
+            homeserver.Faults.Check(context.Request);
+            return next(context);
+        });
         app.UseRouting();
         AccountEndpoints.Map(app);
         RoomEndpoints.Map(app);

@@ -10,8 +10,16 @@ public abstract record DeliveryResult
     /// </summary>
     public sealed record Delivered(string NativeId, string? SenderNotice = null) : DeliveryResult;
 
-    /// <summary>Could not deliver now (network down, rate limited, puppet not joined yet); try again later. Counts as an attempt unless <paramref name="CountsAsAttempt"/> is false.</summary>
-    public sealed record RetryLater(string Reason, TimeSpan? After = null, bool CountsAsAttempt = true) : DeliveryResult;
+    /// <summary>
+    /// Could not deliver now (network down, rate limited, puppet not joined yet); try again later. Counts as an attempt
+    /// unless <paramref name="CountsAsAttempt"/> is false or <paramref name="Fault"/> names the network's own trouble
+    /// (a server error or a rate limit is the network's fault, never the message's, so it never dead-letters it).
+    /// </summary>
+    public sealed record RetryLater(string Reason, TimeSpan? After = null, bool CountsAsAttempt = true, NetworkFault Fault = NetworkFault.None) : DeliveryResult
+    {
+        /// <summary>Whether this answer brings the row closer to dead-lettering.</summary>
+        public bool Counts => CountsAsAttempt && Fault == NetworkFault.None;
+    }
 
     /// <summary>
     /// Will never succeed (rejected by the destination): dead-letter with this reason. <paramref name="SenderNotice"/>,
@@ -24,4 +32,20 @@ public abstract record DeliveryResult
     public sealed record Skipped(string Reason) : DeliveryResult;
 
     public static DeliveryResult Ok(string nativeId) => new Delivered(nativeId);
+}
+
+/// <summary>Why a network, rather than a message, made a delivery wait; shown per network on <c>/healthz</c>.</summary>
+public enum NetworkFault
+{
+    /// <summary>Nothing the network did: the message itself, or a condition of the room.</summary>
+    None,
+
+    /// <summary>The server could not be reached (connection refused or reset).</summary>
+    Unreachable,
+
+    /// <summary>The server answered with a 5xx.</summary>
+    ServerError,
+
+    /// <summary>The server asked us to slow down (429, <c>M_LIMIT_EXCEEDED</c>, <c>X-RateLimit-*</c>).</summary>
+    RateLimited,
 }

@@ -34,9 +34,17 @@ internal sealed class NetworkDeliveryWorker
     private readonly Fairness.FairRounds _rounds;
     private readonly Fairness.DeliveryRateLimits _limits;
 
+    // The network's own trouble: a rate limit pauses the whole network (the server limits us, not one room) until the
+    // time it named; server errors and no answer back off per room on their own streak, because such answers never
+    // count as attempts and so cannot lengthen the attempt-based backoff.
+    private readonly Waits.NetworkWaits _waits;
+    private readonly Dictionary<string, int> _faultStreak = new(StringComparer.Ordinal);
+    private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
+
     public NetworkDeliveryWorker(INetworkConnector connector, IBridgeStore store, DeliverySignals signals, DeliveryOptions options, ILogger logger, TimeProvider time,
-        BridgeMetrics? metrics = null, ConnectorRegistry? senders = null, Fairness.LimitsOptions? limits = null)
+        BridgeMetrics? metrics = null, ConnectorRegistry? senders = null, Fairness.LimitsOptions? limits = null, Waits.NetworkWaits? waits = null)
     {
+        _waits = waits ?? new Waits.NetworkWaits(time);
         limits ??= new Fairness.LimitsOptions();
         _rounds = new Fairness.FairRounds(limits.FairTurn);
         _limits = new Fairness.DeliveryRateLimits(limits);
@@ -60,8 +68,9 @@ internal sealed class NetworkDeliveryWorker
                 Delay = TimeSpan.FromMilliseconds(100),
                 ShouldHandle = new PredicateBuilder<DeliveryResult>()
                     .Handle<Exception>(ex => ex is not OperationCanceledException || ex is TimeoutRejectedException)
-                    .HandleResult(r => r is DeliveryResult.RetryLater { CountsAsAttempt: true, After: null } ||
-                                       r is DeliveryResult.RetryLater { CountsAsAttempt: true } rl && rl.After <= TimeSpan.FromSeconds(2)),
+                    // A network's own fault (server error, rate limit) is not retried at once: the worker backs off.
+                    .HandleResult(r => r is DeliveryResult.RetryLater { Counts: true, After: null } ||
+                                       r is DeliveryResult.RetryLater { Counts: true } rl && rl.After <= TimeSpan.FromSeconds(2)),
                 DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is DeliveryResult.RetryLater { After: { } after } ? after : (TimeSpan?)null),
             })
             .AddTimeout(options.AttemptTimeout)
@@ -127,6 +136,11 @@ internal sealed class NetworkDeliveryWorker
         }
 
         var now = _time.GetUtcNow();
+        if (_pausedUntil > now)
+        {
+            return false;
+        }
+
         foreach (var expired in _blockedUntil.Where(kv => kv.Value <= now).Select(kv => kv.Key).ToList())
         {
             _blockedUntil.Remove(expired);
@@ -165,6 +179,12 @@ internal sealed class NetworkDeliveryWorker
             if (await DeliverOneAsync(item, abortToken))
             {
                 progressed = true;
+            }
+
+            if (_pausedUntil > _time.GetUtcNow())
+            {
+                // Rate limited: no other room asks either until the server's time is up.
+                return progressed;
             }
         }
 
@@ -222,6 +242,8 @@ internal sealed class NetworkDeliveryWorker
         switch (result)
         {
             case DeliveryResult.Delivered d:
+                _faultStreak.Remove(item.Destination.ChannelId);
+                _waits.Cleared(NetworkId);
                 _metrics?.Delivery(NetworkId, "delivered");
                 _metrics?.Crossed(NetworkId, _time.GetUtcNow() - item.CreatedAt);
                 try
@@ -258,7 +280,7 @@ internal sealed class NetworkDeliveryWorker
                 return true;
             case DeliveryResult.RetryLater retry:
                 _metrics?.Delivery(NetworkId, "retry");
-                var attempts = retry.CountsAsAttempt ? item.Attempts + 1 : item.Attempts;
+                var attempts = retry.Counts ? item.Attempts + 1 : item.Attempts;
                 if (attempts >= _options.MaxAttempts)
                 {
                     await _store.DeadLetterAsync(item.Id, attempts, $"gave up after {attempts} attempts: {retry.Reason}", CancellationToken.None);
@@ -266,10 +288,16 @@ internal sealed class NetworkDeliveryWorker
                     return true;
                 }
 
-                var wait = retry.After ?? Backoff(attempts);
+                var wait = retry.After ?? Backoff(retry.Fault == NetworkFault.None ? attempts : NextFaultStreak(item.Destination.ChannelId));
                 var notBefore = _time.GetUtcNow() + wait;
                 await _store.RescheduleAsync(item.Id, attempts, notBefore, retry.Reason, CancellationToken.None);
                 _blockedUntil[item.Destination.ChannelId] = notBefore;
+                if (retry.Fault == NetworkFault.RateLimited && notBefore > _pausedUntil)
+                {
+                    _pausedUntil = notBefore;
+                }
+
+                _waits.Faulted(NetworkId, retry.Fault, retry.Reason, notBefore);
                 _logger.LogInformation(DeliveryLog.Retrying, "Outbox {Id} to {Destination} retried in {Wait}: {Reason}", item.Id, item.Destination, wait, retry.Reason);
                 return false;
             default:
@@ -347,11 +375,24 @@ internal sealed class NetworkDeliveryWorker
         return TimeSpan.FromMilliseconds((ms / 2) + (Random.Shared.NextDouble() * ms / 2));
     }
 
+    private int NextFaultStreak(string channel)
+    {
+        var streak = _faultStreak.GetValueOrDefault(channel) + 1;
+        _faultStreak[channel] = streak;
+        return streak;
+    }
+
     private TimeSpan NextWake()
     {
         if (!_connector.IsReady)
         {
             return TimeSpan.FromMilliseconds(250);
+        }
+
+        var paused = _pausedUntil - _time.GetUtcNow();
+        if (paused > TimeSpan.Zero)
+        {
+            return paused;
         }
 
         if (_blockedUntil.Count == 0)

@@ -15,11 +15,13 @@ using OpenTelemetry.Metrics;
 namespace Bridge.Host.Admin;
 
 /// <summary>
-/// The operator's HTTP API on its own Kestrel (loopback by default): <c>/healthz</c> (200 when every connector is ready),
+/// The operator's HTTP API on its own Kestrel (loopback by default): <c>/healthz</c> (200 when every connector is ready
+/// and no network makes deliveries wait; otherwise 503 naming, per network, how many wait and why),
 /// <c>/status</c> (connectors, queue depths), <c>/deadletters</c> and <c>/metrics</c> (Prometheus).
 /// </summary>
 internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connectors, IBridgeStore store, StoreHealth storeHealth, ILoggerFactory loggerFactory,
-    InstanceRole role, BridgeMetrics metrics, Bridge.Core.Translation.TranslationHealth? translation = null) : IHostedService, IAsyncDisposable
+    InstanceRole role, BridgeMetrics metrics, Bridge.Core.Translation.TranslationHealth? translation = null, Bridge.Core.Delivery.Waits.NetworkWaits? waits = null)
+    : IHostedService, IAsyncDisposable
 {
     private WebApplication? _app;
 
@@ -40,7 +42,7 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
         var app = builder.Build();
         app.MapPrometheusScrapingEndpoint("/metrics");
         metrics.ObserveLeader(() => role.Current.Kind is InstanceRoleKind.Active or InstanceRoleKind.Single ? 1 : 0);
-        app.MapGet("/healthz", () =>
+        app.MapGet("/healthz", async (CancellationToken ct) =>
         {
             // A standby is healthy as a standby: it delivers nothing, by design, until the active instance goes.
             var (kind, _, holder) = role.Current;
@@ -54,12 +56,25 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
                 return Results.Text("deposed: lost the leader lease, stopping\n", statusCode: 503);
             }
 
-            // A connector is unhealthy when it cannot deliver, or delivers less than the configuration asks (its reason is shown).
-            var problems = connectors.All
-                .Select(c => (c.NetworkId, c.IsReady, Reason: c.DegradedReason))
-                .Where(c => !c.IsReady || c.Reason is not null)
-                .Select(c => c.Reason is null ? c.NetworkId : $"{c.NetworkId} ({c.Reason})")
-                .ToList();
+            // A connector is unhealthy when it cannot deliver, delivers less than the configuration asks (its reason is
+            // shown), or its network makes deliveries wait (rate limited, server errors): then how many wait and why.
+            var problems = new List<string>();
+            foreach (var c in connectors.All)
+            {
+                var wait = waits?.Current(c.NetworkId);
+                if (!c.IsReady || wait is not null)
+                {
+                    var why = wait?.Describe() ?? "not connected";
+                    var pending = await PendingAsync(c.NetworkId, ct);
+                    problems.Add($"{c.NetworkId}: {(pending is { } n ? n.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?")} waiting, {why}");
+                }
+
+                if (c.DegradedReason is { } reason)
+                {
+                    problems.Add($"{c.NetworkId} ({reason})");
+                }
+            }
+
             if (storeHealth.Problem is { } storeProblem)
             {
                 // Nothing new is acknowledged while the store refuses writes: say so first.
@@ -89,14 +104,14 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
         loggerFactory.CreateLogger<AdminServer>().LogInformation(new EventId(900, "AdminListening"), "Admin API listening on {Url}", options.Listen);
     }
 
-    /// <summary>A queue depth, or null while the store cannot say (not open yet at start, or refusing).</summary>
+    /// <summary>Rows waiting toward a network, or null while the store cannot say (not open yet at start, or refusing): health must answer even then.</summary>
     private async Task<int?> PendingAsync(string network, CancellationToken cancellationToken)
     {
         try
         {
             return await store.CountPendingAsync(network, cancellationToken);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or System.Data.Common.DbException)
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
             return null;
         }

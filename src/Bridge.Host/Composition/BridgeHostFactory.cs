@@ -59,6 +59,7 @@ internal static class BridgeHostFactory
         services.AddSingleton<BridgeMetrics>();
         services.AddSingleton<ConnectorRegistry>();
         services.AddSingleton<StoreHealth>();
+        services.AddSingleton(sp => new Bridge.Core.Delivery.Waits.NetworkWaits(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IBridgeStore>(sp => new HealthReportingStore(
             StoreFactory.Create(settings.Database, sp.GetRequiredService<ILoggerFactory>(), settings.AuditKeys), sp.GetRequiredService<StoreHealth>()));
         services.AddSingleton(settings.Secrets);

@@ -58,7 +58,7 @@ public sealed partial class MatrixConnector
             // Only this channel waits: the delivery worker parks it and carries on with the others.
             var after = ex.RetryAfter is { } r && r > TimeSpan.Zero ? r : TimeSpan.FromSeconds(1);
             _logger.LogInformation(MatrixLog.RateLimited, "Rate limited by the homeserver for {Room}; retrying in {After}", request.Destination.ChannelId, after);
-            return new DeliveryResult.RetryLater("rate limited (M_LIMIT_EXCEEDED)", after, CountsAsAttempt: false);
+            return new DeliveryResult.RetryLater("rate limited (M_LIMIT_EXCEEDED)", after, CountsAsAttempt: false, Fault: NetworkFault.RateLimited);
         }
         catch (MatrixApiException ex) when (ex.Status == HttpStatusCode.RequestEntityTooLarge || ex.ErrCode == "M_TOO_LARGE")
         {
@@ -70,7 +70,8 @@ public sealed partial class MatrixConnector
         }
         catch (MatrixApiException ex) when (ex.IsTransient)
         {
-            return new DeliveryResult.RetryLater(ex.Message);
+            // The homeserver's trouble, not the message's: waits without counting toward dead-lettering.
+            return new DeliveryResult.RetryLater(ex.Message, ex.RetryAfter, Fault: NetworkFault.ServerError);
         }
         catch (MatrixApiException ex) when (ex.Status == HttpStatusCode.Forbidden)
         {
@@ -89,7 +90,7 @@ public sealed partial class MatrixConnector
         catch (HttpRequestException ex)
         {
             EnsureConnecting();
-            return new DeliveryResult.RetryLater("homeserver unreachable: " + ex.Message, null, CountsAsAttempt: false);
+            return new DeliveryResult.RetryLater("homeserver unreachable: " + ex.Message, null, CountsAsAttempt: false, Fault: NetworkFault.Unreachable);
         }
         catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {

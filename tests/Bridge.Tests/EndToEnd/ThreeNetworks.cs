@@ -18,6 +18,12 @@ internal sealed class ThreeNetworksOptions
     /// <summary>A second organisation's Prosody (network <c>xmpp2</c>) in the same link.</summary>
     public bool SecondXmpp { get; init; }
 
+    /// <summary>
+    /// The daemon reaches Prosody's component port and the homeserver's client API through a <see cref="DelayingTcpProxy"/>
+    /// each (<see cref="ThreeNetworks.XmppLink"/>, <see cref="ThreeNetworks.MatrixLink"/>), to make those links slow or down.
+    /// </summary>
+    public bool Proxies { get; init; }
+
     /// <summary>Sets <c>guestPuppets: true</c> on the Mattermost network.</summary>
     public bool MattermostGuestPuppets { get; init; }
 
@@ -64,6 +70,13 @@ internal sealed class ThreeNetworks : IAsyncDisposable
     public MattermostUser? Carol { get; private set; }
     public BridgeProcess? Bridge { get; private set; }
     public BlackholeProxy? MattermostProxy { get; private set; }
+
+    /// <summary>The daemon's XMPP component connection, when <see cref="ThreeNetworksOptions.Proxies"/>.</summary>
+    public DelayingTcpProxy? XmppLink { get; private set; }
+
+    /// <summary>The daemon's requests to the homeserver, when <see cref="ThreeNetworksOptions.Proxies"/>.</summary>
+    public DelayingTcpProxy? MatrixLink { get; private set; }
+
     public string XmppRoom => Xmpp.Room("ops");
     public string ConfigPath => Dir.File("bridge.yaml");
     public string DatabasePath => Dir.File("bridge.db");
@@ -81,7 +94,8 @@ internal sealed class ThreeNetworks : IAsyncDisposable
         try
         {
             await xmpp.RegisterAsync("alice", "alicepass");
-            var builder = new BridgeConfigBuilder(net.DatabasePath).Xmpp("xmpp", xmpp, "org-xmpp");
+            net.XmppLink = options.Proxies ? DelayingTcpProxy.Start(xmpp.ComponentPort) : null;
+            var builder = new BridgeConfigBuilder(net.DatabasePath).Xmpp("xmpp", xmpp, "org-xmpp", viaPort: net.XmppLink?.Port);
             var endpoints = new List<(string, string)> { ("xmpp", net.XmppRoom) };
             if (options.SecondXmpp)
             {
@@ -93,7 +107,7 @@ internal sealed class ThreeNetworks : IAsyncDisposable
 
             if (options.Matrix)
             {
-                await net.StartMatrixAsync(builder);
+                await net.StartMatrixAsync(builder, options.Proxies);
                 endpoints.Add(("matrix", "#ops:localhost"));
             }
 
@@ -267,6 +281,14 @@ internal sealed class ThreeNetworks : IAsyncDisposable
             await Mattermost.DisposeAsync();
         }
 
+        foreach (var link in new[] { XmppLink, MatrixLink })
+        {
+            if (link is not null)
+            {
+                await link.DisposeAsync();
+            }
+        }
+
         await Xmpp.DisposeAsync();
         if (Xmpp2 is not null)
         {
@@ -276,7 +298,7 @@ internal sealed class ThreeNetworks : IAsyncDisposable
         Dir.Dispose();
     }
 
-    private async Task StartMatrixAsync(BridgeConfigBuilder builder)
+    private async Task StartMatrixAsync(BridgeConfigBuilder builder, bool proxied)
     {
         // Short retry cap: after an outage of the bridge the homeserver re-pushes within a second.
         Matrix = new MatrixSandbox(new MatrixSandboxOptions
@@ -288,11 +310,12 @@ internal sealed class ThreeNetworks : IAsyncDisposable
         Bob = Matrix.CreateUser("bob");
         Matrix.SetDisplayName(Bob.UserId, "Bob");
         MatrixRoom = Matrix.CreateRoom(Bob.UserId, aliasLocalpart: "ops");
+        MatrixLink = proxied ? DelayingTcpProxy.Start(Matrix.Port) : null;
         var listen = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
         Matrix.AddBridgeAppservice(listen, AsToken, HsToken);
         builder.Network("matrix", "matrix", "org-matrix", new Dictionary<string, string>
         {
-            ["homeserverUrl"] = Matrix.BaseUrl.ToString(),
+            ["homeserverUrl"] = MatrixLink is { } link ? $"http://127.0.0.1:{link.Port}/" : Matrix.BaseUrl.ToString(),
             ["serverName"] = Matrix.ServerName,
             ["listen"] = listen.ToString().TrimEnd('/'),
             ["asToken"] = AsToken,
