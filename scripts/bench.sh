@@ -2,6 +2,7 @@
 # Prints the bridge's figures (latency, throughput, CPU and memory per message) against real servers on loopback.
 # Compare with shared/notes/peers-measured.md. Usage: scripts/bench.sh [--latency N] [--burst N]
 #        scripts/bench.sh --flood N [--quiet N] [--sender-rate R] [--link-rate R]: one link flooded, the quiet link's delay
+#        scripts/bench.sh --translate [N]: latency added per message by each translation engine, N messages each (default 50)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh

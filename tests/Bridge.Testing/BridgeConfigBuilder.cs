@@ -9,6 +9,7 @@ public sealed class BridgeConfigBuilder
     private readonly List<(string Id, string Kind, string Organisation, IReadOnlyDictionary<string, string> Settings, IReadOnlyDictionary<string, string> Extra)> _networks = [];
     private readonly List<(string Id, (string Network, string Channel)[] Endpoints)> _links = [];
     private readonly List<string> _raw = [];
+    private readonly Dictionary<string, string> _languages = new(StringComparer.Ordinal);
 
     public BridgeConfigBuilder(string databasePath)
     {
@@ -57,6 +58,13 @@ public sealed class BridgeConfigBuilder
     /// <summary><c>delivery:maxAttempts</c> when set (answered failures before a row is dead-lettered).</summary>
     public int? DeliveryMaxAttempts { get; set; }
 
+    /// <summary>The language people on network <paramref name="id"/> write and read (<c>networks:&lt;id&gt;:language</c>).</summary>
+    public BridgeConfigBuilder Language(string id, string language)
+    {
+        _languages[id] = language;
+        return this;
+    }
+
     /// <summary>Raw YAML appended at the top level (policy, delivery, admin sections).</summary>
     public BridgeConfigBuilder Raw(string yaml)
     {
@@ -88,6 +96,10 @@ public sealed class BridgeConfigBuilder
             sb.AppendLine($"  {n.Id}:");
             sb.AppendLine($"    kind: {n.Kind}");
             sb.AppendLine($"    organisation: {n.Organisation}");
+            if (_languages.TryGetValue(n.Id, out var language))
+            {
+                sb.AppendLine($"    language: {Quote(language)}");
+            }
             foreach (var (k, v) in n.Extra)
             {
                 sb.AppendLine($"    {k}: {Quote(v)}");

@@ -369,7 +369,8 @@ public sealed class XmppPerson : IAsyncDisposable
                         (string?)node["stanza_id"],
                         (bool?)node["delayed"] ?? false,
                         received,
-                        (string?)node["replace_id"]));
+                        (string?)node["replace_id"],
+                        (node["bodies"] as JsonObject ?? []).ToDictionary(kv => kv.Key, kv => (string?)kv.Value ?? "", StringComparer.Ordinal)));
                     break;
                 case "reaction":
                     _reactions.Add(new ReceivedReaction(
@@ -398,7 +399,9 @@ public sealed class XmppPerson : IAsyncDisposable
 }
 
 /// <summary>A groupchat message as the client received it; <see cref="ReplaceId"/> is set on an XEP-0308 correction.</summary>
-public sealed record ReceivedMessage(string FromNick, string Body, string? Id, string? StanzaId, bool Delayed, DateTimeOffset ReceivedAt, string? ReplaceId = null);
+/// <param name="Bodies">Every &lt;body/&gt; by its language (xml:lang, or the stanza's; "" when neither says).</param>
+public sealed record ReceivedMessage(string FromNick, string Body, string? Id, string? StanzaId, bool Delayed, DateTimeOffset ReceivedAt, string? ReplaceId = null,
+    IReadOnlyDictionary<string, string>? Bodies = null);
 
 /// <summary>An XEP-0444 reactions message: who reacted, to which message id, with which keys.</summary>
 public sealed record ReceivedReaction(string FromNick, string TargetId, IReadOnlyList<string> Keys, DateTimeOffset ReceivedAt);

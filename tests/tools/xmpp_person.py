@@ -7,7 +7,7 @@ stdin : {"cmd":"say","body":"..."} [optional "id", optional "oob": a URL sent as
         {"cmd":"react","id":"<stanza-id of a message>","key":"<emoji>"} [optional "new_id"] (XEP-0444), {"cmd":"quit"}
 stdout: {"event":"joined","nick":..} once in the room; {"event":"presence","nick":..,"type":"available"|"unavailable",
         "self":bool,"codes":[..]} for every occupant presence; one line per groupchat message received:
-        {"event":"message","from_nick":..,"body":..,"id":..,"stanza_id":..,"delayed":bool,"replace_id":..}
+        {"event":"message","from_nick":..,"body":..,"bodies":{lang: body},"id":..,"stanza_id":..,"delayed":bool,"replace_id":..}
         {"event":"reaction","from_nick":..,"id":<id reacted to>,"keys":[..]} for each XEP-0444 reactions message,
         {"event":"sent","id":..} after each say, correct or react, {"event":"error",...} on errors;
         {"event":"private","from":..,"from_nick":..,"body":..,"type":..} for each chat/normal message with a body (MUC
@@ -106,10 +106,17 @@ class Person(slixmpp.ClientXMPP):
             if el.get("by") == self.room:
                 sid = el.get("id")
         replace = msg.xml.find("{%s}replace" % NS_CORRECT)
+        # RFC 6121 5.2.3: one <body/> per language; a body without xml:lang is in the stanza's language.
+        xml_lang = "{http://www.w3.org/XML/1998/namespace}lang"
+        stanza_lang = msg.xml.get(xml_lang) or msg["lang"] or ""
+        bodies = {}
+        for el in msg.xml.findall("{jabber:client}body"):
+            bodies[el.get(xml_lang) or stanza_lang] = el.text or ""
         emit({
             "event": "message",
             "from_nick": msg["from"].resource,
             "body": msg["body"],
+            "bodies": bodies,
             "id": msg["id"] or None,
             "stanza_id": sid,
             "delayed": msg.xml.find("{%s}delay" % NS_DELAY) is not None,

@@ -5,8 +5,14 @@ using Bridge.Testing;
 
 // Usage: Bridge.Bench [--latency N] [--burst N]
 //        Bridge.Bench --flood N [--quiet N] [--sender-rate R] [--link-rate R]   (see FloodBench.cs)
+//        Bridge.Bench --translate N   (added latency per engine, see TranslateBench.cs)
 // XMPP ⇄ XMPP through the daemon between two private Prosody servers, real slixmpp people on each side,
 // measured the way shared/notes/peers-measured.md measured matterbridge and Bifröst.
+if (Array.IndexOf(args, "--translate") >= 0)
+{
+    return await TranslateBench.RunAsync(Arg("--translate", 50));
+}
+
 if (Array.IndexOf(args, "--flood") >= 0)
 {
     return await FloodBench.RunAsync(Arg("--flood", 10_000), Arg("--quiet", 20), ArgText("--sender-rate"), ArgText("--link-rate"));

@@ -49,5 +49,17 @@ public sealed class BridgeMetrics : IDisposable
     public void ObserveLeader(Func<int> active) =>
         _meter.CreateObservableGauge("bridge.leader", active, "{instance}", "1 while this instance delivers (holds the leader lease or needs none), 0 while it stands by");
 
+    /// <summary>
+    /// <c>bridge.translation.engine.up</c>: 1 per engine that answers, 0 while it is out (its last translation failed or
+    /// ran past the budget), read when the metrics are collected, so an outage shows without any traffic counter moving.
+    /// </summary>
+    public void ObserveTranslationEngines(Func<IEnumerable<(string Engine, bool Up)>> engines)
+    {
+        ArgumentNullException.ThrowIfNull(engines);
+        _meter.CreateObservableGauge("bridge.translation.engine.up",
+            () => engines().Select(e => new Measurement<int>(e.Up ? 1 : 0, new KeyValuePair<string, object?>("engine", e.Engine))),
+            "{engine}", "whether each translation engine answers (1) or is out (0)");
+    }
+
     public void Dispose() => _meter.Dispose();
 }

@@ -9,7 +9,8 @@ namespace Bridge.Core.Translation;
 /// <c>apertium-eng-spa</c>): works with no network at all. Two ways to run it, chosen by <c>mode:</c>:
 /// <c>process</c> keeps one pipeline per language pair running in null-flush mode (<c>-z</c>: each text ends with a
 /// NUL and the answer comes back ended by one), so the dictionaries are loaded once; <c>per-message</c> starts
-/// <c>apertium -u &lt;pair&gt;</c> for every text. <c>scripts/bench.sh --translate</c> measures both.
+/// <c>apertium -u &lt;pair&gt;</c> for every text. <c>scripts/bench.sh --translate</c> measures both; the long-lived
+/// pipeline is the default (docs/translation.md has the figures).
 /// </summary>
 internal sealed class ApertiumEngine : ITranslationEngine
 {
@@ -26,7 +27,7 @@ internal sealed class ApertiumEngine : ITranslationEngine
         _options = options;
         _pairs = installedPairs;
         _logger = logger;
-        _longLived = !string.Equals(options.Mode, "per-message", StringComparison.OrdinalIgnoreCase);
+        _longLived = !string.Equals(options.Mode, "per-message", StringComparison.Ordinal);
     }
 
     public string Id { get; }
@@ -182,7 +183,12 @@ internal sealed class ApertiumPipeline(string modeFile, ILogger logger) : IDispo
             .Replace("$2", "", StringComparison.Ordinal)
             .Split('|')
             .Select(stage => stage.Trim())
-            .Select(stage => stage.IndexOf(' ', StringComparison.Ordinal) is var space and > 0 ? stage[..space] + " -z" + stage[space..] : stage + " -z");
+            .Select(stage => stage.IndexOf(' ', StringComparison.Ordinal) is var space and > 0 ? stage[..space] + " -z" + stage[space..] : stage + " -z")
+            // Most stages of Debian's build (lttoolbox 3.7, apertium 3.8: lt-proc -b/-n/-p, lrx-proc, apertium-transfer
+            // -b, apertium-interchunk) write the NUL but do not flush their stdio buffer on it, so an answer would sit in
+            // a pipe until 4 KiB more text arrived. stdbuf -o0 (coreutils) makes their output unbuffered; -oL would not
+            // do, the answer ends with a NUL, not a line break.
+            .Select(stage => "stdbuf -o0 " + stage);
         var start = new ProcessStartInfo("/bin/sh")
         {
             RedirectStandardInput = true,

@@ -21,6 +21,15 @@ public sealed class TranslationHealth
         }
     }
 
+    /// <summary>Whether <paramref name="engine"/> is out.</summary>
+    public bool IsOut(string engine)
+    {
+        lock (_gate)
+        {
+            return _out.ContainsKey(engine);
+        }
+    }
+
     internal void Failed(string engine, string reason)
     {
         lock (_gate)

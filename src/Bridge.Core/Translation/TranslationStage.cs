@@ -46,6 +46,7 @@ public sealed class TranslationStage : IAsyncDisposable
         _cache = new TranslationCache(options.CacheSize);
         _slots = engines.ToDictionary(kv => kv.Key,
             kv => new SemaphoreSlim(Math.Max(1, options.Engines.TryGetValue(kv.Key, out var o) ? o.MaxConcurrency : 1)), StringComparer.Ordinal);
+        metrics?.ObserveTranslationEngines(() => engines.Keys.Select(id => (id, !health.IsOut(id))));
         _people = [];
         foreach (var person in options.People)
         {

@@ -1,0 +1,171 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Bridge.Testing;
+
+namespace Bridge.Bench;
+
+/// <summary>
+/// <c>scripts/bench.sh --translate N</c>: the latency one message takes through the daemon from an English XMPP room to
+/// a Spanish one (two private Prosody servers, slixmpp people), N messages one at a time, once per engine and once with
+/// translation off, in one run; prints each engine's median and p99 and what it adds to the median with translation off.
+/// The HTTP engines talk to local stand-ins that answer at once, so their figure is the bridge's own cost of an HTTP
+/// engine (request, JSON, placeholder check), not a model's.
+/// </summary>
+internal static class TranslateBench
+{
+    private const string Budget = "00:00:30"; // so a slow engine is measured, not replaced by the original
+
+    public static async Task<int> RunAsync(int count)
+    {
+        await using var standIn = new StandIn();
+        (string Name, string Yaml)[] runs =
+        [
+            ("translation off", ""),
+            ("apertium, long-lived pipeline (mode: process)", Engine("kind: apertium\n      mode: process")),
+            ("apertium, per message (mode: per-message)", Engine("kind: apertium\n      mode: per-message")),
+            ("libretranslate (local stand-in)", Engine($"kind: libretranslate\n      url: '{standIn.Url}'")),
+            ("openai chat completions (local stand-in)", Engine($"kind: openai\n      url: '{standIn.Url}v1'\n      model: bench")),
+        ];
+
+        using var dir = new TempDirectory();
+        using var dataDir = new TempDirectory();
+        await using var a = await ProsodyServer.StartAsync("a.localhost");
+        await using var b = await ProsodyServer.StartAsync("b.localhost");
+        await a.RegisterAsync("alice", "alicepass");
+        await b.RegisterAsync("bob", "bobpass");
+        await using var alice = await XmppPerson.JoinAsync(a, "alice", "alicepass", a.Room("bench"), "Alice");
+        await using var bob = await XmppPerson.JoinAsync(b, "bob", "bobpass", b.Room("bench"), "Bob");
+
+        var results = new List<(string Name, List<double> Latencies, int Translated)>();
+        for (var r = 0; r < runs.Length; r++)
+        {
+            var (name, yaml) = runs[r];
+            var config = await new BridgeConfigBuilder(dataDir.File($"bridge-{r}.db"))
+                .Xmpp("org-a", a)
+                .Xmpp("org-b", b)
+                .Language("org-a", "en")
+                .Language("org-b", "es")
+                .Link("bench", ("org-a", a.Room("bench")), ("org-b", b.Room("bench")))
+                .Raw("logging:\n  LogLevel:\n    Default: Warning")
+                .Raw("limits:\n  senderPerSecond: 0\n  linkPerSecond: 0")
+                .Raw(yaml)
+                .WriteAsync(dir.File($"bridge-{r}.yaml"));
+            await using var bridge = await BridgeProcess.StartAsync(config);
+
+            // Warm-up: puppets joined, JIT done, the engine's first start (a pipeline, a connection) paid.
+            for (var i = 0; i < 5; i++)
+            {
+                await SendAndWaitAsync(alice, bob, $"Warm up {r}.{i}, the dog is black.");
+            }
+
+            var latencies = new List<double>();
+            var translated = 0;
+            for (var i = 0; i < count; i++)
+            {
+                // Each text different, so the cache of recent translations never answers.
+                var (took, wasTranslated) = await SendAndWaitAsync(alice, bob, $"Message {r}.{i}: the convoy leaves at noon and the dog is black.");
+                latencies.Add(took);
+                translated += wasTranslated ? 1 : 0;
+            }
+
+            latencies.Sort();
+            results.Add((name, latencies, translated));
+        }
+
+        var off = Percentile(results[0].Latencies, 0.5);
+        Console.WriteLine($"Translation: XMPP (en) -> XMPP (es) through the bridge, {count} messages one at a time per engine (two private Prosody servers, slixmpp people, loopback; limits: off; budget {Budget})");
+        Console.WriteLine("HTTP engines answer from local stand-ins at once: their figure is the bridge's cost of an HTTP engine, not a model's.");
+        Console.WriteLine($"{"engine",-48} {"median ms",10} {"p99 ms",10} {"added ms",10} {"translated",11}");
+        foreach (var (name, latencies, translated) in results)
+        {
+            var median = Percentile(latencies, 0.5);
+            Console.WriteLine(FormattableString.Invariant(
+                $"{name,-48} {median,10:F1} {Percentile(latencies, 0.99),10:F1} {(ReferenceEquals(latencies, results[0].Latencies) ? "-" : (median - off).ToString("F1", CultureInfo.InvariantCulture)),10} {translated,5} of {count}"));
+        }
+
+        return results.Skip(1).All(r => r.Translated == count) ? 0 : 1;
+    }
+
+    private static string Engine(string settings) => $"translation:\n  enabled: true\n  defaultEngine: e\n  timeout: {Budget}\n  engines:\n    e:\n      {settings}";
+
+    private static async Task<(double Ms, bool Translated)> SendAndWaitAsync(XmppPerson alice, XmppPerson bob, string body)
+    {
+        static bool Is(ReceivedMessage m, string body) => m.Body == body || m.Bodies?.Values.Contains(body) == true;
+        var sent = DateTimeOffset.UtcNow;
+        await alice.SayAsync(body);
+        var got = (await bob.WaitForAsync(ms => ms.Any(m => Is(m, body)), TimeSpan.FromMinutes(2), body)).First(m => Is(m, body));
+        return ((got.ReceivedAt - sent).TotalMilliseconds, got.Bodies is { Count: 2 });
+    }
+
+    private static double Percentile(List<double> sorted, double p) => sorted[(int)Math.Min(sorted.Count - 1, Math.Ceiling(p * sorted.Count) - 1)];
+
+    /// <summary>Answers like LibreTranslate (<c>POST /translate</c>) and chat completions (<c>POST /v1/chat/completions</c>): "ES " + the text.</summary>
+    private sealed class StandIn : IAsyncDisposable
+    {
+        private readonly HttpListener _listener = new();
+        private readonly Task _loop;
+
+        public StandIn()
+        {
+            Url = $"http://127.0.0.1:{FreePorts.Next()}/";
+            _listener.Prefixes.Add(Url);
+            _listener.Start();
+            _loop = Task.Run(LoopAsync);
+        }
+
+        public string Url { get; }
+
+        private async Task LoopAsync()
+        {
+            while (_listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return;
+                }
+
+                _ = Task.Run(() => AnswerAsync(context));
+            }
+        }
+
+        private static async Task AnswerAsync(HttpListenerContext context)
+        {
+            try
+            {
+                using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+                var body = JsonNode.Parse(await reader.ReadToEndAsync());
+                JsonNode answer = context.Request.Url!.AbsolutePath switch
+                {
+                    "/translate" => new JsonObject { ["translatedText"] = "ES " + (string?)body?["q"] },
+                    "/v1/chat/completions" => new JsonObject
+                    {
+                        ["choices"] = new JsonArray(new JsonObject { ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = "ES " + (string?)body?["messages"]?[1]?["content"] } }),
+                    },
+                    _ => new JsonObject { ["error"] = "not found" },
+                };
+                var bytes = Encoding.UTF8.GetBytes(answer.ToJsonString());
+                context.Response.ContentType = "application/json";
+                await context.Response.OutputStream.WriteAsync(bytes);
+                context.Response.Close();
+            }
+            catch (Exception ex) when (ex is HttpListenerException or IOException or System.Text.Json.JsonException)
+            {
+                context.Response.Abort();
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _listener.Stop();
+            _listener.Close();
+            await _loop;
+        }
+    }
+}
