@@ -138,7 +138,7 @@ public sealed partial class MattermostConnector
         Sender = await PersonAsync(post, ct),
         Text = post.Message,
         ReplyToNativeId = post.RootId.Length > 0 ? post.RootId : null,
-        Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(post.CreateAt),
+        Timestamp = Timestamp(post.CreateAt, _context.Time),
         StructuredLabels = post.LabelProp("classification"), // present but empty or not a string: ranks highest (R-S1)
         Attachments = [.. (post.Metadata?.Files ?? []).Select(f => new Attachment
         {
@@ -168,7 +168,7 @@ public sealed partial class MattermostConnector
             Sender = await PersonAsync(post, ct),
             Text = post.Message,
             TargetNativeId = post.Id,
-            Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(post.EditAt),
+            Timestamp = Timestamp(post.EditAt, _context.Time),
             StructuredLabels = post.LabelProp("classification"), // R-K2: the edited post is classified from scratch
         }, ct);
     }
@@ -187,7 +187,7 @@ public sealed partial class MattermostConnector
             Kind = BridgeEventKind.Delete,
             Sender = await PersonAsync(post, ct),
             TargetNativeId = post.Id,
-            Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(post.DeleteAt == 0 ? post.UpdateAt : post.DeleteAt),
+            Timestamp = Timestamp(post.DeleteAt == 0 ? post.UpdateAt : post.DeleteAt, _context.Time),
         }, ct);
     }
 
@@ -206,12 +206,19 @@ public sealed partial class MattermostConnector
             Sender = await PersonAsync(reaction.UserId, null, ct),
             TargetNativeId = reaction.PostId,
             ReactionKey = EmojiMap.FromShortcode(reaction.EmojiName),
-            Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(reaction.CreateAt),
+            Timestamp = Timestamp(reaction.CreateAt, _context.Time),
         }, ct);
     }
 
     /// <summary>Posts first bridged by a catch-up already edited: post id to the edit_at their text carried.</summary>
     private string ArrivedEditedScope => $"mattermost:{_network.Id}:arrived-edited";
+
+    /// <summary>
+    /// A Mattermost time (milliseconds since 1970) as a time; one outside the calendar counts as absent (now). It used
+    /// to throw, and a post that throws is retried by every catch-up: one bad timestamp stalled the channel for good.
+    /// </summary>
+    internal static DateTimeOffset Timestamp(long milliseconds, TimeProvider time) =>
+        milliseconds is >= -62_135_596_800_000 and <= 253_402_300_799_999 ? DateTimeOffset.FromUnixTimeMilliseconds(milliseconds) : time.GetUtcNow();
 
     internal static string ReactionNativeId(string postId, string userId, string emojiName) => $"{postId}:{userId}:{emojiName}";
 

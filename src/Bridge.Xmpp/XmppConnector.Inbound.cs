@@ -168,6 +168,13 @@ internal sealed partial class XmppConnector
         }
     }
 
+    /// <summary>
+    /// What one room message (live, or the inner message of an archive result) becomes, without the ingest queue: the
+    /// stanza-to-event translation on its own, for the fuzzer (tests/Bridge.Fuzz.Tests).
+    /// </summary>
+    internal BridgeEvent? Translate(RoomState room, XElement message, bool live, string? archiveStanzaId) =>
+        Classify(room, message, live, archiveStanzaId, archiveStamp: null) is InboundMessage m ? m.Event : null;
+
     /// <summary>Turns one room message into what the ingest worker needs, or null for anything not to bridge.</summary>
     private InboundItem? Classify(RoomState room, XElement message, bool live, string? archiveStanzaId, DateTimeOffset? archiveStamp)
     {

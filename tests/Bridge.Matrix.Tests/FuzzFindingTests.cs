@@ -57,4 +57,32 @@ public sealed class FuzzFindingTests
         var mapped = MapOnly("""{"events":[{"type":"m.room.message","event_id":"$1","origin_server_ts":9223372036854775807,"content":{"msgtype":"m.text","body":"late"}}]}""");
         Assert.Equal("late", mapped?.Text);
     }
+
+    [Fact]
+    public void Deeply_nested_html_is_split_into_parts_whose_size_grows_with_the_input_not_its_square()
+    {
+        // The fuzzer's case: ~500 nested elements made every part reopen them all, so 4 KB of HTML became ~300 parts
+        // (1.6 MB); a case allocated more than 256 MB.
+        var words = string.Concat(Enumerable.Range(0, 400).Select(i => $"w{i} "));
+        var html = string.Concat(Enumerable.Repeat("<b>", 500)) + words + string.Concat(Enumerable.Repeat("</b>", 500));
+        var parts = HtmlSplitter.Split(html, 2048);
+        var total = parts.Sum(p => p.Length);
+        Assert.True(total <= 4 * html.Length, $"{parts.Count} parts, {total} chars from {html.Length}");
+        // Every word still arrives, once and in order, and the outer formatting is kept.
+        var text = string.Concat(parts.Select(HtmlSplitter.ToPlainText));
+        Assert.Equal(words.Replace(" ", "", StringComparison.Ordinal), text.Replace(" ", "", StringComparison.Ordinal).Replace("\n", "", StringComparison.Ordinal));
+        Assert.All(parts, p => Assert.StartsWith("<b>", p, StringComparison.Ordinal));
+        Assert.All(parts, p => Assert.Equal(CountOf(p, "<b>"), CountOf(p, "</b>")));
+    }
+
+    private static int CountOf(string text, string what)
+    {
+        var n = 0;
+        for (var i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + what.Length, StringComparison.Ordinal))
+        {
+            n++;
+        }
+
+        return n;
+    }
 }

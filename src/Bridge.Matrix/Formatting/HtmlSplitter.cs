@@ -8,7 +8,9 @@ namespace Bridge.Matrix.Formatting;
 /// Splits an HTML fragment (a <c>formatted_body</c>) into parts of at most N bytes of canonical JSON, between words
 /// and tags, never inside a tag or a character reference. Elements open at a cut are closed at the end of the part and
 /// reopened (with their attributes) at the start of the next, so every part is well formed on its own and the parts
-/// read in order say everything the original said.
+/// read in order say everything the original said. Only the outermost open elements whose tags fit in a quarter of
+/// the part are reopened: deeper ones lose their formatting in later parts (their end tags are dropped there too), as
+/// otherwise deeply nested input makes every part mostly reopened tags, and a few kilobytes became megabytes of parts.
 /// </summary>
 internal static class HtmlSplitter
 {
@@ -33,12 +35,14 @@ internal static class HtmlSplitter
 
         var parts = new List<string>();
         var tokens = Tokens(html, maxBytes / 2).ToList();
-        var open = new List<(string Name, string Tag)>();
+        // Emitted: the element's start tag is in the current part (so its end tag goes there too).
+        var open = new List<(string Name, string Tag, bool Emitted)>();
+        var reopenBudget = maxBytes / 4;
         var current = new StringBuilder();
         var size = 0;
         var hasContent = false;
         // The last place in the current part just after a block ended (a paragraph, list item, quote): the preferred cut.
-        (int Token, int Length, int Size, List<(string, string)> Open)? blockCut = null;
+        (int Token, int Length, int Size, List<(string, string, bool)> Open)? blockCut = null;
         for (var t = 0; t < tokens.Count; t++)
         {
             var token = tokens[t];
@@ -58,14 +62,27 @@ internal static class HtmlSplitter
 
                 for (var i = open.Count - 1; i >= 0; i--)
                 {
-                    current.Append("</").Append(open[i].Name).Append('>');
+                    if (open[i].Emitted)
+                    {
+                        current.Append("</").Append(open[i].Name).Append('>');
+                    }
                 }
 
                 parts.Add(current.ToString());
                 current.Clear();
-                foreach (var (_, tag) in open)
+                var reopened = 0;
+                for (var i = 0; i < open.Count; i++)
                 {
-                    current.Append(tag);
+                    var (name, tag, _) = open[i];
+                    var cost = Size(tag) + name.Length + 3;
+                    var emit = reopened + cost <= reopenBudget && (i == 0 || open[i - 1].Emitted);
+                    if (emit)
+                    {
+                        current.Append(tag);
+                        reopened += cost;
+                    }
+
+                    open[i] = (name, tag, emit);
                 }
 
                 size = Size(current.ToString());
@@ -73,16 +90,23 @@ internal static class HtmlSplitter
                 blockCut = null;
             }
 
-            current.Append(token.Text);
-            size += tokenSize;
+            var at = token.Kind == TokenKind.End
+                ? open.FindLastIndex(o => string.Equals(o.Name, token.Name, StringComparison.OrdinalIgnoreCase))
+                : -1;
+            // The end of an element that was not reopened in this part would close nothing here.
+            if (at < 0 || open[at].Emitted)
+            {
+                current.Append(token.Text);
+                size += tokenSize;
+            }
+
             hasContent |= token.Kind is TokenKind.Text or TokenKind.Void;
             switch (token.Kind)
             {
                 case TokenKind.Start:
-                    open.Add((token.Name!, token.Text));
+                    open.Add((token.Name!, token.Text, true));
                     break;
                 case TokenKind.End:
-                    var at = open.FindLastIndex(o => string.Equals(o.Name, token.Name, StringComparison.OrdinalIgnoreCase));
                     if (at >= 0)
                     {
                         open.RemoveRange(at, open.Count - at);
@@ -138,12 +162,12 @@ internal static class HtmlSplitter
 
     private static int Size(string text) => MessageSplitter.Measure(text, TextMeasure.JsonUtf8Bytes);
 
-    private static int ClosingSize(List<(string Name, string Tag)> open)
+    private static int ClosingSize(List<(string Name, string Tag, bool Emitted)> open)
     {
         var n = 0;
-        foreach (var (name, _) in open)
+        foreach (var (name, _, emitted) in open)
         {
-            n += name.Length + 3;
+            n += emitted ? name.Length + 3 : 0;
         }
 
         return n;
