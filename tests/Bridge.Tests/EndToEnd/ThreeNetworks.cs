@@ -30,6 +30,9 @@ internal sealed class ThreeNetworksOptions
     /// <summary>The daemon reaches Mattermost through a <see cref="BlackholeProxy"/> (<see cref="ThreeNetworks.MattermostProxy"/>), to cut it.</summary>
     public bool MattermostThroughProxy { get; init; }
 
+    /// <summary>Keys of the Mattermost network's section set (or, with a null value, removed to get the default).</summary>
+    public IReadOnlyDictionary<string, string?> MattermostKeys { get; init; } = new Dictionary<string, string?>();
+
     /// <summary>Tokens and username override allowed unless a test says otherwise (the real server's defaults forbid both).</summary>
     public SandboxSettings MattermostSettings { get; init; } = new()
     {
@@ -113,7 +116,7 @@ internal sealed class ThreeNetworks : IAsyncDisposable
 
             if (options.Mattermost)
             {
-                await net.StartMattermostAsync(builder, options.MattermostSettings, options.MattermostGuestPuppets, options.MattermostThroughProxy);
+                await net.StartMattermostAsync(builder, options.MattermostSettings, options.MattermostGuestPuppets, options.MattermostThroughProxy, options.MattermostKeys);
                 endpoints.Add(("mm", "town-square"));
             }
 
@@ -324,7 +327,8 @@ internal sealed class ThreeNetworks : IAsyncDisposable
         });
     }
 
-    private async Task StartMattermostAsync(BridgeConfigBuilder builder, SandboxSettings settings, bool guestPuppets, bool throughProxy)
+    private async Task StartMattermostAsync(BridgeConfigBuilder builder, SandboxSettings settings, bool guestPuppets, bool throughProxy,
+        IReadOnlyDictionary<string, string?> overrides)
     {
         Mattermost = new MattermostSandbox(settings);
         await Mattermost.StartAsync();
@@ -337,6 +341,18 @@ internal sealed class ThreeNetworks : IAsyncDisposable
             .Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value ?? "");
         keys["requestTimeout"] = "00:00:05";
+        foreach (var (key, value) in overrides)
+        {
+            if (value is null)
+            {
+                keys.Remove(key);
+            }
+            else
+            {
+                keys[key] = value;
+            }
+        }
+
         if (throughProxy)
         {
             MattermostProxy = BlackholeProxy.Start(Mattermost.Port);
