@@ -155,6 +155,7 @@ internal sealed partial class XmppConnector
             {
                 _stateWriteFailedThisTick = false;
                 await PersistPositionsAsync(final: false, stop);
+                await PurgeSendMarksAsync(stop);
                 _stateWritesFailing &= _stateWriteFailedThisTick;
             }
         }

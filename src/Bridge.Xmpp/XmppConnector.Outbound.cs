@@ -54,6 +54,21 @@ internal sealed partial class XmppConnector
         }
 
         var messageId = request.IdempotencyKey;
+        if (!_sentStanzaIds.TryGet(messageId, out _) && room.ArchiveAvailable != false)
+        {
+            try
+            {
+                if (!await LookForSendFromBeforeAsync(room, messageId, cancellationToken))
+                {
+                    return new DeliveryResult.RetryLater($"could not tell whether {room.Key} already has it", TimeSpan.FromSeconds(2));
+                }
+            }
+            catch (XmppStreamClosedException ex)
+            {
+                return new DeliveryResult.RetryLater("connection lost: " + ex.Message, TimeSpan.FromSeconds(1), CountsAsAttempt: false);
+            }
+        }
+
         if (_sentStanzaIds.TryGet(messageId, out var alreadySent))
         {
             // Seen in the room (live or in the archive after a restart) although the attempt was not recorded as done.
@@ -115,6 +130,11 @@ internal sealed partial class XmppConnector
             var what = ev.Kind == BridgeEventKind.Edit ? "edit" : "message";
             return new DeliveryResult.Rejected($"too large for XMPP: the stanza is {stanzaBytes} bytes, over the {_options.MaxStanzaBytes}-byte limit (xmpp maxStanzaBytes)",
                 $"Your {what} was too large for network '{_network.Id}' and was not delivered there.");
+        }
+
+        if (!await MarkSendAsync(messageId, cancellationToken))
+        {
+            return new DeliveryResult.RetryLater("the send could not be marked in the store", TimeSpan.FromSeconds(2));
         }
 
         var reflection = new TaskCompletionSource<XElement>(TaskCreationOptions.RunContinuationsAsynchronously);

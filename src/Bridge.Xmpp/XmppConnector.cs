@@ -115,6 +115,7 @@ internal sealed partial class XmppConnector : INetworkConnector
             }
         }
 
+        await LoadSendMarksAsync(cancellationToken);
         _lifetime = new CancellationTokenSource();
         var token = _lifetime.Token;
         _ingestWorker = Task.Run(() => IngestWorkerAsync(token), CancellationToken.None);

@@ -312,4 +312,35 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
         var corrected = await max.WaitForMessagesAsync(m => m.Body == "world", 1, Wait);
         Assert.Equal("bridge-1", corrected[0].ReplaceId);
     }
+
+    [Fact]
+    public async Task A_send_not_recorded_before_a_kill_is_not_sent_again_however_far_the_room_moved_on()
+    {
+        // Crash storm finding (issue 13): the daemon sent, the room reflected and archived it, the room kept talking and
+        // the saved position moved well past it, then the daemon died before the core recorded the delivery.
+        var room = _server.NewRoom();
+        var state = new InMemoryStateStore();
+        var jid = await _server.NewUserAsync("nia");
+        await using var nia = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Nia");
+        await using (var first = await ConnectorHarness.StartAsync(_server, [room], state))
+        {
+            await first.WaitReadyAsync();
+            Assert.IsType<DeliveryResult.Delivered>(await first.Connector.DeliverAsync(ConnectorHarness.Message(7, room, "Alice", "only once"), CancellationToken.None));
+            for (var i = 0; i < 40; i++)
+            {
+                await nia.SayConfirmedAsync($"chatter {i}");
+            }
+
+            await first.Sink.WaitForAsync(e => e.Text == "chatter 39", 1, Wait);
+            await Task.Delay(3000); // two persistence ticks: the saved position passes our send
+        }
+
+        // The same outbox row again, as the core hands it over after the restart.
+        await using var second = await ConnectorHarness.StartAsync(_server, [room], state);
+        await second.WaitReadyAsync();
+        Assert.IsType<DeliveryResult.Delivered>(await second.Connector.DeliverAsync(ConnectorHarness.Message(7, room, "Alice", "only once"), CancellationToken.None));
+        Assert.IsType<DeliveryResult.Delivered>(await second.Connector.DeliverAsync(ConnectorHarness.Message(8, room, "Alice", "after the restart"), CancellationToken.None));
+        await nia.WaitForMessagesAsync(m => m.Body == "after the restart", 1, Wait);
+        Assert.Single(nia.Messages, m => m.Body == "only once");
+    }
 }

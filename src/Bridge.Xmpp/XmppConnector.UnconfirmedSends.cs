@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Xml.Linq;
+using Bridge.Xmpp.Muc;
+using Bridge.Xmpp.Protocol;
+using Bridge.Xmpp.Stream;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Xmpp;
+
+/// <summary>
+/// A daemon killed between sending a stanza and the core recording it delivered sends the same outbox row again after
+/// its restart. The catch-up recognises our recent sends only near the saved position, and the room may have moved far
+/// past it; so every send is marked (its id and time) before it leaves, and a row whose mark a previous run left is
+/// looked up in the room's archive from that time on, by origin-id, before anything is sent again.
+/// </summary>
+internal sealed partial class XmppConnector
+{
+    /// <summary>How long a mark is kept: far longer than the core takes to record a delivery it was told of.</summary>
+    private static readonly TimeSpan SendMarkLifetime = TimeSpan.FromMinutes(2);
+
+    /// <summary>How far before its mark's time a send is looked for (the mark is written just before the send).</summary>
+    private static readonly TimeSpan SendMarkSlack = TimeSpan.FromSeconds(30);
+
+    private const int SendSearchPages = 20;
+
+    /// <summary>Marks a previous run left: message id to the time it was sent.</summary>
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _marksFromBefore = new(StringComparer.Ordinal);
+
+    /// <summary>This run's marks, oldest first, deleted once older than <see cref="SendMarkLifetime"/>.</summary>
+    private readonly ConcurrentQueue<(string MessageId, DateTimeOffset At)> _sendMarks = new();
+
+    private string SendMarkScope => $"{_stateScope}:sending";
+
+    private async Task LoadSendMarksAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var (messageId, value) in await _context.State.ListAsync(SendMarkScope, cancellationToken))
+            {
+                if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+                {
+                    _marksFromBefore[messageId] = at;
+                    _sendMarks.Enqueue((messageId, at)); // purged like this run's own
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _logger.LogWarning(XmppLog.StateFailed, ex, "Could not read the marks of sends cut short by the last stop; such a send may be repeated");
+        }
+    }
+
+    /// <summary>Written before the stanza leaves: a send that cannot be marked is not made (tried again later).</summary>
+    private async Task<bool> MarkSendAsync(string messageId, CancellationToken cancellationToken)
+    {
+        var now = _context.Time.GetUtcNow();
+        try
+        {
+            await _context.State.SetAsync(SendMarkScope, messageId, now.ToString("O", CultureInfo.InvariantCulture), cancellationToken);
+            _sendMarks.Enqueue((messageId, now));
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _logger.LogWarning(XmppLog.StateFailed, "Could not mark the send of {MessageId} ({Error}); holding it", messageId, ex.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Deletes marks old enough that the core has long recorded their delivery (or will send them anew).</summary>
+    private async Task PurgeSendMarksAsync(CancellationToken cancellationToken)
+    {
+        var cutoff = _context.Time.GetUtcNow() - SendMarkLifetime;
+        while (_sendMarks.TryPeek(out var mark) && mark.At < cutoff)
+        {
+            try
+            {
+                await _context.State.DeleteAsync(SendMarkScope, mark.MessageId, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                StateWriteFailed(ex, "an old send mark");
+                return; // the next tick tries again
+            }
+
+            _sendMarks.TryDequeue(out _);
+        }
+    }
+
+    /// <summary>
+    /// For a row a previous run may have sent: reads the room's archive from a little before the mark's time, so our own
+    /// sends in it (by origin-id) are known; true when the archive could be read (found or not).
+    /// </summary>
+    private async Task<bool> LookForSendFromBeforeAsync(RoomState room, string messageId, CancellationToken cancellationToken)
+    {
+        if (!_marksFromBefore.TryGetValue(messageId, out var at))
+        {
+            return true;
+        }
+
+        var stream = _stream ?? throw new XmppStreamClosedException("not connected");
+        string? after = null;
+        for (var page = 0; page < SendSearchPages && !_sentStanzaIds.TryGet(messageId, out _); page++)
+        {
+            var queryId = NextId("sent");
+            _recentOwnQueries[queryId] = room;
+            var rsm = new XElement(Ns.Rsm + "set", new XElement(Ns.Rsm + "max", ArchivePageSize.ToString(CultureInfo.InvariantCulture)));
+            if (after is not null)
+            {
+                rsm.Add(new XElement(Ns.Rsm + "after", after));
+            }
+
+            var iq = new XElement(Ns.Component + "iq",
+                new XAttribute("type", "set"),
+                new XAttribute("from", _botJid.ToString()),
+                new XAttribute("to", room.Key),
+                new XElement(Ns.Mam + "query", new XAttribute("queryid", queryId),
+                    new XElement(Ns.DataForms + "x", new XAttribute("type", "submit"),
+                        new XElement(Ns.DataForms + "field", new XAttribute("var", "FORM_TYPE"), new XAttribute("type", "hidden"),
+                            new XElement(Ns.DataForms + "value", Ns.Mam.NamespaceName)),
+                        new XElement(Ns.DataForms + "field", new XAttribute("var", "start"),
+                            new XElement(Ns.DataForms + "value", (at - SendMarkSlack).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)))),
+                    rsm));
+            try
+            {
+                var reply = await SendIqAsync(stream, iq, _options.JoinTimeout * 3, cancellationToken);
+                var fin = reply.Element(Ns.Mam + "fin");
+                after = (string?)fin?.Element(Ns.Rsm + "set")?.Element(Ns.Rsm + "last");
+                if ((string?)fin?.Attribute("complete") == "true" || after is null)
+                {
+                    break;
+                }
+            }
+            catch (XmppIqErrorException ex)
+            {
+                // The archive answered and will not help (no archive, a refused query): holding the row would hold it
+                // for ever, so it is sent, and the log says it may be a second copy.
+                if (ex.Condition is "feature-not-implemented" or "service-unavailable")
+                {
+                    room.ArchiveAvailable = false;
+                }
+
+                _logger.LogWarning(XmppLog.CatchUpFailed, "Looking for {MessageId} in {Room}'s archive failed ({Condition}); sending it, possibly a second time",
+                    messageId, room.Key, ex.Condition);
+                break;
+            }
+            catch (TimeoutException)
+            {
+                _logger.LogWarning(XmppLog.CatchUpFailed, "{Room} did not answer an archive query; holding {MessageId}", room.Key, messageId);
+                return false;
+            }
+            finally
+            {
+                _recentOwnQueries.TryRemove(queryId, out _);
+            }
+        }
+
+        _marksFromBefore.TryRemove(messageId, out _);
+        return true;
+    }
+}
