@@ -120,12 +120,28 @@ public sealed class DeliveryTests
 
         Assert.NotNull(limited);
         Assert.False(limited.CountsAsAttempt);
+        Assert.Equal(NetworkFault.RateLimited, limited.Fault);
         Assert.NotNull(limited.After);
         Assert.InRange(limited.After!.Value, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(1));
 
         h.Sandbox.RateLimitPerSecond = null;
         var retried = await h.Connector.DeliverAsync(h.Request(100, "burst 0"), CancellationToken.None);
         Assert.IsType<DeliveryResult.Delivered>(retried);
+    }
+
+    [Fact]
+    public async Task Homeserver_500_is_a_server_error_retry_that_never_counts_toward_dead_lettering()
+    {
+        await using var h = await BridgeHarness.StartAsync();
+        await h.Connector.DeliverAsync(h.Request(1, "warm up"), CancellationToken.None);
+        h.Sandbox.FailWithServerErrors(TimeSpan.FromMinutes(1));
+        var failed = Assert.IsType<DeliveryResult.RetryLater>(await h.Connector.DeliverAsync(h.Request(2, "during"), CancellationToken.None));
+        Assert.Equal(NetworkFault.ServerError, failed.Fault);
+        Assert.False(failed.Counts);
+        Assert.Contains("500", failed.Reason, StringComparison.Ordinal);
+
+        h.Sandbox.ClearFaults();
+        Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(h.Request(2, "during"), CancellationToken.None));
     }
 
     [Fact]

@@ -174,6 +174,9 @@ public sealed class DeliveryTests
         }
         var retry = Assert.IsType<DeliveryResult.RetryLater>(result);
         Assert.True(retry.After >= TimeSpan.FromSeconds(1));
+        // The server's limit, not the message's fault: the whole network waits, and it never counts toward dead-lettering.
+        Assert.Equal(Bridge.Core.Connectors.NetworkFault.RateLimited, retry.Fault);
+        Assert.False(retry.Counts);
     }
 }
 

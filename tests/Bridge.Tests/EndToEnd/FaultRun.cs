@@ -6,13 +6,13 @@ using Bridge.Testing;
 namespace Bridge.Tests.EndToEnd;
 
 /// <summary>One fault scenario's outcome, as <c>scripts/faults.sh</c> prints it.</summary>
-internal sealed record FaultRow(string Scenario, int Sent, int Delivered, int Lost, int Duplicated, bool InOrder, string P99Without, string P99With, string Health)
+internal sealed record FaultRow(string Scenario, int Sent, int Delivered, int Lost, int Duplicated, bool InOrder, string P99Without, string P99With, string Touched, string Health)
 {
-    public const string Header = "scenario | outage s | sent | delivered | lost | duplicated | order kept | healthy p50/p99 ms, no fault | healthy p50/p99 ms, fault | /healthz during the fault";
+    public const string Header = "scenario | outage s | sent | delivered | lost | duplicated | order kept | healthy p50/p99 ms, no fault | healthy p50/p99 ms, fault | to/from faulted p50/p99 ms, fault | /healthz during the fault";
 
     public string Line(TimeSpan outage) => string.Join(" | ", Scenario, ((int)outage.TotalSeconds).ToString(CultureInfo.InvariantCulture),
         Sent.ToString(CultureInfo.InvariantCulture), Delivered.ToString(CultureInfo.InvariantCulture), Lost.ToString(CultureInfo.InvariantCulture),
-        Duplicated.ToString(CultureInfo.InvariantCulture), InOrder ? "yes" : "NO", P99Without, P99With, Health);
+        Duplicated.ToString(CultureInfo.InvariantCulture), InOrder ? "yes" : "NO", P99Without, P99With, Touched, Health);
 }
 
 /// <summary>
@@ -96,7 +96,9 @@ internal sealed class FaultRun(ThreeNetworks net, XmppPerson alice, HttpClient a
         }
 
         return new FaultRow(scenario, 2 * sent.Count, delivered, lost, doubled, inOrder,
-            P99(sent, firstSeen, touched, duringFault: false), P99(sent, firstSeen, touched, duringFault: true), health ?? "");
+            P99(sent, firstSeen, (f, t) => !touched.Contains(f) && !touched.Contains(t), duringFault: false),
+            P99(sent, firstSeen, (f, t) => !touched.Contains(f) && !touched.Contains(t), duringFault: true),
+            P99(sent, firstSeen, (f, t) => touched.Contains(f) || touched.Contains(t), duringFault: true), health ?? "");
     }
 
     private async Task SpeakAsync(string tag, List<Sent> sent, TimeSpan length, bool duringFault)
@@ -165,12 +167,13 @@ internal sealed class FaultRun(ThreeNetworks net, XmppPerson alice, HttpClient a
         }
     }
 
-    private string P99(List<Sent> sent, ConcurrentDictionary<(string, string), DateTime> firstSeen, string[] touched, bool duringFault)
+    /// <summary>p50/p99 of the delays of the pairs <paramref name="pair"/> (from, to) picks, for messages sent in one phase.</summary>
+    private string P99(List<Sent> sent, ConcurrentDictionary<(string, string), DateTime> firstSeen, Func<string, string, bool> pair, bool duringFault)
     {
         var delays = new List<double>();
-        foreach (var s in sent.Where(s => s.DuringFault == duringFault && !touched.Contains(s.From)))
+        foreach (var s in sent.Where(s => s.DuringFault == duringFault))
         {
-            foreach (var to in Destinations(s.From).Where(d => !touched.Contains(d)))
+            foreach (var to in Destinations(s.From).Where(d => pair(s.From, d)))
             {
                 DateTime? at = to == X
                     ? alice.Messages.FirstOrDefault(m => m.Body == s.Body && m.FromNick != "Alice")?.ReceivedAt.UtcDateTime
