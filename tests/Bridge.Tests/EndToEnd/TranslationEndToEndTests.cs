@@ -59,7 +59,7 @@ public sealed class TranslationEndToEndTests(ITestOutputHelper output)
             await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("[CUI] ").Count == 1, Long, "Alice's message on Matrix");
             var content = (JsonObject)net.Hs.GetMessages(net.MatrixRoom).Single(e => ((string?)e["content"]?["body"])?.StartsWith("[CUI] ", StringComparison.Ordinal) == true)["content"]!;
             Assert.StartsWith("[CUI] Buenos días", (string?)content["body"], StringComparison.Ordinal);
-            Assert.Equal(original, (string?)content["org.bridge.translation"]?["original"]);
+            Assert.Equal(original, (string?)content["org.bridge.translation"]?["original"]?["body"]);
             Assert.Contains("<details>", (string?)content["formatted_body"], StringComparison.Ordinal);
 
             // The audit: engine, pair, the hash of both texts.
