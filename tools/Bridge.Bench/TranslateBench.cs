@@ -48,7 +48,7 @@ internal static class TranslateBench
                 .Language("org-a", "en")
                 .Language("org-b", "es")
                 .Link("bench", ("org-a", a.Room("bench")), ("org-b", b.Room("bench")))
-                .Raw("logging:\n  LogLevel:\n    Default: Warning")
+                .Raw("logging:\n  LogLevel:\n    Default: Warning\n    Bridge.Core.Runtime: Information")
                 .Raw("limits:\n  senderPerSecond: 0\n  linkPerSecond: 0")
                 .Raw(yaml)
                 .WriteAsync(dir.File($"bridge-{r}.yaml"));

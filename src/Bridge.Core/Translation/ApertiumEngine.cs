@@ -189,13 +189,16 @@ internal sealed class ApertiumPipeline(string modeFile, ILogger logger) : IDispo
             // a pipe until 4 KiB more text arrived. stdbuf -o0 (coreutils) makes their output unbuffered; -oL would not
             // do, the answer ends with a NUL, not a line break.
             .Select(stage => "stdbuf -o0 " + stage);
-        var start = new ProcessStartInfo("/bin/sh")
+        // setsid: the shell and every stage form one process group, killed as one (KillGroup). A tree kill that stops
+        // and kills process by process can leave a stage stopped, and the stages after it waiting on it for ever.
+        var start = new ProcessStartInfo("setsid")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = false,
             UseShellExecute = false,
         };
+        start.ArgumentList.Add("/bin/sh");
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(string.Join(" | ", stages));
         var process = Process.Start(start) ?? throw new TranslationEngineException("the apertium pipeline did not start");
@@ -286,6 +289,7 @@ internal sealed class ApertiumPipeline(string modeFile, ILogger logger) : IDispo
 
     private static void KillQuietly(Process process)
     {
+        KillGroup(process);
         try
         {
             process.Kill(entireProcessTree: true);
@@ -296,22 +300,30 @@ internal sealed class ApertiumPipeline(string modeFile, ILogger logger) : IDispo
         }
     }
 
+    /// <summary>SIGKILL to the pipeline's process group (its id is the shell's, set by setsid): every stage at once.</summary>
+    private static void KillGroup(Process process)
+    {
+        try
+        {
+            var kill = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
+            kill.ArgumentList.Add("-KILL");
+            kill.ArgumentList.Add("--");
+            kill.ArgumentList.Add("-" + process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using var killer = Process.Start(kill);
+            killer?.WaitForExit(5000);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // No kill(1), or the pipeline is already gone: the tree kill below still runs.
+        }
+    }
+
     private void Kill()
     {
         if (_process is { } process)
         {
             _process = null;
-            try
-            {
-                if (!process.HasExited)
-                {
-                    process.Kill(entireProcessTree: true);
-                }
-            }
-            catch (InvalidOperationException)
-            {
-                // Already gone.
-            }
+            KillQuietly(process);
 
             process.Dispose();
         }

@@ -31,8 +31,7 @@ public sealed class TranslationEngineOptions
 {
     public string Kind { get; set; } = "";
 
-    /// <summary>Apertium: <c>process</c> (one long-lived pipeline per pair, dictionaries loaded once; the default, it measures
-    /// far faster) or <c>per-message</c> (a new <c>apertium</c> each time).</summary>
+    /// <summary>Apertium: <c>process</c> (one long-lived pipeline per pair, dictionaries loaded once; the default) or <c>per-message</c> (a new <c>apertium</c> each time).</summary>
     public string Mode { get; set; } = "process";
 
     /// <summary>Apertium: the directory of <c>*.mode</c> files (Debian: /usr/share/apertium/modes).</summary>
