@@ -51,7 +51,7 @@ public sealed class FuzzFindingTests
 public sealed class StanzaFuzzFindingTests
 {
     private static readonly XmppConnector Connector = new(
-        new Bridge.Core.Configuration.NetworkDefinition { Id = "xmpp-a", Kind = Bridge.Core.Configuration.NetworkKind.Xmpp, Organisation = "org-x" },
+        new Bridge.Core.Configuration.NetworkDefinition { Id = "xmpp-a", Kind = Bridge.Core.Model.NetworkKind.Xmpp, Organisation = "org-x" },
         new XmppOptions { Host = "127.0.0.1", ComponentDomain = "bridge.localhost", Secret = "s" },
         new Bridge.Core.Connectors.ConnectorContext
         {
@@ -66,7 +66,7 @@ public sealed class StanzaFuzzFindingTests
     {
         var message = System.Xml.Linq.XElement.Parse(
             "<message xmlns='jabber:component:accept' type='groupchat' from='ops@conference.localhost/eve' to='bridge.localhost' id='m6'>" +
-            "<body>see cat.png</body><x xmlns='jabber:x:oob'><url>https://up.ex\u000fample.org/a/cat.png</url></x></message>");
+            "<body>see cat.png</body><x xmlns='jabber:x:oob'><url>http://[bad/a/cat.png</url></x></message>");
         var room = new Bridge.Xmpp.Muc.RoomState("room", new Bridge.Xmpp.Protocol.Jid("ops", "conference.localhost", null));
         var e = Connector.Translate(room, message, live: true, archiveStanzaId: null);
         Assert.NotNull(e);
