@@ -249,7 +249,7 @@ internal sealed partial class XmppConnector
         }
 
         var attachments = message.Elements(Ns.Oob + "x").Select(x => (string?)x.Element(Ns.Oob + "url")).Where(u => !string.IsNullOrEmpty(u))
-            .Select(u => new Attachment { Name = Path.GetFileName(new Uri(u!, UriKind.RelativeOrAbsolute).IsAbsoluteUri ? new Uri(u!).AbsolutePath : u!), ContentType = "application/octet-stream", Url = u })
+            .Select(u => new Attachment { Name = AttachmentName(u!), ContentType = "application/octet-stream", Url = u })
             .ToList();
         if (kind == BridgeEventKind.Message && string.IsNullOrEmpty(body) && attachments.Count == 0)
         {
@@ -338,6 +338,13 @@ internal sealed partial class XmppConnector
             ? payload
             : StructuredLabel.NotAString;
     }
+
+    /// <summary>
+    /// The file name an out-of-band URL shows. The URL is the sender's text: one that does not parse (a bad host, a
+    /// stray control character) used to throw out of the translation, and the whole message, text and all, was dropped.
+    /// </summary>
+    private static string AttachmentName(string url) =>
+        Path.GetFileName(Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.AbsolutePath : url);
 
     private static string MapToNative(RoomState room, string id) => room.MessageIdToNative.TryGet(id, out var native) ? native : id;
 

@@ -48,8 +48,10 @@ public sealed class ConversionFuzzTests
     public void Every_conversion_gives_well_formed_safe_output() =>
         FuzzRunner.Run("conversion", Inputs, input => Convert(input.Input, input.Translated, input.Label), i => Mutator.Show(i.Input) + (i.Translated ? " translated" : "") + " label " + i.Label);
 
-    private static bool Convert(string input, bool translated, string label)
+    private static bool Convert(string raw, bool translated, string label)
     {
+        // Text reaches the bridge decoded from JSON or XML, neither of which carries a lone surrogate.
+        var input = System.Text.Encoding.UTF8.GetString(System.Text.Encoding.UTF8.GetBytes(raw));
         // Matrix in: the sanitised HTML and the body a client without HTML shows.
         var clean = Html.Sanitise(input);
         HtmlChecks.AssertSafe(clean);

@@ -57,7 +57,8 @@ internal static class FuzzRunner
             Interlocked.Increment(ref done);
         }, seed: seed, iter: cases, threads: 1, print: print), TaskCreationOptions.LongRunning);
 
-        while (!run.Wait(TimeSpan.FromMilliseconds(200)))
+        // WaitAny, not Wait: Wait throws as soon as the run faults, which skipped the FAIL line below.
+        while (Task.WaitAny([run], TimeSpan.FromMilliseconds(200)) < 0)
         {
             var at = Volatile.Read(ref started);
             if (at >= 0 && TimeSpan.FromTicks((long)((clock.ElapsedTicks - at) * (TimeSpan.TicksPerSecond / (double)Stopwatch.Frequency))) > CaseLimit)

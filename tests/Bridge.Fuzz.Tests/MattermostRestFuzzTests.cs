@@ -79,7 +79,11 @@ public sealed class MattermostRestFuzzTests
             return false;
         }
 
-        AssertWhole(result, call.ToString());
+        if (call != Call.ClientConfig)
+        {
+            // (The client config is read with TryGetValue and compared with ==: a null value there is "not set".)
+            AssertWhole(result, call.ToString());
+        }
         switch (result)
         {
             case MmPost post:

@@ -75,6 +75,18 @@ public sealed class FuzzFindingTests
         Assert.All(parts, p => Assert.Equal(CountOf(p, "<b>"), CountOf(p, "</b>")));
     }
 
+    [Fact]
+    public void Sanitised_html_reads_back_as_itself_even_when_deeply_nested()
+    {
+        // The fuzzer's case: inside ~600 nested elements a table came out as "<table></table><tbody></tbody><tr></tr>
+        // <td>a</td>", which a client's parser reads as something else (rows outside their table are dropped).
+        var html = string.Concat(Enumerable.Repeat("<div>", 600)) + "<font data-mx-color=\"#ff0000\">red</font><table><tr><td>a</td></tr></table>"
+                   + string.Concat(Enumerable.Repeat("</div>", 600));
+        var sanitiser = new MatrixHtml();
+        var clean = sanitiser.Sanitise(html);
+        Assert.Equal(clean, sanitiser.Sanitise(clean));
+    }
+
     private static int CountOf(string text, string what)
     {
         var n = 0;

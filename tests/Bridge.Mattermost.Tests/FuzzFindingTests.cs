@@ -46,4 +46,43 @@ public sealed class FuzzFindingTests
         var data = JsonNode.Parse("""{"post":"{\"id\":\"p1\",\"props\":{\"classification\":\"SECRET\",\"classification\":\"UNCLASSIFIED\"}}"}""")!.AsObject();
         Assert.Throws<JsonException>(() => Bridge.Mattermost.MattermostConnector.ParsePost(data));
     }
+
+    [Fact]
+    public void A_null_where_a_post_has_a_string_reads_as_empty_not_as_a_null_the_connector_dereferences()
+    {
+        // Found by the fuzzer (MattermostRestFuzzTests): "first_name":null came through as a null string; the catch-up
+        // reads post.Type.StartsWith and post.RootId.Length, so such a post threw there at every catch-up.
+        var post = MmJson.Read<MmPost>("""{"id":"p1","type":null,"root_id":null,"message":null,"user_id":null,"metadata":{"files":[null,{"id":"f1","name":null}],"reactions":[null]}}""")!;
+        Assert.Equal("", post.Type);
+        Assert.Equal("", post.RootId);
+        Assert.Equal("", post.Message);
+        Assert.Equal("", Assert.Single(post.Metadata!.Files!).Name);
+        Assert.Empty(post.Metadata.Reactions!);
+        var user = MmJson.Read<MmUser>("""{"id":"u1","username":"alice","first_name":null,"last_name":null,"nickname":null,"roles":null}""")!;
+        Assert.Equal("alice", user.DisplayName);
+        Assert.False(user.IsSystemAdmin);
+    }
+
+    [Fact]
+    public void A_post_list_with_null_parts_lists_the_posts_it_has()
+    {
+        var list = MmJson.Read<MmPostList>("""{"order":[null,"p1","p2"],"posts":{"p1":{"id":"p1"},"p2":null}}""")!;
+        Assert.Equal(["p1"], list.Order.Where(list.Posts.ContainsKey));
+        Assert.Empty(MmJson.Read<MmPostList>("""{"order":null,"posts":null}""")!.Order);
+    }
+
+    [Fact]
+    public void A_timestamp_outside_the_calendar_counts_as_now_rather_than_throwing()
+    {
+        var now = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+        var time = new FixedTime(now);
+        Assert.Equal(now, Bridge.Mattermost.MattermostConnector.Timestamp(long.MaxValue, time));
+        Assert.Equal(now, Bridge.Mattermost.MattermostConnector.Timestamp(long.MinValue, time));
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000), Bridge.Mattermost.MattermostConnector.Timestamp(1_700_000_000_000, time));
+    }
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
 }

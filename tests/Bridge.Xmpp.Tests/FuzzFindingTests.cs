@@ -46,3 +46,31 @@ public sealed class FuzzFindingTests
         public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
+
+/// <summary>Room messages the fuzzer (XmppStanzaFuzzTests) found to throw out of the stanza-to-event translation.</summary>
+public sealed class StanzaFuzzFindingTests
+{
+    private static readonly XmppConnector Connector = new(
+        new Bridge.Core.Configuration.NetworkDefinition { Id = "xmpp-a", Kind = Bridge.Core.Model.NetworkKind.Xmpp, Organisation = "org-x" },
+        new XmppOptions { Host = "127.0.0.1", ComponentDomain = "bridge.localhost", Secret = "s" },
+        new Bridge.Core.Connectors.ConnectorContext
+        {
+            Sink = null!, // the translation reaches neither the sink nor the store
+            State = null!,
+            Topology = new Bridge.Core.Configuration.BridgeTopology([], []),
+            LoggerFactory = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance,
+        });
+
+    [Fact]
+    public void An_out_of_band_url_that_does_not_parse_keeps_the_message_and_names_the_file_from_its_text()
+    {
+        var message = System.Xml.Linq.XElement.Parse(
+            "<message xmlns='jabber:component:accept' type='groupchat' from='ops@conference.localhost/eve' to='bridge.localhost' id='m6'>" +
+            "<body>see cat.png</body><x xmlns='jabber:x:oob'><url>http://[bad/a/cat.png</url></x></message>");
+        var room = new Bridge.Xmpp.Muc.RoomState("room", new Bridge.Xmpp.Protocol.Jid("ops", "conference.localhost", null));
+        var e = Connector.Translate(room, message, live: true, archiveStanzaId: null);
+        Assert.NotNull(e);
+        Assert.Equal("see cat.png", e.Text);
+        Assert.Equal("cat.png", Assert.Single(e.Attachments).Name);
+    }
+}

@@ -130,7 +130,7 @@ internal sealed class YamlConfigurationProvider : FileConfigurationProvider
 
         if (yaml.Documents.Count > 0)
         {
-            Flatten(yaml.Documents[0].RootNode, "", data);
+            new Flattener(data).Flatten(yaml.Documents[0].RootNode, "", 0);
         }
 
         environment ??= Environment.GetEnvironmentVariable;
@@ -142,36 +142,77 @@ internal sealed class YamlConfigurationProvider : FileConfigurationProvider
         return data;
     }
 
-    private static void Flatten(YamlNode node, string prefix, Dictionary<string, string?> data)
+    /// <summary>
+    /// Turns the YAML tree into configuration keys. Aliases make the tree a graph: an alias inside the node it names
+    /// (<c>a: &amp;x {b: *x}</c>) used to recurse until the stack overflowed, and aliases of aliases expand
+    /// exponentially, so nesting and the number of keys are bounded and such a file is a <see cref="FormatException"/>.
+    /// </summary>
+    private sealed class Flattener(Dictionary<string, string?> data)
     {
-        switch (node)
+        /// <summary>Far deeper than any bridge configuration nests.</summary>
+        private const int MaxDepth = 64;
+
+        /// <summary>Far more keys than any bridge configuration has.</summary>
+        private const int MaxKeys = 100_000;
+
+        /// <summary>Every proper prefix of a key set so far: a later key equal to one is a duplicate section.</summary>
+        private readonly HashSet<string> _sections = new(StringComparer.OrdinalIgnoreCase);
+
+        public void Flatten(YamlNode node, string prefix, int depth)
         {
-            case YamlMappingNode map:
-                foreach (var (key, value) in map.Children)
-                {
-                    var name = ((YamlScalarNode)key).Value ?? "";
-                    var path = prefix.Length == 0 ? name : ConfigurationPath.Combine(prefix, name);
-                    if (data.ContainsKey(path) || data.Keys.Any(k => k.StartsWith(path + ConfigurationPath.KeyDelimiter, StringComparison.OrdinalIgnoreCase)))
+            if (depth > MaxDepth)
+            {
+                throw new FormatException($"nesting deeper than {MaxDepth} levels (or an alias inside the node it names) at line {node.Start.Line}");
+            }
+
+            switch (node)
+            {
+                case YamlMappingNode map:
+                    foreach (var (key, value) in map.Children)
                     {
-                        throw new FormatException($"duplicate key '{path}' at line {key.Start.Line}");
+                        if (key is not YamlScalarNode scalarKey)
+                        {
+                            throw new FormatException($"a key that is not a plain value (a list or a map used as a key) at line {key.Start.Line}");
+                        }
+
+                        var name = scalarKey.Value ?? "";
+                        var path = prefix.Length == 0 ? name : ConfigurationPath.Combine(prefix, name);
+                        if (data.ContainsKey(path) || _sections.Contains(path))
+                        {
+                            throw new FormatException($"duplicate key '{path}' at line {key.Start.Line}");
+                        }
+
+                        Flatten(value, path, depth + 1);
                     }
 
-                    Flatten(value, path, data);
-                }
+                    break;
+                case YamlSequenceNode seq:
+                    for (var i = 0; i < seq.Children.Count; i++)
+                    {
+                        Flatten(seq.Children[i], ConfigurationPath.Combine(prefix, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), depth + 1);
+                    }
 
-                break;
-            case YamlSequenceNode seq:
-                for (var i = 0; i < seq.Children.Count; i++)
-                {
-                    Flatten(seq.Children[i], ConfigurationPath.Combine(prefix, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), data);
-                }
+                    break;
+                case YamlScalarNode scalar:
+                    if (data.Count >= MaxKeys)
+                    {
+                        throw new FormatException($"more than {MaxKeys} settings (aliases expanding?) at line {node.Start.Line}");
+                    }
 
-                break;
-            case YamlScalarNode scalar:
-                // YAML null (~, null, empty) becomes an empty value, as JSON null does in .NET configuration.
-                var isNull = scalar.Style == YamlDotNet.Core.ScalarStyle.Plain && scalar.Value is null or "~" or "null" or "";
-                data[prefix] = isNull ? "" : scalar.Value;
-                break;
+                    // YAML null (~, null, empty) becomes an empty value, as JSON null does in .NET configuration.
+                    var isNull = scalar.Style == YamlDotNet.Core.ScalarStyle.Plain && scalar.Value is null or "~" or "null" or "";
+                    data[prefix] = isNull ? "" : scalar.Value;
+                    for (var cut = prefix.LastIndexOf(ConfigurationPath.KeyDelimiter, StringComparison.Ordinal); cut > 0;
+                         cut = prefix.LastIndexOf(ConfigurationPath.KeyDelimiter, cut - 1, StringComparison.Ordinal))
+                    {
+                        if (!_sections.Add(prefix[..cut]))
+                        {
+                            break; // its own prefixes are in already
+                        }
+                    }
+
+                    break;
+            }
         }
     }
 }

@@ -33,15 +33,18 @@ internal static class MmJson
     }
 }
 
+// Every string, list and list element a model hands out is whole: a JSON null (which Mattermost never sends, but a
+// proxy or a broken server may) reads as empty, never as a null the connector then dereferences. A post that threw
+// there was retried by every catch-up, so one bad field stalled its channel for good.
 internal sealed record MmUser
 {
-    public string Id { get; init; } = "";
-    public string Username { get; init; } = "";
-    public string Email { get; init; } = "";
-    public string FirstName { get; init; } = "";
-    public string LastName { get; init; } = "";
-    public string Nickname { get; init; } = "";
-    public string Roles { get; init; } = "";
+    public string Id { get; init => field = value ?? ""; } = "";
+    public string Username { get; init => field = value ?? ""; } = "";
+    public string Email { get; init => field = value ?? ""; } = "";
+    public string FirstName { get; init => field = value ?? ""; } = "";
+    public string LastName { get; init => field = value ?? ""; } = "";
+    public string Nickname { get; init => field = value ?? ""; } = "";
+    public string Roles { get; init => field = value ?? ""; } = "";
     public bool IsBot { get; init; }
     public long DeleteAt { get; init; }
     public JsonObject? Props { get; init; }
@@ -60,35 +63,35 @@ internal sealed record MmUser
 
 internal sealed record MmTeam
 {
-    public string Id { get; init; } = "";
-    public string Name { get; init; } = "";
-    public string DisplayName { get; init; } = "";
+    public string Id { get; init => field = value ?? ""; } = "";
+    public string Name { get; init => field = value ?? ""; } = "";
+    public string DisplayName { get; init => field = value ?? ""; } = "";
 }
 
 internal sealed record MmChannel
 {
-    public string Id { get; init; } = "";
-    public string TeamId { get; init; } = "";
-    public string Name { get; init; } = "";
-    public string DisplayName { get; init; } = "";
-    public string Type { get; init; } = "";
+    public string Id { get; init => field = value ?? ""; } = "";
+    public string TeamId { get; init => field = value ?? ""; } = "";
+    public string Name { get; init => field = value ?? ""; } = "";
+    public string DisplayName { get; init => field = value ?? ""; } = "";
+    public string Type { get; init => field = value ?? ""; } = "";
 }
 
 internal sealed record MmPost
 {
-    public string Id { get; init; } = "";
+    public string Id { get; init => field = value ?? ""; } = "";
     public long CreateAt { get; init; }
     public long UpdateAt { get; init; }
     public long EditAt { get; init; }
     public long DeleteAt { get; init; }
-    public string UserId { get; init; } = "";
-    public string ChannelId { get; init; } = "";
-    public string RootId { get; init; } = "";
-    public string Message { get; init; } = "";
-    public string Type { get; init; } = "";
+    public string UserId { get; init => field = value ?? ""; } = "";
+    public string ChannelId { get; init => field = value ?? ""; } = "";
+    public string RootId { get; init => field = value ?? ""; } = "";
+    public string Message { get; init => field = value ?? ""; } = "";
+    public string Type { get; init => field = value ?? ""; } = "";
     public JsonObject? Props { get; init; }
-    public IReadOnlyList<string>? FileIds { get; init; }
-    public string PendingPostId { get; init; } = "";
+    public IReadOnlyList<string>? FileIds { get; init => field = value?.Where(id => id is not null).ToList(); }
+    public string PendingPostId { get; init => field = value ?? ""; } = "";
     public MmPostMetadata? Metadata { get; init; }
 
     public string? Prop(string name) => Props?[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
@@ -105,49 +108,49 @@ internal sealed record MmPost
 
 internal sealed record MmPostMetadata
 {
-    public IReadOnlyList<MmFileInfo>? Files { get; init; }
-    public IReadOnlyList<MmReaction>? Reactions { get; init; }
+    public IReadOnlyList<MmFileInfo>? Files { get; init => field = value?.Where(f => f is not null).ToList(); }
+    public IReadOnlyList<MmReaction>? Reactions { get; init => field = value?.Where(r => r is not null).ToList(); }
 }
 
 internal sealed record MmPostList
 {
-    public IReadOnlyList<string> Order { get; init; } = [];
-    public Dictionary<string, MmPost> Posts { get; init; } = [];
+    public IReadOnlyList<string> Order { get; init => field = value?.Where(id => id is not null).ToList() ?? []; } = [];
+    public Dictionary<string, MmPost> Posts { get; init => field = value?.Where(p => p.Value is not null).ToDictionary() ?? []; } = [];
 }
 
 internal sealed record MmReaction
 {
-    public string UserId { get; init; } = "";
-    public string PostId { get; init; } = "";
-    public string EmojiName { get; init; } = "";
+    public string UserId { get; init => field = value ?? ""; } = "";
+    public string PostId { get; init => field = value ?? ""; } = "";
+    public string EmojiName { get; init => field = value ?? ""; } = "";
     public long CreateAt { get; init; }
 }
 
 internal sealed record MmFileInfo
 {
-    public string Id { get; init; } = "";
-    public string Name { get; init; } = "";
-    public string MimeType { get; init; } = "";
+    public string Id { get; init => field = value ?? ""; } = "";
+    public string Name { get; init => field = value ?? ""; } = "";
+    public string MimeType { get; init => field = value ?? ""; } = "";
     public long Size { get; init; }
 }
 
 internal sealed record MmAccessToken
 {
-    public string Id { get; init; } = "";
-    public string Token { get; init; } = "";
-    public string UserId { get; init; } = "";
+    public string Id { get; init => field = value ?? ""; } = "";
+    public string Token { get; init => field = value ?? ""; } = "";
+    public string UserId { get; init => field = value ?? ""; } = "";
 }
 
 internal sealed record MmBot
 {
-    public string UserId { get; init; } = "";
-    public string Username { get; init; } = "";
+    public string UserId { get; init => field = value ?? ""; } = "";
+    public string Username { get; init => field = value ?? ""; } = "";
 }
 
 /// <summary>The AppError body; 429 has none (text/plain).</summary>
 internal sealed record MmAppError
 {
-    public string Id { get; init; } = "";
-    public string Message { get; init; } = "";
+    public string Id { get; init => field = value ?? ""; } = "";
+    public string Message { get; init => field = value ?? ""; } = "";
     public int StatusCode { get; init; }
 }

@@ -283,7 +283,9 @@ internal sealed class MattermostApiClient : IDisposable
             return new HttpRequestMessage(HttpMethod.Post, "api/v4/files") { Content = form };
         }, token, ct);
         var body = await r.Content.ReadFromJsonAsync<JsonObject>(MmJson.Options, ct);
-        return body?["file_infos"]?[0].Deserialize<MmFileInfo>(MmJson.Options) ?? throw new MattermostApiException("upload returned no file");
+        // Only an array holding an object is a file: any other shape is an answer without one, not an exception here.
+        return (body?["file_infos"] is JsonArray { Count: > 0 } infos && infos[0] is JsonObject first ? first.Deserialize<MmFileInfo>(MmJson.Options) : null)
+            ?? throw new MattermostApiException("upload returned no file");
     }
 
     public async Task SetProfileImageAsync(string userId, byte[] image, string token, CancellationToken ct)
