@@ -55,6 +55,11 @@ public sealed class MattermostConnectorFactory : INetworkConnectorFactory
         {
             errors.Add(new ConfigError($"{prefix}:pingInterval", "must be at least one second"));
         }
+        if (options.PongTimeout < TimeSpan.FromMilliseconds(500))
+        {
+            // Shorter: a busy server's answer would count as a dead connection. (Longer than pingInterval is capped to it.)
+            errors.Add(new ConfigError($"{prefix}:pongTimeout", "must be at least 00:00:00.500"));
+        }
         return errors;
     }
 

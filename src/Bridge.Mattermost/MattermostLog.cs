@@ -15,4 +15,5 @@ internal static class MattermostLog
     public static readonly EventId DeliveryFailed = new(5009, nameof(DeliveryFailed));
     public static readonly EventId InboundFailed = new(5010, nameof(InboundFailed));
     public static readonly EventId GuestUnavailable = new(5011, nameof(GuestUnavailable));
+    public static readonly EventId WebSocketDead = new(5012, nameof(WebSocketDead));
 }

@@ -42,8 +42,14 @@ public sealed class MattermostOptions
     /// <summary>Name of the post props that mark the bridge's own posts (echo suppression survives restarts).</summary>
     public string BridgeTag { get; set; } = "bridge";
 
-    /// <summary>Application-level WebSocket ping; two missed pongs force a reconnect.</summary>
-    public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>How often the WebSocket is pinged (application-level <c>ping</c> action).</summary>
+    public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long after a ping without any frame from the server the WebSocket is declared dead, aborted and replaced.
+    /// A silently cut connection is thus noticed within <see cref="PingInterval"/> + this.
+    /// </summary>
+    public TimeSpan PongTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>First and longest wait between reconnect attempts (exponential in between).</summary>
     public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromSeconds(1);

@@ -445,14 +445,19 @@ internal sealed partial class XmppConnector
         {
             try
             {
+                string? nick;
+                lock (_gate)
+                {
+                    // Before sending: the room's answer (our own unavailable presence, status 110) can be read before
+                    // SendAsync returns, and must not look like being removed from the room.
+                    occupancy.State = OccupancyState.Absent;
+                    nick = occupancy.Nick;
+                }
+
                 await stream.SendAsync(new XElement(Ns.Component + "presence",
                     new XAttribute("type", "unavailable"),
                     new XAttribute("from", occupancy.OccupantJid.ToString()),
-                    new XAttribute("to", $"{occupancy.Room.Key}/{occupancy.Nick}")), cancellationToken);
-                lock (_gate)
-                {
-                    occupancy.State = OccupancyState.Absent;
-                }
+                    new XAttribute("to", $"{occupancy.Room.Key}/{nick}")), cancellationToken);
             }
             catch (Exception ex) when (ex is XmppStreamClosedException or StanzaRejectedException or OperationCanceledException)
             {

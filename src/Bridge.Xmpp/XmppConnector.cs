@@ -214,6 +214,7 @@ internal sealed partial class XmppConnector : INetworkConnector
     private async Task ConnectionLoopAsync(CancellationToken stop)
     {
         var delay = _options.ReconnectInitialDelay;
+        var failuresInARow = 0;
         while (!stop.IsCancellationRequested)
         {
             ComponentStream? stream = null;
@@ -226,6 +227,7 @@ internal sealed partial class XmppConnector : INetworkConnector
                 _logger.LogInformation(XmppLog.Connected, "Component {Domain} connected to {Host}:{Port} (stream {StreamId}, connection #{Generation})",
                     _options.ComponentDomain, _options.Host, _options.Port, stream.StreamId, generation);
                 delay = _options.ReconnectInitialDelay;
+                failuresInARow = 0;
                 _stream = stream;
 
                 // Reads cannot be cancelled: closing the socket is what ends a read when we stop or give up on a connection.
@@ -234,11 +236,31 @@ internal sealed partial class XmppConnector : INetworkConnector
                 var setup = Task.Run(() => SetupAfterConnectAsync(stream, generation, connection.Token), CancellationToken.None);
                 var keepAlive = Task.Run(() => KeepAliveLoopAsync(stream, connection.Token), CancellationToken.None);
                 await ReadLoopAsync(stream, connection.Token);
-                _logger.LogWarning(XmppLog.Disconnected, "Component stream to {Host}:{Port} closed by the server", _options.Host, _options.Port);
+                if (stream.ClosedLocally || stop.IsCancellationRequested)
+                {
+                    _logger.LogDebug(XmppLog.Disconnected, "Component stream to {Host}:{Port} closed (we are stopping)", _options.Host, _options.Port);
+                }
+                else
+                {
+                    // A server that stops or restarts closes the stream (Prosody just closes the socket): routine, not a fault.
+                    _logger.LogInformation(XmppLog.ServerClosed, "XMPP server closed the stream{How}; reconnecting to {Host}:{Port}",
+                        stream.EndedWithoutClose ? " (connection ended without </stream:stream>)" : "", _options.Host, _options.Port);
+                }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 break;
+            }
+            catch (Exception ex) when (ex is XmppStreamClosedException or XmppStreamViolationException or IOException or ObjectDisposedException
+                && (stop.IsCancellationRequested || stream?.ClosedLocally == true))
+            {
+                // Our own stop closed the stream under the reader: whatever the reader saw then is not the server's fault.
+                _logger.LogDebug(XmppLog.Disconnected, "Component stream to {Host}:{Port} ended while stopping: {Reason}", _options.Host, _options.Port, ex.Message);
+            }
+            catch (XmppStreamClosedException ex) when (ex.Condition is "system-shutdown" or "reset")
+            {
+                _logger.LogInformation(XmppLog.ServerClosed, "XMPP server closed the stream ({Condition}: it is shutting down or restarting); reconnecting to {Host}:{Port}",
+                    ex.Condition, _options.Host, _options.Port);
             }
             catch (XmppHandshakeException ex)
             {
@@ -259,7 +281,10 @@ internal sealed partial class XmppConnector : INetworkConnector
             }
             catch (Exception ex)
             {
-                _logger.LogWarning(XmppLog.ConnectFailed, "Component connection to {Host}:{Port} failed: {Error}", _options.Host, _options.Port, ex.Message);
+                // A server that is down (or restarting) refuses every retry: one warning per outage, the retries at Debug.
+                failuresInARow++;
+                _logger.Log(failuresInARow == 1 ? LogLevel.Warning : LogLevel.Debug, XmppLog.ConnectFailed,
+                    "Component connection to {Host}:{Port} failed: {Error} (attempt {Attempt}; retrying with backoff)", _options.Host, _options.Port, ex.Message, failuresInARow);
             }
             finally
             {

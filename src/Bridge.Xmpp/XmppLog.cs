@@ -9,6 +9,7 @@ internal static class XmppLog
     public static readonly EventId Disconnected = new(4003, nameof(Disconnected));
     public static readonly EventId RejectedInput = new(4004, nameof(RejectedInput));
     public static readonly EventId HandshakeRefused = new(4005, nameof(HandshakeRefused));
+    public static readonly EventId ServerClosed = new(4006, nameof(ServerClosed));
     public static readonly EventId Joined = new(4010, nameof(Joined));
     public static readonly EventId JoinFailed = new(4011, nameof(JoinFailed));
     public static readonly EventId NickConflict = new(4012, nameof(NickConflict));

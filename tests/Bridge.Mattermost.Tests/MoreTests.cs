@@ -132,7 +132,33 @@ public sealed class MoreTests
             ["networks:mm:mattermost:token"] = "t",
             ["networks:mm:mattermost:puppetMode"] = "relay",
             ["networks:mm:mattermost:pingInterval"] = "00:00:20",
+            ["networks:mm:mattermost:pongTimeout"] = "00:00:03",
         })));
+
+        // A pong timeout so short that a busy server's answer would count as a dead connection is refused at start.
+        var quick = factory.Validate(network, Section(new()
+        {
+            ["networks:mm:mattermost:url"] = "https://mm.example.org",
+            ["networks:mm:mattermost:token"] = "t",
+            ["networks:mm:mattermost:pongTimeout"] = "00:00:00.100",
+        }));
+        Assert.Contains(quick, e => e.Key == "networks:mm:mattermost:pongTimeout");
+        var misspelt = factory.Validate(network, Section(new()
+        {
+            ["networks:mm:mattermost:url"] = "https://mm.example.org",
+            ["networks:mm:mattermost:token"] = "t",
+            ["networks:mm:mattermost:websocketPongTimeout"] = "00:00:03",
+        }));
+        Assert.Single(misspelt);
+    }
+
+    [Fact]
+    public void The_pong_timeout_never_exceeds_the_ping_interval_so_pings_do_not_overlap()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(5), Bridge.Mattermost.Events.MattermostEventStream.PongTimeout(new MattermostOptions()));
+        Assert.Equal(TimeSpan.FromSeconds(10), new MattermostOptions().PingInterval);
+        Assert.Equal(TimeSpan.FromSeconds(2),
+            Bridge.Mattermost.Events.MattermostEventStream.PongTimeout(new MattermostOptions { PingInterval = TimeSpan.FromSeconds(2) }));
     }
 
     [Fact]

@@ -28,6 +28,9 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
+        // The daemon's host owns the process lifetime (signals, start/stop lines): this embedded app must not print its
+        // own "Application started" lines nor handle SIGTERM a second time.
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedAppLifetime>();
         builder.WebHost.UseUrls(options.Listen);
         builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
         // Meters are process-wide: this provider sees the bridge's instruments and the runtime's.
@@ -114,4 +117,12 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
             await _app.DisposeAsync();
         }
     }
+}
+
+/// <summary>The lifetime of an app hosted inside the daemon: it waits for nothing and prints nothing; the daemon's host stops it.</summary>
+internal sealed class EmbeddedAppLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

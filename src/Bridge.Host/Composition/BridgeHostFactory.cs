@@ -33,6 +33,9 @@ internal static class BridgeHostFactory
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Configuration.AddConfiguration(configuration);
+        // ASP.NET Core (the admin API) logs every request at Information: a health probe every few seconds would flood the
+        // log. Warning by default; an operator's logging:logLevel entry (added after this rule) still overrides it.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddConfiguration(configuration.GetSection("logging"));
         builder.Logging.AddSimpleConsole(o =>
         {

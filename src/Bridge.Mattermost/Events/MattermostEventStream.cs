@@ -57,7 +57,7 @@ internal sealed class MattermostEventStream : IAsyncDisposable
         {
             Name = "mattermost",
             IsReconnectionEnabled = true,
-            // Silence longer than two pings means the connection is dead even if TCP has not noticed.
+            // A backstop only: the ping loop notices a dead connection after one unanswered ping.
             ReconnectTimeout = options.PingInterval * 2 + TimeSpan.FromSeconds(5),
             ErrorReconnectTimeout = options.ReconnectMinDelay,
             LostReconnectTimeout = options.ReconnectMinDelay,
@@ -146,6 +146,8 @@ internal sealed class MattermostEventStream : IAsyncDisposable
 
     internal void OnMessage(ResponseMessage message)
     {
+        // Any frame shows the connection is alive (the ping loop waits for one after each ping).
+        Interlocked.Exchange(ref _lastPongAt, Environment.TickCount64);
         if (message.MessageType != WebSocketMessageType.Text || message.Text is null)
         {
             return;
@@ -245,36 +247,53 @@ internal sealed class MattermostEventStream : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Every <see cref="MattermostOptions.PingInterval"/>, an application ping (<c>{"action":"ping"}</c>, which the server
+    /// answers with a <c>seq_reply</c>); when nothing at all arrives within <see cref="MattermostOptions.PongTimeout"/>
+    /// the connection is dead (a partition sends no FIN, and TCP may take many minutes to give up): the socket is
+    /// aborted and a new one resumes (or catches up over REST after a new hello).
+    /// </summary>
     private async Task PingLoopAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(_options.PingInterval);
+        var pongTimeout = PongTimeout(_options);
         try
         {
-            while (await timer.WaitForNextTickAsync(ct))
+            while (!ct.IsCancellationRequested)
             {
+                await Task.Delay(_options.PingInterval, ct);
                 if (!_connected)
                 {
                     continue;
                 }
-                var silentFor = TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref _lastPongAt));
-                if (silentFor > _options.PingInterval * 2.5)
-                {
-                    _logger.LogWarning(MattermostLog.WebSocketState, "No pong from Mattermost for {Silence}; reconnecting", silentFor);
-                    await _client.Reconnect();
-                    continue;
-                }
+
                 long seq;
                 lock (_gate)
                 {
                     seq = ++_requestSeq;
                 }
+
+                var sentAt = Environment.TickCount64;
                 _client.Send(new JsonObject { ["seq"] = seq, ["action"] = "ping" }.ToJsonString());
+                await Task.Delay(pongTimeout, ct);
+                if (!_connected || Interlocked.Read(ref _lastPongAt) >= sentAt)
+                {
+                    continue; // answered (any frame counts), or already being replaced
+                }
+
+                _logger.LogWarning(MattermostLog.WebSocketDead,
+                    "Mattermost WebSocket found dead: no pong within {Timeout} of ping {Seq}; aborting it and reconnecting", pongTimeout, seq);
+                _connected = false;
+                await _client.Reconnect();
             }
         }
         catch (OperationCanceledException)
         {
         }
     }
+
+    /// <summary>The wait for an answer to a ping; never longer than the interval, so pings do not overlap.</summary>
+    internal static TimeSpan PongTimeout(MattermostOptions options) =>
+        options.PongTimeout < options.PingInterval ? options.PongTimeout : options.PingInterval;
 
     public async ValueTask DisposeAsync()
     {

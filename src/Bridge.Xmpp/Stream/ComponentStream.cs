@@ -24,7 +24,7 @@ internal sealed class ComponentStream : IAsyncDisposable
     private readonly string _componentDomain;
     private readonly int _maxStanzaBytes;
     private XmlReader? _reader;
-    private bool _closed;
+    private volatile bool _closed; // written by a closing sender while the reader loop reads it
 
     private ComponentStream(TcpClient tcp, string componentDomain, int maxStanzaBytes)
         : this(tcp.GetStream(), tcp, componentDomain, maxStanzaBytes)
@@ -42,6 +42,12 @@ internal sealed class ComponentStream : IAsyncDisposable
     }
 
     public string StreamId { get; private set; } = "";
+
+    /// <summary>We sent (or are sending) <c>&lt;/stream:stream&gt;</c>: the end of the stream that follows is ours.</summary>
+    public bool ClosedLocally { get; private set; }
+
+    /// <summary>The peer ended the connection between stanzas without sending <c>&lt;/stream:stream&gt;</c>.</summary>
+    public bool EndedWithoutClose { get; private set; }
 
     /// <summary>Connects, opens the stream and authenticates. Throws <see cref="XmppHandshakeException"/> when refused.</summary>
     public static async Task<ComponentStream> ConnectAsync(string host, int port, string componentDomain, string secret, int maxStanzaBytes,
@@ -200,6 +206,7 @@ internal sealed class ComponentStream : IAsyncDisposable
     {
         var reader = _reader ?? throw new InvalidOperationException("stream not open");
         _budget.StartBudget(_maxStanzaBytes);
+        var insideStanza = false;
         try
         {
             while (true)
@@ -221,6 +228,7 @@ internal sealed class ComponentStream : IAsyncDisposable
                         _closed = true;
                         return null;
                     case XmlNodeType.Element:
+                        insideStanza = true;
                         var element = await ReadElementAsync(reader);
                         CheckTopLevel(element);
                         return element;
@@ -231,6 +239,20 @@ internal sealed class ComponentStream : IAsyncDisposable
                 }
             }
         }
+        catch (XmlException ex) when (_budget.EndOfInput || _closed)
+        {
+            // The connection ended (or we are closing it) before </stream:stream>: XmlReader calls that an unexpected end
+            // of file, but it is a peer going away (Prosody closes the socket without </stream:stream> when it stops),
+            // not malformed input. Between stanzas nothing is lost: the same as a closed stream.
+            if (!insideStanza || _closed)
+            {
+                EndedWithoutClose = !_closed;
+                _closed = true;
+                return null;
+            }
+
+            throw new XmppStreamClosedException("connection ended inside a stanza", inner: ex);
+        }
         catch (XmlException ex)
         {
             throw Classify(ex);
@@ -238,6 +260,11 @@ internal sealed class ComponentStream : IAsyncDisposable
         catch (ArgumentException ex)
         {
             throw BadEncoding(ex);
+        }
+        catch (IOException) when (_closed)
+        {
+            // We sent </stream:stream> and the socket went away: the close we asked for.
+            return null;
         }
         catch (IOException ex)
         {
@@ -475,6 +502,7 @@ internal sealed class ComponentStream : IAsyncDisposable
         }
 
         _closed = true;
+        ClosedLocally = true;
         try
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));

@@ -13,6 +13,9 @@ internal sealed class StanzaBudgetStream(System.IO.Stream inner) : System.IO.Str
 
     public long Consumed => _consumed;
 
+    /// <summary>The peer ended the connection (a read returned no bytes): an XML error that follows is the cut, not bad input.</summary>
+    public bool EndOfInput { get; private set; }
+
     public void StartBudget(long bytes)
     {
         _budget = bytes;
@@ -29,6 +32,7 @@ internal sealed class StanzaBudgetStream(System.IO.Stream inner) : System.IO.Str
     {
         Check();
         var n = await inner.ReadAsync(buffer, cancellationToken);
+        EndOfInput |= n == 0 && buffer.Length > 0;
         _consumed += n;
         return n;
     }
@@ -40,6 +44,7 @@ internal sealed class StanzaBudgetStream(System.IO.Stream inner) : System.IO.Str
     {
         Check();
         var n = inner.Read(buffer, offset, count);
+        EndOfInput |= n == 0 && count > 0;
         _consumed += n;
         return n;
     }

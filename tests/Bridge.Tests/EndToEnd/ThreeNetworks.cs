@@ -21,6 +21,12 @@ internal sealed class ThreeNetworksOptions
     /// <summary>Sets <c>guestPuppets: true</c> on the Mattermost network.</summary>
     public bool MattermostGuestPuppets { get; init; }
 
+    /// <summary>The daemon reaches Mattermost through a <see cref="BlackholeProxy"/> (<see cref="ThreeNetworks.MattermostProxy"/>), to cut it.</summary>
+    public bool MattermostThroughProxy { get; init; }
+
+    /// <summary>Keys of the Mattermost network's section set (or, with a null value, removed to get the default).</summary>
+    public IReadOnlyDictionary<string, string?> MattermostKeys { get; init; } = new Dictionary<string, string?>();
+
     /// <summary>Tokens and username override allowed unless a test says otherwise (the real server's defaults forbid both).</summary>
     public SandboxSettings MattermostSettings { get; init; } = new()
     {
@@ -60,6 +66,7 @@ internal sealed class ThreeNetworks : IAsyncDisposable
     public SandboxSeed? Seed { get; private set; }
     public MattermostUser? Carol { get; private set; }
     public BridgeProcess? Bridge { get; private set; }
+    public BlackholeProxy? MattermostProxy { get; private set; }
     public string XmppRoom => Xmpp.Room("ops");
     public string ConfigPath => Dir.File("bridge.yaml");
     public string DatabasePath => Dir.File("bridge.db");
@@ -95,7 +102,7 @@ internal sealed class ThreeNetworks : IAsyncDisposable
 
             if (options.Mattermost)
             {
-                await net.StartMattermostAsync(builder, options.MattermostSettings, options.MattermostGuestPuppets);
+                await net.StartMattermostAsync(builder, options.MattermostSettings, options.MattermostGuestPuppets, options.MattermostThroughProxy, options.MattermostKeys);
                 endpoints.Add(("mm", "town-square"));
             }
 
@@ -253,6 +260,11 @@ internal sealed class ThreeNetworks : IAsyncDisposable
             await Matrix.DisposeAsync();
         }
 
+        if (MattermostProxy is not null)
+        {
+            await MattermostProxy.DisposeAsync();
+        }
+
         if (Mattermost is not null)
         {
             await Mattermost.DisposeAsync();
@@ -292,7 +304,8 @@ internal sealed class ThreeNetworks : IAsyncDisposable
         });
     }
 
-    private async Task StartMattermostAsync(BridgeConfigBuilder builder, SandboxSettings settings, bool guestPuppets)
+    private async Task StartMattermostAsync(BridgeConfigBuilder builder, SandboxSettings settings, bool guestPuppets, bool throughProxy,
+        IReadOnlyDictionary<string, string?> overrides)
     {
         Mattermost = new MattermostSandbox(settings);
         await Mattermost.StartAsync();
@@ -305,6 +318,24 @@ internal sealed class ThreeNetworks : IAsyncDisposable
             .Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value ?? "");
         keys["requestTimeout"] = "00:00:05";
+        foreach (var (key, value) in overrides)
+        {
+            if (value is null)
+            {
+                keys.Remove(key);
+            }
+            else
+            {
+                keys[key] = value;
+            }
+        }
+
+        if (throughProxy)
+        {
+            MattermostProxy = BlackholeProxy.Start(Mattermost.Port);
+            keys["url"] = MattermostProxy.Through(new Uri(keys["url"])).ToString();
+        }
+
         if (guestPuppets)
         {
             keys["guestPuppets"] = "true";
