@@ -19,7 +19,7 @@ namespace Bridge.Host.Admin;
 /// <c>/status</c> (connectors, queue depths), <c>/deadletters</c> and <c>/metrics</c> (Prometheus).
 /// </summary>
 internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connectors, IBridgeStore store, StoreHealth storeHealth, ILoggerFactory loggerFactory,
-    InstanceRole role, BridgeMetrics metrics, Bridge.Core.Translation.TranslationHealth? translation = null) : IHostedService, IAsyncDisposable
+    InstanceRole role, BridgeMetrics metrics, IHostApplicationLifetime lifetime, Bridge.Core.Translation.TranslationHealth? translation = null) : IHostedService, IAsyncDisposable
 {
     private WebApplication? _app;
 
@@ -52,6 +52,13 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
             if (kind == InstanceRoleKind.Deposed)
             {
                 return Results.Text("deposed: lost the leader lease, stopping\n", statusCode: 503);
+            }
+
+            // The API starts before the connectors (so that a standby serves it): until they have started, there is
+            // nothing to call healthy.
+            if (!lifetime.ApplicationStarted.IsCancellationRequested)
+            {
+                return Results.Text("starting\n", statusCode: 503);
             }
 
             // A connector is unhealthy when it cannot deliver, or delivers less than the configuration asks (its reason is shown).

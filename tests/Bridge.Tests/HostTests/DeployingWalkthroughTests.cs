@@ -58,10 +58,10 @@ public sealed partial class DeployingWalkthroughTests(ITestOutputHelper output)
             ["BRIDGE_NETWORKS__ORG-A-XMPP__XMPP__PORT"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
 
-        var (code, text) = await RunAsync("/bin/bash", ["-c", script.ToString()], overrides, TimeSpan.FromMinutes(10));
+        // From the checkout's root, as the walkthrough's relative paths (src/, examples/, deploy/) assume.
+        var text = await ScriptRunner.RunProgramAsync("/bin/bash", ["-c", $"cd '{RepoPaths.Root}'\n{script}"], TimeSpan.FromMinutes(10), overrides);
         output.WriteLine(text);
         output.WriteLine("left to systemd: " + string.Join(" | ", skipped));
-        Assert.True(code == 0, $"the walkthrough's commands failed ({code}):\n{text}");
         var installed = await File.ReadAllTextAsync($"{root.Path}/etc/bridge/bridge.yaml");
         Assert.Matches(new Regex("^  secretsKeyFile: /etc/bridge/secrets.key", RegexOptions.Multiline), installed);
         Assert.Matches(new Regex("^  keyFile: /etc/bridge/audit.key", RegexOptions.Multiline), installed);
@@ -88,12 +88,18 @@ public sealed partial class DeployingWalkthroughTests(ITestOutputHelper output)
             // The example's servers are not here: the bridge runs, says so on /healthz, and keeps trying.
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
             HttpResponseMessage? health = null;
+            var body = "";
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-            while (health is null && DateTime.UtcNow < deadline && !bridge.HasExited)
+            while ((health is null || body == "starting\n") && DateTime.UtcNow < deadline && !bridge.HasExited)
             {
                 try
                 {
                     health = await http.GetAsync(new Uri($"http://127.0.0.1:{adminPort}/healthz"));
+                    body = await health.Content.ReadAsStringAsync();
+                    if (body == "starting\n")
+                    {
+                        await Task.Delay(250);
+                    }
                 }
                 catch (HttpRequestException)
                 {
@@ -103,7 +109,6 @@ public sealed partial class DeployingWalkthroughTests(ITestOutputHelper output)
 
             Assert.False(bridge.HasExited, $"the bridge stopped:\n{log}");
             Assert.NotNull(health);
-            var body = await health.Content.ReadAsStringAsync();
             output.WriteLine($"/healthz {(int)health.StatusCode}: {body}");
             Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, health.StatusCode);
             Assert.Contains("org-b-xmpp", body, StringComparison.Ordinal);
@@ -140,24 +145,5 @@ public sealed partial class DeployingWalkthroughTests(ITestOutputHelper output)
         }
 
         return Process.Start(info) ?? throw new InvalidOperationException($"could not start {file}");
-    }
-
-    private static async Task<(int Code, string Output)> RunAsync(string file, IEnumerable<string> args, IDictionary<string, string> environment, TimeSpan timeout)
-    {
-        using var process = Start(file, args, environment);
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"the walkthrough did not finish within {timeout}");
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
     }
 }
