@@ -81,6 +81,37 @@ public sealed class FuzzFindingTests
         Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000), Bridge.Mattermost.MattermostConnector.Timestamp(1_700_000_000_000, time));
     }
 
+    [Theory]
+    [InlineData("user")]
+    [InlineData("post")]
+    [InlineData("upload")]
+    public async Task A_rest_answer_whose_props_repeat_a_key_is_a_json_error_not_an_argument_exception(string call)
+    {
+        // Found by the fuzzer (MattermostRestFuzzTests, seed fBxbIT50xOo3): AllowDuplicateProperties does not reach a
+        // JsonObject member, whose converter throws ArgumentException on a repeated key; the client let it escape.
+        const string post = """{"id":"p1","create_at":1,"props":{"create_at":1,"create_at":2}}""";
+        var (status, body) = call switch
+        {
+            "upload" => (System.Net.HttpStatusCode.Created, """{"file_infos":[{"id":"f1"}],"x":1,"x":2}"""),
+            _ => (System.Net.HttpStatusCode.OK, post),
+        };
+        using var client = new MattermostApiClient(new MattermostOptions { Url = "http://127.0.0.1:9/", Token = "t" }, NullLogger.Instance, new Scripted(status, body));
+        Task Act() => call switch
+        {
+            "user" => client.GetUserAsync("u1", "t", CancellationToken.None),
+            "post" => client.GetPostAsync("p1", "t", CancellationToken.None),
+            _ => client.UploadFileAsync("c1", "a.png", "image/png", [1], "t", CancellationToken.None),
+        };
+
+        await Assert.ThrowsAsync<JsonException>(Act);
+    }
+
+    private sealed class Scripted(System.Net.HttpStatusCode status, string body) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(new HttpResponseMessage(status) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json"), RequestMessage = request });
+    }
+
     private sealed class FixedTime(DateTimeOffset now) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => now;

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -28,9 +29,39 @@ internal static class MmJson
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
-            throw new JsonException("malformed Mattermost JSON: " + e.Message, e);
+            throw Malformed(e);
         }
     }
+
+    /// <summary>Reads an HTTP answer's body like <see cref="Read{T}(string)"/>: every malformation is a <see cref="JsonException"/>.</summary>
+    public static async Task<T?> ReadAsync<T>(HttpContent content, CancellationToken ct)
+    {
+        try
+        {
+            return await content.ReadFromJsonAsync<T>(Options, ct);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            // AllowDuplicateProperties does not reach JsonObject members (props): their converter adds to a dictionary
+            // and throws ArgumentException on a repeated key, which escaped the client (found by the fuzzer).
+            throw Malformed(e);
+        }
+    }
+
+    /// <summary>Reads a part of an already parsed body (a JsonObject's lazily built members throw ArgumentException on a repeated key).</summary>
+    public static T Guard<T>(Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            throw Malformed(e);
+        }
+    }
+
+    private static JsonException Malformed(Exception e) => new("malformed Mattermost JSON: " + e.Message, e);
 }
 
 // Every string, list and list element a model hands out is whole: a JSON null (which Mattermost never sends, but a

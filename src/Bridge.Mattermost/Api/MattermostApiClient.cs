@@ -123,7 +123,7 @@ internal sealed class MattermostApiClient : IDisposable
         }
         try
         {
-            var err = JsonSerializer.Deserialize<MmAppError>(text, MmJson.Options);
+            var err = MmJson.Read<MmAppError>(text);
             return new MattermostApiException(response.StatusCode, err?.Id ?? "", err?.Message ?? text);
         }
         catch (JsonException)
@@ -145,7 +145,7 @@ internal sealed class MattermostApiClient : IDisposable
     }
 
     private static async Task<T> ReadAsync<T>(HttpResponseMessage r, CancellationToken ct) =>
-        await r.Content.ReadFromJsonAsync<T>(MmJson.Options, ct) ?? throw new MattermostApiException("empty response body");
+        await MmJson.ReadAsync<T>(r.Content, ct) ?? throw new MattermostApiException("empty response body");
 
     private static string E(string segment) => Uri.EscapeDataString(segment);
 
@@ -282,9 +282,9 @@ internal sealed class MattermostApiClient : IDisposable
             form.Add(part, "files", fileName);
             return new HttpRequestMessage(HttpMethod.Post, "api/v4/files") { Content = form };
         }, token, ct);
-        var body = await r.Content.ReadFromJsonAsync<JsonObject>(MmJson.Options, ct);
+        var body = await MmJson.ReadAsync<JsonObject>(r.Content, ct);
         // Only an array holding an object is a file: any other shape is an answer without one, not an exception here.
-        return (body?["file_infos"] is JsonArray { Count: > 0 } infos && infos[0] is JsonObject first ? first.Deserialize<MmFileInfo>(MmJson.Options) : null)
+        return MmJson.Guard(() => body?["file_infos"] is JsonArray { Count: > 0 } infos && infos[0] is JsonObject first ? first.Deserialize<MmFileInfo>(MmJson.Options) : null)
             ?? throw new MattermostApiException("upload returned no file");
     }
 
