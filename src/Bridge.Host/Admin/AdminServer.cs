@@ -21,7 +21,7 @@ namespace Bridge.Host.Admin;
 /// </summary>
 internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connectors, IBridgeStore store, StoreHealth storeHealth, ILoggerFactory loggerFactory,
     InstanceRole role, BridgeMetrics metrics, IHostApplicationLifetime lifetime,
-    Bridge.Core.Translation.TranslationHealth? translation = null, Bridge.Core.Delivery.Waits.NetworkWaits? waits = null)
+    Bridge.Core.Translation.TranslationHealth? translation = null, Bridge.Core.Delivery.Waits.NetworkWaits? waits = null, Console.ConsoleSources? console = null)
     : IHostedService, IAsyncDisposable
 {
     private WebApplication? _app;
@@ -107,6 +107,7 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
             return Results.Json(new { instance = new { name = role.InstanceName, role = kind.ToString().ToLowerInvariant(), since, holder }, connectors = list });
         });
         app.MapGet("/deadletters", async (CancellationToken ct) => Results.Json(await store.GetDeadLettersAsync(200, ct)));
+        if (console is not null) { Console.ConsoleEndpoints.MapConsole(app, console); }
         await app.StartAsync(cancellationToken);
         _app = app;
         loggerFactory.CreateLogger<AdminServer>().LogInformation(new EventId(900, "AdminListening"), "Admin API listening on {Url}", options.Listen);

@@ -93,6 +93,7 @@ internal static class BridgeHostFactory
         // nothing else runs until the lease is held.
         if (settings.Admin.Listen.Length > 0)
         {
+            services.AddSingleton(sp => ActivatorUtilities.CreateInstance<Admin.Console.ConsoleSources>(sp, settings.AuditKeys));
             services.AddHostedService<AdminServer>();
         }
 
