@@ -2,6 +2,7 @@ using Bridge.Core.Connectors;
 using Bridge.Core.Storage;
 using Bridge.Core.Storage.Health;
 using Bridge.Core.Telemetry;
+using Bridge.Host.Admin.Access;
 using Bridge.Host.Composition;
 using Bridge.Host.Configuration;
 using Microsoft.AspNetCore.Builder;
@@ -19,8 +20,8 @@ namespace Bridge.Host.Admin;
 /// and no network makes deliveries wait; otherwise 503 naming, per network, how many wait and why),
 /// <c>/status</c> (connectors, queue depths), <c>/deadletters</c> and <c>/metrics</c> (Prometheus).
 /// </summary>
-internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connectors, IBridgeStore store, StoreHealth storeHealth, ILoggerFactory loggerFactory,
-    InstanceRole role, BridgeMetrics metrics, IHostApplicationLifetime lifetime,
+internal sealed class AdminServer(AdminOptions options, AdminTokens tokens, ConnectorRegistry connectors, IBridgeStore store, StoreHealth storeHealth, ILoggerFactory loggerFactory,
+    InstanceRole role, BridgeMetrics metrics, IHostApplicationLifetime lifetime, TimeProvider time,
     Bridge.Core.Translation.TranslationHealth? translation = null, Bridge.Core.Delivery.Waits.NetworkWaits? waits = null, Console.ConsoleSources? console = null)
     : IHostedService, IAsyncDisposable
 {
@@ -41,6 +42,9 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
             .AddMeter(BridgeMetrics.MeterName, "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPrometheusExporter());
         var app = builder.Build();
+        var access = new AdminAccess(tokens, store, loggerFactory.CreateLogger<AdminServer>(), time);
+        console?.MapTo(app); // the web console: its page before the token check (the page asks for the token), its JSON after
+        app.Use(access.InvokeAsync);
         app.MapPrometheusScrapingEndpoint("/metrics");
         metrics.ObserveLeader(() => role.Current.Kind is InstanceRoleKind.Active or InstanceRoleKind.Single ? 1 : 0);
         app.MapGet("/healthz", async (CancellationToken ct) =>
@@ -107,10 +111,10 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
             return Results.Json(new { instance = new { name = role.InstanceName, role = kind.ToString().ToLowerInvariant(), since, holder }, connectors = list });
         });
         app.MapGet("/deadletters", async (CancellationToken ct) => Results.Json(await store.GetDeadLettersAsync(200, ct)));
-        if (console is not null) { Console.ConsoleEndpoints.MapConsole(app, console); }
         await app.StartAsync(cancellationToken);
         _app = app;
-        loggerFactory.CreateLogger<AdminServer>().LogInformation(new EventId(900, "AdminListening"), "Admin API listening on {Url}", options.Listen);
+        loggerFactory.CreateLogger<AdminServer>().LogInformation(AdminLog.Listening, "Admin API listening on {Url} ({Tokens})", options.Listen,
+            tokens.IsEmpty ? "no token configured: reads only, no changes" : "bearer tokens required");
     }
 
     /// <summary>Rows waiting toward a network, or null while the store cannot say (not open yet at start, or refusing): health must answer even then.</summary>

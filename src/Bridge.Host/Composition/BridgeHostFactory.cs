@@ -55,6 +55,7 @@ internal static class BridgeHostFactory
         services.AddSingleton(settings.Limits);
         services.AddSingleton(settings.Audit);
         services.AddSingleton(settings.Admin);
+        services.AddSingleton(settings.AdminTokens);
         services.AddSingleton<DeliverySignals>();
         services.AddSingleton<BridgeMetrics>();
         services.AddSingleton<ConnectorRegistry>();

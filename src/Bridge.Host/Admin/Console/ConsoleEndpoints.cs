@@ -21,8 +21,19 @@ internal static class ConsoleEndpoints
         var latest = new LatestAudit(sources.Store);
         var verifying = new SemaphoreSlim(1, 1);
 
-        app.MapGet("/", (HttpContext context) => assets.Serve(context, "index.html"));
-        app.MapGet("/console/{file}", (HttpContext context, string file) => assets.Serve(context, file));
+        // The page itself is public (it holds no data and asks for the token), so it is served before the token
+        // check; everything it shows comes from the JSON endpoints, which need a token like the rest of the API.
+        app.Use(async (context, next) =>
+        {
+            var request = context.Request;
+            if ((HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) && AssetName(request.Path) is { } name)
+            {
+                await assets.Serve(context, name).ExecuteAsync(context);
+                return;
+            }
+
+            await next(context);
+        });
 
         var api = app.MapGroup("/api/console");
         api.AddEndpointFilter(async (context, next) =>
@@ -105,12 +116,12 @@ internal static class ConsoleEndpoints
             });
         });
 
-        // A POST: it reads the whole trail, which a crawler or a prefetch must not start.
-        api.MapPost("/audit/verify", async (CancellationToken ct) =>
+        // A read (viewers, e.g. auditors, may verify); it reads the whole trail, so one runs at a time.
+        api.MapGet("/audit/verify", async (CancellationToken ct) =>
         {
             if (!await verifying.WaitAsync(0, ct))
             {
-                return Results.Json(new { error = "a verification is already running", field = (string?)null }, statusCode: StatusCodes.Status409Conflict);
+                return ApiError.Result(StatusCodes.Status409Conflict, "a verification is already running; try again when it has finished");
             }
 
             try
@@ -149,8 +160,20 @@ internal static class ConsoleEndpoints
         return api;
     }
 
+    /// <summary>The embedded file a path asks for: <c>/</c> is the page, <c>/console/NAME</c> its files; null for anything else.</summary>
+    private static string? AssetName(PathString path)
+    {
+        if (path == "/")
+        {
+            return "index.html";
+        }
+
+        return path.StartsWithSegments("/console", StringComparison.Ordinal, out var rest) && rest.Value is { Length: > 1 } file && file.IndexOf('/', 1) < 0
+            ? file[1..]
+            : null;
+    }
+
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
-    private static IResult Error(string field, string message) =>
-        Results.Json(new { error = message, field }, statusCode: StatusCodes.Status400BadRequest);
+    private static IResult Error(string field, string message) => ApiError.Result(StatusCodes.Status400BadRequest, message, field);
 }

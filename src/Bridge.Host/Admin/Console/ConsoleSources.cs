@@ -30,6 +30,9 @@ internal sealed class ConsoleSources(
     public TimeProvider Time { get; } = time;
     public ILogger Logger { get; } = loggerFactory.CreateLogger("Bridge.Admin.Console");
 
+    /// <summary>Adds the console to the admin API's app: called before the token check is added (see <see cref="ConsoleEndpoints"/>).</summary>
+    public void MapTo(Microsoft.AspNetCore.Builder.WebApplication app) => app.MapConsole(this);
+
     /// <summary>The policy in force now (a reload swaps it), or null when the daemon runs without a compiled policy.</summary>
     public CompiledPolicy? Policy => policy switch
     {
