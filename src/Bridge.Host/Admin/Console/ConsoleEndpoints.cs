@@ -26,7 +26,17 @@ internal static class ConsoleEndpoints
         app.Use(async (context, next) =>
         {
             var request = context.Request;
-            if ((HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) && AssetName(request.Path) is { } name)
+            var isRead = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method);
+            if (isRead && request.Path == "/console/access.json")
+            {
+                // Whether to ask for a token before the first request: saves a refused (and audited) request per visit.
+                ConsoleHeaders.Apply(context);
+                context.Response.Headers.CacheControl = "no-store";
+                await context.Response.WriteAsJsonAsync(new { tokenRequired = sources.TokenRequired }, context.RequestAborted);
+                return;
+            }
+
+            if (isRead && AssetName(request.Path) is { } name)
             {
                 await assets.Serve(context, name).ExecuteAsync(context);
                 return;

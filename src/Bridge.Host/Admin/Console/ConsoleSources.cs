@@ -14,6 +14,7 @@ internal sealed class ConsoleSources(
     ConnectorRegistry connectors,
     IBridgeStore store,
     InstanceRole role,
+    Access.AdminTokens tokens,
     BridgeTopology topology,
     ISharingPolicy policy,
     AuditKeyRing auditKeys,
@@ -24,6 +25,9 @@ internal sealed class ConsoleSources(
     public ConnectorRegistry Connectors { get; } = connectors;
     public IBridgeStore Store { get; } = store;
     public InstanceRole Role { get; } = role;
+
+    /// <summary>True when the API needs a token for reads (tokens are configured): the page then asks for one first.</summary>
+    public bool TokenRequired { get; } = !tokens.IsEmpty;
     public BridgeTopology Topology { get; } = topology;
     public AuditKeyRing AuditKeys { get; } = auditKeys;
     public NetworkWaits Waits { get; } = waits;

@@ -8,6 +8,7 @@
   const TOKEN_KEY = 'bridge.console.token';
   const POLL_MS = 3000;
   const API = {
+    access: '/console/access.json',
     overview: '/api/console/overview',
     policy: '/api/console/policy',
     audit: '/api/console/audit',
@@ -42,6 +43,11 @@
       el.append(c instanceof Node ? c : document.createTextNode(String(c)));
     }
     return el;
+  }
+
+  /** A table cell whose content is one block, so that the phone layout (label beside content) holds any content. */
+  function cell(attrs, ...children) {
+    return h('td', attrs, h('div', { class: 'cell' }, ...children));
   }
 
   function replace(container, ...children) {
@@ -146,6 +152,19 @@
   }
 
   async function start() {
+    if (!sessionStorage.getItem(TOKEN_KEY)) {
+      // Without a token, ask for one first when the daemon needs it (a refused request would be audited).
+      try {
+        const access = await api(API.access);
+        if (access.tokenRequired) {
+          showLogin();
+          return;
+        }
+      } catch (e) {
+        showLogin(describeError(e));
+        return;
+      }
+    }
     try {
       state.overview = await api(API.overview);
     } catch (e) {
@@ -349,11 +368,11 @@
       const source = link.source || (link.readOnly ? 'file' : 'api');
       const canChange = editable && source !== 'file';
       rows.push(h('tr', { 'data-link': link.id },
-        h('td', { 'data-label': 'Link' }, h('strong', {}, link.id), h('div', { class: 'muted small' }, `from ${source}`)),
-        h('td', { 'data-label': 'State' }, h('span', { class: `pill ${status === 'paused' ? 'warn' : 'ok'}`, 'data-field': 'state' }, status)),
-        h('td', { 'data-label': 'Endpoints' }, (link.endpoints || []).map(e =>
+        cell({ 'data-label': 'Link' }, h('strong', {}, link.id), h('div', { class: 'muted small' }, `from ${source}`)),
+        cell({ 'data-label': 'State' }, h('span', { class: `pill ${status === 'paused' ? 'warn' : 'ok'}`, 'data-field': 'state' }, status)),
+        cell({ 'data-label': 'Endpoints' }, (link.endpoints || []).map(e =>
           h('span', { class: 'endpoint mono' }, `${e.network}: ${e.channel}`, e.language ? h('span', { class: 'muted' }, ` (${e.language})`) : null))),
-        h('td', { 'data-label': 'Policy per destination' }, policy.map(p =>
+        cell({ 'data-label': 'Policy per destination' }, policy.map(p =>
           h('div', { class: 'dest', 'data-destination': p.network }, h('b', {}, `→ ${p.network}`), ' ', h('span', { class: 'chips' }, policyChips(p))))),
         h('td', { class: 'actions' },
           canChange && status !== 'paused' && h('button', { type: 'button', 'data-action': 'pause', onclick: () => linkAction(link.id, 'pause') }, 'Pause'),
@@ -457,13 +476,13 @@
     replace($('deadletters'), h('div', { class: 'table-wrap' }, h('table', {},
       h('thead', {}, h('tr', {}, ['#', 'Link', 'Destination', 'Origin', 'Reason', 'Attempts', 'When', ''].map(t => h('th', {}, t)))),
       h('tbody', {}, items.map(d => h('tr', { 'data-dead-letter': deadId(d) },
-        h('td', { 'data-label': '#' }, deadId(d)),
-        h('td', { 'data-label': 'Link' }, d.linkId ?? d.link),
-        h('td', { 'data-label': 'Destination', class: 'mono' }, destinationText(d)),
-        h('td', { 'data-label': 'Origin', class: 'mono' }, `${d.originNetwork ?? ''}/${d.originNativeId ?? ''}`),
-        h('td', { 'data-label': 'Reason' }, d.reason),
-        h('td', { 'data-label': 'Attempts' }, d.attempts),
-        h('td', { 'data-label': 'When', title: when(d.at) }, ago(d.at)),
+        cell({ 'data-label': '#' }, deadId(d)),
+        cell({ 'data-label': 'Link' }, d.linkId ?? d.link),
+        cell({ 'data-label': 'Destination', class: 'mono' }, destinationText(d)),
+        cell({ 'data-label': 'Origin', class: 'mono' }, `${d.originNetwork ?? ''}/${d.originNativeId ?? ''}`),
+        cell({ 'data-label': 'Reason' }, d.reason),
+        cell({ 'data-label': 'Attempts' }, d.attempts),
+        cell({ 'data-label': 'When', title: when(d.at) }, ago(d.at)),
         h('td', { class: 'actions' },
           actions && h('button', { type: 'button', 'data-action': 'retry', onclick: () => deadAction(deadId(d), 'retry') }, 'Retry'),
           actions && h('button', { type: 'button', class: 'danger', 'data-action': 'drop', onclick: () => deadAction(deadId(d), 'drop') }, 'Drop'))))))));
@@ -519,15 +538,15 @@
     replace($('audit'), h('div', { class: 'table-wrap' }, h('table', {},
       h('thead', {}, h('tr', {}, ['#', 'When', 'Kind', 'Link', 'From', 'To', 'Decision', 'Rule', 'Label'].map(t => h('th', {}, t)))),
       h('tbody', {}, body.records.map(r => h('tr', { 'data-audit': r.seq },
-        h('td', { 'data-label': '#' }, r.seq),
-        h('td', { 'data-label': 'When', title: when(r.at) }, ago(r.at)),
-        h('td', { 'data-label': 'Kind' }, r.kind),
-        h('td', { 'data-label': 'Link' }, r.link),
-        h('td', { 'data-label': 'From', class: 'mono' }, [r.sourceNetwork, r.sourcePerson].filter(Boolean).join(' · ')),
-        h('td', { 'data-label': 'To', class: 'mono' }, r.destination),
-        h('td', { 'data-label': 'Decision' }, h('span', { class: `chip ${decisionClass(r.decision)}`, 'data-field': 'decision' }, r.decision)),
-        h('td', { 'data-label': 'Rule', class: 'mono' }, r.rule),
-        h('td', { 'data-label': 'Label' }, r.label))))),
+        cell({ 'data-label': '#' }, r.seq),
+        cell({ 'data-label': 'When', title: when(r.at) }, ago(r.at)),
+        cell({ 'data-label': 'Kind' }, r.kind),
+        cell({ 'data-label': 'Link' }, r.link),
+        cell({ 'data-label': 'From', class: 'mono' }, [r.sourceNetwork, r.sourcePerson].filter(Boolean).join(' · ')),
+        cell({ 'data-label': 'To', class: 'mono' }, r.destination),
+        cell({ 'data-label': 'Decision' }, h('span', { class: `chip ${decisionClass(r.decision)}`, 'data-field': 'decision' }, r.decision)),
+        cell({ 'data-label': 'Rule', class: 'mono' }, r.rule),
+        cell({ 'data-label': 'Label' }, r.label))))),
       !body.complete && h('p', { class: 'muted small' }, `Searched back to record ${body.scannedFrom}.`)));
   }
 
