@@ -22,6 +22,7 @@ namespace Bridge.Host.Admin;
 /// </summary>
 internal sealed class AdminServer(AdminOptions options, AdminTokens tokens, ConnectorRegistry connectors, IBridgeStore store, StoreHealth storeHealth, ILoggerFactory loggerFactory,
     InstanceRole role, BridgeMetrics metrics, IHostApplicationLifetime lifetime, TimeProvider time,
+    Bridge.Core.Configuration.BridgeTopology topology, Bridge.Core.Links.LinkManager links, Bridge.Core.Delivery.DeliverySignals signals,
     Bridge.Core.Translation.TranslationHealth? translation = null, Bridge.Core.Delivery.Waits.NetworkWaits? waits = null, Console.ConsoleSources? console = null)
     : IHostedService, IAsyncDisposable
 {
@@ -110,6 +111,9 @@ internal sealed class AdminServer(AdminOptions options, AdminTokens tokens, Conn
             var (kind, since, holder) = role.Current;
             return Results.Json(new { instance = new { name = role.InstanceName, role = kind.ToString().ToLowerInvariant(), since, holder }, connectors = list });
         });
+        var gate = new Api.ChangeGate(role, lifetime, loggerFactory.CreateLogger<AdminServer>());
+        Api.LinkApi.Map(app, topology, links, gate);
+        Api.OperationsApi.Map(app, store, connectors, signals, gate, time);
         app.MapGet("/deadletters", async (CancellationToken ct) => Results.Json(await store.GetDeadLettersAsync(200, ct)));
         await app.StartAsync(cancellationToken);
         _app = app;

@@ -80,6 +80,9 @@ internal static class BridgeHostFactory
                 sp.GetRequiredService<BridgeMetrics>()));
         }
 
+        services.AddSingleton(sp => new Bridge.Core.Links.LinkManager(settings.Topology, (IAdminStore)sp.GetRequiredService<IBridgeStore>(),
+            sp.GetRequiredService<ConnectorRegistry>(), sp.GetRequiredService<DeliverySignals>(),
+            sp.GetRequiredService<ILogger<Bridge.Core.Links.LinkManager>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<BridgeRouter>();
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<BridgeRouter>());
         foreach (var factory in ConnectorFactories())
