@@ -60,7 +60,8 @@ internal static class ConsoleEndpoints
             var links = sources.Topology.Links.Select(l => new
             {
                 id = l.Id,
-                source = "file",
+                source = l.Source == Bridge.Core.Configuration.LinkSource.File ? "file" : "api",
+                paused = l.Paused,
                 endpoints = l.Endpoints.Select(e => new { network = e.NetworkId, channel = e.ChannelId, language = l.Languages.GetValueOrDefault(e) }),
                 policy = DestinationPolicyView.Describe(sources, l.Id, [.. l.Endpoints.Select(e => e.NetworkId)]),
             });

@@ -461,6 +461,7 @@
   function deadId(d) { return d.id ?? d.outboxId; }
 
   function destinationText(d) {
+    if (d.network) return `${d.network}:${d.channel}`;
     const dest = d.destination;
     if (!dest) return '';
     if (typeof dest === 'string') return dest;
@@ -479,7 +480,7 @@
         cell({ 'data-label': '#' }, deadId(d)),
         cell({ 'data-label': 'Link' }, d.linkId ?? d.link),
         cell({ 'data-label': 'Destination', class: 'mono' }, destinationText(d)),
-        cell({ 'data-label': 'Origin', class: 'mono' }, `${d.originNetwork ?? ''}/${d.originNativeId ?? ''}`),
+        cell({ 'data-label': 'Origin', class: 'mono' }, `${d.originNetwork ?? ''}/${d.originId ?? d.originNativeId ?? ''}`),
         cell({ 'data-label': 'Reason' }, d.reason),
         cell({ 'data-label': 'Attempts' }, d.attempts),
         cell({ 'data-label': 'When', title: when(d.at) }, ago(d.at)),
