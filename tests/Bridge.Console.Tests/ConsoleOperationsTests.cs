@@ -1,6 +1,5 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Bridge.Testing;
 using Bridge.Tests.EndToEnd;
 using Microsoft.Playwright;
@@ -91,31 +90,40 @@ public sealed class ConsoleOperationsTests(ITestOutputHelper output)
     public async Task A_dead_letter_retried_in_the_page_is_delivered_once_its_cause_is_fixed()
     {
         var admin = new AdminTokens();
-        // One attempt: the first refusal dead-letters the row.
-        await using var net = await ThreeNetworks.StartAsync(new ThreeNetworksOptions { Matrix = true, Mattermost = false },
-            b => b.Raw(admin.Yaml).DeliveryMaxAttempts = 1);
+        await using var net = await ThreeNetworks.StartAsync(new ThreeNetworksOptions { SecondXmpp = true, Matrix = false, Mattermost = false },
+            b => b.Raw(admin.Yaml));
         var bridge = await net.StartBridgeAsync();
         await using var browser = await ConsoleBrowser.LaunchAsync();
-        var alice = await net.AliceAsync();
+        await using var alice = await XmppPerson.JoinAsync(net.Xmpp, "alice", "alicepass", net.Xmpp.Room("lab"), "Alice");
+        await using var dave = await XmppPerson.JoinAsync(net.Xmpp2!, "dave", "davepass", net.Xmpp2!.Room("lab"), "Dave");
+        using var api = new HttpClient { BaseAddress = admin.Url };
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", admin.Operator);
+        var daveRoom = net.Xmpp2.Room("lab");
         try
         {
-            await alice.SayAsync("warm-up");
-            await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("warm-up").Count == 1, Long, "warm-up on Matrix");
-
-            // The room's admin lets only moderators speak: the puppet's message is refused and dead-lettered.
-            using var hs = new HttpClient { BaseAddress = net.Hs.BaseUrl };
-            hs.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", net.Bob!.AccessToken);
-            await SetEventsDefaultAsync(hs, net.MatrixRoom, 50);
+            // Set up over the API: a link of three rooms that works, then is paused with a message held for the second server.
+            (await api.PostAsJsonAsync("/api/links", new { id = "lab", endpoints = new[] { new { network = "xmpp", channel = net.Xmpp.Room("lab") }, new { network = "xmpp2", channel = daveRoom }, new { network = "xmpp", channel = net.Xmpp.Room("annex") } } }))
+                .EnsureSuccessStatusCode();
+            await WaitForRoomsJoinedAsync(api);
+            await alice.SayAsync("lab-warm");
+            await dave.WaitForAsync(ms => ms.Any(m => m.Body == "lab-warm"), Long, "a message across the new link");
+            (await api.PostAsync("/api/links/lab/pause", null)).EnsureSuccessStatusCode();
             await alice.SayAsync("held-back");
+            await ThreeNetworks.WaitForPendingAsync(net.DatabasePath, "xmpp2", 1);
+
+            // The operator removes the wrong endpoint: its pending row is dead-lettered, not lost.
+            (await api.DeleteAsync($"/api/links/lab/endpoints?network=xmpp2&channel={Uri.EscapeDataString(daveRoom)}")).EnsureSuccessStatusCode();
 
             var page = await browser.OpenAsync(admin.Url);
             await ConsoleSteps.SignInAsync(page, admin.Operator);
             await page.GetByRole(AriaRole.Link, new() { Name = "Dead letters" }).ClickAsync();
             var dead = page.Locator("tr[data-dead-letter]");
-            await Assertions.Expect(dead).ToHaveCountAsync(1, new() { Timeout = 60_000 });
-            await Assertions.Expect(dead).ToContainTextAsync("matrix:#ops:localhost");
+            await Assertions.Expect(dead).ToHaveCountAsync(1);
+            await Assertions.Expect(dead).ToContainTextAsync("xmpp2:" + daveRoom);
+            await Assertions.Expect(dead).ToContainTextAsync("endpoint-removed");
             await Assertions.Expect(page.Locator("#dead-count")).ToHaveTextAsync("1");
             await ConsoleBrowser.ScreenshotAsync(page, "deadletters-desktop");
+
             var phone = await browser.OpenAsync(new Uri(admin.Url, "#deadletters"), ConsoleBrowser.Phone);
             await ConsoleSteps.SignInAsync(phone, admin.Viewer);
             await Assertions.Expect(phone.Locator("tr[data-dead-letter]")).ToHaveCountAsync(1);
@@ -125,16 +133,18 @@ public sealed class ConsoleOperationsTests(ITestOutputHelper output)
             // A viewer may not retry: the page says so and nothing changes.
             await phone.Locator("tr[data-dead-letter]").GetByRole(AriaRole.Button, new() { Name = "Retry" }).ClickAsync();
             await Assertions.Expect(phone.Locator("#toast")).ToContainTextAsync("Not allowed");
-            Assert.Empty(net.MatrixMessages("held-back"));
 
-            // The cause is fixed; the operator retries in the page and the message arrives, once.
-            await SetEventsDefaultAsync(hs, net.MatrixRoom, 0);
+            // The endpoint is put back and the link resumed in the page; the operator retries and the message arrives, once.
+            (await api.PostAsJsonAsync("/api/links/lab/endpoints", new { network = "xmpp2", channel = daveRoom })).EnsureSuccessStatusCode();
+            await page.GetByRole(AriaRole.Link, new() { Name = "Links" }).ClickAsync();
+            await page.Locator("tr[data-link='lab']").GetByRole(AriaRole.Button, new() { Name = "Resume" }).ClickAsync();
+            await page.GetByRole(AriaRole.Link, new() { Name = "Dead letters" }).ClickAsync();
             await dead.GetByRole(AriaRole.Button, new() { Name = "Retry" }).ClickAsync();
-            await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("held-back").Count == 1, Long, "the retried message on Matrix");
+            await dave.WaitForAsync(ms => ms.Any(m => m.Body == "held-back"), Long, "the retried message on the second server");
             await Assertions.Expect(page.Locator("tr[data-dead-letter]")).ToHaveCountAsync(0);
             await Assertions.Expect(page.Locator("#dead-count")).ToBeHiddenAsync();
             await Task.Delay(TimeSpan.FromSeconds(1));
-            Assert.Single(net.MatrixMessages("held-back"));
+            Assert.Single(dave.Messages, m => m.Body == "held-back");
         }
         catch
         {
@@ -143,12 +153,25 @@ public sealed class ConsoleOperationsTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Changes the power level needed to send messages, as the room's admin would in a client.</summary>
-    private static async Task SetEventsDefaultAsync(HttpClient hs, string roomId, int level)
+    /// <summary>Waits until the console's overview says the bridge sits in every linked room of every network.</summary>
+    private static async Task WaitForRoomsJoinedAsync(HttpClient api)
     {
-        var path = $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(roomId)}/state/m.room.power_levels/";
-        var levels = await hs.GetFromJsonAsync<JsonObject>(path) ?? throw new InvalidOperationException("no power levels");
-        levels["events_default"] = level;
-        (await hs.PutAsJsonAsync(path, levels)).EnsureSuccessStatusCode();
+        var deadline = DateTime.UtcNow + Long;
+        while (true)
+        {
+            var overview = await api.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>("/api/console/overview");
+            var networks = overview!["networks"]!.AsArray();
+            if (networks.All(n => (int?)n!["roomsJoined"] == (int?)n!["roomsLinked"]))
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"rooms joined: {networks.ToJsonString()}");
+            }
+
+            await Task.Delay(200);
+        }
     }
 }
