@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need beyond the .NET SDK, from Debian's packages, if missing:
 # Prosody (+ lua-unbound), ejabberd, python3-slixmpp (real XMPP clients), PostgreSQL, Node.js + npm,
-# Apertium with the English-Spanish pair (offline translation engine).
+# Apertium with the English-Spanish pair (offline translation engine), Chromium (the console's browser tests drive
+# Debian's build through Playwright, so no browser is downloaded) with a font for its text.
 # Package installs must not start system servers on the ports tests use, so a policy-rc.d that refuses
 # service starts is in place during the install (only if none existed).
 set -euo pipefail
@@ -15,6 +16,8 @@ command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v apertium >/dev/null 2>&1 || need+=(apertium)
 [ -e /usr/share/apertium/modes/eng-spa.mode ] || need+=(apertium-eng-spa)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=""

@@ -17,7 +17,7 @@ namespace Bridge.Mattermost;
 /// The Mattermost edge: start-up checks, one WebSocket (as the bridge account) with resume and REST catch-up for
 /// receiving, and puppets (a real user with its own token per remote person, or a relay bot) for delivering.
 /// </summary>
-public sealed partial class MattermostConnector : INetworkConnector
+public sealed partial class MattermostConnector : INetworkConnector, IConnectorVitalsSource
 {
     private readonly NetworkDefinition _network;
     private readonly MattermostOptions _options;
@@ -35,6 +35,7 @@ public sealed partial class MattermostConnector : INetworkConnector
     private volatile ServerFacts? _facts;
     private volatile bool _relayMode;
     private volatile string? _lastError;
+    private readonly ConnectionHistory _history;
     private volatile bool _cursorFrozen;
     private int _disposed;
     private RelayIdentity? _relay;
@@ -48,6 +49,7 @@ public sealed partial class MattermostConnector : INetworkConnector
         _context = context;
         _logger = context.LoggerFactory.CreateLogger("Bridge.Mattermost." + network.Id);
         _api = new MattermostApiClient(options, _logger, handler, context.Time);
+        _history = new ConnectionHistory(context.Time);
         _puppets = new PuppetManager(_api, context.State, network.Id, options, _logger, context.Secrets);
     }
 
@@ -98,7 +100,7 @@ public sealed partial class MattermostConnector : INetworkConnector
             await CheckGuestAccountsAsync(ct);
             _facts = facts;
             var processor = Task.Run(() => ProcessItemsAsync(ct), CancellationToken.None);
-            _stream = new MattermostEventStream(_options.BaseUri, AdminToken, _options, _logger, _items.Writer);
+            _stream = new MattermostEventStream(_options.BaseUri, AdminToken, _options, _logger, _items.Writer, _history);
             await _stream.StartAsync();
             _lastError = null;
             _ready.TrySetResult();
@@ -141,6 +143,7 @@ public sealed partial class MattermostConnector : INetworkConnector
             catch (MattermostStartupException e)
             {
                 _lastError = e.Message;
+                _history.Failed(e.Message);
                 if (e.Fatal)
                 {
                     _logger.LogCritical(MattermostLog.StartupFailed, "Mattermost network {Network} cannot start: {Error}", _network.Id, e.Message);
@@ -155,6 +158,7 @@ public sealed partial class MattermostConnector : INetworkConnector
             catch (Exception e) when (e is MattermostApiException or HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
             {
                 _lastError = $"Mattermost start-up check failed: {e.Message}";
+                _history.Failed(_lastError);
                 _logger.LogWarning(MattermostLog.StartupFailed, e, "Mattermost network {Network}: start-up check failed; retrying", _network.Id);
             }
             await Task.Delay(delay, _context.Time, ct);

@@ -20,7 +20,7 @@ namespace Bridge.Xmpp;
 /// worker (hands events to the core in arrival order), one persistence loop, and the delivery worker's calls.
 /// Shared mutable state is guarded by <see cref="_gate"/>; waits use task completion sources.
 /// </remarks>
-internal sealed partial class XmppConnector : INetworkConnector
+internal sealed partial class XmppConnector : INetworkConnector, IConnectorVitalsSource
 {
     /// <summary>Our outgoing message ids start with this (the core's idempotency key), which also marks them as ours.</summary>
     internal const string OwnIdPrefix = "bridge-";
@@ -43,6 +43,7 @@ internal sealed partial class XmppConnector : INetworkConnector
     });
 
     private readonly string _stateScope;
+    private readonly ConnectionHistory _history;
     private readonly Jid _botJid;
     private CancellationTokenSource? _lifetime;
     private Task? _connectionLoop;
@@ -61,6 +62,7 @@ internal sealed partial class XmppConnector : INetworkConnector
         _context = context;
         _logger = context.LoggerFactory.CreateLogger("Bridge.Xmpp." + network.Id);
         _stateScope = $"xmpp:{network.Id}";
+        _history = new ConnectionHistory(context.Time);
         _botJid = new Jid(null, options.ComponentDomain.ToLowerInvariant(), null);
     }
 
@@ -225,6 +227,7 @@ internal sealed partial class XmppConnector : INetworkConnector
                 stream = await ComponentStream.ConnectAsync(_options.Host, _options.Port, _options.ComponentDomain, _options.Secret,
                     _options.MaxStanzaBytes, _options.ConnectTimeout, stop);
                 var generation = Interlocked.Increment(ref _connectionGeneration);
+                _history.Connected();
                 _logger.LogInformation(XmppLog.Connected, "Component {Domain} connected to {Host}:{Port} (stream {StreamId}, connection #{Generation})",
                     _options.ComponentDomain, _options.Host, _options.Port, stream.StreamId, generation);
                 delay = _options.ReconnectInitialDelay;
@@ -246,6 +249,7 @@ internal sealed partial class XmppConnector : INetworkConnector
                     // A server that stops or restarts closes the stream (Prosody just closes the socket): routine, not a fault.
                     _logger.LogInformation(XmppLog.ServerClosed, "XMPP server closed the stream{How}; reconnecting to {Host}:{Port}",
                         stream.EndedWithoutClose ? " (connection ended without </stream:stream>)" : "", _options.Host, _options.Port);
+                    _history.Failed("the XMPP server closed the stream");
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -262,13 +266,16 @@ internal sealed partial class XmppConnector : INetworkConnector
             {
                 _logger.LogInformation(XmppLog.ServerClosed, "XMPP server closed the stream ({Condition}: it is shutting down or restarting); reconnecting to {Host}:{Port}",
                     ex.Condition, _options.Host, _options.Port);
+                _history.Failed($"the XMPP server closed the stream ({ex.Condition})");
             }
             catch (XmppHandshakeException ex)
             {
+                _history.Failed($"component handshake refused: {ex.Message}");
                 _logger.LogError(XmppLog.HandshakeRefused, "Component handshake with {Host}:{Port} refused: {Reason}", _options.Host, _options.Port, ex.Message);
             }
             catch (XmppStreamViolationException ex)
             {
+                _history.Failed($"rejected input from the server ({ex.Condition}): {ex.Message}");
                 _logger.LogError(XmppLog.RejectedInput, "Rejected input from {Host}:{Port} ({Condition}): {Reason}; closing the stream and reconnecting",
                     _options.Host, _options.Port, ex.Condition, ex.Message);
                 if (stream is not null)
@@ -279,11 +286,13 @@ internal sealed partial class XmppConnector : INetworkConnector
             catch (XmppStreamClosedException ex)
             {
                 _logger.LogWarning(XmppLog.Disconnected, "Component stream to {Host}:{Port} lost: {Reason}", _options.Host, _options.Port, ex.Message);
+                _history.Failed($"component stream lost: {ex.Message}");
             }
             catch (Exception ex)
             {
                 // A server that is down (or restarting) refuses every retry: one warning per outage, the retries at Debug.
                 failuresInARow++;
+                _history.Failed($"cannot connect to {_options.Host}:{_options.Port}: {ex.Message}");
                 _logger.Log(failuresInARow == 1 ? LogLevel.Warning : LogLevel.Debug, XmppLog.ConnectFailed,
                     "Component connection to {Host}:{Port} failed: {Error} (attempt {Attempt}; retrying with backoff)", _options.Host, _options.Port, ex.Message, failuresInARow);
             }

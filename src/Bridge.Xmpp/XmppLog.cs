@@ -24,4 +24,6 @@ internal static class XmppLog
     public static readonly EventId StanzaRejected = new(4031, nameof(StanzaRejected));
     public static readonly EventId UnknownRoom = new(4032, nameof(UnknownRoom));
     public static readonly EventId StateFailed = new(4040, nameof(StateFailed));
+    public static readonly EventId RoomAdded = new(4041, nameof(RoomAdded));
+    public static readonly EventId RoomRemoved = new(4042, nameof(RoomRemoved));
 }

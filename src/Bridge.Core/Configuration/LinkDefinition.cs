@@ -13,4 +13,20 @@ public sealed record LinkDefinition
 
     /// <summary>The translation engine this link uses (<c>translation:</c> on the link); null: the default engine.</summary>
     public string? TranslationEngine { get; init; }
+
+    /// <summary>Where the link is defined: the configuration file (read-only at run time) or the admin API (kept in the store).</summary>
+    public LinkSource Source { get; init; } = LinkSource.File;
+
+    /// <summary>While true, messages of this link are accepted and queued but not delivered: they wait, in order, for a resume.</summary>
+    public bool Paused { get; init; }
+}
+
+/// <summary>Where a link is defined.</summary>
+public enum LinkSource
+{
+    /// <summary>The YAML file: declarative, changed by editing the file and restarting.</summary>
+    File,
+
+    /// <summary>The admin API: kept in the store, changed at run time.</summary>
+    Api,
 }

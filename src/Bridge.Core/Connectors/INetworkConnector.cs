@@ -26,6 +26,22 @@ public interface INetworkConnector : IAsyncDisposable
     /// </summary>
     string? DegradedReason => null;
 
+    /// <summary>
+    /// Why <paramref name="channelId"/> cannot be a channel of this network (not a room JID, not a room id or alias…), or
+    /// null when it can. Asked before a link made at run time names it, so a bad channel is refused up front.
+    /// </summary>
+    string? CheckChannel(string channelId) => null;
+
+    /// <summary>
+    /// The links changed at run time (admin API): join <paramref name="added"/> (the bot, and puppets as they speak) and
+    /// leave <paramref name="removed"/> (the bot and every puppet), without reconnecting. The topology already shows the
+    /// change when this is called. Must not throw for a room that cannot be joined now: log it and keep trying as at start.
+    /// </summary>
+    Task ChannelsChangedAsync(IReadOnlyCollection<string> added, IReadOnlyCollection<string> removed, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The puppets this connector keeps for people of other networks (for the admin API); empty when it has none.</summary>
+    IReadOnlyList<PuppetInfo> Puppets => [];
+
     /// <summary>Connects and starts receiving in the background. Returns once started; must not wait for the network to be up.</summary>
     Task StartAsync(CancellationToken cancellationToken);
 
@@ -38,3 +54,6 @@ public interface INetworkConnector : IAsyncDisposable
     /// <summary>Tells one person privately (or as a notice in the channel) that something they sent was not delivered as sent.</summary>
     Task NotifySenderAsync(ChannelRef channel, PersonRef person, string notice, CancellationToken cancellationToken);
 }
+
+/// <summary>One puppet: its id on this network, the name it shows, the linked channels it is in now, and whom it stands for when known.</summary>
+public sealed record PuppetInfo(string LocalId, string? DisplayName, IReadOnlyList<string> Channels, string? ForPerson = null);

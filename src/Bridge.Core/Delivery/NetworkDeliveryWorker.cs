@@ -41,9 +41,15 @@ internal sealed class NetworkDeliveryWorker
     private readonly Dictionary<string, int> _faultStreak = new(StringComparer.Ordinal);
     private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
 
+    // The links in force (changed at run time through the admin API): rows of a paused link wait; rows toward an
+    // endpoint no longer in its link are dead-lettered. Null in tests that build a worker alone.
+    private readonly Configuration.BridgeTopology? _topology;
+
     public NetworkDeliveryWorker(INetworkConnector connector, IBridgeStore store, DeliverySignals signals, DeliveryOptions options, ILogger logger, TimeProvider time,
-        BridgeMetrics? metrics = null, ConnectorRegistry? senders = null, Fairness.LimitsOptions? limits = null, Waits.NetworkWaits? waits = null)
+        BridgeMetrics? metrics = null, ConnectorRegistry? senders = null, Fairness.LimitsOptions? limits = null, Waits.NetworkWaits? waits = null,
+        Configuration.BridgeTopology? topology = null)
     {
+        _topology = topology;
         _waits = waits ?? new Waits.NetworkWaits(time);
         limits ??= new Fairness.LimitsOptions();
         _rounds = new Fairness.FairRounds(limits.FairTurn);
@@ -152,8 +158,20 @@ internal sealed class NetworkDeliveryWorker
         {
             cancellationToken.ThrowIfCancellationRequested();
             var channel = item.Destination.ChannelId;
-            if (_blockedUntil.ContainsKey(channel))
+            if (_blockedUntil.ContainsKey(channel) || Held().Contains(channel))
             {
+                // Held: the link was paused after this batch was read; the row waits for the resume.
+                continue;
+            }
+
+            if (_topology is not null && !_topology.HasEndpoint(item.LinkId, item.Destination))
+            {
+                // The endpoint was removed from its link (or the link deleted) after the row was written: never deliver
+                // into a room that is no longer linked; the operator sees the row, with why, among the dead letters.
+                await _store.DeadLetterAsync(item.Id, item.Attempts, $"endpoint-removed: {item.Destination} is no longer in link {item.LinkId}", CancellationToken.None);
+                _metrics?.Delivery(NetworkId, "dead_lettered");
+                _logger.LogWarning(DeliveryLog.DeadLettered, "Outbox {Id} to {Destination} dead-lettered: the endpoint is no longer in link {Link}", item.Id, item.Destination, item.LinkId);
+                progressed = true;
                 continue;
             }
 
@@ -191,6 +209,8 @@ internal sealed class NetworkDeliveryWorker
         return progressed;
     }
 
+    private IReadOnlyCollection<string> Held() => _topology?.HeldChannelsOf(NetworkId) ?? [];
+
     /// <summary>This round's rows: rooms that already had their turn are left out until every waiting room had one.</summary>
     private async Task<IReadOnlyList<OutboxItem>> FetchFairlyAsync(CancellationToken cancellationToken)
     {
@@ -198,6 +218,7 @@ internal sealed class NetworkDeliveryWorker
         {
             var exclude = new HashSet<string>(_blockedUntil.Keys, StringComparer.Ordinal);
             exclude.UnionWith(_rounds.Served);
+            exclude.UnionWith(Held());
             var rest = await _store.GetPendingAsync(NetworkId, exclude, _options.BatchSize, cancellationToken);
             if (rest.Count > 0)
             {
@@ -207,7 +228,8 @@ internal sealed class NetworkDeliveryWorker
             _rounds.NewRound();
         }
 
-        var batch = await _store.GetPendingAsync(NetworkId, _blockedUntil.Keys, _options.BatchSize, cancellationToken);
+        var held = Held();
+        var batch = await _store.GetPendingAsync(NetworkId, held.Count == 0 ? _blockedUntil.Keys : [.. _blockedUntil.Keys, .. held], _options.BatchSize, cancellationToken);
         return _rounds.Take(batch, complete: batch.Count < _options.BatchSize);
     }
 

@@ -17,7 +17,7 @@ internal sealed record NetworkLabels(string? Clearance, string? DefaultLabel);
 /// content rules (attachments, links, redaction, mentions, length), then the visible label marker.
 /// Thread-safe; allocates nothing beyond the decision when no rule changes the event.
 /// </summary>
-public sealed class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
+public sealed partial class CompiledPolicy : ISharingPolicy, INoticeSettingsSource
 {
     private readonly FrozenDictionary<string, NetworkLabels> _networks;
     private readonly FrozenDictionary<string, FrozenSet<string>> _barriers;

@@ -59,6 +59,12 @@ public sealed class BridgeRuntime : IHostedService
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _store.MigrateAsync(cancellationToken);
+        // Links made through the admin API join the file's before any connector reads which rooms to join.
+        if (_services.GetService(typeof(Links.LinkManager)) is Links.LinkManager links)
+        {
+            await links.LoadAsync(cancellationToken);
+        }
+
         var context = new ConnectorContext
         {
             Sink = _sink,
@@ -85,7 +91,7 @@ public sealed class BridgeRuntime : IHostedService
             var deliverer = _services.GetService(typeof(Translation.TranslationStage)) is Translation.TranslationStage stage
                 ? new Translation.TranslatingConnector(connector, stage)
                 : connector;
-            var worker = new NetworkDeliveryWorker(deliverer, _store, _signals, _deliveryOptions, _loggerFactory.CreateLogger("Bridge.Delivery." + connector.NetworkId), _time, _metrics, _registry, _limits, _waits);
+            var worker = new NetworkDeliveryWorker(deliverer, _store, _signals, _deliveryOptions, _loggerFactory.CreateLogger("Bridge.Delivery." + connector.NetworkId), _time, _metrics, _registry, _limits, _waits, _topology);
             _workers.Add(Task.Run(() => worker.RunAsync(_stopping.Token, _abortDeliveries.Token), CancellationToken.None));
         }
 

@@ -2,6 +2,7 @@ using Bridge.Core.Connectors;
 using Bridge.Core.Storage;
 using Bridge.Core.Storage.Health;
 using Bridge.Core.Telemetry;
+using Bridge.Host.Admin.Access;
 using Bridge.Host.Composition;
 using Bridge.Host.Configuration;
 using Microsoft.AspNetCore.Builder;
@@ -19,9 +20,10 @@ namespace Bridge.Host.Admin;
 /// and no network makes deliveries wait; otherwise 503 naming, per network, how many wait and why),
 /// <c>/status</c> (connectors, queue depths), <c>/deadletters</c> and <c>/metrics</c> (Prometheus).
 /// </summary>
-internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connectors, IBridgeStore store, StoreHealth storeHealth, ILoggerFactory loggerFactory,
-    InstanceRole role, BridgeMetrics metrics, IHostApplicationLifetime lifetime,
-    Bridge.Core.Translation.TranslationHealth? translation = null, Bridge.Core.Delivery.Waits.NetworkWaits? waits = null)
+internal sealed class AdminServer(AdminOptions options, AdminTokens tokens, ConnectorRegistry connectors, IBridgeStore store, StoreHealth storeHealth, ILoggerFactory loggerFactory,
+    InstanceRole role, BridgeMetrics metrics, IHostApplicationLifetime lifetime, TimeProvider time,
+    Bridge.Core.Configuration.BridgeTopology topology, Bridge.Core.Links.LinkManager links, Bridge.Core.Delivery.DeliverySignals signals,
+    Bridge.Core.Translation.TranslationHealth? translation = null, Bridge.Core.Delivery.Waits.NetworkWaits? waits = null, Console.ConsoleSources? console = null)
     : IHostedService, IAsyncDisposable
 {
     private WebApplication? _app;
@@ -41,6 +43,9 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
             .AddMeter(BridgeMetrics.MeterName, "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPrometheusExporter());
         var app = builder.Build();
+        var access = new AdminAccess(tokens, store, loggerFactory.CreateLogger<AdminServer>(), time);
+        console?.MapTo(app); // the web console: its page before the token check (the page asks for the token), its JSON after
+        app.Use(access.InvokeAsync);
         app.MapPrometheusScrapingEndpoint("/metrics");
         metrics.ObserveLeader(() => role.Current.Kind is InstanceRoleKind.Active or InstanceRoleKind.Single ? 1 : 0);
         app.MapGet("/healthz", async (CancellationToken ct) =>
@@ -106,10 +111,14 @@ internal sealed class AdminServer(AdminOptions options, ConnectorRegistry connec
             var (kind, since, holder) = role.Current;
             return Results.Json(new { instance = new { name = role.InstanceName, role = kind.ToString().ToLowerInvariant(), since, holder }, connectors = list });
         });
+        var gate = new Api.ChangeGate(role, lifetime, loggerFactory.CreateLogger<AdminServer>());
+        Api.LinkApi.Map(app, topology, links, gate);
+        Api.OperationsApi.Map(app, store, connectors, signals, gate, time);
         app.MapGet("/deadletters", async (CancellationToken ct) => Results.Json(await store.GetDeadLettersAsync(200, ct)));
         await app.StartAsync(cancellationToken);
         _app = app;
-        loggerFactory.CreateLogger<AdminServer>().LogInformation(new EventId(900, "AdminListening"), "Admin API listening on {Url}", options.Listen);
+        loggerFactory.CreateLogger<AdminServer>().LogInformation(AdminLog.Listening, "Admin API listening on {Url} ({Tokens})", options.Listen,
+            tokens.IsEmpty ? "no token configured: reads only, no changes" : "bearer tokens required");
     }
 
     /// <summary>Rows waiting toward a network, or null while the store cannot say (not open yet at start, or refusing): health must answer even then.</summary>

@@ -14,6 +14,7 @@ internal static class BridgeCli
         root.Subcommands.Add(AuditCommand.Create());
         root.Subcommands.Add(GenerateRegistrationCommand.Create());
         root.Subcommands.Add(PolicyCommand.Create(() => input ?? Console.In));
+        root.Subcommands.Add(AdminCommand.Create(() => input ?? Console.In));
         return root;
     }
 

@@ -20,7 +20,7 @@ internal static class RunCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var file = parse.GetValue(config)!;
-            var (root, settings) = ConfigLoading.Load(file, reloadOnChange: true, Console.Error);
+            var (root, settings) = ConfigLoading.Load(file, reloadOnChange: true, parse.InvocationConfiguration.Error);
             if (root is null || settings is null)
             {
                 return 1;

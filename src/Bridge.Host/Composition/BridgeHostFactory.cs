@@ -55,6 +55,7 @@ internal static class BridgeHostFactory
         services.AddSingleton(settings.Limits);
         services.AddSingleton(settings.Audit);
         services.AddSingleton(settings.Admin);
+        services.AddSingleton(settings.AdminTokens);
         services.AddSingleton<DeliverySignals>();
         services.AddSingleton<BridgeMetrics>();
         services.AddSingleton<ConnectorRegistry>();
@@ -79,6 +80,9 @@ internal static class BridgeHostFactory
                 sp.GetRequiredService<BridgeMetrics>()));
         }
 
+        services.AddSingleton(sp => new Bridge.Core.Links.LinkManager(settings.Topology, (IAdminStore)sp.GetRequiredService<IBridgeStore>(),
+            sp.GetRequiredService<ConnectorRegistry>(), sp.GetRequiredService<DeliverySignals>(),
+            sp.GetRequiredService<ILogger<Bridge.Core.Links.LinkManager>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<BridgeRouter>();
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<BridgeRouter>());
         foreach (var factory in ConnectorFactories())
@@ -93,6 +97,7 @@ internal static class BridgeHostFactory
         // nothing else runs until the lease is held.
         if (settings.Admin.Listen.Length > 0)
         {
+            services.AddSingleton(sp => ActivatorUtilities.CreateInstance<Admin.Console.ConsoleSources>(sp, settings.AuditKeys));
             services.AddHostedService<AdminServer>();
         }
 

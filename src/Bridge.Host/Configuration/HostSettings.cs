@@ -22,6 +22,9 @@ internal sealed record HostSettings
     public required AuditOptions Audit { get; init; }
     public required AdminOptions Admin { get; init; }
 
+    /// <summary>The admin API's bearer tokens (from <c>admin:tokens</c>), validated; empty when none is configured.</summary>
+    public Bridge.Host.Admin.Access.AdminTokens AdminTokens { get; init; } = Bridge.Host.Admin.Access.AdminTokens.None;
+
     /// <summary>The audit chain's keys (from <c>audit:key</c>/<c>keyFile</c> and the retired ones); empty for a plain chain.</summary>
     public AuditKeyRing AuditKeys { get; init; } = AuditKeyRing.None;
 
@@ -60,10 +63,4 @@ internal sealed class DatabaseOptions
 internal sealed class PostgresSettings
 {
     public string ConnectionString { get; set; } = "";
-}
-
-internal sealed class AdminOptions
-{
-    /// <summary>Where the admin HTTP API (health, status, metrics) listens, e.g. <c>http://127.0.0.1:9480</c>; empty turns it off.</summary>
-    public string Listen { get; set; } = "";
 }

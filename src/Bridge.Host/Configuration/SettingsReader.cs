@@ -73,11 +73,7 @@ internal static class SettingsReader
             warnings.Add(new ConfigError("audit:key", "not set: the audit trail is a plain hash chain, which whoever can write the database can rewrite undetected"));
         }
         var admin = Bind<AdminOptions>(configuration, "admin", errors);
-        if (admin is not null && admin.Listen.Length > 0 &&
-            (!Uri.TryCreate(admin.Listen, UriKind.Absolute, out var adminUri) || adminUri.Scheme is not ("http" or "https")))
-        {
-            errors.Add(new ConfigError("admin:listen", $"'{admin.Listen}' is not an http(s) URL such as http://127.0.0.1:9480"));
-        }
+        var adminTokens = admin?.Validate(errors);
 
         if (topology is not null)
         {
@@ -117,6 +113,7 @@ internal static class SettingsReader
         {
             Policy = policy, Topology = topology, Database = database, Delivery = delivery, Limits = limits, Audit = audit, Admin = admin,
             AuditKeys = auditKeys, Secrets = secrets ?? SecretProtector.None, Translation = translation,
+            AdminTokens = adminTokens ?? Bridge.Host.Admin.Access.AdminTokens.None,
         };
         // One list of warnings, printed by check-config and logged by run.
         return (settings with { Warnings = [.. warnings, .. Warnings(settings)] }, errors);

@@ -17,7 +17,7 @@ namespace Bridge.Matrix.Connector;
 /// The Matrix edge, as an application service: receives pushed transactions, reports them to the core once durable,
 /// and delivers as per-person puppets with identity assertion. Never waits for the homeserver to start.
 /// </summary>
-public sealed partial class MatrixConnector : INetworkConnector
+public sealed partial class MatrixConnector : INetworkConnector, IConnectorVitalsSource
 {
     private readonly MatrixOptions _options;
     private readonly ConnectorContext _context;
@@ -37,6 +37,7 @@ public sealed partial class MatrixConnector : INetworkConnector
     private Regex[] _ownUserPatterns = [];
     private Task? _connectTask;
     private volatile bool _ready;
+    private readonly ConnectionHistory _history;
 
     public MatrixConnector(NetworkDefinition network, MatrixOptions options, ConnectorContext context)
     {
@@ -49,6 +50,7 @@ public sealed partial class MatrixConnector : INetworkConnector
         _logger = context.LoggerFactory.CreateLogger("Bridge.Matrix." + network.Id);
         _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = options.RequestTimeout };
         _rooms = new RoomMap(context.Topology.ChannelsOf(network.Id));
+        _history = new ConnectionHistory(context.Time);
         BotUserId = "@" + options.BotLocalpart + ":" + options.ServerName;
     }
 
@@ -208,6 +210,7 @@ public sealed partial class MatrixConnector : INetworkConnector
                 await PingAsync(ct);
                 await JoinLinkedRoomsAsync(ct);
                 _ready = true;
+                _history.Connected();
                 _logger.LogInformation(MatrixLog.Ready, "Matrix network {Network} ready as {Bot}", NetworkId, BotUserId);
                 return;
             }
@@ -219,6 +222,7 @@ public sealed partial class MatrixConnector : INetworkConnector
             {
                 _logger.LogWarning(MatrixLog.HomeserverUnreachable, "Homeserver of {Network} not usable yet ({Error}); retrying in {Delay}",
                     NetworkId, ex.Message, delay);
+                _history.Failed($"homeserver not usable: {ex.Message}");
             }
 
             try
@@ -270,6 +274,7 @@ public sealed partial class MatrixConnector : INetworkConnector
             {
                 _logger.LogWarning(MatrixLog.RoomUnavailable, "Bridge bot {Bot} cannot join {Channel} yet ({Error}); invite it to the room",
                     BotUserId, channel, ex.Message);
+                _history.Failed($"the bridge bot cannot join {channel}: {ex.Message} (invite it to the room)");
             }
         }
     }

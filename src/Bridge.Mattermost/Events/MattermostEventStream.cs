@@ -42,9 +42,12 @@ internal sealed class MattermostEventStream : IAsyncDisposable
     private TimeSpan _errorDelay;
     private volatile bool _connected;
     private bool _authenticatedSinceConnect;
+    private readonly Bridge.Core.Connectors.ConnectionHistory? _history;
 
-    public MattermostEventStream(Uri serverUrl, string token, MattermostOptions options, ILogger logger, ChannelWriter<StreamItem> output)
+    public MattermostEventStream(Uri serverUrl, string token, MattermostOptions options, ILogger logger, ChannelWriter<StreamItem> output,
+        Bridge.Core.Connectors.ConnectionHistory? history = null)
     {
+        _history = history;
         var ws = new UriBuilder(serverUrl) { Scheme = serverUrl.Scheme == Uri.UriSchemeHttps ? "wss" : "ws" };
         ws.Path = ws.Path.TrimEnd('/') + "/api/v4/websocket";
         _baseWsUri = ws.Uri;
@@ -123,6 +126,11 @@ internal sealed class MattermostEventStream : IAsyncDisposable
     private void OnDisconnected(DisconnectionInfo info)
     {
         _connected = false;
+        if (info.Type is not (DisconnectionType.Exit or DisconnectionType.ByUser))
+        {
+            _history?.Failed($"WebSocket disconnected ({info.Type}){(info.Exception is { } e ? ": " + e.Message : "")}");
+        }
+
         lock (_gate)
         {
             // Ask the server to resume where we stopped; it replays what it still has, or starts over with a new hello.
@@ -174,6 +182,7 @@ internal sealed class MattermostEventStream : IAsyncDisposable
             if (replySeq == _authSeq && Str(msg["status"]) == "OK")
             {
                 _connected = true;
+                _history?.Connected();
                 lock (_gate)
                 {
                     _authenticatedSinceConnect = true;

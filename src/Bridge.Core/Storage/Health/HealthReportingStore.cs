@@ -6,8 +6,19 @@ namespace Bridge.Core.Storage.Health;
 /// Wraps the configured store and tells <see cref="StoreHealth"/> how each write went. Errors still propagate
 /// unchanged: the caller (router, delivery worker, connector) must not treat a failed write as done.
 /// </summary>
-public sealed class HealthReportingStore(IBridgeStore inner, StoreHealth health) : IBridgeStore
+public sealed class HealthReportingStore(IBridgeStore inner, StoreHealth health) : IBridgeStore, IAdminStore
 {
+    private IAdminStore Admin => inner as IAdminStore ?? throw new NotSupportedException("this store keeps no links or dead-letter changes");
+
+    public Task<IReadOnlyList<StoredLink>> GetLinksAsync(CancellationToken cancellationToken) => Admin.GetLinksAsync(cancellationToken);
+
+    public Task<int> ChangeLinkAsync(string id, string? definitionJson, string changedBy, IReadOnlyList<ChannelRef> retired, string reason,
+        IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken) =>
+        Write(() => Admin.ChangeLinkAsync(id, definitionJson, changedBy, retired, reason, audit, cancellationToken), cancellationToken);
+
+    public Task<bool> ResolveDeadLetterAsync(long outboxId, bool retry, string reason, AuditDraft audit, CancellationToken cancellationToken) =>
+        Write(() => Admin.ResolveDeadLetterAsync(outboxId, retry, reason, audit, cancellationToken), cancellationToken);
+
     public IBridgeStore Inner => inner;
 
     public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);

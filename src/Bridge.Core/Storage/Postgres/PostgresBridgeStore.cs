@@ -11,7 +11,7 @@ namespace Bridge.Core.Storage.Postgres;
 /// Every call borrows a pooled connection; writes that must be atomic run in one transaction, and statements that
 /// belong together travel in one <see cref="NpgsqlBatch"/> to save round trips.
 /// </summary>
-public sealed class PostgresBridgeStore : IBridgeStore
+public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
 {
     private const string AuditColumns = AuditRows.Columns;
 

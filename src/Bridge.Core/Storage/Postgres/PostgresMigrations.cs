@@ -54,5 +54,7 @@ internal static class PostgresMigrations
             """),
         // The id of the HMAC key that made a record's hash ('' = plain SHA-256, as every record before keys existed).
         (2, "ALTER TABLE audit ADD COLUMN key_id text NOT NULL DEFAULT ''"),
+        // Links made through the admin API (the file's links are never stored). seq keeps creation order across updates.
+        (3, "CREATE TABLE api_links(id text PRIMARY KEY, seq bigint NOT NULL, definition text NOT NULL, updated_at bigint NOT NULL, updated_by text NOT NULL)"),
     ];
 }

@@ -10,7 +10,7 @@ namespace Bridge.Core.Storage.Sqlite;
 /// The embedded default store: one SQLite file in WAL mode. One connection guarded by a gate, because SQLite
 /// serialises writers anyway and a single connection avoids SQLITE_BUSY storms under load.
 /// </summary>
-public sealed class SqliteBridgeStore : IBridgeStore
+public sealed partial class SqliteBridgeStore : IBridgeStore, IAdminStore
 {
     private readonly SqliteConnection _connection;
     private readonly SemaphoreSlim _gate = new(1, 1);

@@ -27,5 +27,10 @@ internal static class SqliteMigrations
             """),
         // The id of the HMAC key that made a record's hash ('' = plain SHA-256, as every record before keys existed).
         (2, "ALTER TABLE audit ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"),
+        // Links made through the admin API (the file's links are never stored). seq keeps creation order across updates.
+        (3, """
+            CREATE TABLE api_links(id TEXT PRIMARY KEY, seq INTEGER NOT NULL, definition TEXT NOT NULL, updated_at INTEGER NOT NULL, updated_by TEXT NOT NULL);
+            CREATE INDEX ix_outbox_dead ON outbox(state, id);
+            """),
     ];
 }
