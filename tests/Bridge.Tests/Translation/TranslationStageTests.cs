@@ -35,12 +35,12 @@ public sealed class TranslationStageTests
         Engines = new() { [id] = engine },
     };
 
-    private static DeliveryRequest Request(string text, BridgeEventKind kind = BridgeEventKind.Message, long id = 1) => new()
+    private static DeliveryRequest Request(string text, BridgeEventKind kind = BridgeEventKind.Message, long id = 1, string user = "alice") => new()
     {
         OutboxId = id,
         LinkId = "ops",
         Destination = new ChannelRef("b", "town"),
-        Event = CoreHarness.Message("a", "room", "n" + id, text) with { Kind = kind, ReactionKey = kind == BridgeEventKind.Reaction ? "👍" : null },
+        Event = CoreHarness.Message("a", "room", "n" + id, text, user) with { Kind = kind, ReactionKey = kind == BridgeEventKind.Reaction ? "👍" : null },
     };
 
     private static async Task<(TranslationStage Stage, CoreHarness Harness)> StageAsync(TranslationOptions options, LabelClassifier? classifier = null)
@@ -212,6 +212,106 @@ public sealed class TranslationStageTests
         var recovered = await stage.ApplyAsync(Request("hello again", id: 2), default);
         Assert.True(recovered.Translation!.Translated);
         Assert.Empty(stage.Health.Problems);
+    }
+
+    [Fact]
+    public async Task A_persons_language_wins_over_the_language_of_their_network()
+    {
+        await using var server = new EngineStandIn((_, body) => Task.FromResult<JsonNode?>(new JsonObject { ["translatedText"] = "ES " + body["q"]!.GetValue<string>() }));
+        var options = Options("lt", new TranslationEngineOptions { Kind = "libretranslate", Url = server.Url });
+        options.People.Add(new PersonLanguageOptions { Network = "a", User = "pierre", Language = "fr" });
+        options.People.Add(new PersonLanguageOptions { Network = "a", User = "pablo", Language = "es" });
+        var (stage, h) = await StageAsync(options);
+        await using var _ = h;
+        await using var __ = stage;
+
+        var alice = await stage.ApplyAsync(Request("hello", id: 1), default);                  // network a's language: en
+        var pierre = await stage.ApplyAsync(Request("bonjour", id: 2, user: "pierre"), default); // his own: fr
+        var pablo = await stage.ApplyAsync(Request("hola", id: 3, user: "pablo"), default);      // Spanish into a Spanish room
+
+        Assert.Equal(("en", "es"), (alice.Translation!.SourceLanguage, alice.Translation.TargetLanguage));
+        Assert.Equal(("fr", "es"), (pierre.Translation!.SourceLanguage, pierre.Translation.TargetLanguage));
+        Assert.Null(pablo.Translation);
+        Assert.Equal("hola", pablo.Event.Text);
+        Assert.Equal(["en", "fr"], server.Requests.Select(r => r["source"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task A_translation_that_reads_as_another_label_than_the_original_delivers_the_original()
+    {
+        // The placeholders all come back in place, but the engine wrote a higher marking at the start of a line (where
+        // the policy reads markers, R-L6): policy decided on the original's label, so the reader's text must read as it.
+        await using var server = new EngineStandIn((_, _) => Task.FromResult<JsonNode?>(new JsonObject { ["translatedText"] = "⟦0⟧ hola\n[SECRET] ⟦1⟧" }));
+        var classifier = LabelOrder.Create(["UNCLASSIFIED", "CUI", "CONFIDENTIAL", "SECRET", "TOP SECRET"]).Classifier;
+        var (stage, h) = await StageAsync(Options("lt", new TranslationEngineOptions { Kind = "libretranslate", Url = server.Url }), classifier);
+        await using var _ = h;
+        await using var __ = stage;
+
+        var request = Request("[CUI] hello @bob");
+        var result = await stage.ApplyAsync(request, default);
+
+        Assert.Equal("⟦0⟧ hello ⟦1⟧", Assert.Single(server.Requests)["q"]!.GetValue<string>());
+        Assert.False(result.Translation!.Translated);
+        Assert.Equal("the translation reads as another label than the original", result.Translation.Reason);
+        Assert.Equal(request.Event, result.Event);
+    }
+
+    [Fact]
+    public async Task Without_a_configured_timeout_the_budget_is_two_seconds()
+    {
+        await using var server = new EngineStandIn(async (_, body) =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(30));
+            return new JsonObject { ["translatedText"] = "tarde " + body["q"]!.GetValue<string>() };
+        });
+        var options = new TranslationOptions
+        {
+            Enabled = true,
+            DefaultEngine = "lt",
+            Engines = new() { ["lt"] = new TranslationEngineOptions { Kind = "libretranslate", Url = server.Url } },
+        };
+        var (stage, h) = await StageAsync(options);
+        await using var _ = h;
+        await using var __ = stage;
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await stage.ApplyAsync(Request("hello"), default);
+        clock.Stop();
+
+        Assert.False(result.Translation!.Translated);
+        Assert.Equal("engine lt exceeded the time budget of 2 s", result.Translation.Reason);
+        Assert.Equal("hello", result.Event.Text);
+        // Not a timing test: only that the wait was the budget (at least 2 s) and not the engine's 30 s.
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1.9), TimeSpan.FromSeconds(25));
+    }
+
+    [Fact]
+    public async Task An_engine_has_at_most_its_max_concurrency_translations_in_flight()
+    {
+        var inFlight = 0;
+        var most = 0;
+        await using var server = new EngineStandIn(async (_, body) =>
+        {
+            var now = Interlocked.Increment(ref inFlight);
+            int seen;
+            while (now > (seen = Volatile.Read(ref most)) && Interlocked.CompareExchange(ref most, now, seen) != seen)
+            {
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(400));
+            Interlocked.Decrement(ref inFlight);
+            return new JsonObject { ["translatedText"] = "ES " + body["q"]!.GetValue<string>() };
+        });
+        var (stage, h) = await StageAsync(Options("lt", new TranslationEngineOptions { Kind = "libretranslate", Url = server.Url, MaxConcurrency = 2 }, TimeSpan.FromSeconds(30)));
+        await using var _ = h;
+        await using var __ = stage;
+
+        // Six different texts at once (no cache hit): two reach the engine at a time, the rest wait for a slot.
+        var results = await Task.WhenAll(Enumerable.Range(1, 6).Select(i => stage.ApplyAsync(Request($"text number {i}", id: i), default)));
+
+        Assert.All(results, r => Assert.True(r.Translation!.Translated, r.Translation.Reason));
+        Assert.Equal(6, server.Requests.Count);
+        Assert.Equal(2, most);
     }
 
     [Fact]
