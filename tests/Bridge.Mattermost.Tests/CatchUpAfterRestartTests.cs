@@ -87,6 +87,27 @@ public sealed class CatchUpAfterRestartTests
         Assert.True(cursorWhenNewerArrived < newerUpdateAt, $"cursor {cursorWhenNewerArrived} is not before the unhandled post's update_at {newerUpdateAt}");
     }
 
+    [Fact]
+    public async Task A_backlog_longer_than_one_since_answer_is_caught_up_whole()
+    {
+        // Mattermost answers posts?since= with at most the newest 1000 changed posts (by create_at). The 100-kill storm
+        // let the backlog grow past that while catch-ups kept being killed, and the next catch-up jumped over the rest.
+        await using var h = await MmHarness.StartAsync();
+        var bob = JoinBob(h);
+        await h.Connector.DisposeAsync();
+
+        var written = Enumerable.Range(0, 1150).Select(i => h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, $"while down {i}").Id).ToList();
+        h.Sandbox.EditPost(bob.Id, written[3], "an early post, edited while down");
+        var catchUpsBefore = h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp);
+        await h.StartConnectorAsync();
+        await MmHarness.WaitUntilAsync(() => h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp) > catchUpsBefore, "the catch-up's end", 60000);
+
+        var arrived = h.Sink.Messages.Select(e => e.NativeId).ToHashSet(StringComparer.Ordinal);
+        var missing = written.Where(id => !arrived.Contains(id)).ToList();
+        Assert.True(missing.Count == 0, $"{missing.Count} of {written.Count} posts written while down never arrived");
+        Assert.Equal("an early post, edited while down", h.Sink.Messages.Single(e => e.NativeId == written[3]).Text);
+    }
+
     private static Sandbox.Mattermost.SandboxUser JoinBob(MmHarness h)
     {
         var bob = h.Sandbox.CreateUser("bob");
