@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Bridge.Core.Connectors;
@@ -155,10 +154,6 @@ public sealed partial class MattermostConnector
         {
             return; // older servers also sent post_edited for reaction changes
         }
-        if (await _context.State.GetAsync(ArrivedEditedScope, post.Id, ct) == post.EditAt.ToString(CultureInfo.InvariantCulture))
-        {
-            return; // the post itself was first bridged with this edit's text
-        }
         await _context.Sink.IngestAsync(new BridgeEvent
         {
             NetworkId = _network.Id,
@@ -209,9 +204,6 @@ public sealed partial class MattermostConnector
             Timestamp = Timestamp(reaction.CreateAt, _context.Time),
         }, ct);
     }
-
-    /// <summary>Posts first bridged by a catch-up already edited: post id to the edit_at their text carried.</summary>
-    private string ArrivedEditedScope => $"mattermost:{_network.Id}:arrived-edited";
 
     /// <summary>
     /// A Mattermost time (milliseconds since 1970) as a time; one outside the calendar counts as absent (now). It used
@@ -374,21 +366,16 @@ public sealed partial class MattermostConnector
             await IngestDeleteAsync(post, ct);
             return;
         }
-        var outcome = await _context.Sink.IngestAsync(await ToEventAsync(post, channel.ConfiguredId, ct), ct);
         if (post.EditAt != 0)
         {
-            if (outcome == IngestOutcome.Accepted)
-            {
-                // First seen now, so it went out with its edited text already: an edit on top would show the same
-                // change twice. Remembered durably, for the live post_edited behind this catch-up and for the next
-                // catch-up after a restart, which sees the post again (then a duplicate) with the same edit.
-                await _context.State.SetAsync(ArrivedEditedScope, post.Id, post.EditAt.ToString(CultureInfo.InvariantCulture), ct);
-            }
-            else
-            {
-                await IngestEditAsync(post, ct);
-            }
+            // The edit goes in before its post. A post seen before goes out edited as usual; a post first seen now goes
+            // out with its edited text, and the edit ahead of it is skipped by the core (a channel's rows are delivered
+            // in order, and an edit whose target was never delivered is dropped). Either way the edit's id is then
+            // known, so neither the live post_edited behind this catch-up nor the next catch-up after a kill sends it
+            // again. Noting "arrived edited" after the post's commit left a window where a kill doubled the edit.
+            await IngestEditAsync(post, ct);
         }
+        await _context.Sink.IngestAsync(await ToEventAsync(post, channel.ConfiguredId, ct), ct);
         foreach (var reaction in post.Metadata?.Reactions ?? [])
         {
             await IngestReactionAsync(reaction, channel.NativeId, ct);
