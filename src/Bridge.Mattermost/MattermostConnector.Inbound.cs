@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Bridge.Core.Connectors;
@@ -155,10 +154,6 @@ public sealed partial class MattermostConnector
         {
             return; // older servers also sent post_edited for reaction changes
         }
-        if (await _context.State.GetAsync(ArrivedEditedScope, post.Id, ct) == post.EditAt.ToString(CultureInfo.InvariantCulture))
-        {
-            return; // the post itself was first bridged with this edit's text
-        }
         await _context.Sink.IngestAsync(new BridgeEvent
         {
             NetworkId = _network.Id,
@@ -209,9 +204,6 @@ public sealed partial class MattermostConnector
             Timestamp = Timestamp(reaction.CreateAt, _context.Time),
         }, ct);
     }
-
-    /// <summary>Posts first bridged by a catch-up already edited: post id to the edit_at their text carried.</summary>
-    private string ArrivedEditedScope => $"mattermost:{_network.Id}:arrived-edited";
 
     /// <summary>
     /// A Mattermost time (milliseconds since 1970) as a time; one outside the calendar counts as absent (now). It used
@@ -264,8 +256,7 @@ public sealed partial class MattermostConnector
         {
             var cursor = _cursors.GetValueOrDefault(channel.NativeId);
             var since = Math.Max(0, cursor - (long)_options.CatchUpSkew.TotalMilliseconds);
-            var list = await _api.GetPostsSinceAsync(channel.NativeId, since, AdminToken, ct);
-            var posts = list.Order.Where(list.Posts.ContainsKey).Select(id => list.Posts[id]).OrderBy(p => p.CreateAt).ThenBy(p => p.UpdateAt).ToList();
+            var posts = await ChangedSinceAsync(channel.NativeId, since, ct);
 
             // Posts are handled in the order they were written, but the cursor counts update_at, which a later edit or
             // reaction moves far ahead of a post's place: after each post the cursor may only reach just short of the
@@ -282,12 +273,73 @@ public sealed partial class MattermostConnector
                 var post = posts[i];
                 total++;
                 await CatchUpPostAsync(post, channel, ct);
-                var safe = waitingFrom[i + 1] == long.MaxValue ? post.UpdateAt : Math.Min(post.UpdateAt, waitingFrom[i + 1] - 1);
-                await SaveCursorAsync(channel.NativeId, safe, ct, fromCatchUp: true);
+                // Each cursor write is a store transaction; a cursor that lags only means re-reading a few posts
+                // (duplicates, dropped by the core) after a kill, so it is written every few posts and at the end.
+                if (i % CursorWriteEvery == CursorWriteEvery - 1 || i == posts.Count - 1)
+                {
+                    var safe = waitingFrom[i + 1] == long.MaxValue ? post.UpdateAt : Math.Min(post.UpdateAt, waitingFrom[i + 1] - 1);
+                    await SaveCursorAsync(channel.NativeId, safe, ct, fromCatchUp: true);
+                }
             }
         }
         _cursorFrozen = false;
         _logger.LogInformation(MattermostLog.CatchUp, "Mattermost catch-up ({Reason}): {Count} post(s) checked in {Channels} channel(s)", reason, total, _byNative.Count);
+    }
+
+    /// <summary>Mattermost answers <c>posts?since=</c> with at most this many posts: the newest ones by create_at.</summary>
+    internal const int SinceAnswerLimit = 1000;
+
+    /// <summary>The largest page Mattermost gives (<c>per_page</c> is capped at 200).</summary>
+    private const int PostsPageSize = 200;
+
+    private const int CursorWriteEvery = 20;
+
+    /// <summary>
+    /// Every post of the channel changed after <paramref name="since"/>, in the order they were written. A full
+    /// <c>since</c> answer holds only the newest changed posts: the older ones (a backlog that grew while catch-ups kept
+    /// being cut short by restarts) are found by paging back through the channel to <paramref name="since"/>. Taking the
+    /// capped answer as complete moved the cursor past them and lost them for good (the 100-kill crash storm).
+    /// </summary>
+    private async Task<List<MmPost>> ChangedSinceAsync(string nativeChannelId, long since, CancellationToken ct)
+    {
+        var list = await _api.GetPostsSinceAsync(nativeChannelId, since, AdminToken, ct);
+        var changed = new Dictionary<string, MmPost>(StringComparer.Ordinal);
+        foreach (var id in list.Order)
+        {
+            if (list.Posts.TryGetValue(id, out var post))
+            {
+                changed[id] = post;
+            }
+        }
+
+        if (list.Order.Count >= SinceAnswerLimit && changed.Count > 0)
+        {
+            // Posts written before the oldest one answered were cut off. Pages (newest first) hold every post still
+            // there; those written after `since` cover the cut-off ones. Deleted posts are not in pages: one written
+            // and deleted in the gap was never shown anywhere, so nothing is owed for it.
+            var cut = changed.Values.Min(p => p.CreateAt);
+            var added = 0;
+            for (var page = 0; ; page++)
+            {
+                var pageList = await _api.GetPostsPageAsync(nativeChannelId, page, PostsPageSize, AdminToken, ct);
+                var onPage = pageList.Order.Where(pageList.Posts.ContainsKey).Select(id => pageList.Posts[id]).ToList();
+                foreach (var post in onPage.Where(p => p.CreateAt <= cut && p.UpdateAt > since))
+                {
+                    if (changed.TryAdd(post.Id, post))
+                    {
+                        added++;
+                    }
+                }
+                if (pageList.Order.Count < PostsPageSize || onPage.Count == 0 || onPage.Min(p => p.CreateAt) <= since)
+                {
+                    break;
+                }
+            }
+            _logger.LogInformation(MattermostLog.CatchUpPaged, "Mattermost catch-up: more than {Limit} posts changed in {Channel} since {Since}; {Added} older post(s) found by paging",
+                SinceAnswerLimit, nativeChannelId, since, added);
+        }
+
+        return [.. changed.Values.OrderBy(p => p.CreateAt).ThenBy(p => p.UpdateAt)];
     }
 
     private async Task CatchUpPostAsync(MmPost post, Startup.ResolvedChannel channel, CancellationToken ct)
@@ -314,21 +366,16 @@ public sealed partial class MattermostConnector
             await IngestDeleteAsync(post, ct);
             return;
         }
-        var outcome = await _context.Sink.IngestAsync(await ToEventAsync(post, channel.ConfiguredId, ct), ct);
         if (post.EditAt != 0)
         {
-            if (outcome == IngestOutcome.Accepted)
-            {
-                // First seen now, so it went out with its edited text already: an edit on top would show the same
-                // change twice. Remembered durably, for the live post_edited behind this catch-up and for the next
-                // catch-up after a restart, which sees the post again (then a duplicate) with the same edit.
-                await _context.State.SetAsync(ArrivedEditedScope, post.Id, post.EditAt.ToString(CultureInfo.InvariantCulture), ct);
-            }
-            else
-            {
-                await IngestEditAsync(post, ct);
-            }
+            // The edit goes in before its post. A post seen before goes out edited as usual; a post first seen now goes
+            // out with its edited text, and the edit ahead of it is skipped by the core (a channel's rows are delivered
+            // in order, and an edit whose target was never delivered is dropped). Either way the edit's id is then
+            // known, so neither the live post_edited behind this catch-up nor the next catch-up after a kill sends it
+            // again. Noting "arrived edited" after the post's commit left a window where a kill doubled the edit.
+            await IngestEditAsync(post, ct);
         }
+        await _context.Sink.IngestAsync(await ToEventAsync(post, channel.ConfiguredId, ct), ct);
         foreach (var reaction in post.Metadata?.Reactions ?? [])
         {
             await IngestReactionAsync(reaction, channel.NativeId, ct);

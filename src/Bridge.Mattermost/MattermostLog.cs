@@ -16,4 +16,5 @@ internal static class MattermostLog
     public static readonly EventId InboundFailed = new(5010, nameof(InboundFailed));
     public static readonly EventId GuestUnavailable = new(5011, nameof(GuestUnavailable));
     public static readonly EventId WebSocketDead = new(5012, nameof(WebSocketDead));
+    public static readonly EventId CatchUpPaged = new(5013, nameof(CatchUpPaged));
 }

@@ -44,7 +44,7 @@ public sealed class CatchUpAfterRestartTests
         await MmHarness.WaitUntilAsync(() => h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp) > catchUpsBefore, "the catch-up's end", 30000);
 
         Assert.Equal("second text", h.Sink.Messages.Single(e => e.NativeId == unseen.Id).Text);
-        Assert.DoesNotContain(h.Sink.Accepted, e => e.Kind == BridgeEventKind.Edit && e.TargetNativeId == unseen.Id);
+        AssertNoEditAfterThePost(h, unseen.Id);
 
         // Another restart reads the same posts again (a long skew): the post is a duplicate now, its edit still no news.
         await h.Connector.DisposeAsync();
@@ -52,7 +52,7 @@ public sealed class CatchUpAfterRestartTests
         await h.StartConnectorAsync();
         await MmHarness.WaitUntilAsync(() => h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp) > catchUpsBefore, "the second catch-up's end", 30000);
         Assert.Contains(h.Sink.All, e => e.NativeId == unseen.Id && h.Sink.All.Count(x => x.NativeId == unseen.Id) > 1); // it was read again
-        Assert.DoesNotContain(h.Sink.Accepted, e => e.Kind == BridgeEventKind.Edit && e.TargetNativeId == unseen.Id);
+        AssertNoEditAfterThePost(h, unseen.Id);
     }
 
     [Fact]
@@ -85,6 +85,62 @@ public sealed class CatchUpAfterRestartTests
 
         // A kill at this moment restarts from the saved cursor: it must still be before the unhandled post.
         Assert.True(cursorWhenNewerArrived < newerUpdateAt, $"cursor {cursorWhenNewerArrived} is not before the unhandled post's update_at {newerUpdateAt}");
+    }
+
+    [Fact]
+    public async Task A_backlog_longer_than_one_since_answer_is_caught_up_whole()
+    {
+        // Mattermost answers posts?since= with at most the newest 1000 changed posts (by create_at). The 100-kill storm
+        // let the backlog grow past that while catch-ups kept being killed, and the next catch-up jumped over the rest.
+        await using var h = await MmHarness.StartAsync();
+        var bob = JoinBob(h);
+        await h.Connector.DisposeAsync();
+
+        var written = Enumerable.Range(0, 1150).Select(i => h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, $"while down {i}").Id).ToList();
+        h.Sandbox.EditPost(bob.Id, written[3], "an early post, edited while down");
+        var catchUpsBefore = h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp);
+        await h.StartConnectorAsync();
+        await MmHarness.WaitUntilAsync(() => h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp) > catchUpsBefore, "the catch-up's end", 60000);
+
+        var arrived = h.Sink.Messages.Select(e => e.NativeId).ToHashSet(StringComparer.Ordinal);
+        var missing = written.Where(id => !arrived.Contains(id)).ToList();
+        Assert.True(missing.Count == 0, $"{missing.Count} of {written.Count} posts written while down never arrived");
+        Assert.Equal("an early post, edited while down", h.Sink.Messages.Single(e => e.NativeId == written[3]).Text);
+    }
+
+    [Fact]
+    public async Task A_kill_right_after_a_post_first_seen_edited_is_committed_does_not_repeat_its_edit()
+    {
+        // The storm doubled such edits: the post was committed with its edited text, the daemon died before the
+        // connector noted that, and the next catch-up saw an old post with an edit it had never sent.
+        await using var h = await MmHarness.StartAsync(options: o => o.CatchUpSkew = TimeSpan.FromHours(1));
+        var bob = JoinBob(h);
+        await h.Connector.DisposeAsync();
+        var unseen = h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "first text");
+        h.Sandbox.EditPost(bob.Id, unseen.Id, "second text");
+
+        h.Sink.FailOnceAfterRecording = e => e.Kind == BridgeEventKind.Message && e.NativeId == unseen.Id;
+        var catchUpsBefore = h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp);
+        await h.StartConnectorAsync();
+        // The failed attempt is followed by another catch-up (as a restart would be), which reads the post again.
+        await MmHarness.WaitUntilAsync(() => h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp) > catchUpsBefore, "the catch-up after the failure", 30000);
+
+        Assert.True(h.Sink.All.Count(e => e.NativeId == unseen.Id) > 1, "the post was not read again");
+        Assert.Equal("second text", h.Sink.Messages.Single(e => e.NativeId == unseen.Id).Text);
+        AssertNoEditAfterThePost(h, unseen.Id);
+    }
+
+    /// <summary>
+    /// A post that went out with its edited text must not get that edit on top. An edit ingested before its post is
+    /// harmless: the core delivers a channel's rows in order and skips an edit whose target was never delivered.
+    /// </summary>
+    private static void AssertNoEditAfterThePost(MmHarness h, string postId)
+    {
+        var accepted = h.Sink.Accepted.ToList();
+        var postAt = accepted.FindIndex(e => e.Kind == BridgeEventKind.Message && e.NativeId == postId);
+        Assert.True(postAt >= 0, "the post never arrived");
+        var later = accepted.Skip(postAt + 1).Where(e => e.Kind == BridgeEventKind.Edit && e.TargetNativeId == postId).ToList();
+        Assert.True(later.Count == 0, $"{later.Count} edit(s) of {postId} after it went out with its edited text");
     }
 
     private static Sandbox.Mattermost.SandboxUser JoinBob(MmHarness h)

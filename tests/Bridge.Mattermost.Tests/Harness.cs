@@ -23,6 +23,12 @@ internal sealed class RecordingSink : IEventSink
     /// <summary>Called with each event before it is recorded (to look at the connector's state at that moment).</summary>
     public Action<BridgeEvent>? OnIngest { get; set; }
 
+    /// <summary>
+    /// Events recorded (committed, as far as the connector can tell) and then answered with an exception once: what a
+    /// kill right after the core's commit looks like to the connector's next attempt.
+    /// </summary>
+    public Func<BridgeEvent, bool>? FailOnceAfterRecording { get; set; }
+
     public Task<IngestOutcome> IngestAsync(BridgeEvent bridgeEvent, CancellationToken cancellationToken)
     {
         OnIngest?.Invoke(bridgeEvent);
@@ -37,6 +43,11 @@ internal sealed class RecordingSink : IEventSink
             return Task.FromResult(IngestOutcome.Duplicate);
         }
         Accepted.Enqueue(bridgeEvent);
+        if (FailOnceAfterRecording?.Invoke(bridgeEvent) == true)
+        {
+            FailOnceAfterRecording = null;
+            throw new InvalidOperationException("gone after the commit");
+        }
         return Task.FromResult(IngestOutcome.Accepted);
     }
 

@@ -255,6 +255,10 @@ internal sealed class MattermostApiClient : IDisposable
     public Task<MmPostList> GetPostsSinceAsync(string channelId, long since, string token, CancellationToken ct) =>
         GetJsonAsync<MmPostList>($"api/v4/channels/{E(channelId)}/posts?since={since.ToString(CultureInfo.InvariantCulture)}", token, ct);
 
+    /// <summary>One page of a channel's posts, newest first (deleted posts left out); pages count from 0.</summary>
+    public Task<MmPostList> GetPostsPageAsync(string channelId, int page, int perPage, string token, CancellationToken ct) =>
+        GetJsonAsync<MmPostList>($"api/v4/channels/{E(channelId)}/posts?page={page.ToString(CultureInfo.InvariantCulture)}&per_page={perPage.ToString(CultureInfo.InvariantCulture)}", token, ct);
+
     public async Task SaveReactionAsync(string userId, string postId, string emojiName, string token, CancellationToken ct)
     {
         using var _ = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post, "api/v4/reactions")
