@@ -125,7 +125,6 @@ public sealed class FailoverEndToEndTests(ITestOutputHelper output)
                 if (takeover is not null)
                 {
                     // systemd's Restart= brings the old one back; it stands by.
-                    await oldActive.Process.DisposeAsync();
                     active = standby;
                     standby = (oldActive.Admin, Track(processes, await BridgeProcess.StartAsync(configs[oldActive.Admin], ThreeNetworks.Long, readyText: "Standing by")));
                 }
@@ -149,9 +148,17 @@ public sealed class FailoverEndToEndTests(ITestOutputHelper output)
         }
         finally
         {
+            // Every daemon's log is kept next to the test binaries, to read the timings behind the figures.
+            var logs = Path.Combine(AppContext.BaseDirectory, "failover-logs");
+            Directory.CreateDirectory(logs);
             foreach (var p in processes)
             {
-                p.Signal(SigCont);
+                await File.WriteAllTextAsync(Path.Combine(logs, $"daemon-{p.Pid}.log"), p.Output);
+                if (!p.HasExited)
+                {
+                    p.Signal(SigCont);
+                }
+
                 await p.DisposeAsync();
             }
         }
