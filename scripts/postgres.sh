@@ -3,6 +3,7 @@
 #   scripts/postgres.sh start DIR PORT   -> initdb in DIR, listen on 127.0.0.1:PORT, create database bridge_test;
 #                                           prints the connection string as the last line of stdout
 #   scripts/postgres.sh stop DIR         -> stops the cluster in DIR (pg_ctl, via its postmaster.pid)
+#   scripts/postgres.sh restart DIR      -> fast restart of the cluster in DIR (every session ends), for failover tests
 # Installs Debian's postgresql package when no server binaries are present (needs root and apt).
 # Trust authentication on loopback only: never point this at a directory holding real data.
 set -euo pipefail
@@ -134,9 +135,18 @@ stop() {
     as_owner "$bindir/pg_ctl" -D "$data" -m fast -w -t 60 stop >&2
 }
 
+restart() {
+    local dir=$1
+    local data=$dir/data
+    local bindir
+    bindir=$(find_bindir) || { log "no pg_ctl found"; exit 1; }
+    as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/postgres.log" -m fast -w -t 60 restart >&2
+}
+
 [[ $# -ge 1 ]] || usage
 case $1 in
     start) [[ $# -eq 3 ]] || usage; start "$2" "$3" ;;
     stop) [[ $# -eq 2 ]] || usage; stop "$2" ;;
+    restart) [[ $# -eq 2 ]] || usage; restart "$2" ;;
     *) usage ;;
 esac

@@ -224,6 +224,13 @@ internal sealed partial class XmppConnector : INetworkConnector, IConnectorVital
             using var connection = CancellationTokenSource.CreateLinkedTokenSource(stop);
             try
             {
+                // Prosody lets a new component connection replace the old one: a process that has lost (or cannot
+                // confirm) the leader lease must not take the component back from the active one.
+                while (_context.Services?.GetService(typeof(Bridge.Core.Storage.LeaderFence)) is Bridge.Core.Storage.LeaderFence { MayAct: false })
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(250), _context.Time, stop);
+                }
+
                 stream = await ComponentStream.ConnectAsync(_options.Host, _options.Port, _options.ComponentDomain, _options.Secret,
                     _options.MaxStanzaBytes, _options.ConnectTimeout, stop);
                 var generation = Interlocked.Increment(ref _connectionGeneration);

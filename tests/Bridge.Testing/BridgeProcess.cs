@@ -39,7 +39,8 @@ public sealed partial class BridgeProcess : IAsyncDisposable
     /// <param name="readyText">The log line that says the process is up ("Bridge started"; a standby says "Standing by").</param>
     public static async Task<BridgeProcess> StartAsync(string configPath, TimeSpan? readyTimeout = null, IDictionary<string, string>? environment = null, string readyText = "Bridge started")
     {
-        var exe = Path.Combine(AppContext.BaseDirectory, "bridge");
+        // BRIDGE_TEST_DAEMON runs another build of the daemon (e.g. a commit before a fix, to see a test fail without it).
+        var exe = Environment.GetEnvironmentVariable("BRIDGE_TEST_DAEMON") is { Length: > 0 } other ? other : Path.Combine(AppContext.BaseDirectory, "bridge");
         var info = new ProcessStartInfo(exe)
         {
             RedirectStandardOutput = true,
@@ -92,6 +93,15 @@ public sealed partial class BridgeProcess : IAsyncDisposable
             }
 
             await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Sends a signal (e.g. SIGSTOP 19 to freeze the process, SIGCONT 18 to wake it).</summary>
+    public void Signal(int signal)
+    {
+        if (!_process.HasExited)
+        {
+            _ = SendSignal(_process.Id, signal);
         }
     }
 

@@ -64,6 +64,21 @@ public sealed class PostgresServer : IAsyncDisposable
             "to the connection string of a database where the tests may create schemas.\n" + string.Join("\n---\n", failures));
     }
 
+    /// <summary>A fast restart of the private cluster: every session ends, as in a database failover or crash.</summary>
+    public async Task RestartAsync()
+    {
+        if (_clusterDirectory is null)
+        {
+            throw new InvalidOperationException($"only a private cluster can be restarted (unset {EnvironmentVariable})");
+        }
+
+        var (exitCode, stdout, stderr) = await RunScriptAsync("restart", _clusterDirectory);
+        if (exitCode != 0)
+        {
+            throw new InvalidOperationException($"postgres.sh restart failed ({exitCode}): {stderr}{stdout}");
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_clusterDirectory is not null)

@@ -26,6 +26,9 @@ internal sealed class NetworkDeliveryWorker
     private readonly Dictionary<string, DateTimeOffset> _blockedUntil = new(StringComparer.Ordinal);
     private readonly ConnectorRegistry? _senders;
 
+    // With several processes on one store, only the lease holder may send, and only while its lease is confirmed.
+    private readonly LeaderFence _fence;
+
     // Deliveries the destination took but the store could not record (disk full): recorded before anything else is
     // fetched, never delivered again. Lost only if the process dies meanwhile, where the connectors' own guards apply.
     private readonly Queue<(OutboxItem Item, string? NativeId)> _unrecorded = new();
@@ -47,9 +50,10 @@ internal sealed class NetworkDeliveryWorker
 
     public NetworkDeliveryWorker(INetworkConnector connector, IBridgeStore store, DeliverySignals signals, DeliveryOptions options, ILogger logger, TimeProvider time,
         BridgeMetrics? metrics = null, ConnectorRegistry? senders = null, Fairness.LimitsOptions? limits = null, Waits.NetworkWaits? waits = null,
-        Configuration.BridgeTopology? topology = null)
+        Configuration.BridgeTopology? topology = null, LeaderFence? fence = null)
     {
         _topology = topology;
+        _fence = fence ?? LeaderFence.Unleased(time);
         _waits = waits ?? new Waits.NetworkWaits(time);
         limits ??= new Fairness.LimitsOptions();
         _rounds = new Fairness.FairRounds(limits.FairTurn);
@@ -135,6 +139,11 @@ internal sealed class NetworkDeliveryWorker
     internal async Task<bool> RunOnceAsync(CancellationToken stoppingToken, CancellationToken abortToken)
     {
         var cancellationToken = stoppingToken;
+        if (!_fence.MayAct)
+        {
+            return false;
+        }
+
         await RecordUnrecordedAsync(cancellationToken);
         if (!_connector.IsReady)
         {
@@ -181,7 +190,7 @@ internal sealed class NetworkDeliveryWorker
                 continue;
             }
 
-            if (!_connector.IsReady)
+            if (!_connector.IsReady || !_fence.MayAct)
             {
                 return progressed;
             }
@@ -406,7 +415,7 @@ internal sealed class NetworkDeliveryWorker
 
     private TimeSpan NextWake()
     {
-        if (!_connector.IsReady)
+        if (!_connector.IsReady || !_fence.MayAct)
         {
             return TimeSpan.FromMilliseconds(250);
         }

@@ -33,12 +33,14 @@ public sealed class BridgeRuntime : IHostedService
     private readonly List<Task> _workers = [];
     private readonly Delivery.Fairness.LimitsOptions _limits;
     private readonly Delivery.Waits.NetworkWaits _waits;
+    private readonly LeaderFence? _fence;
 
     public BridgeRuntime(IBridgeStore store, BridgeTopology topology, IEnumerable<INetworkConnectorFactory> factories, IConfiguration configuration,
         ConnectorRegistry registry, DeliverySignals signals, DeliveryOptions deliveryOptions, IEventSink sink, ILoggerFactory loggerFactory,
         IServiceProvider services, TimeProvider? time = null, BridgeMetrics? metrics = null, Delivery.Fairness.LimitsOptions? limits = null,
-        Delivery.Waits.NetworkWaits? waits = null)
+        Delivery.Waits.NetworkWaits? waits = null, LeaderFence? fence = null)
     {
+        _fence = fence;
         _waits = waits ?? new Delivery.Waits.NetworkWaits(time);
         _limits = limits ?? new Delivery.Fairness.LimitsOptions();
         _metrics = metrics;
@@ -91,7 +93,7 @@ public sealed class BridgeRuntime : IHostedService
             var deliverer = _services.GetService(typeof(Translation.TranslationStage)) is Translation.TranslationStage stage
                 ? new Translation.TranslatingConnector(connector, stage)
                 : connector;
-            var worker = new NetworkDeliveryWorker(deliverer, _store, _signals, _deliveryOptions, _loggerFactory.CreateLogger("Bridge.Delivery." + connector.NetworkId), _time, _metrics, _registry, _limits, _waits, _topology);
+            var worker = new NetworkDeliveryWorker(deliverer, _store, _signals, _deliveryOptions, _loggerFactory.CreateLogger("Bridge.Delivery." + connector.NetworkId), _time, _metrics, _registry, _limits, _waits, _topology, _fence);
             _workers.Add(Task.Run(() => worker.RunAsync(_stopping.Token, _abortDeliveries.Token), CancellationToken.None));
         }
 

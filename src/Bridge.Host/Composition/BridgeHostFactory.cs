@@ -61,8 +61,13 @@ internal static class BridgeHostFactory
         services.AddSingleton<ConnectorRegistry>();
         services.AddSingleton<StoreHealth>();
         services.AddSingleton(sp => new Bridge.Core.Delivery.Waits.NetworkWaits(sp.GetRequiredService<TimeProvider>()));
+        // One fence per process: the leader lease (PostgreSQL) writes it, the store checks its epoch in every commit and
+        // the delivery workers send only while it allows. With SQLite there is no lease and it never blocks.
+        var leased = settings.Database.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase);
+        services.AddSingleton(sp => new LeaderFence(sp.GetRequiredService<TimeProvider>(), leased));
         services.AddSingleton<IBridgeStore>(sp => new HealthReportingStore(
-            StoreFactory.Create(settings.Database, sp.GetRequiredService<ILoggerFactory>(), settings.AuditKeys), sp.GetRequiredService<StoreHealth>()));
+            StoreFactory.Create(settings.Database, sp.GetRequiredService<ILoggerFactory>(), settings.AuditKeys, sp.GetRequiredService<LeaderFence>()),
+            sp.GetRequiredService<StoreHealth>()));
         services.AddSingleton(settings.Secrets);
         services.AddSingleton<IConnectorStateStore>(sp => sp.GetRequiredService<IBridgeStore>());
         services.AddSharingPolicy(settings.Policy, settings.Topology);
@@ -101,11 +106,11 @@ internal static class BridgeHostFactory
             services.AddHostedService<AdminServer>();
         }
 
-        if (settings.Database.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase))
+        if (leased)
         {
             services.AddSingleton(sp => new PostgresLeaderLease(
-                new PostgresStoreOptions { ConnectionString = settings.Database.Postgres.ConnectionString }, sp.GetRequiredService<ILogger<PostgresLeaderLease>>(),
-                instanceName: sp.GetRequiredService<InstanceRole>().InstanceName));
+                settings.Database.Postgres.ToStoreOptions(), sp.GetRequiredService<ILogger<PostgresLeaderLease>>(),
+                instanceName: sp.GetRequiredService<InstanceRole>().InstanceName, fence: sp.GetRequiredService<LeaderFence>()));
             services.AddHostedService<LeadershipGate>();
         }
 
@@ -118,10 +123,11 @@ internal static class BridgeHostFactory
 /// <summary>Creates the configured store.</summary>
 internal static class StoreFactory
 {
-    public static IBridgeStore Create(DatabaseOptions options, ILoggerFactory loggerFactory, AuditKeyRing? auditKeys = null) => options.Provider.ToLowerInvariant() switch
+    /// <param name="fence">The leader lease's fence (PostgreSQL with several processes); null for a tool that runs alone.</param>
+    public static IBridgeStore Create(DatabaseOptions options, ILoggerFactory loggerFactory, AuditKeyRing? auditKeys = null, LeaderFence? fence = null) => options.Provider.ToLowerInvariant() switch
     {
         "sqlite" => new SqliteBridgeStore(options.Sqlite, loggerFactory.CreateLogger<SqliteBridgeStore>(), auditKeys: auditKeys),
-        "postgres" => new PostgresBridgeStore(new PostgresStoreOptions { ConnectionString = options.Postgres.ConnectionString }, loggerFactory.CreateLogger<PostgresBridgeStore>(), auditKeys: auditKeys),
+        "postgres" => new PostgresBridgeStore(options.Postgres.ToStoreOptions(), loggerFactory.CreateLogger<PostgresBridgeStore>(), auditKeys: auditKeys, fence: fence),
         _ => throw new InvalidOperationException($"database:provider '{options.Provider}' is not available in this build"),
     };
 }

@@ -19,7 +19,6 @@ internal sealed class LeadershipGate(
     PostgresLeaderLease lease, InstanceRole role, SystemdNotify systemd, IHostApplicationLifetime lifetime, ILogger<LeadershipGate> logger)
     : IHostedService, IAsyncDisposable
 {
-    private static readonly TimeSpan Poll = TimeSpan.FromSeconds(5);
     private static readonly EventId Waiting = new(950, "WaitingForLease");
     private static readonly EventId LeaseLost = new(951, nameof(LeaseLost));
     private static readonly EventId Active = new(952, nameof(Active));
@@ -43,15 +42,19 @@ internal sealed class LeadershipGate(
                 systemd.Send("READY=1\nSTATUS=standby: waiting for the leader lease");
             }
 
-            await Task.Delay(Poll, cancellationToken);
+            await Task.Delay(lease.HeartbeatInterval, cancellationToken);
         }
 
         role.Set(InstanceRoleKind.Active);
-        logger.LogInformation(Active, "Holding the leader lease as {Instance}: starting", role.InstanceName);
+        logger.LogInformation(Active, "Holding the leader lease as {Instance} (epoch {Epoch}): starting", role.InstanceName, lease.Epoch);
         systemd.Send("STATUS=active");
         _watch = Task.Run(() => WatchAsync(_stopping.Token), CancellationToken.None);
     }
 
+    /// <summary>
+    /// Runs after the bridge runtime has stopped (hosted services stop in reverse order), so the deliveries in flight are
+    /// recorded before the lease is released and a standby may take over.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
@@ -59,6 +62,8 @@ internal sealed class LeadershipGate(
         {
             await _watch.WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
         }
+
+        await lease.ReleaseAsync(cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
@@ -73,21 +78,32 @@ internal sealed class LeadershipGate(
         {
             return await lease.TryAcquireAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException or IOException)
         {
             logger.LogWarning(AttemptFailed, "Leader lease attempt failed ({Reason}); retrying", ex.Message);
             return false;
         }
     }
 
+    /// <summary>
+    /// Renews the lease every heartbeat. Stops the process (exit 3) when the lease is lost: a renewal found a newer
+    /// epoch, the lease ran out unconfirmed, or the store's fence refused a commit (which cancels the fence's token, so
+    /// the stop does not wait for the next heartbeat).
+    /// </summary>
     private async Task WatchAsync(CancellationToken cancellationToken)
     {
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.Fence.Lost);
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(Poll, cancellationToken);
-                if (!await lease.CheckAsync(cancellationToken))
+                await Task.Delay(lease.HeartbeatInterval, either.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                if (lease.Fence.IsLost || await lease.RenewAsync(cancellationToken) == LeaseRenewal.Lost)
                 {
                     logger.LogCritical(LeaseLost, "Lost the leader lease; stopping (exit code {Code}) so another instance can take over", InstanceRole.DeposedExitCode);
                     role.Set(InstanceRoleKind.Deposed);

@@ -63,4 +63,17 @@ internal sealed class DatabaseOptions
 internal sealed class PostgresSettings
 {
     public string ConnectionString { get; set; } = "";
+
+    /// <summary>How often the active process renews the leader lease, and a standby looks at it.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long one renewal holds the lease; a standby takes over once it has run out.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(10);
+
+    public Bridge.Core.Storage.Postgres.PostgresStoreOptions ToStoreOptions() => new()
+    {
+        ConnectionString = ConnectionString,
+        HeartbeatInterval = HeartbeatInterval,
+        LeaseDuration = LeaseDuration,
+    };
 }

@@ -150,6 +150,11 @@ internal static class SettingsReader
                         errors.Add(new ConfigError("database:postgres:connectionString", "required when database:provider is postgres"));
                     }
 
+                    if (Bridge.Core.Storage.Postgres.PostgresStoreOptions.LeaseProblem(database.Postgres.HeartbeatInterval, database.Postgres.LeaseDuration) is { } leaseProblem)
+                    {
+                        errors.Add(new ConfigError("database:postgres:leaseDuration", leaseProblem));
+                    }
+
                     break;
                 default:
                     errors.Add(new ConfigError("database:provider", $"'{database.Provider}' is not a store: use sqlite or postgres"));

@@ -26,15 +26,32 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
     private readonly ILogger<PostgresBridgeStore> _logger;
     private readonly TimeProvider _time;
     private readonly AuditKeyRing _auditKeys;
+    private readonly LeaderFence _fence;
 
-    public PostgresBridgeStore(PostgresStoreOptions options, ILogger<PostgresBridgeStore> logger, TimeProvider? time = null, AuditKeyRing? auditKeys = null)
+    /// <param name="fence">
+    /// The leader lease's fence when several processes share the database: every commit then checks, in its own
+    /// transaction, that the lease still carries this process's epoch. Without one (a single process) nothing is checked.
+    /// </param>
+    public PostgresBridgeStore(PostgresStoreOptions options, ILogger<PostgresBridgeStore> logger, TimeProvider? time = null, AuditKeyRing? auditKeys = null,
+        LeaderFence? fence = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _auditKeys = auditKeys ?? AuditKeyRing.None;
         options.Validate();
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _dataSource = NpgsqlDataSource.Create(options.ConnectionString);
+        _fence = fence ?? LeaderFence.Unleased(_time);
+
+        // A frozen process (SIGSTOP) inside an explicit transaction would hold the fence's share lock on the lease row,
+        // and so block a takeover, for as long as it is frozen: the server ends such a transaction after one lease.
+        var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+        if (fence is not null)
+        {
+            var idle = $"-c idle_in_transaction_session_timeout={(long)options.LeaseDuration.TotalMilliseconds}";
+            builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? idle : builder.Options + " " + idle;
+        }
+
+        _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
     }
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
@@ -98,7 +115,10 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
         }
     }
 
-    public async Task<bool> IngestAsync(BridgeEvent origin, IReadOnlyList<OutboxDraft> outbox, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken)
+    public Task<bool> IngestAsync(BridgeEvent origin, IReadOnlyList<OutboxDraft> outbox, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken) =>
+        FencedAsync(() => IngestCoreAsync(origin, outbox, audit, cancellationToken));
+
+    private async Task<bool> IngestCoreAsync(BridgeEvent origin, IReadOnlyList<OutboxDraft> outbox, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(origin);
         ArgumentNullException.ThrowIfNull(outbox);
@@ -171,8 +191,15 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
             return;
         }
 
-        // A batch without an explicit transaction runs as one implicit transaction: all statements or none.
+        await FencedAsync(() => MarkDeliveredCoreAsync(item, nativeId, cancellationToken));
+    }
+
+    private async Task<bool> MarkDeliveredCoreAsync(OutboxItem item, string nativeId, CancellationToken cancellationToken)
+    {
+        // A batch without an explicit transaction runs as one implicit transaction: all statements or none (the fence
+        // first, so a deposed process changes nothing).
         await using var batch = _dataSource.CreateBatch();
+        AddFence(batch);
         batch.BatchCommands.Add(Command(
             "UPDATE outbox SET state = $1, delivered_native_id = $2, updated_at = $3 WHERE id = $4",
             Int16((short)OutboxState.Delivered), Text(nativeId), Int64(_time.GetUtcNow().ToUnixTimeMilliseconds()), Int64(item.Id)));
@@ -187,9 +214,13 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
             Text(item.Destination.NetworkId), Text(nativeId)));
 
         await batch.ExecuteNonQueryAsync(cancellationToken);
+        return true;
     }
 
-    public async Task MarkSkippedAsync(OutboxItem item, string reason, CancellationToken cancellationToken)
+    public Task MarkSkippedAsync(OutboxItem item, string reason, CancellationToken cancellationToken) =>
+        FencedAsync(() => MarkSkippedCoreAsync(item, reason, cancellationToken));
+
+    private async Task<bool> MarkSkippedCoreAsync(OutboxItem item, string reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(item);
         await using var conn = await _dataSource.OpenConnectionAsync(cancellationToken);
@@ -211,16 +242,27 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
         }
 
         await tx.CommitAsync(cancellationToken);
+        return true;
     }
 
     public Task RescheduleAsync(long outboxId, int attempts, DateTimeOffset notBefore, string error, CancellationToken cancellationToken) =>
         UpdateOutboxAsync("UPDATE outbox SET attempts = $1, not_before = $2, last_error = $3, updated_at = $4 WHERE id = $5",
             outboxId, attempts, notBefore.ToUnixTimeMilliseconds(), error, cancellationToken);
 
-    public async Task DeadLetterAsync(long outboxId, int attempts, string reason, CancellationToken cancellationToken)
+    public Task DeadLetterAsync(long outboxId, int attempts, string reason, CancellationToken cancellationToken) =>
+        FencedAsync(() => DeadLetterCoreAsync(outboxId, attempts, reason, cancellationToken));
+
+    private async Task<bool> DeadLetterCoreAsync(long outboxId, int attempts, string reason, CancellationToken cancellationToken)
     {
         await using var conn = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await conn.BeginTransactionAsync(cancellationToken);
+        if (_fence.Epoch is not null)
+        {
+            await using var fence = new NpgsqlBatch(conn, tx);
+            AddFence(fence);
+            await fence.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         OutboxItem? item = null;
         await using (var read = new NpgsqlCommand($"SELECT {OutboxRows.Columns} FROM outbox WHERE id = $1 AND state = 0 FOR UPDATE", conn, tx))
         {
@@ -249,6 +291,7 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
         }
 
         await tx.CommitAsync(cancellationToken);
+        return true;
     }
 
     public async Task<IReadOnlyList<DeliveryState>> GetDeliveryStatesAsync(string originNetwork, string originNativeId, CancellationToken cancellationToken)
@@ -337,11 +380,15 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
             return;
         }
 
-        await using var conn = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using var tx = await conn.BeginTransactionAsync(cancellationToken);
-        var head = await WriteLockedAsync(conn, tx, _ => { }, cancellationToken);
-        await InsertAuditAsync(conn, tx, audit, head, cancellationToken);
-        await tx.CommitAsync(cancellationToken);
+        await FencedAsync(async () =>
+        {
+            await using var conn = await _dataSource.OpenConnectionAsync(cancellationToken);
+            await using var tx = await conn.BeginTransactionAsync(cancellationToken);
+            var head = await WriteLockedAsync(conn, tx, _ => { }, cancellationToken);
+            await InsertAuditAsync(conn, tx, audit, head, cancellationToken);
+            await tx.CommitAsync(cancellationToken);
+            return true;
+        });
     }
 
     public async Task<IReadOnlyList<AuditRecord>> ReadAuditAsync(long afterSequence, DateTimeOffset? since, int limit, CancellationToken cancellationToken)
@@ -400,9 +447,10 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
     /// The lock is its own statement before the read: under READ COMMITTED each statement takes a fresh snapshot, so the
     /// read then sees the rows committed by whoever held the lock before us.
     /// </summary>
-    private static async Task<(long Sequence, string Hash, string KeyId)> WriteLockedAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Action<NpgsqlBatch> addWrites, CancellationToken cancellationToken)
+    private async Task<(long Sequence, string Hash, string KeyId)> WriteLockedAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Action<NpgsqlBatch> addWrites, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(conn, tx);
+        AddFence(batch);
         batch.BatchCommands.Add(Command(PostgresMigrations.WriteLockSql));
         batch.BatchCommands.Add(Command("SELECT seq, hash, key_id FROM audit ORDER BY seq DESC LIMIT 1"));
         addWrites(batch);
@@ -411,6 +459,11 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
         var prev = AuditChain.Genesis;
         var keyId = "";
         await using var r = await batch.ExecuteReaderAsync(cancellationToken);
+        if (_fence.Epoch is not null)
+        {
+            await r.NextResultAsync(cancellationToken); // past the fence's result
+        }
+
         await r.NextResultAsync(cancellationToken); // past the lock's result
         if (await r.ReadAsync(cancellationToken))
         {
@@ -460,28 +513,51 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private async Task<int> StateWriteAsync(string sql, string scope, string key, string? value, CancellationToken cancellationToken)
+    // Connector state holds the sources' cursors and "seen" marks: a deposed process must not move them either.
+    private Task<int> StateWriteAsync(string sql, string scope, string key, string? value, CancellationToken cancellationToken) => FencedAsync(async () =>
     {
-        await using var cmd = _dataSource.CreateCommand(sql);
-        cmd.Parameters.Add(Text(scope));
-        cmd.Parameters.Add(Text(key));
-        if (value is not null)
-        {
-            cmd.Parameters.Add(Text(value));
-        }
+        await using var batch = _dataSource.CreateBatch();
+        AddFence(batch);
+        var write = value is null ? Command(sql, Text(scope), Text(key)) : Command(sql, Text(scope), Text(key), Text(value));
+        batch.BatchCommands.Add(write);
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        return write.RecordsAffected;
+    });
 
-        return await cmd.ExecuteNonQueryAsync(cancellationToken);
+    private Task UpdateOutboxAsync(string sql, long outboxId, int attempts, long notBefore, string error, CancellationToken cancellationToken) => FencedAsync(async () =>
+    {
+        await using var batch = _dataSource.CreateBatch();
+        AddFence(batch);
+        batch.BatchCommands.Add(Command(sql, Int32(attempts), Int64(notBefore), Text(error), Int64(_time.GetUtcNow().ToUnixTimeMilliseconds()), Int64(outboxId)));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        return true;
+    });
+
+    /// <summary>
+    /// Adds the fence as the batch's first statement when commits are fenced: it raises (and so aborts the whole
+    /// transaction) unless the lease row still carries this process's epoch.
+    /// </summary>
+    private void AddFence(NpgsqlBatch batch)
+    {
+        if (_fence.Epoch is { } epoch)
+        {
+            batch.BatchCommands.Add(Command("SELECT leader_fence($1)", Int64(epoch)));
+        }
     }
 
-    private async Task UpdateOutboxAsync(string sql, long outboxId, int attempts, long notBefore, string error, CancellationToken cancellationToken)
+    /// <summary>Runs a write; a refusal by the fence tells the lease (this process must stop) and says so in a clear exception.</summary>
+    private async Task<T> FencedAsync<T>(Func<Task<T>> write)
     {
-        await using var cmd = _dataSource.CreateCommand(sql);
-        cmd.Parameters.Add(Int32(attempts));
-        cmd.Parameters.Add(Int64(notBefore));
-        cmd.Parameters.Add(Text(error));
-        cmd.Parameters.Add(Int64(_time.GetUtcNow().ToUnixTimeMilliseconds()));
-        cmd.Parameters.Add(Int64(outboxId));
-        await cmd.ExecuteNonQueryAsync(cancellationToken);
+        try
+        {
+            return await write();
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresMigrations.FencedSqlState)
+        {
+            _fence.Lose();
+            _logger.LogCritical(StoreLog.Fenced, "Commit refused: another bridge process holds the leader lease now ({Reason})", ex.MessageText);
+            throw new LeaderFencedException("commit refused: another bridge process holds the leader lease now (" + ex.MessageText + ")", ex);
+        }
     }
 
     private static NpgsqlBatchCommand MapInsert(string originNetwork, string originNativeId, string networkId, string channelId, string nativeId, bool isOrigin) =>

@@ -19,6 +19,33 @@ internal static class PostgresMigrations
     /// </summary>
     public const string WriteLockSql = "SELECT pg_advisory_xact_lock(hashtextextended('bridge.write:' || coalesce(current_schema(), ''), 0))";
 
+    /// <summary>SQLSTATE raised by <c>leader_fence</c> when a commit carries an epoch the lease has moved past.</summary>
+    public const string FencedSqlState = "BR001";
+
+    /// <summary>
+    /// The leader lease row (one per schema) and the fence every commit of an active process calls. Idempotent: the lease
+    /// runs it before the store's migrations (a standby must read the row before it may migrate anything), and step 3
+    /// runs it again so that the schema is whole whichever came first.
+    /// </summary>
+    /// <remarks>
+    /// The fence takes FOR KEY SHARE on the row: it does not block the holder's heartbeat (a plain UPDATE of non-key
+    /// columns) but it does block a takeover (SELECT ... FOR UPDATE) until the commit is done, and a commit that comes
+    /// after a takeover re-reads the row and finds the new epoch. So a commit and a takeover are always ordered.
+    /// </remarks>
+    public const string LeaseSchemaSql = """
+        CREATE TABLE IF NOT EXISTS leader_lease(id smallint PRIMARY KEY CHECK (id = 1), holder text NOT NULL, epoch bigint NOT NULL,
+                                                acquired_at timestamptz NOT NULL, renewed_at timestamptz NOT NULL, expires_at timestamptz NOT NULL);
+        INSERT INTO leader_lease VALUES (1, '', 0, '-infinity', '-infinity', '-infinity') ON CONFLICT DO NOTHING;
+        CREATE OR REPLACE FUNCTION leader_fence(expected bigint) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM 1 FROM leader_lease WHERE id = 1 AND epoch = expected FOR KEY SHARE;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'fenced: the leader lease has moved past epoch %', expected USING ERRCODE = 'BR001';
+            END IF;
+        END
+        $$;
+        """;
+
     public static IReadOnlyList<(int Version, string Sql)> All { get; } =
     [
         (1, """
@@ -54,7 +81,9 @@ internal static class PostgresMigrations
             """),
         // The id of the HMAC key that made a record's hash ('' = plain SHA-256, as every record before keys existed).
         (2, "ALTER TABLE audit ADD COLUMN key_id text NOT NULL DEFAULT ''"),
+        // The leader lease row and the commit fence (see LeaseSchemaSql).
+        (3, LeaseSchemaSql),
         // Links made through the admin API (the file's links are never stored). seq keeps creation order across updates.
-        (3, "CREATE TABLE api_links(id text PRIMARY KEY, seq bigint NOT NULL, definition text NOT NULL, updated_at bigint NOT NULL, updated_by text NOT NULL)"),
+        (4, "CREATE TABLE api_links(id text PRIMARY KEY, seq bigint NOT NULL, definition text NOT NULL, updated_at bigint NOT NULL, updated_by text NOT NULL)"),
     ];
 }
