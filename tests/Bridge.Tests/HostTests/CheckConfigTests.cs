@@ -34,6 +34,8 @@ public sealed class CheckConfigTests
     [InlineData("limits:\n  linkPerSecond: fast\n", "limits:linkPerSecond")]
     [InlineData("limits:\n  senderBurst: 0\n", "limits:senderBurst")]
     [InlineData("limits:\n  fairTurn: 0\n", "limits:fairTurn")]
+    [InlineData("database:\n  provider: postgres\n  postgres: { connectionString: 'Host=db', heartbeatInterval: '00:00:02', leaseDuration: '00:00:05' }\n", "database:postgres:leaseDuration")]
+    [InlineData("database:\n  provider: postgres\n  postgres: { connectionString: 'Host=db', heartbeatInterval: '00:00:00' }\n", "database:postgres:heartbeatInterval")]
     public async Task A_broken_value_is_named_by_its_key(string extra, string key)
     {
         var (code, _, error) = await CheckAsync(ValidBase + "\n" + extra);
