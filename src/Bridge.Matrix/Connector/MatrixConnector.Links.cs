@@ -8,6 +8,8 @@ namespace Bridge.Matrix.Connector;
 /// <summary>Links changed at run time: the bot joins new rooms, the bot and puppets leave removed ones; the puppets, for the admin API.</summary>
 public sealed partial class MatrixConnector
 {
+    public bool JoinsChannelsLive => true;
+
     public string? CheckChannel(string channelId) =>
         channelId.Length > 1 && channelId[0] is '!' or '#' && channelId.IndexOf(':', StringComparison.Ordinal) > 1
             ? null
