@@ -20,12 +20,23 @@ public sealed partial class PostgresBridgeStore
         return list;
     }
 
-    public async Task<int> ChangeLinkAsync(string id, string? definitionJson, string changedBy, IReadOnlyList<ChannelRef> retired, string reason,
+    public Task<int> ChangeLinkAsync(string id, string? definitionJson, string changedBy, IReadOnlyList<ChannelRef> retired, string reason,
+        IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken) =>
+        FencedAsync(() => ChangeLinkCoreAsync(id, definitionJson, changedBy, retired, reason, audit, cancellationToken));
+
+    private async Task<int> ChangeLinkCoreAsync(string id, string? definitionJson, string changedBy, IReadOnlyList<ChannelRef> retired, string reason,
         IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(retired);
         await using var conn = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await conn.BeginTransactionAsync(cancellationToken);
+        if (_fence.Epoch is not null)
+        {
+            // An operator's change is a commit like any other: a process that lost the lease must not make it.
+            await using var fence = new NpgsqlBatch(conn, tx);
+            AddFence(fence);
+            await fence.ExecuteNonQueryAsync(cancellationToken);
+        }
         var now = _time.GetUtcNow();
         await using (var change = definitionJson is null
             ? new NpgsqlCommand("DELETE FROM api_links WHERE id = $1", conn, tx) { Parameters = { Text(id) } }
@@ -80,10 +91,20 @@ public sealed partial class PostgresBridgeStore
         return dead;
     }
 
-    public async Task<bool> ResolveDeadLetterAsync(long outboxId, bool retry, string reason, AuditDraft audit, CancellationToken cancellationToken)
+    public Task<bool> ResolveDeadLetterAsync(long outboxId, bool retry, string reason, AuditDraft audit, CancellationToken cancellationToken) =>
+        FencedAsync(() => ResolveDeadLetterCoreAsync(outboxId, retry, reason, audit, cancellationToken));
+
+    private async Task<bool> ResolveDeadLetterCoreAsync(long outboxId, bool retry, string reason, AuditDraft audit, CancellationToken cancellationToken)
     {
         await using var conn = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await conn.BeginTransactionAsync(cancellationToken);
+        if (_fence.Epoch is not null)
+        {
+            // An operator's change is a commit like any other: a process that lost the lease must not make it.
+            await using var fence = new NpgsqlBatch(conn, tx);
+            AddFence(fence);
+            await fence.ExecuteNonQueryAsync(cancellationToken);
+        }
         await using (var update = new NpgsqlCommand(retry
             ? $"UPDATE outbox SET state = 0, attempts = 0, not_before = 0, last_error = $1, updated_at = $2 WHERE id = $3 AND state = {(int)OutboxState.DeadLettered}"
             : $"UPDATE outbox SET state = {(int)OutboxState.Skipped}, last_error = $1, updated_at = $2 WHERE id = $3 AND state = {(int)OutboxState.DeadLettered}", conn, tx))
