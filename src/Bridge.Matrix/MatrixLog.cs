@@ -21,4 +21,5 @@ internal static class MatrixLog
     public static readonly EventId TransactionDone = new(3013, "MatrixTransaction");
     public static readonly EventId NoticeRoomCreated = new(3014, "MatrixNoticeRoomCreated");
     public static readonly EventId TooLarge = new(3015, "MatrixTooLarge");
+    public static readonly EventId RoomsChanged = new(3016, "MatrixRoomsChanged");
 }

@@ -9,6 +9,8 @@ namespace Bridge.Xmpp;
 /// <summary>Links changed at run time: rooms joined and left without reconnecting; the puppets, for the admin API.</summary>
 internal sealed partial class XmppConnector
 {
+    public bool JoinsChannelsLive => true;
+
     public string? CheckChannel(string channelId) =>
         TryResolveRoom(channelId, out _) ? null : _options.MucService is null
             ? "not a room JID (room@conference.example.org)"

@@ -37,6 +37,9 @@ public interface INetworkConnector : IAsyncDisposable
     /// leave <paramref name="removed"/> (the bot and every puppet), without reconnecting. The topology already shows the
     /// change when this is called. Must not throw for a room that cannot be joined now: log it and keep trying as at start.
     /// </summary>
+    /// <summary>Whether <see cref="ChannelsChangedAsync"/> joins new rooms live; a link change that adds a room on a network that cannot is refused.</summary>
+    bool JoinsChannelsLive => false;
+
     Task ChannelsChangedAsync(IReadOnlyCollection<string> added, IReadOnlyCollection<string> removed, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>The puppets this connector keeps for people of other networks (for the admin API); empty when it has none.</summary>

@@ -166,7 +166,7 @@ public sealed partial class LinkManager
 
             var before = current is null ? new LinkSpec() : LinkSpec.Of(current);
             var after = change(before);
-            Validate(id, after, others: [.. _fileLinks, .. _apiLinks.Where(l => l.Id != id)], checkChannels: true);
+            Validate(id, after, others: [.. _fileLinks, .. _apiLinks.Where(l => l.Id != id)], checkChannels: true, existing: current?.Endpoints);
             var next = after.ToDefinition(id);
             var removed = current?.Endpoints.Except(next.Endpoints).ToList() ?? [];
             var added = next.Endpoints.Except(current?.Endpoints ?? []).ToList();
@@ -207,7 +207,7 @@ public sealed partial class LinkManager
     }
 
     /// <summary>Every problem of a link definition, named by the request field; throws on the first.</summary>
-    private void Validate(string id, LinkSpec spec, IReadOnlyList<LinkDefinition> others, bool checkChannels)
+    private void Validate(string id, LinkSpec spec, IReadOnlyList<LinkDefinition> others, bool checkChannels, IReadOnlyList<ChannelRef>? existing = null)
     {
         if (spec.Endpoints.Count < 2)
         {
@@ -245,6 +245,11 @@ public sealed partial class LinkManager
             }
 
             var channel = new ChannelRef(e.Network, e.Channel);
+            if (checkChannels && existing?.Contains(channel) != true && _connectors.Find(e.Network) is { JoinsChannelsLive: false } fixedRooms)
+            {
+                throw new LinkChangeException(409, $"network {e.Network} ({fixedRooms.Kind.ToString().ToLowerInvariant()}) cannot join rooms at run time in this version: add this endpoint to the configuration file", at + ".network");
+            }
+
             if (!seen.Add(channel))
             {
                 throw new LinkChangeException(400, $"{channel} is named twice", at + ".channel");

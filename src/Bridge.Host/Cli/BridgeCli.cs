@@ -15,6 +15,9 @@ internal static class BridgeCli
         root.Subcommands.Add(GenerateRegistrationCommand.Create());
         root.Subcommands.Add(PolicyCommand.Create(() => input ?? Console.In));
         root.Subcommands.Add(AdminCommand.Create(() => input ?? Console.In));
+        root.Subcommands.Add(LinksCommand.Links());
+        root.Subcommands.Add(LinksCommand.DeadLetters());
+        root.Subcommands.Add(LinksCommand.Puppets());
         return root;
     }
 

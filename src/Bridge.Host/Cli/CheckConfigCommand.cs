@@ -10,7 +10,7 @@ internal static class CheckConfigCommand
         var config = BridgeCli.ConfigOption();
         var command = new Command("check-config", "validate a configuration file and exit non-zero with a message naming each offending key");
         command.Options.Add(config);
-        command.SetAction(parse =>
+        command.SetAction(async (parse, cancellationToken) =>
         {
             var file = parse.GetValue(config)!;
             var (root, settings) = ConfigLoading.Load(file, reloadOnChange: false, parse.InvocationConfiguration.Error);
@@ -20,7 +20,7 @@ internal static class CheckConfigCommand
             }
 
             (root as IDisposable)?.Dispose();
-            foreach (var warning in settings.Warnings)
+            foreach (var warning in settings.Warnings.Concat(await StoredLinkClashes.FindAsync(settings, cancellationToken)))
             {
                 parse.InvocationConfiguration.Error.WriteLine($"warning: {warning.Key}: {warning.Message}");
             }

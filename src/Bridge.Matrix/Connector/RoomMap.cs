@@ -12,7 +12,39 @@ internal sealed class RoomMap(IReadOnlyList<string> channels)
     private readonly ConcurrentDictionary<string, string> _roomByChannel = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _channelByRoom = new(StringComparer.Ordinal);
 
-    public IReadOnlyList<string> Channels { get; } = channels;
+    private volatile IReadOnlyList<string> _channels = channels;
+
+    /// <summary>The linked channels now (links change at run time through the admin API).</summary>
+    public IReadOnlyList<string> Channels => _channels;
+
+    /// <summary>A channel linked at run time.</summary>
+    public void Add(string channel)
+    {
+        lock (_roomByChannel)
+        {
+            if (!_channels.Contains(channel, StringComparer.Ordinal))
+            {
+                _channels = [.. _channels, channel];
+            }
+        }
+    }
+
+    /// <summary>A channel unlinked at run time; returns its room id when it was resolved.</summary>
+    public string? Remove(string channel)
+    {
+        lock (_roomByChannel)
+        {
+            _channels = [.. _channels.Where(c => !string.Equals(c, channel, StringComparison.Ordinal))];
+        }
+
+        if (_roomByChannel.TryRemove(channel, out var roomId))
+        {
+            _channelByRoom.TryRemove(roomId, out _);
+            return roomId;
+        }
+
+        return null;
+    }
 
     public string? ChannelFor(string roomId) => _channelByRoom.GetValueOrDefault(roomId);
 
