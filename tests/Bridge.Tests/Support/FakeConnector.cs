@@ -12,6 +12,17 @@ internal sealed class FakeConnector(string networkId, NetworkKind kind = Network
     public string NetworkId { get; } = networkId;
     public NetworkKind Kind { get; } = kind;
     public bool IsReady { get; set; } = true;
+
+    public bool JoinsChannelsLive => true;
+
+    /// <summary>Every run-time room change the core asked for: (joined, left).</summary>
+    public ConcurrentQueue<(string[] Added, string[] Removed)> ChannelChanges { get; } = new();
+
+    public Task ChannelsChangedAsync(IReadOnlyCollection<string> added, IReadOnlyCollection<string> removed, CancellationToken cancellationToken)
+    {
+        ChannelChanges.Enqueue(([.. added], [.. removed]));
+        return Task.CompletedTask;
+    }
     public ConcurrentQueue<DeliveryRequest> Delivered { get; } = new();
     public ConcurrentQueue<DeliveryRequest> Attempts { get; } = new();
     public ConcurrentQueue<(ChannelRef Channel, PersonRef Person, string Notice)> Notices { get; } = new();
