@@ -42,11 +42,11 @@ internal static class FuzzRunner
     /// <summary>As above with explicit limits (the watchdog's own tests use short ones, and print no FUZZ line).</summary>
     internal static void Run<T>(string target, Gen<T> gen, Func<T, bool> property, Func<T, string> print, TimeSpan cpuLimit, TimeSpan wallLimit, long cases, bool report = false)
     {
-        void Report(long cases, TimeSpan elapsed, string outcome, long retained = 0, long accepted = -1)
+        void Report(long cases, TimeSpan elapsed, string outcome, long retained = 0, long accepted = -1, string? detail = null)
         {
             if (report)
             {
-                FuzzRunner.Report(target, cases, elapsed, outcome, retained, accepted);
+                FuzzRunner.Report(target, cases, elapsed, outcome, retained, accepted, detail);
             }
         }
 
@@ -114,14 +114,18 @@ internal static class FuzzRunner
             if (hang is not null && Interlocked.Read(ref caseNumber) == number)
             {
                 // The stuck case keeps its thread; the run is failed with the input that hung.
-                Report(Interlocked.Read(ref done), clock.Elapsed, "HANG");
-                throw new TimeoutException($"{target}: one case {hang}: {Describe(print, (T)Volatile.Read(ref current)!)}");
+                var message = $"{target}: one case {hang}: {Describe(print, (T)Volatile.Read(ref current)!)}";
+                Report(Interlocked.Read(ref done), clock.Elapsed, "HANG", detail: message);
+                throw new TimeoutException(message);
             }
         }
 
         if (run.Exception is { } failure)
         {
-            Report(Interlocked.Read(ref done), clock.Elapsed, "FAIL");
+            // CsCheck's exception names the seed and the input; the one it wraps says what was wrong.
+            var inner = failure.InnerException;
+            Report(Interlocked.Read(ref done), clock.Elapsed, "FAIL",
+                detail: inner?.Message + (inner?.InnerException is { } cause ? Environment.NewLine + cause.GetType().Name + ": " + cause.Message : ""));
             throw failure.InnerException!;
         }
 
@@ -148,10 +152,16 @@ internal static class FuzzRunner
         }
     }
 
-    private static void Report(string target, long cases, TimeSpan elapsed, string outcome, long retained = 0, long accepted = -1)
+    private static void Report(string target, long cases, TimeSpan elapsed, string outcome, long retained = 0, long accepted = -1, string? detail = null)
     {
         var line = string.Create(CultureInfo.InvariantCulture,
             $"FUZZ target={target} cases={cases} accepted={accepted} seconds={elapsed.TotalSeconds:F1} retained_bytes={retained} result={outcome}");
+        if (detail is not null)
+        {
+            // The input that failed or hung (with CsCheck's seed for a failure): scripts/fuzz.sh shows only the report,
+            // and a hang has no seed, so without this a HANG line could not be reproduced.
+            line += Environment.NewLine + "  " + (detail.Length > 4000 ? detail[..4000] + "…" : detail).ReplaceLineEndings(Environment.NewLine + "  ");
+        }
         Console.WriteLine(line);
         var log = Environment.GetEnvironmentVariable("FUZZ_REPORT");
         if (!string.IsNullOrEmpty(log))
