@@ -139,6 +139,7 @@ internal sealed partial class XmppConnector
 
         var reflection = new TaskCompletionSource<XElement>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pendingSends[messageId] = reflection;
+        var sentAt = _context.Time.GetUtcNow();
         try
         {
             await stream.SendAsync(stanza, cancellationToken);
@@ -173,10 +174,12 @@ internal sealed partial class XmppConnector
         }
         catch (TimeoutException)
         {
+            SendUnconfirmed(messageId, sentAt);
             return new DeliveryResult.RetryLater($"{room.Key} did not reflect the message within {_options.SendTimeout}");
         }
         catch (XmppStreamClosedException ex)
         {
+            SendUnconfirmed(messageId, sentAt);
             return new DeliveryResult.RetryLater("connection lost: " + ex.Message, TimeSpan.FromSeconds(1), CountsAsAttempt: false);
         }
         finally

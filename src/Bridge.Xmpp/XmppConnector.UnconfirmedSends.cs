@@ -11,20 +11,27 @@ namespace Bridge.Xmpp;
 /// <summary>
 /// A daemon killed between sending a stanza and the core recording it delivered sends the same outbox row again after
 /// its restart. The catch-up recognises our recent sends only near the saved position, and the room may have moved far
-/// past it; so every send is marked (its id and time) before it leaves, and a row whose mark a previous run left is
-/// looked up in the room's archive from that time on, by origin-id, before anything is sent again.
+/// past it; so every send is marked (its id and time) before it leaves, and a row whose mark a previous run left (or
+/// whose send in this run was never confirmed: no reflection in time, or the stream dropped) is looked up in the room's
+/// archive from that time on, by origin-id, before anything is sent again.
 /// </summary>
 internal sealed partial class XmppConnector
 {
     /// <summary>How long a mark is kept: far longer than the core takes to record a delivery it was told of.</summary>
     private static readonly TimeSpan SendMarkLifetime = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// How long a previous run's mark is kept while its row has not come back: a row the core had recorded never does,
+    /// but one whose delivery was cut short comes back only once a run gets far enough, however many restarts that takes.
+    /// </summary>
+    private static readonly TimeSpan MarkFromBeforeLifetime = TimeSpan.FromHours(24);
+
     /// <summary>How far before its mark's time a send is looked for (the mark is written just before the send).</summary>
     private static readonly TimeSpan SendMarkSlack = TimeSpan.FromSeconds(30);
 
     private const int SendSearchPages = 20;
 
-    /// <summary>Marks a previous run left: message id to the time it was sent.</summary>
+    /// <summary>Sends not known to have reached the room (marks a previous run left, or unconfirmed in this run): message id to when it was sent.</summary>
     private readonly ConcurrentDictionary<string, DateTimeOffset> _marksFromBefore = new(StringComparer.Ordinal);
 
     /// <summary>This run's marks, oldest first, deleted once older than <see cref="SendMarkLifetime"/>.</summary>
@@ -36,13 +43,18 @@ internal sealed partial class XmppConnector
     {
         try
         {
+            var cutoff = _context.Time.GetUtcNow() - MarkFromBeforeLifetime;
             foreach (var (messageId, value) in await _context.State.ListAsync(SendMarkScope, cancellationToken))
             {
-                if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+                if (!DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) || at < cutoff)
                 {
-                    _marksFromBefore[messageId] = at;
-                    _sendMarks.Enqueue((messageId, at)); // purged like this run's own
+                    await _context.State.DeleteAsync(SendMarkScope, messageId, cancellationToken);
+                    continue;
                 }
+
+                // Kept until its row comes back, not purged by this run's clock: a run killed before delivering anything
+                // used to drop marks two minutes after their send, and the run after it sent those rows again.
+                _marksFromBefore[messageId] = at;
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -156,7 +168,12 @@ internal sealed partial class XmppConnector
             }
         }
 
+        // Purged like this run's own from now on: the core records what this attempt returns well within a lifetime.
         _marksFromBefore.TryRemove(messageId, out _);
+        _sendMarks.Enqueue((messageId, _context.Time.GetUtcNow()));
         return true;
     }
+
+    /// <summary>A send whose reflection did not come back (timeout, stream dropped) may still be in the room: look before sending again.</summary>
+    private void SendUnconfirmed(string messageId, DateTimeOffset sentAt) => _marksFromBefore.TryAdd(messageId, sentAt);
 }

@@ -343,4 +343,45 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
         await nia.WaitForMessagesAsync(m => m.Body == "after the restart", 1, Wait);
         Assert.Single(nia.Messages, m => m.Body == "only once");
     }
+
+    [Fact]
+    public async Task A_send_left_unrecorded_is_still_recognised_after_restarts_that_did_not_get_to_deliver_it()
+    {
+        // Crash storm finding (issue 13): the daemon sent and died before the core recorded it; the runs after it were
+        // killed before the row came back, one of them purged the mark (two minutes after the send), and the next run
+        // sent the row again.
+        var room = _server.NewRoom();
+        var state = new InMemoryStateStore();
+        var jid = await _server.NewUserAsync("ona");
+        await using var ona = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Ona");
+        await using (var first = await ConnectorHarness.StartAsync(_server, [room], state))
+        {
+            await first.WaitReadyAsync();
+            Assert.IsType<DeliveryResult.Delivered>(await first.Connector.DeliverAsync(ConnectorHarness.Message(7, room, "Alice", "only once"), CancellationToken.None));
+            for (var i = 0; i < 40; i++)
+            {
+                await ona.SayConfirmedAsync($"chatter {i}");
+            }
+
+            await first.Sink.WaitForAsync(e => e.Text == "chatter 39", 1, Wait);
+            await Task.Delay(3000); // two persistence ticks: the saved position passes our send
+        }
+
+        // Restarts go on for longer than a mark's two minutes; here the send is made to look that old.
+        const string marks = "xmpp:" + ConnectorHarness.NetworkId + ":sending";
+        Assert.NotNull(await state.GetAsync(marks, "bridge-7", CancellationToken.None));
+        await state.SetAsync(marks, "bridge-7", DateTimeOffset.UtcNow.AddMinutes(-5).ToString("O", System.Globalization.CultureInfo.InvariantCulture), CancellationToken.None);
+        await using (var cutShort = await ConnectorHarness.StartAsync(_server, [room], state))
+        {
+            await cutShort.WaitReadyAsync();
+            await Task.Delay(2500); // persistence ticks, which purge old marks; the row does not come back in this run
+        }
+
+        await using var third = await ConnectorHarness.StartAsync(_server, [room], state);
+        await third.WaitReadyAsync();
+        Assert.IsType<DeliveryResult.Delivered>(await third.Connector.DeliverAsync(ConnectorHarness.Message(7, room, "Alice", "only once"), CancellationToken.None));
+        Assert.IsType<DeliveryResult.Delivered>(await third.Connector.DeliverAsync(ConnectorHarness.Message(8, room, "Alice", "after the restarts"), CancellationToken.None));
+        await ona.WaitForMessagesAsync(m => m.Body == "after the restarts", 1, Wait);
+        Assert.Single(ona.Messages, m => m.Body == "only once");
+    }
 }

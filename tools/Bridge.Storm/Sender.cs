@@ -32,6 +32,12 @@ internal sealed class Sender(Side side, Ledger ledger, Random random, double act
                 Failures++;
                 log.WriteLine($"storm: {side.Network} could not act: {ex.Message}");
             }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // Traffic stopped in the middle of an action: it is not in the ledger, so it is not counted either way.
+                // (It used to end the whole storm with an unhandled exception after its last kill.)
+                break;
+            }
 
             try
             {
