@@ -137,6 +137,25 @@ public sealed class ClientApiTests
     }
 
     [Fact]
+    public async Task The_creator_of_a_new_room_has_power_100_and_a_joined_member_power_0()
+    {
+        await using var h = await SandboxHarness.StartAsync();
+        var alice = h.Sandbox.CreateUser("alice");
+        var bob = h.Sandbox.CreateUser("bob");
+        var created = await h.CallAsync(HttpMethod.Post, V3 + "/createRoom", alice.AccessToken, """{"preset":"public_chat"}""");
+        Assert.Equal(200, created.Status);
+        var room = created.Body.Str("room_id");
+
+        // m.room.topic needs power 50 (state_default): the creator has 100, as Synapse gives the creator.
+        var topic = await h.CallAsync(HttpMethod.Put, $"{V3}/rooms/{room}/state/m.room.topic/", alice.AccessToken, """{"topic":"ops"}""");
+        Assert.Equal(200, topic.Status);
+
+        Assert.Equal(200, (await h.CallAsync(HttpMethod.Post, $"{V3}/rooms/{room}/join", bob.AccessToken, "{}")).Status);
+        var denied = await h.CallAsync(HttpMethod.Put, $"{V3}/rooms/{room}/state/m.room.topic/", bob.AccessToken, """{"topic":"mine"}""");
+        Assert.Equal((403, "M_FORBIDDEN"), (denied.Status, denied.Body.Str("errcode")));
+    }
+
+    [Fact]
     public async Task Rate_limit_answers_429_with_retry_after_in_body_and_header()
     {
         await using var h = await SandboxHarness.StartAsync();

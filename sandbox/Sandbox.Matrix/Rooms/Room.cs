@@ -49,7 +49,7 @@ internal sealed class Room(string roomId, string creator)
             return userId == Creator ? 100 : 0;
         }
 
-        if (pl["users"] is JsonObject users && users[userId] is JsonValue v && v.TryGetValue(out long level))
+        if (pl["users"] is JsonObject users && TryInteger(users[userId], out var level))
         {
             return level;
         }
@@ -69,7 +69,7 @@ internal sealed class Room(string roomId, string creator)
             return 0;
         }
 
-        if (pl["events"] is JsonObject events && events[eventType] is JsonValue v && v.TryGetValue(out long level))
+        if (pl["events"] is JsonObject events && TryInteger(events[eventType], out var level))
         {
             return level;
         }
@@ -78,5 +78,32 @@ internal sealed class Room(string roomId, string creator)
     }
 
     private static long Number(JsonObject obj, string key, long fallback) =>
-        obj[key] is JsonValue v && v.TryGetValue(out long n) ? n : fallback;
+        TryInteger(obj[key], out var n) ? n : fallback;
+
+    /// <summary>
+    /// A power level as an integer, whether the content was parsed from JSON (a JsonElement) or built in memory (an int
+    /// or a long): reading only one of them made the creator of a room made here power 0 until a restart re-read it.
+    /// </summary>
+    private static bool TryInteger(JsonNode? node, out long value)
+    {
+        value = 0;
+        if (node is not JsonValue v)
+        {
+            return false;
+        }
+
+        if (v.TryGetValue(out long l))
+        {
+            value = l;
+            return true;
+        }
+
+        if (v.TryGetValue(out int i))
+        {
+            value = i;
+            return true;
+        }
+
+        return v.TryGetValue(out System.Text.Json.JsonElement e) && e.ValueKind == System.Text.Json.JsonValueKind.Number && e.TryGetInt64(out value);
+    }
 }
