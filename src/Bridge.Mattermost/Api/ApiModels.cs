@@ -40,7 +40,7 @@ internal static class MmJson
         {
             return await content.ReadFromJsonAsync<T>(Options, ct);
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException and not ObjectDisposedException)
         {
             // AllowDuplicateProperties does not reach JsonObject members (props): their converter adds to a dictionary
             // and throws ArgumentException on a repeated key, which escaped the client (found by the fuzzer).
