@@ -114,6 +114,22 @@ public sealed class FuzzFindingTests
         }
     }
 
+    [Fact]
+    public async Task A_word_that_opens_a_code_fence_with_an_info_string_longer_than_a_part_is_split_and_ends()
+    {
+        // The fuzzer's case (conversion HANG): 75 backticks then hundreds of <script> elements, escaped into one HTML
+        // word. The word splitter closed the fence at each cut and reopened it with its whole info string, which was
+        // longer than a part, so the next part was the reopened fence again: no cut ever made progress (5 s of CPU
+        // time until the fuzzer stopped it). Guarded by a wall-clock limit only so the regression ends rather than hangs.
+        var word = System.Net.WebUtility.HtmlEncode(new string('`', 75) + string.Concat(Enumerable.Repeat("<script>alert(1)</script>", 300)));
+        var parts = await Task.Run(() => HtmlSplitter.Split(word, 2048)).WaitAsync(TimeSpan.FromSeconds(60)); // TimeoutException: it did not end
+        var total = parts.Sum(p => p.Length);
+        Assert.True(total <= 2 * word.Length, $"{parts.Count} parts, {total} chars from {word.Length}");
+        // Nothing is lost: the parts read as the text, with the fence closed at each cut and reopened (plain) after it.
+        var text = string.Concat(parts.Select(HtmlSplitter.ToPlainText));
+        Assert.Equal(System.Net.WebUtility.HtmlDecode(word), text.Replace("\n``````\n", "", StringComparison.Ordinal));
+    }
+
     private static int CountOf(string text, string what)
     {
         var n = 0;

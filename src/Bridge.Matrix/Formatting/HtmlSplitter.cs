@@ -342,8 +342,9 @@ internal static class HtmlSplitter
             }
 
             // Cut between characters, but never inside a character reference: a torn "&am" + "p;" would show as text.
+            // Backticks in HTML are text, not a Markdown fence: a fence closed and reopened at a cut would add text.
             var carry = "";
-            foreach (var piece in MessageSplitter.Split(word, maxWord, TextMeasure.JsonUtf8Bytes))
+            foreach (var piece in MessageSplitter.Split(word, maxWord, TextMeasure.JsonUtf8Bytes, codeFences: false))
             {
                 var whole = carry + piece;
                 var amp = whole.LastIndexOf('&');
