@@ -87,6 +87,49 @@ public sealed class FuzzFindingTests
         Assert.Equal(clean, sanitiser.Sanitise(clean));
     }
 
+    [Fact]
+    public void A_table_split_inside_a_row_is_reopened_with_its_row_or_not_at_all()
+    {
+        // The fuzzer's case (matrix-html, seed 9gi0Co_IHJH2): nested elements used most of the reopening budget, so a
+        // part reopened <table><tbody> but not the <tr> its cells were in, and a parser inserted a row into the part.
+        var cells = string.Concat(Enumerable.Range(0, 60).Select(i => $"<td>cell {i} with some words in it</td>"));
+        var parser = new AngleSharp.Html.Parser.HtmlParser();
+        for (var depth = 0; depth < 24; depth++)
+        {
+            var html = string.Concat(Enumerable.Repeat("<span data-mx-spoiler=\"\">", depth)) + "<table><tbody><tr>" + cells + "</tr></tbody></table>"
+                       + string.Concat(Enumerable.Repeat("</span>", depth));
+            var parts = HtmlSplitter.Split(html, 1024);
+            Assert.True(parts.Count > 1, $"depth {depth}: not split");
+            foreach (var part in parts)
+            {
+                var body = parser.ParseDocument("<!DOCTYPE html><html><body>" + part + "</body></html>").Body!;
+                var parsed = body.QuerySelectorAll("*").Length;
+                var opened = System.Text.RegularExpressions.Regex.Count(part, "<[a-zA-Z]");
+                Assert.True(opened == parsed, $"depth {depth}: {opened} opened, {parsed} parsed: {part}");
+            }
+
+            // Every cell's words still arrive, in order.
+            var text = string.Concat(parts.Select(HtmlSplitter.ToPlainText)).Replace("\n", "", StringComparison.Ordinal);
+            Assert.Contains("cell 59 with some words in it", text, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_word_that_opens_a_code_fence_with_an_info_string_longer_than_a_part_is_split_and_ends()
+    {
+        // The fuzzer's case (conversion HANG): 75 backticks then hundreds of <script> elements, escaped into one HTML
+        // word. The word splitter closed the fence at each cut and reopened it with its whole info string, which was
+        // longer than a part, so the next part was the reopened fence again: no cut ever made progress (5 s of CPU
+        // time until the fuzzer stopped it). Guarded by a wall-clock limit only so the regression ends rather than hangs.
+        var word = System.Net.WebUtility.HtmlEncode(new string('`', 75) + string.Concat(Enumerable.Repeat("<script>alert(1)</script>", 300)));
+        var parts = await Task.Run(() => HtmlSplitter.Split(word, 2048)).WaitAsync(TimeSpan.FromSeconds(60)); // TimeoutException: it did not end
+        var total = parts.Sum(p => p.Length);
+        Assert.True(total <= 2 * word.Length, $"{parts.Count} parts, {total} chars from {word.Length}");
+        // Nothing is lost: the parts read as the text, with the fence closed at each cut and reopened (plain) after it.
+        var text = string.Concat(parts.Select(HtmlSplitter.ToPlainText));
+        Assert.Equal(System.Net.WebUtility.HtmlDecode(word), text.Replace("\n``````\n", "", StringComparison.Ordinal));
+    }
+
     private static int CountOf(string text, string what)
     {
         var n = 0;

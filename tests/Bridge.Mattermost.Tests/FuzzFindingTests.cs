@@ -116,4 +116,17 @@ public sealed class FuzzFindingTests
     {
         public override DateTimeOffset GetUtcNow() => now;
     }
+
+    [Fact]
+    public async Task A_post_opening_a_code_fence_with_an_info_string_longer_than_a_part_is_split_and_ends()
+    {
+        // The fuzzer's conversion HANG (75 backticks then hundreds of <script> elements): the splitter closed the fence
+        // at each cut and reopened it with its whole info string, longer than a part, so the next part was that line
+        // again and no cut made progress. Guarded by a wall-clock limit only so the regression ends rather than hangs.
+        var text = new string('`', 75) + string.Concat(Enumerable.Repeat("<script>alert(1)</script>", 2000)) + "\nend";
+        var parts = await Task.Run(() => Bridge.Core.Text.MessageSplitter.Split(text, 16383)).WaitAsync(TimeSpan.FromSeconds(60)); // TimeoutException: it did not end
+        Assert.All(parts, p => Assert.True(Bridge.Core.Text.MessageSplitter.CodePoints(p) <= 16383));
+        // Nothing is lost: the parts read as the text, with the fence closed at each cut and reopened (plain) after it.
+        Assert.Equal(text, string.Concat(parts).Replace("\n``````\n", "", StringComparison.Ordinal));
+    }
 }

@@ -43,7 +43,13 @@ public static class MessageSplitter
 
     public static IReadOnlyList<string> Split(string text, int maxCodePoints) => Split(text, maxCodePoints, TextMeasure.CodePoints);
 
-    public static IReadOnlyList<string> Split(string text, int max, TextMeasure measure)
+    public static IReadOnlyList<string> Split(string text, int max, TextMeasure measure) => Split(text, max, measure, codeFences: true);
+
+    /// <summary>
+    /// As <see cref="Split(string, int, TextMeasure)"/>; with <paramref name="codeFences"/> false the text is not
+    /// Markdown (an HTML word, say) and a cut never adds a fence: the parts concatenate to exactly the text.
+    /// </summary>
+    public static IReadOnlyList<string> Split(string text, int max, TextMeasure measure, bool codeFences)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 64);
@@ -59,7 +65,16 @@ public static class MessageSplitter
             var chunk = rest[..cut];
             var separator = rest.Substring(cut, skip);
             rest = rest[(cut + skip)..];
-            var openFence = OpenFenceAtEnd(chunk);
+            var openFence = codeFences ? OpenFenceAtEnd(chunk) : null;
+            if (openFence is not null && Measure(openFence, measure) > budget / 16)
+            {
+                // A fence line longer than a part (75 backticks and a page of "info string", from the fuzzer) reopened
+                // whole would fill the next part again, and no cut would ever make progress. Its text is already in
+                // this part; the next one reopens a plain fence. Short enough to always leave room for progress:
+                // a part's cut falls after half of its characters, and a character costs at most 6 units.
+                openFence = Fence;
+            }
+
             if (openFence is not null)
             {
                 chunk += "\n" + Fence;

@@ -24,6 +24,21 @@ internal static class HtmlSplitter
         "p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr", "table", "ul", "ol", "details", "summary",
     };
 
+    /// <summary>
+    /// Table parts that an HTML parser only accepts inside their parent (a row inside a table body, a cell inside a
+    /// row): when the parent is not reopened in a part, a parser would insert one, so they are dropped there too.
+    /// </summary>
+    private static readonly HashSet<string> TableChildren = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "caption", "colgroup", "col", "thead", "tbody", "tfoot", "tr", "td", "th",
+    };
+
+    /// <summary>Elements whose content a parser fixes up to table parts (text and other elements are moved out of them).</summary>
+    private static readonly HashSet<string> TableContainers = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "table", "thead", "tbody", "tfoot", "tr", "colgroup",
+    };
+
     public static IReadOnlyList<string> Split(string html, int maxBytes)
     {
         ArgumentNullException.ThrowIfNull(html);
@@ -85,6 +100,24 @@ internal static class HtmlSplitter
                     open[i] = (name, tag, emit);
                 }
 
+                // A table reopened without the row (or body) its content sits in would make a parser insert that row:
+                // the table chain is reopened whole or not at all, so content cut from it reads as text.
+                var deepest = open.FindLastIndex(o => o.Emitted);
+                while (deepest >= 0 && deepest + 1 < open.Count && TableContainers.Contains(open[deepest].Name))
+                {
+                    open[deepest] = open[deepest] with { Emitted = false };
+                    deepest--;
+                }
+
+                current.Clear();
+                foreach (var (_, tag, emitted) in open)
+                {
+                    if (emitted)
+                    {
+                        current.Append(tag);
+                    }
+                }
+
                 size = Size(current.ToString());
                 hasContent = false;
                 blockCut = null;
@@ -93,8 +126,11 @@ internal static class HtmlSplitter
             var at = token.Kind == TokenKind.End
                 ? open.FindLastIndex(o => string.Equals(o.Name, token.Name, StringComparison.OrdinalIgnoreCase))
                 : -1;
-            // The end of an element that was not reopened in this part would close nothing here.
-            if (at < 0 || open[at].Emitted)
+            // The end of an element that was not reopened in this part would close nothing here; a row or cell whose
+            // table was not reopened would make a parser insert one.
+            var emitStart = token.Kind != TokenKind.Start || !TableChildren.Contains(token.Name!)
+                || (open.Count > 0 && open[^1].Emitted && TableContainers.Contains(open[^1].Name));
+            if (token.Kind == TokenKind.Start ? emitStart : at < 0 || open[at].Emitted)
             {
                 current.Append(token.Text);
                 size += tokenSize;
@@ -104,7 +140,7 @@ internal static class HtmlSplitter
             switch (token.Kind)
             {
                 case TokenKind.Start:
-                    open.Add((token.Name!, token.Text, true));
+                    open.Add((token.Name!, token.Text, emitStart));
                     break;
                 case TokenKind.End:
                     if (at >= 0)
@@ -306,8 +342,9 @@ internal static class HtmlSplitter
             }
 
             // Cut between characters, but never inside a character reference: a torn "&am" + "p;" would show as text.
+            // Backticks in HTML are text, not a Markdown fence: a fence closed and reopened at a cut would add text.
             var carry = "";
-            foreach (var piece in MessageSplitter.Split(word, maxWord, TextMeasure.JsonUtf8Bytes))
+            foreach (var piece in MessageSplitter.Split(word, maxWord, TextMeasure.JsonUtf8Bytes, codeFences: false))
             {
                 var whole = carry + piece;
                 var amp = whole.LastIndexOf('&');

@@ -81,6 +81,21 @@ public sealed class LabelClassifier
         var canonical = CanonicalText.From(displayName);
         var s = canonical.Text;
         var cut = new List<(int Start, int End)>();
+        // The next ')' and the next label word at or after a position, for positions that only grow: each found by
+        // one pass over the text in all, so a name of many '(' before one far ')' costs neither a copy nor a scan per '('.
+        var paren = new ForwardSearch(from => s.IndexOf(')', from));
+        var word = new ForwardSearch(from =>
+        {
+            for (var p = from; p < s.Length; p++)
+            {
+                if (_keys.LabelWordStartsAt(s, p))
+                {
+                    return p;
+                }
+            }
+
+            return -1;
+        });
         for (var i = 0; i < s.Length; i++)
         {
             var c = s[i];
@@ -99,7 +114,7 @@ public sealed class LabelClassifier
             {
                 cut.Add((i, i + 1));
             }
-            else if (c == '(' && s.IndexOf(')', i + 1) is var end && end > 0 && _keys.ContainsLabelWord(s[(i + 1)..end]))
+            else if (c == '(' && paren.FirstAtOrAfter(i + 1) is var end && end > 0 && word.FirstAtOrAfter(i + 1) is var w && w >= 0 && w < end)
             {
                 cut.Add((i, end + 1));
                 i = end;
@@ -158,6 +173,25 @@ public sealed class LabelClassifier
             .Where(r => r.End > r.Start)
             .OrderBy(r => r.Start)
             .ToList();
+    }
+
+    /// <summary>The first match at or after a position, for positions that never decrease: a match found is kept until passed.</summary>
+    private sealed class ForwardSearch(Func<int, int> search)
+    {
+        private int _searchedFrom = -1;
+        private int _found = -1;
+
+        public int FirstAtOrAfter(int from)
+        {
+            if (_searchedFrom >= 0 && from >= _searchedFrom && (_found < 0 || from <= _found))
+            {
+                return _found;
+            }
+
+            _searchedFrom = from;
+            _found = search(from);
+            return _found;
+        }
     }
 
     private LabelDecision Combine(IReadOnlyList<string> structured, List<MarkerHit> hits, int defaultRank)

@@ -244,7 +244,9 @@ internal sealed class MarkerReader
                     return;
                 }
 
-                if (_labels.RankOfToken(s[(i + 1)..close]) is { } rank)
+                // Many lines may open a token that the same far closing bracket ends: the content is looked at only
+                // when it is short enough to name a label, so that costs no copy of the rest of the text per line.
+                if (_labels.RankOfToken(s, i + 1, close) is { } rank)
                 {
                     hits.Add(new MarkerHit(rank, LabelRules.LaterLine, false, i, close + 1));
                 }
@@ -413,13 +415,43 @@ internal sealed class LabelKeys
 
         // Longest first, so "TOP SECRET" is tried before "TOP"; equal phrases: the higher rank first.
         _phrases = [.. phrases.OrderByDescending(p => p.Item1.Length).ThenByDescending(p => p.Item2)];
+        _longestKey = _byKey.Keys.Select(k => k.Length).DefaultIfEmpty(0).Max();
     }
+
+    /// <summary>The length of the longest key: a token content keeping more characters after R-C2 names no label.</summary>
+    private readonly int _longestKey;
 
     public int Highest { get; }
 
     /// <summary>R-C2 then R-C3: the rank of a token's canonical content, or null when it names no label.</summary>
     public int? RankOfToken(string canonicalContent) =>
         _byKey.TryGetValue(Canonicaliser.RemoveSeparators(canonicalContent), out var rank) ? rank : null;
+
+    /// <summary>
+    /// <see cref="RankOfToken(string)"/> of the token content <c>s[start..end]</c>, without copying a content that is
+    /// too long to name a label: after R-C2 it keeps more characters than the longest label key, so it names none (the
+    /// same answer the copy would give). Costs at most the separators scanned plus the longest key's length.
+    /// </summary>
+    public int? RankOfToken(string s, int start, int end)
+    {
+        var kept = 0;
+        for (var k = start; k < end; k++)
+        {
+            var c = s[k];
+            if (char.IsSurrogate(c) || !Canonicaliser.IsSeparator(new Rune(c)))
+            {
+                if (++kept > _longestKey)
+                {
+                    return null;
+                }
+            }
+        }
+
+        return RankOfToken(s[start..end]);
+    }
+
+    /// <summary>Whether a whole label word starts at <paramref name="i"/> (after a character that is not part of a word).</summary>
+    public bool LabelWordStartsAt(string s, int i) => (i == 0 || !IsWordChar(s[i - 1])) && MatchWordAt(s, i) is not null;
 
     /// <summary>A whole label word (or phrase) at <paramref name="start"/>: <c>secret</c> in "secret:", not in "secrets" or "secretary".</summary>
     public (int Rank, int End)? MatchWordAt(string s, int start)
