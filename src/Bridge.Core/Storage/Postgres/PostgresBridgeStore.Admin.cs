@@ -30,13 +30,8 @@ public sealed partial class PostgresBridgeStore
         ArgumentNullException.ThrowIfNull(retired);
         await using var conn = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await conn.BeginTransactionAsync(cancellationToken);
-        if (_fence.Epoch is not null)
-        {
-            // An operator's change is a commit like any other: a process that lost the lease must not make it.
-            await using var fence = new NpgsqlBatch(conn, tx);
-            AddFence(fence);
-            await fence.ExecuteNonQueryAsync(cancellationToken);
-        }
+        // An operator's change is a commit like any other: a process that lost the lease must not make it.
+        await CheckFenceAsync(conn, tx, cancellationToken);
         var now = _time.GetUtcNow();
         await using (var change = definitionJson is null
             ? new NpgsqlCommand("DELETE FROM api_links WHERE id = $1", conn, tx) { Parameters = { Text(id) } }
@@ -98,13 +93,8 @@ public sealed partial class PostgresBridgeStore
     {
         await using var conn = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await conn.BeginTransactionAsync(cancellationToken);
-        if (_fence.Epoch is not null)
-        {
-            // An operator's change is a commit like any other: a process that lost the lease must not make it.
-            await using var fence = new NpgsqlBatch(conn, tx);
-            AddFence(fence);
-            await fence.ExecuteNonQueryAsync(cancellationToken);
-        }
+        // An operator's change is a commit like any other: a process that lost the lease must not make it.
+        await CheckFenceAsync(conn, tx, cancellationToken);
         await using (var update = new NpgsqlCommand(retry
             ? $"UPDATE outbox SET state = 0, attempts = 0, not_before = 0, last_error = $1, updated_at = $2 WHERE id = $3 AND state = {(int)OutboxState.DeadLettered}"
             : $"UPDATE outbox SET state = {(int)OutboxState.Skipped}, last_error = $1, updated_at = $2 WHERE id = $3 AND state = {(int)OutboxState.DeadLettered}", conn, tx))

@@ -256,12 +256,7 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
     {
         await using var conn = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await conn.BeginTransactionAsync(cancellationToken);
-        if (_fence.Epoch is not null)
-        {
-            await using var fence = new NpgsqlBatch(conn, tx);
-            AddFence(fence);
-            await fence.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await CheckFenceAsync(conn, tx, cancellationToken);
 
         OutboxItem? item = null;
         await using (var read = new NpgsqlCommand($"SELECT {OutboxRows.Columns} FROM outbox WHERE id = $1 AND state = 0 FOR UPDATE", conn, tx))
@@ -537,6 +532,19 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
     /// Adds the fence as the batch's first statement when commits are fenced: it raises (and so aborts the whole
     /// transaction) unless the lease row still carries this process's epoch.
     /// </summary>
+    /// <summary>Checks the lease epoch first in an explicit transaction (nothing when the store is not shared under a lease).</summary>
+    private async Task CheckFenceAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken cancellationToken)
+    {
+        if (_fence.Epoch is null)
+        {
+            return;
+        }
+
+        await using var fence = new NpgsqlBatch(conn, tx);
+        AddFence(fence);
+        await fence.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     private void AddFence(NpgsqlBatch batch)
     {
         if (_fence.Epoch is { } epoch)
