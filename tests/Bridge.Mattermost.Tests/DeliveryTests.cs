@@ -190,12 +190,12 @@ public sealed class MembershipTests
     [Fact]
     public async Task A_puppet_removed_from_the_channel_joins_again()
     {
-        await using var h = await MmHarness.StartAsync(server: s => s.EnablePostUsernameOverride = true);
+        // Not town-square: nobody can be removed from a team's default channel.
+        await using var h = await MmHarness.StartAsync(server: s => s.EnablePostUsernameOverride = true, channel: "demo/ops", seedChannel: "ops");
         var first = await h.DeliverTextAsync("first");
         var puppetId = h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == first).UserId;
-        // Private channels need membership to post; make the linked channel behave so by removing the puppet from the team too.
+        // Only members post (the server refuses a team member outside the channel).
         h.Sandbox.RemoveFromChannel(h.Seed.Channel.Id, puppetId);
-        h.Sandbox.RemoveFromTeam(h.Seed.Team.Id, puppetId);
         var result = await h.Connector.DeliverAsync(h.Request(MmHarness.Message("second")), CancellationToken.None);
         Assert.IsType<Bridge.Core.Connectors.DeliveryResult.RetryLater>(result);
         var again = await h.Connector.DeliverAsync(h.Request(MmHarness.Message("second")), CancellationToken.None);

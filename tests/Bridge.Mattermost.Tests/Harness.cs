@@ -83,13 +83,13 @@ internal sealed class MmHarness : IAsyncDisposable
     public string LinkedChannel { get; private set; } = DefaultChannel;
 
     public static async Task<MmHarness> StartAsync(Action<SandboxSettings>? server = null, Action<MattermostOptions>? options = null, bool waitReady = true,
-        Func<MattermostSandbox, string>? token = null, string channel = DefaultChannel)
+        Func<MattermostSandbox, string>? token = null, string channel = DefaultChannel, string seedChannel = "town-square")
     {
         var settings = new SandboxSettings { EnableUserAccessTokens = true, EnableBotAccountCreation = true, EnablePostUsernameOverride = true, EnablePostIconOverride = true };
         server?.Invoke(settings);
         var sandbox = new MattermostSandbox(settings);
         await sandbox.StartAsync();
-        var h = new MmHarness(sandbox, sandbox.Seed()) { LinkedChannel = channel };
+        var h = new MmHarness(sandbox, sandbox.Seed(channelName: seedChannel)) { LinkedChannel = channel };
         var o = new MattermostOptions
         {
             Url = sandbox.BaseUrl.ToString(),

@@ -6,6 +6,9 @@ namespace Sandbox.Mattermost.Model;
 
 internal sealed partial class SandboxState
 {
+    /// <summary>The channel every team member is in and nobody (but a guest) can leave.</summary>
+    private const string DefaultChannelName = "town-square";
+
     public TeamRecord CreateTeam(string name, string displayName)
     {
         lock (Gate)
@@ -174,10 +177,13 @@ internal sealed partial class SandboxState
         || IsChannelMember(channel.Id, actor.Id)
         || (channel.Type == "O" && !actor.IsGuest && _teamMembers.Contains((channel.TeamId, actor.Id)));
 
+    /// <summary>
+    /// Posting (and uploading) needs <c>create_post</c> in the channel: a channel member, or a system admin. A team member
+    /// outside a public channel may read it but not post there: the server's other way in, <c>create_post_public</c> on
+    /// the team, belongs only to the <c>team_post_all_public</c> role (a token scope), which nobody has by default.
+    /// </summary>
     private bool CanPostIn(UserRecord actor, ChannelRecord channel) =>
-        IsChannelMember(channel.Id, actor.Id)
-        || (channel.Type == "O" && !actor.IsGuest && _teamMembers.Contains((channel.TeamId, actor.Id)))
-        || actor.IsAdmin;
+        IsChannelMember(channel.Id, actor.Id) || actor.IsAdmin;
 
     public ChannelMemberRecord AddChannelMember(UserRecord actor, string channelId, string userId, bool bypassPermissions = false)
     {
@@ -241,6 +247,11 @@ internal sealed partial class SandboxState
             if (!actor.IsAdmin && actor.Id != userId)
             {
                 throw MmApiException.Forbidden();
+            }
+            // Like the real server, nobody but a guest leaves (or is removed from) a team's default channel.
+            if (channel.Name == DefaultChannelName && !GetUser(userId).IsGuest)
+            {
+                throw new MmApiException(400, "api.channel.remove.default.app_error", $"Unable to remove user from the default channel {DefaultChannelName}.");
             }
             if (_channelMembers[channel.Id].Remove(userId))
             {
