@@ -20,6 +20,8 @@ public sealed partial class MattermostConnector
                 switch (item)
                 {
                     case StreamItem.Resync r:
+                        // A new connection may follow an outage in which an admin took the bridge account out of a channel.
+                        await ReconcileMembershipsAsync(ct);
                         await CatchUpAsync(r.Reason, ct);
                         break;
                     case StreamItem.Event when _cursorFrozen:

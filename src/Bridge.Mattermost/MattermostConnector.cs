@@ -30,8 +30,9 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
     private readonly ConcurrentDictionary<string, long> _cursors = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopping = new();
-    private Dictionary<string, ResolvedChannel> _byConfigured = new(StringComparer.Ordinal);
-    private Dictionary<string, ResolvedChannel> _byNative = new(StringComparer.Ordinal);
+    // Replaced whole (never changed in place) when channels are linked or unlinked at run time.
+    private volatile Dictionary<string, ResolvedChannel> _byConfigured = new(StringComparer.Ordinal);
+    private volatile Dictionary<string, ResolvedChannel> _byNative = new(StringComparer.Ordinal);
     private volatile ServerFacts? _facts;
     private volatile bool _relayMode;
     private volatile string? _lastError;

@@ -82,6 +82,9 @@ internal sealed class MmHarness : IAsyncDisposable
 
     public string LinkedChannel { get; private set; } = DefaultChannel;
 
+    /// <summary>The links the connector sees (change them with <see cref="BridgeTopology.ReplaceLinks"/>, as the link manager does).</summary>
+    public BridgeTopology Topology { get; private set; } = null!;
+
     public static async Task<MmHarness> StartAsync(Action<SandboxSettings>? server = null, Action<MattermostOptions>? options = null, bool waitReady = true,
         Func<MattermostSandbox, string>? token = null, string channel = DefaultChannel, string seedChannel = "town-square")
     {
@@ -108,7 +111,7 @@ internal sealed class MmHarness : IAsyncDisposable
 
     public async Task StartConnectorAsync(bool waitReady = true)
     {
-        var topology = new BridgeTopology(
+        var topology = Topology = new BridgeTopology(
             [
                 new NetworkDefinition { Id = Network, Kind = NetworkKind.Mattermost, Organisation = "org-mm" },
                 new NetworkDefinition { Id = Remote, Kind = NetworkKind.Matrix, Organisation = "org-remote" },

@@ -32,14 +32,23 @@ public interface INetworkConnector : IAsyncDisposable
     /// </summary>
     string? CheckChannel(string channelId) => null;
 
+    /// <summary>Whether <see cref="ChannelsChangedAsync"/> joins new rooms live; a link change that adds a room on a network that cannot is refused.</summary>
+    bool JoinsChannelsLive => false;
+
+    /// <summary>
+    /// Asked before a link change that adds <paramref name="channelId"/> is committed, on a network where the bridge
+    /// account must be in a channel to receive from it and post to it (Mattermost): join now. Returns why the server
+    /// refused (the change is then refused with nothing applied), or null once joined or when nothing is needed. Throws
+    /// when the network cannot be asked now (not connected, server error): the change is refused too, as unavailable.
+    /// A change that fails after this is undone through <see cref="ChannelsChangedAsync"/> with the channel as removed.
+    /// </summary>
+    Task<string?> JoinBeforeLinkingAsync(string channelId, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
+
     /// <summary>
     /// The links changed at run time (admin API): join <paramref name="added"/> (the bot, and puppets as they speak) and
     /// leave <paramref name="removed"/> (the bot and every puppet), without reconnecting. The topology already shows the
     /// change when this is called. Must not throw for a room that cannot be joined now: log it and keep trying as at start.
     /// </summary>
-    /// <summary>Whether <see cref="ChannelsChangedAsync"/> joins new rooms live; a link change that adds a room on a network that cannot is refused.</summary>
-    bool JoinsChannelsLive => false;
-
     Task ChannelsChangedAsync(IReadOnlyCollection<string> added, IReadOnlyCollection<string> removed, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>The puppets this connector keeps for people of other networks (for the admin API); empty when it has none.</summary>

@@ -172,7 +172,18 @@ public sealed partial class LinkManager
             var added = next.Endpoints.Except(current?.Endpoints ?? []).ToList();
             var reason = $"endpoint-removed: removed from link {id} through the admin API by {by}";
             var audits = new List<Storage.AuditDraft> { Audit(decision, by, id, string.Join(", ", added.Concat(removed)), after.ToJson()) };
-            var dead = await _store.ChangeLinkAsync(id, after.ToJson(), by, removed, reason, audits, cancellationToken);
+            var joined = await JoinBeforeLinkingAsync(next, added, cancellationToken);
+            int dead;
+            try
+            {
+                dead = await _store.ChangeLinkAsync(id, after.ToJson(), by, removed, reason, audits, cancellationToken);
+            }
+            catch
+            {
+                await UndoJoinsAsync(joined);
+                throw;
+            }
+
             _apiLinks = current is null ? [.. _apiLinks, next] : [.. _apiLinks.Select(l => l.Id == id ? next : l)];
             _changed[id] = (_time.GetUtcNow(), by);
             await PutInForceAsync(removed, added, cancellationToken);
@@ -267,6 +278,75 @@ public sealed partial class LinkManager
         }
 
         _ = id;
+    }
+
+    /// <summary>
+    /// Joins the added channels on networks where the bridge account must be a member before a link can use them
+    /// (<see cref="INetworkConnector.JoinBeforeLinkingAsync"/>), before anything is committed: a refusal is the request's
+    /// fault (400, naming the endpoint's channel), a network that cannot be asked now is not (503); either way the joins
+    /// already made are undone and nothing changes.
+    /// </summary>
+    private async Task<List<ChannelRef>> JoinBeforeLinkingAsync(LinkDefinition next, IReadOnlyList<ChannelRef> added, CancellationToken cancellationToken)
+    {
+        var joined = new List<ChannelRef>();
+        foreach (var channel in added)
+        {
+            if (_connectors.Find(channel.NetworkId) is not { } connector)
+            {
+                continue;
+            }
+
+            var at = $"endpoints[{IndexOf(next, channel)}].channel";
+            string? refusal;
+            try
+            {
+                refusal = await connector.JoinBeforeLinkingAsync(channel.ChannelId, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                await UndoJoinsAsync(joined);
+                throw new LinkChangeException(503, $"network {channel.NetworkId} cannot join '{Shorten(channel.ChannelId)}' now ({ex.Message}); nothing was changed: try again", at);
+            }
+
+            if (refusal is not null)
+            {
+                await UndoJoinsAsync(joined);
+                throw new LinkChangeException(400, $"{channel.NetworkId} cannot use '{Shorten(channel.ChannelId)}': {refusal}", at);
+            }
+
+            joined.Add(channel);
+        }
+
+        return joined;
+    }
+
+    private static int IndexOf(LinkDefinition link, ChannelRef channel)
+    {
+        for (var i = 0; i < link.Endpoints.Count; i++)
+        {
+            if (link.Endpoints[i] == channel)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Leaves again what <see cref="JoinBeforeLinkingAsync"/> joined for a change that did not happen.</summary>
+    private async Task UndoJoinsAsync(IReadOnlyList<ChannelRef> joined)
+    {
+        foreach (var network in joined.GroupBy(c => c.NetworkId, StringComparer.Ordinal))
+        {
+            try
+            {
+                await (_connectors.Find(network.Key)?.ChannelsChangedAsync([], [.. network.Select(c => c.ChannelId)], CancellationToken.None) ?? Task.CompletedTask);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning(LinkLog.JoinFailed, ex, "Network {Network} could not leave the rooms joined for a change that was not made", network.Key);
+            }
+        }
     }
 
     /// <summary>The new links in force, then the rooms joined and left; a connector that fails here logs and retries as at start.</summary>

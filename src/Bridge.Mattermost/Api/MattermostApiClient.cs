@@ -225,6 +225,11 @@ internal sealed class MattermostApiClient : IDisposable
         }, token, ct);
     }
 
+    public async Task RemoveChannelMemberAsync(string channelId, string userId, string token, CancellationToken ct)
+    {
+        using var _ = await SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, $"api/v4/channels/{E(channelId)}/members/{E(userId)}"), token, ct);
+    }
+
     public async Task<bool> IsChannelMemberAsync(string channelId, string userId, string token, CancellationToken ct)
     {
         try

@@ -200,6 +200,18 @@ internal sealed class PuppetManager
         }
     }
 
+    /// <summary>The user ids of every puppet known (this run or stored).</summary>
+    public IReadOnlyList<string> PuppetUserIds => [.. _personByUserId.Keys];
+
+    /// <summary>Forgets which puppets joined one channel (it was unlinked), so a later link adds them again.</summary>
+    public void ForgetChannel(string channelId)
+    {
+        foreach (var key in _joined.Keys.Where(k => k.ChannelId == channelId))
+        {
+            _joined.TryRemove(key, out _);
+        }
+    }
+
     /// <summary>Forgets which channels puppets joined, so the next delivery adds them again (idempotent on the server).</summary>
     public void ForgetMemberships() => _joined.Clear();
 

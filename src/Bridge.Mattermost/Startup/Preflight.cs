@@ -102,7 +102,10 @@ internal static class Preflight
         }
     }
 
-    private static async Task<ResolvedChannel> ResolveChannelAsync(MattermostApiClient api, MattermostOptions options, string configured, string? defaultTeamId,
+    /// <summary>The default channel of every team: nobody (but a guest) can leave it.</summary>
+    public const string DefaultChannelName = "town-square";
+
+    public static async Task<ResolvedChannel> ResolveChannelAsync(MattermostApiClient api, MattermostOptions options, string configured, string? defaultTeamId,
         Dictionary<string, string> teams, CancellationToken ct)
     {
         try

@@ -109,6 +109,32 @@ public sealed class LinkManagerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_channel_the_server_refuses_is_a_400_naming_the_channel_and_the_joins_already_made_are_undone()
+    {
+        await _links.CreateAsync("api", Spec(false, ("a", "x"), ("b", "x")), "ops-alice", Ct);
+        _core.Connectors["b"].JoinRefusal = c => c == "secret" ? "Mattermost refused to add the bridge account (403 api.context.permissions.app_error)" : null;
+
+        var ex = await Assert.ThrowsAsync<LinkChangeException>(() => _links.UpdateAsync("api",
+            s => s with { Endpoints = [.. s.Endpoints, new EndpointSpec { Network = "b", Channel = "y" }, new EndpointSpec { Network = "b", Channel = "secret" }] }, "ops-alice", Ct));
+
+        Assert.Equal(400, ex.Status);
+        Assert.Equal("endpoints[3].channel", ex.Field);
+        Assert.Contains("403", ex.Message, StringComparison.Ordinal);
+        // "y" was joined before "secret" was refused: left again; nothing stored, in force or audited.
+        Assert.Contains("y", _core.Connectors["b"].JoinedBeforeLinking);
+        Assert.Contains(_core.Connectors["b"].ChannelChanges, c => c.Removed.SequenceEqual(["y"]) && c.Added.Length == 0);
+        Assert.Equal(2, _core.Topology.FindLink("api")!.Endpoints.Count);
+        Assert.Equal(2, LinkSpec.FromJson(Assert.Single(await _core.Store.GetLinksAsync(Ct)).DefinitionJson).Endpoints.Count);
+        Assert.DoesNotContain(await _core.Store.ReadAuditAsync(0, null, 100, Ct), r => r.Entry.Decision == "link-changed");
+
+        _core.Connectors["b"].JoinRefusal = _ => throw new HttpRequestException("connection refused");
+        var down = await Assert.ThrowsAsync<LinkChangeException>(() => _links.AddEndpointAsync("api", new EndpointSpec { Network = "b", Channel = "z" }, "ops-alice", Ct));
+        Assert.Equal(503, down.Status);
+        Assert.Equal("endpoints[2].channel", down.Field);
+        Assert.Equal(2, _core.Topology.FindLink("api")!.Endpoints.Count);
+    }
+
+    [Fact]
     public async Task A_file_link_is_read_only_and_a_duplicate_id_is_a_conflict()
     {
         await _links.CreateAsync("api", Spec(false, ("a", "x"), ("b", "x")), "ops-alice", Ct);

@@ -18,6 +18,23 @@ internal sealed class FakeConnector(string networkId, NetworkKind kind = Network
     /// <summary>Every run-time room change the core asked for: (joined, left).</summary>
     public ConcurrentQueue<(string[] Added, string[] Removed)> ChannelChanges { get; } = new();
 
+    /// <summary>Why the server refuses the bridge in a channel (null: joins); throwing stands for a network that cannot be asked.</summary>
+    public Func<string, string?> JoinRefusal { get; set; } = _ => null;
+
+    /// <summary>Channels joined ahead of a link change.</summary>
+    public ConcurrentQueue<string> JoinedBeforeLinking { get; } = new();
+
+    public Task<string?> JoinBeforeLinkingAsync(string channelId, CancellationToken cancellationToken)
+    {
+        var refusal = JoinRefusal(channelId);
+        if (refusal is null)
+        {
+            JoinedBeforeLinking.Enqueue(channelId);
+        }
+
+        return Task.FromResult(refusal);
+    }
+
     public Task ChannelsChangedAsync(IReadOnlyCollection<string> added, IReadOnlyCollection<string> removed, CancellationToken cancellationToken)
     {
         ChannelChanges.Enqueue(([.. added], [.. removed]));

@@ -1,0 +1,259 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Bridge.Mattermost.Api;
+using Bridge.Mattermost.Startup;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Mattermost;
+
+/// <summary>
+/// Channels linked and unlinked at run time (admin API), and memberships kept right. The server sends a channel's events
+/// only to its members and lets only members post, so the bridge account joins a channel before the link change is
+/// committed (a refusal refuses the change), puppets join as they deliver, and all of them leave an unlinked channel
+/// (except town-square, which nobody can leave). Memberships are checked again on every new WebSocket connection, so a
+/// bridge account removed by an admin while the connection was down comes back.
+/// </summary>
+public sealed partial class MattermostConnector
+{
+    /// <summary>Channels joined ahead of a link change not yet put in force, by the id the link uses.</summary>
+    private readonly ConcurrentDictionary<string, ResolvedChannel> _prepared = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _channelChanges = new(1, 1);
+
+    public bool JoinsChannelsLive => true;
+
+    public string? CheckChannel(string channelId)
+    {
+        var slash = channelId.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0 && channelId.Length == 26 && channelId.All(char.IsAsciiLetterOrDigit))
+        {
+            return null;
+        }
+
+        if (slash == 0 || slash == channelId.Length - 1 || channelId.IndexOf('/', slash + 1) >= 0 || channelId.Any(char.IsWhiteSpace))
+        {
+            return "not a Mattermost channel: team/channel-name (the URL names), a channel name, or a 26-character channel id";
+        }
+
+        return slash < 0 && _options.Team.Length == 0 ? "names no team and mattermost:team is not set: use team/channel-name" : null;
+    }
+
+    public async Task<string?> JoinBeforeLinkingAsync(string channelId, CancellationToken cancellationToken)
+    {
+        if (_facts is not { } facts)
+        {
+            throw new InvalidOperationException($"Mattermost network {_network.Id} has not started ({_lastError ?? "connecting"})");
+        }
+
+        await _channelChanges.WaitAsync(cancellationToken);
+        try
+        {
+            ResolvedChannel channel;
+            try
+            {
+                channel = await ResolveAsync(facts, channelId, cancellationToken);
+            }
+            catch (MattermostStartupException e)
+            {
+                return e.Message;
+            }
+
+            try
+            {
+                await JoinAsync(facts, channel, cancellationToken);
+            }
+            catch (MattermostApiException e) when (!e.IsTransient)
+            {
+                return $"Mattermost refused to add the bridge account @{facts.Me.Username} to the channel ({(int)e.Status} {e.ErrorId}): " +
+                    (facts.Me.IsSystemAdmin ? e.Message : "add it to the channel (a private channel needs an invitation), or give it the system_admin role");
+            }
+
+            _prepared[channelId] = channel;
+            return null;
+        }
+        finally
+        {
+            _channelChanges.Release();
+        }
+    }
+
+    public async Task ChannelsChangedAsync(IReadOnlyCollection<string> added, IReadOnlyCollection<string> removed, CancellationToken cancellationToken)
+    {
+        await _channelChanges.WaitAsync(cancellationToken);
+        try
+        {
+            foreach (var channelId in removed)
+            {
+                var channel = _byConfigured.GetValueOrDefault(channelId);
+                if (_prepared.TryRemove(channelId, out var prepared))
+                {
+                    channel ??= prepared;
+                }
+
+                if (channel is null)
+                {
+                    continue;
+                }
+
+                Unregister(channel);
+                await LeaveAsync(channel, cancellationToken);
+            }
+
+            foreach (var channelId in added)
+            {
+                if (_prepared.TryRemove(channelId, out var channel))
+                {
+                    await RegisterAsync(channel, cancellationToken);
+                }
+                else if (_facts is { } facts)
+                {
+                    // Not joined ahead (a change made while this network was starting): join now, or at the next connection.
+                    await TryJoinAndRegisterAsync(facts, channelId, cancellationToken);
+                }
+            }
+        }
+        finally
+        {
+            _channelChanges.Release();
+        }
+    }
+
+    /// <summary>
+    /// On a new WebSocket connection: every linked channel resolved and the bridge account a member of it (rejoined if an
+    /// admin removed it meanwhile), channels no longer linked dropped. Puppets rejoin at their next delivery.
+    /// </summary>
+    private async Task ReconcileMembershipsAsync(CancellationToken ct)
+    {
+        if (_facts is not { } facts)
+        {
+            return;
+        }
+
+        await _channelChanges.WaitAsync(ct);
+        try
+        {
+            var wanted = _context.Topology.ChannelsOf(_network.Id).ToHashSet(StringComparer.Ordinal);
+            foreach (var gone in _byConfigured.Values.Where(c => !wanted.Contains(c.ConfiguredId)).ToList())
+            {
+                Unregister(gone);
+            }
+
+            foreach (var channel in _byConfigured.Values.ToList())
+            {
+                try
+                {
+                    if (!await _api.IsChannelMemberAsync(channel.NativeId, facts.Me.Id, AdminToken, ct))
+                    {
+                        await JoinAsync(facts, channel, ct);
+                        _logger.LogWarning(MattermostLog.MembershipRepaired, "The bridge account @{User} was not in {Channel} any more: joined again",
+                            facts.Me.Username, channel.ConfiguredId);
+                    }
+                }
+                catch (MattermostApiException e) when (!e.IsTransient)
+                {
+                    _logger.LogError(MattermostLog.MembershipRepaired, "The bridge account @{User} is not in {Channel} and cannot join it ({Error}): nothing crosses from or to it",
+                        facts.Me.Username, channel.ConfiguredId, e.Message);
+                }
+            }
+
+            foreach (var missing in wanted.Where(c => !_byConfigured.ContainsKey(c)))
+            {
+                await TryJoinAndRegisterAsync(facts, missing, ct);
+            }
+
+            _puppets.ForgetMemberships();
+        }
+        finally
+        {
+            _channelChanges.Release();
+        }
+    }
+
+    private async Task TryJoinAndRegisterAsync(ServerFacts facts, string channelId, CancellationToken ct)
+    {
+        try
+        {
+            var channel = await ResolveAsync(facts, channelId, ct);
+            await JoinAsync(facts, channel, ct);
+            await RegisterAsync(channel, ct);
+        }
+        catch (Exception e) when (e is MattermostStartupException or MattermostApiException)
+        {
+            _logger.LogError(MattermostLog.ChannelsChanged, "Mattermost channel {Channel} is linked but the bridge account cannot join it ({Error}); tried again at the next connection",
+                channelId, e.Message);
+        }
+    }
+
+    private Task<ResolvedChannel> ResolveAsync(ServerFacts facts, string channelId, CancellationToken ct) =>
+        Preflight.ResolveChannelAsync(_api, _options, channelId, _options.Team.Length > 0 ? facts.TeamId : null, new Dictionary<string, string>(StringComparer.Ordinal), ct);
+
+    /// <summary>The bridge account (and the relay bot) into the channel: a system admin adds itself to the team and channel; another account joins a public channel itself.</summary>
+    private async Task JoinAsync(ServerFacts facts, ResolvedChannel channel, CancellationToken ct)
+    {
+        if (!await _api.IsChannelMemberAsync(channel.NativeId, facts.Me.Id, AdminToken, ct))
+        {
+            if (facts.Me.IsSystemAdmin)
+            {
+                await _api.AddTeamMemberAsync(channel.TeamId, facts.Me.Id, AdminToken, ct);
+            }
+
+            await _api.AddChannelMemberAsync(channel.NativeId, facts.Me.Id, AdminToken, ct);
+        }
+
+        if (_relay is { } relay && relay.UserId != facts.Me.Id)
+        {
+            await _api.AddTeamMemberAsync(channel.TeamId, relay.UserId, AdminToken, ct);
+            await _api.AddChannelMemberAsync(channel.NativeId, relay.UserId, AdminToken, ct);
+        }
+    }
+
+    /// <summary>Puppets, the relay bot, then the bridge account out of an unlinked channel; town-square is never left (the server refuses).</summary>
+    private async Task LeaveAsync(ResolvedChannel channel, CancellationToken ct)
+    {
+        if (channel.Name == Preflight.DefaultChannelName)
+        {
+            _logger.LogInformation(MattermostLog.ChannelsChanged, "Mattermost channel {Channel} unlinked: its events are ignored now (town-square cannot be left)", channel.ConfiguredId);
+            return;
+        }
+
+        var me = _facts?.Me.Id;
+        var leaving = _puppets.PuppetUserIds.Append(_relay?.UserId).Append(me).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        foreach (var userId in leaving)
+        {
+            try
+            {
+                await _api.RemoveChannelMemberAsync(channel.NativeId, userId, AdminToken, ct);
+            }
+            catch (MattermostApiException e) when (e.Status is HttpStatusCode.NotFound or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest)
+            {
+                // Not a member (a puppet that never spoke there), or an account the server will not let go: nothing to undo.
+                _logger.LogDebug(MattermostLog.ChannelsChanged, "{User} not removed from {Channel}: {Error}", userId, channel.ConfiguredId, e.Message);
+            }
+        }
+
+        _logger.LogInformation(MattermostLog.ChannelsChanged, "Mattermost channel {Channel} unlinked at run time: left", channel.ConfiguredId);
+    }
+
+    private async Task RegisterAsync(ResolvedChannel channel, CancellationToken ct)
+    {
+        _byConfigured = new Dictionary<string, ResolvedChannel>(_byConfigured, StringComparer.Ordinal) { [channel.ConfiguredId] = channel };
+        _byNative = new Dictionary<string, ResolvedChannel>(_byNative, StringComparer.Ordinal) { [channel.NativeId] = channel };
+        if (!_cursors.ContainsKey(channel.NativeId))
+        {
+            // Like a channel linked at start: from now on, not its history.
+            await SaveCursorAsync(channel.NativeId, _context.Time.GetUtcNow().ToUnixTimeMilliseconds(), ct);
+        }
+
+        _logger.LogInformation(MattermostLog.ChannelsChanged, "Mattermost channel {Channel} linked at run time: joined", channel.ConfiguredId);
+    }
+
+    private void Unregister(ResolvedChannel channel)
+    {
+        var byConfigured = new Dictionary<string, ResolvedChannel>(_byConfigured, StringComparer.Ordinal);
+        byConfigured.Remove(channel.ConfiguredId);
+        var byNative = new Dictionary<string, ResolvedChannel>(_byNative, StringComparer.Ordinal);
+        byNative.Remove(channel.NativeId);
+        _byConfigured = byConfigured;
+        _byNative = byNative;
+        _puppets.ForgetChannel(channel.NativeId);
+    }
+}
