@@ -30,8 +30,14 @@ internal sealed partial class XmppConnector
         /// <summary>The sender's message id of this message, kept (durably) so later corrections can be mapped after a restart.</summary>
         public string? MessageId { get; init; }
 
-        /// <summary>A correction whose target message id was not in memory: the worker looks it up in the saved map.</summary>
-        public string? UnresolvedCorrectionOf { get; init; }
+        /// <summary>
+        /// The message id a correction, retraction or reaction names when it was not in memory (from before a restart, or
+        /// evicted from the id cache): the worker looks it up in the saved map.
+        /// </summary>
+        public string? UnresolvedTargetOf { get; init; }
+
+        /// <summary>The message id a reply names when it was not in memory: looked up like <see cref="UnresolvedTargetOf"/>.</summary>
+        public string? UnresolvedReplyTo { get; init; }
     }
 
     /// <summary>One of our own messages came back: nothing to ingest, but the room's position moves past it.</summary>
@@ -218,23 +224,22 @@ internal sealed partial class XmppConnector
         var body = (string?)message.Element(ns + "body");
         var kind = BridgeEventKind.Message;
         string? target = null, reactionKey = null, replyTo = null;
-        string? unresolvedCorrection = null;
+        string? unresolvedTarget = null, unresolvedReply = null;
         if ((string?)message.Element(Ns.Correct + "replace")?.Attribute("id") is { } replaced)
         {
             kind = BridgeEventKind.Edit;
-            target = MapToNative(room, replaced);
-            unresolvedCorrection = room.MessageIdToNative.Contains(replaced) ? null : replaced;
+            target = MapToNative(room, replaced, out unresolvedTarget);
         }
         else if ((string?)message.Element(Ns.Retract + "retract")?.Attribute("id") is { } retracted)
         {
             kind = BridgeEventKind.Delete;
-            target = MapToNative(room, retracted);
+            target = MapToNative(room, retracted, out unresolvedTarget);
         }
         else if (message.Elements(Ns.Fasten + "apply-to").FirstOrDefault(a => a.Element(Ns.RetractLegacy + "retract") is not null) is { } applyTo &&
                  (string?)applyTo.Attribute("id") is { } legacyRetracted)
         {
             kind = BridgeEventKind.Delete;
-            target = MapToNative(room, legacyRetracted);
+            target = MapToNative(room, legacyRetracted, out unresolvedTarget);
         }
         else if (message.Element(Ns.Reactions + "reactions") is { } reactions && (string?)reactions.Attribute("id") is { } reacted)
         {
@@ -245,7 +250,7 @@ internal sealed partial class XmppConnector
             }
 
             kind = BridgeEventKind.Reaction;
-            target = MapToNative(room, reacted);
+            target = MapToNative(room, reacted, out unresolvedTarget);
         }
 
         var attachments = message.Elements(Ns.Oob + "x").Select(x => (string?)x.Element(Ns.Oob + "url")).Where(u => !string.IsNullOrEmpty(u))
@@ -259,7 +264,7 @@ internal sealed partial class XmppConnector
         var text = body ?? "";
         if (message.Element(Ns.Reply + "reply") is { } reply && (string?)reply.Attribute("id") is { } repliedTo)
         {
-            replyTo = MapToNative(room, repliedTo);
+            replyTo = MapToNative(room, repliedTo, out unresolvedReply);
             text = StripFallback(message, text, Ns.Reply.NamespaceName);
         }
 
@@ -316,7 +321,8 @@ internal sealed partial class XmppConnector
         return new InboundMessage(room, bridgeEvent, stanzaId, live)
         {
             MessageId = kind == BridgeEventKind.Message && id is not null && id != nativeId ? id : null,
-            UnresolvedCorrectionOf = unresolvedCorrection,
+            UnresolvedTargetOf = unresolvedTarget,
+            UnresolvedReplyTo = unresolvedReply,
         };
     }
 
@@ -346,7 +352,21 @@ internal sealed partial class XmppConnector
     private static string AttachmentName(string url) =>
         Path.GetFileName(Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.AbsolutePath : url);
 
-    private static string MapToNative(RoomState room, string id) => room.MessageIdToNative.TryGet(id, out var native) ? native : id;
+    /// <summary>
+    /// The native id of the message <paramref name="id"/> names (XMPP references name message ids). When the in-memory
+    /// map no longer holds it, <paramref name="unresolved"/> is the id, for the ingest worker to read from the saved map.
+    /// </summary>
+    private static string MapToNative(RoomState room, string id, out string? unresolved)
+    {
+        if (room.MessageIdToNative.TryGet(id, out var native))
+        {
+            unresolved = null;
+            return native;
+        }
+
+        unresolved = id;
+        return id;
+    }
 
     /// <summary>Removes the fallback part of a body (XEP-0428), e.g. the quoted text a reply carries for old clients.</summary>
     private static string StripFallback(XElement message, string text, string forNamespace)

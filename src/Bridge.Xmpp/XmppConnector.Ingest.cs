@@ -59,6 +59,28 @@ internal sealed partial class XmppConnector
         }
     }
 
+    /// <summary>
+    /// The native id saved for a message id the in-memory map no longer holds (a message from before a restart, or one
+    /// the bounded cache evicted); null when nothing was saved (then the message id is its native id).
+    /// </summary>
+    private async Task<string?> ReadSavedNativeIdAsync(RoomState room, string messageId, CancellationToken stop)
+    {
+        try
+        {
+            if (await _context.State.GetAsync(_stateScope, MessageIdKey(room, messageId), stop) is { } native)
+            {
+                room.MessageIdToNative.Set(messageId, native);
+                return native;
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _logger.LogWarning(XmppLog.StateFailed, ex, "Could not look up the message {Id} named in {Room}", messageId, room.Key);
+        }
+
+        return null;
+    }
+
     private async Task IngestOneAsync(InboundMessage message, CancellationToken stop)
     {
         var room = message.Room;
@@ -68,21 +90,14 @@ internal sealed partial class XmppConnector
         }
 
         var bridgeEvent = message.Event;
-        if (message.UnresolvedCorrectionOf is { } correctedId)
+        if (message.UnresolvedTargetOf is { } targetId && await ReadSavedNativeIdAsync(room, targetId, stop) is { } targetNative)
         {
-            // A correction of a message from before a restart: the saved id map knows its native id.
-            try
-            {
-                if (await _context.State.GetAsync(_stateScope, MessageIdKey(room, correctedId), stop) is { } native)
-                {
-                    bridgeEvent = bridgeEvent with { TargetNativeId = native };
-                    room.MessageIdToNative.Set(correctedId, native);
-                }
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                _logger.LogWarning(XmppLog.StateFailed, ex, "Could not look up the corrected message {Id} in {Room}", correctedId, room.Key);
-            }
+            bridgeEvent = bridgeEvent with { TargetNativeId = targetNative };
+        }
+
+        if (message.UnresolvedReplyTo is { } replyId && await ReadSavedNativeIdAsync(room, replyId, stop) is { } replyNative)
+        {
+            bridgeEvent = bridgeEvent with { ReplyToNativeId = replyNative };
         }
 
         var delay = TimeSpan.FromMilliseconds(200);

@@ -54,7 +54,7 @@ internal sealed partial class XmppConnector
                     continue;
                 }
 
-                room = new RoomState(channel, jid);
+                room = new RoomState(channel, jid, _options.RoomIdCacheSize);
                 _roomsByJid[room.Key] = room;
                 _roomsByChannel[channel] = room;
             }

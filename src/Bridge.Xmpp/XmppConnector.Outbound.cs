@@ -163,6 +163,9 @@ internal sealed partial class XmppConnector
             if (nativeId != messageId && ev.Kind == BridgeEventKind.Message)
             {
                 _idMapWrites.Enqueue((SentIdKey(room, nativeId), messageId));
+
+                // People's replies and reactions name our message by its id: saved so they map once the cache forgot it.
+                _idMapWrites.Enqueue((MessageIdKey(room, messageId), nativeId));
             }
 
             return DeliveryResult.Ok(nativeId);

@@ -35,7 +35,7 @@ internal sealed partial class XmppConnector : INetworkConnector, IConnectorVital
     private readonly Dictionary<(string Occupant, string Room), Occupancy> _occupancies = [];
     private readonly ConcurrentDictionary<string, TaskCompletionSource<XElement>> _pendingIq = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource<XElement>> _pendingSends = new(StringComparer.Ordinal);
-    private readonly BoundedMap<string> _sentStanzaIds = new(100_000);
+    private readonly LruMap<string> _sentStanzaIds;
     private readonly Channel<InboundItem> _inbound = Channel.CreateBounded<InboundItem>(new BoundedChannelOptions(10_000)
     {
         SingleReader = true,
@@ -62,6 +62,7 @@ internal sealed partial class XmppConnector : INetworkConnector, IConnectorVital
         _context = context;
         _logger = context.LoggerFactory.CreateLogger("Bridge.Xmpp." + network.Id);
         _stateScope = $"xmpp:{network.Id}";
+        _sentStanzaIds = new LruMap<string>(options.SentIdCacheSize);
         _history = new ConnectionHistory(context.Time);
         _botJid = new Jid(null, options.ComponentDomain.ToLowerInvariant(), null);
     }
@@ -96,7 +97,7 @@ internal sealed partial class XmppConnector : INetworkConnector, IConnectorVital
                 continue;
             }
 
-            var room = new RoomState(channel, jid);
+            var room = new RoomState(channel, jid, _options.RoomIdCacheSize);
             _roomsByJid[room.Key] = room;
             _roomsByChannel[channel] = room;
             try

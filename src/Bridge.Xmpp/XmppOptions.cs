@@ -48,6 +48,12 @@ public sealed class XmppOptions
     /// <summary>Most archived messages fetched per room when catching up after an outage (XEP-0313).</summary>
     public int MaxCatchUpMessages { get; set; } = 10_000;
 
+    /// <summary>Entries per room in the in-memory id maps and seen-set (not configurable: tests make it small to force evictions).</summary>
+    internal int RoomIdCacheSize { get; set; } = Muc.RoomState.DefaultIdCacheSize;
+
+    /// <summary>Our sent message ids → their native ids held in memory, across all rooms (tests make it small).</summary>
+    internal int SentIdCacheSize { get; set; } = 4_096;
+
     internal IReadOnlyList<ConfigError> Validate(string prefix)
     {
         var errors = new List<ConfigError>();

@@ -314,6 +314,44 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Corrections_and_replies_still_map_after_the_bounded_id_cache_evicted_them()
+    {
+        var room = _server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(_server, [room], tune: o => (o.RoomIdCacheSize, o.SentIdCacheSize) = (4, 4));
+        await bridge.WaitReadyAsync();
+        var jid = await _server.NewUserAsync("nia");
+        await using var nia = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Nia");
+
+        var originalId = await nia.SayConfirmedAsync("helo");
+        var original = (await bridge.Sink.WaitForAsync(e => e.Text == "helo", 1, Wait))[0];
+        Assert.NotEqual(originalId, original.NativeId); // Prosody's stanza-id: only a map turns the message id into it
+        var delivered = Assert.IsType<DeliveryResult.Delivered>(
+            await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, room, "Alice", "wrold"), CancellationToken.None));
+        for (var i = 0; i < 10; i++)
+        {
+            await nia.SayConfirmedAsync($"filler {i}");
+            Assert.IsType<DeliveryResult.Delivered>(
+                await bridge.Connector.DeliverAsync(ConnectorHarness.Message(10 + i, room, "Alice", $"puppet filler {i}"), CancellationToken.None));
+        }
+
+        await bridge.Sink.WaitForAsync(e => e.Text == "filler 9", 1, Wait);
+        var rooms = bridge.Connector is XmppConnector xmpp ? xmpp.Rooms : throw new InvalidOperationException("not the XMPP connector");
+        Assert.False(rooms.Single().MessageIdToNative.Contains(originalId)); // evicted: what follows reads the saved map
+        await Task.Delay(1500); // the id maps are saved in the background
+
+        // XMPP → core: a correction of the evicted message still names its native id.
+        await nia.CorrectAsync(originalId, "hello");
+        var edit = (await bridge.Sink.WaitForAsync(e => e.Kind == BridgeEventKind.Edit, 1, Wait))[0];
+        Assert.Equal(original.NativeId, edit.TargetNativeId);
+
+        // core → XMPP: an edit of the evicted puppet message is still a correction naming its message id.
+        Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(
+            ConnectorHarness.Message(2, room, "Alice", "world", kind: BridgeEventKind.Edit, target: delivered.NativeId), CancellationToken.None));
+        var corrected = await nia.WaitForMessagesAsync(m => m.Body == "world", 1, Wait);
+        Assert.Equal(nia.Messages.Single(m => m.Body == "wrold").Id, corrected[0].ReplaceId);
+    }
+
+    [Fact]
     public async Task A_send_not_recorded_before_a_kill_is_not_sent_again_however_far_the_room_moved_on()
     {
         // Crash storm finding (issue 13): the daemon sent, the room reflected and archived it, the room kept talking and

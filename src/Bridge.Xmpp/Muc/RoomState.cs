@@ -3,8 +3,11 @@ using Bridge.Xmpp.Protocol;
 namespace Bridge.Xmpp.Muc;
 
 /// <summary>What the connector knows about one linked room.</summary>
-internal sealed class RoomState(string channelId, Jid jid)
+internal sealed class RoomState(string channelId, Jid jid, int idCacheSize = RoomState.DefaultIdCacheSize)
 {
+    /// <summary>Entries per room in each id map and in the seen-set (what a correction, reply or reaction usually names is recent).</summary>
+    public const int DefaultIdCacheSize = 1_024;
+
     /// <summary>The channel id as the link configuration names it (reported back to the core).</summary>
     public string ChannelId { get; } = channelId;
 
@@ -34,14 +37,18 @@ internal sealed class RoomState(string channelId, Jid jid)
     /// <summary>Whether the room answers MAM queries (unknown until tried).</summary>
     public bool? ArchiveAvailable { get; set; }
 
-    /// <summary>The sender's message id → the native id we reported (for corrections that name the message id).</summary>
-    public BoundedMap<string> MessageIdToNative { get; } = new(50_000);
+    // The three below are caches, least recently used out first. What they forget is read back when needed: the id
+    // maps from the saved id maps in the store (msgid:/sent: connector state), and a replay the seen-set no longer
+    // holds is refused by the core's own dedupe (the inbound table), so nothing is bridged twice.
+
+    /// <summary>The sender's message id → the native id we reported (for corrections, replies, reactions that name the message id).</summary>
+    public LruMap<string> MessageIdToNative { get; } = new(idCacheSize);
 
     /// <summary>Native id (stanza-id) → the sender's message id (for corrections we send as a puppet).</summary>
-    public BoundedMap<string> NativeToMessageId { get; } = new(50_000);
+    public LruMap<string> NativeToMessageId { get; } = new(idCacheSize);
 
     /// <summary>Native ids (stanza-ids, else message ids) already handed to the core (dedupe of catch-up against live traffic).</summary>
-    public BoundedMap<bool> Seen { get; } = new(20_000);
+    public LruMap<bool> Seen { get; } = new(idCacheSize);
 }
 
 internal sealed record OccupantInfo(string? RealJid, string? OccupantId);

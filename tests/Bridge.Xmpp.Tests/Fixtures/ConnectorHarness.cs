@@ -59,7 +59,7 @@ public sealed class ConnectorHarness : IAsyncDisposable
     }
 
     public static async Task<ConnectorHarness> StartAsync(string host, int port, string componentDomain, string secret, IReadOnlyList<string> rooms,
-        InMemoryStateStore? state = null, IDictionary<string, string?>? extra = null)
+        InMemoryStateStore? state = null, IDictionary<string, string?>? extra = null, Action<XmppOptions>? tune = null)
     {
         var network = new NetworkDefinition { Id = NetworkId, Kind = NetworkKind.Xmpp, Organisation = "org-x" };
         var remote = new NetworkDefinition { Id = RemoteNetworkId, Kind = NetworkKind.Mattermost, Organisation = "org-r" };
@@ -81,20 +81,33 @@ public sealed class ConnectorHarness : IAsyncDisposable
             throw new InvalidOperationException(string.Join("; ", errors));
         }
 
-        var connector = factory.Create(network, section, new ConnectorContext
+        var context = new ConnectorContext
         {
             Sink = sink,
             State = state,
             Topology = topology,
             LoggerFactory = loggerFactory,
-        });
+        };
+        INetworkConnector connector;
+        if (tune is null)
+        {
+            connector = factory.Create(network, section, context);
+        }
+        else
+        {
+            // Settings no configuration key reaches (e.g. cache sizes small enough to force evictions).
+            var options = XmppConnectorFactory.Bind(section);
+            tune(options);
+            connector = new XmppConnector(network, options, context);
+        }
+
         await connector.StartAsync(CancellationToken.None);
         return new ConnectorHarness(connector, sink, state, logs, loggerFactory);
     }
 
     public static Task<ConnectorHarness> StartAsync(IXmppTestServer server, IReadOnlyList<string> rooms, InMemoryStateStore? state = null, string? secret = null,
-        IDictionary<string, string?>? extra = null) =>
-        StartAsync("127.0.0.1", server.ComponentPort, server.ComponentDomain, secret ?? server.Secret, rooms, state, extra);
+        IDictionary<string, string?>? extra = null, Action<XmppOptions>? tune = null) =>
+        StartAsync("127.0.0.1", server.ComponentPort, server.ComponentDomain, secret ?? server.Secret, rooms, state, extra, tune);
 
     public async Task WaitReadyAsync(TimeSpan? timeout = null)
     {
