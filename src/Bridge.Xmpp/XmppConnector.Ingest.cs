@@ -199,7 +199,7 @@ internal sealed partial class XmppConnector
         {
             try
             {
-                await _context.State.SetManyAsync(_stateScope, pairs, cancellationToken);
+                await _context.State.SetPerMessageAsync(_stateScope, pairs, cancellationToken); // pruned by retention:messageMap
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

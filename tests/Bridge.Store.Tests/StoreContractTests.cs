@@ -44,7 +44,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     protected abstract Task<IReadOnlyList<int>> ReadSchemaVersionsAsync();
 
     /// <summary>The migration steps the store has (PostgreSQL has one more: the leader lease row and the commit fence).</summary>
-    protected virtual IReadOnlyList<int> SchemaVersions => [1, 2, 3];
+    protected virtual IReadOnlyList<int> SchemaVersions => [1, 2, 3, 4];
 
     protected virtual Task DropDatabaseAsync() => Task.CompletedTask;
 

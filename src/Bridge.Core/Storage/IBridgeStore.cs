@@ -53,6 +53,15 @@ public interface IBridgeStore : IConnectorStateStore, IAsyncDisposable
     /// <summary>True when <paramref name="nativeId"/> is something the bridge itself delivered on that network (an echo).</summary>
     Task<bool> IsDeliveredNativeIdAsync(string networkId, string nativeId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Deletes one batch (at most <paramref name="batchSize"/> of each kind, one transaction) of what retention lets go:
+    /// delivered and skipped outbox rows last updated before <see cref="Retention.PruneCutoffs.DeliveredBefore"/>; messages
+    /// received before <see cref="Retention.PruneCutoffs.MessagesBefore"/> (their map rows, inbound mark and echo ids), never
+    /// one received after the oldest pending outbox row; per-message connector state written before it. Pending rows, dead
+    /// letters and the audit trail are never touched.
+    /// </summary>
+    Task<Retention.PruneResult> PruneAsync(Retention.PruneCutoffs cutoffs, int batchSize, CancellationToken cancellationToken);
+
     Task AppendAuditAsync(IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<AuditRecord>> ReadAuditAsync(long afterSequence, DateTimeOffset? since, int limit, CancellationToken cancellationToken);

@@ -53,6 +53,7 @@ internal static class BridgeHostFactory
         services.AddSingleton(settings.Topology);
         services.AddSingleton(settings.Delivery);
         services.AddSingleton(settings.Limits);
+        services.AddSingleton(settings.Retention);
         services.AddSingleton(settings.Audit);
         services.AddSingleton(settings.Admin);
         services.AddSingleton(settings.AdminTokens);
@@ -115,6 +116,9 @@ internal static class BridgeHostFactory
         }
 
         services.AddHostedService<BridgeRuntime>();
+
+        // After the runtime, which migrates the schema; only where the runtime runs (behind the gate when leased).
+        services.AddHostedService<Bridge.Core.Storage.Retention.RetentionWorker>();
 
         return builder.Build();
     }

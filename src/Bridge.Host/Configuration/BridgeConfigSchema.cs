@@ -41,6 +41,7 @@ internal static class BridgeConfigSchema
         return ConfigSchema.Section(
             ("database", ConfigSchema.FromType(typeof(DatabaseOptions))),
             ("delivery", ConfigSchema.FromType(typeof(DeliveryOptions))),
+            ("retention", ConfigSchema.FromType(typeof(Bridge.Core.Storage.Retention.RetentionOptions))),
             ("limits", ConfigSchema.FromType(typeof(Bridge.Core.Delivery.Fairness.LimitsOptions))),
             ("audit", ConfigSchema.FromType(typeof(AuditOptions))),
             ("admin", ConfigSchema.FromType(typeof(AdminOptions))),

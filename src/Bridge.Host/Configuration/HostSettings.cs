@@ -19,6 +19,8 @@ internal sealed record HostSettings
 
     /// <summary>Per-sender and per-link delivery rates and the fair turn between rooms (<c>limits:</c>).</summary>
     public Bridge.Core.Delivery.Fairness.LimitsOptions Limits { get; init; } = new();
+    /// <summary>How long delivered rows and old messages' ids are kept (<c>retention:</c>).</summary>
+    public Bridge.Core.Storage.Retention.RetentionOptions Retention { get; init; } = new();
     public required AuditOptions Audit { get; init; }
     public required AdminOptions Admin { get; init; }
 

@@ -23,6 +23,8 @@ internal static class SettingsReader
         var database = HasProblem(errors, "database") ? null : ReadDatabase(configuration, errors);
         var delivery = Bind<DeliveryOptions>(configuration, "delivery", errors);
         var limits = Bind<Bridge.Core.Delivery.Fairness.LimitsOptions>(configuration, "limits", errors);
+        var retention = Bind<Bridge.Core.Storage.Retention.RetentionOptions>(configuration, "retention", errors);
+        retention?.Validate(errors);
         limits?.Validate(errors);
         if (delivery is not null)
         {
@@ -104,14 +106,14 @@ internal static class SettingsReader
             errors.AddRange(Bridge.Core.Translation.TranslationSetup.Validate(translation, topology));
         }
 
-        if (errors.Count > 0 || topology is null || policy is null || database is null || delivery is null || limits is null || audit is null || admin is null || translation is null)
+        if (errors.Count > 0 || topology is null || policy is null || database is null || delivery is null || limits is null || retention is null || audit is null || admin is null || translation is null)
         {
             return (null, errors);
         }
 
         var settings = new HostSettings
         {
-            Policy = policy, Topology = topology, Database = database, Delivery = delivery, Limits = limits, Audit = audit, Admin = admin,
+            Policy = policy, Topology = topology, Database = database, Delivery = delivery, Limits = limits, Retention = retention, Audit = audit, Admin = admin,
             AuditKeys = auditKeys, Secrets = secrets ?? SecretProtector.None, Translation = translation,
             AdminTokens = adminTokens ?? Bridge.Host.Admin.Access.AdminTokens.None,
         };

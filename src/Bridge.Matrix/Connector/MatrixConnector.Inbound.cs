@@ -46,7 +46,7 @@ public sealed partial class MatrixConnector
             }
 
             var stamp = _context.Time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
-            await _context.State.SetAsync(TxnScope, txnId, hash + "|" + stamp, ct);
+            await _context.State.SetPerMessageAsync(TxnScope, [new(txnId, hash + "|" + stamp)], ct); // also pruned by retention:messageMap
             _logger.LogDebug(MatrixLog.TransactionDone, "Transaction {TxnId} with {Count} events stored", txnId, events.Count);
             if (++_transactionsSincePrune >= PruneEvery)
             {

@@ -71,6 +71,12 @@ public sealed class HealthReportingStore(IBridgeStore inner, StoreHealth health)
     public Task SetManyAsync(string scope, IReadOnlyList<KeyValuePair<string, string>> entries, CancellationToken cancellationToken) =>
         Write(() => inner.SetManyAsync(scope, entries, cancellationToken), cancellationToken);
 
+    public Task SetPerMessageAsync(string scope, IReadOnlyList<KeyValuePair<string, string>> entries, CancellationToken cancellationToken) =>
+        Write(() => inner.SetPerMessageAsync(scope, entries, cancellationToken), cancellationToken);
+
+    public Task<Retention.PruneResult> PruneAsync(Retention.PruneCutoffs cutoffs, int batchSize, CancellationToken cancellationToken) =>
+        Write(() => inner.PruneAsync(cutoffs, batchSize, cancellationToken), cancellationToken);
+
     public Task DeleteAsync(string scope, string key, CancellationToken cancellationToken) =>
         Write(() => inner.DeleteAsync(scope, key, cancellationToken), cancellationToken);
 

@@ -198,11 +198,12 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
     {
         // A batch without an explicit transaction runs as one implicit transaction: all statements or none (the fence
         // first, so a deposed process changes nothing).
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var batch = _dataSource.CreateBatch();
         AddFence(batch);
         batch.BatchCommands.Add(Command(
             "UPDATE outbox SET state = $1, delivered_native_id = $2, updated_at = $3 WHERE id = $4",
-            Int16((short)OutboxState.Delivered), Text(nativeId), Int64(_time.GetUtcNow().ToUnixTimeMilliseconds()), Int64(item.Id)));
+            Int16((short)OutboxState.Delivered), Text(nativeId), Int64(now), Int64(item.Id)));
         if (item.Event.Kind == BridgeEventKind.Message)
         {
             batch.BatchCommands.Add(MapInsert(item.Event.NetworkId, item.Event.NativeId, item.Destination.NetworkId, item.Destination.ChannelId, nativeId, false));
@@ -210,8 +211,8 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
 
         // Every id the bridge created is an echo if it comes back, whatever kind of event it was.
         batch.BatchCommands.Add(Command(
-            "INSERT INTO delivered_ids(network_id, native_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            Text(item.Destination.NetworkId), Text(nativeId)));
+            "INSERT INTO delivered_ids(network_id, native_id, delivered_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            Text(item.Destination.NetworkId), Text(nativeId), Int64(now)));
 
         await batch.ExecuteNonQueryAsync(cancellationToken);
         return true;

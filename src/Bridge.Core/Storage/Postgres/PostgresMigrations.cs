@@ -85,5 +85,18 @@ internal static class PostgresMigrations
         (3, LeaseSchemaSql),
         // Links made through the admin API (the file's links are never stored). seq keeps creation order across updates.
         (4, "CREATE TABLE api_links(id text PRIMARY KEY, seq bigint NOT NULL, definition text NOT NULL, updated_at bigint NOT NULL, updated_by text NOT NULL)"),
+        // Retention (issue 12): per-message connector state carries when it was written (NULL: kept for ever; the id maps
+        // and Matrix transaction ids already stored count from now), and indexes find what is old enough without a scan.
+        (5, """
+            ALTER TABLE connector_state ADD COLUMN message_at bigint;
+            UPDATE connector_state SET message_at = (extract(epoch FROM now()) * 1000)::bigint
+             WHERE (scope LIKE 'xmpp:%' AND (key LIKE 'msgid:%' OR key LIKE 'sent:%')) OR (scope LIKE 'matrix:%' AND scope LIKE '%:txns');
+            CREATE INDEX ix_connector_state_message_at ON connector_state(message_at) WHERE message_at IS NOT NULL;
+            CREATE INDEX ix_inbound_received ON inbound(received_at);
+            ALTER TABLE delivered_ids ADD COLUMN delivered_at bigint;
+            UPDATE delivered_ids SET delivered_at = (extract(epoch FROM now()) * 1000)::bigint;
+            CREATE INDEX ix_delivered_ids_at ON delivered_ids(delivered_at);
+            CREATE INDEX ix_outbox_done ON outbox(updated_at) WHERE state IN (1, 3);
+            """),
     ];
 }

@@ -198,10 +198,11 @@ public sealed partial class SqliteBridgeStore : IBridgeStore, IAdminStore
         try
         {
             using var tx = _connection.BeginTransaction();
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             var cmd = Prepared("UPDATE outbox SET state = $s, delivered_native_id = $nid, updated_at = $t WHERE id = $id;", tx);
             cmd.Parameters.AddWithValue("$s", (int)OutboxState.Delivered);
             cmd.Parameters.AddWithValue("$nid", nativeId);
-            cmd.Parameters.AddWithValue("$t", _time.GetUtcNow().ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$t", now);
             cmd.Parameters.AddWithValue("$id", item.Id);
             await cmd.ExecuteNonQueryAsync(cancellationToken);
 
@@ -211,8 +212,9 @@ public sealed partial class SqliteBridgeStore : IBridgeStore, IAdminStore
             }
 
             // Every id the bridge created is an echo if it comes back, whatever kind of event it was.
-            var echo = Prepared("INSERT OR IGNORE INTO delivered_ids(network_id, native_id) VALUES ($n, $id);", tx);
+            var echo = Prepared("INSERT OR IGNORE INTO delivered_ids(network_id, native_id, delivered_at) VALUES ($n, $id, $t);", tx);
             echo.Parameters.AddWithValue("$n", item.Destination.NetworkId);
+            echo.Parameters.AddWithValue("$t", now);
             echo.Parameters.AddWithValue("$id", nativeId);
             await echo.ExecuteNonQueryAsync(cancellationToken);
 

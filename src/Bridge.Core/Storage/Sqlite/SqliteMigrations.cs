@@ -32,5 +32,18 @@ internal static class SqliteMigrations
             CREATE TABLE api_links(id TEXT PRIMARY KEY, seq INTEGER NOT NULL, definition TEXT NOT NULL, updated_at INTEGER NOT NULL, updated_by TEXT NOT NULL);
             CREATE INDEX ix_outbox_dead ON outbox(state, id);
             """),
+        // Retention (issue 12): per-message connector state carries when it was written (NULL: kept for ever; the id maps
+        // and Matrix transaction ids already stored count from now), and indexes find what is old enough without a scan.
+        (4, """
+            ALTER TABLE connector_state ADD COLUMN message_at INTEGER;
+            UPDATE connector_state SET message_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000
+             WHERE (scope LIKE 'xmpp:%' AND (key LIKE 'msgid:%' OR key LIKE 'sent:%')) OR (scope LIKE 'matrix:%' AND scope LIKE '%:txns');
+            CREATE INDEX ix_connector_state_message_at ON connector_state(message_at) WHERE message_at IS NOT NULL;
+            CREATE INDEX ix_inbound_received ON inbound(received_at);
+            ALTER TABLE delivered_ids ADD COLUMN delivered_at INTEGER;
+            UPDATE delivered_ids SET delivered_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000;
+            CREATE INDEX ix_delivered_ids_at ON delivered_ids(delivered_at);
+            CREATE INDEX ix_outbox_done ON outbox(updated_at) WHERE state IN (1, 3);
+            """),
     ];
 }
