@@ -259,7 +259,12 @@ internal sealed class NetworkDeliveryWorker
         DeliveryResult result;
         try
         {
-            result = await _pipeline.ExecuteAsync(async ct => await _connector.DeliverAsync(request, ct), cancellationToken);
+            result = await _pipeline.ExecuteAsync(async ct =>
+                // Asked again before every in-process retry: a process deposed (or cut from its lease session) while
+                // the first attempt ran must not send the row again; the active instance delivers it. Not counted.
+                _fence.MayAct
+                    ? await _connector.DeliverAsync(request, ct)
+                    : new DeliveryResult.RetryLater("the leader lease is not held here: not sent", CountsAsAttempt: false), cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

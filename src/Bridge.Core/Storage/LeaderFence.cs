@@ -20,6 +20,7 @@ public sealed class LeaderFence
     private long? _epoch;
     private long _validUntil;
     private bool _sessionDown;
+    private int _lostOnce;
 
     /// <param name="leased">True when a leader lease governs this process (PostgreSQL shared by several processes).</param>
     public LeaderFence(TimeProvider time, bool leased)
@@ -100,9 +101,17 @@ public sealed class LeaderFence
         }
     }
 
-    /// <summary>The lease is gone for good: nothing may be sent or committed any more.</summary>
-    public void Lose()
+    /// <summary>
+    /// The lease is gone for good: nothing may be sent or committed any more. Returns true only the first time, so a
+    /// deposed process says so once rather than at every commit refused after.
+    /// </summary>
+    public bool Lose()
     {
+        if (Interlocked.Exchange(ref _lostOnce, 1) == 1)
+        {
+            return false;
+        }
+
         try
         {
             _lost.Cancel();
@@ -111,6 +120,8 @@ public sealed class LeaderFence
         {
             // Never disposed on purpose (tokens handed out may outlive a stop); kept defensive.
         }
+
+        return true;
     }
 }
 

@@ -32,6 +32,31 @@ public sealed class DeliveryWorkerTests
     }
 
     [Fact]
+    public async Task An_in_process_retry_is_not_sent_once_the_lease_is_lost()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks());
+        await h.Store.MigrateAsync(default);
+        var fence = new LeaderFence(TimeProvider.System, leased: true);
+        fence.Held(1, TimeProvider.System.GetTimestamp(), TimeSpan.FromMinutes(1));
+        // The first attempt fails with a blip that is retried in process; meanwhile another process takes the lease over.
+        h.Connectors["b"].Behaviour = _ =>
+        {
+            fence.Lose();
+            return new DeliveryResult.RetryLater("connection reset");
+        };
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m1", "once"), default);
+        var worker = new NetworkDeliveryWorker(h.Connectors["b"], h.Store, h.Signals,
+            new DeliveryOptions { InitialBackoff = TimeSpan.FromMilliseconds(50), MaxBackoff = TimeSpan.FromMilliseconds(200) },
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System, senders: h.Registry, fence: fence);
+
+        await worker.RunOnceAsync(default);
+
+        Assert.Single(h.Connectors["b"].Attempts);
+        Assert.Empty(h.Connectors["b"].Delivered);
+        Assert.Equal("once", Assert.Single(await h.Store.GetPendingAsync("b", [], 10, default)).Event.Text);
+    }
+
+    [Fact]
     public async Task A_failing_channel_waits_in_order_while_another_channel_keeps_flowing()
     {
         await using var h = new CoreHarness(CoreHarness.TwoNetworks("slow", "fast"));

@@ -563,8 +563,18 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresMigrations.FencedSqlState)
         {
-            _fence.Lose();
-            _logger.LogCritical(StoreLog.Fenced, "Commit refused: another bridge process holds the leader lease now ({Reason})", ex.MessageText);
+            if (_fence.Lose())
+            {
+                // Once: every write after this one is refused too (in-flight deliveries, cursors), and each would repeat it.
+                _logger.LogWarning(StoreLog.Fenced,
+                    "This process is deposed: another bridge process holds the leader lease now ({Reason}); its commits are refused from here on and it stops so the active one delivers alone",
+                    ex.MessageText);
+            }
+            else
+            {
+                _logger.LogDebug(StoreLog.Fenced, "Commit refused (deposed): {Reason}", ex.MessageText);
+            }
+
             throw new LeaderFencedException("commit refused: another bridge process holds the leader lease now (" + ex.MessageText + ")", ex);
         }
     }
