@@ -17,4 +17,5 @@ internal static class MattermostLog
     public static readonly EventId GuestUnavailable = new(5011, nameof(GuestUnavailable));
     public static readonly EventId WebSocketDead = new(5012, nameof(WebSocketDead));
     public static readonly EventId CatchUpPaged = new(5013, nameof(CatchUpPaged));
+    public static readonly EventId ReactionIgnored = new(5014, nameof(ReactionIgnored));
 }

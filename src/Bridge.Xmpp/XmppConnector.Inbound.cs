@@ -32,6 +32,9 @@ internal sealed partial class XmppConnector
 
         /// <summary>A correction whose target message id was not in memory: the worker looks it up in the saved map.</summary>
         public string? UnresolvedCorrectionOf { get; init; }
+
+        /// <summary>An XEP-0444 reactions stanza: the sender's full set of keys on the target (possibly empty).</summary>
+        public IReadOnlyList<string>? ReactionSet { get; init; }
     }
 
     /// <summary>One of our own messages came back: nothing to ingest, but the room's position moves past it.</summary>
@@ -219,6 +222,7 @@ internal sealed partial class XmppConnector
         var kind = BridgeEventKind.Message;
         string? target = null, reactionKey = null, replyTo = null;
         string? unresolvedCorrection = null;
+        IReadOnlyList<string>? reactionSet = null;
         if ((string?)message.Element(Ns.Correct + "replace")?.Attribute("id") is { } replaced)
         {
             kind = BridgeEventKind.Edit;
@@ -238,12 +242,9 @@ internal sealed partial class XmppConnector
         }
         else if (message.Element(Ns.Reactions + "reactions") is { } reactions && (string?)reactions.Attribute("id") is { } reacted)
         {
-            reactionKey = reactions.Elements(Ns.Reactions + "reaction").Select(r => r.Value).FirstOrDefault(v => v.Length > 0);
-            if (reactionKey is null)
-            {
-                return null; // a reaction removal: not expressible as one BridgeEvent
-            }
-
+            // XEP-0444: the stanza is the sender's whole set for that message (empty: all taken back). The ingest
+            // worker turns it into adds and removals against the set kept for (message, person).
+            reactionSet = [.. reactions.Elements(Ns.Reactions + "reaction").Select(r => r.Value.Trim()).Where(v => v.Length > 0).Distinct(StringComparer.Ordinal)];
             kind = BridgeEventKind.Reaction;
             target = MapToNative(room, reacted);
         }
@@ -317,6 +318,7 @@ internal sealed partial class XmppConnector
         {
             MessageId = kind == BridgeEventKind.Message && id is not null && id != nativeId ? id : null,
             UnresolvedCorrectionOf = unresolvedCorrection,
+            ReactionSet = reactionSet,
         };
     }
 

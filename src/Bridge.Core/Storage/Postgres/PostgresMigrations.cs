@@ -85,5 +85,14 @@ internal static class PostgresMigrations
         (3, LeaseSchemaSql),
         // Links made through the admin API (the file's links are never stored). seq keeps creation order across updates.
         (4, "CREATE TABLE api_links(id text PRIMARY KEY, seq bigint NOT NULL, definition text NOT NULL, updated_at bigint NOT NULL, updated_by text NOT NULL)"),
+        // Step 5 belongs to another change (retention); steps are applied by number, each once, so neither needs the other.
+        // Reaction sets per (message, person) and the reaction events that show them (Core/Reactions). at: UTC ticks.
+        (6, """
+            CREATE TABLE reaction_sets(network_id text NOT NULL, message_id text NOT NULL, person_id text NOT NULL, keys text NOT NULL, at bigint NOT NULL,
+                                       PRIMARY KEY(network_id, message_id, person_id));
+            CREATE TABLE reaction_ids(network_id text NOT NULL, native_id text NOT NULL, message_id text NOT NULL, person_id text NOT NULL, reaction_key text NOT NULL,
+                                      PRIMARY KEY(network_id, native_id));
+            CREATE INDEX ix_reaction_ids_owner ON reaction_ids(network_id, message_id, person_id);
+            """),
     ];
 }

@@ -32,5 +32,14 @@ internal static class SqliteMigrations
             CREATE TABLE api_links(id TEXT PRIMARY KEY, seq INTEGER NOT NULL, definition TEXT NOT NULL, updated_at INTEGER NOT NULL, updated_by TEXT NOT NULL);
             CREATE INDEX ix_outbox_dead ON outbox(state, id);
             """),
+        // Step 4 belongs to another change (retention); steps are applied by number, each once, so neither needs the other.
+        // Reaction sets per (message, person) and the reaction events that show them (Core/Reactions).
+        (5, """
+            CREATE TABLE reaction_sets(network_id TEXT NOT NULL, message_id TEXT NOT NULL, person_id TEXT NOT NULL, keys TEXT NOT NULL, at INTEGER NOT NULL,
+                                       PRIMARY KEY(network_id, message_id, person_id)) WITHOUT ROWID;
+            CREATE TABLE reaction_ids(network_id TEXT NOT NULL, native_id TEXT NOT NULL, message_id TEXT NOT NULL, person_id TEXT NOT NULL, reaction_key TEXT NOT NULL,
+                                      PRIMARY KEY(network_id, native_id)) WITHOUT ROWID;
+            CREATE INDEX ix_reaction_ids_owner ON reaction_ids(network_id, message_id, person_id);
+            """),
     ];
 }
