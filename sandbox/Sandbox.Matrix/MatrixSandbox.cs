@@ -232,6 +232,10 @@ public sealed class MatrixSandbox : IAsyncDisposable
     public string SendEvent(string roomId, string userId, string type, JsonObject content) =>
         _homeserver.Send(Direct(userId), roomId, type, "sandbox-" + Guid.NewGuid().ToString("N"), content, null);
 
+    /// <summary>Redacts an event as <paramref name="userId"/> would (same power-level checks as the client API).</summary>
+    public string Redact(string roomId, string userId, string eventId) =>
+        _homeserver.Redact(Direct(userId), roomId, eventId, "sandbox-" + Guid.NewGuid().ToString("N"), null);
+
     public void SetDisplayName(string userId, string displayName) =>
         _homeserver.SetProfileField(Direct(userId), userId, "displayname", displayName);
 

@@ -202,6 +202,10 @@ public sealed class MattermostSandbox : IAsyncDisposable
     public void React(string userId, string postId, string emojiName) =>
         _state.SaveReaction(_state.GetUser(userId), new JsonObject { ["user_id"] = userId, ["post_id"] = postId, ["emoji_name"] = emojiName });
 
+    /// <summary>Takes back <paramref name="userId"/>'s reaction as that user would (the same checks as the REST call).</summary>
+    public void Unreact(string userId, string postId, string emojiName) =>
+        _state.DeleteReaction(_state.GetUser(userId), userId, postId, emojiName);
+
     /// <summary>Every post of a channel, oldest first, deleted and system posts included.</summary>
     public IReadOnlyList<SandboxPost> GetPosts(string channelId) => [.. _state.PostsOfChannel(channelId).Select(ToPublic)];
 

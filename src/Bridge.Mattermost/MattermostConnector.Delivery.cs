@@ -1,3 +1,4 @@
+using Bridge.Core.Reactions;
 using Bridge.Core.Text;
 using System.Net;
 using System.Text.Json.Nodes;
@@ -37,6 +38,7 @@ public sealed partial class MattermostConnector
                 BridgeEventKind.Edit => await EditAsync(request, facts, poster, cancellationToken),
                 BridgeEventKind.Delete => await DeleteAsync(request, poster, cancellationToken),
                 BridgeEventKind.Reaction => await ReactAsync(request, poster, cancellationToken),
+                BridgeEventKind.ReactionRemoved => await UnreactAsync(request, poster, cancellationToken),
                 _ => new DeliveryResult.Skipped($"unsupported event kind {request.Event.Kind}"),
             };
         }
@@ -318,7 +320,37 @@ public sealed partial class MattermostConnector
             return new DeliveryResult.Skipped($"no Mattermost emoji for '{request.Event.ReactionKey}'");
         }
         await _api.SaveReactionAsync(poster.UserId, target, name, poster.Token, ct);
-        return DeliveryResult.Ok(ReactionNativeId(target, poster.UserId, name));
+        var nativeId = ReactionNativeId(target, poster.UserId, name);
+        var owner = new ReactionOwner(_network.Id, target, poster.UserId);
+        var set = await _context.Reactions.GetReactionsAsync(owner, ct);
+        await _context.Reactions.PutReactionsAsync(owner, set.With(name, nativeId, request.Event.Timestamp), ct);
+        return DeliveryResult.Ok(nativeId);
+    }
+
+    /// <summary>Takes back the puppet's reaction (DELETE as the puppet: only the reacting user may remove their own).</summary>
+    private async Task<DeliveryResult> UnreactAsync(DeliveryRequest request, Poster poster, CancellationToken ct)
+    {
+        if (request.TargetNativeId is not { } target)
+        {
+            return new DeliveryResult.Skipped("reaction removal on a message never delivered here");
+        }
+        if (poster.IsRelay)
+        {
+            return new DeliveryResult.Skipped("relay mode: Mattermost reactions need a per-person token");
+        }
+        if (EmojiMap.ToShortcode(request.Event.ReactionKey ?? "") is not { } name)
+        {
+            return new DeliveryResult.Skipped($"no Mattermost emoji for '{request.Event.ReactionKey}'");
+        }
+        var owner = new ReactionOwner(_network.Id, target, poster.UserId);
+        var set = await _context.Reactions.GetReactionsAsync(owner, ct);
+        if (!set.Contains(name))
+        {
+            return new DeliveryResult.Skipped("reaction-not-delivered: the puppet shows no such reaction here");
+        }
+        await _api.DeleteReactionAsync(poster.UserId, target, name, poster.Token, ct);
+        await _context.Reactions.PutReactionsAsync(owner, set.Without(name, request.Event.Timestamp), ct);
+        return DeliveryResult.Ok($"{ReactionNativeId(target, poster.UserId, name)}:removed:{request.OutboxId.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
     }
 
     public async Task NotifySenderAsync(ChannelRef channel, PersonRef person, string notice, CancellationToken cancellationToken)

@@ -1,3 +1,5 @@
+using System.Globalization;
+using Bridge.Core.Reactions;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Bridge.Core.Connectors;
@@ -81,6 +83,14 @@ public sealed partial class MattermostConnector
                     var channelId = JsonNode.Parse(json)?["channel_id"]?.GetValue<string>();
                     channelId = string.IsNullOrEmpty(channelId) ? (await _api.GetPostAsync(reaction.PostId, AdminToken, ct)).ChannelId : channelId;
                     await IngestReactionAsync(reaction, channelId, ct);
+                }
+                break;
+            case "reaction_removed":
+                if (data["reaction"]?.GetValue<string>() is { } removedJson && MmJson.Read<MmReaction>(removedJson) is { } removed)
+                {
+                    var channelId = JsonNode.Parse(removedJson)?["channel_id"]?.GetValue<string>();
+                    channelId = string.IsNullOrEmpty(channelId) ? (await _api.GetPostAsync(removed.PostId, AdminToken, ct)).ChannelId : channelId;
+                    await IngestReactionRemovedAsync(removed, channelId, ct);
                 }
                 break;
             case "user_updated":
@@ -194,17 +204,60 @@ public sealed partial class MattermostConnector
         {
             return;
         }
+        // The add's time is part of its id: the same person may take a reaction back and give it again, and the second
+        // add must not be dropped as a duplicate of the first. Catch-up sees the same create_at, so it stays stable.
+        var nativeId = $"{ReactionNativeId(reaction.PostId, reaction.UserId, reaction.EmojiName)}:{reaction.CreateAt.ToString(CultureInfo.InvariantCulture)}";
+        var at = Timestamp(reaction.CreateAt, _context.Time);
         await _context.Sink.IngestAsync(new BridgeEvent
         {
             NetworkId = _network.Id,
             ChannelId = channel.ConfiguredId,
-            NativeId = ReactionNativeId(reaction.PostId, reaction.UserId, reaction.EmojiName),
+            NativeId = nativeId,
             Kind = BridgeEventKind.Reaction,
             Sender = await PersonAsync(reaction.UserId, null, ct),
             TargetNativeId = reaction.PostId,
             ReactionKey = EmojiMap.FromShortcode(reaction.EmojiName),
-            Timestamp = Timestamp(reaction.CreateAt, _context.Time),
+            Timestamp = at,
         }, ct);
+        var owner = new ReactionOwner(_network.Id, reaction.PostId, reaction.UserId);
+        var set = await _context.Reactions.GetReactionsAsync(owner, ct);
+        if (!set.Keys.TryGetValue(reaction.EmojiName, out var known) || known != nativeId)
+        {
+            await _context.Reactions.PutReactionsAsync(owner, set.With(reaction.EmojiName, nativeId, at), ct);
+        }
+    }
+
+    /// <summary>
+    /// <c>reaction_removed</c>: the server sends it for any DELETE, whether or not the reaction existed, with the
+    /// reaction as the request named it (no create_at). Only a reaction this bridge saw added is taken back; the
+    /// removal's id is derived from the add's, so each add is removed at most once.
+    /// </summary>
+    private async Task IngestReactionRemovedAsync(MmReaction reaction, string channelId, CancellationToken ct)
+    {
+        if (OwnChannel(channelId) is not { } channel || IsOwnUser(reaction.UserId))
+        {
+            return;
+        }
+        var owner = new ReactionOwner(_network.Id, reaction.PostId, reaction.UserId);
+        var set = await _context.Reactions.GetReactionsAsync(owner, ct);
+        if (!set.Keys.TryGetValue(reaction.EmojiName, out var added))
+        {
+            _logger.LogDebug(MattermostLog.ReactionIgnored, "Removal of :{Emoji}: on {Post} by {User} ignored: no such reaction was seen", reaction.EmojiName, reaction.PostId, reaction.UserId);
+            return;
+        }
+        var now = _context.Time.GetUtcNow();
+        await _context.Sink.IngestAsync(new BridgeEvent
+        {
+            NetworkId = _network.Id,
+            ChannelId = channel.ConfiguredId,
+            NativeId = added + ":removed",
+            Kind = BridgeEventKind.ReactionRemoved,
+            Sender = await PersonAsync(reaction.UserId, null, ct),
+            TargetNativeId = reaction.PostId,
+            ReactionKey = EmojiMap.FromShortcode(reaction.EmojiName),
+            Timestamp = now,
+        }, ct);
+        await _context.Reactions.PutReactionsAsync(owner, set.Without(reaction.EmojiName, now), ct);
     }
 
     /// <summary>

@@ -19,4 +19,5 @@ internal static class MattermostLog
     public static readonly EventId CatchUpPaged = new(5013, nameof(CatchUpPaged));
     public static readonly EventId ChannelsChanged = new(5014, nameof(ChannelsChanged));
     public static readonly EventId MembershipRepaired = new(5015, nameof(MembershipRepaired));
+    public static readonly EventId ReactionIgnored = new(5016, nameof(ReactionIgnored));
 }

@@ -38,6 +38,9 @@ internal sealed partial class XmppConnector
 
         /// <summary>The message id a reply names when it was not in memory: looked up like <see cref="UnresolvedTargetOf"/>.</summary>
         public string? UnresolvedReplyTo { get; init; }
+
+        /// <summary>An XEP-0444 reactions stanza: the sender's full set of keys on the target (possibly empty).</summary>
+        public IReadOnlyList<string>? ReactionSet { get; init; }
     }
 
     /// <summary>One of our own messages came back: nothing to ingest, but the room's position moves past it.</summary>
@@ -225,6 +228,7 @@ internal sealed partial class XmppConnector
         var kind = BridgeEventKind.Message;
         string? target = null, reactionKey = null, replyTo = null;
         string? unresolvedTarget = null, unresolvedReply = null;
+        IReadOnlyList<string>? reactionSet = null;
         if ((string?)message.Element(Ns.Correct + "replace")?.Attribute("id") is { } replaced)
         {
             kind = BridgeEventKind.Edit;
@@ -243,12 +247,9 @@ internal sealed partial class XmppConnector
         }
         else if (message.Element(Ns.Reactions + "reactions") is { } reactions && (string?)reactions.Attribute("id") is { } reacted)
         {
-            reactionKey = reactions.Elements(Ns.Reactions + "reaction").Select(r => r.Value).FirstOrDefault(v => v.Length > 0);
-            if (reactionKey is null)
-            {
-                return null; // a reaction removal: not expressible as one BridgeEvent
-            }
-
+            // XEP-0444: the stanza is the sender's whole set for that message (empty: all taken back). The ingest
+            // worker turns it into adds and removals against the set kept for (message, person).
+            reactionSet = [.. reactions.Elements(Ns.Reactions + "reaction").Select(r => r.Value.Trim()).Where(v => v.Length > 0).Distinct(StringComparer.Ordinal)];
             kind = BridgeEventKind.Reaction;
             target = MapToNative(room, reacted, out unresolvedTarget);
         }
@@ -323,6 +324,7 @@ internal sealed partial class XmppConnector
             MessageId = kind == BridgeEventKind.Message && id is not null && id != nativeId ? id : null,
             UnresolvedTargetOf = unresolvedTarget,
             UnresolvedReplyTo = unresolvedReply,
+            ReactionSet = reactionSet,
         };
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Bridge.Core.Model;
 using Bridge.Xmpp.Muc;
 using Microsoft.Extensions.Logging;
 
@@ -105,7 +106,15 @@ internal sealed partial class XmppConnector
         {
             try
             {
-                await _context.Sink.IngestAsync(bridgeEvent, stop);
+                if (message.ReactionSet is { } keys)
+                {
+                    await IngestReactionSetAsync(bridgeEvent, keys, stop);
+                }
+                else
+                {
+                    await _context.Sink.IngestAsync(bridgeEvent, stop);
+                }
+
                 break;
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stop.IsCancellationRequested)
@@ -142,6 +151,47 @@ internal sealed partial class XmppConnector
         {
             room.LastStamp = message.Event.Timestamp;
         }
+    }
+
+    /// <summary>
+    /// XEP-0444 sends a person's whole set: compare it with the set kept for (message, person) and hand the core one
+    /// add per new key and one removal per missing key. Each gets an id derived from the stanza's, so a replay (archive
+    /// page, retry after a failed ingest) yields the same ids and the core drops them as duplicates. A set older than the
+    /// kept one (an archived stanza after a newer live one) changes nothing.
+    /// </summary>
+    private async Task IngestReactionSetAsync(BridgeEvent stanza, IReadOnlyList<string> keys, CancellationToken ct)
+    {
+        if (stanza.TargetNativeId is not { } target)
+        {
+            return;
+        }
+
+        var owner = new Bridge.Core.Reactions.ReactionOwner(_network.Id, target, stanza.Sender.UserId);
+        var known = await _context.Reactions.GetReactionsAsync(owner, ct);
+        if (known.At > stanza.Timestamp)
+        {
+            _logger.LogDebug(XmppLog.ReactionsStale, "Reactions {NativeId} on {Target} are older than the set already known; ignored", stanza.NativeId, target);
+            return;
+        }
+
+        var changes = Bridge.Core.Reactions.ReactionChanges.Between(known, keys);
+        foreach (var key in changes.Removed)
+        {
+            await _context.Sink.IngestAsync(stanza with { NativeId = $"{stanza.NativeId}#-{key}", Kind = BridgeEventKind.ReactionRemoved, ReactionKey = key }, ct);
+        }
+
+        foreach (var key in changes.Added)
+        {
+            await _context.Sink.IngestAsync(stanza with { NativeId = $"{stanza.NativeId}#+{key}", Kind = BridgeEventKind.Reaction, ReactionKey = key }, ct);
+        }
+
+        var next = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            next[key] = "";
+        }
+
+        await _context.Reactions.PutReactionsAsync(owner, new Bridge.Core.Reactions.ReactionSet(next, stanza.Timestamp), ct);
     }
 
     private bool _stateWritesFailing;

@@ -111,7 +111,25 @@ internal sealed partial class XmppConnector
             }
         }
 
-        var stanza = BuildMessage(request, room, puppet, messageId, out var skipReason);
+        // XEP-0444 has no "remove one": every reactions stanza is the puppet's whole set on that message.
+        Bridge.Core.Reactions.ReactionOwner? reactionOwner = null;
+        Bridge.Core.Reactions.ReactionSet? reactionSet = null;
+        if (ev.Kind is BridgeEventKind.Reaction or BridgeEventKind.ReactionRemoved && request.TargetNativeId is { } reacted && !string.IsNullOrEmpty(ev.ReactionKey))
+        {
+            var key = CleanText(ev.ReactionKey);
+            reactionOwner = new Bridge.Core.Reactions.ReactionOwner(_network.Id, reacted, ev.Sender.Key);
+            var known = await _context.Reactions.GetReactionsAsync(reactionOwner, cancellationToken);
+            if (ev.Kind == BridgeEventKind.Reaction ? known.Contains(key) : !known.Contains(key))
+            {
+                return new DeliveryResult.Skipped(ev.Kind == BridgeEventKind.Reaction
+                    ? "reaction-duplicate: the puppet already shows this reaction"
+                    : "reaction-not-delivered: the puppet shows no such reaction here");
+            }
+
+            reactionSet = ev.Kind == BridgeEventKind.Reaction ? known.With(key, "", ev.Timestamp) : known.Without(key, ev.Timestamp);
+        }
+
+        var stanza = BuildMessage(request, room, puppet, messageId, reactionSet, out var skipReason);
         if (stanza is null)
         {
             return new DeliveryResult.Skipped(skipReason!);
@@ -166,6 +184,11 @@ internal sealed partial class XmppConnector
 
                 // People's replies and reactions name our message by its id: saved so they map once the cache forgot it.
                 _idMapWrites.Enqueue((MessageIdKey(room, messageId), nativeId));
+            }
+
+            if (reactionOwner is not null && reactionSet is not null)
+            {
+                await _context.Reactions.PutReactionsAsync(reactionOwner, reactionSet, cancellationToken);
             }
 
             return DeliveryResult.Ok(nativeId);
@@ -228,7 +251,8 @@ internal sealed partial class XmppConnector
         message.Add(new XElement(Ns.Component + "body", new XAttribute(XNamespace.Xml + "lang", t.SourceLanguage), prefix + CleanText(t.OriginalText)));
     }
 
-    private XElement? BuildMessage(DeliveryRequest request, RoomState room, Jid puppet, string messageId, out string? skipReason)
+    private XElement? BuildMessage(DeliveryRequest request, RoomState room, Jid puppet, string messageId, Bridge.Core.Reactions.ReactionSet? reactionSet,
+        out string? skipReason)
     {
         skipReason = null;
         var ev = request.Event;
@@ -291,16 +315,17 @@ internal sealed partial class XmppConnector
                     new XElement(Ns.Component + "body", "This person attempted to retract a previous message, but it's unsupported by your client."),
                     new XElement(Ns.Hints + "store"));
                 break;
-            case BridgeEventKind.Reaction:
-                if (request.TargetNativeId is not { } reactionTarget || string.IsNullOrEmpty(ev.ReactionKey))
+            case BridgeEventKind.Reaction or BridgeEventKind.ReactionRemoved:
+                if (request.TargetNativeId is not { } reactionTarget || reactionSet is null)
                 {
                     skipReason = "the message reacted to was never delivered here";
                     return null;
                 }
 
+                // The whole set, in a stable order: a second reaction adds to the first instead of replacing it.
                 message.Add(
                     new XElement(Ns.Reactions + "reactions", new XAttribute("id", reactionTarget),
-                        new XElement(Ns.Reactions + "reaction", CleanText(ev.ReactionKey))),
+                        reactionSet.Keys.Keys.Order(StringComparer.Ordinal).Select(k => new XElement(Ns.Reactions + "reaction", k))),
                     new XElement(Ns.Hints + "store"));
                 break;
             default:

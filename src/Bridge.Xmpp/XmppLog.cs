@@ -26,4 +26,5 @@ internal static class XmppLog
     public static readonly EventId StateFailed = new(4040, nameof(StateFailed));
     public static readonly EventId RoomAdded = new(4041, nameof(RoomAdded));
     public static readonly EventId RoomRemoved = new(4042, nameof(RoomRemoved));
+    public static readonly EventId ReactionsStale = new(4043, nameof(ReactionsStale));
 }

@@ -117,7 +117,7 @@ public sealed class PostgresStoreContractTests : StoreContractTests
 
     protected override Task<IReadOnlyList<int>> ReadSchemaVersionsAsync() => SchemaVersionsAsync(_schema);
 
-    protected override IReadOnlyList<int> SchemaVersions => [1, 2, 3, 4, 5];
+    protected override IReadOnlyList<int> SchemaVersions => [.. PostgresMigrations.All.Select(m => m.Version).Order()];
 
     protected override Task DropDatabaseAsync() => AdminAsync($"DROP SCHEMA {_schema} CASCADE");
 

@@ -19,6 +19,23 @@ public sealed class SqliteStoreContractTests : StoreContractTests
 
     private string DatabasePath => Path.Combine(_directory, "bridge.db");
 
+    /// <summary>
+    /// Steps are applied by number: a store that already has a later step (made on another branch first) still gets an
+    /// earlier one it lacks. Before, only steps above the highest applied one ran, so the missing step was skipped for good.
+    /// </summary>
+    [Fact]
+    public async Task A_missing_earlier_step_is_applied_even_when_a_later_one_is_there()
+    {
+        await ExecuteRawAsync("DROP INDEX ix_outbox_dead; DROP TABLE api_links; DELETE FROM schema_version WHERE version = 3;");
+        await using (var reopened = OpenStore())
+        {
+            await reopened.MigrateAsync(Ct);
+            Assert.Empty(await ((Bridge.Core.Storage.IAdminStore)reopened).GetLinksAsync(Ct)); // the table is back
+        }
+
+        Assert.Equal(SchemaVersions, await ReadSchemaVersionsAsync());
+    }
+
     protected override string StoreName => "SQLite (WAL, synchronous=normal)";
 
     protected override Task PrepareDatabaseAsync() => Task.CompletedTask;

@@ -44,7 +44,8 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     protected abstract Task<IReadOnlyList<int>> ReadSchemaVersionsAsync();
 
     /// <summary>The migration steps the store has (PostgreSQL has one more: the leader lease row and the commit fence).</summary>
-    protected virtual IReadOnlyList<int> SchemaVersions => [1, 2, 3, 4];
+    /// <summary>Every step the store defines, each applied once (read from the migration list, so new steps need no edit here).</summary>
+    protected virtual IReadOnlyList<int> SchemaVersions => [.. Bridge.Core.Storage.Sqlite.SqliteMigrations.All.Select(m => m.Version).Order()];
 
     protected virtual Task DropDatabaseAsync() => Task.CompletedTask;
 

@@ -4,8 +4,19 @@ using Bridge.Core.Storage;
 namespace Bridge.Testing;
 
 /// <summary>Connector state kept in memory; share one instance between connector instances to model a restart.</summary>
-public sealed class InMemoryStateStore : IConnectorStateStore
+public sealed class InMemoryStateStore : IConnectorStateStore, Bridge.Core.Reactions.IReactionStore
 {
+    private readonly Bridge.Core.Reactions.MemoryReactionStore _reactions = new();
+
+    public Task<Bridge.Core.Reactions.ReactionSet> GetReactionsAsync(Bridge.Core.Reactions.ReactionOwner owner, CancellationToken cancellationToken) =>
+        _reactions.GetReactionsAsync(owner, cancellationToken);
+
+    public Task<bool> PutReactionsAsync(Bridge.Core.Reactions.ReactionOwner owner, Bridge.Core.Reactions.ReactionSet set, CancellationToken cancellationToken) =>
+        _reactions.PutReactionsAsync(owner, set, cancellationToken);
+
+    public Task<Bridge.Core.Reactions.FoundReaction?> FindReactionAsync(string networkId, string nativeId, CancellationToken cancellationToken) =>
+        _reactions.FindReactionAsync(networkId, nativeId, cancellationToken);
+
     private readonly ConcurrentDictionary<(string Scope, string Key), string> _values = new();
 
     public Task<string?> GetAsync(string scope, string key, CancellationToken cancellationToken) =>

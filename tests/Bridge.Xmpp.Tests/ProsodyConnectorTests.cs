@@ -107,6 +107,43 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Reactions_from_elsewhere_reach_the_person_as_full_sets()
+    {
+        var room = _server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(_server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await _server.NewUserAsync("rita");
+        await using var rita = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Rita");
+
+        var sent = Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(ConnectorHarness.Message(300, room, "Alice", "react to me"), CancellationToken.None));
+        DeliveryRequest React(long id, string key, BridgeEventKind kind = BridgeEventKind.Reaction)
+        {
+            var request = ConnectorHarness.Message(id, room, "Alice", "", kind: kind, target: sent.NativeId);
+            return request with { Event = request.Event with { ReactionKey = key } };
+        }
+
+        Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(React(301, "👍"), CancellationToken.None));
+        Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(React(302, "🎉"), CancellationToken.None));
+        Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(React(303, "👍", BridgeEventKind.ReactionRemoved), CancellationToken.None));
+        // Nothing left to take back for 👍: not sent again.
+        Assert.IsType<DeliveryResult.Skipped>(await bridge.Connector.DeliverAsync(React(304, "👍", BridgeEventKind.ReactionRemoved), CancellationToken.None));
+
+        var deadline = DateTime.UtcNow + Wait;
+        while (rita.Reactions.Count(r => r.FromNick == "Alice") < 3 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        var seen = rita.Reactions.Where(r => r.FromNick == "Alice").ToList();
+        Assert.Equal(3, seen.Count);
+        Assert.All(seen, r => Assert.Equal(sent.NativeId, r.TargetId));
+        // The second reaction keeps the first (a client shows both); the removal sends what is left.
+        Assert.Equal(["👍"], seen[0].Keys);
+        Assert.Equal(["🎉", "👍"], seen[1].Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["🎉"], seen[2].Keys);
+    }
+
+    [Fact]
     public async Task A_stanza_over_the_size_limit_is_refused_with_a_notice_and_the_stream_survives()
     {
         var room = _server.NewRoom();

@@ -122,7 +122,8 @@ public sealed class StreamHardeningTests
         await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room]);
         await bridge.Sink.WaitForAsync(e => e.Text == "last", 1, Wait);
         var events = bridge.Sink.All;
-        Assert.Equal(["S1", "S2", "S3", "S4", "S5", "S10", "S11"], events.Select(e => e.NativeId));
+        // A reactions stanza is the person's full set: each key it adds is one reaction, with an id derived from the stanza's.
+        Assert.Equal(["S1", "S2", "S3#+👍", "S4", "S5", "S10", "S11"], events.Select(e => e.NativeId));
         Assert.All(events, e => Assert.Equal("alice@example.org", e.Sender.UserId)); // the room shows real JIDs here
         Assert.Equal(["SECRET"], events[0].StructuredLabels);
         Assert.Equal(("quoted answer", "S1"), (events[1].Text, events[1].ReplyToNativeId));
@@ -133,6 +134,38 @@ public sealed class StreamHardeningTests
         Assert.Equal(["MQYCAQQGASk=", ""], events[4].StructuredLabels);
         Assert.Equal(("unmarked answer", "S1"), (events[5].Text, events[5].ReplyToNativeId));
         Assert.Equal([StructuredLabel.NotAString], events[6].StructuredLabels);
+    }
+
+    [Fact]
+    public async Task Each_reactions_stanza_is_a_full_set_so_a_second_reaction_adds_and_a_missing_key_is_a_removal()
+    {
+        const string r = Room;
+        string Reactions(string id, string stanzaId, params string[] keys) =>
+            $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='{id}'><reactions xmlns='urn:xmpp:reactions:0' id='S1'>" +
+            string.Concat(keys.Select(k => $"<reaction>{k}</reaction>")) + $"</reactions><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='{stanzaId}'/></message>";
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            Assert.True(await session.HandshakeAsync(Secret));
+            await session.AcceptBotJoinAsync(Room);
+            await session.SendAsync(
+                FakeSession.GroupchatMessage(r, "alice", "S1", "react to me") +
+                Reactions("a2", "S2", "👍") +
+                Reactions("a3", "S3", "👍", "🎉") + // the second reaction: the first stays
+                Reactions("a4", "S4", "🎉") +       // 👍 taken back
+                Reactions("a5", "S5") +             // everything taken back
+                FakeSession.GroupchatMessage(r, "alice", "S6", "last"));
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room]);
+        await bridge.Sink.WaitForAsync(e => e.Text == "last", 1, Wait);
+        var reactions = bridge.Sink.All.Where(e => e.Kind is BridgeEventKind.Reaction or BridgeEventKind.ReactionRemoved)
+            .Select(e => (e.Kind, e.ReactionKey, e.TargetNativeId)).ToList();
+        Assert.Equal(
+        [
+            (BridgeEventKind.Reaction, "👍", "S1"),
+            (BridgeEventKind.Reaction, "🎉", "S1"),
+            (BridgeEventKind.ReactionRemoved, "👍", "S1"),
+            (BridgeEventKind.ReactionRemoved, "🎉", "S1"),
+        ], reactions);
     }
 
     [Fact]

@@ -105,6 +105,32 @@ public sealed class ClientApiTests
     }
 
     [Fact]
+    public async Task A_second_identical_reaction_is_refused_like_synapse_until_the_first_is_redacted()
+    {
+        await using var h = await SandboxHarness.StartAsync();
+        var alice = h.Sandbox.CreateUser("alice");
+        var room = h.Sandbox.CreateRoom(alice.UserId, name: "R");
+        var target = (await h.CallAsync(HttpMethod.Put, $"{V3}/rooms/{room}/send/m.room.message/m1", alice.AccessToken,
+            """{"msgtype":"m.text","body":"react to me"}""")).Body.Str("event_id");
+        string Annotation(string key) => new JsonObject { ["m.relates_to"] = new JsonObject { ["rel_type"] = "m.annotation", ["event_id"] = target, ["key"] = key } }.ToJsonString();
+        var reaction = Annotation("👍");
+
+        var first = await h.CallAsync(HttpMethod.Put, $"{V3}/rooms/{room}/send/m.reaction/r1", alice.AccessToken, reaction);
+        Assert.Equal(200, first.Status);
+        // The same transaction again is the same request (idempotent), not a second reaction.
+        Assert.Equal(first.Body.Str("event_id"), (await h.CallAsync(HttpMethod.Put, $"{V3}/rooms/{room}/send/m.reaction/r1", alice.AccessToken, reaction)).Body.Str("event_id"));
+        var second = await h.CallAsync(HttpMethod.Put, $"{V3}/rooms/{room}/send/m.reaction/r2", alice.AccessToken, reaction);
+        Assert.Equal((400, "M_DUPLICATE_ANNOTATION"), (second.Status, second.Body.Str("errcode")));
+        // Another key is another annotation.
+        var heart = Annotation("❤️");
+        Assert.Equal(200, (await h.CallAsync(HttpMethod.Put, $"{V3}/rooms/{room}/send/m.reaction/r3", alice.AccessToken, heart)).Status);
+
+        var redacted = await h.CallAsync(HttpMethod.Put, $"{V3}/rooms/{room}/redact/{first.Body.Str("event_id")}/x1", alice.AccessToken, "{}");
+        Assert.Equal(200, redacted.Status);
+        Assert.Equal(200, (await h.CallAsync(HttpMethod.Put, $"{V3}/rooms/{room}/send/m.reaction/r4", alice.AccessToken, reaction)).Status);
+    }
+
+    [Fact]
     public async Task Private_room_requires_an_invite_and_invite_needs_membership()
     {
         await using var h = await SandboxHarness.StartAsync();

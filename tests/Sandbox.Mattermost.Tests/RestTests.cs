@@ -282,6 +282,47 @@ public sealed class RestTests
     }
 
     [Fact]
+    public async Task Removing_a_reaction_is_as_strict_as_the_real_server()
+    {
+        await using var s = await TestServer.StartAsync();
+        var (bob, bobToken) = s.AddMember("bob");
+        var (_, carolToken) = s.AddMember("carol");
+        var outsider = s.Sandbox.CreateUser("dave", "Passw0rd!");
+        s.Sandbox.AddToTeam(s.Seed.Team.Id, outsider.Id);
+        var outsiderToken = s.Sandbox.CreateAccessToken(outsider.Id);
+        var post = s.Sandbox.Post(s.Seed.Admin.Id, s.Seed.Channel.Id, "react to me");
+        s.Sandbox.React(bob.Id, post.Id, "+1");
+        string Path(string user, string postId, string emoji) => $"/api/v4/users/{user}/posts/{postId}/reactions/{emoji}";
+
+        // Someone else's reaction: remove_others_reactions, which only admins have.
+        var (other, otherBody) = await s.SendAsync(HttpMethod.Delete, Path(bob.Id, post.Id, "+1"), carolToken);
+        Assert.Equal((HttpStatusCode.Forbidden, "api.context.permissions.app_error"), (other.StatusCode, otherBody.Str("id")));
+        // An emoji name the server would never have stored.
+        var (bad, badBody) = await s.SendAsync(HttpMethod.Delete, Path(bob.Id, post.Id, "no%20spaces"), bobToken);
+        Assert.Equal((HttpStatusCode.BadRequest, "api.context.invalid_url_param.app_error"), (bad.StatusCode, badBody.Str("id")));
+        // A post that does not exist has no channel to hold remove_reaction in: 403 for a user, 404 for an admin.
+        var missing = "abcdefghijklmnopqrstuvwxyz";
+        var (gone, goneBody) = await s.SendAsync(HttpMethod.Delete, Path(bob.Id, missing, "+1"), bobToken);
+        Assert.Equal((HttpStatusCode.Forbidden, "api.context.permissions.app_error"), (gone.StatusCode, goneBody.Str("id")));
+        var (goneAdmin, goneAdminBody) = await s.SendAsync(HttpMethod.Delete, Path(s.Seed.Admin.Id, missing, "+1"), s.Seed.AdminToken);
+        Assert.Equal((HttpStatusCode.NotFound, "app.post.get.app_error"), (goneAdmin.StatusCode, goneAdminBody.Str("id")));
+        // A team member outside the (open) channel holds remove_reaction there; taking back a reaction he never made
+        // succeeds and changes nothing, as on the real server.
+        var (outsiderOwn, _) = await s.SendAsync(HttpMethod.Delete, Path(outsider.Id, post.Id, "+1"), outsiderToken);
+        Assert.Equal(HttpStatusCode.OK, outsiderOwn.StatusCode);
+        Assert.Single(s.Sandbox.GetPosts(s.Seed.Channel.Id).Single(p => p.Id == post.Id).Reactions);
+
+        // The reacting user may; so may an admin.
+        var (own, _) = await s.SendAsync(HttpMethod.Delete, Path(bob.Id, post.Id, "+1"), bobToken);
+        Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        Assert.Empty(s.Sandbox.GetPosts(s.Seed.Channel.Id).Single(p => p.Id == post.Id).Reactions);
+        s.Sandbox.React(bob.Id, post.Id, "tada");
+        var (byAdmin, _) = await s.SendAsync(HttpMethod.Delete, Path(bob.Id, post.Id, "tada"), s.Seed.AdminToken);
+        Assert.Equal(HttpStatusCode.OK, byAdmin.StatusCode);
+        Assert.Empty(s.Sandbox.GetPosts(s.Seed.Channel.Id).Single(p => p.Id == post.Id).Reactions);
+    }
+
+    [Fact]
     public async Task Files_upload_multipart_attach_and_download()
     {
         await using var s = await TestServer.StartAsync();

@@ -23,4 +23,7 @@ public static class ErrorCodes
     public const string BadStatus = "M_BAD_STATUS";
     public const string ConnectionFailed = "M_CONNECTION_FAILED";
     public const string ConnectionTimeout = "M_CONNECTION_TIMEOUT";
+
+    /// <summary>Synapse's code for a second identical reaction (not in the specification's list, but what clients see).</summary>
+    public const string DuplicateAnnotation = "M_DUPLICATE_ANNOTATION";
 }

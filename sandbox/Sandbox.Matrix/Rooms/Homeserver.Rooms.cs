@@ -250,10 +250,35 @@ internal sealed partial class Homeserver
             }
 
             CheckSize(room.RoomId, type, principal.UserId, null, content);
+            RejectDuplicateAnnotation(room, type, principal.UserId, content);
             var ev = AppendLocked(room, type, principal.UserId, content, null, AllowedTs(principal, ts), principal, txnId);
             _txns[(principal.TokenKey, principal.UserId, txnId)] = ev.EventId;
             return ev.EventId;
         }
+    }
+
+    /// <summary>
+    /// Synapse refuses a second annotation with the same sender, type, target and key (400 M_DUPLICATE_ANNOTATION,
+    /// "Can't send same reaction twice"); a redacted one no longer counts (its relation was pruned).
+    /// </summary>
+    private static void RejectDuplicateAnnotation(Room room, string type, string sender, JsonObject content)
+    {
+        if (content["m.relates_to"] is not JsonObject relates || Text(relates["rel_type"]) != "m.annotation"
+            || Text(relates["event_id"]) is not { } target || Text(relates["key"]) is not { } key)
+        {
+            return;
+        }
+
+        foreach (var existing in room.Timeline)
+        {
+            if (existing.Type == type && existing.Sender == sender && existing.Content["m.relates_to"] is JsonObject other
+                && Text(other["rel_type"]) == "m.annotation" && Text(other["event_id"]) == target && Text(other["key"]) == key)
+            {
+                throw new MatrixException(400, ErrorCodes.DuplicateAnnotation, "Can't send same reaction twice");
+            }
+        }
+
+        static string? Text(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
     }
 
     public string SetState(Principal principal, string roomId, string type, string stateKey, JsonObject content, long? ts)

@@ -39,6 +39,10 @@ public sealed class MmApiException : Exception
     internal static MmApiException InvalidParam(string name) =>
         new(400, "api.context.invalid_param.app_error", $"Invalid {name} parameter.");
 
+    /// <summary>What the server's Require* checks answer for a malformed path segment (RequireEmojiName, ...).</summary>
+    internal static MmApiException InvalidUrlParam(string name) =>
+        new(400, "api.context.invalid_url_param.app_error", $"Invalid or missing {name} parameter in request URL.");
+
     internal static MmApiException InvalidBodyParam(string name) =>
         new(400, "api.context.invalid_body_param.app_error", $"Invalid or missing {name} in request body.");
 

@@ -398,27 +398,49 @@ internal sealed partial class SandboxState
         }
     }
 
+    /// <summary>
+    /// DELETE /users/{user_id}/posts/{post_id}/reactions/{emoji_name}, in the real server's order: the emoji name's
+    /// form (400), remove_reaction in the post's channel (403; a post that does not exist has no channel, so only a
+    /// system admin gets past), remove_others_reactions for someone else's (403), the post (404), an archived channel
+    /// (403). Removing a reaction that is not there succeeds, and reaction_removed is broadcast either way, carrying the
+    /// reaction as the request named it (no create_at), as the real server does.
+    /// </summary>
     public void DeleteReaction(UserRecord actor, string userId, string postId, string emoji)
     {
         lock (Gate)
         {
+            if (emoji.Length == 0 || emoji.Length > 64 || !EmojiName().IsMatch(emoji))
+            {
+                throw MmApiException.InvalidUrlParam("emoji_name");
+            }
+            var post = _posts.GetValueOrDefault(postId);
+            var channel = post is null ? null : _channels[post.ChannelId];
+            if (channel is null ? !actor.IsAdmin : !CanPostIn(actor, channel))
+            {
+                throw MmApiException.Forbidden();
+            }
             if (userId != actor.Id && !actor.IsAdmin)
             {
                 throw MmApiException.Forbidden();
             }
-            var post = _posts.GetValueOrDefault(postId)
-                ?? throw new MmApiException(404, "app.post.get.app_error", "Unable to get the post.");
-            var reaction = _reactions.FirstOrDefault(r => r.PostId == postId && r.UserId == userId && r.EmojiName == emoji);
-            if (reaction is null)
+            if (post is null || post.DeleteAt != 0)
             {
-                return;
+                throw new MmApiException(404, "app.post.get.app_error", "Unable to get the post.");
             }
-            _reactions.Remove(reaction);
+            if (channel!.DeleteAt != 0)
+            {
+                throw new MmApiException(403, "api.reaction.delete.archived_channel.app_error", "You cannot remove a reaction in an archived channel.");
+            }
+            var reaction = _reactions.FirstOrDefault(r => r.PostId == postId && r.UserId == userId && r.EmojiName == emoji);
             var now = Now();
-            post.HasReactions = _reactions.Any(r => r.PostId == postId);
-            post.UpdateAt = now;
-            var json = reaction.ToJson();
-            Publish?.Invoke(new WsEvent("reaction_removed", new JsonObject { ["reaction"] = json.ToJsonString() }, new WsBroadcast(ChannelId: post.ChannelId)));
+            if (reaction is not null)
+            {
+                _reactions.Remove(reaction);
+                post.HasReactions = _reactions.Any(r => r.PostId == postId);
+                post.UpdateAt = now;
+            }
+            var named = new ReactionRecord { UserId = userId, PostId = postId, EmojiName = emoji, ChannelId = post.ChannelId };
+            Publish?.Invoke(new WsEvent("reaction_removed", new JsonObject { ["reaction"] = named.ToJson().ToJsonString() }, new WsBroadcast(ChannelId: post.ChannelId)));
         }
     }
 

@@ -14,6 +14,17 @@ public sealed record ConnectorContext
 
     public required BridgeTopology Topology { get; init; }
 
+    /// <summary>
+    /// Reaction sets per (message, person) (set semantics in every direction). Unset: the <see cref="State"/> store when
+    /// it keeps them (the daemon's store does).
+    /// </summary>
+    public Reactions.IReactionStore Reactions
+    {
+        get => field ?? State as Reactions.IReactionStore
+            ?? throw new InvalidOperationException("this connector context has no reaction store (State keeps none and Reactions is unset)");
+        init;
+    }
+
     public required ILoggerFactory LoggerFactory { get; init; }
 
     public TimeProvider Time { get; init; } = TimeProvider.System;

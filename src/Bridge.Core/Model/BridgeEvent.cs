@@ -25,7 +25,7 @@ public sealed record BridgeEvent
     /// <summary>For replies: the source network's native id of the message replied to.</summary>
     public string? ReplyToNativeId { get; init; }
 
-    /// <summary>For reactions: the emoji or key.</summary>
+    /// <summary>For reactions and reaction removals: the emoji or key (Unicode where the network has it).</summary>
     public string? ReactionKey { get; init; }
 
     public DateTimeOffset Timestamp { get; init; } = DateTimeOffset.UtcNow;
@@ -44,6 +44,12 @@ public enum BridgeEventKind
     Edit,
     Delete,
     Reaction,
+
+    /// <summary>
+    /// The sender took back their reaction <see cref="BridgeEvent.ReactionKey"/> to <see cref="BridgeEvent.TargetNativeId"/>
+    /// (Matrix: a redaction of the reaction; Mattermost: <c>reaction_removed</c>; XMPP: a full set without the key).
+    /// </summary>
+    ReactionRemoved,
 }
 
 /// <summary>The meaning of a message: Matrix m.text / m.emote / m.notice; XMPP /me; Mattermost me-posts.</summary>

@@ -102,7 +102,8 @@ public sealed partial class CompiledPolicy : ISharingPolicy, INoticeSettingsSour
             return ApplyContent(e, context.SourceNetwork, destination, rules, label, labelRule, rank);
         }
 
-        return e.Kind == BridgeEventKind.Reaction && e.ReactionKey is { Length: > 0 } key && ReactionRule(key, rules) is { } reactionRule
+        // A removal is decided like the reaction it takes back, so a key kept out of a destination is never named there.
+        return e.Kind is BridgeEventKind.Reaction or BridgeEventKind.ReactionRemoved && e.ReactionKey is { Length: > 0 } key && ReactionRule(key, rules) is { } reactionRule
             ? Blocked(e, destination, rules, reactionRule, label, labelRule, "the reaction's key breaks a content rule")
             : Allowed(e, label, labelRule);
     }
@@ -161,7 +162,7 @@ public sealed partial class CompiledPolicy : ISharingPolicy, INoticeSettingsSour
         var defaultRank = defaultLabel is null ? Labels.Lowest : Labels.RankCarried(defaultLabel);
 
         var texts = new List<string?>(2 + e.Attachments.Count) { e.Text };
-        if (e.Kind == BridgeEventKind.Reaction)
+        if (e.Kind is BridgeEventKind.Reaction or BridgeEventKind.ReactionRemoved)
         {
             texts.Add(e.ReactionKey);
         }
@@ -355,7 +356,7 @@ public sealed partial class CompiledPolicy : ISharingPolicy, INoticeSettingsSour
         RuleId = rule,
         Label = label,
         LabelRule = labelRule,
-        SenderNotice = rules.Notices && e.Kind != BridgeEventKind.Delete ? BlockedNotice(e, destination, rule) : null,
+        SenderNotice = rules.Notices && e.Kind is not (BridgeEventKind.Delete or BridgeEventKind.ReactionRemoved) ? BlockedNotice(e, destination, rule) : null,
         Reason = reason,
     };
 
@@ -381,6 +382,7 @@ public sealed partial class CompiledPolicy : ISharingPolicy, INoticeSettingsSour
     {
         BridgeEventKind.Edit => "edit",
         BridgeEventKind.Reaction => "reaction",
+        BridgeEventKind.ReactionRemoved => "reaction removal",
         _ => "message",
     };
 

@@ -6,7 +6,7 @@ namespace Bridge.Core.Storage;
 /// The bridge's durable state: inbound dedupe, the outbox, the message map, connector state and the audit trail.
 /// SQLite (embedded default) and PostgreSQL implement it; the same contract tests run on both.
 /// </summary>
-public interface IBridgeStore : IConnectorStateStore, IAsyncDisposable
+public interface IBridgeStore : IConnectorStateStore, Reactions.IReactionStore, IAsyncDisposable
 {
     /// <summary>Creates or upgrades the schema (versioned migrations).</summary>
     Task MigrateAsync(CancellationToken cancellationToken);

@@ -1,6 +1,7 @@
 using System.Net;
 using Bridge.Core.Connectors;
 using Bridge.Core.Model;
+using Bridge.Core.Reactions;
 using Bridge.Matrix.Client;
 using Bridge.Matrix.Formatting;
 using Bridge.Matrix.Puppets;
@@ -45,8 +46,9 @@ public sealed partial class MatrixConnector
 
                     return DeliveryResult.Ok(await Client.SendEventAsync(roomId, "m.room.message", txnId, edit, puppet, e.Timestamp, cancellationToken));
                 case BridgeEventKind.Reaction when request.TargetNativeId is { } reacted && e.ReactionKey is { } key:
-                    return DeliveryResult.Ok(await Client.SendEventAsync(roomId, "m.reaction", txnId,
-                        OutboundContent.Reaction(reacted, key), puppet, e.Timestamp, cancellationToken));
+                    return await ReactAsync(roomId, reacted, key, puppet, request, cancellationToken);
+                case BridgeEventKind.ReactionRemoved when request.TargetNativeId is { } reacted && e.ReactionKey is { } key:
+                    return await UnreactAsync(roomId, reacted, key, puppet, request, cancellationToken);
                 case BridgeEventKind.Delete when request.TargetNativeId is { } deleted:
                     return DeliveryResult.Ok(await Client.RedactAsync(roomId, deleted, txnId, null, puppet, cancellationToken));
                 default:
@@ -96,6 +98,45 @@ public sealed partial class MatrixConnector
         {
             return new DeliveryResult.RetryLater("homeserver timed out: " + ex.Message);
         }
+    }
+
+    /// <summary>One annotation per (puppet, message, key): a key the puppet already shows is not sent again (Synapse refuses it).</summary>
+    private async Task<DeliveryResult> ReactAsync(string roomId, string reacted, string key, string puppet, DeliveryRequest request, CancellationToken ct)
+    {
+        var owner = new ReactionOwner(NetworkId, reacted, puppet);
+        var set = await _context.Reactions.GetReactionsAsync(owner, ct);
+        if (set.Contains(key))
+        {
+            return new DeliveryResult.Skipped("reaction-duplicate: the puppet already shows this reaction");
+        }
+
+        string eventId;
+        try
+        {
+            eventId = await Client.SendEventAsync(roomId, "m.reaction", request.IdempotencyKey, OutboundContent.Reaction(reacted, key), puppet, request.Event.Timestamp, ct);
+        }
+        catch (MatrixApiException ex) when (ex.ErrCode == "M_DUPLICATE_ANNOTATION")
+        {
+            return new DeliveryResult.Skipped("reaction-duplicate: the homeserver already has this reaction from the puppet");
+        }
+
+        await _context.Reactions.PutReactionsAsync(owner, set.With(key, eventId, request.Event.Timestamp), ct);
+        return DeliveryResult.Ok(eventId);
+    }
+
+    /// <summary>A removal is the redaction of the puppet's own reaction event.</summary>
+    private async Task<DeliveryResult> UnreactAsync(string roomId, string reacted, string key, string puppet, DeliveryRequest request, CancellationToken ct)
+    {
+        var owner = new ReactionOwner(NetworkId, reacted, puppet);
+        var set = await _context.Reactions.GetReactionsAsync(owner, ct);
+        if (!set.Keys.TryGetValue(key, out var reactionEvent) || reactionEvent.Length == 0)
+        {
+            return new DeliveryResult.Skipped("reaction-not-delivered: the puppet shows no such reaction here");
+        }
+
+        var redaction = await Client.RedactAsync(roomId, reactionEvent, request.IdempotencyKey, null, puppet, ct);
+        await _context.Reactions.PutReactionsAsync(owner, set.Without(key, request.Event.Timestamp), ct);
+        return DeliveryResult.Ok(redaction);
     }
 
     /// <summary>

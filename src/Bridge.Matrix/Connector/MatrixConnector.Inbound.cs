@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Bridge.Core.Connectors;
 using Bridge.Core.Model;
+using Bridge.Core.Reactions;
 using Bridge.Matrix.Appservice;
 using Bridge.Matrix.Client;
 using Microsoft.Extensions.Logging;
@@ -119,8 +120,43 @@ public sealed partial class MatrixConnector
             return;
         }
 
+        if (bridgeEvent.Kind == BridgeEventKind.Delete && bridgeEvent.TargetNativeId is { } redacted
+            && await _context.Reactions.FindReactionAsync(NetworkId, redacted, ct) is { } reaction)
+        {
+            await IngestReactionRemovedAsync(bridgeEvent, reaction, ct);
+            return;
+        }
+
         // Exceptions propagate: the transaction is then answered 500 and retried by the homeserver.
         await _context.Sink.IngestAsync(bridgeEvent, ct);
+        if (bridgeEvent is { Kind: BridgeEventKind.Reaction, TargetNativeId: { } target, ReactionKey: { } key })
+        {
+            // Kept so that the redaction that takes it back (it names only this event) is known as a reaction removal.
+            var owner = new ReactionOwner(NetworkId, target, sender);
+            var set = await _context.Reactions.GetReactionsAsync(owner, ct);
+            await _context.Reactions.PutReactionsAsync(owner, set.With(key, bridgeEvent.NativeId, bridgeEvent.Timestamp), ct);
+        }
+    }
+
+    /// <summary>
+    /// A redaction of a reaction: the reacting person takes back that key (whoever redacted it: a moderator's redaction
+    /// removes the reaction too, so the removal is the reacting person's, whose puppets elsewhere show it).
+    /// </summary>
+    private async Task IngestReactionRemovedAsync(BridgeEvent redaction, FoundReaction reaction, CancellationToken ct)
+    {
+        var owner = reaction.Owner;
+        var reacting = owner.PersonId == redaction.Sender.UserId
+            ? redaction.Sender
+            : new PersonRef { NetworkId = NetworkId, UserId = owner.PersonId, DisplayName = await DisplayNameAsync(owner.PersonId, ct) };
+        await _context.Sink.IngestAsync(redaction with
+        {
+            Kind = BridgeEventKind.ReactionRemoved,
+            Sender = reacting,
+            TargetNativeId = owner.MessageId,
+            ReactionKey = reaction.Key,
+        }, ct);
+        var set = await _context.Reactions.GetReactionsAsync(owner, ct);
+        await _context.Reactions.PutReactionsAsync(owner, set.Without(reaction.Key, redaction.Timestamp), ct);
     }
 
     private void HandleMember(JsonObject ev, string roomId)

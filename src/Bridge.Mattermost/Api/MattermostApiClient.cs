@@ -272,6 +272,12 @@ internal sealed class MattermostApiClient : IDisposable
         }, token, ct);
     }
 
+    /// <summary>Takes back <paramref name="userId"/>'s reaction; only that user (or one allowed to remove others' reactions) may.</summary>
+    public async Task DeleteReactionAsync(string userId, string postId, string emojiName, string token, CancellationToken ct)
+    {
+        using var _ = await SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, $"api/v4/users/{E(userId)}/posts/{E(postId)}/reactions/{E(emojiName)}"), token, ct);
+    }
+
     /// <summary>A message only one user sees (needs create_post_ephemeral: system admins have it).</summary>
     public async Task CreateEphemeralPostAsync(string userId, string channelId, string message, string token, CancellationToken ct)
     {

@@ -141,7 +141,7 @@ internal sealed class BridgeHarness : IAsyncDisposable
             Sender = new PersonRef { NetworkId = "xmpp", UserId = personId, DisplayName = personName },
             Text = text,
             Html = html,
-            ReactionKey = kind == BridgeEventKind.Reaction ? "👍" : null,
+            ReactionKey = kind is BridgeEventKind.Reaction or BridgeEventKind.ReactionRemoved ? "👍" : null,
         };
         return new DeliveryRequest
         {

@@ -23,6 +23,15 @@ public sealed class HealthReportingStore(IBridgeStore inner, StoreHealth health)
 
     public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
 
+    public Task<Reactions.ReactionSet> GetReactionsAsync(Reactions.ReactionOwner owner, CancellationToken cancellationToken) =>
+        inner.GetReactionsAsync(owner, cancellationToken);
+
+    public Task<bool> PutReactionsAsync(Reactions.ReactionOwner owner, Reactions.ReactionSet set, CancellationToken cancellationToken) =>
+        Write(() => inner.PutReactionsAsync(owner, set, cancellationToken), cancellationToken);
+
+    public Task<Reactions.FoundReaction?> FindReactionAsync(string networkId, string nativeId, CancellationToken cancellationToken) =>
+        inner.FindReactionAsync(networkId, nativeId, cancellationToken);
+
     public Task<bool> IngestAsync(BridgeEvent origin, IReadOnlyList<OutboxDraft> outbox, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken) =>
         Write(() => inner.IngestAsync(origin, outbox, audit, cancellationToken), cancellationToken);
 

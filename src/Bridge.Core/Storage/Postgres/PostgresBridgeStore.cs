@@ -71,16 +71,22 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        int current;
-        await using (var read = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM schema_version", conn, tx))
+        // Applied by number, not "everything above the highest": steps made on separate branches (5 and 6) can
+        // arrive in either order, and a store that has 6 still gets 5 when it appears.
+        var done = new HashSet<int>();
+        await using (var read = new NpgsqlCommand("SELECT version FROM schema_version", conn, tx))
         {
-            current = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken));
+            await using var r = await read.ExecuteReaderAsync(cancellationToken);
+            while (await r.ReadAsync(cancellationToken))
+            {
+                done.Add(r.GetInt32(0));
+            }
         }
 
         var applied = new List<int>();
         foreach (var (version, sql) in PostgresMigrations.All)
         {
-            if (version <= current)
+            if (done.Contains(version))
             {
                 continue;
             }

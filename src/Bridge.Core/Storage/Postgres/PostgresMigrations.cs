@@ -98,5 +98,13 @@ internal static class PostgresMigrations
             CREATE INDEX ix_delivered_ids_at ON delivered_ids(delivered_at);
             CREATE INDEX ix_outbox_done ON outbox(updated_at) WHERE state IN (1, 3);
             """),
+        // Reaction sets per (message, person) and the reaction events that show them (Core/Reactions). at: UTC ticks.
+        (6, """
+            CREATE TABLE reaction_sets(network_id text NOT NULL, message_id text NOT NULL, person_id text NOT NULL, keys text NOT NULL, at bigint NOT NULL,
+                                       PRIMARY KEY(network_id, message_id, person_id));
+            CREATE TABLE reaction_ids(network_id text NOT NULL, native_id text NOT NULL, message_id text NOT NULL, person_id text NOT NULL, reaction_key text NOT NULL,
+                                      PRIMARY KEY(network_id, native_id));
+            CREATE INDEX ix_reaction_ids_owner ON reaction_ids(network_id, message_id, person_id);
+            """),
     ];
 }

@@ -69,10 +69,12 @@ public sealed partial class SqliteBridgeStore : IBridgeStore, IAdminStore
             }
 
             await ExecAsync("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);", cancellationToken);
-            var current = Convert.ToInt32(await ScalarAsync("SELECT COALESCE(MAX(version), 0) FROM schema_version;", cancellationToken) ?? 0);
+            // Applied by number, not "everything above the highest": steps made on separate branches (4 and 5) can
+            // arrive in either order, and a store that has 5 still gets 4 when it appears.
+            var applied = await AppliedVersionsAsync(cancellationToken);
             foreach (var (version, sql) in SqliteMigrations.All)
             {
-                if (version <= current)
+                if (applied.Contains(version))
                 {
                     continue;
                 }
@@ -701,6 +703,19 @@ public sealed partial class SqliteBridgeStore : IBridgeStore, IAdminStore
     {
         using var cmd = Command(sql, tx);
         await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<HashSet<int>> AppliedVersionsAsync(CancellationToken cancellationToken)
+    {
+        using var cmd = Command("SELECT version FROM schema_version;", null);
+        using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        var versions = new HashSet<int>();
+        while (await r.ReadAsync(cancellationToken))
+        {
+            versions.Add(r.GetInt32(0));
+        }
+
+        return versions;
     }
 
     private async Task<object?> ScalarAsync(string sql, CancellationToken cancellationToken)

@@ -45,5 +45,13 @@ internal static class SqliteMigrations
             CREATE INDEX ix_delivered_ids_at ON delivered_ids(delivered_at);
             CREATE INDEX ix_outbox_done ON outbox(updated_at) WHERE state IN (1, 3);
             """),
+        // Reaction sets per (message, person) and the reaction events that show them (Core/Reactions).
+        (5, """
+            CREATE TABLE reaction_sets(network_id TEXT NOT NULL, message_id TEXT NOT NULL, person_id TEXT NOT NULL, keys TEXT NOT NULL, at INTEGER NOT NULL,
+                                       PRIMARY KEY(network_id, message_id, person_id)) WITHOUT ROWID;
+            CREATE TABLE reaction_ids(network_id TEXT NOT NULL, native_id TEXT NOT NULL, message_id TEXT NOT NULL, person_id TEXT NOT NULL, reaction_key TEXT NOT NULL,
+                                      PRIMARY KEY(network_id, native_id)) WITHOUT ROWID;
+            CREATE INDEX ix_reaction_ids_owner ON reaction_ids(network_id, message_id, person_id);
+            """),
     ];
 }
