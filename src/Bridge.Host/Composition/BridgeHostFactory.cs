@@ -25,6 +25,9 @@ internal static class BridgeHostFactory
     /// <summary>The connector factories this build ships, one per network kind.</summary>
     public static IReadOnlyList<INetworkConnectorFactory> ConnectorFactories() => ConnectorCatalog.All();
 
+    /// <summary>The generic host's own log category (start and stop failures).</summary>
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+
     public static IHost Build(IConfigurationRoot configuration, HostSettings settings)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
@@ -37,6 +40,12 @@ internal static class BridgeHostFactory
         // log. Warning by default; an operator's logging:logLevel entry (added after this rule) still overrides it.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddConfiguration(configuration.GetSection("logging"));
+        // A standby waits for the lease inside the host's start; SIGTERM then cancels that start and the host logs
+        // "Hosting failed to start" as an error, though stopping a standby is a normal, clean stop (exit 0). Only while
+        // the role is standby, and only that category's errors: everything else, and the same errors of an active
+        // instance, are logged as always. The role exists before the container for this filter to read it.
+        var role = new InstanceRole(TimeProvider.System);
+        builder.Logging.AddFilter(HostCategory, level => level < LogLevel.Error || role.Current.Kind != InstanceRoleKind.Standby);
         builder.Logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
@@ -96,7 +105,7 @@ internal static class BridgeHostFactory
             services.AddSingleton(factory);
         }
 
-        services.AddSingleton<InstanceRole>();
+        services.AddSingleton(role);
         services.AddSingleton<SystemdNotify>();
 
         // Hosted services start in order. The admin API first, so that a standby serves it too; then the gate, so that

@@ -75,6 +75,9 @@ public sealed class FailoverRoleTests(ITestOutputHelper output) : IAsyncLifetime
             // SIGTERM of a standby is a clean stop.
             Assert.Equal(0, await standby.TerminateAsync(TimeSpan.FromSeconds(30)));
             Assert.DoesNotContain("fatal", standby.Output, StringComparison.Ordinal);
+            // Nor the host's "Hosting failed to start" nor any other error line (the console writes errors as " fail: ").
+            Assert.DoesNotContain("Hosting failed to start", standby.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain(" fail: ", standby.Output, StringComparison.Ordinal);
             output.WriteLine(standby.Output);
         }
         finally
