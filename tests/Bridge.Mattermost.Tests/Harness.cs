@@ -82,6 +82,9 @@ internal sealed class MmHarness : IAsyncDisposable
 
     public string LinkedChannel { get; private set; } = DefaultChannel;
 
+    /// <summary>Makes the HTTP handler of each connector started from now on (to watch or break its requests).</summary>
+    public Func<HttpMessageHandler>? Handler { get; set; }
+
     public static async Task<MmHarness> StartAsync(Action<SandboxSettings>? server = null, Action<MattermostOptions>? options = null, bool waitReady = true,
         Func<MattermostSandbox, string>? token = null, string channel = DefaultChannel)
     {
@@ -122,7 +125,7 @@ internal sealed class MmHarness : IAsyncDisposable
             LoggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(Logs)),
             Secrets = Secrets,
         };
-        Connector = new MattermostConnector(topology.GetNetwork(Network), Options, context);
+        Connector = new MattermostConnector(topology.GetNetwork(Network), Options, context, Handler?.Invoke());
         await Connector.StartAsync(CancellationToken.None);
         if (waitReady)
         {
@@ -134,7 +137,7 @@ internal sealed class MmHarness : IAsyncDisposable
     public static PersonRef Person(string name = "Alice Ädams", string id = "@alice:example.org", string? avatarUrl = null) =>
         new() { NetworkId = Remote, UserId = id, DisplayName = name, AvatarUrl = avatarUrl };
 
-    public DeliveryRequest Request(BridgeEvent ev, string? target = null, int attempt = 0, long? outboxId = null, string? replyTo = null) => new()
+    public DeliveryRequest Request(BridgeEvent ev, string? target = null, int attempt = 0, long? outboxId = null, string? replyTo = null, DateTimeOffset? queuedAt = null) => new()
     {
         OutboxId = outboxId ?? Interlocked.Increment(ref _outboxId),
         LinkId = "ops",
@@ -143,6 +146,7 @@ internal sealed class MmHarness : IAsyncDisposable
         TargetNativeId = target,
         ReplyToNativeId = replyTo,
         Attempt = attempt,
+        QueuedAt = queuedAt,
     };
 
     public static BridgeEvent Message(string text, PersonRef? sender = null, string? nativeId = null) => new()
