@@ -16,6 +16,12 @@ public sealed partial class MattermostConnector
 {
     private const int MaxFilesPerPost = 10; // PostFileidsMaxRunes = 300
 
+    /// <summary>How far the server's clock (post times) may be behind the store's (queue times).</summary>
+    private static readonly TimeSpan ClockSkewAllowance = TimeSpan.FromMinutes(1);
+
+    /// <summary>Idempotency keys this run tried to post without a clear answer; a key leaves once posted or found.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _postsInDoubt = new(StringComparer.Ordinal);
+
     /// <summary>Who a delivery posts as: a puppet (its own token) or the relay account.</summary>
     private sealed record Poster(string UserId, string Token, bool IsRelay);
 
@@ -164,18 +170,16 @@ public sealed partial class MattermostConnector
             {
                 partProps[Tag("part")] = $"{i + 1}/{parts.Count}";
             }
-            // A post whose answer was lost may exist already: after a failed attempt look for it first, so a
-            // retry beyond the server's pending_post_id memory (30 s) still never double-posts.
-            var existing = request.Attempt > 0 ? await FindPostByKeyAsync(channel.NativeId, key, ev.Timestamp, ct) : null;
-            var id = existing ?? (await _api.CreatePostAsync(new JsonObject
-            {
-                ["channel_id"] = channel.NativeId,
-                ["message"] = parts[i],
-                ["root_id"] = rootId ?? "",
-                ["pending_post_id"] = key,
-                ["props"] = partProps,
-                ["file_ids"] = i == 0 ? new JsonArray([.. fileIds.Select(f => (JsonNode?)JsonValue.Create(f))]) : new JsonArray(),
-            }, poster.Token, ct)).Id;
+            var id = await FindEarlierPostAsync(request, channel.NativeId, key, ct)
+                     ?? await CreatePostAsync(new JsonObject
+                     {
+                         ["channel_id"] = channel.NativeId,
+                         ["message"] = parts[i],
+                         ["root_id"] = rootId ?? "",
+                         ["pending_post_id"] = key,
+                         ["props"] = partProps,
+                         ["file_ids"] = i == 0 ? new JsonArray([.. fileIds.Select(f => (JsonNode?)JsonValue.Create(f))]) : new JsonArray(),
+                     }, key, poster, ct);
             firstId ??= id;
         }
         return DeliveryResult.Ok(firstId!);
@@ -205,6 +209,51 @@ public sealed partial class MattermostConnector
                 return text;
             default:
                 return text;
+        }
+    }
+
+    /// <summary>
+    /// The post an earlier attempt may already have made for this key, looked for only where one can exist, so the
+    /// server's 30-second <c>pending_post_id</c> memory (gone after its restart, or for an older post) is never what
+    /// stands between a retry and a second post:
+    /// a post this run tried without a clear answer (a lost answer, a timeout, a 5xx, none of which the core counts
+    /// as an attempt) is looked up on its own; a row queued before this run started may have been posted by a run
+    /// killed before the core recorded it, and is found in the channel's index read once for the whole backlog; a row
+    /// queued by this run and never tried by it cannot have a post anywhere, so nothing is asked (a post-outage backlog
+    /// goes out at full speed).
+    /// </summary>
+    private async Task<string?> FindEarlierPostAsync(DeliveryRequest request, string channelId, string key, CancellationToken ct)
+    {
+        if (_postsInDoubt.ContainsKey(key))
+        {
+            return await FindPostByKeyAsync(channelId, key, request.Event.Timestamp, ct);
+        }
+
+        if (request.QueuedAt is { } queuedAt)
+        {
+            return queuedAt < _startedAt
+                ? await _earlierRunPosts.FindAsync(channelId, key, (queuedAt - ClockSkewAllowance).ToUnixTimeMilliseconds(), ct)
+                : null;
+        }
+
+        // When the row was queued is not known: as before, after a failed attempt.
+        return request.Attempt > 0 ? await FindPostByKeyAsync(channelId, key, request.Event.Timestamp, ct) : null;
+    }
+
+    /// <summary>Posts, keeping the key "in doubt" unless the server clearly answered (created, or refused with a 4xx).</summary>
+    private async Task<string> CreatePostAsync(JsonObject body, string key, Poster poster, CancellationToken ct)
+    {
+        _postsInDoubt[key] = 0;
+        try
+        {
+            var id = (await _api.CreatePostAsync(body, poster.Token, ct)).Id;
+            _postsInDoubt.TryRemove(key, out _);
+            return id;
+        }
+        catch (MattermostApiException e) when (!e.IsTransient)
+        {
+            _postsInDoubt.TryRemove(key, out _); // refused: nothing was posted
+            throw;
         }
     }
 

@@ -43,6 +43,11 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
     private MattermostEventStream? _stream;
     private Task? _runTask;
 
+    /// <summary>When this run started: rows queued before it may have been posted by a run killed before recording it.</summary>
+    private DateTimeOffset _startedAt;
+
+    private readonly EarlierRunPosts _earlierRunPosts;
+
     internal MattermostConnector(NetworkDefinition network, MattermostOptions options, ConnectorContext context, HttpMessageHandler? handler = null)
     {
         _network = network;
@@ -52,6 +57,7 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
         _api = new MattermostApiClient(options, _logger, handler, context.Time);
         _history = new ConnectionHistory(context.Time);
         _puppets = new PuppetManager(_api, context.State, network.Id, options, _logger, context.Secrets);
+        _earlierRunPosts = new EarlierRunPosts(ChangedSinceAsync, Tag("key"));
     }
 
     public string NetworkId => _network.Id;
@@ -87,6 +93,7 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        _startedAt = _context.Time.GetUtcNow();
         _runTask = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
     }

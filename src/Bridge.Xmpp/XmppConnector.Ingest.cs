@@ -66,6 +66,14 @@ internal sealed partial class XmppConnector
     /// </summary>
     private async Task<string?> ReadSavedNativeIdAsync(RoomState room, string messageId, CancellationToken stop)
     {
+        // Memory first: a live correction can overtake the archive page that holds its original (read during a
+        // catch-up), whose pair the background save has not written yet. Then the saved id map, for a message from
+        // before a restart or evicted from the cache.
+        if (room.MessageIdToNative.TryGet(messageId, out var known))
+        {
+            return known;
+        }
+
         try
         {
             if (await _context.State.GetAsync(_stateScope, MessageIdKey(room, messageId), stop) is { } native)
@@ -230,15 +238,46 @@ internal sealed partial class XmppConnector
         }
     }
 
-    /// <summary>
-    /// Saves each room's catch-up position. It trails the live position by one tick on purpose: a message we sent
-    /// whose delivery the core has not recorded yet stays inside the next catch-up window, where it is recognised
-    /// instead of being sent twice.
-    /// </summary>
+    /// <summary>How long the final save waits for a loop pass still writing (its id pairs are out of the queue until it ends).</summary>
+    private static readonly TimeSpan FinalSaveWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>One save at a time: the final one must not write positions past pairs a cut-short loop pass still holds.</summary>
+    private readonly SemaphoreSlim _persistGate = new(1, 1);
+
     private async Task PersistPositionsAsync(bool final, CancellationToken cancellationToken)
     {
-        // Id pairs first (written in the background so neither receiving nor delivering waits for them), as one
-        // batch: one commit per tick instead of one per message.
+        if (!await _persistGate.WaitAsync(final ? FinalSaveWait : Timeout.InfiniteTimeSpan, cancellationToken))
+        {
+            // The saved positions stay behind: the next start reads a little more of the archive (deduplicated) rather
+            // than skipping messages whose id pairs may never have been written.
+            _logger.LogWarning(XmppLog.StateFailed, "A background save did not finish within {Wait}; the catch-up positions are left where they were", FinalSaveWait);
+            return;
+        }
+
+        try
+        {
+            await PersistPairsThenPositionsAsync(final, cancellationToken);
+        }
+        finally
+        {
+            _persistGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Saves the id pairs, then each room's catch-up position, never a position past a pair not yet saved: a correction
+    /// caught up after a restart from beyond the position names its original by a message id only that pair resolves.
+    /// The position trails the live one by one tick on purpose: a message we sent whose delivery the core has not
+    /// recorded yet stays inside the next catch-up window, where it is recognised instead of being sent twice.
+    /// </summary>
+    private async Task PersistPairsThenPositionsAsync(bool final, CancellationToken cancellationToken)
+    {
+        // Positions are read before the pairs are taken: the ingest worker queues a message's pair before it moves the
+        // position past it, so every pair up to these positions is in this batch or was saved by an earlier one.
+        var positions = Rooms.Select(room => (Room: room, StanzaId: room.LastStanzaId, Stamp: room.LastStamp)).ToList();
+
+        // Id pairs (written in the background so neither receiving nor delivering waits for them), as one batch: one
+        // commit per tick instead of one per message.
         var pairs = new List<KeyValuePair<string, string>>();
         while (_idMapWrites.TryDequeue(out var pair))
         {
@@ -251,24 +290,33 @@ internal sealed partial class XmppConnector
             {
                 await _context.State.SetPerMessageAsync(_stateScope, pairs, cancellationToken); // pruned by retention:messageMap
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex)
             {
-                StateWriteFailed(ex, $"{pairs.Count} id pairs");
+                // Put back, not lost, however the write ended (a stop cancels it mid-way): the final save, or the next
+                // tick, writes them. No position moves in this pass.
                 foreach (var pair in pairs)
                 {
-                    _idMapWrites.Enqueue((pair.Key, pair.Value)); // kept for the next tick, not lost
+                    _idMapWrites.Enqueue((pair.Key, pair.Value));
                 }
+
+                if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+
+                StateWriteFailed(ex, $"{pairs.Count} id pairs");
+                return;
             }
         }
 
-        foreach (var room in Rooms)
+        foreach (var (room, stanzaId, stamp) in positions)
         {
-            if (room.LastStamp is { } stamp && stamp != room.PersistedStamp)
+            if (stamp is { } lastStamp && lastStamp != room.PersistedStamp)
             {
                 try
                 {
-                    await _context.State.SetAsync(_stateScope, LastStampKey(room), stamp.ToString("O", CultureInfo.InvariantCulture), cancellationToken);
-                    room.PersistedStamp = stamp;
+                    await _context.State.SetAsync(_stateScope, LastStampKey(room), lastStamp.ToString("O", CultureInfo.InvariantCulture), cancellationToken);
+                    room.PersistedStamp = lastStamp;
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -276,8 +324,8 @@ internal sealed partial class XmppConnector
                 }
             }
 
-            var value = final || room.PersistedStanzaId is null ? room.LastStanzaId : room.PendingPersist;
-            room.PendingPersist = room.LastStanzaId;
+            var value = final || room.PersistedStanzaId is null ? stanzaId : room.PendingPersist;
+            room.PendingPersist = stanzaId;
             if (value is null || value == room.PersistedStanzaId)
             {
                 continue;

@@ -203,3 +203,133 @@ public sealed class MembershipTests
         Assert.True(h.Sandbox.IsChannelMember(h.Seed.Channel.Id, puppetId));
     }
 }
+
+/// <summary>
+/// Posts a killed run made but never reported (crash storm, issue 13): after the restart they are found, not posted
+/// again, with one read of the channel for the whole backlog and none for rows this run queued.
+/// </summary>
+public sealed class PostsFromEarlierRunsTests
+{
+    [Fact]
+    public async Task A_post_a_killed_run_made_but_never_recorded_is_not_posted_again()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var ev = MmHarness.Message("posted by the killed run");
+        var queuedAt = DateTimeOffset.UtcNow;
+        var first = await h.Connector.DeliverAsync(h.Request(ev, outboxId: 41, queuedAt: queuedAt), CancellationToken.None);
+        // Killed before the core recorded it; the server's 30-second pending_post_id memory is gone (restarted here).
+        await RestartBothAsync(h);
+        var again = await h.Connector.DeliverAsync(h.Request(ev, outboxId: 41, queuedAt: queuedAt), CancellationToken.None);
+        Assert.Equal(Assert.IsType<DeliveryResult.Delivered>(first).NativeId, Assert.IsType<DeliveryResult.Delivered>(again).NativeId);
+        Assert.Single(h.Sandbox.GetPosts(h.Seed.Channel.Id), p => p.Message == "posted by the killed run");
+    }
+
+    [Fact]
+    public async Task A_backlog_from_before_the_restart_is_checked_with_one_read_and_rows_queued_since_with_none()
+    {
+        var reads = new SinceReads();
+        await using var h = await MmHarness.StartAsync();
+        h.Handler = () => reads.Handler();
+        var queuedAt = DateTimeOffset.UtcNow;
+        var events = Enumerable.Range(0, 30).Select(i => MmHarness.Message($"backlog {i}")).ToList();
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(h.Request(events[i], outboxId: 100 + i, queuedAt: queuedAt), CancellationToken.None));
+        }
+
+        await RestartBothAsync(h);
+        await Task.Delay(500); // the start's own catch-up reads posts?since too: counted from here on
+        var before = reads.Count;
+        for (var i = 0; i < 30; i++)
+        {
+            Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(h.Request(events[i], outboxId: 100 + i, queuedAt: queuedAt), CancellationToken.None));
+        }
+
+        Assert.Equal(1, reads.Count - before);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(
+                h.Request(MmHarness.Message($"new {i}"), outboxId: 200 + i, queuedAt: DateTimeOffset.UtcNow), CancellationToken.None));
+        }
+
+        Assert.Equal(1, reads.Count - before);
+        var posts = h.Sandbox.GetPosts(h.Seed.Channel.Id);
+        Assert.All(Enumerable.Range(0, 30), i => Assert.Single(posts, p => p.Message == $"backlog {i}"));
+        Assert.All(Enumerable.Range(0, 5), i => Assert.Single(posts, p => p.Message == $"new {i}"));
+    }
+
+    [Fact]
+    public async Task A_post_whose_answer_was_lost_is_looked_for_though_the_failure_did_not_count_as_an_attempt()
+    {
+        var lose = new LostAnswers();
+        await using var h = await MmHarness.StartAsync(waitReady: false);
+        await h.Connector.DisposeAsync();
+        h.Handler = () => lose.Handler();
+        await h.StartConnectorAsync();
+        var ev = MmHarness.Message("answer lost");
+        lose.Active = true;
+        var first = await h.Connector.DeliverAsync(h.Request(ev, outboxId: 51, queuedAt: DateTimeOffset.UtcNow), CancellationToken.None);
+        // The server's trouble, not the message's: the core does not count it, so the retry comes with attempt 0.
+        Assert.True(first is DeliveryResult.RetryLater { Counts: false }, first.ToString());
+        lose.Active = false;
+        await h.Sandbox.RestartAsync();
+        await MmHarness.WaitUntilAsync(() => h.Connector.IsReady, "reconnected");
+        Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(h.Request(ev, outboxId: 51, queuedAt: DateTimeOffset.UtcNow), CancellationToken.None));
+        Assert.Single(h.Sandbox.GetPosts(h.Seed.Channel.Id), p => p.Message == "answer lost");
+    }
+
+    /// <summary>A kill of the bridge (a new connector: a new run) while the server also forgets its pending_post_ids.</summary>
+    private static async Task RestartBothAsync(MmHarness h)
+    {
+        await h.Connector.DisposeAsync();
+        await h.Sandbox.RestartAsync();
+        await h.StartConnectorAsync();
+    }
+
+    /// <summary>Counts the connector's <c>posts?since</c> reads.</summary>
+    private sealed class SinceReads
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public HttpMessageHandler Handler() => new Counting(this) { InnerHandler = new SocketsHttpHandler() };
+
+        private sealed class Counting(SinceReads owner) : DelegatingHandler
+        {
+            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                if (request.Method == HttpMethod.Get && request.RequestUri?.AbsolutePath.EndsWith("/posts", StringComparison.Ordinal) == true &&
+                    request.RequestUri.Query.Contains("since=", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref owner._count);
+                }
+
+                return base.SendAsync(request, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>While active, new posts reach the server but their answers never come back.</summary>
+    private sealed class LostAnswers
+    {
+        public volatile bool Active;
+
+        public HttpMessageHandler Handler() => new Losing(this) { InnerHandler = new SocketsHttpHandler() };
+
+        private sealed class Losing(LostAnswers owner) : DelegatingHandler
+        {
+            protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                var response = await base.SendAsync(request, cancellationToken);
+                if (owner.Active && request.Method == HttpMethod.Post && request.RequestUri?.AbsolutePath == "/api/v4/posts")
+                {
+                    response.Dispose();
+                    throw new HttpRequestException("connection reset (the answer was lost)");
+                }
+
+                return response;
+            }
+        }
+    }
+}

@@ -85,6 +85,9 @@ internal sealed class MmHarness : IAsyncDisposable
     /// <summary>The links the connector sees (change them with <see cref="BridgeTopology.ReplaceLinks"/>, as the link manager does).</summary>
     public BridgeTopology Topology { get; private set; } = null!;
 
+    /// <summary>Makes the HTTP handler of each connector started from now on (to watch or break its requests).</summary>
+    public Func<HttpMessageHandler>? Handler { get; set; }
+
     public static async Task<MmHarness> StartAsync(Action<SandboxSettings>? server = null, Action<MattermostOptions>? options = null, bool waitReady = true,
         Func<MattermostSandbox, string>? token = null, string channel = DefaultChannel, string seedChannel = "town-square")
     {
@@ -125,7 +128,7 @@ internal sealed class MmHarness : IAsyncDisposable
             LoggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(Logs)),
             Secrets = Secrets,
         };
-        Connector = new MattermostConnector(topology.GetNetwork(Network), Options, context);
+        Connector = new MattermostConnector(topology.GetNetwork(Network), Options, context, Handler?.Invoke());
         await Connector.StartAsync(CancellationToken.None);
         if (waitReady)
         {
@@ -137,7 +140,7 @@ internal sealed class MmHarness : IAsyncDisposable
     public static PersonRef Person(string name = "Alice Ädams", string id = "@alice:example.org", string? avatarUrl = null) =>
         new() { NetworkId = Remote, UserId = id, DisplayName = name, AvatarUrl = avatarUrl };
 
-    public DeliveryRequest Request(BridgeEvent ev, string? target = null, int attempt = 0, long? outboxId = null, string? replyTo = null) => new()
+    public DeliveryRequest Request(BridgeEvent ev, string? target = null, int attempt = 0, long? outboxId = null, string? replyTo = null, DateTimeOffset? queuedAt = null) => new()
     {
         OutboxId = outboxId ?? Interlocked.Increment(ref _outboxId),
         LinkId = "ops",
@@ -146,6 +149,7 @@ internal sealed class MmHarness : IAsyncDisposable
         TargetNativeId = target,
         ReplyToNativeId = replyTo,
         Attempt = attempt,
+        QueuedAt = queuedAt,
     };
 
     public static BridgeEvent Message(string text, PersonRef? sender = null, string? nativeId = null) => new()

@@ -18,6 +18,18 @@ public sealed class InMemoryStateStore : IConnectorStateStore, Bridge.Core.React
         _reactions.FindReactionAsync(networkId, nativeId, cancellationToken);
 
     private readonly ConcurrentDictionary<(string Scope, string Key), string> _values = new();
+    private TaskCompletionSource? _holdNextBatch;
+
+    /// <summary>
+    /// The next <see cref="SetManyAsync"/> hangs (like a write stuck behind a busy disk) until its token is cancelled,
+    /// then throws without writing anything; the returned task completes once that write has begun. Later ones write.
+    /// </summary>
+    public Task HoldNextBatchWrite()
+    {
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _holdNextBatch, held);
+        return held.Task;
+    }
 
     public Task<string?> GetAsync(string scope, string key, CancellationToken cancellationToken) =>
         Task.FromResult(_values.TryGetValue((scope, key), out var v) ? v : null);
@@ -26,6 +38,21 @@ public sealed class InMemoryStateStore : IConnectorStateStore, Bridge.Core.React
     {
         _values[(scope, key)] = value;
         return Task.CompletedTask;
+    }
+
+    public async Task SetManyAsync(string scope, IReadOnlyList<KeyValuePair<string, string>> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (Interlocked.Exchange(ref _holdNextBatch, null) is { } held)
+        {
+            held.SetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        foreach (var (key, value) in entries)
+        {
+            _values[(scope, key)] = value;
+        }
     }
 
     public Task DeleteAsync(string scope, string key, CancellationToken cancellationToken)

@@ -389,6 +389,37 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task A_correction_made_while_down_maps_when_the_stop_cut_short_the_save()
+    {
+        // Crash storm finding (issue 13, a lost XMPP edit): a stop cancelled the background save of the id pairs; the
+        // pairs were dropped, the final save still moved the position past their messages, and a correction made while
+        // the bridge was down could not name its original after the restart.
+        var room = _server.NewRoom();
+        var state = new InMemoryStateStore();
+        var jid = await _server.NewUserAsync("pia");
+        await using var pia = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Pia");
+        string originalNative, originalId;
+        await using (var first = await ConnectorHarness.StartAsync(_server, [room], state))
+        {
+            await first.WaitReadyAsync();
+            var held = state.HoldNextBatchWrite();
+            originalId = await pia.SayConfirmedAsync("helo");
+            originalNative = (await first.Sink.WaitForAsync(e => e.Text == "helo", 1, Wait))[0].NativeId;
+            // Two more, so the restart's catch-up (which re-reads the message at the saved position) does not re-read it.
+            await pia.SayConfirmedAsync("chatter 0");
+            await pia.SayConfirmedAsync("chatter 1");
+            await first.Sink.WaitForAsync(e => e.Text == "chatter 1", 1, Wait);
+            await held.WaitAsync(Wait); // the save holding the original's pair is under way; the stop cuts it short
+        }
+
+        await pia.CorrectAsync(originalId, "hello");
+        await using var second = await ConnectorHarness.StartAsync(_server, [room], state);
+        await second.WaitReadyAsync();
+        var edit = (await second.Sink.WaitForAsync(e => e.Kind == BridgeEventKind.Edit, 1, Wait))[0];
+        Assert.Equal(("hello", originalNative), (edit.Text, edit.TargetNativeId));
+    }
+
+    [Fact]
     public async Task A_send_not_recorded_before_a_kill_is_not_sent_again_however_far_the_room_moved_on()
     {
         // Crash storm finding (issue 13): the daemon sent, the room reflected and archived it, the room kept talking and

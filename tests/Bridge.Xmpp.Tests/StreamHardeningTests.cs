@@ -305,6 +305,36 @@ public sealed class StreamHardeningTests
         Assert.Equal(["s-1", "s-2", "s-3"], bridge.Sink.All.Select(e => e.NativeId));
     }
 
+    [Fact]
+    public async Task A_live_correction_that_overtakes_the_save_still_maps()
+    {
+        // Crash storm finding (issue 13, a lost XMPP edit): a live correction arrived while the catch-up was reading the
+        // archive page holding its original. It was classified before the original (so not resolved then), and the
+        // worker looked only in the saved map, which the background save had not reached yet.
+        var state = new InMemoryStateStore();
+        await state.SetAsync("xmpp:" + ConnectorHarness.NetworkId, "last-stanza-id:" + Room, "s-1", CancellationToken.None);
+        _ = state.HoldNextBatchWrite(); // the save of the original's pair does not get there before the correction
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            Assert.True(await session.HandshakeAsync(Secret));
+            await session.AcceptBotJoinAsync(Room, answerArchiveQueries: false);
+            var before = await session.WaitForAsync(new Regex("<iq [^>]*id=\"([^\"]+)\"[^>]*>\\s*<query[^>]*urn:xmpp:mam:2(?:(?!</iq>).)*?<before>s-1</before>"), Wait);
+            await session.SendAsync($"<iq type='result' id='{before.Groups[1].Value}' from='{Room}' to='bridge.localhost'><fin xmlns='urn:xmpp:mam:2' complete='true'/></iq>");
+            var query = await session.WaitForAsync(new Regex("<iq [^>]*id=\"([^\"]+)\"[^>]*>\\s*<query[^>]*queryid=\"([^\"]+)\"[^>]*urn:xmpp:mam:2(?:(?!</iq>).)*?<after>s-1</after>"), Wait);
+            await session.SendAsync($"<message type='groupchat' from='{Room}/alice' to='bridge.localhost' id='m-3'><body>hello</body>" +
+                                    $"<replace xmlns='urn:xmpp:message-correct:0' id='m-2'/><stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='s-3'/></message>");
+            await session.SendAsync($"<message from='{Room}' to='bridge.localhost'><result xmlns='urn:xmpp:mam:2' queryid='{query.Groups[2].Value}' id='s-2'>" +
+                                    "<forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:00Z'/>" +
+                                    $"<message xmlns='jabber:client' type='groupchat' from='{Room}/alice' id='m-2'><body>helo</body></message></forwarded></result></message>");
+            await session.SendAsync($"<iq type='result' id='{query.Groups[1].Value}' from='{Room}' to='bridge.localhost'><fin xmlns='urn:xmpp:mam:2' complete='true'>" +
+                                    "<set xmlns='http://jabber.org/protocol/rsm'><first>s-2</first><last>s-2</last></set></fin></iq>");
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room], state);
+        var edit = (await bridge.Sink.WaitForAsync(e => e.Kind == BridgeEventKind.Edit, 1, Wait))[0];
+        Assert.Equal(["helo", "hello"], bridge.Sink.All.Select(e => e.Text));
+        Assert.Equal(("s-3", "s-2"), (edit.NativeId, edit.TargetNativeId));
+    }
+
     private static async Task RunBadInputAsync(string badInput, string expectedCondition)
     {
         await using var server = new FakeComponentServer(async (session, index) =>

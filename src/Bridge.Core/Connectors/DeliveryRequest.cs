@@ -34,6 +34,12 @@ public sealed record DeliveryRequest
     /// <summary>How many earlier attempts failed.</summary>
     public int Attempt { get; init; }
 
+    /// <summary>
+    /// When the outbox row was written (the store's clock), or null when not known. A connector compares it with its own
+    /// start: a row queued before may have been delivered by a run that was killed before recording it.
+    /// </summary>
+    public DateTimeOffset? QueuedAt { get; init; }
+
     /// <summary>A stable idempotency key for this delivery.</summary>
     public string IdempotencyKey => $"bridge-{OutboxId}";
 }

@@ -394,6 +394,7 @@ internal sealed class NetworkDeliveryWorker
             ReplyToNativeId = replyTo,
             Label = item.Label,
             Attempt = item.Attempts,
+            QueuedAt = item.CreatedAt,
         };
     }
 
