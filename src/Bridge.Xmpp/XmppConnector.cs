@@ -156,7 +156,17 @@ internal sealed partial class XmppConnector : INetworkConnector, IConnectorVital
             await _ingestWorker.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
         }
 
-        await PersistPositionsAsync(final: true, CancellationToken.None);
+        // Bounded: a store that no longer answers must not hold the stop for ever. Whatever is not written is read
+        // again from the archive at the next start (deduplicated); the saved positions never pass unsaved pairs.
+        using var finalSave = new CancellationTokenSource(FinalSaveWait);
+        try
+        {
+            await PersistPositionsAsync(final: true, finalSave.Token);
+        }
+        catch (OperationCanceledException) when (finalSave.IsCancellationRequested)
+        {
+            _logger.LogWarning(XmppLog.StateFailed, "The final save did not finish within {Wait}; the catch-up positions are left where they were", FinalSaveWait);
+        }
     }
 
     /// <summary>Tests only: dies like a killed process (no unavailable presence, no final save, socket just closed).</summary>

@@ -15,16 +15,16 @@ public interface IConnectorStateStore
     Task<IReadOnlyDictionary<string, string>> ListAsync(string scope, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Sets several keys (upsert, like <see cref="SetAsync"/>). A store may write them in one transaction, which is
-    /// much cheaper than one commit per key; the default simply calls <see cref="SetAsync"/> for each.
-    /// </summary>
-    /// <summary>
     /// Sets per-message state (an id map entry, a seen transaction id): like <see cref="SetManyAsync"/>, but the store's
     /// retention deletes it once older than <c>retention:messageMap</c>. A store without retention simply keeps it.
     /// </summary>
     Task SetPerMessageAsync(string scope, IReadOnlyList<KeyValuePair<string, string>> entries, CancellationToken cancellationToken) =>
         SetManyAsync(scope, entries, cancellationToken);
 
+    /// <summary>
+    /// Sets several keys (upsert, like <see cref="SetAsync"/>). A store may write them in one transaction, which is
+    /// much cheaper than one commit per key; the default simply calls <see cref="SetAsync"/> for each.
+    /// </summary>
     async Task SetManyAsync(string scope, IReadOnlyList<KeyValuePair<string, string>> entries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entries);
