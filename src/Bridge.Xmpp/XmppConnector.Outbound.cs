@@ -265,7 +265,7 @@ internal sealed partial class XmppConnector
         // message without text (attachments alone) needs it here, or the destination would show it twice.
         var labelPrefix = request.Label is { Length: > 0 } label && string.IsNullOrEmpty(ev.Text) ? $"[{CleanText(label)}] " : "";
         // Markdown and HTML become XEP-0393 styling here, from the text and HTML as the policy labelled them.
-        var text = CleanText(_formatter.Styling(ev.Text, ev.Html, ev.TextFormat));
+        var text = CleanText(_formatter.Styling(ev.Text, ev.Html, ev.TextFormat, string.IsNullOrEmpty(ev.Text) ? null : request.Label));
         if (ev.Attachments.Count > 0)
         {
             var links = string.Join("\n", ev.Attachments.Where(a => a.Url is not null).Select(a => $"{CleanText(a.Name)}: {CleanText(a.Url!)}"));

@@ -96,7 +96,7 @@ internal static class OutboundContent
             ["m.mentions"] = new JsonObject(),
         };
         // Markdown (Mattermost) and XEP-0393 styling (XMPP) become HTML here, from the text as the policy labelled it.
-        var formatted = formatter is null ? e.Html : formatter.Html(e.Text, e.Html, e.TextFormat);
+        var formatted = formatter is null ? e.Html : formatter.Html(e.Text, e.Html, e.TextFormat, label);
         if (formatted is { Length: > 0 } html)
         {
             var attachmentsHtml = string.Concat(linkedAttachments.Select(a => a.Url is null

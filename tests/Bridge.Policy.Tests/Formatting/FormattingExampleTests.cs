@@ -109,6 +109,22 @@ public sealed class FormattingExampleTests
     public void Styling_becomes_markdown(string styled, string markdown) =>
         Assert.Equal(markdown, _f.Markdown(styled, null, TextFormat.Styling));
 
+    [Theory]
+    [InlineData("[CUI](https://example.org) details")]
+    [InlineData("**[CUI](https://example.org)** details")]
+    public void A_marker_written_as_link_text_still_shows_the_label(string markdown)
+    {
+        Assert.StartsWith("[CUI] ", _f.Html(markdown, null, TextFormat.Markdown, "CUI"));
+        Assert.StartsWith("[CUI] ", _f.Styling(markdown, null, TextFormat.Markdown, "CUI"));
+        Assert.StartsWith("[CUI] ", _f.Markdown("CUI details", "<p><a href=\"https://example.org\">CUI</a> details</p>", TextFormat.Plain, "CUI"));
+    }
+
+    [Theory]
+    [InlineData("[CUI] **bold**", "<p>[CUI] <strong>bold</strong></p>")]
+    [InlineData("**[CUI]** bold", "<p><strong>[CUI]</strong> bold</p>")]
+    public void A_shown_label_is_not_added_twice(string markdown, string html) =>
+        Assert.Equal(html, _f.Html(markdown, null, TextFormat.Markdown, "CUI"));
+
     [Fact]
     public void Markdown_from_mattermost_reaches_mattermost_unchanged() =>
         Assert.Equal("**x** \\[", _f.Markdown("**x** \\[", null, TextFormat.Markdown));

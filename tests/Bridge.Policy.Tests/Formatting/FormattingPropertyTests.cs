@@ -163,6 +163,36 @@ public sealed class FormattingPropertyTests
         }, iter: 2000);
     }
 
+    private static readonly Bridge.Core.Policy.Labels.LabelClassifier Classifier =
+        Bridge.Core.Policy.Labels.LabelOrder.Create(["UNCLASSIFIED", "CUI", "SECRET"]).Classifier;
+
+    /// <summary>
+    /// The label is decided on the source text before any conversion; this checks that what each destination then
+    /// shows still reads as at least that label, so no reader sees a lower one than the message got.
+    /// </summary>
+    [Fact]
+    public void Converted_text_never_reads_as_a_lower_label()
+    {
+        var marker = Gen.OneOf<string>("[CUI] ", "[SECRET] ", "[CUI](https://example.org) ", "[SECRET](javascript:x) ", "[UNCLASSIFIED] ", "**[CUI]** ", "> [SECRET] ", "`[CUI]` ", "");
+        Gen.Select(marker, RealMarkdown, (m, md) => m + md).Sample(text =>
+        {
+            var source = Classifier.Classify([], [text], [], 0).Rank;
+            var label = Classifier.Labels.Names[source];
+            // What the policy delivers: the label shown at the start, unless a token of it starts the text already.
+            if (!text.TrimStart(' ', '*', '_', '~', '`', '>').StartsWith($"[{label}]", StringComparison.OrdinalIgnoreCase))
+            {
+                text = $"[{label}] {text}";
+            }
+
+            var html = _f.Html(text, null, TextFormat.Markdown, label);
+            var markdownBack = html is null ? text : _f.Markdown("", html, TextFormat.Plain, label);
+            var styled = _f.Styling(text, null, TextFormat.Markdown, label);
+            Assert.True(Classifier.Classify([], [], [html ?? SafeHtml.Escape(text)], 0).Rank >= source, "Matrix HTML: " + html);
+            Assert.True(Classifier.Classify([], [markdownBack], [], 0).Rank >= source, "Mattermost: " + markdownBack);
+            Assert.True(Classifier.Classify([], [styled], [], 0).Rank >= source, "XMPP: " + styled);
+        }, iter: 2000);
+    }
+
     private string RoundTrip(string markdown) =>
         _f.Html(markdown, null, TextFormat.Markdown) is { } html ? _f.Markdown("", html, TextFormat.Plain) : markdown;
 

@@ -13,6 +13,7 @@ public sealed class MessageFormatter
     private readonly StylingToHtml _styling;
     private readonly HtmlToMarkdown _toMarkdown = new();
     private readonly HtmlToStyling _toStyling = new();
+    private readonly VisibleText _visible = new();
 
     public MessageFormatter()
     {
@@ -23,19 +24,30 @@ public sealed class MessageFormatter
 
     public SafeHtml Safe { get; }
 
-    /// <summary>Sanitised HTML for a Matrix <c>formatted_body</c>; null when the text needs none.</summary>
-    public string? Html(string text, string? html, TextFormat format) =>
-        html is { Length: > 0 } ? html
-        : text.Length == 0 ? null
-        : format switch
+    /// <summary>
+    /// Sanitised HTML for a Matrix <c>formatted_body</c>; null when the text needs none. With a <paramref name="label"/>
+    /// the converted HTML shows it at the start, as the policy made the text show it (a marker written as link text,
+    /// <c>[CUI](url)</c>, would otherwise render as the bare word).
+    /// </summary>
+    public string? Html(string text, string? html, TextFormat format, string? label = null)
+    {
+        if (html is { Length: > 0 })
         {
-            TextFormat.Markdown => _markdown.Convert(text),
-            TextFormat.Styling => _styling.Convert(text),
-            _ => null,
-        };
+            return html;
+        }
+
+        var converted = text.Length == 0 ? null
+            : format switch
+            {
+                TextFormat.Markdown => _markdown.Convert(text),
+                TextFormat.Styling => _styling.Convert(text),
+                _ => null,
+            };
+        return converted is null || LabelView.Shows(_visible.Of(converted), label) ? converted : $"[{SafeHtml.Escape(label!)}] {converted}";
+    }
 
     /// <summary>Mattermost Markdown: Markdown as it came, else from the HTML, else styling read and rewritten.</summary>
-    public string Markdown(string text, string? html, TextFormat format)
+    public string Markdown(string text, string? html, TextFormat format, string? label = null)
     {
         if (format == TextFormat.Markdown && html is null)
         {
@@ -43,11 +55,13 @@ public sealed class MessageFormatter
         }
 
         var source = html is { Length: > 0 } ? html : format == TextFormat.Styling ? _styling.Convert(text) : null;
-        return source is null ? text : _toMarkdown.Convert(source);
+        return source is null ? text
+            : LabelView.Shows(_visible.Of(source), label) ? _toMarkdown.Convert(source)
+            : $"[{label}] {_toMarkdown.Convert(source)}";
     }
 
     /// <summary>XEP-0393 styled text for an XMPP body.</summary>
-    public string Styling(string text, string? html, TextFormat format)
+    public string Styling(string text, string? html, TextFormat format, string? label = null)
     {
         if (format == TextFormat.Styling && html is null)
         {
@@ -55,6 +69,8 @@ public sealed class MessageFormatter
         }
 
         var source = html is { Length: > 0 } ? html : format == TextFormat.Markdown ? _markdown.Convert(text) : null;
-        return source is null ? text : _toStyling.Convert(source);
+        return source is null ? text
+            : LabelView.Shows(_visible.Of(source), label) ? _toStyling.Convert(source)
+            : $"[{label}] {_toStyling.Convert(source)}";
     }
 }
