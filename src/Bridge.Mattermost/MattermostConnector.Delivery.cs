@@ -105,7 +105,8 @@ public sealed partial class MattermostConnector
     private async Task<DeliveryResult> PostMessageAsync(DeliveryRequest request, ServerFacts facts, ResolvedChannel channel, Poster poster, CancellationToken ct)
     {
         var ev = request.Event;
-        var text = MentionNeutraliser.Neutralise(ev.Text);
+        // Matrix HTML and XMPP styling become Markdown here, from the text and HTML as the policy labelled them.
+        var text = MentionNeutraliser.Neutralise(_formatter.Markdown(ev.Text, ev.Html, ev.TextFormat, string.IsNullOrEmpty(ev.Text) ? null : request.Label));
         if (ev.MessageKind == MessageKind.Emote && text.Length > 0)
         {
             text = $"*{text}*";
@@ -307,7 +308,7 @@ public sealed partial class MattermostConnector
         {
             return new DeliveryResult.Skipped("edit of a message never delivered here");
         }
-        var text = MentionNeutraliser.Neutralise(request.Event.Text);
+        var text = MentionNeutraliser.Neutralise(_formatter.Markdown(request.Event.Text, request.Event.Html, request.Event.TextFormat, request.Label));
         // A patch with props would replace all of them (classification included): an edit updates the message only.
         text = WithTranslation(text, request.Translation, props: null);
         if (poster.IsRelay && !facts.UsernameOverride)

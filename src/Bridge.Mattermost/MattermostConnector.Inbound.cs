@@ -148,6 +148,7 @@ public sealed partial class MattermostConnector
         MessageKind = post.Type == "me" ? MessageKind.Emote : MessageKind.Text,
         Sender = await PersonAsync(post, ct),
         Text = post.Message,
+        TextFormat = TextFormat.Markdown,
         ReplyToNativeId = post.RootId.Length > 0 ? post.RootId : null,
         Timestamp = Timestamp(post.CreateAt, _context.Time),
         StructuredLabels = post.LabelProp("classification"), // present but empty or not a string: ranks highest (R-S1)
@@ -174,6 +175,7 @@ public sealed partial class MattermostConnector
             Kind = BridgeEventKind.Edit,
             Sender = await PersonAsync(post, ct),
             Text = post.Message,
+            TextFormat = TextFormat.Markdown,
             TargetNativeId = post.Id,
             Timestamp = Timestamp(post.EditAt, _context.Time),
             StructuredLabels = post.LabelProp("classification"), // R-K2: the edited post is classified from scratch

@@ -21,6 +21,7 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
 {
     private readonly NetworkDefinition _network;
     private readonly MattermostOptions _options;
+    private readonly Bridge.Core.Text.Formatting.MessageFormatter _formatter = new();
     private readonly ConnectorContext _context;
     private readonly ILogger _logger;
     private readonly MattermostApiClient _api;

@@ -312,6 +312,7 @@ internal sealed partial class XmppConnector
             MessageKind = messageKind,
             Sender = new PersonRef { NetworkId = _network.Id, UserId = userId, DisplayName = nick },
             Text = text,
+            TextFormat = TextFormat.Styling,
             TargetNativeId = target,
             ReplyToNativeId = replyTo,
             ReactionKey = reactionKey,

@@ -264,7 +264,8 @@ internal sealed partial class XmppConnector
         // The core's policy has already put the visible "[LABEL] " marker at the start of any non-empty text; only a
         // message without text (attachments alone) needs it here, or the destination would show it twice.
         var labelPrefix = request.Label is { Length: > 0 } label && string.IsNullOrEmpty(ev.Text) ? $"[{CleanText(label)}] " : "";
-        var text = CleanText(ev.Text);
+        // Markdown and HTML become XEP-0393 styling here, from the text and HTML as the policy labelled them.
+        var text = CleanText(_formatter.Styling(ev.Text, ev.Html, ev.TextFormat, string.IsNullOrEmpty(ev.Text) ? null : request.Label));
         if (ev.Attachments.Count > 0)
         {
             var links = string.Join("\n", ev.Attachments.Where(a => a.Url is not null).Select(a => $"{CleanText(a.Name)}: {CleanText(a.Url!)}"));

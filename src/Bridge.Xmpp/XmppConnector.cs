@@ -27,6 +27,7 @@ internal sealed partial class XmppConnector : INetworkConnector, IConnectorVital
 
     private readonly NetworkDefinition _network;
     private readonly XmppOptions _options;
+    private readonly Bridge.Core.Text.Formatting.MessageFormatter _formatter = new();
     private readonly ConnectorContext _context;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();

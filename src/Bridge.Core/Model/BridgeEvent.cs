@@ -19,6 +19,12 @@ public sealed record BridgeEvent
     /// <summary>Sanitised HTML when the source had rich text.</summary>
     public string? Html { get; init; }
 
+    /// <summary>
+    /// How <see cref="Text"/> is marked up at the source (Mattermost Markdown, XEP-0393 styling, plain). Destinations
+    /// convert from it when they deliver; the classifier never reads it, so formatting cannot change a label.
+    /// </summary>
+    public TextFormat TextFormat { get; init; } = TextFormat.Plain;
+
     /// <summary>For edits, deletes and reactions: the source network's native id of the message acted on.</summary>
     public string? TargetNativeId { get; init; }
 

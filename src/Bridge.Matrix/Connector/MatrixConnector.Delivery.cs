@@ -37,7 +37,7 @@ public sealed partial class MatrixConnector
                 case BridgeEventKind.Message:
                     return DeliveryResult.Ok(await SendMessageAsync(request, roomId, puppet, cancellationToken));
                 case BridgeEventKind.Edit when request.TargetNativeId is { } edited:
-                    var edit = OutboundContent.Edit(request, edited, _options.LabelField);
+                    var edit = OutboundContent.Edit(request, edited, _options.LabelField, _formatter);
                     if (EventSize.CanonicalBytes(edit) > EventSize.ContentBudget)
                     {
                         // An edit replaces one event: it cannot be cut into several.
@@ -164,7 +164,7 @@ public sealed partial class MatrixConnector
         string? first = null;
         if (e.Text.Length > 0 || linked.Count > 0 || uploaded.Count == 0)
         {
-            var content = OutboundContent.Message(request, _options.LabelField, linked);
+            var content = OutboundContent.Message(request, _options.LabelField, linked, _formatter);
             var parts = EventSize.SplitMessage(content, request.Label)
                 ?? throw new MessageTooLargeException($"the message is {EventSize.CanonicalBytes(content)} bytes and cannot be cut into events of at most {EventSize.MaxEventBytes}");
             for (var i = 0; i < parts.Count; i++)

@@ -20,6 +20,7 @@ namespace Bridge.Matrix.Connector;
 public sealed partial class MatrixConnector : INetworkConnector, IConnectorVitalsSource
 {
     private readonly MatrixOptions _options;
+    private readonly Bridge.Core.Text.Formatting.MessageFormatter _formatter = new();
     private readonly ConnectorContext _context;
     private readonly ILogger _logger;
     private readonly HttpClient _http;

@@ -1,68 +1,16 @@
-using Ganss.Xss;
+using Bridge.Core.Text.Formatting;
 
 namespace Bridge.Matrix.Formatting;
 
 /// <summary>
-/// Sanitises incoming <c>formatted_body</c> to the tag and attribute set the Matrix spec recommends clients allow,
+/// Sanitises incoming <c>formatted_body</c> with the shared allow-list (<see cref="SafeHtml"/>),
 /// and drops the rich-reply fallback (<c>&lt;mx-reply&gt;</c>) with its content.
 /// </summary>
 internal sealed class MatrixHtml
 {
-    private static readonly string[] Tags =
-    [
-        "font", "del", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "p", "a", "ul", "ol", "sup", "sub", "li", "b", "i", "u",
-        "strong", "em", "s", "strike", "code", "hr", "br", "div", "table", "thead", "tbody", "tr", "th", "td", "caption", "pre",
-        "span", "img", "details", "summary",
-    ];
+    private readonly SafeHtml _safe = new();
 
-    private static readonly string[] Attributes =
-    [
-        "data-mx-bg-color", "data-mx-color", "color", "data-mx-spoiler", "href", "target", "width", "height", "alt", "title", "src",
-        "start", "class", "data-mx-maths",
-    ];
-
-    private readonly HtmlSanitizer _sanitizer;
-
-    public MatrixHtml()
-    {
-        var options = new HtmlSanitizerOptions
-        {
-            AllowedTags = new HashSet<string>(Tags, StringComparer.OrdinalIgnoreCase),
-            AllowedAttributes = new HashSet<string>(Attributes, StringComparer.OrdinalIgnoreCase),
-            AllowedSchemes = new HashSet<string>(["http", "https", "ftp", "mailto", "magnet", "mxc"], StringComparer.OrdinalIgnoreCase),
-            UriAttributes = new HashSet<string>(["href", "src"], StringComparer.OrdinalIgnoreCase),
-            AllowedCssProperties = new HashSet<string>(StringComparer.OrdinalIgnoreCase),
-        };
-        _sanitizer = new HtmlSanitizer(options) { KeepChildNodes = false };
-        // Matrix clients only load images from the homeserver's media repository (mxc://), never from arbitrary hosts.
-        _sanitizer.FilterUrl += (_, e) =>
-        {
-            if (e.Tag is { } tag && string.Equals(tag.TagName, "img", StringComparison.OrdinalIgnoreCase)
-                && !e.OriginalUrl.StartsWith("mxc://", StringComparison.OrdinalIgnoreCase))
-            {
-                e.SanitizedUrl = null;
-            }
-        };
-    }
-
-    public string Sanitise(string html)
-    {
-        var clean = _sanitizer.Sanitize(StripReplyFallback(html)).Trim();
-        // Deeply nested input can come out as markup that a parser reads differently (table rows outside their table,
-        // found by the fuzzer), so the sanitised text is not what clients will see; once more until it is stable.
-        for (var pass = 0; pass < 3; pass++)
-        {
-            var again = _sanitizer.Sanitize(clean).Trim();
-            if (string.Equals(again, clean, StringComparison.Ordinal))
-            {
-                break;
-            }
-
-            clean = again;
-        }
-
-        return clean;
-    }
+    public string Sanitise(string html) => _safe.Sanitise(StripReplyFallback(html));
 
     internal static string StripReplyFallback(string html)
     {

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Bridge.Core.Connectors;
 using Bridge.Core.Model;
+using Bridge.Core.Text.Formatting;
 
 namespace Bridge.Matrix.Formatting;
 
@@ -8,10 +9,10 @@ namespace Bridge.Matrix.Formatting;
 internal static class OutboundContent
 {
     /// <summary>The text part of a message; <paramref name="linkedAttachments"/> are those not uploaded, shown as links.</summary>
-    public static JsonObject Message(DeliveryRequest request, string labelField, IReadOnlyList<Attachment> linkedAttachments)
+    public static JsonObject Message(DeliveryRequest request, string labelField, IReadOnlyList<Attachment> linkedAttachments, MessageFormatter? formatter = null)
     {
         var e = request.Event;
-        var content = Body(e, linkedAttachments, request.Label, labelField, request.Translation);
+        var content = Body(e, linkedAttachments, request.Label, labelField, request.Translation, formatter);
         if (request.ReplyToNativeId is { } replyTo)
         {
             content["m.relates_to"] = new JsonObject { ["m.in_reply_to"] = new JsonObject { ["event_id"] = replyTo } };
@@ -20,9 +21,9 @@ internal static class OutboundContent
         return content;
     }
 
-    public static JsonObject Edit(DeliveryRequest request, string targetEventId, string labelField)
+    public static JsonObject Edit(DeliveryRequest request, string targetEventId, string labelField, MessageFormatter? formatter = null)
     {
-        var newContent = Body(request.Event, request.Event.Attachments, request.Label, labelField, request.Translation);
+        var newContent = Body(request.Event, request.Event.Attachments, request.Label, labelField, request.Translation, formatter);
         var content = (JsonObject)newContent.DeepClone();
         // Clients without edit support show the fallback "* new text".
         content["body"] = "* " + newContent["body"]!.GetValue<string>();
@@ -70,7 +71,7 @@ internal static class OutboundContent
     /// <summary>The namespaced content field that keeps the original of a translated message (and marks an untranslated one).</summary>
     public const string TranslationField = "org.bridge.translation";
 
-    private static JsonObject Body(BridgeEvent e, IReadOnlyList<Attachment> linkedAttachments, string? label, string labelField, MessageTranslation? translation = null)
+    private static JsonObject Body(BridgeEvent e, IReadOnlyList<Attachment> linkedAttachments, string? label, string labelField, MessageTranslation? translation, MessageFormatter? formatter)
     {
         var text = e.Text;
         foreach (var attachment in linkedAttachments)
@@ -94,7 +95,9 @@ internal static class OutboundContent
             // "@room" or a display name as a mention that notifies people.
             ["m.mentions"] = new JsonObject(),
         };
-        if (e.Html is { Length: > 0 } html)
+        // Markdown (Mattermost) and XEP-0393 styling (XMPP) become HTML here, from the text as the policy labelled it.
+        var formatted = formatter is null ? e.Html : formatter.Html(e.Text, e.Html, e.TextFormat, label);
+        if (formatted is { Length: > 0 } html)
         {
             var attachmentsHtml = string.Concat(linkedAttachments.Select(a => a.Url is null
                 ? "<br>" + MatrixHtml.Escape(a.Name)

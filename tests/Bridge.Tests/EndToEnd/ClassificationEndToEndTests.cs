@@ -115,7 +115,8 @@ public sealed class ClassificationEndToEndTests(ITestOutputHelper output)
                 "[SECRET] \U0001F525 [S3CRET] w5 an ASCII substitution is unknown",
                 "1. [C\u200BU.I] w6 ordered list",
                 "[CUI] ## cui: w7 heading banner",
-                "[SECRET] w8 html",
+                // The Matrix HTML arrives as Markdown (docs/formatting.md); its emphasised marker shows the label already.
+                "*[SECRET]* w8 html",
                 "[SECRET] w12 empty content key",
             };
             await ThreeNetworks.WaitUntilAsync(() => expectedOnMattermost.All(m => net.Mm.GetPosts(net.MmChannel).Any(p => p.Message == m)), Long,
