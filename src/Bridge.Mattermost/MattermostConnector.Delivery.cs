@@ -355,19 +355,35 @@ public sealed partial class MattermostConnector
         return DeliveryResult.Ok($"{target}:deleted");
     }
 
-    private async Task<DeliveryResult> ReactAsync(DeliveryRequest request, Poster poster, CancellationToken ct)
+    /// <summary>
+    /// What a reaction or its removal needs here: the post it names, a puppet with a token of its own (the server only
+    /// lets the reacting user add or remove a reaction), and a Mattermost emoji name. Null with the reason when missing.
+    /// </summary>
+    private static DeliveryResult.Skipped? ReactionTarget(DeliveryRequest request, Poster poster, out string target, out string name)
     {
-        if (request.TargetNativeId is not { } target)
+        (target, name) = ("", "");
+        if (request.TargetNativeId is not { } post)
         {
-            return new DeliveryResult.Skipped("reaction to a message never delivered here");
+            return new DeliveryResult.Skipped(request.Event.Kind == BridgeEventKind.ReactionRemoved
+                ? "reaction removal on a message never delivered here" : "reaction to a message never delivered here");
         }
         if (poster.IsRelay)
         {
             return new DeliveryResult.Skipped("relay mode: Mattermost reactions need a per-person token");
         }
-        if (EmojiMap.ToShortcode(request.Event.ReactionKey ?? "") is not { } name)
+        if (EmojiMap.ToShortcode(request.Event.ReactionKey ?? "") is not { } shortcode)
         {
             return new DeliveryResult.Skipped($"no Mattermost emoji for '{request.Event.ReactionKey}'");
+        }
+        (target, name) = (post, shortcode);
+        return null;
+    }
+
+    private async Task<DeliveryResult> ReactAsync(DeliveryRequest request, Poster poster, CancellationToken ct)
+    {
+        if (ReactionTarget(request, poster, out var target, out var name) is { } skipped)
+        {
+            return skipped;
         }
         await _api.SaveReactionAsync(poster.UserId, target, name, poster.Token, ct);
         var nativeId = ReactionNativeId(target, poster.UserId, name);
@@ -380,17 +396,9 @@ public sealed partial class MattermostConnector
     /// <summary>Takes back the puppet's reaction (DELETE as the puppet: only the reacting user may remove their own).</summary>
     private async Task<DeliveryResult> UnreactAsync(DeliveryRequest request, Poster poster, CancellationToken ct)
     {
-        if (request.TargetNativeId is not { } target)
+        if (ReactionTarget(request, poster, out var target, out var name) is { } skipped)
         {
-            return new DeliveryResult.Skipped("reaction removal on a message never delivered here");
-        }
-        if (poster.IsRelay)
-        {
-            return new DeliveryResult.Skipped("relay mode: Mattermost reactions need a per-person token");
-        }
-        if (EmojiMap.ToShortcode(request.Event.ReactionKey ?? "") is not { } name)
-        {
-            return new DeliveryResult.Skipped($"no Mattermost emoji for '{request.Event.ReactionKey}'");
+            return skipped;
         }
         var owner = new ReactionOwner(_network.Id, target, poster.UserId);
         var set = await _context.Reactions.GetReactionsAsync(owner, ct);

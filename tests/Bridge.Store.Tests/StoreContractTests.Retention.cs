@@ -1,4 +1,5 @@
 using Bridge.Core.Model;
+using Bridge.Core.Reactions;
 using Bridge.Core.Storage;
 using Bridge.Core.Storage.Retention;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -72,6 +73,24 @@ public abstract partial class StoreContractTests
         Assert.Equal(new PruneResult(1, 1, 1, 0), await worker.PruneAllAsync(Ct));
         Assert.Equal(PruneResult.None, await worker.PruneAllAsync(Ct));
         Assert.Equal(toMatrix[1].Id, Assert.Single(await Store.GetDeadLettersAsync(10, Ct)).OutboxId);
+    }
+
+    [Fact]
+    public async Task Retention_lets_reaction_sets_go_once_unchanged_for_longer_than_the_message_map_is_kept()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var old = new ReactionOwner("mx", "$old", "@bob:mx");
+        var recent = new ReactionOwner("mx", "$new", "@bob:mx");
+        await Store.PutReactionsAsync(old, new ReactionSet(new Dictionary<string, string> { ["👍"] = "$r-old" }, now.AddMinutes(-5)), Ct);
+        await Store.PutReactionsAsync(recent, new ReactionSet(new Dictionary<string, string> { ["👍"] = "$r-new" }, now.AddMinutes(5)), Ct);
+
+        Assert.Equal(new PruneResult(0, 0, 0, 1), await Store.PruneAsync(AllOlderThan(now), 100, Ct));
+
+        Assert.Empty((await Store.GetReactionsAsync(old, Ct)).Keys);
+        Assert.Null(await Store.FindReactionAsync("mx", "$r-old", Ct));
+        Assert.Equal(["👍"], (await Store.GetReactionsAsync(recent, Ct)).Keys.Keys);
+        Assert.Equal(recent, (await Store.FindReactionAsync("mx", "$r-new", Ct))?.Owner);
+        Assert.Equal(PruneResult.None, await Store.PruneAsync(AllOlderThan(now), 100, Ct));
     }
 
     [Fact]

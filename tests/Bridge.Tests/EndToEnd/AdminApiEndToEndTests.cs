@@ -36,7 +36,7 @@ public sealed class AdminApiEndToEndTests(ITestOutputHelper output)
                 """), output);
         await orgs.StartBridgeAsync();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(20) };
-        await WaitForHealthAsync(http);
+        await AdminApiProbe.WaitForHealthAsync(http, Long);
 
         var roomA = orgs.A.Room("api-ops");
         var roomB = orgs.B.Room("api-ops");
@@ -147,28 +147,6 @@ public sealed class AdminApiEndToEndTests(ITestOutputHelper output)
         finally
         {
             Environment.SetEnvironmentVariable("BRIDGE_ADMIN_TOKEN", null);
-        }
-    }
-
-    private static async Task WaitForHealthAsync(HttpClient http)
-    {
-        var deadline = DateTime.UtcNow + Long;
-        while (true)
-        {
-            try
-            {
-                using var r = await http.GetAsync(new Uri("/healthz", UriKind.Relative));
-                if (r.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "the daemon never became healthy");
-            await Task.Delay(300);
         }
     }
 

@@ -37,7 +37,7 @@ public sealed class LiveEndpointEndToEndTests(ITestOutputHelper output)
         net.Hs.Invite(liveRoom, net.Bob.UserId, ThreeNetworks.Bot);
         await net.StartBridgeAsync();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(20) };
-        await WaitForHealthAsync(http);
+        await AdminApiProbe.WaitForHealthAsync(http, Long);
         Assert.False(net.Mm.IsChannelMember(live.Id, net.Seed.Admin.Id));
 
         // A link with an XMPP room and the Matrix room, then the Mattermost channel added to it.
@@ -95,28 +95,6 @@ public sealed class LiveEndpointEndToEndTests(ITestOutputHelper output)
 
     private static IReadOnlyList<Sandbox.Mattermost.SandboxPost> LivePosts(ThreeNetworks net, string channelId) =>
         [.. net.Mm.GetPosts(channelId).Where(p => !p.IsDeleted && !p.IsSystem)];
-
-    private static async Task WaitForHealthAsync(HttpClient http)
-    {
-        var deadline = DateTime.UtcNow + Long;
-        while (true)
-        {
-            try
-            {
-                using var r = await http.GetAsync(new Uri("/healthz", UriKind.Relative));
-                if (r.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "the daemon never became healthy");
-            await Task.Delay(300);
-        }
-    }
 
     private static async Task<(HttpStatusCode Status, JsonElement Json)> SendAsync(HttpClient http, HttpMethod method, string path, object? body)
     {

@@ -69,6 +69,15 @@ public sealed partial class PostgresBridgeStore
             "DELETE FROM connector_state WHERE (scope, key) IN (SELECT scope, key FROM connector_state WHERE message_at < $1 ORDER BY message_at LIMIT $2)",
             cancellationToken, Int64(messagesBefore), Int32(batchSize));
 
+        // Reaction sets unchanged for longer than the message map is kept, with the reaction ids that point into them:
+        // the messages they sit on are older still, so their map rows are gone. Their times are UTC ticks.
+        const string oldSets = "SELECT network_id, message_id, person_id FROM reaction_sets WHERE at < $1 ORDER BY at LIMIT $2";
+        var setsBefore = DateTimeOffset.FromUnixTimeMilliseconds(messagesBefore).UtcTicks;
+        await ExecuteAsync(conn, tx, $"DELETE FROM reaction_ids WHERE (network_id, message_id, person_id) IN ({oldSets})",
+            cancellationToken, Int64(setsBefore), Int32(batchSize));
+        stateRows += await ExecuteAsync(conn, tx, $"DELETE FROM reaction_sets WHERE (network_id, message_id, person_id) IN ({oldSets})",
+            cancellationToken, Int64(setsBefore), Int32(batchSize));
+
         await tx.CommitAsync(cancellationToken);
         return new PruneResult(outboxRows, messages, echoIds, stateRows);
     });

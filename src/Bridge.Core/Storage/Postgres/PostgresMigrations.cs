@@ -105,6 +105,7 @@ internal static class PostgresMigrations
             CREATE TABLE reaction_ids(network_id text NOT NULL, native_id text NOT NULL, message_id text NOT NULL, person_id text NOT NULL, reaction_key text NOT NULL,
                                       PRIMARY KEY(network_id, native_id));
             CREATE INDEX ix_reaction_ids_owner ON reaction_ids(network_id, message_id, person_id);
+            CREATE INDEX ix_reaction_sets_at ON reaction_sets(at);
             """),
     ];
 }

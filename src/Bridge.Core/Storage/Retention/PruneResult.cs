@@ -9,7 +9,7 @@ public sealed record PruneCutoffs(DateTimeOffset DeliveredBefore, DateTimeOffset
 /// <param name="OutboxRows">Delivered and skipped outbox rows.</param>
 /// <param name="Messages">Messages whose inbound mark and map rows went.</param>
 /// <param name="EchoIds">Ids the bridge delivered (kept to recognise echoes).</param>
-/// <param name="StateRows">Per-message connector state entries.</param>
+/// <param name="StateRows">Per-message connector state entries and reaction sets.</param>
 public sealed record PruneResult(int OutboxRows, int Messages, int EchoIds, int StateRows)
 {
     public static PruneResult None { get; } = new(0, 0, 0, 0);

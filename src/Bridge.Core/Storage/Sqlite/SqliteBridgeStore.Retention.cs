@@ -103,6 +103,21 @@ public sealed partial class SqliteBridgeStore
             state.Parameters.AddWithValue("$n", batchSize);
             var stateRows = await state.ExecuteNonQueryAsync(cancellationToken);
 
+            // Reaction sets unchanged for longer than the message map is kept, with the reaction ids that point into
+            // them: the messages they sit on are older still, so their map rows (and any edit or reaction that could
+            // reach them) are gone. Their times are UTC ticks, the rest milliseconds.
+            const string oldSets = "SELECT network_id, message_id, person_id FROM reaction_sets WHERE at < $c ORDER BY at LIMIT $n";
+            var reactionIds = Prepared($"DELETE FROM reaction_ids WHERE (network_id, message_id, person_id) IN ({oldSets});", tx);
+            var reactionSets = Prepared($"DELETE FROM reaction_sets WHERE (network_id, message_id, person_id) IN ({oldSets});", tx);
+            foreach (var cmd in new[] { reactionIds, reactionSets })
+            {
+                cmd.Parameters.AddWithValue("$c", DateTimeOffset.FromUnixTimeMilliseconds(messagesBefore).UtcTicks);
+                cmd.Parameters.AddWithValue("$n", batchSize);
+            }
+
+            await reactionIds.ExecuteNonQueryAsync(cancellationToken);
+            stateRows += await reactionSets.ExecuteNonQueryAsync(cancellationToken);
+
             await tx.CommitAsync(cancellationToken);
             return new PruneResult(outboxRows, messages.Count, echoIds, stateRows);
         }

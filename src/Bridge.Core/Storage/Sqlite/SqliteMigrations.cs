@@ -52,6 +52,7 @@ internal static class SqliteMigrations
             CREATE TABLE reaction_ids(network_id TEXT NOT NULL, native_id TEXT NOT NULL, message_id TEXT NOT NULL, person_id TEXT NOT NULL, reaction_key TEXT NOT NULL,
                                       PRIMARY KEY(network_id, native_id)) WITHOUT ROWID;
             CREATE INDEX ix_reaction_ids_owner ON reaction_ids(network_id, message_id, person_id);
+            CREATE INDEX ix_reaction_sets_at ON reaction_sets(at);
             """),
     ];
 }
