@@ -46,6 +46,24 @@ public sealed class SafeHtml
                 element.RemoveAttribute("src");
             }
         };
+        // A link inside a link is markup no parser keeps as written (the inner <a> closes the outer one and clones what
+        // lies between), so the text clients see would not be the text checked here (found by the fuzzer): the inner
+        // one gives way to its content.
+        _sanitizer.PostProcessDom += (_, e) =>
+        {
+            foreach (var inner in e.Document.QuerySelectorAll("a a").ToList())
+            {
+                if (inner.Parent is { } parent)
+                {
+                    foreach (var child in inner.ChildNodes.ToList())
+                    {
+                        parent.InsertBefore(child, inner);
+                    }
+
+                    parent.RemoveChild(inner);
+                }
+            }
+        };
         // Matrix clients only load images from the homeserver's media repository (mxc://), never from arbitrary hosts.
         _sanitizer.FilterUrl += (_, e) =>
         {
