@@ -3,6 +3,7 @@ using Bridge.Core.Reactions;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Bridge.Core.Connectors;
+using Bridge.Core.Media;
 using Bridge.Core.Model;
 using Bridge.Mattermost.Api;
 using Bridge.Mattermost.Events;
@@ -152,12 +153,15 @@ public sealed partial class MattermostConnector
         ReplyToNativeId = post.RootId.Length > 0 ? post.RootId : null,
         Timestamp = Timestamp(post.CreateAt, _context.Time),
         StructuredLabels = post.LabelProp("classification"), // present but empty or not a string: ranks highest (R-S1)
+        // The file stays on this server: other networks get its bytes through OpenMediaAsync, never its address.
         Attachments = [.. (post.Metadata?.Files ?? []).Select(f => new Attachment
         {
             Name = f.Name,
             ContentType = f.MimeType,
             Size = f.Size,
-            Url = new Uri(_api.BaseAddress, $"api/v4/files/{f.Id}").ToString(),
+            Source = new MediaSource(_network.Id, f.Id),
+            Width = f.Width > 0 ? f.Width : null,
+            Height = f.Height > 0 ? f.Height : null,
         })],
     };
 

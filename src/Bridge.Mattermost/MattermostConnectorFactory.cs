@@ -51,6 +51,10 @@ public sealed class MattermostConnectorFactory : INetworkConnectorFactory
         {
             errors.Add(new ConfigError($"{prefix}:bridgeTag", "use letters, digits and '_'"));
         }
+        if (options.MaxAttachmentBytes is < 1 or > 10L * 1024 * 1024 * 1024)
+        {
+            errors.Add(new ConfigError($"{prefix}:maxAttachmentBytes", "must be between 1 and 10737418240 (10 GB)"));
+        }
         if (options.PingInterval < TimeSpan.FromSeconds(1))
         {
             errors.Add(new ConfigError($"{prefix}:pingInterval", "must be at least one second"));

@@ -75,7 +75,7 @@ public sealed partial class MatrixConnector : INetworkConnector, IConnectorVital
     {
         var (asToken, hsToken) = LoadRegistration();
         _client = new MatrixClient(_http, new Uri(_options.HomeserverUrl.TrimEnd('/') + "/"), asToken);
-        _inbound = new InboundMapper(NetworkId, _client.Homeserver, _options.LabelField, _html);
+        _inbound = new InboundMapper(NetworkId, _options.LabelField, _html);
         _listener = new AppserviceListener(new Uri(_options.Listen), hsToken, new Handler(this), _context.LoggerFactory);
         await _listener.StartAsync(cancellationToken);
         _logger.LogInformation(MatrixLog.Listening, "Matrix appservice for {Network} listening on {Url}", NetworkId, _listener.BoundUrl);

@@ -163,6 +163,11 @@ internal sealed record MmFileInfo
     public string Name { get; init => field = value ?? ""; } = "";
     public string MimeType { get; init => field = value ?? ""; } = "";
     public long Size { get; init; }
+
+    /// <summary>Image dimensions (0 for other files).</summary>
+    public int Width { get; init; }
+
+    public int Height { get; init; }
 }
 
 internal sealed record MmAccessToken

@@ -82,7 +82,16 @@ internal sealed class BridgeHarness : IAsyncDisposable
         var topology = new BridgeTopology(
             [new NetworkDefinition { Id = Network, Kind = NetworkKind.Matrix }, new NetworkDefinition { Id = "xmpp", Kind = NetworkKind.Xmpp }],
             [new LinkDefinition { Id = "ops", Endpoints = [new ChannelRef(Network, Channel), new ChannelRef("xmpp", "ops@conference.example.org")] }]);
-        var context = new ConnectorContext { Sink = sink, State = state, Topology = topology, LoggerFactory = NullLoggerFactory.Instance };
+        // The core's media path over this connector alone: files whose source is this network are read back through it.
+        var registry = new ConnectorRegistry();
+        var context = new ConnectorContext
+        {
+            Sink = sink,
+            State = state,
+            Topology = topology,
+            LoggerFactory = NullLoggerFactory.Instance,
+            Media = new Bridge.Core.Media.MediaReader(registry, NullLogger.Instance),
+        };
         var options = new MatrixOptions
         {
             HomeserverUrl = homeserver.ToString(),
@@ -93,7 +102,9 @@ internal sealed class BridgeHarness : IAsyncDisposable
             RequestTimeout = TimeSpan.FromSeconds(10),
         };
         configure?.Invoke(options);
-        return new MatrixConnector(new NetworkDefinition { Id = Network, Kind = NetworkKind.Matrix }, options, context);
+        var connector = new MatrixConnector(new NetworkDefinition { Id = Network, Kind = NetworkKind.Matrix }, options, context);
+        registry.Add(connector);
+        return connector;
     }
 
     public static AppserviceRegistration Registration(Uri url)
