@@ -56,7 +56,7 @@ public sealed class AttachmentTests
         var withAvatar = h.Request(78, "new face");
         withAvatar = withAvatar with { Event = withAvatar.Event with { Sender = withAvatar.Event.Sender with { AvatarUrl = sourceUrl } } };
         Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(withAvatar, CancellationToken.None));
-        var avatar = h.Sandbox.GetProfile("@_bridge_xmpp_carol=40example.org:localhost")["avatar_url"]!.GetValue<string>();
+        var avatar = h.Sandbox.GetProfile(BridgeHarness.CarolPuppet)["avatar_url"]!.GetValue<string>();
         Assert.StartsWith("mxc://localhost/", avatar, StringComparison.Ordinal);
     }
 }
