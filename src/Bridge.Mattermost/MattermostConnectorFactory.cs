@@ -43,7 +43,7 @@ public sealed class MattermostConnectorFactory : INetworkConnectorFactory
         {
             errors.Add(new ConfigError($"{prefix}:token", "a personal access token of a system admin (or admin bot) is required"));
         }
-        if (!Puppets.PuppetNaming.IsValid(Puppets.PuppetNaming.BaseName(options.PuppetPrefix, "abc", "abc")) || options.PuppetPrefix.Length > 10)
+        if (!Puppets.PuppetNaming.IsValidPrefix(options.PuppetPrefix))
         {
             errors.Add(new ConfigError($"{prefix}:puppetPrefix", "use up to 10 characters of a-z, 0-9, '.', '-', '_'"));
         }

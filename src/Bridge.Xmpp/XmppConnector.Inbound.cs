@@ -124,6 +124,17 @@ internal sealed partial class XmppConnector
             return; // every puppet gets its own copy: the room is read through the bot only
         }
 
+        var codes = message.Elements(Ns.MucUser + "x").Elements(Ns.MucUser + "status").Select(s => (string?)s.Attribute("code")).ToList();
+        if (codes.Contains("172"))
+        {
+            room.RealJidsPublic = true;
+        }
+        else if (codes.Contains("173") || codes.Contains("174"))
+        {
+            // The room became (semi-)anonymous: from now on real JIDs are no longer anyone's to show.
+            room.RealJidsPublic = false;
+        }
+
         var item = Classify(room, message, live: true, archiveStanzaId: null, archiveStamp: null);
         if (item is not null)
         {
@@ -297,10 +308,7 @@ internal sealed partial class XmppConnector
             known = room.Occupants.GetValueOrDefault(nick);
         }
 
-        occupantId ??= known?.OccupantId;
-        var userId = occupantId is not null ? $"occupant-id:{room.Key}:{occupantId}"
-            : known?.RealJid is { } realJid ? realJid
-            : $"{room.Key}/{nick}";
+        var userId = _identity.UserIdFor(room.Key, room.RealJidsPublic, nick, known, occupantId);
 
         var stamp = archiveStamp ?? ParseStamp((string?)delay?.Attribute("stamp")) ?? _context.Time.GetUtcNow();
         var bridgeEvent = new BridgeEvent
@@ -310,7 +318,7 @@ internal sealed partial class XmppConnector
             NativeId = nativeId,
             Kind = kind,
             MessageKind = messageKind,
-            Sender = new PersonRef { NetworkId = _network.Id, UserId = userId, DisplayName = nick },
+            Sender = new PersonRef { NetworkId = _network.Id, UserId = userId, DisplayName = nick, Handle = nick },
             Text = text,
             TextFormat = TextFormat.Styling,
             TargetNativeId = target,

@@ -368,6 +368,12 @@ internal sealed partial class XmppConnector
                 return;
             }
 
+            if (type != "unavailable")
+            {
+                // Our own presence says how anonymous the room is: 100 means everyone sees real JIDs.
+                room.RealJidsPublic = codes.Contains("100");
+            }
+
             if (type == "unavailable")
             {
                 if (occupancy.State == OccupancyState.Joined && string.Equals(occupancy.Nick, nick, StringComparison.Ordinal) && !codes.Contains("303"))

@@ -381,10 +381,8 @@ internal sealed partial class XmppConnector
         string nick;
         lock (_gate)
         {
-            nick = room.Occupants.FirstOrDefault(o =>
-                    string.Equals(o.Value.RealJid, person.UserId, StringComparison.OrdinalIgnoreCase) ||
-                    (o.Value.OccupantId is { } oid && person.UserId == $"occupant-id:{room.Key}:{oid}") ||
-                    person.UserId == $"{room.Key}/{o.Key}").Key
+            var publicJids = room.RealJidsPublic;
+            nick = room.Occupants.FirstOrDefault(o => _identity.Names(person.UserId, room.Key, publicJids, o.Key, o.Value)).Key
                 ?? person.DisplayName;
         }
 

@@ -277,9 +277,9 @@ public sealed partial class MatrixConnector
     /// <summary>Registers the person's puppet once (durably remembered) and keeps its display name in sync.</summary>
     private async Task<string> EnsurePuppetAsync(PersonRef person, CancellationToken ct)
     {
-        var localpart = PuppetNaming.Localpart(_options.PuppetPrefix, person.NetworkId, person.UserId);
+        var localpart = await PuppetLocalpartAsync(person, ct);
         var userId = "@" + localpart + ":" + _options.ServerName;
-        var wanted = string.IsNullOrWhiteSpace(person.DisplayName) ? person.UserId : person.DisplayName;
+        var wanted = string.IsNullOrWhiteSpace(person.DisplayName) ? PuppetSuffix.ReadableBase(person) is { Length: > 0 } b ? b : localpart : person.DisplayName;
         if (!_puppetNames.TryGetValue(localpart, out var current))
         {
             current = await _context.State.GetAsync(PuppetScope, localpart, ct);
@@ -302,6 +302,33 @@ public sealed partial class MatrixConnector
 
         await SyncAvatarAsync(person, localpart, userId, ct);
         return userId;
+    }
+
+    /// <summary>
+    /// The puppet's localpart, looked up by person key and never recomputed once given: a person keeps the id they got
+    /// at first sight whatever they are called later. A person a previous version already made a puppet for (its
+    /// display name is stored under the legacy localpart) keeps that puppet.
+    /// </summary>
+    private async Task<string> PuppetLocalpartAsync(PersonRef person, CancellationToken ct)
+    {
+        var key = PersonKeyPrefix + person.Key;
+        if (_puppetIds.TryGetValue(person.Key, out var known))
+        {
+            return known;
+        }
+
+        var localpart = await _context.State.GetAsync(PuppetScope, key, ct);
+        if (localpart is null)
+        {
+            var legacy = PuppetNaming.LegacyLocalpart(_options.PuppetPrefix, person.NetworkId, person.UserId);
+            localpart = await _context.State.GetAsync(PuppetScope, legacy, ct) is not null
+                ? legacy
+                : PuppetNaming.Localpart(_options.PuppetPrefix, person);
+            await _context.State.SetAsync(PuppetScope, key, localpart, ct);
+        }
+
+        _puppetIds[person.Key] = localpart;
+        return localpart;
     }
 
     /// <summary>Copies the person's avatar to the puppet when it changed; failures only cost the picture.</summary>

@@ -30,6 +30,12 @@ public sealed partial class MatrixConnector : INetworkConnector, IConnectorVital
     private readonly object _connectGate = new();
     private readonly ConcurrentDictionary<(string RoomId, string UserId), byte> _joined = new();
     private readonly ConcurrentDictionary<string, string> _puppetNames = new(StringComparer.Ordinal);
+
+    /// <summary>Person key → puppet localpart, as stored under <see cref="PersonKeyPrefix"/> in the puppet scope.</summary>
+    private readonly ConcurrentDictionary<string, string> _puppetIds = new(StringComparer.Ordinal);
+
+    /// <summary>Puppet-scope keys of the person → localpart map; a localpart never holds ':', so they never clash.</summary>
+    private const string PersonKeyPrefix = "person:";
     private readonly ConcurrentDictionary<string, string> _displayNames = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _transactionGate = new(1, 1);
     private AppserviceListener? _listener;

@@ -43,6 +43,10 @@ internal sealed class BridgeHarness : IAsyncDisposable
 
     public InMemoryStateStore State { get; }
 
+    /// <summary>The puppet the default <see cref="Request"/> sender (Carol on XMPP) gets: readable handle, stable suffix.</summary>
+    public static string CarolPuppet { get; } =
+        "@" + Bridge.Matrix.Puppets.PuppetNaming.Localpart("_bridge_", new PersonRef { NetworkId = "xmpp", UserId = "carol@example.org", DisplayName = "Carol" }) + ":localhost";
+
     public SandboxUser Alice { get; }
 
     public string RoomId { get; }
