@@ -159,7 +159,9 @@ public sealed partial class MattermostConnector
             }
         }
 
-        var rootId = await RootIdAsync(request.ReplyToNativeId, ct);
+        // Mattermost has one reply form, the thread: a message in a thread goes under the copy of its root, and a reply
+        // elsewhere (a Matrix rich reply, an XMPP XEP-0461 reply) under the root of the post it answers.
+        var rootId = await RootIdAsync(request.ThreadRootNativeId ?? request.ReplyToNativeId, ct);
         var parts = MessageSplitter.Split(text, facts.MaxPostSize);
         string? firstId = null;
         for (var i = 0; i < parts.Count; i++)

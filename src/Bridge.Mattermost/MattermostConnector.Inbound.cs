@@ -149,7 +149,9 @@ public sealed partial class MattermostConnector
         Sender = await PersonAsync(post, ct),
         Text = post.Message,
         TextFormat = TextFormat.Markdown,
+        // A post in a thread answers its root: networks with threads thread it, the others show a reply to the root.
         ReplyToNativeId = post.RootId.Length > 0 ? post.RootId : null,
+        ThreadRootNativeId = post.RootId.Length > 0 ? post.RootId : null,
         Timestamp = Timestamp(post.CreateAt, _context.Time),
         StructuredLabels = post.LabelProp("classification"), // present but empty or not a string: ranks highest (R-S1)
         Attachments = [.. (post.Metadata?.Files ?? []).Select(f => new Attachment

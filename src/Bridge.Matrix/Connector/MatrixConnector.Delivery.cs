@@ -164,7 +164,8 @@ public sealed partial class MatrixConnector
         string? first = null;
         if (e.Text.Length > 0 || linked.Count > 0 || uploaded.Count == 0)
         {
-            var content = OutboundContent.Message(request, _options.LabelField, linked, _formatter);
+            var root = request.ThreadRootNativeId;
+            var content = OutboundContent.Message(request, _options.LabelField, linked, _formatter, root is null ? null : _threadTails.TailOf(root));
             var parts = EventSize.SplitMessage(content, request.Label)
                 ?? throw new MessageTooLargeException($"the message is {EventSize.CanonicalBytes(content)} bytes and cannot be cut into events of at most {EventSize.MaxEventBytes}");
             for (var i = 0; i < parts.Count; i++)
@@ -173,6 +174,10 @@ public sealed partial class MatrixConnector
                 var txnId = i == 0 ? request.IdempotencyKey : $"{request.IdempotencyKey}-p{i}";
                 var id = await Client.SendEventAsync(roomId, "m.room.message", txnId, parts[i], puppet, e.Timestamp, ct);
                 first ??= id;
+                if (root is not null)
+                {
+                    _threadTails.Advance(root, id);
+                }
             }
 
             if (parts.Count > 1)

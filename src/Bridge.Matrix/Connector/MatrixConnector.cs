@@ -32,6 +32,7 @@ public sealed partial class MatrixConnector : INetworkConnector, IConnectorVital
     private readonly ConcurrentDictionary<string, string> _puppetNames = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _displayNames = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _transactionGate = new(1, 1);
+    private readonly Threads.ThreadTails _threadTails = new();
     private AppserviceListener? _listener;
     private MatrixClient? _client;
     private InboundMapper? _inbound;
