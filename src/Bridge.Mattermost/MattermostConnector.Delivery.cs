@@ -107,6 +107,7 @@ public sealed partial class MattermostConnector
         var ev = request.Event;
         // Matrix HTML and XMPP styling become Markdown here, from the text and HTML as the policy labelled them.
         var text = MentionNeutraliser.Neutralise(_formatter.Markdown(ev.Text, ev.Html, ev.TextFormat, string.IsNullOrEmpty(ev.Text) ? null : request.Label));
+        text = await RenderMentionsAsync(text, ev.Mentions, ct);
         if (ev.MessageKind == MessageKind.Emote && text.Length > 0)
         {
             text = $"*{text}*";
@@ -311,6 +312,7 @@ public sealed partial class MattermostConnector
             return new DeliveryResult.Skipped("edit of a message never delivered here");
         }
         var text = MentionNeutraliser.Neutralise(_formatter.Markdown(request.Event.Text, request.Event.Html, request.Event.TextFormat, request.Label));
+        text = await RenderMentionsAsync(text, request.Event.Mentions, ct);
         // A patch with props would replace all of them (classification included): an edit updates the message only.
         text = WithTranslation(text, request.Translation, props: null);
         if (poster.IsRelay && !facts.UsernameOverride)

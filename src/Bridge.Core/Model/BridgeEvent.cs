@@ -38,6 +38,12 @@ public sealed record BridgeEvent
     /// </summary>
     public string? ThreadRootNativeId { get; init; }
 
+    /// <summary>
+    /// The people this message mentions, in the order they appear in <see cref="Text"/>. Never read by the classifier:
+    /// the text is classified as written.
+    /// </summary>
+    public IReadOnlyList<Mention> Mentions { get; init; } = [];
+
     /// <summary>For reactions and reaction removals: the emoji or key (Unicode where the network has it).</summary>
     public string? ReactionKey { get; init; }
 

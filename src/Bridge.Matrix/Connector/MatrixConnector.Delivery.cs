@@ -38,6 +38,7 @@ public sealed partial class MatrixConnector
                     return DeliveryResult.Ok(await SendMessageAsync(request, roomId, puppet, cancellationToken));
                 case BridgeEventKind.Edit when request.TargetNativeId is { } edited:
                     var edit = OutboundContent.Edit(request, edited, _options.LabelField, _formatter);
+                    await ApplyMentionsAsync(edit, e.Mentions, cancellationToken);
                     if (EventSize.CanonicalBytes(edit) > EventSize.ContentBudget)
                     {
                         // An edit replaces one event: it cannot be cut into several.
@@ -166,6 +167,7 @@ public sealed partial class MatrixConnector
         {
             var root = request.ThreadRootNativeId;
             var content = OutboundContent.Message(request, _options.LabelField, linked, _formatter, root is null ? null : _threadTails.TailOf(root));
+            await ApplyMentionsAsync(content, e.Mentions, ct);
             var parts = EventSize.SplitMessage(content, request.Label)
                 ?? throw new MessageTooLargeException($"the message is {EventSize.CanonicalBytes(content)} bytes and cannot be cut into events of at most {EventSize.MaxEventBytes}");
             for (var i = 0; i < parts.Count; i++)
@@ -278,6 +280,7 @@ public sealed partial class MatrixConnector
         }
 
         await SyncAvatarAsync(person, localpart, userId, ct);
+        await RememberPuppetPersonAsync(userId, person, ct);
         return userId;
     }
 

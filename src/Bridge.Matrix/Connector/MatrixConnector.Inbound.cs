@@ -120,6 +120,8 @@ public sealed partial class MatrixConnector
             return;
         }
 
+        bridgeEvent = await WithMentionsAsync(bridgeEvent, ev, ct);
+
         if (bridgeEvent.Kind == BridgeEventKind.Delete && bridgeEvent.TargetNativeId is { } redacted
             && await _context.Reactions.FindReactionAsync(NetworkId, redacted, ct) is { } reaction)
         {
