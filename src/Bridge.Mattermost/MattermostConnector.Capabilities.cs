@@ -13,7 +13,7 @@ public sealed partial class MattermostConnector
         Reactions = true,
         ReactionRemoval = true,
         Replies = true,
-        Threads = false,
+        Threads = true,
         Files = true,
         RichText = RichText.Markdown,
         Typing = false,

@@ -108,6 +108,7 @@ public sealed partial class MattermostConnector
         var ev = request.Event;
         // Matrix HTML and XMPP styling become Markdown here, from the text and HTML as the policy labelled them.
         var text = MentionNeutraliser.Neutralise(_formatter.Markdown(ev.Text, ev.Html, ev.TextFormat, string.IsNullOrEmpty(ev.Text) ? null : request.Label));
+        text = await RenderMentionsAsync(text, ev.Mentions, ct);
         if (ev.MessageKind == MessageKind.Emote && text.Length > 0)
         {
             text = $"*{text}*";
@@ -167,7 +168,9 @@ public sealed partial class MattermostConnector
             }
         }
 
-        var rootId = await RootIdAsync(request.ReplyToNativeId, ct);
+        // Mattermost has one reply form, the thread: a message in a thread goes under the copy of its root, and a reply
+        // elsewhere (a Matrix rich reply, an XMPP XEP-0461 reply) under the root of the post it answers.
+        var rootId = await RootIdAsync(request.ThreadRootNativeId ?? request.ReplyToNativeId, ct);
         var parts = MessageSplitter.Split(text, facts.MaxPostSize);
         string? firstId = null;
         for (var i = 0; i < parts.Count; i++)
@@ -331,6 +334,7 @@ public sealed partial class MattermostConnector
             return new DeliveryResult.Skipped("edit of a message never delivered here");
         }
         var text = MentionNeutraliser.Neutralise(_formatter.Markdown(request.Event.Text, request.Event.Html, request.Event.TextFormat, request.Label));
+        text = await RenderMentionsAsync(text, request.Event.Mentions, ct);
         // A patch with props would replace all of them (classification included): an edit updates the message only.
         text = WithTranslation(text, request.Translation, props: null);
         if (poster.IsRelay && !facts.UsernameOverride)

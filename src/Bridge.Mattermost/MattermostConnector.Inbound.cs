@@ -150,7 +150,10 @@ public sealed partial class MattermostConnector
         Sender = await PersonAsync(post, ct),
         Text = post.Message,
         TextFormat = TextFormat.Markdown,
+        Mentions = await ReadMentionsAsync(post.Message, ct),
+        // A post in a thread answers its root: networks with threads thread it, the others show a reply to the root.
         ReplyToNativeId = post.RootId.Length > 0 ? post.RootId : null,
+        ThreadRootNativeId = post.RootId.Length > 0 ? post.RootId : null,
         Timestamp = Timestamp(post.CreateAt, _context.Time),
         StructuredLabels = post.LabelProp("classification"), // present but empty or not a string: ranks highest (R-S1)
         // The file stays on this server: other networks get its bytes through OpenMediaAsync, never its address.
@@ -180,6 +183,7 @@ public sealed partial class MattermostConnector
             Sender = await PersonAsync(post, ct),
             Text = post.Message,
             TextFormat = TextFormat.Markdown,
+            Mentions = await ReadMentionsAsync(post.Message, ct),
             TargetNativeId = post.Id,
             Timestamp = Timestamp(post.EditAt, _context.Time),
             StructuredLabels = post.LabelProp("classification"), // R-K2: the edited post is classified from scratch

@@ -251,6 +251,7 @@ internal sealed partial class Homeserver
 
             CheckSize(room.RoomId, type, principal.UserId, null, content);
             RejectDuplicateAnnotation(room, type, principal.UserId, content);
+            RejectInvalidThreadLocked(room, content);
             var ev = AppendLocked(room, type, principal.UserId, content, null, AllowedTs(principal, ts), principal, txnId);
             _txns[(principal.TokenKey, principal.UserId, txnId)] = ev.EventId;
             return ev.EventId;

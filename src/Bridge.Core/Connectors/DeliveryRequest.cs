@@ -21,6 +21,9 @@ public sealed record DeliveryRequest
     /// <summary>For replies: the destination-native id of the message replied to (null if unknown).</summary>
     public string? ReplyToNativeId { get; init; }
 
+    /// <summary>For a message in a thread: the destination-native id of the thread's root (null if not in a thread, or the root never arrived here).</summary>
+    public string? ThreadRootNativeId { get; init; }
+
     /// <summary>The classification label the destination must carry (structured and visible), if any.</summary>
     public string? Label { get; init; }
 

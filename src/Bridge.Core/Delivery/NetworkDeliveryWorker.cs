@@ -389,7 +389,7 @@ internal sealed class NetworkDeliveryWorker
     private async Task<DeliveryRequest> BuildRequestAsync(OutboxItem item, CancellationToken cancellationToken)
     {
         var e = item.Event;
-        string? target = null, replyTo = null;
+        string? target = null, replyTo = null, threadRoot = null;
         if (e.TargetNativeId is not null)
         {
             target = await TranslateAsync(e.NetworkId, e.TargetNativeId, item.Destination, cancellationToken);
@@ -400,6 +400,11 @@ internal sealed class NetworkDeliveryWorker
             replyTo = await TranslateAsync(e.NetworkId, e.ReplyToNativeId, item.Destination, cancellationToken);
         }
 
+        if (e.ThreadRootNativeId is not null)
+        {
+            threadRoot = await TranslateAsync(e.NetworkId, e.ThreadRootNativeId, item.Destination, cancellationToken);
+        }
+
         return new DeliveryRequest
         {
             OutboxId = item.Id,
@@ -408,6 +413,7 @@ internal sealed class NetworkDeliveryWorker
             Event = e,
             TargetNativeId = target,
             ReplyToNativeId = replyTo,
+            ThreadRootNativeId = threadRoot,
             Label = item.Label,
             Attempt = item.Attempts,
             QueuedAt = item.CreatedAt,

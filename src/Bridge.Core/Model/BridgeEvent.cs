@@ -31,6 +31,19 @@ public sealed record BridgeEvent
     /// <summary>For replies: the source network's native id of the message replied to.</summary>
     public string? ReplyToNativeId { get; init; }
 
+    /// <summary>
+    /// For a message in a thread: the source network's native id of the thread's root message (Mattermost <c>root_id</c>,
+    /// Matrix <c>m.thread</c> relation, XMPP XEP-0201 thread of a known root). Each destination threads under its own copy
+    /// of the root; a destination without threads shows a reply to it.
+    /// </summary>
+    public string? ThreadRootNativeId { get; init; }
+
+    /// <summary>
+    /// The people this message mentions, in the order they appear in <see cref="Text"/>. Never read by the classifier:
+    /// the text is classified as written.
+    /// </summary>
+    public IReadOnlyList<Mention> Mentions { get; init; } = [];
+
     /// <summary>For reactions and reaction removals: the emoji or key (Unicode where the network has it).</summary>
     public string? ReactionKey { get; init; }
 

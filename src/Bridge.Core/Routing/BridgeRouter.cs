@@ -221,6 +221,7 @@ public sealed class BridgeRouter : IEventSink
         Attachments = [],
         ReactionKey = null,
         ReplyToNativeId = null,
+        ThreadRootNativeId = null,
         StructuredLabels = [],
     };
 

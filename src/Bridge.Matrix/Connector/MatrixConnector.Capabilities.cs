@@ -12,7 +12,7 @@ public sealed partial class MatrixConnector
         Reactions = true,
         ReactionRemoval = true,
         Replies = true,
-        Threads = false,
+        Threads = true,
         Files = true,
         RichText = RichText.Html,
         Typing = false,

@@ -40,6 +40,7 @@ public sealed partial class MatrixConnector
                     return new DeliveryResult.Delivered(sent, senderNotice);
                 case BridgeEventKind.Edit when request.TargetNativeId is { } edited:
                     var edit = OutboundContent.Edit(request, edited, _options.LabelField, _formatter);
+                    await ApplyMentionsAsync(edit, e.Mentions, cancellationToken);
                     if (EventSize.CanonicalBytes(edit) > EventSize.ContentBudget)
                     {
                         // An edit replaces one event: it cannot be cut into several.
@@ -168,12 +169,20 @@ public sealed partial class MatrixConnector
         }
         var senderNotice = AttachmentNotice.Join(senderNotices);
 
-        var content = OutboundContent.Message(request, _options.LabelField, notices, _formatter);
+        var root = request.ThreadRootNativeId;
+        var content = OutboundContent.Message(request, _options.LabelField, notices, _formatter, root is null ? null : _threadTails.TailOf(root));
+        await ApplyMentionsAsync(content, e.Mentions, ct);
         if (uploaded.Count == 1 && notices.Count == 0 && e.Text.Length > 0 && request.Translation is null
             && OutboundContent.Captioned(content, uploaded[0].Attachment, uploaded[0].Mxc, uploaded[0].Size, uploaded[0].ContentType, request.Label, _options.LabelField) is { } captioned
             && EventSize.CanonicalBytes(captioned) <= EventSize.MaxEventBytes)
         {
-            return (await Client.SendEventAsync(roomId, "m.room.message", request.IdempotencyKey, captioned, puppet, e.Timestamp, ct), senderNotice);
+            var captionedId = await Client.SendEventAsync(roomId, "m.room.message", request.IdempotencyKey, captioned, puppet, e.Timestamp, ct);
+            if (root is not null)
+            {
+                _threadTails.Advance(root, captionedId);
+            }
+
+            return (captionedId, senderNotice);
         }
 
         string? first = null;
@@ -187,6 +196,10 @@ public sealed partial class MatrixConnector
                 var txnId = i == 0 ? request.IdempotencyKey : $"{request.IdempotencyKey}-p{i}";
                 var id = await Client.SendEventAsync(roomId, "m.room.message", txnId, parts[i], puppet, e.Timestamp, ct);
                 first ??= id;
+                if (root is not null)
+                {
+                    _threadTails.Advance(root, id);
+                }
             }
 
             if (parts.Count > 1)
@@ -301,6 +314,7 @@ public sealed partial class MatrixConnector
         }
 
         await SyncAvatarAsync(person, localpart, userId, ct);
+        await RememberPuppetPersonAsync(userId, person, ct);
         return userId;
     }
 

@@ -120,6 +120,8 @@ public sealed partial class MatrixConnector
             return;
         }
 
+        bridgeEvent = await WithMentionsAsync(bridgeEvent, ev, ct);
+
         if (bridgeEvent.Kind == BridgeEventKind.Delete && bridgeEvent.TargetNativeId is { } redacted
             && await _context.Reactions.FindReactionAsync(NetworkId, redacted, ct) is { } reaction)
         {
@@ -129,6 +131,10 @@ public sealed partial class MatrixConnector
 
         // Exceptions propagate: the transaction is then answered 500 and retried by the homeserver.
         await _context.Sink.IngestAsync(bridgeEvent, ct);
+        if (bridgeEvent is { Kind: BridgeEventKind.Message, ThreadRootNativeId: { } threadRoot })
+        {
+            _threadTails.Advance(threadRoot, bridgeEvent.NativeId);
+        }
         if (bridgeEvent is { Kind: BridgeEventKind.Reaction, TargetNativeId: { } target, ReactionKey: { } key })
         {
             // Kept so that the redaction that takes it back (it names only this event) is known as a reaction removal.

@@ -38,6 +38,9 @@ public sealed partial class MatrixConnector : INetworkConnector, IConnectorVital
     private const string PersonKeyPrefix = "person:";
     private readonly ConcurrentDictionary<string, string> _displayNames = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _transactionGate = new(1, 1);
+    private readonly Threads.ThreadTails _threadTails = new();
+    private readonly ConcurrentDictionary<string, PersonRef> _puppetPersons = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _personPuppets = new(StringComparer.Ordinal);
     private AppserviceListener? _listener;
     private MatrixClient? _client;
     private InboundMapper? _inbound;

@@ -104,7 +104,15 @@ internal static class EventSize
 
             if (i > 0)
             {
-                part.Remove("m.relates_to");
+                // Later parts reply to nothing, but stay in the thread the first part is in.
+                if (part["m.relates_to"] is JsonObject relates && relates["rel_type"]?.GetValue<string>() == "m.thread")
+                {
+                    relates["is_falling_back"] = true;
+                }
+                else
+                {
+                    part.Remove("m.relates_to");
+                }
             }
 
             if (CanonicalBytes(part) > ContentBudget)

@@ -61,14 +61,15 @@ internal sealed class InboundMapper(string networkId, string labelField, MatrixH
         }
 
         var replyTo = (relates?["m.in_reply_to"] as JsonObject) is { } inReply ? Str(inReply, "event_id") : null;
-        if (replyTo is null && relType == "m.thread" && relates is not null)
+        var threadRoot = relType == "m.thread" && relates is not null ? Str(relates, "event_id") : null;
+        if (threadRoot is not null && (replyTo is null || relates!["is_falling_back"] is JsonValue fb && fb.TryGetValue(out bool falling) && falling))
         {
-            // A thread message without an explicit reply answers the thread root.
-            replyTo = Str(relates, "event_id");
+            // A thread message whose reply is only the fallback for clients without threads answers the thread root.
+            replyTo = threadRoot;
         }
 
         var mapped = MapBody(template, content, isReply: replyTo is not null);
-        return mapped is null ? null : mapped with { ReplyToNativeId = replyTo };
+        return mapped is null ? null : mapped with { ReplyToNativeId = replyTo, ThreadRootNativeId = threadRoot };
     }
 
     private BridgeEvent? MapBody(BridgeEvent template, JsonObject content, bool isReply)

@@ -9,16 +9,40 @@ namespace Bridge.Matrix.Formatting;
 internal static class OutboundContent
 {
     /// <summary>The text part of a message; <paramref name="attachmentNotices"/> stand for files that could not cross, one line each.</summary>
-    public static JsonObject Message(DeliveryRequest request, string labelField, IReadOnlyList<string> attachmentNotices, MessageFormatter? formatter = null)
+    /// <param name="threadTail">The newest known event of the thread the message is in (its root if none is known).</param>
+    public static JsonObject Message(DeliveryRequest request, string labelField, IReadOnlyList<string> attachmentNotices, MessageFormatter? formatter = null,
+        string? threadTail = null)
     {
         var e = request.Event;
         var content = Body(e, attachmentNotices, request.Label, labelField, request.Translation, formatter);
-        if (request.ReplyToNativeId is { } replyTo)
+        if (request.ThreadRootNativeId is { } root)
+        {
+            content["m.relates_to"] = Thread(request, root, threadTail ?? root);
+        }
+        else if (request.ReplyToNativeId is { } replyTo)
         {
             content["m.relates_to"] = new JsonObject { ["m.in_reply_to"] = new JsonObject { ["event_id"] = replyTo } };
         }
 
         return content;
+    }
+
+    /// <summary>
+    /// An <c>m.thread</c> relation (spec v1.4). A message that answers one message of the thread (not just the thread)
+    /// names it as a real reply; otherwise the reply is the fallback to the thread's newest event that clients without
+    /// threads show, marked <c>is_falling_back</c>.
+    /// </summary>
+    private static JsonObject Thread(DeliveryRequest request, string root, string tail)
+    {
+        var e = request.Event;
+        var answersOne = e.ReplyToNativeId is not null && e.ReplyToNativeId != e.ThreadRootNativeId && request.ReplyToNativeId is not null;
+        return new JsonObject
+        {
+            ["rel_type"] = "m.thread",
+            ["event_id"] = root,
+            ["is_falling_back"] = !answersOne,
+            ["m.in_reply_to"] = new JsonObject { ["event_id"] = answersOne ? request.ReplyToNativeId : tail },
+        };
     }
 
     public static JsonObject Edit(DeliveryRequest request, string targetEventId, string labelField, MessageFormatter? formatter = null)

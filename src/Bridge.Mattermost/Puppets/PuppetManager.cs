@@ -27,7 +27,7 @@ internal sealed class GuestsUnavailableException(string message) : Exception(mes
 /// Creates and keeps puppets: a real user per remote person (server-valid, collision-free name, placeholder e-mail,
 /// optionally a guest), added to the team and channel, with a token stored in the connector state.
 /// </summary>
-internal sealed class PuppetManager
+internal sealed partial class PuppetManager
 {
     private const string PersonProp = "bridge_person";
 

@@ -1,0 +1,86 @@
+using System.Text.Json.Nodes;
+using Sandbox.Mattermost.Testing;
+
+namespace Bridge.Tests.EndToEnd;
+
+/// <summary>
+/// Threads and mentions across the real networks (docs/formatting.md, Mentions and Threads): a thread started on
+/// Mattermost continues on Matrix and back; a mention of a person arrives as a mention of the same person, of their
+/// puppet or of their own account; channel-wide mentions stay neutralised.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+public sealed class ThreadsAndMentionsEndToEndTests
+{
+    private static readonly TimeSpan Long = ThreeNetworks.Long;
+
+    [Fact]
+    public async Task A_Mattermost_thread_continues_on_Matrix_and_back_and_mentions_name_the_same_people()
+    {
+        await using var net = await ThreeNetworks.StartAsync();
+        var bridge = await net.StartBridgeAsync();
+
+        // Threads: Carol starts one on Mattermost.
+        var root = net.CarolSays("thr-root");
+        var inThread = net.Mm.Post(net.Carol!.Id, net.MmChannel, "thr-1 first answer", rootId: root.Id);
+        JsonObject? Matrix(string prefix) => net.Hs.GetMessages(net.MatrixRoom)
+            .FirstOrDefault(e => (e["content"] as JsonObject)?["body"]?.GetValue<string>().StartsWith(prefix, StringComparison.Ordinal) == true);
+        await ThreeNetworks.WaitUntilAsync(() => Matrix("thr-root") is not null && Matrix("thr-1") is not null, Long, "the thread on Matrix");
+        var matrixRoot = Matrix("thr-root")!["event_id"]!.GetValue<string>();
+        var matrixFirst = Matrix("thr-1")!;
+        var relates = matrixFirst["content"]!["m.relates_to"]!;
+        Assert.Equal(("m.thread", matrixRoot, true, matrixRoot), (relates["rel_type"]!.GetValue<string>(), relates["event_id"]!.GetValue<string>(),
+            relates["is_falling_back"]!.GetValue<bool>(), relates["m.in_reply_to"]!["event_id"]!.GetValue<string>()));
+
+        // Bob answers in the thread on Matrix (as Element does: the fallback names the thread's newest event) ...
+        net.Hs.SendEvent(net.MatrixRoom, net.Bob!.UserId, "m.room.message", new JsonObject
+        {
+            ["msgtype"] = "m.text",
+            ["body"] = "thr-2 from matrix",
+            ["m.relates_to"] = new JsonObject
+            {
+                ["rel_type"] = "m.thread", ["event_id"] = matrixRoot, ["is_falling_back"] = true,
+                ["m.in_reply_to"] = new JsonObject { ["event_id"] = matrixFirst["event_id"]!.GetValue<string>() },
+            },
+        });
+        // ... and with a plain rich reply to the root, which Mattermost can only show in the thread.
+        net.Hs.SendEvent(net.MatrixRoom, net.Bob.UserId, "m.room.message", new JsonObject
+        {
+            ["msgtype"] = "m.text",
+            ["body"] = "thr-3 a plain reply",
+            ["m.relates_to"] = new JsonObject { ["m.in_reply_to"] = new JsonObject { ["event_id"] = matrixRoot } },
+        });
+        await ThreeNetworks.WaitUntilAsync(() => net.MattermostPosts("thr-2").Count == 1 && net.MattermostPosts("thr-3").Count == 1, Long, "Bob's answers on Mattermost");
+        Assert.Equal(root.Id, net.MattermostPosts("thr-2")[0].RootId);
+        Assert.Equal(root.Id, net.MattermostPosts("thr-3")[0].RootId);
+
+        // Carol answers again on Mattermost: on Matrix it stays in the thread, its fallback following the newest event.
+        net.Mm.Post(net.Carol.Id, net.MmChannel, "thr-4 back on mattermost", rootId: root.Id);
+        await ThreeNetworks.WaitUntilAsync(() => Matrix("thr-4") is not null, Long, "thr-4 on Matrix");
+        Assert.Equal(matrixRoot, Matrix("thr-4")!["content"]!["m.relates_to"]!["event_id"]!.GetValue<string>());
+        Assert.Equal(Matrix("thr-2")!["event_id"]!.GetValue<string>(), Matrix("thr-4")!["content"]!["m.relates_to"]!["m.in_reply_to"]!["event_id"]!.GetValue<string>());
+
+        // Mentions. Bob has spoken, so he has a puppet on Mattermost; Carol has one on Matrix.
+        var bobPuppet = net.Mm.GetUser(net.MattermostPosts("thr-2")[0].UserId);
+        var carolPuppet = Matrix("thr-root")!["sender"]!.GetValue<string>();
+        net.CarolSays($"men-1 thanks @{bobPuppet.Username}, and @here too");
+        net.Hs.SendEvent(net.MatrixRoom, net.Bob.UserId, "m.room.message", new JsonObject
+        {
+            ["msgtype"] = "m.text",
+            ["body"] = "men-2 Carol: see @room",
+            ["format"] = "org.matrix.custom.html",
+            ["formatted_body"] = $"men-2 <a href=\"https://matrix.to/#/{carolPuppet}\">Carol</a>: see @room",
+            ["m.mentions"] = new JsonObject { ["user_ids"] = new JsonArray(carolPuppet) },
+        });
+
+        await ThreeNetworks.WaitUntilAsync(() => Matrix("men-1") is not null, Long, "Carol's mention on Matrix");
+        var men1 = Matrix("men-1")!["content"]!;
+        Assert.Contains($"<a href=\"https://matrix.to/#/{net.Bob.UserId}\">@{bobPuppet.Username}</a>", men1["formatted_body"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal([net.Bob.UserId], men1["m.mentions"]!["user_ids"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Null(men1["m.mentions"]!["room"]); // @here notifies no one on Matrix
+
+        await ThreeNetworks.WaitUntilAsync(() => net.MattermostPosts("men-2").Count == 1, Long, "Bob's mention on Mattermost");
+        var men2 = net.MattermostPosts("men-2")[0].Message;
+        Assert.StartsWith($"men-2 @{net.Carol.Username}: see ", men2, StringComparison.Ordinal);
+        _ = bridge;
+    }
+}
