@@ -74,31 +74,8 @@ internal static class StartBench
 
     private static async Task<StartRound> OneStartAsync(string daemon, string config, XmppPerson alice, XmppPerson bob, string tag)
     {
-        var info = new ProcessStartInfo(daemon)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(config)!,
-        };
-        info.ArgumentList.Add("run");
-        info.ArgumentList.Add("--config");
-        info.ArgumentList.Add(config);
-        info.Environment["Logging__Console__FormatterName"] = "simple";
-
-        var ready = new TaskCompletionSource<double>(TaskCreationOptions.RunContinuationsAsynchronously);
         var clock = Stopwatch.StartNew();
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + daemon);
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data?.Contains("Bridge started", StringComparison.Ordinal) == true)
-            {
-                ready.TrySetResult(clock.Elapsed.TotalMilliseconds);
-            }
-        };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        using var process = DaemonProcess.Start(daemon, config, out var ready);
         try
         {
             var prefix = $"probe {tag} ";
@@ -115,14 +92,12 @@ internal static class StartBench
             var firstRelayed = clock.Elapsed.TotalMilliseconds;
             await stopProbes.CancelAsync();
             await probes;
-            var readyMs = await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            var readyMs = await ready.WaitAsync(TimeSpan.FromSeconds(30));
             var round = new StartRound(readyMs, firstRelayed, ProcessStats.CpuTime(process.Id).TotalSeconds, ProcessStats.RssMegabytes(process.Id));
 
             // Let the rest of the probes cross before the stop, so the next start has no catch-up to do.
             await Task.Delay(1000);
-            _ = Kill(process.Id, 15);
-            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await process.WaitForExitAsync(stop.Token);
+            await DaemonProcess.StopAsync(process);
             return round;
         }
         finally
@@ -135,15 +110,12 @@ internal static class StartBench
         }
     }
 
-    private static string Stat(IEnumerable<double> values, string format = "F0")
+    internal static string Stat(IEnumerable<double> values, string format = "F0")
     {
         var sorted = values.Order().ToList();
         var median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
         return string.Create(CultureInfo.InvariantCulture, $"{median.ToString(format, CultureInfo.InvariantCulture)} ({sorted[0].ToString(format, CultureInfo.InvariantCulture)}-{sorted[^1].ToString(format, CultureInfo.InvariantCulture)})");
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
 
     private sealed record StartRound(double ReadyMs, double FirstRelayedMs, double CpuSeconds, double RssMiB);
 }
