@@ -78,6 +78,7 @@ public sealed class MattermostSandbox : IAsyncDisposable
             UserEndpoints.Map(app, _state);
             TeamChannelEndpoints.Map(app, _state);
             PostEndpoints.Map(app, _state);
+            DirectAndSearchEndpoints.Map(app, _state);
             SystemEndpoints.Map(app, _state);
             app.MapFallback(ctx => HttpPipeline.WriteErrorAsync(ctx,
                 new MmApiException(404, "api.context.404.app_error", "Sorry, we could not find the page.")));
