@@ -6,7 +6,7 @@ namespace Bridge.Bench;
 
 /// <summary>
 /// Memory and CPU of one daemon build or two side by side (<c>--vs DAEMON</c>), in turn on the same servers, people
-/// and store: RSS idle after a warm-up, after a burst of N messages, and after 30 s idle again; CPU per 1,000 messages
+/// and store: RSS idle after a warm-up, after a burst of N messages, and after 45 s idle again; CPU per 1,000 messages
 /// of the burst. A build can be a wrapper script that sets runtime knobs (GC settings) and execs the daemon, since the
 /// figures are read from the process it leaves running. Printed, never asserted.
 /// </summary>
@@ -49,7 +49,7 @@ internal static class MemoryBench
         }
 
         Console.WriteLine(FormattableString.Invariant($"memory and CPU of the daemon, XMPP ⇄ XMPP (two private Prosody servers, slixmpp people), burst of {burst}, {rounds} rounds per build in turn; median (min-max)"));
-        Console.WriteLine("build  RSS idle MiB     RSS after burst MiB   RSS after 30 s idle MiB   CPU s per 1,000   msg/s");
+        Console.WriteLine("build  RSS idle MiB     RSS after burst MiB   RSS after 45 s idle MiB   CPU s per 1,000   msg/s");
         foreach (var (name, _) in daemons)
         {
             var rs = results[name];
@@ -94,7 +94,7 @@ internal static class MemoryBench
             await Task.Delay(500);
             var cpu = (ProcessStats.CpuTime(process.Id) - cpuBefore).TotalSeconds;
             var loaded = ProcessStats.RssMegabytes(process.Id);
-            await Task.Delay(TimeSpan.FromSeconds(30));
+            await Task.Delay(TimeSpan.FromSeconds(45));
             var afterIdle = ProcessStats.RssMegabytes(process.Id);
             await DaemonProcess.StopAsync(process);
             return new MemoryRound(idle, loaded, afterIdle, cpu * 1000 / burst, burst / seconds);
