@@ -36,11 +36,32 @@ public sealed class FilesEndToEndTests
         });
         await elsewhere.StartAsync();
 
+        // A file host the XMPP network does list, serving one file the policy allows and one it strips.
+        var served = new System.Collections.Concurrent.ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        var allowedPdf = RandomNumberGenerator.GetBytes(3000);
+        var listedBuilder = WebApplication.CreateSlimBuilder();
+        listedBuilder.Logging.ClearProviders();
+        listedBuilder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        await using var listed = listedBuilder.Build();
+        listed.MapGet("/shared/{name}", (string name) =>
+        {
+            served.AddOrUpdate(name, 1, (_, n) => n + 1);
+            return Results.Bytes(allowedPdf, "application/octet-stream");
+        });
+        await listed.StartAsync();
+        var listedHost = new Uri(listed.Urls.First()).Authority;
+
         await using var net = await ThreeNetworks.StartAsync(new ThreeNetworksOptions
         {
             XmppFileUpload = true,
+            XmppExtraFileHosts = [listedHost],
             MattermostKeys = new Dictionary<string, string?> { ["maxAttachmentBytes"] = "30000" },
-        });
+        }, b => b.Raw("""
+            policy:
+              defaults:
+                content:
+                  attachments: { types: ["image/*", "application/pdf", "application/octet-stream"], action: strip }
+            """));
         await net.StartBridgeAsync();
         var alice = await net.AliceAsync();
         using var http = new HttpClient();
@@ -73,6 +94,9 @@ public sealed class FilesEndToEndTests
         await alice.ShareFileAsync(bigUrl);
         var elsewhereUrl = elsewhere.Urls.First() + "/internal/cat.png";
         await alice.ShareFileAsync(elsewhereUrl);
+        // The policy strips a zip before any destination reads it; the PDF beside it on the same host is read.
+        await alice.ShareFileAsync($"http://{listedHost}/shared/policy.zip");
+        await alice.ShareFileAsync($"http://{listedHost}/shared/allowed.pdf");
 
         // On Matrix: Carol's and Alice's files as media events of their own upload, byte-exact, name, type and dimensions kept.
         JsonObject? MatrixMedia(string filename) => net.Hs.GetMessages(net.MatrixRoom).Select(e => e["content"] as JsonObject)
@@ -121,6 +145,15 @@ public sealed class FilesEndToEndTests
         }
         Assert.EndsWith("/diagram.png", fromCarol.Oob![0], StringComparison.Ordinal);
         Assert.EndsWith("/photo.jpg", fromBob.Oob![0], StringComparison.Ordinal);
+
+        // The policy's attachment rules came first: the stripped zip was never read, for any network; the PDF was.
+        await ThreeNetworks.WaitUntilAsync(() => MatrixMedia("allowed.pdf") is not null && MattermostFile("allowed.pdf") is not null, Long, "the allowed PDF on Matrix and Mattermost");
+        Assert.Equal(Sha(allowedPdf), Sha(await MatrixDownloadAsync(http, net, MatrixMedia("allowed.pdf")!["url"]!.GetValue<string>())));
+        Assert.False(served.ContainsKey("policy.zip"));
+        Assert.Null(MatrixMedia("policy.zip"));
+        Assert.DoesNotContain(net.Hs.GetMessages(net.MatrixRoom), e => e["sender"]!.GetValue<string>() != net.Bob!.UserId && (e["content"] as JsonObject)?["body"]?.GetValue<string>() is "");
+        Assert.DoesNotContain(net.Mm.GetPosts(net.MmChannel), p => !p.IsSystem && p.Message.Length == 0 && p.FileIds.Count == 0);
+        Assert.Equal(2, served["allowed.pdf"]); // once per destination that got it
 
         // No server address of Mattermost or Matrix anywhere, and the outside host was never asked.
         Assert.DoesNotContain(net.Hs.GetMessages(net.MatrixRoom), e => e.ToJsonString().Contains("/api/v4/files", StringComparison.Ordinal));
