@@ -43,3 +43,9 @@ public sealed class EjabberdFixture : XmppServerFixture<EjabberdServer>
 {
     protected override Task<EjabberdServer> StartServerAsync() => EjabberdServer.StartAsync("localhost", mucArchive: false);
 }
+
+/// <summary>ejabberd with its XEP-0363 upload service (<c>mod_http_upload</c>, access: local users and the bridge's component).</summary>
+public sealed class EjabberdUploadFixture : XmppServerFixture<EjabberdServer>
+{
+    protected override Task<EjabberdServer> StartServerAsync() => EjabberdServer.StartAsync("localhost", mucArchive: false, httpUpload: true);
+}
