@@ -153,13 +153,13 @@ public sealed partial class MattermostConnector
         {
             if (fileIds.Count == MaxFilesPerPost)
             {
-                text += $"\n[file \"{MentionNeutraliser.Neutralise(attachment.Name)}\" not delivered: a post holds at most {MaxFilesPerPost} files]";
+                text = WithLine(text, $"[file \"{MentionNeutraliser.Neutralise(attachment.Name)}\" not delivered: a post holds at most {MaxFilesPerPost} files]");
                 continue;
             }
             var (uploaded, failure) = await TryUploadAsync(attachment, channel, poster, ct);
             if (uploaded is null)
             {
-                text += "\n" + MentionNeutraliser.Neutralise(AttachmentNotice.InMessage(attachment, failure, _options.MaxAttachmentBytes));
+                text = WithLine(text, MentionNeutraliser.Neutralise(AttachmentNotice.InMessage(attachment, failure, _options.MaxAttachmentBytes)));
                 senderNotices.Add(AttachmentNotice.ToSender(attachment, NetworkId, failure, _options.MaxAttachmentBytes));
             }
             else
@@ -293,6 +293,8 @@ public sealed partial class MattermostConnector
             return null;
         }
     }
+
+    private static string WithLine(string text, string line) => text.Length == 0 ? line : text + "\n" + line;
 
     /// <summary>
     /// Copies a file into this server as the poster, through the core's media path (the source network's connector

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Xml.Linq;
+using Bridge.Core.Media;
 using Bridge.Core.Model;
 using Bridge.Xmpp.Muc;
 using Bridge.Xmpp.Protocol;
@@ -265,15 +266,20 @@ internal sealed partial class XmppConnector
             target = MapToNative(room, reacted, out unresolvedTarget);
         }
 
-        var attachments = message.Elements(Ns.Oob + "x").Select(x => (string?)x.Element(Ns.Oob + "url")).Where(u => !string.IsNullOrEmpty(u))
-            .Select(u => new Attachment { Name = AttachmentName(u!), ContentType = "application/octet-stream", Url = u })
-            .ToList();
+        var oobUrls = message.Elements(Ns.Oob + "x").Select(x => ((string?)x.Element(Ns.Oob + "url"))?.Trim()).Where(u => !string.IsNullOrEmpty(u)).Select(u => u!).ToList();
+        if (oobUrls.Count == 0 && body?.Trim() is { Length: > 0 } bare && !bare.Contains(' ', StringComparison.Ordinal) && !bare.Contains('\n', StringComparison.Ordinal)
+            && Uri.TryCreate(bare, UriKind.Absolute, out var bareUrl) && IsFileHost(bareUrl))
+        {
+            oobUrls.Add(bare); // a client that shares an upload with the URL as the whole body and no out-of-band element
+        }
+        var attachments = oobUrls.Distinct(StringComparer.Ordinal).Select(ToAttachment).ToList();
         if (kind == BridgeEventKind.Message && string.IsNullOrEmpty(body) && attachments.Count == 0)
         {
             return null; // chat states, receipts and other payload-only messages
         }
 
-        var text = body ?? "";
+        // The shared URL repeated in the body (clients send it so that others see a link) is the file, not text.
+        var text = body is null ? "" : string.Join("\n", body.Split('\n').Where(line => !oobUrls.Contains(line.Trim(), StringComparer.Ordinal)));
         if (message.Element(Ns.Reply + "reply") is { } reply && (string?)reply.Attribute("id") is { } repliedTo)
         {
             replyTo = MapToNative(room, repliedTo, out unresolvedReply);
@@ -360,6 +366,20 @@ internal sealed partial class XmppConnector
     /// The file name an out-of-band URL shows. The URL is the sender's text: one that does not parse (a bad host, a
     /// stray control character) used to throw out of the translation, and the whole message, text and all, was dropped.
     /// </summary>
+    private Attachment ToAttachment(string url)
+    {
+        var name = AttachmentName(url);
+        var fetchable = Uri.TryCreate(url, UriKind.Absolute, out var uri) && IsFileHost(uri);
+        return new Attachment
+        {
+            Name = name,
+            ContentType = ContentTypeOf(name),
+            // On this network's upload service: copied to the other networks. Elsewhere: a link, never fetched.
+            Source = fetchable ? new MediaSource(_network.Id, url) : null,
+            Url = fetchable ? null : url,
+        };
+    }
+
     private static string AttachmentName(string url) =>
         Path.GetFileName(Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.AbsolutePath : url);
 

@@ -240,6 +240,7 @@ internal sealed partial class XmppConnector : INetworkConnector, IConnectorVital
 
         _lifetime?.Dispose();
         _lifetime = null;
+        _mediaHttp.Dispose();
     }
 
     private bool TryResolveRoom(string channelId, out Jid jid)

@@ -87,6 +87,11 @@ public sealed class AttachmentTests
         Assert.Equal("Your file \"big.png\" was not delivered to network 'mm': it is larger than its 8 bytes limit. Your file \"lost.txt\" was not delivered to network 'mm': it could not be read.",
             delivered.SenderNotice);
         Assert.DoesNotContain("api/v4", post.Message, StringComparison.Ordinal);
+
+        // A file alone: the notice is the whole post (no empty first line).
+        var alone = MmHarness.Message("") with { Attachments = [ev.Attachments[0]] };
+        var second = Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(h.Request(alone), CancellationToken.None));
+        Assert.Equal("[file \"big.png\" not delivered: larger than the 8 bytes limit here]", h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == second.NativeId).Message);
     }
 
     [Fact]

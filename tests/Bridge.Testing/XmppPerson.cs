@@ -18,6 +18,7 @@ public sealed class XmppPerson : IAsyncDisposable
     private readonly List<PrivateMessage> _privateMessages = [];
     private readonly List<ReceivedReaction> _reactions = [];
     private readonly HashSet<string> _sent = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _uploaded = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -162,6 +163,41 @@ public sealed class XmppPerson : IAsyncDisposable
         await SendLineAsync(JsonSerializer.Serialize(new { cmd = "say", body = url, id, oob = url }));
         await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
         return id;
+    }
+
+    /// <summary>
+    /// Uploads <paramref name="data"/> through the server's XEP-0363 service <paramref name="service"/> as this person's
+    /// client does (a slot, then an HTTP PUT with the slot's headers); returns the GET URL to share.
+    /// </summary>
+    public async Task<string> UploadAsync(string service, string fileName, string contentType, byte[] data, TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var path = Path.Combine(Path.GetTempPath(), "xmpp-person-upload-" + id);
+        await File.WriteAllBytesAsync(path, data);
+        try
+        {
+            await SendLineAsync(JsonSerializer.Serialize(new { cmd = "upload", id, path, service, filename = fileName, content_type = contentType }));
+            var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+            while (true)
+            {
+                lock (_gate)
+                {
+                    if (_uploaded.TryGetValue(id, out var url))
+                    {
+                        return url;
+                    }
+                }
+                if (DateTime.UtcNow > deadline || _process.HasExited)
+                {
+                    throw new TimeoutException($"{Nick}: upload {id} not done:\n{Log}");
+                }
+                await Task.Delay(10);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     /// <summary>Sends an XEP-0444 reaction to the message the room knows as <paramref name="targetId"/> (its stanza-id in a MUC).</summary>
@@ -370,7 +406,8 @@ public sealed class XmppPerson : IAsyncDisposable
                         (bool?)node["delayed"] ?? false,
                         received,
                         (string?)node["replace_id"],
-                        (node["bodies"] as JsonObject ?? []).ToDictionary(kv => kv.Key, kv => (string?)kv.Value ?? "", StringComparer.Ordinal)));
+                        (node["bodies"] as JsonObject ?? []).ToDictionary(kv => kv.Key, kv => (string?)kv.Value ?? "", StringComparer.Ordinal),
+                        [.. (node["oob"] as JsonArray ?? []).Select(u => (string?)u ?? "")]));
                     break;
                 case "reaction":
                     _reactions.Add(new ReceivedReaction(
@@ -378,6 +415,13 @@ public sealed class XmppPerson : IAsyncDisposable
                         (string?)node["id"] ?? "",
                         [.. (node["keys"] as JsonArray ?? []).Select(k => (string?)k ?? "")],
                         received));
+                    break;
+                case "uploaded":
+                    if ((string?)node["id"] is { } uploadId && (string?)node["url"] is { } uploadUrl)
+                    {
+                        _uploaded[uploadId] = uploadUrl;
+                    }
+
                     break;
                 case "sent":
                     if ((string?)node["id"] is { } sentId)
@@ -400,8 +444,9 @@ public sealed class XmppPerson : IAsyncDisposable
 
 /// <summary>A groupchat message as the client received it; <see cref="ReplaceId"/> is set on an XEP-0308 correction.</summary>
 /// <param name="Bodies">Every &lt;body/&gt; by its language (xml:lang, or the stanza's; "" when neither says).</param>
+/// <param name="Oob">The XEP-0066 out-of-band URLs (shared files) the message carries.</param>
 public sealed record ReceivedMessage(string FromNick, string Body, string? Id, string? StanzaId, bool Delayed, DateTimeOffset ReceivedAt, string? ReplaceId = null,
-    IReadOnlyDictionary<string, string>? Bodies = null);
+    IReadOnlyDictionary<string, string>? Bodies = null, IReadOnlyList<string>? Oob = null);
 
 /// <summary>An XEP-0444 reactions message: who reacted, to which message id, with which keys.</summary>
 public sealed record ReceivedReaction(string FromNick, string TargetId, IReadOnlyList<string> Keys, DateTimeOffset ReceivedAt);

@@ -24,6 +24,12 @@ internal sealed class ThreeNetworksOptions
     /// </summary>
     public bool Proxies { get; init; }
 
+    /// <summary>Prosody runs its XEP-0363 upload service (<c>mod_http_file_share</c>) and the XMPP network lists its host in <c>fileHosts</c>.</summary>
+    public bool XmppFileUpload { get; init; }
+
+    /// <summary>More hosts for the XMPP network's <c>fileHosts</c> (host:port of test HTTP listeners).</summary>
+    public IReadOnlyList<string> XmppExtraFileHosts { get; init; } = [];
+
     /// <summary>Sets <c>guestPuppets: true</c> on the Mattermost network.</summary>
     public bool MattermostGuestPuppets { get; init; }
 
@@ -92,13 +98,18 @@ internal sealed class ThreeNetworks : IAsyncDisposable
     {
         options ??= new ThreeNetworksOptions();
         var dir = new TempDirectory();
-        var xmpp = await ProsodyServer.StartAsync("a.localhost");
+        var xmpp = await ProsodyServer.StartAsync("a.localhost", httpUpload: options.XmppFileUpload);
         var net = new ThreeNetworks(dir, xmpp);
         try
         {
             await xmpp.RegisterAsync("alice", "alicepass");
             net.XmppLink = options.Proxies ? DelayingTcpProxy.Start(xmpp.ComponentPort) : null;
             var builder = new BridgeConfigBuilder(net.DatabasePath).Xmpp("xmpp", xmpp, "org-xmpp", viaPort: net.XmppLink?.Port);
+            string[] fileHosts = [.. new[] { xmpp.UploadHost }.OfType<string>(), .. options.XmppExtraFileHosts];
+            if (fileHosts.Length > 0)
+            {
+                builder.ListSetting("xmpp", "fileHosts", fileHosts);
+            }
             var endpoints = new List<(string, string)> { ("xmpp", net.XmppRoom) };
             if (options.SecondXmpp)
             {
