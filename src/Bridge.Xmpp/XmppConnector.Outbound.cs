@@ -34,6 +34,27 @@ internal sealed partial class XmppConnector
         return name.Length == 0 ? "someone" : name;
     }
 
+    /// <summary>
+    /// The nick a person's puppet asks for in <paramref name="room"/>: their name, or, when it reads like the nick of a
+    /// real person of the room (same <see cref="NickSkeleton"/>), their name marked with their network, so nobody
+    /// can pass for someone else there.
+    /// </summary>
+    internal string PuppetNickFor(RoomState room, PersonRef person)
+    {
+        var nick = NickFor(person);
+        lock (_gate)
+        {
+            if (!room.RealNickSkeletons.Contains(NickSkeleton.Of(nick)))
+            {
+                return nick;
+            }
+        }
+
+        var marker = " (" + CleanText(person.NetworkId) + ")";
+        var head = nick.Length + marker.Length > MaxNickLength ? nick[..Math.Max(1, MaxNickLength - marker.Length)].TrimEnd() : nick;
+        return head + marker;
+    }
+
     public async Task<DeliveryResult> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
     {
         var stream = _stream;
@@ -76,7 +97,7 @@ internal sealed partial class XmppConnector
         }
 
         var puppet = PuppetJid(ev.Sender);
-        var occupancy = GetOccupancy(puppet, room, NickFor(ev.Sender), isBot: false);
+        var occupancy = GetOccupancy(puppet, room, PuppetNickFor(room, ev.Sender), isBot: false);
         try
         {
             await EnsureJoinedAsync(occupancy, cancellationToken);
