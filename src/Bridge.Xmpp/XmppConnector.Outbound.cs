@@ -22,7 +22,8 @@ internal sealed partial class XmppConnector
         var name = CleanText(person.DisplayName).Trim();
         if (name.Length == 0)
         {
-            name = CleanText(person.UserId).Trim();
+            // The person's handle, never their user id: that may be a hidden id, or a JID their room does not show.
+            name = CleanText(person.Handle ?? "").Trim();
         }
 
         name = string.Concat(name.Where(c => !char.IsControl(c) && c != '\u00a0'));
