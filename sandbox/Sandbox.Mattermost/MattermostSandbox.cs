@@ -166,6 +166,10 @@ public sealed class MattermostSandbox : IAsyncDisposable
         return channel is null ? null : new SandboxChannel(channel.Id, channel.TeamId, channel.Name, channel.DisplayName, channel.Type);
     }
 
+    /// <summary>Sets a user's names as they would in their profile settings (through the same path as PUT /users/{id}/patch).</summary>
+    public void SetNames(string userId, string firstName, string lastName, string nickname = "") =>
+        _state.PatchUser(SystemActor(), userId, new JsonObject { ["first_name"] = firstName, ["last_name"] = lastName, ["nickname"] = nickname });
+
     public void AddToTeam(string teamId, string userId) => _state.AddTeamMember(SystemActor(), teamId, userId);
 
     public void AddToChannel(string channelId, string userId) =>

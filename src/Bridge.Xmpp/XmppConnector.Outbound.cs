@@ -23,7 +23,8 @@ internal sealed partial class XmppConnector
         var name = CleanText(person.DisplayName).Trim();
         if (name.Length == 0)
         {
-            name = CleanText(person.UserId).Trim();
+            // The person's handle, never their user id: that may be a hidden id, or a JID their room does not show.
+            name = CleanText(person.Handle ?? "").Trim();
         }
 
         name = string.Concat(name.Where(c => !char.IsControl(c) && c != '\u00a0'));
@@ -33,6 +34,27 @@ internal sealed partial class XmppConnector
         }
 
         return name.Length == 0 ? "someone" : name;
+    }
+
+    /// <summary>
+    /// The nick a person's puppet asks for in <paramref name="room"/>: their name, or, when it reads like the nick of a
+    /// real person of the room (same <see cref="NickSkeleton"/>), their name marked with their network, so nobody
+    /// can pass for someone else there.
+    /// </summary>
+    internal string PuppetNickFor(RoomState room, PersonRef person)
+    {
+        var nick = NickFor(person);
+        lock (_gate)
+        {
+            if (!room.RealNickSkeletons.Contains(NickSkeleton.Of(nick)))
+            {
+                return nick;
+            }
+        }
+
+        var marker = " (" + CleanText(person.NetworkId) + ")";
+        var head = nick.Length + marker.Length > MaxNickLength ? nick[..Math.Max(1, MaxNickLength - marker.Length)].TrimEnd() : nick;
+        return head + marker;
     }
 
     public async Task<DeliveryResult> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
@@ -77,7 +99,7 @@ internal sealed partial class XmppConnector
         }
 
         var puppet = PuppetJid(ev.Sender);
-        var occupancy = GetOccupancy(puppet, room, NickFor(ev.Sender), isBot: false);
+        var occupancy = GetOccupancy(puppet, room, PuppetNickFor(room, ev.Sender), isBot: false);
         try
         {
             await EnsureJoinedAsync(occupancy, cancellationToken);

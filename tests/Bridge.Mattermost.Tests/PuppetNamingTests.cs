@@ -129,3 +129,25 @@ public sealed class PuppetIdentityTests
         Assert.Equal("br-alice_adams", h.Sandbox.GetUser(post.UserId).Username);
     }
 }
+
+/// <summary>A Mattermost person's name elsewhere is never more than their fellow members see.</summary>
+public sealed class ShownNameTests
+{
+    [Theory]
+    [InlineData(true, "", "Bob Jones")]
+    [InlineData(false, "", "bob")]
+    [InlineData(false, "Bobby", "Bobby")]
+    public async Task The_name_bridged_is_the_one_members_see(bool showFullName, string nickname, string expected)
+    {
+        await using var h = await MmHarness.StartAsync(server: s => s.ShowFullName = showFullName);
+        var bob = h.Sandbox.CreateUser("bob");
+        h.Sandbox.SetNames(bob.Id, "Bob", "Jones", nickname);
+        h.Sandbox.AddToTeam(h.Seed.Team.Id, bob.Id);
+        h.Sandbox.AddToChannel(h.Seed.Channel.Id, bob.Id);
+
+        var post = h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "hello");
+        await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == post.Id), "posted");
+        var sender = h.Sink.Messages.Single(e => e.NativeId == post.Id).Sender;
+        Assert.Equal((expected, "bob"), (sender.DisplayName, sender.Handle));
+    }
+}

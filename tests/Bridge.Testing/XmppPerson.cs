@@ -269,6 +269,14 @@ public sealed class XmppPerson : IAsyncDisposable
         }
     }
 
+    /// <summary>Changes this person's nick in the room (XEP-0045 §7.6) and waits until the room shows the new one.</summary>
+    public async Task ChangeNickAsync(string nick, TimeSpan? timeout = null)
+    {
+        await SendLineAsync(JsonSerializer.Serialize(new { cmd = "nick", nick }));
+        await WaitForPresenceAsync(nick, "available", timeout ?? TimeSpan.FromSeconds(10));
+        Nick = nick;
+    }
+
     /// <summary>Waits for a presence of <paramref name="type"/> (available, unavailable) from an occupant.</summary>
     public async Task WaitForPresenceAsync(string nick, string type, TimeSpan timeout)
     {

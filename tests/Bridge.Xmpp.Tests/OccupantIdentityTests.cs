@@ -87,3 +87,39 @@ public sealed class OccupantIdentityTests
         Assert.StartsWith("hidden:", bridge.Sink.All.Single(e => e.Text == "hidden again").Sender.UserId, StringComparison.Ordinal);
     }
 }
+
+/// <summary>A puppet never takes a nick that reads like the nick of a real person of the room.</summary>
+public sealed class PuppetNickTests
+{
+    private const string Room = "ops@conference.localhost";
+    private const string Secret = "s3cret";
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+
+    [Theory]
+    [InlineData("alice", "alice (remote)")]
+    [InlineData("A l i c e!", "A l i c e! (remote)")]
+    [InlineData("A1ice", "A1ice (remote)")]
+    [InlineData("Bob", "Bob")]
+    public async Task A_name_like_a_real_persons_nick_is_marked_with_the_network(string name, string expectedNick)
+    {
+        var joinedAs = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = new FakeComponentServer(async (session, index) =>
+        {
+            Assert.True(await session.HandshakeAsync(Secret));
+            await session.AcceptBotJoinAsync(Room);
+            await session.SendAsync($"<presence from='{Room}/Alice' to='bridge.localhost'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='member' role='participant'/></x></presence>");
+            var join = await session.WaitForAsync(new System.Text.RegularExpressions.Regex($"<presence[^>]*from=\"([^\"]+@bridge.localhost)\"[^>]*to=\"{System.Text.RegularExpressions.Regex.Escape(Room)}/([^\"]+)\""), Wait);
+            var nick = System.Net.WebUtility.HtmlDecode(join.Groups[2].Value);
+            joinedAs.TrySetResult(nick);
+            await session.SendAsync($"<presence from='{Room}/{System.Security.SecurityElement.Escape(nick)}' to='{join.Groups[1].Value}'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/><status code='110'/></x></presence>");
+            await session.WaitForAsync(new System.Text.RegularExpressions.Regex("<message[^>]*id=\"(bridge-1)\""), Wait);
+            await session.SendAsync($"<message type='groupchat' from='{Room}/{System.Security.SecurityElement.Escape(nick)}' to='bridge.localhost' id='bridge-1'><body>hi</body><stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='s-1'/></message>");
+        });
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [Room]);
+        await bridge.WaitReadyAsync(Wait);
+        await Task.Delay(200); // the room's occupant list reaches the bot first, as on join
+        var result = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, Room, name, "hi"), CancellationToken.None);
+        Assert.IsType<Bridge.Core.Connectors.DeliveryResult.Delivered>(result);
+        Assert.Equal(expectedNick, await joinedAs.Task.WaitAsync(Wait));
+    }
+}

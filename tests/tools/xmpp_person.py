@@ -4,7 +4,8 @@
 Usage: xmpp_person.py JID PASSWORD HOST PORT ROOM NICK
 stdin : {"cmd":"say","body":"..."} [optional "id", optional "oob": a URL sent as XEP-0066 out-of-band data],
         {"cmd":"correct","id":"<id of own message>","body":"..."},
-        {"cmd":"react","id":"<stanza-id of a message>","key":"<emoji>"} [optional "new_id"] (XEP-0444), {"cmd":"quit"}
+        {"cmd":"react","id":"<stanza-id of a message>","key":"<emoji>"} [optional "new_id"] (XEP-0444),
+        {"cmd":"nick","nick":"..."} (a nick change in the room, XEP-0045 7.6), {"cmd":"quit"}
 stdout: {"event":"joined","nick":..} once in the room; {"event":"presence","nick":..,"type":"available"|"unavailable",
         "self":bool,"codes":[..]} for every occupant presence; one line per groupchat message received:
         {"event":"message","from_nick":..,"body":..,"bodies":{lang: body},"id":..,"stanza_id":..,"delayed":bool,"replace_id":..}
@@ -184,6 +185,11 @@ class Person(slixmpp.ClientXMPP):
             return
         if kind == "upload":
             asyncio.ensure_future(self.upload(cmd))
+            return
+        if kind == "nick":
+            # A nick change is a plain presence to the new occupant JID; the room answers with 303 then 110.
+            self.nick = cmd["nick"]
+            self.make_presence(pto="%s/%s" % (self.room, self.nick)).send()
             return
         emit({"event": "error", "where": "command", "detail": "unknown cmd %r" % kind})
 

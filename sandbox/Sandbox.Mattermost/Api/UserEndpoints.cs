@@ -10,6 +10,19 @@ namespace Sandbox.Mattermost.Api;
 
 internal static class UserEndpoints
 {
+    /// <summary>A user as <paramref name="viewer"/> may see them: without first and last name when the privacy settings hide full names.</summary>
+    private static JsonObject AsSeenBy(SandboxState state, UserRecord viewer, UserRecord user)
+    {
+        var json = user.ToJson();
+        if (!state.Settings.ShowFullName && !viewer.IsAdmin && viewer.Id != user.Id)
+        {
+            json["first_name"] = "";
+            json["last_name"] = "";
+        }
+
+        return json;
+    }
+
     public static void Map(IEndpointRouteBuilder app, SandboxState state)
     {
         app.MapPost("/api/v4/users/login", async ctx =>
@@ -42,7 +55,7 @@ internal static class UserEndpoints
         {
             var actor = Actor(ctx);
             var user = state.GetVisibleUser(actor, state.GetUser(UserIdParam(ctx)));
-            await WriteJsonAsync(ctx, 200, user.ToJson());
+            await WriteJsonAsync(ctx, 200, AsSeenBy(state, actor, user));
         });
 
         app.MapGet("/api/v4/users/username/{username}", async ctx =>
@@ -50,7 +63,7 @@ internal static class UserEndpoints
             var actor = Actor(ctx);
             var user = state.FindUserByUsername(Route(ctx, "username"))
                 ?? throw new MmApiException(404, "app.user.get_by_username.app_error", "Unable to find an existing account matching your username for this team. This team may require an invite from the team owner to join.");
-            await WriteJsonAsync(ctx, 200, state.GetVisibleUser(actor, user).ToJson());
+            await WriteJsonAsync(ctx, 200, AsSeenBy(state, actor, state.GetVisibleUser(actor, user)));
         });
 
         app.MapPost("/api/v4/users/usernames", async ctx =>
@@ -64,7 +77,7 @@ internal static class UserEndpoints
                 // People the actor may not see are left out, as the server's view restrictions do.
                 if (state.FindUserByUsername(name) is { } u && state.CanSeeUser(actor, u.Id))
                 {
-                    result.Add(u.ToJson());
+                    result.Add(AsSeenBy(state, actor, u));
                 }
             }
             await WriteJsonAsync(ctx, 200, result);

@@ -24,6 +24,12 @@ internal sealed class RoomState(string channelId, Jid jid, int idCacheSize = Roo
     /// </summary>
     public volatile bool RealJidsPublic;
 
+    /// <summary>
+    /// Skeletons (<see cref="NickSkeleton"/>) of the nicks real people (not our bot or puppets) have used in the room
+    /// since the bridge started: a puppet never takes a nick that reads like one of them. Guarded by the connector's lock.
+    /// </summary>
+    public HashSet<string> RealNickSkeletons { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The newest room stanza-id ingested (or recognised as ours), owned by the ingest worker.</summary>
     public string? LastStanzaId { get; set; }
 

@@ -15,6 +15,9 @@ internal sealed class ThreeNetworksOptions
 
     public bool Mattermost { get; init; } = true;
 
+    /// <summary>Starts the XMPP server of network <c>xmpp</c> (domain <c>a.localhost</c>); Prosody unless a test picks another.</summary>
+    public Func<Task<IXmppTestServer>> StartXmpp { get; init; } = async () => await ProsodyServer.StartAsync("a.localhost");
+
     /// <summary>A second organisation's Prosody (network <c>xmpp2</c>) in the same link.</summary>
     public bool SecondXmpp { get; init; }
 
@@ -62,14 +65,14 @@ internal sealed class ThreeNetworks : IAsyncDisposable
 
     private readonly List<IAsyncDisposable> _people = [];
 
-    private ThreeNetworks(TempDirectory dir, ProsodyServer xmpp)
+    private ThreeNetworks(TempDirectory dir, IXmppTestServer xmpp)
     {
         Dir = dir;
         Xmpp = xmpp;
     }
 
     public TempDirectory Dir { get; }
-    public ProsodyServer Xmpp { get; }
+    public IXmppTestServer Xmpp { get; }
     public ProsodyServer? Xmpp2 { get; private set; }
     public MatrixSandbox? Matrix { get; private set; }
     public MatrixUser? Bob { get; private set; }
@@ -98,7 +101,8 @@ internal sealed class ThreeNetworks : IAsyncDisposable
     {
         options ??= new ThreeNetworksOptions();
         var dir = new TempDirectory();
-        var xmpp = await ProsodyServer.StartAsync("a.localhost", httpUpload: options.XmppFileUpload);
+        // An upload service is Prosody's (mod_http_file_share); otherwise the server the options start (Prosody or ejabberd).
+        var xmpp = options.XmppFileUpload ? await ProsodyServer.StartAsync("a.localhost", httpUpload: true) : await options.StartXmpp();
         var net = new ThreeNetworks(dir, xmpp);
         try
         {
