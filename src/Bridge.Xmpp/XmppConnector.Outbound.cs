@@ -76,6 +76,7 @@ internal sealed partial class XmppConnector
         }
 
         var puppet = PuppetJid(ev.Sender);
+        RememberPuppetPerson(puppet, ev.Sender);
         var occupancy = GetOccupancy(puppet, room, NickFor(ev.Sender), isBot: false);
         try
         {
@@ -272,15 +273,21 @@ internal sealed partial class XmppConnector
             text = text.Length == 0 ? links : links.Length == 0 ? text : text + "\n" + links;
         }
 
+        var mentioned = RenderMentions(request, room, ref text);
+
         switch (ev.Kind)
         {
             case BridgeEventKind.Message:
-                message.Add(new XElement(Ns.Component + "body", labelPrefix + (ev.MessageKind == MessageKind.Emote ? "/me " + text : text)));
+                var head = labelPrefix + (ev.MessageKind == MessageKind.Emote ? "/me " : "");
+                message.Add(new XElement(Ns.Component + "body", head + text));
                 AddOriginal(message, request, labelPrefix + (ev.MessageKind == MessageKind.Emote ? "/me " : ""));
                 if (request.ReplyToNativeId is { } replyTo)
                 {
                     message.Add(new XElement(Ns.Reply + "reply", new XAttribute("id", replyTo)));
                 }
+
+                AddThread(message, request);
+                AddReferences(message, room, head + text, head.Length, mentioned);
 
                 if (ev.Attachments.FirstOrDefault(a => a.Url is not null) is { } first)
                 {
@@ -293,7 +300,9 @@ internal sealed partial class XmppConnector
                     ? room.NativeToMessageId.TryGet(editTarget, out var originalId) ? originalId
                     : editTarget.StartsWith(OwnIdPrefix, StringComparison.Ordinal) ? editTarget : null
                     : null;
-                message.Add(new XElement(Ns.Component + "body", labelPrefix + (original is null ? "* " : "") + (ev.MessageKind == MessageKind.Emote ? "/me " + text : text)));
+                var editHead = labelPrefix + (original is null ? "* " : "") + (ev.MessageKind == MessageKind.Emote ? "/me " : "");
+                message.Add(new XElement(Ns.Component + "body", editHead + text));
+                AddReferences(message, room, editHead + text, editHead.Length, mentioned);
                 AddOriginal(message, request, labelPrefix + (original is null ? "* " : "") + (ev.MessageKind == MessageKind.Emote ? "/me " : ""));
                 if (original is not null)
                 {

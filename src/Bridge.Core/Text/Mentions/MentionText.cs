@@ -22,8 +22,14 @@ public static partial class MentionText
     /// Replaces the words of each mention in <paramref name="text"/> by <paramref name="render"/>'s form; a null form
     /// keeps the words. Code spans and fences are left as they are.
     /// </summary>
-    public static string Render(string text, IReadOnlyList<Mention> mentions, Func<Mention, string?> render)
+    public static string Render(string text, IReadOnlyList<Mention> mentions, Func<Mention, string?> render) =>
+        Render(text, mentions, render, out _);
+
+    /// <summary>As <see cref="Render(string, IReadOnlyList{Mention}, Func{Mention, string?})"/>, also telling where each form landed (UTF-16 index and length).</summary>
+    public static string Render(string text, IReadOnlyList<Mention> mentions, Func<Mention, string?> render, out IReadOnlyList<(Mention Mention, int Start, int Length)> placed)
     {
+        var places = new List<(Mention, int, int)>();
+        placed = places;
         if (mentions.Count == 0 || text.Length == 0)
         {
             return text;
@@ -45,7 +51,9 @@ public static partial class MentionText
                 continue;
             }
 
-            sb.Append(text, cursor, at - cursor).Append(form);
+            sb.Append(text, cursor, at - cursor);
+            places.Add((mention, sb.Length, form.Length));
+            sb.Append(form);
             cursor = at + mention.Written.Length;
         }
 
