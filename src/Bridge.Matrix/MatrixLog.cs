@@ -22,4 +22,5 @@ internal static class MatrixLog
     public static readonly EventId NoticeRoomCreated = new(3014, "MatrixNoticeRoomCreated");
     public static readonly EventId TooLarge = new(3015, "MatrixTooLarge");
     public static readonly EventId RoomsChanged = new(3016, "MatrixRoomsChanged");
+    public static readonly EventId ThreadRefused = new(3040, "MatrixThreadRefused");
 }
