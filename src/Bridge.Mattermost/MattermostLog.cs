@@ -20,4 +20,5 @@ internal static class MattermostLog
     public static readonly EventId ChannelsChanged = new(5014, nameof(ChannelsChanged));
     public static readonly EventId MembershipRepaired = new(5015, nameof(MembershipRepaired));
     public static readonly EventId ReactionIgnored = new(5016, nameof(ReactionIgnored));
+    public static readonly EventId ThreadRefused = new(5040, nameof(ThreadRefused));
 }
