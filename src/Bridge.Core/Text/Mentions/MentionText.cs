@@ -12,7 +12,7 @@ namespace Bridge.Core.Text.Mentions;
 /// </summary>
 public static partial class MentionText
 {
-    [GeneratedRegex(@"(```[\s\S]*?(```|$)|`[^`\n]*`)")]
+    [GeneratedRegex(@"(```[\s\S]*?(```|$)|`[^`\n]*`)", RegexOptions.None, 250)]
     private static partial Regex CodeSpans();
 
     [GeneratedRegex(@"(<[^>]*>)")]
@@ -35,7 +35,16 @@ public static partial class MentionText
             return text;
         }
 
-        var code = CodeSpans().Matches(text).Select(m => (m.Index, End: m.Index + m.Length)).ToList();
+        List<(int Index, int End)> code;
+        try
+        {
+            code = [.. CodeSpans().Matches(text).Select(m => (m.Index, m.Index + m.Length))];
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return text; // too costly to tell code from text: the words stay as written
+        }
+
         var sb = new StringBuilder(text.Length + 16);
         var cursor = 0;
         foreach (var mention in mentions)
