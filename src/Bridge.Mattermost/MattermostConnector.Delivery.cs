@@ -183,7 +183,7 @@ public sealed partial class MattermostConnector
                 partProps[Tag("part")] = $"{i + 1}/{parts.Count}";
             }
             var id = await FindEarlierPostAsync(request, channel.NativeId, key, ct)
-                     ?? await CreatePostAsync(new JsonObject
+                     ?? await CreatePostInThreadAsync(new JsonObject
                      {
                          ["channel_id"] = channel.NativeId,
                          ["message"] = parts[i],

@@ -15,13 +15,14 @@ namespace Bridge.Mattermost;
 public sealed partial class MattermostConnector
 {
     private const int MaxMentionsPerPost = 32;
+    private const int MaxRememberedNames = 10_000;
     private readonly ConcurrentDictionary<string, MmUser?> _usersByName = new(StringComparer.OrdinalIgnoreCase);
 
     // Mattermost usernames: a letter, then letters, digits, '.', '-', '_' (lower case; the server compares without case).
     [GeneratedRegex(@"(?<![\p{L}\p{N}_.\-@`])@([A-Za-z][A-Za-z0-9._\-]{0,63})", RegexOptions.CultureInvariant)]
     private static partial Regex UsernameMention();
 
-    [GeneratedRegex(@"```[\s\S]*?(```|$)|`[^`\n]*`")]
+    [GeneratedRegex(@"```[\s\S]*?(```|$)|`[^`\n]*`", RegexOptions.None, 250)]
     private static partial Regex Code();
 
     /// <summary>The people a post's <c>@username</c>s name; channel-wide keywords and unknown names are no one.</summary>
@@ -32,7 +33,16 @@ public sealed partial class MattermostConnector
             return [];
         }
 
-        var code = Code().Matches(message).Select(m => (m.Index, End: m.Index + m.Length)).ToList();
+        List<(int Index, int End)> code;
+        try
+        {
+            code = [.. Code().Matches(message).Select(m => (m.Index, m.Index + m.Length))];
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return []; // too costly to read: no mentions rather than a stalled stream
+        }
+
         var mentions = new List<Mention>();
         foreach (Match m in UsernameMention().Matches(message))
         {
@@ -74,6 +84,11 @@ public sealed partial class MattermostConnector
             {
                 _logger.LogDebug(MattermostLog.InboundFailed, "Could not look up the mentioned @{Username}: {Error}", username, e.Message);
                 return null; // not remembered: asked again next time
+            }
+
+            if (_usersByName.Count >= MaxRememberedNames)
+            {
+                _usersByName.Clear(); // anyone can write any name: what is remembered stays bounded
             }
 
             _usersByName[username] = user;

@@ -99,6 +99,7 @@ internal sealed partial class XmppConnector
         }
 
         var puppet = PuppetJid(ev.Sender);
+        RememberPuppetPerson(puppet, ev.Sender);
         var occupancy = GetOccupancy(puppet, room, PuppetNickFor(room, ev.Sender), isBot: false);
         try
         {
@@ -326,15 +327,21 @@ internal sealed partial class XmppConnector
             text = string.Join("\n", text.Length == 0 ? lines : lines.Prepend(text));
         }
 
+        var mentioned = RenderMentions(request, room, ref text);
+
         switch (ev.Kind)
         {
             case BridgeEventKind.Message:
-                message.Add(new XElement(Ns.Component + "body", labelPrefix + (ev.MessageKind == MessageKind.Emote ? "/me " + text : text)));
+                var head = labelPrefix + (ev.MessageKind == MessageKind.Emote ? "/me " : "");
+                message.Add(new XElement(Ns.Component + "body", head + text));
                 AddOriginal(message, request, labelPrefix + (ev.MessageKind == MessageKind.Emote ? "/me " : ""));
                 if (request.ReplyToNativeId is { } replyTo)
                 {
                     message.Add(new XElement(Ns.Reply + "reply", new XAttribute("id", replyTo)));
                 }
+
+                AddThread(message, request);
+                AddReferences(message, room, head + text, head.Length, mentioned);
 
                 foreach (var file in files)
                 {
@@ -347,7 +354,9 @@ internal sealed partial class XmppConnector
                     ? room.NativeToMessageId.TryGet(editTarget, out var originalId) ? originalId
                     : editTarget.StartsWith(OwnIdPrefix, StringComparison.Ordinal) ? editTarget : null
                     : null;
-                message.Add(new XElement(Ns.Component + "body", labelPrefix + (original is null ? "* " : "") + (ev.MessageKind == MessageKind.Emote ? "/me " + text : text)));
+                var editHead = labelPrefix + (original is null ? "* " : "") + (ev.MessageKind == MessageKind.Emote ? "/me " : "");
+                message.Add(new XElement(Ns.Component + "body", editHead + text));
+                AddReferences(message, room, editHead + text, editHead.Length, mentioned);
                 AddOriginal(message, request, labelPrefix + (original is null ? "* " : "") + (ev.MessageKind == MessageKind.Emote ? "/me " : ""));
                 if (original is not null)
                 {

@@ -36,6 +36,7 @@ public sealed class XmppStanzaFuzzTests
         "<message type='groupchat' from='ops@conference.localhost/eve' to='bridge.localhost' id='m4'><reactions xmlns='urn:xmpp:reactions:0' id='m1'><reaction>\ud83d\udc4d</reaction></reactions><store xmlns='urn:xmpp:hints'/></message>",
         "<message type='groupchat' from='ops@conference.localhost/eve' to='bridge.localhost' id='m5'><retract xmlns='urn:xmpp:message-retract:1' id='m1'/><body>/me retracted</body></message>",
         "<message type='groupchat' from='ops@conference.localhost/eve' to='bridge.localhost' id='m6'><body>https://up.example.org/a/cat.png</body><x xmlns='jabber:x:oob'><url>https://up.example.org/a/cat.png</url></x><delay xmlns='urn:xmpp:delay' stamp='2024-01-02T03:04:05Z'/></message>",
+        "<message type='groupchat' from='ops@conference.localhost/eve' to='bridge.localhost' id='m8'><body>bob: \ud83d\ude00 see</body><thread>s1</thread><reference xmlns='urn:xmpp:reference:0' type='mention' uri='xmpp:ops@conference.localhost/bob' begin='0' end='3'/></message>",
         "<message type='groupchat' from='ops@conference.localhost/eve' to='bridge.localhost' id='m7'><apply-to xmlns='urn:xmpp:fasten:0' id='m1'><retract xmlns='urn:xmpp:message-retract:0'/></apply-to><subject>topic</subject></message>",
     ];
 
@@ -49,6 +50,8 @@ public sealed class XmppStanzaFuzzTests
         "<reply xmlns='urn:xmpp:reply:0'/>", "<reply xmlns='urn:xmpp:reply:0' id='m2'/>", "<replace xmlns='urn:xmpp:message-correct:0'/>", "<retract xmlns='urn:xmpp:message-retract:1'/>",
         "<reactions xmlns='urn:xmpp:reactions:0' id='x'/>", "<reaction/>", "<reaction>\u200d</reaction>", "<securitylabel xmlns='urn:xmpp:sec-label:0'/>",
         "<securitylabel xmlns='urn:xmpp:sec-label:0'><displaymarking/></securitylabel>", "<delay xmlns='urn:xmpp:delay' stamp='9999-99-99'/>", "<delay xmlns='urn:xmpp:delay' stamp='-1'/>",
+        "<thread/>", "<thread>\u0001</thread>", " uri='xmpp:ops@conference.localhost/%zz'", " uri='xmpp:%40/bob'", " uri='xmpp:ops@conference.localhost/bob?join'", " begin='2' end='1'",
+        " begin='1' end='2'", " end='999999999999'", "<reference xmlns='urn:xmpp:reference:0' type='mention' uri='xmpp:ops@conference.localhost/bob'/>",
         "<stanza-id xmlns='urn:xmpp:sid:0' by='ops@conference.localhost'/>", "<occupant-id xmlns='urn:xmpp:occupant-id:0'/>", "/me ", "\n", "&gt; ", "\u202e", "\ud83d\ude00",
     ];
 
@@ -67,6 +70,7 @@ public sealed class XmppStanzaFuzzTests
         foreach (var message in messages.Where(m => m.Name.LocalName == "message"))
         {
             var room = new RoomState("room", new Jid("ops", "conference.localhost", null));
+            room.Occupants["bob"] = new OccupantInfo("bob@localhost/phone", "o-bob");
             if (Connector.Translate(room, message, live, archiveStanzaId: live ? null : "archived-1") is not { } e)
             {
                 continue;
@@ -84,6 +88,17 @@ public sealed class XmppStanzaFuzzTests
             foreach (var a in e.Attachments)
             {
                 WritableAsXml(a.Name);
+            }
+
+            foreach (var m in e.Mentions)
+            {
+                Assert.False(string.IsNullOrEmpty(m.Written));
+                WritableAsXml(m.Written);
+            }
+
+            if (e.ThreadRootNativeId is { } thread)
+            {
+                WritableAsXml(thread);
             }
         }
 

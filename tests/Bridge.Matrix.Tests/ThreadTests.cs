@@ -69,4 +69,20 @@ public sealed class ThreadTests
         var plainId = Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(plain, CancellationToken.None)).NativeId;
         Assert.Null(Relates(plainId)["rel_type"]);
     }
+
+    [Fact]
+    public async Task A_thread_the_homeserver_refuses_is_delivered_as_a_reply_instead_of_lost()
+    {
+        await using var h = await BridgeHarness.StartAsync();
+        var root = h.Sandbox.SendMessage(h.RoomId, h.Alice.UserId, "root");
+        var inThread = h.Sandbox.SendEvent(h.RoomId, h.Alice.UserId, "m.room.message",
+            new JsonObject { ["msgtype"] = "m.text", ["body"] = "in thread", ["m.relates_to"] = Relation(root, root, fallingBack: true) });
+
+        // A root mapped from another network that is itself a thread message here: Synapse refuses a thread under it.
+        var request = h.Request(30, "under a thread message") with { ThreadRootNativeId = inThread };
+        var id = Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(request, CancellationToken.None)).NativeId;
+        var relates = h.Sandbox.GetMessages(h.RoomId).Single(m => m["event_id"]!.GetValue<string>() == id)["content"]!["m.relates_to"]!;
+        Assert.Null(relates["rel_type"]);
+        Assert.Equal(inThread, relates["m.in_reply_to"]!["event_id"]!.GetValue<string>());
+    }
 }

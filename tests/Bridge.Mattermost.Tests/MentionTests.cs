@@ -47,5 +47,10 @@ public sealed class MentionTests
         };
         var id = Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(h.Request(ev), CancellationToken.None)).NativeId;
         Assert.Equal($"@bob, @{puppet.Username} and @{MentionNeutraliser.Joiner}dave: look", h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == id).Message);
+
+        // An edit carries its mentions like a message.
+        var edit = ev with { Kind = BridgeEventKind.Edit, Text = "Bob and Alice, sorry", NativeId = "$edit" };
+        Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(h.Request(edit, target: id), CancellationToken.None));
+        Assert.Equal($"@bob and @{puppet.Username}, sorry", h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == id).Message);
     }
 }

@@ -43,4 +43,18 @@ public sealed class ThreadTests
         var secondId = Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(second, CancellationToken.None)).NativeId;
         Assert.Equal(root.Id, h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == secondId).RootId);
     }
+
+    [Fact]
+    public async Task A_post_whose_root_the_server_refuses_is_posted_outside_the_thread_instead_of_lost()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var other = h.Sandbox.CreateChannel(h.Seed.Team.Id, "other", "Other");
+        h.Sandbox.AddToChannel(other.Id, h.Seed.Admin.Id);
+        var elsewhere = h.Sandbox.Post(h.Seed.Admin.Id, other.Id, "a root in another channel");
+
+        var request = h.Request(MmHarness.Message("still arrives")) with { ThreadRootNativeId = elsewhere.Id };
+        var id = Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(request, CancellationToken.None)).NativeId;
+        var post = h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == id);
+        Assert.Equal(("still arrives", ""), (post.Message, post.RootId));
+    }
 }

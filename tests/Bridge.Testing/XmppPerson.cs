@@ -156,6 +156,23 @@ public sealed class XmppPerson : IAsyncDisposable
         return id;
     }
 
+    /// <summary>
+    /// Sends a groupchat message in an XEP-0201 thread and/or as an XEP-0461 reply, with XEP-0372 mention references
+    /// (uri, begin, end in code points), and waits until it is sent; returns its id.
+    /// </summary>
+    public async Task<string> SayAsync(string body, string? thread, string? replyTo, IReadOnlyList<(string Uri, int Begin, int End)>? references = null,
+        TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await SendLineAsync(JsonSerializer.Serialize(new
+        {
+            cmd = "say", body, id, thread, reply_id = replyTo,
+            references = (references ?? []).Select(r => new { uri = r.Uri, begin = r.Begin, end = r.End }).ToArray(),
+        }));
+        await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
+        return id;
+    }
+
     /// <summary>Sends a message whose body is <paramref name="url"/> with the URL as XEP-0066 out-of-band data (a shared file, as clients send one).</summary>
     public async Task<string> ShareFileAsync(string url, TimeSpan? timeout = null)
     {
@@ -415,7 +432,13 @@ public sealed class XmppPerson : IAsyncDisposable
                         received,
                         (string?)node["replace_id"],
                         (node["bodies"] as JsonObject ?? []).ToDictionary(kv => kv.Key, kv => (string?)kv.Value ?? "", StringComparer.Ordinal),
-                        [.. (node["oob"] as JsonArray ?? []).Select(u => (string?)u ?? "")]));
+                        [.. (node["oob"] as JsonArray ?? []).Select(u => (string?)u ?? "")])
+                    {
+                        Thread = (string?)node["thread"],
+                        ReplyId = (string?)node["reply_id"],
+                        References = [.. (node["references"] as JsonArray ?? []).OfType<JsonObject>()
+                            .Select(r => new ReceivedReference((string?)r["type"] ?? "", (string?)r["uri"] ?? "", (string?)r["begin"], (string?)r["end"]))],
+                    });
                     break;
                 case "reaction":
                     _reactions.Add(new ReceivedReaction(
@@ -454,7 +477,20 @@ public sealed class XmppPerson : IAsyncDisposable
 /// <param name="Bodies">Every &lt;body/&gt; by its language (xml:lang, or the stanza's; "" when neither says).</param>
 /// <param name="Oob">The XEP-0066 out-of-band URLs (shared files) the message carries.</param>
 public sealed record ReceivedMessage(string FromNick, string Body, string? Id, string? StanzaId, bool Delayed, DateTimeOffset ReceivedAt, string? ReplaceId = null,
-    IReadOnlyDictionary<string, string>? Bodies = null, IReadOnlyList<string>? Oob = null);
+    IReadOnlyDictionary<string, string>? Bodies = null, IReadOnlyList<string>? Oob = null)
+{
+    /// <summary>The XEP-0201 thread id, if any.</summary>
+    public string? Thread { get; init; }
+
+    /// <summary>The id an XEP-0461 reply names, if any.</summary>
+    public string? ReplyId { get; init; }
+
+    /// <summary>The XEP-0372 references.</summary>
+    public IReadOnlyList<ReceivedReference> References { get; init; } = [];
+}
+
+/// <summary>An XEP-0372 reference as received (begin/end as written).</summary>
+public sealed record ReceivedReference(string Type, string Uri, string? Begin, string? End);
 
 /// <summary>An XEP-0444 reactions message: who reacted, to which message id, with which keys.</summary>
 public sealed record ReceivedReaction(string FromNick, string TargetId, IReadOnlyList<string> Keys, DateTimeOffset ReceivedAt);

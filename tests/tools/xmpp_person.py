@@ -2,13 +2,15 @@
 """A real XMPP client (slixmpp) acting as a person in one MUC room, driven by JSON lines.
 
 Usage: xmpp_person.py JID PASSWORD HOST PORT ROOM NICK
-stdin : {"cmd":"say","body":"..."} [optional "id", optional "oob": a URL sent as XEP-0066 out-of-band data],
+stdin : {"cmd":"say","body":"..."} [optional "id", optional "oob": a URL sent as XEP-0066 out-of-band data,
+        optional "thread" (XEP-0201), "reply_id" (XEP-0461), "references": [{"uri","begin","end"}] (XEP-0372 mentions)],
         {"cmd":"correct","id":"<id of own message>","body":"..."},
         {"cmd":"react","id":"<stanza-id of a message>","key":"<emoji>"} [optional "new_id"] (XEP-0444),
         {"cmd":"nick","nick":"..."} (a nick change in the room, XEP-0045 7.6), {"cmd":"quit"}
 stdout: {"event":"joined","nick":..} once in the room; {"event":"presence","nick":..,"type":"available"|"unavailable",
         "self":bool,"codes":[..]} for every occupant presence; one line per groupchat message received:
-        {"event":"message","from_nick":..,"body":..,"bodies":{lang: body},"id":..,"stanza_id":..,"delayed":bool,"replace_id":..}
+        {"event":"message","from_nick":..,"body":..,"bodies":{lang: body},"id":..,"stanza_id":..,"delayed":bool,"replace_id":..,
+        "thread":..,"reply_id":..,"references":[{"type","uri","begin","end"}]}
         {"event":"reaction","from_nick":..,"id":<id reacted to>,"keys":[..]} for each XEP-0444 reactions message,
         {"event":"sent","id":..} after each say, correct or react, {"event":"error",...} on errors;
         {"event":"private","from":..,"from_nick":..,"body":..,"type":..} for each chat/normal message with a body (MUC
@@ -36,6 +38,8 @@ NS_REACTIONS = "urn:xmpp:reactions:0"
 NS_OOB = "jabber:x:oob"
 NS_UPLOAD = "urn:xmpp:http:upload:0"
 NS_HINTS = "urn:xmpp:hints"
+NS_REPLY = "urn:xmpp:reply:0"
+NS_REFERENCE = "urn:xmpp:reference:0"
 
 
 def emit(obj):
@@ -109,6 +113,7 @@ class Person(slixmpp.ClientXMPP):
             if el.get("by") == self.room:
                 sid = el.get("id")
         replace = msg.xml.find("{%s}replace" % NS_CORRECT)
+        reply = msg.xml.find("{%s}reply" % NS_REPLY)
         # RFC 6121 5.2.3: one <body/> per language; a body without xml:lang is in the stanza's language.
         xml_lang = "{http://www.w3.org/XML/1998/namespace}lang"
         stanza_lang = msg.xml.get(xml_lang) or msg["lang"] or ""
@@ -125,6 +130,10 @@ class Person(slixmpp.ClientXMPP):
             "delayed": msg.xml.find("{%s}delay" % NS_DELAY) is not None,
             "replace_id": replace.get("id") if replace is not None else None,
             "oob": [u.text or "" for x in msg.xml.findall("{%s}x" % NS_OOB) for u in x.findall("{%s}url" % NS_OOB)],
+            "thread": msg.xml.findtext("{jabber:client}thread"),
+            "reply_id": reply.get("id") if reply is not None else None,
+            "references": [{"type": r.get("type"), "uri": r.get("uri"), "begin": r.get("begin"), "end": r.get("end")}
+                           for r in msg.xml.findall("{%s}reference" % NS_REFERENCE)],
         })
 
     def on_reactions(self, msg):
@@ -164,6 +173,19 @@ class Person(slixmpp.ClientXMPP):
             if kind == "correct":
                 r = ET.Element("{%s}replace" % NS_CORRECT)
                 r.set("id", cmd["id"])
+                msg.append(r)
+            if cmd.get("thread"):
+                ET.SubElement(msg.xml, "{jabber:client}thread").text = cmd["thread"]
+            if cmd.get("reply_id"):
+                r = ET.Element("{%s}reply" % NS_REPLY)
+                r.set("id", cmd["reply_id"])
+                msg.append(r)
+            for ref in cmd.get("references") or []:
+                r = ET.Element("{%s}reference" % NS_REFERENCE)
+                r.set("type", "mention")
+                r.set("uri", ref["uri"])
+                r.set("begin", str(ref["begin"]))
+                r.set("end", str(ref["end"]))
                 msg.append(r)
             if cmd.get("oob"):
                 x = ET.Element("{%s}x" % NS_OOB)

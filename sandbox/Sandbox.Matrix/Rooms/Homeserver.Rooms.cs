@@ -253,6 +253,7 @@ internal sealed partial class Homeserver
             RejectDuplicateAnnotation(room, type, principal.UserId, content);
             RejectInvalidThreadLocked(room, content);
             var ev = AppendLocked(room, type, principal.UserId, content, null, AllowedTs(principal, ts), principal, txnId);
+            RememberThreadReplyLocked(ev);
             _txns[(principal.TokenKey, principal.UserId, txnId)] = ev.EventId;
             return ev.EventId;
         }
@@ -350,7 +351,8 @@ internal sealed partial class Homeserver
                 throw MatrixException.NotFound("Event not found.");
             }
 
-            return ev.ToClient(principal.TokenKey, true, NowMs());
+            var now = NowMs();
+            return WithThreadSummaryLocked(ev, ev.ToClient(principal.TokenKey, true, now), principal, includeRoomId: true, now);
         }
     }
 
@@ -403,7 +405,7 @@ internal sealed partial class Homeserver
                 : room.Timeline.Where(e => e.Position > position).Take(limit).ToList();
             var response = new JsonObject
             {
-                ["chunk"] = new JsonArray([.. chunk.Select(e => (JsonNode)e.ToClient(principal.TokenKey, true, now))]),
+                ["chunk"] = new JsonArray([.. chunk.Select(e => (JsonNode)WithThreadSummaryLocked(e, e.ToClient(principal.TokenKey, true, now), principal, includeRoomId: true, now))]),
                 ["start"] = "t" + (position == long.MaxValue ? _position + 1 : position),
             };
             if (chunk.Count == limit)

@@ -65,7 +65,7 @@ internal sealed partial class Homeserver
         }
     }
 
-    private static void AddJoined(JsonObject join, Room room, Principal principal, long since, StoredEvent member, long now)
+    private void AddJoined(JsonObject join, Room room, Principal principal, long since, StoredEvent member, long now)
     {
         var fresh = room.Timeline.Where(e => e.Position > since).ToList();
         if (since != 0 && fresh.Count == 0)
@@ -98,7 +98,7 @@ internal sealed partial class Homeserver
         {
             ["timeline"] = new JsonObject
             {
-                ["events"] = new JsonArray([.. fresh.Select(e => (JsonNode)e.ToClient(principal.TokenKey, false, now))]),
+                ["events"] = new JsonArray([.. fresh.Select(e => (JsonNode)WithThreadSummaryLocked(e, e.ToClient(principal.TokenKey, false, now), principal, includeRoomId: false, now))]),
                 ["limited"] = limited,
                 ["prev_batch"] = "t" + (fresh.Count > 0 ? fresh[0].Position : since).ToString(CultureInfo.InvariantCulture),
             },

@@ -78,7 +78,8 @@ internal sealed partial class SandboxState
                 }
                 if (root.ChannelId != channel.Id)
                 {
-                    throw new MmApiException(500, "api.post.create_post.channel_root_id.app_error", "Invalid ChannelId for RootId parameter.");
+                    // The app layer raises this one as a 500, but CreatePostAsUser (the path of POST /posts) turns it into a 400.
+                    throw new MmApiException(400, "api.post.create_post.channel_root_id.app_error", "Invalid ChannelId for RootId parameter.");
                 }
             }
             if (type.Length > 0 && !type.StartsWith("custom_", StringComparison.Ordinal) && type != "me" && type != "slack_attachment")

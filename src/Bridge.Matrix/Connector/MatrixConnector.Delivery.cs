@@ -194,7 +194,7 @@ public sealed partial class MatrixConnector
             {
                 // Each part has its own transaction id, so a retry after a partial failure sends only what is missing.
                 var txnId = i == 0 ? request.IdempotencyKey : $"{request.IdempotencyKey}-p{i}";
-                var id = await Client.SendEventAsync(roomId, "m.room.message", txnId, parts[i], puppet, e.Timestamp, ct);
+                var id = await SendInThreadAsync(roomId, txnId, parts[i], puppet, e.Timestamp, request.OutboxId, ct);
                 first ??= id;
                 if (root is not null)
                 {

@@ -9,7 +9,8 @@ namespace Bridge.Matrix.Formatting;
 /// </summary>
 internal static partial class MatrixPills
 {
-    [GeneratedRegex("""<a\s+href="https://matrix\.to/#/((?:@|%40)[^"?/]+)(?:\?[^"]*)?"\s*>(.*?)</a>""", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
+    // Bounded: any sender can write the HTML, and an unclosed anchor repeated makes a lazy match scan far.
+    [GeneratedRegex("""<a\s+href="https://matrix\.to/#/((?:@|%40)[^"?/]+)(?:\?[^"]*)?"\s*>(.*?)</a>""", RegexOptions.IgnoreCase | RegexOptions.Singleline, 250)]
     private static partial Regex Pill();
 
     [GeneratedRegex("<[^>]*>")]
@@ -23,7 +24,22 @@ internal static partial class MatrixPills
     public static IReadOnlyList<(string UserId, string Label)> Take(string html, IReadOnlySet<string>? intended, out string withoutPills)
     {
         var pills = new List<(string, string)>();
-        withoutPills = Pill().Replace(html, m =>
+        try
+        {
+            withoutPills = Replace(html, intended, pills);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            // Too costly to read: no mentions, and the HTML as it was (the sanitiser already made it safe).
+            pills.Clear();
+            withoutPills = html;
+        }
+
+        return pills;
+    }
+
+    private static string Replace(string html, IReadOnlySet<string>? intended, List<(string, string)> pills) =>
+        Pill().Replace(html, m =>
         {
             var userId = Uri.UnescapeDataString(m.Groups[1].Value);
             if (intended is not null && !intended.Contains(userId))
@@ -41,8 +57,6 @@ internal static partial class MatrixPills
             pills.Add((userId, label));
             return labelHtml;
         });
-        return pills;
-    }
 
     public static string Write(string userId, string label) =>
         $"<a href=\"https://matrix.to/#/{MatrixHtml.Escape(userId)}\">{MatrixHtml.Escape(label)}</a>";

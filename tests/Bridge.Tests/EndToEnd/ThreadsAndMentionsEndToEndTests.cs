@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Sandbox.Mattermost.Testing;
+using Bridge.Testing;
 
 namespace Bridge.Tests.EndToEnd;
 
@@ -81,6 +81,62 @@ public sealed class ThreadsAndMentionsEndToEndTests
         await ThreeNetworks.WaitUntilAsync(() => net.MattermostPosts("men-2").Count == 1, Long, "Bob's mention on Mattermost");
         var men2 = net.MattermostPosts("men-2")[0].Message;
         Assert.StartsWith($"men-2 @{net.Carol.Username}: see ", men2, StringComparison.Ordinal);
+        _ = bridge;
+    }
+
+    [Fact]
+    public async Task XMPP_sees_the_thread_id_answers_in_the_thread_and_mentions_cross_with_references()
+    {
+        await using var net = await ThreeNetworks.StartAsync();
+        var bridge = await net.StartBridgeAsync();
+        var alice = await net.AliceAsync();
+
+        var root = net.CarolSays("x-root");
+        net.Mm.Post(net.Carol!.Id, net.MmChannel, "x-1 in the thread", rootId: root.Id);
+        var seen = await alice.WaitForAsync(ms => ms.Any(m => m.Body == "x-root") && ms.Any(m => m.Body == "x-1 in the thread"), Long, "the thread on XMPP");
+        var xmppRoot = seen.First(m => m.Body == "x-root");
+        var xmppFirst = seen.First(m => m.Body == "x-1 in the thread");
+        Assert.Equal((xmppRoot.StanzaId, xmppRoot.StanzaId), (xmppFirst.Thread, xmppFirst.ReplyId));
+        Assert.Null(xmppRoot.Thread);
+        var carolNick = xmppRoot.FromNick;
+
+        // Alice answers in the thread, as a client that copies the thread id does.
+        await alice.SayAsync("x-2 from xmpp", thread: xmppFirst.Thread, replyTo: xmppRoot.StanzaId);
+        JsonObject? Matrix(string prefix) => net.Hs.GetMessages(net.MatrixRoom)
+            .FirstOrDefault(e => (e["content"] as JsonObject)?["body"]?.GetValue<string>().StartsWith(prefix, StringComparison.Ordinal) == true);
+        await ThreeNetworks.WaitUntilAsync(() => net.MattermostPosts("x-2").Count == 1 && Matrix("x-2") is not null, Long, "Alice's answer on Mattermost and Matrix");
+        Assert.Equal(root.Id, net.MattermostPosts("x-2")[0].RootId);
+        var matrixRoot = Matrix("x-root")!["event_id"]!.GetValue<string>();
+        Assert.Equal(("m.thread", matrixRoot), (Matrix("x-2")!["content"]!["m.relates_to"]!["rel_type"]!.GetValue<string>(),
+            Matrix("x-2")!["content"]!["m.relates_to"]!["event_id"]!.GetValue<string>()));
+
+        // Mentions of Alice (her puppets) from Mattermost and Matrix reach her as her nick with a reference.
+        var alicePuppetMm = net.Mm.GetUser(net.MattermostPosts("x-2")[0].UserId);
+        var alicePuppetMatrix = Matrix("x-2")!["sender"]!.GetValue<string>();
+        net.CarolSays($"x-men-1 hi @{alicePuppetMm.Username} and @channel");
+        net.Hs.SendEvent(net.MatrixRoom, net.Bob!.UserId, "m.room.message", new JsonObject
+        {
+            ["msgtype"] = "m.text",
+            ["body"] = "x-men-2 Alice!",
+            ["format"] = "org.matrix.custom.html",
+            ["formatted_body"] = $"x-men-2 <a href=\"https://matrix.to/#/{alicePuppetMatrix}\">Alice</a>!",
+            ["m.mentions"] = new JsonObject { ["user_ids"] = new JsonArray(alicePuppetMatrix) },
+        });
+        var mentioned = await alice.WaitForAsync(ms => ms.Any(m => m.Body.StartsWith("x-men-1", StringComparison.Ordinal)) && ms.Any(m => m.Body.StartsWith("x-men-2", StringComparison.Ordinal)),
+            Long, "the mentions on XMPP");
+        var fromMm = mentioned.First(m => m.Body.StartsWith("x-men-1", StringComparison.Ordinal));
+        Assert.Equal("x-men-1 hi Alice and @\u2060channel", fromMm.Body); // @channel stays neutralised
+        Assert.Equal([new ReceivedReference("mention", $"xmpp:{net.XmppRoom}/Alice", "11", "16")], fromMm.References);
+        var fromMatrix = mentioned.First(m => m.Body.StartsWith("x-men-2", StringComparison.Ordinal));
+        Assert.Equal([new ReceivedReference("mention", $"xmpp:{net.XmppRoom}/Alice", "8", "13")], fromMatrix.References);
+
+        // Alice mentions Carol's puppet with a reference: Mattermost shows @carol, Matrix a pill of Carol's puppet there.
+        var body = $"x-men-3 {carolNick}: thanks";
+        await alice.SayAsync(body, thread: null, replyTo: null, [($"xmpp:{net.XmppRoom}/{carolNick}", 8, 8 + carolNick.Length)]);
+        await ThreeNetworks.WaitUntilAsync(() => net.MattermostPosts("x-men-3").Count == 1 && Matrix("x-men-3") is not null, Long, "Alice's mention");
+        Assert.Equal($"x-men-3 @{net.Carol.Username}: thanks", net.MattermostPosts("x-men-3")[0].Message);
+        var carolOnMatrix = Matrix("x-root")!["sender"]!.GetValue<string>();
+        Assert.Equal([carolOnMatrix], Matrix("x-men-3")!["content"]!["m.mentions"]!["user_ids"]!.AsArray().Select(n => n!.GetValue<string>()));
         _ = bridge;
     }
 }

@@ -12,7 +12,7 @@ namespace Bridge.Core.Text.Mentions;
 /// </summary>
 public static partial class MentionText
 {
-    [GeneratedRegex(@"(```[\s\S]*?(```|$)|`[^`\n]*`)")]
+    [GeneratedRegex(@"(```[\s\S]*?(```|$)|`[^`\n]*`)", RegexOptions.None, 250)]
     private static partial Regex CodeSpans();
 
     [GeneratedRegex(@"(<[^>]*>)")]
@@ -22,14 +22,29 @@ public static partial class MentionText
     /// Replaces the words of each mention in <paramref name="text"/> by <paramref name="render"/>'s form; a null form
     /// keeps the words. Code spans and fences are left as they are.
     /// </summary>
-    public static string Render(string text, IReadOnlyList<Mention> mentions, Func<Mention, string?> render)
+    public static string Render(string text, IReadOnlyList<Mention> mentions, Func<Mention, string?> render) =>
+        Render(text, mentions, render, out _);
+
+    /// <summary>As <see cref="Render(string, IReadOnlyList{Mention}, Func{Mention, string?})"/>, also telling where each form landed (UTF-16 index and length).</summary>
+    public static string Render(string text, IReadOnlyList<Mention> mentions, Func<Mention, string?> render, out IReadOnlyList<(Mention Mention, int Start, int Length)> placed)
     {
+        var places = new List<(Mention, int, int)>();
+        placed = places;
         if (mentions.Count == 0 || text.Length == 0)
         {
             return text;
         }
 
-        var code = CodeSpans().Matches(text).Select(m => (m.Index, End: m.Index + m.Length)).ToList();
+        List<(int Index, int End)> code;
+        try
+        {
+            code = [.. CodeSpans().Matches(text).Select(m => (m.Index, m.Index + m.Length))];
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return text; // too costly to tell code from text: the words stay as written
+        }
+
         var sb = new StringBuilder(text.Length + 16);
         var cursor = 0;
         foreach (var mention in mentions)
@@ -45,7 +60,9 @@ public static partial class MentionText
                 continue;
             }
 
-            sb.Append(text, cursor, at - cursor).Append(form);
+            sb.Append(text, cursor, at - cursor);
+            places.Add((mention, sb.Length, form.Length));
+            sb.Append(form);
             cursor = at + mention.Written.Length;
         }
 
