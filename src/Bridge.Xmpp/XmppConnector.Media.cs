@@ -4,6 +4,7 @@ using System.Xml.Linq;
 using Bridge.Core.Media;
 using Bridge.Core.Model;
 using Bridge.Xmpp.Protocol;
+using Bridge.Xmpp.Stream;
 using Microsoft.Extensions.Logging;
 
 namespace Bridge.Xmpp;
@@ -68,11 +69,11 @@ internal sealed partial class XmppConnector : IMediaSource
     private async Task<(Uri Get, long Size)> UploadAsync(Attachment attachment, Jid puppet, CancellationToken ct)
     {
         var service = await FindUploadServiceAsync(ct)
-            ?? throw new MediaUnavailableException(MediaFailure.Unavailable, "this XMPP server has no HTTP upload service (XEP-0363)");
+            ?? throw new MediaUnavailableException(MediaFailure.Refused, "this XMPP server has no HTTP upload service (XEP-0363)");
         var cap = service.MaxFileSize is { } max ? Math.Min(max, _options.MaxAttachmentBytes) : _options.MaxAttachmentBytes;
         await using var file = await _context.Media.ReadAsync(attachment, cap, ct);
 
-        var stream = _stream ?? throw new MediaUnavailableException(MediaFailure.Unavailable, "not connected");
+        var stream = _stream ?? throw new XmppStreamClosedException("not connected");
         var request = new XElement(Ns.Component + "iq",
             new XAttribute("type", "get"), new XAttribute("from", puppet.ToString()), new XAttribute("to", service.Jid.ToString()),
             new XElement(Ns.HttpUpload + "request",
@@ -87,19 +88,19 @@ internal sealed partial class XmppConnector : IMediaSource
         catch (XmppIqErrorException e)
         {
             // not-acceptable: over the service's limit (XEP-0363 <file-too-large/>); anything else: refused (quota, access).
-            throw new MediaUnavailableException(e.Message.EndsWith("not-acceptable", StringComparison.Ordinal) ? MediaFailure.TooLarge : MediaFailure.Unavailable,
+            throw new MediaUnavailableException(e.Message.EndsWith("not-acceptable", StringComparison.Ordinal) ? MediaFailure.TooLarge : MediaFailure.Refused,
                 "the upload service refused a slot: " + e.Message, e);
         }
         catch (TimeoutException e)
         {
-            throw new MediaUnavailableException(MediaFailure.Unavailable, "the upload service did not answer", e);
+            throw new MediaUnavailableException(MediaFailure.Refused, "the upload service did not answer", e);
         }
 
         var slot = reply.Element(Ns.HttpUpload + "slot");
         if (!Uri.TryCreate((string?)slot?.Element(Ns.HttpUpload + "put")?.Attribute("url"), UriKind.Absolute, out var put) || put.Scheme is not ("http" or "https")
             || !Uri.TryCreate((string?)slot?.Element(Ns.HttpUpload + "get")?.Attribute("url"), UriKind.Absolute, out var get) || get.Scheme is not ("http" or "https"))
         {
-            throw new MediaUnavailableException(MediaFailure.Unavailable, "the upload service answered without a usable slot");
+            throw new MediaUnavailableException(MediaFailure.Refused, "the upload service answered without a usable slot");
         }
 
         await using var body = file.OpenRead();
@@ -120,13 +121,13 @@ internal sealed partial class XmppConnector : IMediaSource
             using var response = await _mediaHttp.SendAsync(upload, ct);
             if (!response.IsSuccessStatusCode)
             {
-                throw new MediaUnavailableException(response.StatusCode == System.Net.HttpStatusCode.RequestEntityTooLarge ? MediaFailure.TooLarge : MediaFailure.Unavailable,
+                throw new MediaUnavailableException(response.StatusCode == System.Net.HttpStatusCode.RequestEntityTooLarge ? MediaFailure.TooLarge : MediaFailure.Refused,
                     $"the upload service answered {(int)response.StatusCode} to the PUT");
             }
         }
         catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !ct.IsCancellationRequested))
         {
-            throw new MediaUnavailableException(MediaFailure.Unavailable, "the upload failed: " + e.Message, e);
+            throw new MediaUnavailableException(MediaFailure.Refused, "the upload failed: " + e.Message, e);
         }
         return (get, file.Length);
     }
@@ -160,7 +161,7 @@ internal sealed partial class XmppConnector : IMediaSource
 
     private async Task<UploadService?> DiscoverUploadServiceAsync(CancellationToken ct)
     {
-        var stream = _stream ?? throw new MediaUnavailableException(MediaFailure.Unavailable, "not connected");
+        var stream = _stream ?? throw new XmppStreamClosedException("not connected");
         var candidates = new List<Jid>();
         if (_options.UploadService is { } configured)
         {

@@ -27,6 +27,27 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Without_an_upload_service_a_file_leaves_a_notice_and_nothing_is_read()
+    {
+        var room = _server.NewRoom("noupload");
+        await using var bridge = await ConnectorHarness.StartAsync(_server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await _server.NewUserAsync("pia");
+        await using var pia = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Pia");
+
+        var request = ConnectorHarness.Message(701, room, "Quinn", "hi");
+        request = request with
+        {
+            Event = request.Event with { Attachments = [new Attachment { Name = "a.png", ContentType = "image/png", Source = new Bridge.Core.Media.MediaSource("elsewhere", "ref") }] },
+        };
+        var delivered = Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(request, CancellationToken.None));
+        Assert.Equal("Your file \"a.png\" was not delivered to network 'xmpp-a': that network did not accept it.", delivered.SenderNotice);
+        var got = (await pia.WaitForMessagesAsync(m => m.FromNick == "Quinn", 1, Wait))[0];
+        Assert.Equal("hi\n[file \"a.png\" not delivered: this network did not accept it]", got.Body);
+        Assert.Contains(bridge.Logs.Entries, e => e.EventId == XmppLog.UploadService);
+    }
+
+    [Fact]
     public async Task A_new_locked_room_is_configured_so_people_can_join_it()
     {
         var room = _server.NewRoom("locked");

@@ -130,8 +130,12 @@ public sealed class XmppOptionsTests
             ["maxStanzaBytes"] = "10",
             ["mucService"] = "bad service",
             ["reconnectMaxDelay"] = "00:00:00.010",
+            ["uploadService"] = "not a domain",
+            ["maxAttachmentBytes"] = "0",
         });
         var keys = new XmppConnectorFactory().Validate(Network, section).Select(e => e.Key).ToList();
+        Assert.Contains("networks:xmpp-a:xmpp:uploadService", keys);
+        Assert.Contains("networks:xmpp-a:xmpp:maxAttachmentBytes", keys);
         Assert.Contains("networks:xmpp-a:xmpp:host", keys);
         Assert.Contains("networks:xmpp-a:xmpp:port", keys);
         Assert.Contains("networks:xmpp-a:xmpp:componentDomain", keys);
@@ -139,6 +143,27 @@ public sealed class XmppOptionsTests
         Assert.Contains("networks:xmpp-a:xmpp:maxStanzaBytes", keys);
         Assert.Contains("networks:xmpp-a:xmpp:mucService", keys);
         Assert.Contains("networks:xmpp-a:xmpp:reconnectMaxDelay", keys);
+    }
+
+    [Theory]
+    [InlineData("upload.example.org", true)]
+    [InlineData("127.0.0.1:5280", true)]
+    [InlineData("[::1]:5280", true)]
+    [InlineData("https://upload.example.org", false)]
+    [InlineData("upload.example.org/files", false)]
+    [InlineData("user@upload.example.org", false)]
+    [InlineData("*.example.org", false)]
+    [InlineData("", false)]
+    public void File_hosts_are_hosts_and_ports_only(string host, bool valid)
+    {
+        var section = ConnectorHarness.Section("127.0.0.1", 5347, "bridge.localhost", "s", new Dictionary<string, string?>
+        {
+            ["fileHosts:0"] = host,
+            ["uploadService"] = "upload.example.org",
+            ["maxAttachmentBytes"] = "1024",
+        });
+        var keys = new XmppConnectorFactory().Validate(Network, section).Select(e => e.Key).ToList();
+        Assert.Equal(valid ? [] : ["networks:xmpp-a:xmpp:fileHosts:0"], keys);
     }
 
     [Fact]

@@ -353,6 +353,38 @@ public sealed class RestTests
     }
 
     [Fact]
+    public async Task A_file_is_served_only_to_its_uploader_a_channel_member_or_an_admin()
+    {
+        await using var s = await TestServer.StartAsync();
+        var (_, uploaderToken) = s.AddMember("uploader");
+        var (_, memberToken) = s.AddMember("member");
+        var outsider = s.Sandbox.CreateUser("outsider");
+        s.Sandbox.AddToTeam(s.Seed.Team.Id, outsider.Id); // in the team, not in the (public) channel
+        var outsiderToken = s.Sandbox.CreateAccessToken(outsider.Id);
+        using var form = new MultipartFormDataContent { { new StringContent(s.Seed.Channel.Id), "channel_id" } };
+        form.Add(new ByteArrayContent([1, 2, 3]), "files", "a.bin");
+        using var upload = new HttpRequestMessage(HttpMethod.Post, "/api/v4/files") { Content = form };
+        upload.Headers.Authorization = new AuthenticationHeaderValue("Bearer", uploaderToken);
+        var id = JsonNode.Parse(await (await s.Http.SendAsync(upload)).Content.ReadAsStringAsync())!["file_infos"]![0].Str("id");
+
+        async Task<HttpStatusCode> GetAs(string? token)
+        {
+            using var get = new HttpRequestMessage(HttpMethod.Get, $"/api/v4/files/{id}");
+            if (token is not null)
+            {
+                get.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            }
+            return (await s.Http.SendAsync(get)).StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await GetAs(null));
+        Assert.Equal(HttpStatusCode.Forbidden, await GetAs(outsiderToken));
+        Assert.Equal(HttpStatusCode.OK, await GetAs(memberToken));
+        Assert.Equal(HttpStatusCode.OK, await GetAs(uploaderToken));
+        Assert.Equal(HttpStatusCode.OK, await GetAs(s.Seed.AdminToken));
+    }
+
+    [Fact]
     public async Task Client_config_and_ping()
     {
         await using var s = await TestServer.StartAsync(o => o.EnablePostUsernameOverride = true);

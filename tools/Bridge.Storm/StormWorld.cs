@@ -94,7 +94,8 @@ internal sealed class StormWorld : IAsyncDisposable
 
     private async Task SetUpAsync(string? daemonLogLevel)
     {
-        _xmpp = Track(await ProsodyServer.StartAsync("a.localhost"));
+        // With its upload service, so files from Matrix and Mattermost reach Alice through XEP-0363 as clients expect.
+        _xmpp = Track(await ProsodyServer.StartAsync("a.localhost", httpUpload: true));
         await _xmpp.RegisterAsync("alice", "alicepass");
         _files = Track(await FileHost.StartAsync());
 
@@ -131,6 +132,8 @@ internal sealed class StormWorld : IAsyncDisposable
 
         await new BridgeConfigBuilder(DatabasePath)
             .Xmpp("xmpp", _xmpp, "org-xmpp")
+            // Alice's files live on the file host (what her upload gave her): the bridge may fetch from it.
+            .ListSetting("xmpp", "fileHosts", _xmpp.UploadHost!, _files!.BaseUrl.Authority)
             .Network("matrix", "matrix", "org-matrix", new Dictionary<string, string>
             {
                 ["homeserverUrl"] = Matrix.BaseUrl.ToString(),

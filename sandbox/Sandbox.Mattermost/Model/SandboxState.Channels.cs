@@ -300,8 +300,9 @@ internal sealed partial class SandboxState
         {
             var file = _files.GetValueOrDefault(fileId)
                 ?? throw new MmApiException(404, "app.file_info.get.app_error", "Unable to get the file info.");
-            var channel = _channels[file.ChannelId];
-            if (file.UserId != actor.Id && !CanReadChannel(actor, channel))
+            // As the server's getFile: the uploader, or read_file_content in the channel, which only channel roles grant
+            // (a team member outside a public channel may read its posts but not its files) and a system admin has.
+            if (file.UserId != actor.Id && !actor.IsAdmin && !IsChannelMember(file.ChannelId, actor.Id))
             {
                 throw MmApiException.Forbidden();
             }

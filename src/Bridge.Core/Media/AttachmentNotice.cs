@@ -19,6 +19,7 @@ public static class AttachmentNotice
             MediaFailure.NotFetchable when attachment.Url is { Length: > 0 } url => $"{attachment.Name}: {url}",
             MediaFailure.NotFetchable => $"[file \"{attachment.Name}\"]",
             MediaFailure.TooLarge => $"[file \"{attachment.Name}\" not delivered: larger than the {Size(maxBytes)} limit here]",
+            MediaFailure.Refused => $"[file \"{attachment.Name}\" not delivered: this network did not accept it]",
             _ => $"[file \"{attachment.Name}\" not delivered: it could not be read from its network]",
         };
     }
@@ -31,6 +32,7 @@ public static class AttachmentNotice
         {
             MediaFailure.TooLarge => $"Your file \"{attachment.Name}\" was not delivered to network '{destinationNetworkId}': it is larger than its {Size(maxBytes)} limit.",
             MediaFailure.Unavailable => $"Your file \"{attachment.Name}\" was not delivered to network '{destinationNetworkId}': it could not be read.",
+            MediaFailure.Refused => $"Your file \"{attachment.Name}\" was not delivered to network '{destinationNetworkId}': that network did not accept it.",
             _ => null,
         };
     }

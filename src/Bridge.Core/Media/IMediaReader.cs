@@ -26,6 +26,9 @@ public enum MediaFailure
 
     /// <summary>The file has no source the bridge may fetch from (a link to a server it was not configured for).</summary>
     NotFetchable,
+
+    /// <summary>The destination did not take it (no upload service, a refused slot or upload).</summary>
+    Refused,
 }
 
 /// <summary>A file that cannot cross, and why.</summary>

@@ -89,6 +89,11 @@ public sealed class MatrixOptions
             errors.Add(new ConfigError(prefix + ":requestTimeout", "must be positive"));
         }
 
+        if (MaxAttachmentBytes is < 1 or > 10L * 1024 * 1024 * 1024)
+        {
+            errors.Add(new ConfigError(prefix + ":maxAttachmentBytes", "must be between 1 and 10737418240 (10 GB)"));
+        }
+
         if (requireTokens)
         {
             var fileMissing = RegistrationFile is null || !File.Exists(RegistrationFile);
