@@ -11,6 +11,9 @@
 #   MUC_DOMAIN=...          the MUC service (default conference.DOMAIN)
 #   MUC_MAM=1|0             archive MUC rooms (XEP-0313, gives XEP-0359 stanza-ids; default 0: Mnesia archives are slow)
 #   EJABBERD_LOG_LEVEL=...  none|emergency|alert|critical|error|warning|notice|info|debug (default info)
+#   HTTP_UPLOAD_PORT=N      add a XEP-0363 upload service upload.DOMAIN (mod_http_upload) serving
+#                           http://127.0.0.1:N/upload, files kept in DIR/upload (default: none)
+#   HTTP_UPLOAD_SIZE_LIMIT=BYTES  its largest file (default 104857600, the module's own default)
 #
 # Layout of DIR: ejabberd.yml, ejabberdctl.cfg, vm.args, inetrc (written on every start), node and cookie (made once:
 # the Mnesia schema is bound to the node name, so a restart must reuse it), spool/ (Mnesia), logs/, ejabberd.pid.
@@ -76,6 +79,26 @@ write_config() {
     # Room archives only: people's own archives stay off.
     mam_module=$'  mod_mam:\n    db_type: mnesia\n    default: never\n    assume_mam_usage: true'
   fi
+  local upload_listener='' upload_module='' upload_acl=''
+  if [ -n "${HTTP_UPLOAD_PORT:-}" ]; then
+    mkdir -p "$dir/upload"
+    upload_listener="  -
+    port: $HTTP_UPLOAD_PORT
+    ip: \"127.0.0.1\"
+    module: ejabberd_http
+    request_handlers:
+      /upload: mod_http_upload"
+    # The module's default access is local users only: the bridge's component (its puppets) must be let in too.
+    upload_acl="  bridge_component:
+    server: \"$cdomain\""
+    upload_module="  mod_http_upload:
+    host: \"upload.$domain\"
+    put_url: \"http://127.0.0.1:$HTTP_UPLOAD_PORT/upload\"
+    get_url: \"http://127.0.0.1:$HTTP_UPLOAD_PORT/upload\"
+    docroot: \"$dir/upload\"
+    max_size: ${HTTP_UPLOAD_SIZE_LIMIT:-104857600}
+    access: upload"
+  fi
   node=$(cat "$dir/node") cookie=$(cat "$dir/cookie")
   # ejabberdctl sources this file. ERL_DIST_PORT makes it pass -erl_epmd_port/-start_epmd false (no epmd at all:
   # the node listens on that port and ejabberdctl's client connects straight to it).
@@ -126,9 +149,11 @@ listen:
     hosts:
       "$cdomain":
         password: "$secret"
+$upload_listener
 acl:
   local:
     user_regexp: ""
+$upload_acl
   loopback:
     ip:
       - 127.0.0.0/8
@@ -141,6 +166,9 @@ access_rules:
     allow: all
   muc_create:
     allow: all
+  upload:
+    allow: local
+    allow: bridge_component
 shaper_rules:
   max_user_sessions: 1000
   c2s_shaper: none
@@ -174,6 +202,7 @@ modules:
       public: true
       mam: $mam
 $mam_module
+$upload_module
 YML
 }
 

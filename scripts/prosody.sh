@@ -10,6 +10,9 @@
 #                          real deployments: the bridge must send the instant-room form)
 #   MUC_MAM=1|0            archive MUC rooms (XEP-0313, gives XEP-0359 stanza-ids; default 1)
 #   MUC_DOMAIN=...         the MUC service (default conference.DOMAIN)
+#   HTTP_UPLOAD_PORT=N     add a XEP-0363 upload service upload.DOMAIN (mod_http_file_share) serving
+#                          http://127.0.0.1:N/ (default: none)
+#   HTTP_UPLOAD_SIZE_LIMIT=BYTES  its largest file (default 10485760, the module's own default)
 #
 # ejabberd has its own script with the same arguments: scripts/ejabberd.sh.
 set -euo pipefail
@@ -46,6 +49,18 @@ write_config() {
   local locking=true mam_modules='"muc_mam";'
   [ "${MUC_ROOM_LOCKING:-1}" = 0 ] && locking=false
   [ "${MUC_MAM:-1}" = 0 ] && mam_modules=''
+  local http_ports='' upload_component=''
+  if [ -n "${HTTP_UPLOAD_PORT:-}" ]; then
+    http_ports=$HTTP_UPLOAD_PORT
+    # Any host of this server may ask for a slot (the module's default access): users and the bridge component.
+    upload_component="
+Component \"upload.$domain\" \"http_file_share\"
+  http_host = \"127.0.0.1\"
+  http_external_url = \"http://127.0.0.1:$HTTP_UPLOAD_PORT/\"
+  http_file_share_size_limit = ${HTTP_UPLOAD_SIZE_LIMIT:-10485760}
+  http_file_share_daily_quota = 1073741824
+"
+  fi
   cat > "$dir/prosody.cfg.lua" <<CFG
 -- Written by scripts/prosody.sh: a private test server on loopback.
 pidfile = "$dir/prosody.pid"
@@ -59,7 +74,8 @@ c2s_interfaces = { "127.0.0.1" }
 component_ports = { $comp }
 component_interfaces = { "127.0.0.1" }
 c2s_direct_tls_ports = { }
-http_ports = { }
+http_ports = { $http_ports }
+http_interfaces = { "127.0.0.1" }
 https_ports = { }
 modules_enabled = { "roster"; "saslauth"; "disco"; "register"; "ping"; "posix"; "carbons"; "mam"; }
 modules_disabled = { "s2s"; "s2s_auth_certs"; "dialback"; "offline"; "limits"; }
@@ -83,6 +99,7 @@ Component "$muc_domain" "muc"
 Component "$cdomain"
   component_secret = "$secret"
   component_conflict_resolve = "kick_old"
+$upload_component
 CFG
 }
 

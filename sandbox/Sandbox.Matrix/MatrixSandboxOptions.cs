@@ -27,6 +27,14 @@ public sealed class MatrixSandboxOptions
     /// <summary>Maximum media upload size in bytes.</summary>
     public long MaxUploadBytes { get; set; } = 50L * 1024 * 1024;
 
+    /// <summary>
+    /// Authenticated media (spec v1.11, Synapse's <c>enable_authenticated_media</c>, on by default since 1.120): media is
+    /// downloaded from <c>/_matrix/client/v1/media</c> with a token, and the legacy unauthenticated download answers 404
+    /// <c>M_NOT_FOUND</c> for it. False behaves like a homeserver older than v1.11: the v1 media endpoints are unknown
+    /// (404 <c>M_UNRECOGNIZED</c>) and the legacy download serves everything.
+    /// </summary>
+    public bool AuthenticatedMedia { get; set; } = true;
+
     /// <summary>Behave like an older homeserver: legacy appservice paths with <c>?access_token=</c>, no ping endpoint.</summary>
     public bool UseLegacyAppservicePaths { get; set; }
 

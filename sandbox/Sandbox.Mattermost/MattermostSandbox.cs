@@ -78,6 +78,7 @@ public sealed class MattermostSandbox : IAsyncDisposable
             UserEndpoints.Map(app, _state);
             TeamChannelEndpoints.Map(app, _state);
             PostEndpoints.Map(app, _state);
+            DirectAndSearchEndpoints.Map(app, _state);
             SystemEndpoints.Map(app, _state);
             app.MapFallback(ctx => HttpPipeline.WriteErrorAsync(ctx,
                 new MmApiException(404, "api.context.404.app_error", "Sorry, we could not find the page.")));
@@ -164,6 +165,10 @@ public sealed class MattermostSandbox : IAsyncDisposable
         var channel = team is null ? null : _state.FindChannelByName(team.Id, channelName);
         return channel is null ? null : new SandboxChannel(channel.Id, channel.TeamId, channel.Name, channel.DisplayName, channel.Type);
     }
+
+    /// <summary>Sets a user's names as they would in their profile settings (through the same path as PUT /users/{id}/patch).</summary>
+    public void SetNames(string userId, string firstName, string lastName, string nickname = "") =>
+        _state.PatchUser(SystemActor(), userId, new JsonObject { ["first_name"] = firstName, ["last_name"] = lastName, ["nickname"] = nickname });
 
     public void AddToTeam(string teamId, string userId) => _state.AddTeamMember(SystemActor(), teamId, userId);
 

@@ -11,6 +11,7 @@ public sealed class SandboxSettings
     private volatile bool _enablePostUsernameOverride;
     private volatile bool _enablePostIconOverride;
     private volatile bool _enableGuestAccounts;
+    private volatile bool _showFullName = true;
     private volatile bool _rateLimitEnable;
     private volatile bool _rateLimitVaryByUser;
     private volatile int _rateLimitPerSec = 10;
@@ -31,6 +32,12 @@ public sealed class SandboxSettings
 
     /// <summary>GuestAccountsSettings.Enable (default false: demote gives 501).</summary>
     public bool EnableGuestAccounts { get => _enableGuestAccounts; set => _enableGuestAccounts = value; }
+
+    /// <summary>
+    /// PrivacySettings.ShowFullName (default true). False: other users' first and last names come back empty to anyone
+    /// but a system admin (the server's SanitizeProfile), so people see only username and nickname.
+    /// </summary>
+    public bool ShowFullName { get => _showFullName; set => _showFullName = value; }
 
     /// <summary>RateLimitSettings.Enable (default false).</summary>
     public bool RateLimitEnable { get => _rateLimitEnable; set => _rateLimitEnable = value; }

@@ -22,5 +22,7 @@ internal static class MatrixLog
     public static readonly EventId NoticeRoomCreated = new(3014, "MatrixNoticeRoomCreated");
     public static readonly EventId TooLarge = new(3015, "MatrixTooLarge");
     public static readonly EventId RoomsChanged = new(3016, "MatrixRoomsChanged");
+    public static readonly EventId MediaNotServed = new(3017, "MatrixMediaNotServed");
+    public static readonly EventId AttachmentNotCopied = new(3018, "MatrixAttachmentNotCopied");
     public static readonly EventId ThreadRefused = new(3040, "MatrixThreadRefused");
 }

@@ -3,6 +3,7 @@ using Bridge.Core.Text;
 using System.Net;
 using System.Text.Json.Nodes;
 using Bridge.Core.Connectors;
+using Bridge.Core.Media;
 using Bridge.Core.Model;
 using Bridge.Mattermost.Api;
 using Bridge.Mattermost.Puppets;
@@ -147,12 +148,19 @@ public sealed partial class MattermostConnector
         }
 
         var fileIds = new List<string>();
+        var senderNotices = new List<string?>();
         foreach (var attachment in ev.Attachments)
         {
-            var uploaded = fileIds.Count < MaxFilesPerPost ? await TryUploadAsync(attachment, channel, poster, ct) : null;
+            if (fileIds.Count == MaxFilesPerPost)
+            {
+                text = WithLine(text, $"[file \"{MentionNeutraliser.Neutralise(attachment.Name)}\" not delivered: a post holds at most {MaxFilesPerPost} files]");
+                continue;
+            }
+            var (uploaded, failure) = await TryUploadAsync(attachment, channel, poster, ct);
             if (uploaded is null)
             {
-                text += attachment.Url is null ? $"\n[{attachment.Name}]" : $"\n[{attachment.Name}]({attachment.Url})";
+                text = WithLine(text, MentionNeutraliser.Neutralise(AttachmentNotice.InMessage(attachment, failure, _options.MaxAttachmentBytes)));
+                senderNotices.Add(AttachmentNotice.ToSender(attachment, NetworkId, failure, _options.MaxAttachmentBytes));
             }
             else
             {
@@ -186,7 +194,7 @@ public sealed partial class MattermostConnector
                      }, key, poster, ct);
             firstId ??= id;
         }
-        return DeliveryResult.Ok(firstId!);
+        return new DeliveryResult.Delivered(firstId!, AttachmentNotice.Join(senderNotices));
     }
 
     /// <summary>
@@ -286,22 +294,38 @@ public sealed partial class MattermostConnector
         }
     }
 
-    private async Task<string?> TryUploadAsync(Attachment attachment, ResolvedChannel channel, Poster poster, CancellationToken ct)
+    private static string WithLine(string text, string line) => text.Length == 0 ? line : text + "\n" + line;
+
+    /// <summary>
+    /// Copies a file into this server as the poster, through the core's media path (the source network's connector
+    /// fetches it with its own credentials); the file id, or why it cannot cross. Server errors of this server's upload
+    /// are the delivery's to retry, so only the source's and the cap's failures are answered here.
+    /// </summary>
+    private async Task<(string? FileId, MediaFailure Failure)> TryUploadAsync(Attachment attachment, ResolvedChannel channel, Poster poster, CancellationToken ct)
     {
-        if (attachment.Url is null || !Uri.TryCreate(attachment.Url, UriKind.Absolute, out var url))
-        {
-            return null;
-        }
+        MediaFile file;
         try
         {
-            var data = await _api.DownloadAsync(url, ct);
-            var info = await _api.UploadFileAsync(channel.NativeId, attachment.Name, attachment.ContentType, data, poster.Token, ct);
-            return info.Id;
+            file = await _context.Media.ReadAsync(attachment, _options.MaxAttachmentBytes, ct);
         }
-        catch (Exception e) when (e is HttpRequestException or MattermostApiException)
+        catch (MediaUnavailableException e)
         {
-            _logger.LogWarning(MattermostLog.DeliveryFailed, "Attachment {Name} not uploaded ({Error}); sending its link", attachment.Name, e.Message);
-            return null;
+            _logger.LogWarning(MattermostLog.AttachmentNotCopied, "Attachment {Name} not copied ({Failure}: {Error})", attachment.Name, e.Failure, e.Message);
+            return (null, e.Failure);
+        }
+        await using (file)
+        {
+            try
+            {
+                var info = await _api.UploadFileAsync(channel.NativeId, attachment.Name, file.ContentType, file.OpenRead, poster.Token, ct);
+                return (info.Id, MediaFailure.Unavailable);
+            }
+            catch (MattermostApiException e) when (e.Status == HttpStatusCode.RequestEntityTooLarge)
+            {
+                // The server's own FileSettings.MaxFileSize is below the configured cap.
+                _logger.LogWarning(MattermostLog.AttachmentNotCopied, "Attachment {Name} refused by the server as too large ({Error})", attachment.Name, e.Message);
+                return (null, MediaFailure.TooLarge);
+            }
         }
     }
 

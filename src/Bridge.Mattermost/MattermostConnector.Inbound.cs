@@ -3,6 +3,7 @@ using Bridge.Core.Reactions;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Bridge.Core.Connectors;
+using Bridge.Core.Media;
 using Bridge.Core.Model;
 using Bridge.Mattermost.Api;
 using Bridge.Mattermost.Events;
@@ -155,12 +156,15 @@ public sealed partial class MattermostConnector
         ThreadRootNativeId = post.RootId.Length > 0 ? post.RootId : null,
         Timestamp = Timestamp(post.CreateAt, _context.Time),
         StructuredLabels = post.LabelProp("classification"), // present but empty or not a string: ranks highest (R-S1)
+        // The file stays on this server: other networks get its bytes through OpenMediaAsync, never its address.
         Attachments = [.. (post.Metadata?.Files ?? []).Select(f => new Attachment
         {
             Name = f.Name,
             ContentType = f.MimeType,
             Size = f.Size,
-            Url = new Uri(_api.BaseAddress, $"api/v4/files/{f.Id}").ToString(),
+            Source = new MediaSource(_network.Id, f.Id),
+            Width = f.Width > 0 ? f.Width : null,
+            Height = f.Height > 0 ? f.Height : null,
         })],
     };
 
@@ -300,7 +304,8 @@ public sealed partial class MattermostConnector
         {
             NetworkId = _network.Id,
             UserId = userId,
-            DisplayName = overrideName ?? user?.DisplayName ?? userId,
+            DisplayName = overrideName ?? user?.NameShownToMembers(_facts?.FullNamesShown == true) ?? userId,
+            Handle = overrideName ?? (user is { Username.Length: > 0 } ? user.Username : null),
             Organisation = _network.Organisation.Length > 0 ? _network.Organisation : null,
             AvatarUrl = new Uri(_api.BaseAddress, $"api/v4/users/{userId}/image").ToString(),
         };

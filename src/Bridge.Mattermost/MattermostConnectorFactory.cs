@@ -43,13 +43,17 @@ public sealed class MattermostConnectorFactory : INetworkConnectorFactory
         {
             errors.Add(new ConfigError($"{prefix}:token", "a personal access token of a system admin (or admin bot) is required"));
         }
-        if (!Puppets.PuppetNaming.IsValid(Puppets.PuppetNaming.BaseName(options.PuppetPrefix, "abc", "abc")) || options.PuppetPrefix.Length > 10)
+        if (!Puppets.PuppetNaming.IsValidPrefix(options.PuppetPrefix))
         {
             errors.Add(new ConfigError($"{prefix}:puppetPrefix", "use up to 10 characters of a-z, 0-9, '.', '-', '_'"));
         }
         if (options.BridgeTag.Length == 0 || !options.BridgeTag.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
         {
             errors.Add(new ConfigError($"{prefix}:bridgeTag", "use letters, digits and '_'"));
+        }
+        if (options.MaxAttachmentBytes is < 1 or > 10L * 1024 * 1024 * 1024)
+        {
+            errors.Add(new ConfigError($"{prefix}:maxAttachmentBytes", "must be between 1 and 10737418240 (10 GB)"));
         }
         if (options.PingInterval < TimeSpan.FromSeconds(1))
         {

@@ -20,5 +20,7 @@ internal static class MattermostLog
     public static readonly EventId ChannelsChanged = new(5014, nameof(ChannelsChanged));
     public static readonly EventId MembershipRepaired = new(5015, nameof(MembershipRepaired));
     public static readonly EventId ReactionIgnored = new(5016, nameof(ReactionIgnored));
+    public static readonly EventId AttachmentNotCopied = new(5017, nameof(AttachmentNotCopied));
+    public static readonly EventId MediaServed = new(5018, nameof(MediaServed));
     public static readonly EventId ThreadRefused = new(5040, nameof(ThreadRefused));
 }

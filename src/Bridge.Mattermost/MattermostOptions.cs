@@ -64,5 +64,11 @@ public sealed class MattermostOptions
 
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Largest file the bridge copies into this server (a larger one leaves a notice); a stock server's own
+    /// <c>FileSettings.MaxFileSize</c> is 100 MB. Checked before reading and while reading, never buffered beyond it.
+    /// </summary>
+    public long MaxAttachmentBytes { get; set; } = 100L * 1024 * 1024;
+
     internal Uri BaseUri => new(Url.TrimEnd('/') + "/");
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Xml.Linq;
+using Bridge.Core.Media;
 using Bridge.Core.Model;
 using Bridge.Xmpp.Muc;
 using Bridge.Xmpp.Protocol;
@@ -122,6 +123,17 @@ internal sealed partial class XmppConnector
         if (!toBot)
         {
             return; // every puppet gets its own copy: the room is read through the bot only
+        }
+
+        var codes = message.Elements(Ns.MucUser + "x").Elements(Ns.MucUser + "status").Select(s => (string?)s.Attribute("code")).ToList();
+        if (codes.Contains("172"))
+        {
+            room.RealJidsPublic = true;
+        }
+        else if (codes.Contains("173") || codes.Contains("174"))
+        {
+            // The room became (semi-)anonymous: from now on real JIDs are no longer anyone's to show.
+            room.RealJidsPublic = false;
         }
 
         var item = Classify(room, message, live: true, archiveStanzaId: null, archiveStamp: null);
@@ -254,15 +266,20 @@ internal sealed partial class XmppConnector
             target = MapToNative(room, reacted, out unresolvedTarget);
         }
 
-        var attachments = message.Elements(Ns.Oob + "x").Select(x => (string?)x.Element(Ns.Oob + "url")).Where(u => !string.IsNullOrEmpty(u))
-            .Select(u => new Attachment { Name = AttachmentName(u!), ContentType = "application/octet-stream", Url = u })
-            .ToList();
+        var oobUrls = message.Elements(Ns.Oob + "x").Select(x => ((string?)x.Element(Ns.Oob + "url"))?.Trim()).Where(u => !string.IsNullOrEmpty(u)).Select(u => u!).ToList();
+        if (oobUrls.Count == 0 && body?.Trim() is { Length: > 0 } bare && !bare.Contains(' ', StringComparison.Ordinal) && !bare.Contains('\n', StringComparison.Ordinal)
+            && Uri.TryCreate(bare, UriKind.Absolute, out var bareUrl) && IsFileHost(bareUrl))
+        {
+            oobUrls.Add(bare); // a client that shares an upload with the URL as the whole body and no out-of-band element
+        }
+        var attachments = oobUrls.Distinct(StringComparer.Ordinal).Select(ToAttachment).ToList();
         if (kind == BridgeEventKind.Message && string.IsNullOrEmpty(body) && attachments.Count == 0)
         {
             return null; // chat states, receipts and other payload-only messages
         }
 
-        var text = body ?? "";
+        // The shared URL repeated in the body (clients send it so that others see a link) is the file, not text.
+        var text = body is null ? "" : string.Join("\n", body.Split('\n').Where(line => !oobUrls.Contains(line.Trim(), StringComparer.Ordinal)));
         if (message.Element(Ns.Reply + "reply") is { } reply && (string?)reply.Attribute("id") is { } repliedTo)
         {
             replyTo = MapToNative(room, repliedTo, out unresolvedReply);
@@ -297,10 +314,7 @@ internal sealed partial class XmppConnector
             known = room.Occupants.GetValueOrDefault(nick);
         }
 
-        occupantId ??= known?.OccupantId;
-        var userId = occupantId is not null ? $"occupant-id:{room.Key}:{occupantId}"
-            : known?.RealJid is { } realJid ? realJid
-            : $"{room.Key}/{nick}";
+        var userId = _identity.UserIdFor(room.Key, room.RealJidsPublic, nick, known, occupantId);
 
         var stamp = archiveStamp ?? ParseStamp((string?)delay?.Attribute("stamp")) ?? _context.Time.GetUtcNow();
         var bridgeEvent = new BridgeEvent
@@ -310,7 +324,7 @@ internal sealed partial class XmppConnector
             NativeId = nativeId,
             Kind = kind,
             MessageKind = messageKind,
-            Sender = new PersonRef { NetworkId = _network.Id, UserId = userId, DisplayName = nick },
+            Sender = new PersonRef { NetworkId = _network.Id, UserId = userId, DisplayName = nick, Handle = nick },
             Text = text,
             TextFormat = TextFormat.Styling,
             TargetNativeId = target,
@@ -354,6 +368,20 @@ internal sealed partial class XmppConnector
     /// The file name an out-of-band URL shows. The URL is the sender's text: one that does not parse (a bad host, a
     /// stray control character) used to throw out of the translation, and the whole message, text and all, was dropped.
     /// </summary>
+    private Attachment ToAttachment(string url)
+    {
+        var name = AttachmentName(url);
+        var fetchable = Uri.TryCreate(url, UriKind.Absolute, out var uri) && IsFileHost(uri);
+        return new Attachment
+        {
+            Name = name,
+            ContentType = ContentTypeOf(name),
+            // On this network's upload service: copied to the other networks. Elsewhere: a link, never fetched.
+            Source = fetchable ? new MediaSource(_network.Id, url) : null,
+            Url = fetchable ? null : url,
+        };
+    }
+
     private static string AttachmentName(string url) =>
         Path.GetFileName(Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.AbsolutePath : url);
 

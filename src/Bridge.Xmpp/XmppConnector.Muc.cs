@@ -368,6 +368,12 @@ internal sealed partial class XmppConnector
                 return;
             }
 
+            if (type != "unavailable")
+            {
+                // Our own presence says how anonymous the room is: 100 means everyone sees real JIDs.
+                room.RealJidsPublic = codes.Contains("100");
+            }
+
             if (type == "unavailable")
             {
                 if (occupancy.State == OccupancyState.Joined && string.Equals(occupancy.Nick, nick, StringComparison.Ordinal) && !codes.Contains("303"))
@@ -406,8 +412,32 @@ internal sealed partial class XmppConnector
             else
             {
                 room.Occupants[nick] = new OccupantInfo(realJid, occupantId);
+                if (!IsOneOfOurs(room, nick, realJid))
+                {
+                    room.RealNickSkeletons.Add(NickSkeleton.Of(nick));
+                }
             }
         }
+    }
+
+    /// <summary>Whether an occupant is our bot or one of our puppets (joined, or with its join or nick change in flight). Under the lock.</summary>
+    private bool IsOneOfOurs(RoomState room, string nick, string? realJid)
+    {
+        if (realJid is not null && Jid.TryParse(realJid, out var jid) && string.Equals(jid.Value.Domain, _botJid.Domain, StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        foreach (var occupancy in _occupancies.Values)
+        {
+            if (ReferenceEquals(occupancy.Room, room) &&
+                (string.Equals(occupancy.Nick, nick, StringComparison.Ordinal) || string.Equals(occupancy.TryingNick, nick, StringComparison.Ordinal)))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Text;
 using System.Xml;
 using System.Xml.Linq;
 using Bridge.Core.Connectors;
+using Bridge.Core.Media;
 using Bridge.Core.Model;
 using Bridge.Xmpp.Muc;
 using Bridge.Xmpp.Protocol;
@@ -22,7 +23,8 @@ internal sealed partial class XmppConnector
         var name = CleanText(person.DisplayName).Trim();
         if (name.Length == 0)
         {
-            name = CleanText(person.UserId).Trim();
+            // The person's handle, never their user id: that may be a hidden id, or a JID their room does not show.
+            name = CleanText(person.Handle ?? "").Trim();
         }
 
         name = string.Concat(name.Where(c => !char.IsControl(c) && c != '\u00a0'));
@@ -32,6 +34,27 @@ internal sealed partial class XmppConnector
         }
 
         return name.Length == 0 ? "someone" : name;
+    }
+
+    /// <summary>
+    /// The nick a person's puppet asks for in <paramref name="room"/>: their name, or, when it reads like the nick of a
+    /// real person of the room (same <see cref="NickSkeleton"/>), their name marked with their network, so nobody
+    /// can pass for someone else there.
+    /// </summary>
+    internal string PuppetNickFor(RoomState room, PersonRef person)
+    {
+        var nick = NickFor(person);
+        lock (_gate)
+        {
+            if (!room.RealNickSkeletons.Contains(NickSkeleton.Of(nick)))
+            {
+                return nick;
+            }
+        }
+
+        var marker = " (" + CleanText(person.NetworkId) + ")";
+        var head = nick.Length + marker.Length > MaxNickLength ? nick[..Math.Max(1, MaxNickLength - marker.Length)].TrimEnd() : nick;
+        return head + marker;
     }
 
     public async Task<DeliveryResult> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
@@ -77,7 +100,7 @@ internal sealed partial class XmppConnector
 
         var puppet = PuppetJid(ev.Sender);
         RememberPuppetPerson(puppet, ev.Sender);
-        var occupancy = GetOccupancy(puppet, room, NickFor(ev.Sender), isBot: false);
+        var occupancy = GetOccupancy(puppet, room, PuppetNickFor(room, ev.Sender), isBot: false);
         try
         {
             await EnsureJoinedAsync(occupancy, cancellationToken);
@@ -130,7 +153,36 @@ internal sealed partial class XmppConnector
             reactionSet = ev.Kind == BridgeEventKind.Reaction ? known.With(key, "", ev.Timestamp) : known.Without(key, ev.Timestamp);
         }
 
-        var stanza = BuildMessage(request, room, puppet, messageId, reactionSet, out var skipReason);
+        var files = new List<Uri>();
+        var fileNotices = new List<string>();
+        var senderNotices = new List<string?>();
+        if (ev.Kind == BridgeEventKind.Message)
+        {
+            foreach (var attachment in ev.Attachments)
+            {
+                try
+                {
+                    files.Add((await UploadAsync(attachment, puppet, cancellationToken)).Get);
+                }
+                catch (MediaUnavailableException ex)
+                {
+                    _logger.LogInformation(XmppLog.AttachmentNotCopied, "Attachment {Name} not copied to {Room} ({Failure}: {Error})", attachment.Name, room.Key, ex.Failure, ex.Message);
+                    var cap = _options.MaxAttachmentBytes;
+                    if (ex.Failure == MediaFailure.TooLarge && _uploadService is { IsCompletedSuccessfully: true } known && known.Result?.MaxFileSize is { } serviceMax)
+                    {
+                        cap = Math.Min(cap, serviceMax);
+                    }
+                    fileNotices.Add(AttachmentNotice.InMessage(attachment, ex.Failure, cap));
+                    senderNotices.Add(AttachmentNotice.ToSender(attachment, _network.Id, ex.Failure, cap));
+                }
+                catch (XmppStreamClosedException ex)
+                {
+                    return new DeliveryResult.RetryLater("connection lost: " + ex.Message, TimeSpan.FromSeconds(1), CountsAsAttempt: false);
+                }
+            }
+        }
+
+        var stanza = BuildMessage(request, room, puppet, messageId, reactionSet, files, fileNotices, out var skipReason);
         if (stanza is null)
         {
             return new DeliveryResult.Skipped(skipReason!);
@@ -192,7 +244,7 @@ internal sealed partial class XmppConnector
                 await _context.Reactions.PutReactionsAsync(reactionOwner, reactionSet, cancellationToken);
             }
 
-            return DeliveryResult.Ok(nativeId);
+            return new DeliveryResult.Delivered(nativeId, AttachmentNotice.Join(senderNotices));
         }
         catch (StanzaRejectedException ex)
         {
@@ -253,7 +305,7 @@ internal sealed partial class XmppConnector
     }
 
     private XElement? BuildMessage(DeliveryRequest request, RoomState room, Jid puppet, string messageId, Bridge.Core.Reactions.ReactionSet? reactionSet,
-        out string? skipReason)
+        IReadOnlyList<Uri> files, IReadOnlyList<string> fileNotices, out string? skipReason)
     {
         skipReason = null;
         var ev = request.Event;
@@ -267,10 +319,12 @@ internal sealed partial class XmppConnector
         var labelPrefix = request.Label is { Length: > 0 } label && string.IsNullOrEmpty(ev.Text) ? $"[{CleanText(label)}] " : "";
         // Markdown and HTML become XEP-0393 styling here, from the text and HTML as the policy labelled them.
         var text = CleanText(_formatter.Styling(ev.Text, ev.Html, ev.TextFormat, string.IsNullOrEmpty(ev.Text) ? null : request.Label));
-        if (ev.Attachments.Count > 0)
+        if (ev.Kind == BridgeEventKind.Message && (files.Count > 0 || fileNotices.Count > 0))
         {
-            var links = string.Join("\n", ev.Attachments.Where(a => a.Url is not null).Select(a => $"{CleanText(a.Name)}: {CleanText(a.Url!)}"));
-            text = text.Length == 0 ? links : links.Length == 0 ? text : text + "\n" + links;
+            // Each uploaded file's GET URL on its own line; a message of one file alone is exactly its URL, which
+            // clients (with the matching out-of-band element) show inline.
+            var lines = fileNotices.Select(CleanText).Concat(files.Select(f => f.AbsoluteUri));
+            text = string.Join("\n", text.Length == 0 ? lines : lines.Prepend(text));
         }
 
         var mentioned = RenderMentions(request, room, ref text);
@@ -289,9 +343,9 @@ internal sealed partial class XmppConnector
                 AddThread(message, request);
                 AddReferences(message, room, head + text, head.Length, mentioned);
 
-                if (ev.Attachments.FirstOrDefault(a => a.Url is not null) is { } first)
+                foreach (var file in files)
                 {
-                    message.Add(new XElement(Ns.Oob + "x", new XElement(Ns.Oob + "url", CleanText(first.Url!))));
+                    message.Add(new XElement(Ns.Oob + "x", new XElement(Ns.Oob + "url", file.AbsoluteUri)));
                 }
 
                 break;
@@ -390,10 +444,8 @@ internal sealed partial class XmppConnector
         string nick;
         lock (_gate)
         {
-            nick = room.Occupants.FirstOrDefault(o =>
-                    string.Equals(o.Value.RealJid, person.UserId, StringComparison.OrdinalIgnoreCase) ||
-                    (o.Value.OccupantId is { } oid && person.UserId == $"occupant-id:{room.Key}:{oid}") ||
-                    person.UserId == $"{room.Key}/{o.Key}").Key
+            var publicJids = room.RealJidsPublic;
+            nick = room.Occupants.FirstOrDefault(o => _identity.Names(person.UserId, room.Key, publicJids, o.Key, o.Value)).Key
                 ?? person.DisplayName;
         }
 

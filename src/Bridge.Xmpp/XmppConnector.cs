@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using System.Threading.Channels;
 using System.Xml.Linq;
 using Bridge.Core.Configuration;
@@ -44,6 +45,11 @@ internal sealed partial class XmppConnector : INetworkConnector, IConnectorVital
     });
 
     private readonly string _stateScope;
+
+    /// <summary>Occupant ids that never reveal a JID the room hides; its salt is read from the store at start.</summary>
+    private volatile OccupantIdentity _identity = new(RandomNumberGenerator.GetBytes(32));
+
+    private const string IdentitySaltKey = "identity-salt";
     private readonly ConnectionHistory _history;
     private readonly Jid _botJid;
     private CancellationTokenSource? _lifetime;
@@ -120,11 +126,40 @@ internal sealed partial class XmppConnector : INetworkConnector, IConnectorVital
         }
 
         await LoadSendMarksAsync(cancellationToken);
+        await LoadIdentitySaltAsync(cancellationToken);
         _lifetime = new CancellationTokenSource();
         var token = _lifetime.Token;
         _ingestWorker = Task.Run(() => IngestWorkerAsync(token), CancellationToken.None);
         _persistLoop = Task.Run(() => PersistLoopAsync(token), CancellationToken.None);
         _connectionLoop = Task.Run(() => ConnectionLoopAsync(token), CancellationToken.None);
+    }
+
+    /// <summary>
+    /// The secret salt of hidden occupant ids, made once per network and kept in the store, so a person keeps their
+    /// puppets across restarts. Without a store the salt lives for this run only (people get new puppets next run).
+    /// </summary>
+    private async Task LoadIdentitySaltAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var stored = await _context.State.GetAsync(_stateScope, IdentitySaltKey, cancellationToken);
+            byte[] salt;
+            if (stored is not null && Convert.TryFromBase64String(stored, new byte[64], out var length) && length >= 16)
+            {
+                salt = Convert.FromBase64String(stored);
+            }
+            else
+            {
+                salt = RandomNumberGenerator.GetBytes(32);
+                await _context.State.SetAsync(_stateScope, IdentitySaltKey, Convert.ToBase64String(salt), cancellationToken);
+            }
+
+            _identity = new OccupantIdentity(salt);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _logger.LogWarning(XmppLog.StateFailed, ex, "Could not read or keep the identity salt; hidden occupant ids hold for this run only");
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -205,6 +240,7 @@ internal sealed partial class XmppConnector : INetworkConnector, IConnectorVital
 
         _lifetime?.Dispose();
         _lifetime = null;
+        _mediaHttp.Dispose();
     }
 
     private bool TryResolveRoom(string channelId, out Jid jid)

@@ -27,4 +27,7 @@ internal static class XmppLog
     public static readonly EventId RoomAdded = new(4041, nameof(RoomAdded));
     public static readonly EventId RoomRemoved = new(4042, nameof(RoomRemoved));
     public static readonly EventId ReactionsStale = new(4043, nameof(ReactionsStale));
+    public static readonly EventId UploadService = new(4044, nameof(UploadService));
+    public static readonly EventId AttachmentNotCopied = new(4045, nameof(AttachmentNotCopied));
+    public static readonly EventId MediaNotServed = new(4046, nameof(MediaNotServed));
 }

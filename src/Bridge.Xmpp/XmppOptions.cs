@@ -54,6 +54,21 @@ public sealed class XmppOptions
     /// <summary>Our sent message ids → their native ids held in memory, across all rooms (tests make it small).</summary>
     internal int SentIdCacheSize { get; set; } = 4_096;
 
+    /// <summary>
+    /// The XEP-0363 HTTP upload service files from other networks are uploaded to (e.g. <c>upload.example.org</c>);
+    /// unset: discovered through disco#items on the server's domain (the component domain's parent).
+    /// </summary>
+    public string? UploadService { get; set; }
+
+    /// <summary>
+    /// Hosts (<c>host</c> or <c>host:port</c>) of this network's upload service: a file shared as a URL on one of them is
+    /// fetched and copied to the other networks; a URL anywhere else stays a plain link and is never fetched.
+    /// </summary>
+    public List<string> FileHosts { get; set; } = [];
+
+    /// <summary>Largest file the bridge uploads here (a larger one leaves a notice); the service's own max-file-size also applies.</summary>
+    public long MaxAttachmentBytes { get; set; } = 100L * 1024 * 1024;
+
     internal IReadOnlyList<ConfigError> Validate(string prefix)
     {
         var errors = new List<ConfigError>();
@@ -111,6 +126,24 @@ public sealed class XmppOptions
             Add("reconnectMaxDelay", "must not be smaller than reconnectInitialDelay");
         }
 
+        if (UploadService is not null && !Jid.IsValidDomain(UploadService))
+        {
+            Add("uploadService", $"must be a domain name such as upload.example.org, got '{UploadService}'");
+        }
+
+        for (var i = 0; i < FileHosts.Count; i++)
+        {
+            if (!IsHostAndPort(FileHosts[i]))
+            {
+                Add($"fileHosts:{i}", $"must be a host name or host:port (no scheme, no path), got '{FileHosts[i]}'");
+            }
+        }
+
+        if (MaxAttachmentBytes is < 1 or > 10L * 1024 * 1024 * 1024)
+        {
+            Add("maxAttachmentBytes", "must be between 1 and 10737418240 (10 GB)");
+        }
+
         if (MaxCatchUpMessages < 0)
         {
             Add("maxCatchUpMessages", "must not be negative");
@@ -118,4 +151,10 @@ public sealed class XmppOptions
 
         return errors;
     }
+
+    /// <summary>A host (or host:port) as an http URL's authority names it, nothing more: no scheme, user, path or wildcard.</summary>
+    internal static bool IsHostAndPort(string? value) =>
+        !string.IsNullOrWhiteSpace(value) && !value.Contains('@', StringComparison.Ordinal) && !value.Contains('*', StringComparison.Ordinal)
+        && Uri.TryCreate("http://" + value + "/", UriKind.Absolute, out var uri) && uri.AbsolutePath == "/" && string.IsNullOrEmpty(uri.Query)
+        && (string.Equals(uri.Authority, value, StringComparison.OrdinalIgnoreCase) || string.Equals(uri.Host + ":" + uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), value, StringComparison.OrdinalIgnoreCase));
 }

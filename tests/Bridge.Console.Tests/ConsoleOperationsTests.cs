@@ -111,11 +111,16 @@ public sealed class ConsoleOperationsTests(ITestOutputHelper output)
             await alice.SayAsync("held-back");
             await ThreeNetworks.WaitForPendingAsync(net.DatabasePath, "xmpp2", 1);
 
-            // The operator removes the wrong endpoint: its pending row is dead-lettered, not lost.
-            (await api.DeleteAsync($"/api/links/lab/endpoints?network=xmpp2&channel={Uri.EscapeDataString(daveRoom)}")).EnsureSuccessStatusCode();
-
+            // The operator removes the wrong endpoint in the page: its pending row is dead-lettered, not lost.
             var page = await browser.OpenAsync(admin.Url);
+            page.Dialog += async (_, dialog) => await dialog.AcceptAsync(); // "Remove …? Its pending deliveries are dead-lettered."
             await ConsoleSteps.SignInAsync(page, admin.Operator);
+            await page.GetByRole(AriaRole.Link, new() { Name = "Links" }).ClickAsync();
+            var labRow = page.Locator("tr[data-link='lab']");
+            await Assertions.Expect(labRow.Locator("[data-endpoint]")).ToHaveCountAsync(3);
+            await labRow.GetByRole(AriaRole.Button, new() { Name = "Remove xmpp2: " + daveRoom }).ClickAsync();
+            await Assertions.Expect(labRow.Locator("[data-endpoint]")).ToHaveCountAsync(2);
+            await Assertions.Expect(labRow.Locator($"[data-endpoint='xmpp2:{daveRoom}']")).ToHaveCountAsync(0);
             await page.GetByRole(AriaRole.Link, new() { Name = "Dead letters" }).ClickAsync();
             var dead = page.Locator("tr[data-dead-letter]");
             await Assertions.Expect(dead).ToHaveCountAsync(1);
@@ -135,9 +140,16 @@ public sealed class ConsoleOperationsTests(ITestOutputHelper output)
             await Assertions.Expect(phone.Locator("#toast")).ToContainTextAsync("Not allowed");
 
             // The endpoint is put back and the link resumed in the page; the operator retries and the message arrives, once.
-            (await api.PostAsJsonAsync("/api/links/lab/endpoints", new { network = "xmpp2", channel = daveRoom })).EnsureSuccessStatusCode();
             await page.GetByRole(AriaRole.Link, new() { Name = "Links" }).ClickAsync();
-            await page.Locator("tr[data-link='lab']").GetByRole(AriaRole.Button, new() { Name = "Resume" }).ClickAsync();
+            await labRow.Locator("details.add-endpoint summary").ClickAsync();
+            await labRow.Locator("form.add-endpoint select").SelectOptionAsync("xmpp2");
+            await labRow.Locator("form.add-endpoint input").FillAsync(daveRoom);
+            await ConsoleBrowser.ScreenshotAsync(page, "links-add-room-desktop");
+            await labRow.GetByRole(AriaRole.Button, new() { Name = "Add room" }).ClickAsync();
+            await Assertions.Expect(labRow.Locator($"[data-endpoint='xmpp2:{daveRoom}']")).ToHaveCountAsync(1);
+            var stored = await api.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>("/api/links/lab");
+            Assert.Contains(stored!["endpoints"]!.AsArray(), e => (string?)e!["network"] == "xmpp2" && (string?)e["channel"] == daveRoom);
+            await labRow.GetByRole(AriaRole.Button, new() { Name = "Resume" }).ClickAsync();
             await page.GetByRole(AriaRole.Link, new() { Name = "Dead letters" }).ClickAsync();
             await dead.GetByRole(AriaRole.Button, new() { Name = "Retry" }).ClickAsync();
             await dave.WaitForAsync(ms => ms.Any(m => m.Body == "held-back"), Long, "the retried message on the second server");

@@ -1,3 +1,4 @@
+using Bridge.Core.Media;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -88,7 +89,7 @@ public sealed class ConversionFuzzTests
             // The original of a translation is the source's HTML as the core holds it: sanitised on the way in.
             Translation = translated ? new MessageTranslation(markedText, markedHtml, "de", "en", "engine", Translated: true) : null,
         };
-        var content = OutboundContent.Message(request, "org.example.label", [new Attachment { Name = input, ContentType = "text/plain", Url = "https://x/" + input }]);
+        var content = OutboundContent.Message(request, "org.example.label", [AttachmentNotice.InMessage(new Attachment { Name = input, ContentType = "text/plain", Url = "https://x/" + input }, MediaFailure.NotFetchable, 1024)]);
         var json = content.ToJsonString();
         var back = JsonNode.Parse(json)!.AsObject();
         Assert.Equal(content["body"]!.GetValue<string>(), back["body"]!.GetValue<string>());

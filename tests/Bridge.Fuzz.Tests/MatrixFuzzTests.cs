@@ -13,7 +13,7 @@ namespace Bridge.Fuzz.Tests;
 public sealed class MatrixFuzzTests
 {
     private static readonly MatrixHtml Html = new();
-    private static readonly InboundMapper Mapper = new("matrix-b", new Uri("https://hs.example.org/"), "org.example.label", Html);
+    private static readonly InboundMapper Mapper = new("matrix-b", "org.example.label", Html);
     private static readonly PersonRef Alice = new() { NetworkId = "matrix-b", UserId = "@alice:hs.example.org", DisplayName = "Alice" };
 
     private static readonly string[] Transactions =

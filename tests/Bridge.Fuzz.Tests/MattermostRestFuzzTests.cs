@@ -136,7 +136,7 @@ public sealed class MattermostRestFuzzTests
         Call.Channel => await client.GetChannelAsync("c1", "t", CancellationToken.None),
         Call.Post => await client.GetPostAsync("p1", "t", CancellationToken.None),
         Call.PostsSince => await client.GetPostsSinceAsync("c1", 0, "t", CancellationToken.None),
-        Call.Upload => await client.UploadFileAsync("c1", "a.png", "image/png", [1, 2, 3], "t", CancellationToken.None),
+        Call.Upload => await client.UploadFileAsync("c1", "a.png", "image/png", () => new MemoryStream([1, 2, 3]), "t", CancellationToken.None),
         Call.Token => await client.CreateAccessTokenAsync("u1", "d", "t", CancellationToken.None),
         Call.Bot => await client.CreateBotAsync("bridge-relay", "Bridge", "t", CancellationToken.None),
         _ => await client.GetClientConfigAsync("t", CancellationToken.None),

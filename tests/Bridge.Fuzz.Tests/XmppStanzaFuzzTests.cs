@@ -81,7 +81,7 @@ public sealed class XmppStanzaFuzzTests
             Assert.False(string.IsNullOrEmpty(e.NativeId));
             Assert.False(string.IsNullOrEmpty(e.Sender.UserId));
             Assert.Equal(message.Elements(Ns.SecLabel + "securitylabel").Count(), e.StructuredLabels.Count);
-            Assert.All(e.Attachments, a => Assert.False(string.IsNullOrEmpty(a.Url)));
+            Assert.All(e.Attachments, a => Assert.False(string.IsNullOrEmpty(a.Url) && string.IsNullOrEmpty(a.Source?.Reference)));
             // What came out of an XML document must be writable back into one (another XMPP network, the audit log).
             WritableAsXml(e.Text);
             WritableAsXml(e.Sender.DisplayName ?? "");

@@ -7,7 +7,7 @@ namespace Bridge.Matrix.Tests;
 /// <summary>Bridge → homeserver: puppets, idempotent sends, echo suppression, rate limits, outages.</summary>
 public sealed class DeliveryTests
 {
-    private const string Carol = "@_bridge_xmpp_carol=40example.org:localhost";
+    private static readonly string Carol = BridgeHarness.CarolPuppet;
 
     [Fact]
     public async Task Puppet_is_registered_named_invited_and_sends_with_the_right_meaning()

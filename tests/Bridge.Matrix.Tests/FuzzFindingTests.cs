@@ -12,7 +12,7 @@ namespace Bridge.Matrix.Tests;
 /// </summary>
 public sealed class FuzzFindingTests
 {
-    private static readonly InboundMapper Mapper = new("matrix-b", new Uri("https://hs.example.org/"), "org.example.label", new MatrixHtml());
+    private static readonly InboundMapper Mapper = new("matrix-b", "org.example.label", new MatrixHtml());
     private static readonly PersonRef Alice = new() { NetworkId = "matrix-b", UserId = "@alice:hs", DisplayName = "Alice" };
 
     private static BridgeEvent? MapOnly(string body)

@@ -8,7 +8,7 @@ namespace Bridge.Matrix.Tests;
 /// <summary>Pills and m.mentions in and out: a puppet's pill names the person behind it, and back.</summary>
 public sealed class MentionTests
 {
-    private const string Carol = "@_bridge_xmpp_carol=40example.org:localhost";
+    private static readonly string Carol = BridgeHarness.CarolPuppet;
 
     [Fact]
     public async Task Pills_of_intended_mentions_name_the_person_behind_a_puppet_or_the_Matrix_user_and_leave_no_link()

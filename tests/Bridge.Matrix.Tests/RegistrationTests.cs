@@ -1,7 +1,8 @@
-using Microsoft.Extensions.Configuration;
+using Bridge.Core.Model;
 using Bridge.Matrix.Configuration;
 using Bridge.Matrix.Puppets;
 using Bridge.Matrix.Registration;
+using Microsoft.Extensions.Configuration;
 using Sandbox.Matrix.Appservices;
 
 namespace Bridge.Matrix.Tests;
@@ -29,7 +30,10 @@ public sealed class RegistrationTests : IDisposable
         Assert.Equal("_bridge_bot", reg.SenderLocalpart);
         Assert.Equal(64, reg.AsToken.Length);
         Assert.NotEqual(reg.AsToken, reg.HsToken);
-        var puppet = "@" + PuppetNaming.Localpart("_bridge_", "xmpp", "Carol@example.org") + ":example.org";
+        var carol = new PersonRef { NetworkId = "xmpp", UserId = "hidden:room@muc.example.org:0a1b", DisplayName = "Carol Ä.", Handle = "Carol Ä." };
+        var puppet = "@" + PuppetNaming.Localpart("_bridge_", carol) + ":example.org";
+        var legacy = "@" + PuppetNaming.LegacyLocalpart("_bridge_", "xmpp", "Carol@example.org") + ":example.org";
+        Assert.True(reg.Users.Single().IsMatch(legacy));
         Assert.True(reg.Users.Single().Exclusive);
         Assert.True(reg.Users.Single().IsMatch(puppet));
         Assert.False(reg.Users.Single().IsMatch("@alice:example.org"));
@@ -102,7 +106,9 @@ public sealed class RegistrationTests : IDisposable
     public void Puppet_names_escape_into_valid_localparts(string input, string expected)
     {
         Assert.Equal(expected, PuppetNaming.Escape(input));
-        Assert.True(MatrixOptions.IsLocalpart(PuppetNaming.Localpart("_bridge_", "net-1", input)));
+        Assert.True(MatrixOptions.IsLocalpart(PuppetNaming.LegacyLocalpart("_bridge_", "net-1", input)));
+        var person = new PersonRef { NetworkId = "net-1", UserId = input, DisplayName = input, Handle = input };
+        Assert.True(MatrixOptions.IsLocalpart(PuppetNaming.Localpart("_bridge_", person)));
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -28,7 +28,7 @@ public sealed class RestartTests
     {
         await using var h = await BridgeHarness.StartAsync(connectorOptions: o => o.LeavePuppetsOnStop = true);
         await h.Connector.DeliverAsync(h.Request(1, "before"), CancellationToken.None);
-        const string puppet = "@_bridge_xmpp_carol=40example.org:localhost";
+        var puppet = BridgeHarness.CarolPuppet;
         Assert.Contains(puppet, h.Sandbox.GetMembers(h.RoomId));
         await h.Connector.StopAsync(CancellationToken.None);
         Assert.DoesNotContain(puppet, h.Sandbox.GetMembers(h.RoomId));

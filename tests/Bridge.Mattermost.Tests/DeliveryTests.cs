@@ -15,7 +15,7 @@ public sealed class DeliveryTests
         var id = await h.DeliverTextAsync("hello from matrix");
         var post = h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == id);
         var puppet = h.Sandbox.GetUser(post.UserId);
-        Assert.Equal("br-alice_adams", puppet.Username);
+        Assert.Matches("^br-alice_adams-[a-z2-9]{5}$", puppet.Username);
         Assert.Equal("Alice Ädams", puppet.FirstName);
         Assert.EndsWith("@localhost", puppet.Email, StringComparison.Ordinal);
         Assert.False(puppet.IsBot);
@@ -32,9 +32,11 @@ public sealed class DeliveryTests
         Assert.DoesNotContain(h.Sink.All, e => e.NativeId == id || e.NativeId == second);
 
         // A name collision with a real account gets a suffix; a display name change follows the person.
-        h.Sandbox.CreateUser("br-bob");
-        var bobPostId = await h.DeliverTextAsync("hi", MmHarness.Person("Bob", "@bob:example.org"));
-        Assert.Equal("br-bob-1", h.Sandbox.GetUser(h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == bobPostId).UserId).Username);
+        var bobPerson = MmHarness.Person("Bob", "@bob:example.org");
+        h.Sandbox.CreateUser(Bridge.Mattermost.Puppets.PuppetNaming.Username("br-", bobPerson));
+        var bobPostId = await h.DeliverTextAsync("hi", bobPerson);
+        Assert.Equal(Bridge.Mattermost.Puppets.PuppetNaming.Username("br-", bobPerson, attempt: 1),
+            h.Sandbox.GetUser(h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == bobPostId).UserId).Username);
         await h.DeliverTextAsync("renamed", MmHarness.Person("Alice A. Adams"));
         Assert.Equal("Alice A. Adams", h.Sandbox.GetUser(puppet.Id).FirstName);
     }

@@ -100,7 +100,7 @@ public sealed class FuzzFindingTests
         {
             "user" => client.GetUserAsync("u1", "t", CancellationToken.None),
             "post" => client.GetPostAsync("p1", "t", CancellationToken.None),
-            _ => client.UploadFileAsync("c1", "a.png", "image/png", [1], "t", CancellationToken.None),
+            _ => client.UploadFileAsync("c1", "a.png", "image/png", () => new MemoryStream([1]), "t", CancellationToken.None),
         };
 
         await Assert.ThrowsAsync<JsonException>(Act);

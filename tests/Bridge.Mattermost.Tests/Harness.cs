@@ -80,6 +80,9 @@ internal sealed class MmHarness : IAsyncDisposable
     public MattermostConnector Connector { get; private set; } = null!;
     public MattermostOptions Options { get; private set; } = null!;
 
+    /// <summary>The connectors the media path reads from (this one).</summary>
+    public ConnectorRegistry Registry { get; private set; } = new();
+
     public string LinkedChannel { get; private set; } = DefaultChannel;
 
     /// <summary>The links the connector sees (change them with <see cref="BridgeTopology.ReplaceLinks"/>, as the link manager does).</summary>
@@ -120,6 +123,7 @@ internal sealed class MmHarness : IAsyncDisposable
                 new NetworkDefinition { Id = Remote, Kind = NetworkKind.Matrix, Organisation = "org-remote" },
             ],
             [new LinkDefinition { Id = "ops", Endpoints = [new ChannelRef(Network, LinkedChannel), new ChannelRef(Remote, "!room:example.org")] }]);
+        Registry = new ConnectorRegistry();
         var context = new ConnectorContext
         {
             Sink = Sink,
@@ -127,8 +131,11 @@ internal sealed class MmHarness : IAsyncDisposable
             Topology = topology,
             LoggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(Logs)),
             Secrets = Secrets,
+            // The core's media path over this connector alone: files whose source is this server are read back through it.
+            Media = new Bridge.Core.Media.MediaReader(Registry, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance),
         };
         Connector = new MattermostConnector(topology.GetNetwork(Network), Options, context, Handler?.Invoke());
+        Registry.Add(Connector);
         await Connector.StartAsync(CancellationToken.None);
         if (waitReady)
         {

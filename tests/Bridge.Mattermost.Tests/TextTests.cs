@@ -67,21 +67,6 @@ public sealed class TextTests
         }
     }
 
-    [Theory]
-    [InlineData("Alice Ädams", "br-", "br-alice_adams")]
-    [InlineData("李小龙", "br-", "br-alice_example.org")]
-    [InlineData("a", "", "alice_example.org")]
-    [InlineData("Averyveryveryverylongdisplayname", "br-", "br-averyveryveryverylo")]
-    [InlineData("all", "", "all1")]
-    public void Puppet_names_follow_server_and_webapp_rules(string display, string prefix, string expected)
-    {
-        var name = PuppetNaming.BaseName(prefix, display, "@alice:example.org");
-        Assert.Equal(expected, name);
-        Assert.True(PuppetNaming.IsValid(name), name);
-        Assert.True(PuppetNaming.IsValid(PuppetNaming.Candidate(name, 12)));
-        Assert.True(PuppetNaming.Candidate(name, 12).Length <= 22);
-    }
-
     [Fact]
     public void Emoji_map_both_ways()
     {

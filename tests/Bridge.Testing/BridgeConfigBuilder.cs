@@ -49,6 +49,15 @@ public sealed class BridgeConfigBuilder
         return this;
     }
 
+    /// <summary>A list setting under network <paramref name="id"/>'s kind section (e.g. xmpp <c>fileHosts</c>).</summary>
+    public BridgeConfigBuilder ListSetting(string id, string key, params string[] values)
+    {
+        _lists.Add((id, key, values));
+        return this;
+    }
+
+    private readonly List<(string Network, string Key, string[] Values)> _lists = [];
+
     public BridgeConfigBuilder Link(string id, params (string Network, string Channel)[] endpoints)
     {
         _links.Add((id, endpoints));
@@ -109,6 +118,10 @@ public sealed class BridgeConfigBuilder
             foreach (var (k, v) in n.Settings)
             {
                 sb.AppendLine($"      {k}: {Quote(v)}");
+            }
+            foreach (var list in _lists.Where(l => l.Network == n.Id))
+            {
+                sb.AppendLine($"      {list.Key}: [{string.Join(", ", list.Values.Select(Quote))}]");
             }
         }
 

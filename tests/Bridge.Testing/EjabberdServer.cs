@@ -6,11 +6,35 @@ namespace Bridge.Testing;
 /// </summary>
 public sealed class EjabberdServer : ScriptedXmppServer
 {
-    private EjabberdServer(string domain, bool mucArchive)
-        : base(domain, "ejabberd.sh", new Dictionary<string, string> { ["MUC_MAM"] = mucArchive ? "1" : "0" }, Path.Combine("logs", "ejabberd.log"))
+    private EjabberdServer(string domain, bool mucArchive, int? uploadPort)
+        : base(domain, "ejabberd.sh", Environment(mucArchive, uploadPort), Path.Combine("logs", "ejabberd.log"))
     {
+        UploadPort = uploadPort;
     }
 
-    /// <summary>Starts a server for <paramref name="domain"/>; <paramref name="mucArchive"/> turns on MUC archiving (slow on Mnesia).</summary>
-    public static Task<EjabberdServer> StartAsync(string domain, bool mucArchive = false) => StartNewAsync(new EjabberdServer(domain, mucArchive));
+    /// <summary>The loopback port of the XEP-0363 upload service (<c>upload.DOMAIN</c>, <c>mod_http_upload</c>), when started with one.</summary>
+    public int? UploadPort { get; }
+
+    /// <summary>The upload service's JID.</summary>
+    public string UploadDomain => "upload." + Domain;
+
+    /// <summary>The host:port its URLs name (what the bridge's <c>fileHosts</c> lists).</summary>
+    public string? UploadHost => UploadPort is { } port ? $"127.0.0.1:{port}" : null;
+
+    /// <summary>
+    /// Starts a server for <paramref name="domain"/>; <paramref name="mucArchive"/> turns on MUC archiving (slow on Mnesia);
+    /// <paramref name="httpUpload"/> adds ejabberd's <c>mod_http_upload</c> on a free loopback port.
+    /// </summary>
+    public static Task<EjabberdServer> StartAsync(string domain, bool mucArchive = false, bool httpUpload = false) =>
+        StartNewAsync(new EjabberdServer(domain, mucArchive, httpUpload ? FreePorts.Next() : null));
+
+    private static Dictionary<string, string> Environment(bool mucArchive, int? uploadPort)
+    {
+        var environment = new Dictionary<string, string> { ["MUC_MAM"] = mucArchive ? "1" : "0" };
+        if (uploadPort is { } port)
+        {
+            environment["HTTP_UPLOAD_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return environment;
+    }
 }

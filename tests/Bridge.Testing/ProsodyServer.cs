@@ -3,11 +3,37 @@ namespace Bridge.Testing;
 /// <summary>A private Prosody on loopback, started and stopped (by PID) through <c>scripts/prosody.sh</c>.</summary>
 public sealed class ProsodyServer : ScriptedXmppServer
 {
-    private ProsodyServer(string domain, bool roomLocking)
-        : base(domain, "prosody.sh", new Dictionary<string, string> { ["MUC_ROOM_LOCKING"] = roomLocking ? "1" : "0" }, "prosody.log")
+    private ProsodyServer(string domain, bool roomLocking, int? uploadPort, long uploadSizeLimit)
+        : base(domain, "prosody.sh", Environment(roomLocking, uploadPort, uploadSizeLimit), "prosody.log")
     {
+        UploadPort = uploadPort;
     }
 
-    /// <summary>Starts a server for <paramref name="domain"/>; <paramref name="roomLocking"/> keeps new rooms locked until configured, as in real deployments.</summary>
-    public static Task<ProsodyServer> StartAsync(string domain, bool roomLocking = true) => StartNewAsync(new ProsodyServer(domain, roomLocking));
+    /// <summary>The loopback port of the XEP-0363 upload service (<c>upload.DOMAIN</c>, <c>mod_http_file_share</c>), when started with one.</summary>
+    public int? UploadPort { get; }
+
+    /// <summary>The upload service's JID.</summary>
+    public string UploadDomain => "upload." + Domain;
+
+    /// <summary>The host:port its URLs name (what the bridge's <c>fileHosts</c> lists).</summary>
+    public string? UploadHost => UploadPort is { } port ? $"127.0.0.1:{port}" : null;
+
+    /// <summary>
+    /// Starts a server for <paramref name="domain"/>; <paramref name="roomLocking"/> keeps new rooms locked until configured,
+    /// as in real deployments; <paramref name="httpUpload"/> adds Prosody's <c>mod_http_file_share</c> on a free loopback port,
+    /// taking files up to <paramref name="uploadSizeLimit"/> bytes.
+    /// </summary>
+    public static Task<ProsodyServer> StartAsync(string domain, bool roomLocking = true, bool httpUpload = false, long uploadSizeLimit = 10L * 1024 * 1024) =>
+        StartNewAsync(new ProsodyServer(domain, roomLocking, httpUpload ? FreePorts.Next() : null, uploadSizeLimit));
+
+    private static Dictionary<string, string> Environment(bool roomLocking, int? uploadPort, long uploadSizeLimit)
+    {
+        var environment = new Dictionary<string, string> { ["MUC_ROOM_LOCKING"] = roomLocking ? "1" : "0" };
+        if (uploadPort is { } port)
+        {
+            environment["HTTP_UPLOAD_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            environment["HTTP_UPLOAD_SIZE_LIMIT"] = uploadSizeLimit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return environment;
+    }
 }

@@ -18,6 +18,7 @@ public sealed class XmppPerson : IAsyncDisposable
     private readonly List<PrivateMessage> _privateMessages = [];
     private readonly List<ReceivedReaction> _reactions = [];
     private readonly HashSet<string> _sent = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _uploaded = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -181,6 +182,41 @@ public sealed class XmppPerson : IAsyncDisposable
         return id;
     }
 
+    /// <summary>
+    /// Uploads <paramref name="data"/> through the server's XEP-0363 service <paramref name="service"/> as this person's
+    /// client does (a slot, then an HTTP PUT with the slot's headers); returns the GET URL to share.
+    /// </summary>
+    public async Task<string> UploadAsync(string service, string fileName, string contentType, byte[] data, TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var path = Path.Combine(Path.GetTempPath(), "xmpp-person-upload-" + id);
+        await File.WriteAllBytesAsync(path, data);
+        try
+        {
+            await SendLineAsync(JsonSerializer.Serialize(new { cmd = "upload", id, path, service, filename = fileName, content_type = contentType }));
+            var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+            while (true)
+            {
+                lock (_gate)
+                {
+                    if (_uploaded.TryGetValue(id, out var url))
+                    {
+                        return url;
+                    }
+                }
+                if (DateTime.UtcNow > deadline || _process.HasExited)
+                {
+                    throw new TimeoutException($"{Nick}: upload {id} not done:\n{Log}");
+                }
+                await Task.Delay(10);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     /// <summary>Sends an XEP-0444 reaction to the message the room knows as <paramref name="targetId"/> (its stanza-id in a MUC).</summary>
     public async Task<string> ReactAsync(string targetId, string key, TimeSpan? timeout = null)
     {
@@ -248,6 +284,14 @@ public sealed class XmppPerson : IAsyncDisposable
 
             await Task.Delay(25);
         }
+    }
+
+    /// <summary>Changes this person's nick in the room (XEP-0045 §7.6) and waits until the room shows the new one.</summary>
+    public async Task ChangeNickAsync(string nick, TimeSpan? timeout = null)
+    {
+        await SendLineAsync(JsonSerializer.Serialize(new { cmd = "nick", nick }));
+        await WaitForPresenceAsync(nick, "available", timeout ?? TimeSpan.FromSeconds(10));
+        Nick = nick;
     }
 
     /// <summary>Waits for a presence of <paramref name="type"/> (available, unavailable) from an occupant.</summary>
@@ -387,7 +431,8 @@ public sealed class XmppPerson : IAsyncDisposable
                         (bool?)node["delayed"] ?? false,
                         received,
                         (string?)node["replace_id"],
-                        (node["bodies"] as JsonObject ?? []).ToDictionary(kv => kv.Key, kv => (string?)kv.Value ?? "", StringComparer.Ordinal))
+                        (node["bodies"] as JsonObject ?? []).ToDictionary(kv => kv.Key, kv => (string?)kv.Value ?? "", StringComparer.Ordinal),
+                        [.. (node["oob"] as JsonArray ?? []).Select(u => (string?)u ?? "")])
                     {
                         Thread = (string?)node["thread"],
                         ReplyId = (string?)node["reply_id"],
@@ -401,6 +446,13 @@ public sealed class XmppPerson : IAsyncDisposable
                         (string?)node["id"] ?? "",
                         [.. (node["keys"] as JsonArray ?? []).Select(k => (string?)k ?? "")],
                         received));
+                    break;
+                case "uploaded":
+                    if ((string?)node["id"] is { } uploadId && (string?)node["url"] is { } uploadUrl)
+                    {
+                        _uploaded[uploadId] = uploadUrl;
+                    }
+
                     break;
                 case "sent":
                     if ((string?)node["id"] is { } sentId)
@@ -423,8 +475,9 @@ public sealed class XmppPerson : IAsyncDisposable
 
 /// <summary>A groupchat message as the client received it; <see cref="ReplaceId"/> is set on an XEP-0308 correction.</summary>
 /// <param name="Bodies">Every &lt;body/&gt; by its language (xml:lang, or the stanza's; "" when neither says).</param>
+/// <param name="Oob">The XEP-0066 out-of-band URLs (shared files) the message carries.</param>
 public sealed record ReceivedMessage(string FromNick, string Body, string? Id, string? StanzaId, bool Delayed, DateTimeOffset ReceivedAt, string? ReplaceId = null,
-    IReadOnlyDictionary<string, string>? Bodies = null)
+    IReadOnlyDictionary<string, string>? Bodies = null, IReadOnlyList<string>? Oob = null)
 {
     /// <summary>The XEP-0201 thread id, if any.</summary>
     public string? Thread { get; init; }

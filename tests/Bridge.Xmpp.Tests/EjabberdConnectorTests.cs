@@ -10,7 +10,7 @@ public sealed class EjabberdConnectorTests(EjabberdFixture fixture) : IClassFixt
     private readonly EjabberdServer _server = fixture.Server;
 
     [Fact]
-    public async Task Messages_flow_both_ways_exactly_once_and_nick_conflicts_are_resolved()
+    public async Task Messages_flow_both_ways_exactly_once_and_a_puppet_named_like_a_real_person_is_marked()
     {
         var room = _server.NewRoom();
         await using var bridge = await ConnectorHarness.StartAsync(_server, [room]);
@@ -30,7 +30,7 @@ public sealed class EjabberdConnectorTests(EjabberdFixture fixture) : IClassFixt
         await Task.Delay(300);
         Assert.Equal(Enumerable.Range(0, 5).Select(i => $"to the bridge {i}"), bridge.Sink.All.Select(e => e.Text));
         Assert.Equal(Enumerable.Range(0, 5).Select(i => $"from the bridge {i}"), alice.Messages.Where(m => m.Body.StartsWith("from the bridge", StringComparison.Ordinal)).Select(m => m.Body));
-        Assert.All(received, m => Assert.Equal("Alice (2)", m.FromNick));
+        Assert.All(received, m => Assert.Equal("Alice (remote)", m.FromNick)); // the real Alice is in the room
     }
 
     [Fact]

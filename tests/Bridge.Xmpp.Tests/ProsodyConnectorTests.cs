@@ -167,7 +167,7 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
     }
 
     [Fact]
-    public async Task A_nick_conflict_is_resolved_with_a_suffix()
+    public async Task A_puppet_named_like_a_real_person_of_the_room_is_marked_with_its_network()
     {
         var room = _server.NewRoom();
         await using var bridge = await ConnectorHarness.StartAsync(_server, [room]);
@@ -178,8 +178,8 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
         var result = await bridge.Connector.DeliverAsync(ConnectorHarness.Message(1, room, "Alice", "I am the other Alice"), CancellationToken.None);
         Assert.IsType<DeliveryResult.Delivered>(result);
         var seen = await realAlice.WaitForMessagesAsync(m => m.Body == "I am the other Alice", 1, Wait);
-        Assert.Equal("Alice (2)", seen[0].FromNick);
-        Assert.Contains(bridge.Logs.Entries, e => e.EventId == XmppLog.NickConflict);
+        // Not "Alice (2)", which reads as a second Alice: the room has a real Alice, so the puppet says where it is from.
+        Assert.Equal("Alice (remote)", seen[0].FromNick);
 
         // The real Alice's messages are still hers and still bridged; the puppet's are not.
         await realAlice.SayConfirmedAsync("the real one");

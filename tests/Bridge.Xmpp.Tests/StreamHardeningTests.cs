@@ -95,7 +95,7 @@ public sealed class StreamHardeningTests
         await using var server = new FakeComponentServer(async (session, index) =>
         {
             Assert.True(await session.HandshakeAsync(Secret));
-            await session.AcceptBotJoinAsync(Room);
+            await session.AcceptBotJoinAsync(Room, nonAnonymous: true);
             await session.SendAsync(
                 $"<presence from='{r}/alice' to='bridge.localhost'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='member' role='participant' jid='alice@example.org/phone'/></x></presence>" +
                 $"<message type='groupchat' from='{r}/alice' to='bridge.localhost' id='a1'><body>original</body><stanza-id xmlns='urn:xmpp:sid:0' by='{r}' id='S1'/>" +

@@ -105,7 +105,8 @@ public sealed class StanzaWriterTests
     public void Nicks_come_from_display_names()
     {
         Assert.Equal("Alice Smith", XmppConnector.NickFor(new PersonRef { NetworkId = "n", UserId = "u1", DisplayName = "  Alice Smith " }));
-        Assert.Equal("u1", XmppConnector.NickFor(new PersonRef { NetworkId = "n", UserId = "u1", DisplayName = "\u0001" }));
+        Assert.Equal("u1", XmppConnector.NickFor(new PersonRef { NetworkId = "n", UserId = "hidden:r@muc:0a1b", DisplayName = "\u0001", Handle = "u1" }));
+        Assert.Equal("someone", XmppConnector.NickFor(new PersonRef { NetworkId = "n", UserId = "carol@example.org", DisplayName = " " }));
         Assert.Equal(48, XmppConnector.NickFor(new PersonRef { NetworkId = "n", UserId = "u1", DisplayName = new string('a', 100) }).Length);
     }
 }

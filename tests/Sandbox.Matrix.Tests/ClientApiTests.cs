@@ -235,6 +235,23 @@ public sealed class ClientApiTests
     }
 
     [Fact]
+    public async Task An_older_homeserver_has_no_authenticated_media_and_serves_the_legacy_path()
+    {
+        await using var h = await SandboxHarness.StartAsync(configure: o => o.AuthenticatedMedia = false);
+        var alice = h.Sandbox.CreateUser("alice");
+        using var upload = new HttpRequestMessage(HttpMethod.Post, "/_matrix/media/v3/upload?filename=a.bin") { Content = new ByteArrayContent([5, 6]) };
+        upload.Headers.Authorization = new("Bearer", alice.AccessToken);
+        upload.Content.Headers.ContentType = new("application/octet-stream");
+        var uri = JsonNode.Parse(await (await h.Http.SendAsync(upload)).Content.ReadAsStringAsync())!["content_uri"]!.GetValue<string>();
+        var mediaId = uri["mxc://localhost/".Length..];
+
+        var v1 = await h.CallAsync(HttpMethod.Get, $"/_matrix/client/v1/media/download/localhost/{mediaId}", alice.AccessToken);
+        Assert.Equal(404, v1.Status);
+        Assert.Equal("M_UNRECOGNIZED", v1.Body.Str("errcode"));
+        Assert.Equal(new byte[] { 5, 6 }, await h.Http.GetByteArrayAsync($"/_matrix/media/v3/download/localhost/{mediaId}"));
+    }
+
+    [Fact]
     public async Task Media_upload_then_download_on_both_paths()
     {
         await using var h = await SandboxHarness.StartAsync();
@@ -250,7 +267,10 @@ public sealed class ClientApiTests
         Assert.StartsWith("mxc://localhost/", uri, StringComparison.Ordinal);
         var mediaId = uri["mxc://localhost/".Length..];
 
-        Assert.Equal(new byte[] { 1, 2, 3, 4 }, await h.Http.GetByteArrayAsync($"/_matrix/media/v3/download/localhost/{mediaId}"));
+        // Authenticated media (Synapse's default since 1.120): the legacy path no longer serves new media.
+        var legacy = await h.CallAsync(HttpMethod.Get, $"/_matrix/media/v3/download/localhost/{mediaId}");
+        Assert.Equal(404, legacy.Status);
+        Assert.Equal("M_NOT_FOUND", legacy.Body.Str("errcode"));
         var unauthenticated = await h.CallAsync(HttpMethod.Get, $"/_matrix/client/v1/media/download/localhost/{mediaId}");
         Assert.Equal(401, unauthenticated.Status);
         using var authed = new HttpRequestMessage(HttpMethod.Get, $"/_matrix/client/v1/media/download/localhost/{mediaId}");

@@ -6,11 +6,23 @@ using Bridge.Testing;
 // Usage: Bridge.Bench [--latency N] [--burst N]
 //        Bridge.Bench --flood N [--quiet N] [--sender-rate R] [--link-rate R]   (see FloodBench.cs)
 //        Bridge.Bench --translate N   (added latency per engine, see TranslateBench.cs)
+//        Bridge.Bench --memory N [--rounds R] [--vs DAEMON]   (RSS idle / after a burst of N / idle again, CPU, see MemoryBench.cs)
+//        Bridge.Bench --start N [--vs DAEMON]   (start to ready / first relayed message, two builds in turn, see StartBench.cs)
 // XMPP ⇄ XMPP through the daemon between two private Prosody servers, real slixmpp people on each side,
 // measured the way shared/notes/peers-measured.md measured matterbridge and Bifröst.
 if (Array.IndexOf(args, "--translate") >= 0)
 {
     return await TranslateBench.RunAsync(Arg("--translate", 50));
+}
+
+if (Array.IndexOf(args, "--start") >= 0)
+{
+    return await StartBench.RunAsync(Arg("--start", 10), ArgText("--vs"));
+}
+
+if (Array.IndexOf(args, "--memory") >= 0)
+{
+    return await MemoryBench.RunAsync(Arg("--memory", 2000), Arg("--rounds", 2), ArgText("--vs"));
 }
 
 if (Array.IndexOf(args, "--flood") >= 0)

@@ -49,7 +49,7 @@ internal static class SandboxApp
         AccountEndpoints.Map(app);
         RoomEndpoints.Map(app);
         SyncEndpoints.Map(app);
-        MediaEndpoints.Map(app);
+        MediaEndpoints.Map(app, homeserver.Options);
         PingEndpoints.Map(app);
         return app;
     }

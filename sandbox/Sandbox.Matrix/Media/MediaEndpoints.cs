@@ -11,14 +11,27 @@ namespace Sandbox.Matrix.Media;
 /// <summary>Upload, and download both through authenticated media (v1.11) and the legacy unauthenticated path.</summary>
 internal static class MediaEndpoints
 {
-    public static void Map(IEndpointRouteBuilder app)
+    public static void Map(IEndpointRouteBuilder app, MatrixSandboxOptions options)
     {
         foreach (var prefix in new[] { "/_matrix/media/v3", "/_matrix/media/r0" })
         {
             app.MapPost(prefix + "/upload", (Delegate)UploadAsync);
             app.MapGet(prefix + "/config", (HttpContext ctx) => Config(ctx));
             app.MapGet(prefix + "/download/{serverName}/{mediaId}/{fileName?}",
-                (HttpContext ctx, string serverName, string mediaId, string? fileName) => Download(ctx, serverName, mediaId, fileName));
+                (HttpContext ctx, string serverName, string mediaId, string? fileName) =>
+                {
+                    if (options.AuthenticatedMedia)
+                    {
+                        // Synapse with authenticated media: media is no longer served without a token (frozen legacy path).
+                        throw MatrixException.NotFound("Not found");
+                    }
+                    return Download(ctx, serverName, mediaId, fileName);
+                });
+        }
+
+        if (!options.AuthenticatedMedia)
+        {
+            return; // an older homeserver: the v1 media endpoints do not exist (404 M_UNRECOGNIZED from the error middleware)
         }
 
         app.MapGet("/_matrix/client/v1/media/config", (HttpContext ctx) => Config(ctx));

@@ -63,6 +63,17 @@ internal static class PostEndpoints
             }
             var page = int.TryParse(q["page"], CultureInfo.InvariantCulture, out var p) ? p : 0;
             var perPage = int.TryParse(q["per_page"], CultureInfo.InvariantCulture, out var pp) ? Math.Clamp(pp, 1, 200) : 60;
+            if (q["before"].ToString() is { Length: > 0 } before || q["after"].ToString() is { Length: > 0 })
+            {
+                var after = q["after"].ToString();
+                before = q["before"].ToString();
+                if ((before.Length > 0 && !MmIds.IsValid(before)) || (after.Length > 0 && !MmIds.IsValid(after)))
+                {
+                    throw MmApiException.InvalidParam(before.Length > 0 ? "before" : "after");
+                }
+                await WriteJsonAsync(ctx, 200, state.PostsAround(actor, channelId, before.Length > 0 ? before : null, before.Length > 0 ? null : after, page, perPage));
+                return;
+            }
             await WriteJsonAsync(ctx, 200, state.PostsPage(actor, channelId, page, perPage));
         });
 

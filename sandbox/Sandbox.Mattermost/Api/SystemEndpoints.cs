@@ -46,6 +46,7 @@ internal static class SystemEndpoints
                 ["EnableUserAccessTokens"] = B(s.EnableUserAccessTokens),
                 ["EnableBotAccountCreation"] = B(s.EnableBotAccountCreation),
                 ["EnableGuestAccounts"] = B(s.EnableGuestAccounts),
+                ["ShowFullName"] = B(s.ShowFullName),
                 ["EnableCustomEmoji"] = "false",
                 ["EnableFileAttachments"] = "true",
                 ["ExperimentalEnableHardenedMode"] = "false",

@@ -10,6 +10,19 @@ namespace Sandbox.Mattermost.Api;
 
 internal static class UserEndpoints
 {
+    /// <summary>A user as <paramref name="viewer"/> may see them: without first and last name when the privacy settings hide full names.</summary>
+    private static JsonObject AsSeenBy(SandboxState state, UserRecord viewer, UserRecord user)
+    {
+        var json = user.ToJson();
+        if (!state.Settings.ShowFullName && !viewer.IsAdmin && viewer.Id != user.Id)
+        {
+            json["first_name"] = "";
+            json["last_name"] = "";
+        }
+
+        return json;
+    }
+
     public static void Map(IEndpointRouteBuilder app, SandboxState state)
     {
         app.MapPost("/api/v4/users/login", async ctx =>
@@ -40,30 +53,31 @@ internal static class UserEndpoints
 
         app.MapGet("/api/v4/users/{user_id}", async ctx =>
         {
-            Actor(ctx);
-            var user = state.GetUser(UserIdParam(ctx));
-            await WriteJsonAsync(ctx, 200, user.ToJson());
+            var actor = Actor(ctx);
+            var user = state.GetVisibleUser(actor, state.GetUser(UserIdParam(ctx)));
+            await WriteJsonAsync(ctx, 200, AsSeenBy(state, actor, user));
         });
 
         app.MapGet("/api/v4/users/username/{username}", async ctx =>
         {
-            Actor(ctx);
+            var actor = Actor(ctx);
             var user = state.FindUserByUsername(Route(ctx, "username"))
                 ?? throw new MmApiException(404, "app.user.get_by_username.app_error", "Unable to find an existing account matching your username for this team. This team may require an invite from the team owner to join.");
-            await WriteJsonAsync(ctx, 200, user.ToJson());
+            await WriteJsonAsync(ctx, 200, AsSeenBy(state, actor, state.GetVisibleUser(actor, user)));
         });
 
         app.MapPost("/api/v4/users/usernames", async ctx =>
         {
-            Actor(ctx);
+            var actor = Actor(ctx);
             var node = await JsonNode.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted) as JsonArray
                 ?? throw MmApiException.InvalidBodyParam("usernames");
             var result = new JsonArray();
             foreach (var name in node.Select(n => n?.GetValue<string>() ?? ""))
             {
-                if (state.FindUserByUsername(name) is { } u)
+                // People the actor may not see are left out, as the server's view restrictions do.
+                if (state.FindUserByUsername(name) is { } u && state.CanSeeUser(actor, u.Id))
                 {
-                    result.Add(u.ToJson());
+                    result.Add(AsSeenBy(state, actor, u));
                 }
             }
             await WriteJsonAsync(ctx, 200, result);

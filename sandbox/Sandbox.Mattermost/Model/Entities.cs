@@ -250,7 +250,27 @@ internal sealed class FileRecord
         }
     }
 
-    public JsonObject ToJson() => new()
+    /// <summary>
+    /// Image dimensions as the server measures them on upload (its FileInfo width/height, left out when zero). The sandbox
+    /// reads PNG headers only; other images have none here.
+    /// </summary>
+    public (int Width, int Height) Dimensions =>
+        Data.Length >= 24 && Data.AsSpan(0, 8).SequenceEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }) && Data.AsSpan(12, 4).SequenceEqual("IHDR"u8)
+            ? ((int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(Data.AsSpan(16, 4)), (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(Data.AsSpan(20, 4)))
+            : (0, 0);
+
+    public JsonObject ToJson()
+    {
+        var json = Json();
+        if (Dimensions is ( > 0, > 0) d)
+        {
+            json["width"] = d.Width;
+            json["height"] = d.Height;
+        }
+        return json;
+    }
+
+    private JsonObject Json() => new()
     {
         ["id"] = Id,
         ["user_id"] = UserId,

@@ -35,6 +35,12 @@ public sealed record ConnectorContext
     /// </summary>
     public Security.SecretProtector Secrets { get; init; } = Security.SecretProtector.None;
 
+    /// <summary>
+    /// Opens the bytes of an attachment through its source network's connector (the only way a destination gets a
+    /// file). Unset: every file is unavailable, and destinations leave a notice in its place.
+    /// </summary>
+    public Media.IMediaReader Media { get; init; } = Bridge.Core.Media.NoMediaReader.Instance;
+
     /// <summary>Services of the host, for connectors that need more (HttpClient factory, server hosting).</summary>
     public IServiceProvider? Services { get; init; }
 }

@@ -1,3 +1,4 @@
+using Bridge.Core.Connectors.Capabilities;
 using Bridge.Core.Model;
 
 namespace Bridge.Core.Connectors;
@@ -50,6 +51,12 @@ public interface INetworkConnector : IAsyncDisposable
     /// change when this is called. Must not throw for a room that cannot be joined now: log it and keep trying as at start.
     /// </summary>
     Task ChannelsChangedAsync(IReadOnlyCollection<string> added, IReadOnlyCollection<string> removed, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>What the network can show; the core degrades what it cannot (<see cref="DeliveryDegradation"/>).</summary>
+    NetworkCapabilities Capabilities => new();
+
+    /// <summary>Whether the network can show <paramref name="key"/> as a reaction; a key it cannot is shown as a short text line.</summary>
+    bool CanShowReaction(string key) => key.Length > 0;
 
     /// <summary>The puppets this connector keeps for people of other networks (for the admin API); empty when it has none.</summary>
     IReadOnlyList<PuppetInfo> Puppets => [];

@@ -1,4 +1,5 @@
 using Bridge.Core.Connectors;
+using Bridge.Core.Connectors.Capabilities;
 using Bridge.Core.Model;
 using Bridge.Core.Storage;
 using Bridge.Core.Telemetry;
@@ -256,6 +257,21 @@ internal sealed class NetworkDeliveryWorker
             return true;
         }
 
+        var degraded = DeliveryDegradation.Apply(request, _connector.Capabilities, _connector.CanShowReaction);
+        if (degraded.Request is null)
+        {
+            await _store.MarkSkippedAsync(item, degraded.How ?? "not shown on this network", CancellationToken.None);
+            _metrics?.Delivery(NetworkId, "skipped");
+            _logger.LogInformation(DeliveryLog.Skipped, "Outbox {Id} ({Kind}) to {Destination} skipped: {Reason}", item.Id, item.Event.Kind, item.Destination, degraded.How);
+            return true;
+        }
+
+        if (degraded.How is not null)
+        {
+            _logger.LogDebug(DeliveryLog.Degraded, "Outbox {Id} ({Kind}) to {Destination}: {How}", item.Id, item.Event.Kind, item.Destination, degraded.How);
+            request = degraded.Request;
+        }
+
         DeliveryResult result;
         try
         {
@@ -456,4 +472,5 @@ internal static class DeliveryLog
     public static readonly EventId Skipped = new(3004, nameof(Skipped));
     public static readonly EventId NoticeFailed = new(3006, nameof(NoticeFailed));
     public static readonly EventId WorkerError = new(3005, nameof(WorkerError));
+    public static readonly EventId Degraded = new(3007, nameof(Degraded));
 }

@@ -79,12 +79,26 @@ public enum MessageKind
     Notice,
 }
 
+/// <summary>
+/// A file of a message. Its bytes stay on the network it was posted on (<see cref="Source"/>); a destination asks the
+/// core's <see cref="Media.IMediaReader"/> for them, which asks the source's connector. A caption is the event's text.
+/// </summary>
 public sealed record Attachment
 {
     public required string Name { get; init; }
     public required string ContentType { get; init; }
+
+    /// <summary>Size in bytes as the source announced it (0 when unknown); checked against caps before anything is fetched.</summary>
     public long Size { get; init; }
 
-    /// <summary>Where the destination connector can fetch the bytes (a URL reachable by the bridge).</summary>
+    /// <summary>Where the bytes are: the source network and its own reference (null: nothing the bridge may fetch).</summary>
+    public Media.MediaSource? Source { get; init; }
+
+    /// <summary>A link shown as it is and never fetched (a file on a server the bridge is not configured to fetch from).</summary>
     public string? Url { get; init; }
+
+    /// <summary>Image or video dimensions in pixels, when the source gave them.</summary>
+    public int? Width { get; init; }
+
+    public int? Height { get; init; }
 }

@@ -15,6 +15,13 @@ public sealed record PersonRef
 
     public string? AvatarUrl { get; init; }
 
+    /// <summary>
+    /// The person's own short handle as everyone in the source room sees it (Mattermost username, Matrix localpart,
+    /// XMPP nick), used as the readable part of puppet names; null when the network has none. Never a real JID that the
+    /// room does not show.
+    /// </summary>
+    public string? Handle { get; init; }
+
     /// <summary>A key that is unique across networks, used to name and find puppets.</summary>
     public string Key => $"{NetworkId}/{UserId}";
 }

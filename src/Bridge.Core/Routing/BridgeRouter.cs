@@ -66,7 +66,8 @@ public sealed class BridgeRouter : IEventSink
         var stripped = StripAll(classifier, name);
         if (stripped.Length == 0)
         {
-            stripped = StripAll(classifier, e.Sender.UserId) is { Length: > 0 } id ? id : "unnamed";
+            // The handle before the user id: it is what the person's room shows, the id may be an opaque one.
+            stripped = StripAll(classifier, e.Sender.Handle ?? e.Sender.UserId) is { Length: > 0 } id ? id : "unnamed";
         }
 
         return stripped == name ? e : e with { Sender = e.Sender with { DisplayName = stripped } };

@@ -75,6 +75,7 @@ public sealed class BridgeRuntime : IHostedService
             LoggerFactory = _loggerFactory,
             Time = _time,
             Services = _services,
+            Media = new Media.MediaReader(_registry, _loggerFactory.CreateLogger<Media.MediaReader>()),
             Secrets = _services.GetService(typeof(Security.SecretProtector)) as Security.SecretProtector ?? Security.SecretProtector.None,
         };
         foreach (var network in _topology.Networks)

@@ -150,15 +150,67 @@ public sealed class MatrixClient(HttpClient http, Uri homeserver, string asToken
         return TimeSpan.FromMilliseconds(body["duration_ms"]?.GetValue<double>() ?? 0);
     }
 
-    public async Task<string> UploadAsync(byte[] data, string contentType, string? fileName, string? asUser, CancellationToken ct)
+    public Task<string> UploadAsync(byte[] data, string contentType, string? fileName, string? asUser, CancellationToken ct) =>
+        UploadAsync(new ByteArrayContent(data), contentType, fileName, asUser, ct);
+
+    /// <summary>Uploads <paramref name="content"/> (its length known) to the media repository as <paramref name="asUser"/>; the mxc URI.</summary>
+    public async Task<string> UploadAsync(HttpContent content, string contentType, string? fileName, string? asUser, CancellationToken ct)
     {
         var query = fileName is null ? null : "filename=" + Uri.EscapeDataString(fileName);
         using var request = Build(HttpMethod.Post, "_matrix/media/v3/upload", asUser, true, query);
-        request.Content = new ByteArrayContent(data);
-        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        request.Content = content;
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.TryParse(contentType, out var type) ? type : new MediaTypeHeaderValue("application/octet-stream");
         var body = await ExecuteAsync(request, ct);
         return Str(body, "content_uri");
     }
+
+    /// <summary>
+    /// Opens <c>mxc://<paramref name="serverName"/>/<paramref name="mediaId"/></c> through authenticated media
+    /// (<c>/_matrix/client/v1/media/download</c>, spec v1.11) with the appservice token; a homeserver that does not know
+    /// that endpoint (404 or 405 with <c>M_UNRECOGNIZED</c>, or without a Matrix error body) is asked on the legacy
+    /// <c>/_matrix/media/v3/download</c>, and remembered as such. The response is returned with its body unread.
+    /// </summary>
+    public async Task<HttpResponseMessage> OpenMediaAsync(string serverName, string mediaId, CancellationToken ct)
+    {
+        var path = Esc(serverName) + "/" + Esc(mediaId);
+        if (!_legacyMediaOnly)
+        {
+            using var request = Build(HttpMethod.Get, "_matrix/client/v1/media/download/" + path, null, true, null);
+            var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            if (response.IsSuccessStatusCode)
+            {
+                return response;
+            }
+            var error = await ErrorOfAsync(response, ct);
+            response.Dispose();
+            if (!IsUnknownEndpoint(error))
+            {
+                throw error;
+            }
+            _legacyMediaOnly = true;
+        }
+
+        // The legacy path takes the token too: servers that still serve it ignore it, and it never goes in the URL.
+        using var legacy = Build(HttpMethod.Get, "_matrix/media/v3/download/" + path, null, true, null);
+        var old = await http.SendAsync(legacy, HttpCompletionOption.ResponseHeadersRead, ct);
+        if (old.IsSuccessStatusCode)
+        {
+            return old;
+        }
+        using (old)
+        {
+            throw await ErrorOfAsync(old, ct);
+        }
+    }
+
+    /// <summary>Set once the homeserver has shown it predates authenticated media.</summary>
+    private volatile bool _legacyMediaOnly;
+
+    private static bool IsUnknownEndpoint(MatrixApiException e) =>
+        e.Status is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed && e.ErrCode is "M_UNRECOGNIZED" or NoErrCode;
+
+    /// <summary>The errcode given to an error answer without a Matrix error body (a server or proxy that does not know the path).</summary>
+    private const string NoErrCode = "";
 
     private async Task<JsonObject> SendAsync(HttpMethod method, string path, string? asUser, JsonObject? content, bool authenticated,
         CancellationToken ct, string? extraQuery = null)
@@ -194,6 +246,23 @@ public sealed class MatrixClient(HttpClient http, Uri homeserver, string asToken
         }
 
         return request;
+    }
+
+    private static async Task<MatrixApiException> ErrorOfAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        JsonObject? body = null;
+        try
+        {
+            var text = await response.Content.ReadAsStringAsync(ct);
+            body = text.Length == 0 ? null : JsonNode.Parse(text) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            // Not a Matrix error body.
+        }
+        var errCode = body?["errcode"] is JsonValue code && code.TryGetValue(out string? c) ? c : NoErrCode;
+        var error = body?["error"] is JsonValue message && message.TryGetValue(out string? m) ? m : response.ReasonPhrase ?? "error";
+        return new MatrixApiException(response.StatusCode, errCode, error);
     }
 
     private async Task<JsonObject> ExecuteAsync(HttpRequestMessage request, CancellationToken ct)

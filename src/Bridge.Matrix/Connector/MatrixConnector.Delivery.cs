@@ -1,5 +1,6 @@
 using System.Net;
 using Bridge.Core.Connectors;
+using Bridge.Core.Media;
 using Bridge.Core.Model;
 using Bridge.Core.Reactions;
 using Bridge.Matrix.Client;
@@ -35,7 +36,8 @@ public sealed partial class MatrixConnector
             switch (e.Kind)
             {
                 case BridgeEventKind.Message:
-                    return DeliveryResult.Ok(await SendMessageAsync(request, roomId, puppet, cancellationToken));
+                    var (sent, senderNotice) = await SendMessageAsync(request, roomId, puppet, cancellationToken);
+                    return new DeliveryResult.Delivered(sent, senderNotice);
                 case BridgeEventKind.Edit when request.TargetNativeId is { } edited:
                     var edit = OutboundContent.Edit(request, edited, _options.LabelField, _formatter);
                     await ApplyMentionsAsync(edit, e.Mentions, cancellationToken);
@@ -141,33 +143,51 @@ public sealed partial class MatrixConnector
     }
 
     /// <summary>
-    /// Sends the text (with attachments that could not be uploaded as links), then each uploaded attachment as its own
-    /// media event. Every send has a transaction id derived from the outbox id, so a retry after a partial failure
-    /// re-sends nothing that already arrived. Returns the first event's id.
+    /// Sends the text (with a short notice for each attachment that could not cross), then each uploaded attachment as
+    /// its own media event; a message of one file and a short text is one media event with the text as its caption
+    /// (spec v1.10). Every send has a transaction id derived from the outbox id, so a retry after a partial failure
+    /// re-sends nothing that already arrived. Returns the first event's id, and what the sender should be told.
     /// </summary>
-    private async Task<string> SendMessageAsync(DeliveryRequest request, string roomId, string puppet, CancellationToken ct)
+    private async Task<(string EventId, string? SenderNotice)> SendMessageAsync(DeliveryRequest request, string roomId, string puppet, CancellationToken ct)
     {
         var e = request.Event;
-        var uploaded = new List<(Attachment Attachment, string Mxc, long Size)>();
-        var linked = new List<Attachment>();
+        var uploaded = new List<(Attachment Attachment, string Mxc, long Size, string ContentType)>();
+        var notices = new List<string>();
+        var senderNotices = new List<string?>();
         foreach (var attachment in e.Attachments)
         {
-            if (await TryUploadAsync(attachment, puppet, ct) is { } media)
+            try
             {
-                uploaded.Add((attachment, media.Mxc, media.Size));
+                uploaded.Add(await UploadAsync(attachment, puppet, ct));
             }
-            else
+            catch (MediaUnavailableException ex)
             {
-                linked.Add(attachment);
+                _logger.LogInformation(MatrixLog.AttachmentNotCopied, "Attachment {Name} not copied ({Failure}: {Error})", attachment.Name, ex.Failure, ex.Message);
+                notices.Add(AttachmentNotice.InMessage(attachment, ex.Failure, _options.MaxAttachmentBytes));
+                senderNotices.Add(AttachmentNotice.ToSender(attachment, NetworkId, ex.Failure, _options.MaxAttachmentBytes));
             }
+        }
+        var senderNotice = AttachmentNotice.Join(senderNotices);
+
+        var root = request.ThreadRootNativeId;
+        var content = OutboundContent.Message(request, _options.LabelField, notices, _formatter, root is null ? null : _threadTails.TailOf(root));
+        await ApplyMentionsAsync(content, e.Mentions, ct);
+        if (uploaded.Count == 1 && notices.Count == 0 && e.Text.Length > 0 && request.Translation is null
+            && OutboundContent.Captioned(content, uploaded[0].Attachment, uploaded[0].Mxc, uploaded[0].Size, uploaded[0].ContentType, request.Label, _options.LabelField) is { } captioned
+            && EventSize.CanonicalBytes(captioned) <= EventSize.MaxEventBytes)
+        {
+            var captionedId = await Client.SendEventAsync(roomId, "m.room.message", request.IdempotencyKey, captioned, puppet, e.Timestamp, ct);
+            if (root is not null)
+            {
+                _threadTails.Advance(root, captionedId);
+            }
+
+            return (captionedId, senderNotice);
         }
 
         string? first = null;
-        if (e.Text.Length > 0 || linked.Count > 0 || uploaded.Count == 0)
+        if (e.Text.Length > 0 || notices.Count > 0 || uploaded.Count == 0)
         {
-            var root = request.ThreadRootNativeId;
-            var content = OutboundContent.Message(request, _options.LabelField, linked, _formatter, root is null ? null : _threadTails.TailOf(root));
-            await ApplyMentionsAsync(content, e.Mentions, ct);
             var parts = EventSize.SplitMessage(content, request.Label)
                 ?? throw new MessageTooLargeException($"the message is {EventSize.CanonicalBytes(content)} bytes and cannot be cut into events of at most {EventSize.MaxEventBytes}");
             for (var i = 0; i < parts.Count; i++)
@@ -190,13 +210,13 @@ public sealed partial class MatrixConnector
 
         for (var i = 0; i < uploaded.Count; i++)
         {
-            var (attachment, mxc, size) = uploaded[i];
+            var (attachment, mxc, size, type) = uploaded[i];
             var id = await Client.SendEventAsync(roomId, "m.room.message", $"{request.IdempotencyKey}-a{i}",
-                OutboundContent.Media(attachment, mxc, size, request.Label, _options.LabelField), puppet, e.Timestamp, ct);
+                OutboundContent.Media(attachment, mxc, size, type, request.Label, _options.LabelField), puppet, e.Timestamp, ct);
             first ??= id;
         }
 
-        return first!;
+        return (first!, senderNotice);
     }
 
     /// <summary>Dead-letters with the reason, and asks the core to tell the sender (the only person who can do something about it).</summary>
@@ -211,15 +231,31 @@ public sealed partial class MatrixConnector
     /// <summary>A message that no split can bring under the event size limit.</summary>
     private sealed class MessageTooLargeException(string message) : Exception(message);
 
-    /// <summary>Copies an attachment into the homeserver's media repository; null (send a link instead) if the source cannot be fetched.</summary>
-    private async Task<(string Mxc, long Size)?> TryUploadAsync(Attachment attachment, string puppet, CancellationToken ct)
+    /// <summary>
+    /// Copies an attachment into the homeserver's media repository as the puppet, through the core's media path (the
+    /// source network's connector fetches it with its own credentials, at most <c>maxAttachmentBytes</c>).
+    /// </summary>
+    private async Task<(Attachment Attachment, string Mxc, long Size, string ContentType)> UploadAsync(Attachment attachment, string puppet, CancellationToken ct)
     {
-        if (attachment.Url is not { } url || !Uri.TryCreate(url, UriKind.Absolute, out var source) || source.Scheme is not ("http" or "https"))
+        await using var file = await _context.Media.ReadAsync(attachment, _options.MaxAttachmentBytes, ct);
+        string mxc;
+        try
         {
-            return null;
+            await using var stream = file.OpenRead();
+            mxc = await Client.UploadAsync(new StreamContent(stream), file.ContentType, attachment.Name, puppet, ct);
         }
+        catch (MatrixApiException ex) when (ex.Status == System.Net.HttpStatusCode.RequestEntityTooLarge || ex.ErrCode == "M_TOO_LARGE")
+        {
+            // The homeserver's own max_upload_size is below the configured cap.
+            throw new MediaUnavailableException(MediaFailure.TooLarge, ex.Message, ex);
+        }
+        return (attachment, mxc, file.Length, file.ContentType);
+    }
 
-        if (attachment.Size > _options.MaxAttachmentBytes)
+    /// <summary>Copies a person's avatar from its URL into the media repository; null when it cannot be fetched.</summary>
+    private async Task<string?> TryUploadAvatarAsync(string url, string puppet, CancellationToken ct)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var source) || source.Scheme is not ("http" or "https"))
         {
             return null;
         }
@@ -240,25 +276,23 @@ public sealed partial class MatrixConnector
                 return null;
             }
 
-            contentType = response.Content.Headers.ContentType?.MediaType ?? attachment.ContentType;
+            contentType = response.Content.Headers.ContentType?.MediaType ?? "application/octet-stream";
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
         {
-            _logger.LogInformation(MatrixLog.DeliveryFailed, "Attachment {Name} not fetched ({Error}); sending a link", attachment.Name, ex.Message);
+            _logger.LogInformation(MatrixLog.DeliveryFailed, "Avatar not fetched ({Error})", ex.Message);
             return null;
         }
 
-        var type = string.IsNullOrEmpty(attachment.ContentType) ? contentType : attachment.ContentType;
-        var mxc = await Client.UploadAsync(data, string.IsNullOrEmpty(type) ? "application/octet-stream" : type, attachment.Name, puppet, ct);
-        return (mxc, data.Length);
+        return await Client.UploadAsync(data, contentType, "avatar", puppet, ct);
     }
 
     /// <summary>Registers the person's puppet once (durably remembered) and keeps its display name in sync.</summary>
     private async Task<string> EnsurePuppetAsync(PersonRef person, CancellationToken ct)
     {
-        var localpart = PuppetNaming.Localpart(_options.PuppetPrefix, person.NetworkId, person.UserId);
+        var localpart = await PuppetLocalpartAsync(person, ct);
         var userId = "@" + localpart + ":" + _options.ServerName;
-        var wanted = string.IsNullOrWhiteSpace(person.DisplayName) ? person.UserId : person.DisplayName;
+        var wanted = string.IsNullOrWhiteSpace(person.DisplayName) ? PuppetSuffix.ReadableBase(person) is { Length: > 0 } b ? b : localpart : person.DisplayName;
         if (!_puppetNames.TryGetValue(localpart, out var current))
         {
             current = await _context.State.GetAsync(PuppetScope, localpart, ct);
@@ -284,6 +318,33 @@ public sealed partial class MatrixConnector
         return userId;
     }
 
+    /// <summary>
+    /// The puppet's localpart, looked up by person key and never recomputed once given: a person keeps the id they got
+    /// at first sight whatever they are called later. A person a previous version already made a puppet for (its
+    /// display name is stored under the legacy localpart) keeps that puppet.
+    /// </summary>
+    private async Task<string> PuppetLocalpartAsync(PersonRef person, CancellationToken ct)
+    {
+        var key = PersonKeyPrefix + person.Key;
+        if (_puppetIds.TryGetValue(person.Key, out var known))
+        {
+            return known;
+        }
+
+        var localpart = await _context.State.GetAsync(PuppetScope, key, ct);
+        if (localpart is null)
+        {
+            var legacy = PuppetNaming.LegacyLocalpart(_options.PuppetPrefix, person.NetworkId, person.UserId);
+            localpart = await _context.State.GetAsync(PuppetScope, legacy, ct) is not null
+                ? legacy
+                : PuppetNaming.Localpart(_options.PuppetPrefix, person);
+            await _context.State.SetAsync(PuppetScope, key, localpart, ct);
+        }
+
+        _puppetIds[person.Key] = localpart;
+        return localpart;
+    }
+
     /// <summary>Copies the person's avatar to the puppet when it changed; failures only cost the picture.</summary>
     private async Task SyncAvatarAsync(PersonRef person, string localpart, string userId, CancellationToken ct)
     {
@@ -304,10 +365,9 @@ public sealed partial class MatrixConnector
             return;
         }
 
-        var avatar = new Attachment { Name = "avatar", ContentType = "", Url = person.AvatarUrl };
         var mxc = person.AvatarUrl.StartsWith("mxc://", StringComparison.Ordinal)
             ? person.AvatarUrl
-            : (await TryUploadAsync(avatar, userId, ct))?.Mxc;
+            : await TryUploadAvatarAsync(person.AvatarUrl, userId, ct);
         if (mxc is null)
         {
             return;

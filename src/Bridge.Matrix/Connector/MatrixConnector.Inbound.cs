@@ -113,7 +113,7 @@ public sealed partial class MatrixConnector
             return;
         }
 
-        var person = new PersonRef { NetworkId = NetworkId, UserId = sender, DisplayName = await DisplayNameAsync(sender, ct) };
+        var person = new PersonRef { NetworkId = NetworkId, UserId = sender, DisplayName = await DisplayNameAsync(sender, ct), Handle = LocalpartOf(sender) };
         var bridgeEvent = _inbound!.Map(ev, channel, person);
         if (bridgeEvent is null)
         {
@@ -153,7 +153,7 @@ public sealed partial class MatrixConnector
         var owner = reaction.Owner;
         var reacting = owner.PersonId == redaction.Sender.UserId
             ? redaction.Sender
-            : new PersonRef { NetworkId = NetworkId, UserId = owner.PersonId, DisplayName = await DisplayNameAsync(owner.PersonId, ct) };
+            : new PersonRef { NetworkId = NetworkId, UserId = owner.PersonId, DisplayName = await DisplayNameAsync(owner.PersonId, ct), Handle = LocalpartOf(owner.PersonId) };
         await _context.Sink.IngestAsync(redaction with
         {
             Kind = BridgeEventKind.ReactionRemoved,
@@ -233,6 +233,13 @@ public sealed partial class MatrixConnector
         name = string.IsNullOrWhiteSpace(name) ? userId.TrimStart('@').Split(':')[0] : name;
         _displayNames[userId] = name;
         return name;
+    }
+
+    /// <summary>The localpart of a Matrix user id (what everyone in the room sees), the readable part of their puppets elsewhere.</summary>
+    internal static string? LocalpartOf(string userId)
+    {
+        var colon = userId.IndexOf(':', StringComparison.Ordinal);
+        return userId.StartsWith('@') && colon > 1 ? userId[1..colon] : null;
     }
 
     private static string? Str(JsonObject obj, string name) =>

@@ -30,6 +30,12 @@ public sealed partial class MatrixConnector : INetworkConnector, IConnectorVital
     private readonly object _connectGate = new();
     private readonly ConcurrentDictionary<(string RoomId, string UserId), byte> _joined = new();
     private readonly ConcurrentDictionary<string, string> _puppetNames = new(StringComparer.Ordinal);
+
+    /// <summary>Person key → puppet localpart, as stored under <see cref="PersonKeyPrefix"/> in the puppet scope.</summary>
+    private readonly ConcurrentDictionary<string, string> _puppetIds = new(StringComparer.Ordinal);
+
+    /// <summary>Puppet-scope keys of the person → localpart map; a localpart never holds ':', so they never clash.</summary>
+    private const string PersonKeyPrefix = "person:";
     private readonly ConcurrentDictionary<string, string> _displayNames = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _transactionGate = new(1, 1);
     private readonly Threads.ThreadTails _threadTails = new();
@@ -78,7 +84,7 @@ public sealed partial class MatrixConnector : INetworkConnector, IConnectorVital
     {
         var (asToken, hsToken) = LoadRegistration();
         _client = new MatrixClient(_http, new Uri(_options.HomeserverUrl.TrimEnd('/') + "/"), asToken);
-        _inbound = new InboundMapper(NetworkId, _client.Homeserver, _options.LabelField, _html);
+        _inbound = new InboundMapper(NetworkId, _options.LabelField, _html);
         _listener = new AppserviceListener(new Uri(_options.Listen), hsToken, new Handler(this), _context.LoggerFactory);
         await _listener.StartAsync(cancellationToken);
         _logger.LogInformation(MatrixLog.Listening, "Matrix appservice for {Network} listening on {Url}", NetworkId, _listener.BoundUrl);

@@ -1,10 +1,11 @@
 using System.Text.Json.Nodes;
 using Bridge.Core.Model;
+using Media = Bridge.Core.Media;
 
 namespace Bridge.Matrix.Formatting;
 
 /// <summary>Normalises a Matrix room event into a <see cref="BridgeEvent"/>; null for events the bridge does not carry.</summary>
-internal sealed class InboundMapper(string networkId, Uri homeserver, string labelField, MatrixHtml html)
+internal sealed class InboundMapper(string networkId, string labelField, MatrixHtml html)
 {
     private static readonly long MinUnixMs = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
     private static readonly long MaxUnixMs = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
@@ -100,16 +101,21 @@ internal sealed class InboundMapper(string networkId, Uri homeserver, string lab
                 return template with { MessageKind = MessageKind.Notice, Text = body, Html = sanitised };
             case "m.image" or "m.file" or "m.video" or "m.audio":
                 var info = content["info"] as JsonObject;
-                var name = Str(content, "filename") ?? body;
+                var filename = Str(content, "filename");
+                var name = filename ?? body;
                 var attachment = new Attachment
                 {
                     Name = name,
                     ContentType = (info is null ? null : Str(info, "mimetype")) ?? "application/octet-stream",
-                    Size = info?["size"] is JsonValue size && size.TryGetValue(out long bytes) ? bytes : 0,
-                    Url = Str(content, "url") is { } mxc ? DownloadUrl(mxc) : null,
+                    Size = info?["size"] is JsonValue size && size.TryGetValue(out long bytes) && bytes >= 0 ? bytes : 0,
+                    // The bytes stay in the homeserver's repository: the connector serves them (authenticated media).
+                    Source = Str(content, "url") is { } mxc && Connector.MxcUri.TryParse(mxc, out _, out _) ? new Media.MediaSource(networkId, mxc) : null,
+                    Width = Pixels(info, "w"),
+                    Height = Pixels(info, "h"),
                 };
-                var caption = Str(content, "filename") is not null && body != name ? body : "";
-                return template with { Text = caption, Attachments = [attachment] };
+                // Spec v1.10: a media event whose body differs from its filename has the body as caption.
+                var captioned = filename is not null && body != filename;
+                return template with { Text = captioned ? body : "", Html = captioned ? sanitised : null, Attachments = [attachment] };
             default:
                 return null;
         }
@@ -126,17 +132,8 @@ internal sealed class InboundMapper(string networkId, Uri homeserver, string lab
         return template with { Kind = BridgeEventKind.Reaction, TargetNativeId = target, ReactionKey = key };
     }
 
-    /// <summary>An http URL the bridge can fetch an mxc:// URI from (legacy media path; see docs/matrix.md).</summary>
-    internal string? DownloadUrl(string mxc)
-    {
-        if (!mxc.StartsWith("mxc://", StringComparison.Ordinal))
-        {
-            return null;
-        }
-
-        var rest = mxc["mxc://".Length..];
-        return new Uri(homeserver, "_matrix/media/v3/download/" + rest).ToString();
-    }
+    private static int? Pixels(JsonObject? info, string name) =>
+        info?[name] is JsonValue v && v.TryGetValue(out long px) && px is > 0 and <= int.MaxValue ? (int)px : null;
 
     /// <summary>
     /// The label key of a content object as the core expects it (see <see cref="StructuredLabel"/>): absent → none;

@@ -8,13 +8,13 @@ namespace Bridge.Matrix.Formatting;
 /// <summary>Builds Matrix event content for a delivery: message kinds, HTML when the core has it, replies, edits, reactions, labels.</summary>
 internal static class OutboundContent
 {
-    /// <summary>The text part of a message; <paramref name="linkedAttachments"/> are those not uploaded, shown as links.</summary>
+    /// <summary>The text part of a message; <paramref name="attachmentNotices"/> stand for files that could not cross, one line each.</summary>
     /// <param name="threadTail">The newest known event of the thread the message is in (its root if none is known).</param>
-    public static JsonObject Message(DeliveryRequest request, string labelField, IReadOnlyList<Attachment> linkedAttachments, MessageFormatter? formatter = null,
+    public static JsonObject Message(DeliveryRequest request, string labelField, IReadOnlyList<string> attachmentNotices, MessageFormatter? formatter = null,
         string? threadTail = null)
     {
         var e = request.Event;
-        var content = Body(e, linkedAttachments, request.Label, labelField, request.Translation, formatter);
+        var content = Body(e, attachmentNotices, request.Label, labelField, request.Translation, formatter);
         if (request.ThreadRootNativeId is { } root)
         {
             content["m.relates_to"] = Thread(request, root, threadTail ?? root);
@@ -47,7 +47,7 @@ internal static class OutboundContent
 
     public static JsonObject Edit(DeliveryRequest request, string targetEventId, string labelField, MessageFormatter? formatter = null)
     {
-        var newContent = Body(request.Event, request.Event.Attachments, request.Label, labelField, request.Translation, formatter);
+        var newContent = Body(request.Event, [], request.Label, labelField, request.Translation, formatter);
         var content = (JsonObject)newContent.DeepClone();
         // Clients without edit support show the fallback "* new text".
         content["body"] = "* " + newContent["body"]!.GetValue<string>();
@@ -67,7 +67,7 @@ internal static class OutboundContent
     };
 
     /// <summary>An uploaded attachment as its own media event (m.image / m.video / m.audio / m.file).</summary>
-    public static JsonObject Media(Attachment attachment, string mxcUri, long size, string? label, string labelField)
+    public static JsonObject Media(Attachment attachment, string mxcUri, long size, string contentType, string? label, string labelField)
     {
         var msgtype = attachment.ContentType.Split('/')[0] switch
         {
@@ -82,7 +82,7 @@ internal static class OutboundContent
             ["body"] = attachment.Name,
             ["filename"] = attachment.Name,
             ["url"] = mxcUri,
-            ["info"] = new JsonObject { ["mimetype"] = attachment.ContentType, ["size"] = size },
+            ["info"] = Info(attachment, size, contentType),
         };
         if (!string.IsNullOrEmpty(label))
         {
@@ -92,16 +92,47 @@ internal static class OutboundContent
         return content;
     }
 
+    /// <summary>
+    /// One uploaded file with the message's text as its caption (spec v1.10: a media event whose <c>body</c> differs
+    /// from its <c>filename</c>), the text's formatting, reply and mentions kept; null when the text is only the name.
+    /// </summary>
+    public static JsonObject? Captioned(JsonObject message, Attachment attachment, string mxcUri, long size, string contentType, string? label, string labelField)
+    {
+        if (message["body"]?.GetValue<string>() is not { Length: > 0 } caption || caption == attachment.Name)
+        {
+            return null;
+        }
+        var content = Media(attachment, mxcUri, size, contentType, label, labelField);
+        content["body"] = caption;
+        foreach (var key in new[] { "format", "formatted_body", "m.relates_to", "m.mentions" })
+        {
+            if (message[key] is { } value)
+            {
+                content[key] = value.DeepClone();
+            }
+        }
+        return content;
+    }
+
+    private static JsonObject Info(Attachment attachment, long size, string contentType)
+    {
+        var info = new JsonObject { ["mimetype"] = contentType, ["size"] = size };
+        if (attachment.Width is { } w && attachment.Height is { } h)
+        {
+            info["w"] = w;
+            info["h"] = h;
+        }
+        return info;
+    }
+
     /// <summary>The namespaced content field that keeps the original of a translated message (and marks an untranslated one).</summary>
     public const string TranslationField = "org.bridge.translation";
 
-    private static JsonObject Body(BridgeEvent e, IReadOnlyList<Attachment> linkedAttachments, string? label, string labelField, MessageTranslation? translation, MessageFormatter? formatter)
+    private static JsonObject Body(BridgeEvent e, IReadOnlyList<string> attachmentNotices, string? label, string labelField, MessageTranslation? translation, MessageFormatter? formatter)
     {
         var text = e.Text;
-        foreach (var attachment in linkedAttachments)
+        foreach (var line in attachmentNotices)
         {
-            // Media are linked rather than re-uploaded; the link is reachable for whoever can reach the source.
-            var line = attachment.Url is null ? attachment.Name : $"{attachment.Name}: {attachment.Url}";
             text = text.Length == 0 ? line : text + "\n" + line;
         }
 
@@ -123,9 +154,7 @@ internal static class OutboundContent
         var formatted = formatter is null ? e.Html : formatter.Html(e.Text, e.Html, e.TextFormat, label);
         if (formatted is { Length: > 0 } html)
         {
-            var attachmentsHtml = string.Concat(linkedAttachments.Select(a => a.Url is null
-                ? "<br>" + MatrixHtml.Escape(a.Name)
-                : $"<br><a href=\"{MatrixHtml.Escape(a.Url)}\">{MatrixHtml.Escape(a.Name)}</a>"));
+            var attachmentsHtml = string.Concat(attachmentNotices.Select(line => "<br>" + MatrixHtml.Escape(line)));
             content["format"] = "org.matrix.custom.html";
             content["formatted_body"] = html + attachmentsHtml;
         }
@@ -134,9 +163,7 @@ internal static class OutboundContent
         {
             // The translation is what clients show; the original stays in the event (a namespaced field) and in a
             // collapsed part of the HTML, where a reader can open it.
-            var attachmentsHtml = string.Concat(linkedAttachments.Select(a => a.Url is null
-                ? "<br>" + MatrixHtml.Escape(a.Name)
-                : $"<br><a href=\"{MatrixHtml.Escape(a.Url)}\">{MatrixHtml.Escape(a.Name)}</a>"));
+            var attachmentsHtml = string.Concat(attachmentNotices.Select(line => "<br>" + MatrixHtml.Escape(line)));
             var originalHtml = t.OriginalHtml is { Length: > 0 } oh ? oh : TextAsHtml(t.OriginalText);
             content["format"] = "org.matrix.custom.html";
             content["formatted_body"] = TextAsHtml(e.Text) + attachmentsHtml +

@@ -90,6 +90,13 @@ internal sealed record MmUser
             return full.Length > 0 ? full : Nickname.Length > 0 ? Nickname : Username;
         }
     }
+
+    /// <summary>
+    /// The name the person's fellow members see: <see cref="DisplayName"/> where the server shows full names, else
+    /// nickname or username (the server blanks first and last names for everyone but admins, such as the bridge).
+    /// </summary>
+    public string NameShownToMembers(bool fullNamesShown) =>
+        fullNamesShown ? DisplayName : Nickname.Length > 0 ? Nickname : Username;
 }
 
 internal sealed record MmTeam
@@ -163,6 +170,11 @@ internal sealed record MmFileInfo
     public string Name { get; init => field = value ?? ""; } = "";
     public string MimeType { get; init => field = value ?? ""; } = "";
     public long Size { get; init; }
+
+    /// <summary>Image dimensions (0 for other files).</summary>
+    public int Width { get; init; }
+
+    public int Height { get; init; }
 }
 
 internal sealed record MmAccessToken

@@ -287,12 +287,13 @@ internal sealed class MattermostApiClient : IDisposable
         }, token, ct);
     }
 
-    public async Task<MmFileInfo> UploadFileAsync(string channelId, string fileName, string contentType, byte[] data, string token, CancellationToken ct)
+    /// <summary>Uploads a file as <paramref name="token"/>'s user; <paramref name="open"/> gives a fresh stream per attempt.</summary>
+    public async Task<MmFileInfo> UploadFileAsync(string channelId, string fileName, string contentType, Func<Stream> open, string token, CancellationToken ct)
     {
         using var r = await SendAsync(() =>
         {
             var form = new MultipartFormDataContent { { new StringContent(channelId), "channel_id" } };
-            var part = new ByteArrayContent(data);
+            var part = new StreamContent(open());
             part.Headers.ContentType = MediaTypeHeaderValue.TryParse(contentType, out var mt) ? mt : new MediaTypeHeaderValue("application/octet-stream");
             form.Add(part, "files", fileName);
             return new HttpRequestMessage(HttpMethod.Post, "api/v4/files") { Content = form };
@@ -312,6 +313,28 @@ internal sealed class MattermostApiClient : IDisposable
             var form = new MultipartFormDataContent { { part, "image", "avatar.png" } };
             return new HttpRequestMessage(HttpMethod.Post, $"api/v4/users/{E(userId)}/image") { Content = form };
         }, token, ct);
+    }
+
+    /// <summary>
+    /// Opens file <paramref name="fileId"/> of this server with <paramref name="token"/> (the server checks that its
+    /// user may read the channel), headers read and the body left to stream.
+    /// </summary>
+    public async Task<HttpResponseMessage> OpenFileAsync(string fileId, string token, CancellationToken ct)
+    {
+        var response = await _pipeline.ExecuteAsync(async c =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"api/v4/files/{E(fileId)}");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, c);
+        }, ct);
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+        using (response)
+        {
+            throw await ToExceptionAsync(response, ct);
+        }
     }
 
     public async Task<byte[]> DownloadAsync(Uri url, CancellationToken ct)

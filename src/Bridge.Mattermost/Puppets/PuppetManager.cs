@@ -30,6 +30,9 @@ internal sealed class GuestsUnavailableException(string message) : Exception(mes
 internal sealed partial class PuppetManager
 {
     private const string PersonProp = "bridge_person";
+
+    /// <summary>Each attempt is another hash-derived suffix; a second clash is already one in a billion.</summary>
+    private const int MaxNameAttempts = 8;
     private readonly MattermostApiClient _api;
     private readonly IConnectorStateStore _state;
     private readonly string _scope;
@@ -250,10 +253,11 @@ internal sealed partial class PuppetManager
     {
         // Asked before the user exists: a full member must never be created, not even for a moment.
         await RequireGuestAccountsAsync(adminToken, ct);
-        var baseName = PuppetNaming.BaseName(_options.PuppetPrefix, person.DisplayName, person.UserId);
-        for (var attempt = 0; attempt < 100; attempt++)
+        // The name comes from the person's key, never from what they call themselves: see PuppetNaming. A record stored
+        // by an older version keeps its username (the look-up above finds it by person key), so upgrades rename nobody.
+        for (var attempt = 0; attempt < MaxNameAttempts; attempt++)
         {
-            var name = PuppetNaming.Candidate(baseName, attempt);
+            var name = PuppetNaming.Username(_options.PuppetPrefix, person, attempt);
             var existing = await _api.FindUserByUsernameAsync(name, adminToken, ct);
             if (existing is not null)
             {

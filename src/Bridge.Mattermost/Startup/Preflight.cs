@@ -21,7 +21,8 @@ internal sealed record ServerFacts(
     bool TokensEnabled,
     bool UsernameOverride,
     bool BotsEnabled,
-    int MaxPostSize);
+    int MaxPostSize,
+    bool FullNamesShown = false);
 
 /// <summary>Start-up checks with errors an operator can act on: URL, token, rights, team and channels.</summary>
 internal static class Preflight
@@ -83,7 +84,10 @@ internal static class Preflight
             channels.Add(await ResolveChannelAsync(api, options, configured, defaultTeamId, teams, ct));
         }
         var teamId = defaultTeamId ?? channels.FirstOrDefault()?.TeamId ?? "";
-        return new ServerFacts(me, teamId, channels, Flag("EnableUserAccessTokens"), Flag("EnablePostUsernameOverride"), Flag("EnableBotAccountCreation"), maxPostSize);
+        // PrivacySettings.ShowFullName: whether members see each other's first and last names. Only an explicit "true"
+        // counts; the bridge (an admin) sees them regardless and must not show more than the members do.
+        return new ServerFacts(me, teamId, channels, Flag("EnableUserAccessTokens"), Flag("EnablePostUsernameOverride"), Flag("EnableBotAccountCreation"), maxPostSize,
+            Flag("ShowFullName"));
     }
 
     private static async Task<MmTeam> GetTeamAsync(MattermostApiClient api, MattermostOptions options, string name, CancellationToken ct)

@@ -30,6 +30,13 @@ internal static class EmojiMap
         return bare.Length is > 0 and <= 64 && bare.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '+' or '_') ? bare : null;
     }
 
+    /// <summary>Whether <paramref name="key"/> is a Unicode emoji this table names (with or without its variation selector).</summary>
+    public static bool HasName(string key)
+    {
+        var k = key.Trim();
+        return ToName.ContainsKey(k) || ToName.ContainsKey(k.Replace("\uFE0F", "", StringComparison.Ordinal));
+    }
+
     /// <summary>The Unicode emoji for a Mattermost name when known, else ":name:".</summary>
     public static string FromShortcode(string name) =>
         ToUnicode.TryGetValue(name, out var u) ? u : name == "thumbsup" ? "👍" : $":{name}:";

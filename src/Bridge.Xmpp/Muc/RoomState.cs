@@ -18,6 +18,18 @@ internal sealed class RoomState(string channelId, Jid jid, int idCacheSize = Roo
     /// <summary>Occupants as the bot sees them (nick → real JID / occupant id). Guarded by the connector's lock.</summary>
     public Dictionary<string, OccupantInfo> Occupants { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Whether the room shows every occupant's real JID to everyone (status 100 in our own join presence, 172 on a
+    /// change); false until the room says so, so an unknown room is treated as semi-anonymous.
+    /// </summary>
+    public volatile bool RealJidsPublic;
+
+    /// <summary>
+    /// Skeletons (<see cref="NickSkeleton"/>) of the nicks real people (not our bot or puppets) have used in the room
+    /// since the bridge started: a puppet never takes a nick that reads like one of them. Guarded by the connector's lock.
+    /// </summary>
+    public HashSet<string> RealNickSkeletons { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The newest room stanza-id ingested (or recognised as ours), owned by the ingest worker.</summary>
     public string? LastStanzaId { get; set; }
 
@@ -51,4 +63,8 @@ internal sealed class RoomState(string channelId, Jid jid, int idCacheSize = Roo
     public LruMap<bool> Seen { get; } = new(idCacheSize);
 }
 
+/// <summary>
+/// One occupant as the bot sees them. Unless the room is non-anonymous (<see cref="RoomState.RealJidsPublic"/>),
+/// <paramref name="RealJid"/> is something only a moderator (perhaps the bridge) was told.
+/// </summary>
 internal sealed record OccupantInfo(string? RealJid, string? OccupantId);

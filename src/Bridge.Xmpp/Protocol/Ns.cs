@@ -33,6 +33,7 @@ internal static class Ns
     public static readonly XNamespace SecLabel = "urn:xmpp:sec-label:0";
     public static readonly XNamespace Oob = "jabber:x:oob";
     public static readonly XNamespace Hints = "urn:xmpp:hints";
+    public static readonly XNamespace HttpUpload = "urn:xmpp:http:upload:0";
 
     /// <summary>True for the stanza namespaces (the live stream's and the one inside forwarded archive copies).</summary>
     public static bool IsStanzaNamespace(XNamespace ns) => ns == Component || ns == Client;

@@ -43,6 +43,10 @@ internal sealed class BridgeHarness : IAsyncDisposable
 
     public InMemoryStateStore State { get; }
 
+    /// <summary>The puppet the default <see cref="Request"/> sender (Carol on XMPP) gets: readable handle, stable suffix.</summary>
+    public static string CarolPuppet { get; } =
+        "@" + Bridge.Matrix.Puppets.PuppetNaming.Localpart("_bridge_", new PersonRef { NetworkId = "xmpp", UserId = "carol@example.org", DisplayName = "Carol" }) + ":localhost";
+
     public SandboxUser Alice { get; }
 
     public string RoomId { get; }
@@ -82,7 +86,16 @@ internal sealed class BridgeHarness : IAsyncDisposable
         var topology = new BridgeTopology(
             [new NetworkDefinition { Id = Network, Kind = NetworkKind.Matrix }, new NetworkDefinition { Id = "xmpp", Kind = NetworkKind.Xmpp }],
             [new LinkDefinition { Id = "ops", Endpoints = [new ChannelRef(Network, Channel), new ChannelRef("xmpp", "ops@conference.example.org")] }]);
-        var context = new ConnectorContext { Sink = sink, State = state, Topology = topology, LoggerFactory = NullLoggerFactory.Instance };
+        // The core's media path over this connector alone: files whose source is this network are read back through it.
+        var registry = new ConnectorRegistry();
+        var context = new ConnectorContext
+        {
+            Sink = sink,
+            State = state,
+            Topology = topology,
+            LoggerFactory = NullLoggerFactory.Instance,
+            Media = new Bridge.Core.Media.MediaReader(registry, NullLogger.Instance),
+        };
         var options = new MatrixOptions
         {
             HomeserverUrl = homeserver.ToString(),
@@ -93,7 +106,9 @@ internal sealed class BridgeHarness : IAsyncDisposable
             RequestTimeout = TimeSpan.FromSeconds(10),
         };
         configure?.Invoke(options);
-        return new MatrixConnector(new NetworkDefinition { Id = Network, Kind = NetworkKind.Matrix }, options, context);
+        var connector = new MatrixConnector(new NetworkDefinition { Id = Network, Kind = NetworkKind.Matrix }, options, context);
+        registry.Add(connector);
+        return connector;
     }
 
     public static AppserviceRegistration Registration(Uri url)

@@ -15,6 +15,9 @@ internal sealed class ThreeNetworksOptions
 
     public bool Mattermost { get; init; } = true;
 
+    /// <summary>Starts the XMPP server of network <c>xmpp</c> (domain <c>a.localhost</c>); Prosody unless a test picks another.</summary>
+    public Func<Task<IXmppTestServer>> StartXmpp { get; init; } = async () => await ProsodyServer.StartAsync("a.localhost");
+
     /// <summary>A second organisation's Prosody (network <c>xmpp2</c>) in the same link.</summary>
     public bool SecondXmpp { get; init; }
 
@@ -23,6 +26,12 @@ internal sealed class ThreeNetworksOptions
     /// each (<see cref="ThreeNetworks.XmppLink"/>, <see cref="ThreeNetworks.MatrixLink"/>), to make those links slow or down.
     /// </summary>
     public bool Proxies { get; init; }
+
+    /// <summary>Prosody runs its XEP-0363 upload service (<c>mod_http_file_share</c>) and the XMPP network lists its host in <c>fileHosts</c>.</summary>
+    public bool XmppFileUpload { get; init; }
+
+    /// <summary>More hosts for the XMPP network's <c>fileHosts</c> (host:port of test HTTP listeners).</summary>
+    public IReadOnlyList<string> XmppExtraFileHosts { get; init; } = [];
 
     /// <summary>Sets <c>guestPuppets: true</c> on the Mattermost network.</summary>
     public bool MattermostGuestPuppets { get; init; }
@@ -56,14 +65,14 @@ internal sealed class ThreeNetworks : IAsyncDisposable
 
     private readonly List<IAsyncDisposable> _people = [];
 
-    private ThreeNetworks(TempDirectory dir, ProsodyServer xmpp)
+    private ThreeNetworks(TempDirectory dir, IXmppTestServer xmpp)
     {
         Dir = dir;
         Xmpp = xmpp;
     }
 
     public TempDirectory Dir { get; }
-    public ProsodyServer Xmpp { get; }
+    public IXmppTestServer Xmpp { get; }
     public ProsodyServer? Xmpp2 { get; private set; }
     public MatrixSandbox? Matrix { get; private set; }
     public MatrixUser? Bob { get; private set; }
@@ -92,13 +101,19 @@ internal sealed class ThreeNetworks : IAsyncDisposable
     {
         options ??= new ThreeNetworksOptions();
         var dir = new TempDirectory();
-        var xmpp = await ProsodyServer.StartAsync("a.localhost");
+        // An upload service is Prosody's (mod_http_file_share); otherwise the server the options start (Prosody or ejabberd).
+        var xmpp = options.XmppFileUpload ? await ProsodyServer.StartAsync("a.localhost", httpUpload: true) : await options.StartXmpp();
         var net = new ThreeNetworks(dir, xmpp);
         try
         {
             await xmpp.RegisterAsync("alice", "alicepass");
             net.XmppLink = options.Proxies ? DelayingTcpProxy.Start(xmpp.ComponentPort) : null;
             var builder = new BridgeConfigBuilder(net.DatabasePath).Xmpp("xmpp", xmpp, "org-xmpp", viaPort: net.XmppLink?.Port);
+            string[] fileHosts = [.. new[] { xmpp.UploadHost }.OfType<string>(), .. options.XmppExtraFileHosts];
+            if (fileHosts.Length > 0)
+            {
+                builder.ListSetting("xmpp", "fileHosts", fileHosts);
+            }
             var endpoints = new List<(string, string)> { ("xmpp", net.XmppRoom) };
             if (options.SecondXmpp)
             {

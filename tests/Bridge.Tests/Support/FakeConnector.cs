@@ -15,6 +15,14 @@ internal sealed class FakeConnector(string networkId, NetworkKind kind = Network
 
     public bool JoinsChannelsLive => true;
 
+    /// <summary>What the fake network declares it can show (the core degrades the rest).</summary>
+    public Bridge.Core.Connectors.Capabilities.NetworkCapabilities Capabilities { get; set; } = new();
+
+    /// <summary>Which reaction keys the fake network can show; every non-empty key by default.</summary>
+    public Func<string, bool> ReactionKeys { get; set; } = key => key.Length > 0;
+
+    public bool CanShowReaction(string key) => ReactionKeys(key);
+
     /// <summary>Every run-time room change the core asked for: (joined, left).</summary>
     public ConcurrentQueue<(string[] Added, string[] Removed)> ChannelChanges { get; } = new();
 

@@ -36,6 +36,9 @@ public sealed class ConnectorHarness : IAsyncDisposable
 
     public ListLoggerProvider Logs { get; }
 
+    /// <summary>The connectors the media path reads from (this one).</summary>
+    public ConnectorRegistry Registry { get; private init; } = new();
+
     public static IConfigurationSection Section(string host, int port, string componentDomain, string secret, IDictionary<string, string?>? extra = null)
     {
         var values = new Dictionary<string, string?>
@@ -81,12 +84,15 @@ public sealed class ConnectorHarness : IAsyncDisposable
             throw new InvalidOperationException(string.Join("; ", errors));
         }
 
+        // The core's media path over this connector alone: files whose source is this network are read back through it.
+        var registry = new ConnectorRegistry();
         var context = new ConnectorContext
         {
             Sink = sink,
             State = state,
             Topology = topology,
             LoggerFactory = loggerFactory,
+            Media = new Bridge.Core.Media.MediaReader(registry, loggerFactory.CreateLogger("media")),
         };
         INetworkConnector connector;
         if (tune is null)
@@ -101,8 +107,9 @@ public sealed class ConnectorHarness : IAsyncDisposable
             connector = new XmppConnector(network, options, context);
         }
 
+        registry.Add(connector);
         await connector.StartAsync(CancellationToken.None);
-        return new ConnectorHarness(connector, sink, state, logs, loggerFactory);
+        return new ConnectorHarness(connector, sink, state, logs, loggerFactory) { Registry = registry };
     }
 
     public static Task<ConnectorHarness> StartAsync(IXmppTestServer server, IReadOnlyList<string> rooms, InMemoryStateStore? state = null, string? secret = null,

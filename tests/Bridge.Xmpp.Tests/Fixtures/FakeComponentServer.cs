@@ -214,12 +214,16 @@ public sealed class FakeSession : IDisposable
         return true;
     }
 
-    /// <summary>Answers the bot's join presence with a self-presence (status 110), like a room would.</summary>
-    public async Task AcceptBotJoinAsync(string room, string componentDomain = "bridge.localhost", bool answerArchiveQueries = true)
+    /// <summary>
+    /// Answers the bot's join presence with a self-presence (status 110), like a room would; with
+    /// <paramref name="nonAnonymous"/> also status 100 (the room shows everyone's real JID to everyone).
+    /// </summary>
+    public async Task AcceptBotJoinAsync(string room, string componentDomain = "bridge.localhost", bool answerArchiveQueries = true, bool nonAnonymous = false)
     {
         var join = await WaitForAsync(new Regex($"<presence[^>]*to=\"{Regex.Escape(room)}/([^\"]+)\""));
         await SendAsync($"<presence from='{room}/{join.Groups[1].Value}' to='{componentDomain}'>" +
-                        "<x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/><status code='110'/></x></presence>");
+                        "<x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/><status code='110'/>" +
+                        (nonAnonymous ? "<status code='100'/>" : "") + "</x></presence>");
         if (answerArchiveQueries)
         {
             _ = Task.Run(() => AnswerArchiveQueriesAsync(room, componentDomain), CancellationToken.None);

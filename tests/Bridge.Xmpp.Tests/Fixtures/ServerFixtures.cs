@@ -30,8 +30,22 @@ public sealed class ProsodyFixture : XmppServerFixture<ProsodyServer>
     protected override Task<ProsodyServer> StartServerAsync() => ProsodyServer.StartAsync("localhost", roomLocking: true);
 }
 
+/// <summary>Prosody with its XEP-0363 upload service (<c>mod_http_file_share</c>) on a loopback port, taking files up to 64 KiB.</summary>
+public sealed class ProsodyUploadFixture : XmppServerFixture<ProsodyServer>
+{
+    public const long SizeLimit = 64 * 1024;
+
+    protected override Task<ProsodyServer> StartServerAsync() => ProsodyServer.StartAsync("localhost", roomLocking: true, httpUpload: true, uploadSizeLimit: SizeLimit);
+}
+
 /// <summary>ejabberd through <c>scripts/ejabberd.sh</c>, MUC archive off (slow on Mnesia; no stanza-ids).</summary>
 public sealed class EjabberdFixture : XmppServerFixture<EjabberdServer>
 {
     protected override Task<EjabberdServer> StartServerAsync() => EjabberdServer.StartAsync("localhost", mucArchive: false);
+}
+
+/// <summary>ejabberd with its XEP-0363 upload service (<c>mod_http_upload</c>, access: local users and the bridge's component).</summary>
+public sealed class EjabberdUploadFixture : XmppServerFixture<EjabberdServer>
+{
+    protected override Task<EjabberdServer> StartServerAsync() => EjabberdServer.StartAsync("localhost", mucArchive: false, httpUpload: true);
 }

@@ -17,6 +17,8 @@
     link: id => `/api/links/${encodeURIComponent(id)}`,
     pause: id => `/api/links/${encodeURIComponent(id)}/pause`,
     resume: id => `/api/links/${encodeURIComponent(id)}/resume`,
+    endpoints: id => `/api/links/${encodeURIComponent(id)}/endpoints`,
+    endpoint: (id, e) => `/api/links/${encodeURIComponent(id)}/endpoints?network=${encodeURIComponent(e.network)}&channel=${encodeURIComponent(e.channel)}`,
     deadLetters: '/api/deadletters',
     deadLettersLegacy: '/deadletters',
     retry: id => `/api/deadletters/${encodeURIComponent(id)}/retry`,
@@ -355,6 +357,8 @@
   }
 
   async function renderLinks() {
+    // The view is drawn again on every poll: not while the operator is typing a room to add.
+    if (document.querySelector('#links details.add-endpoint[open]')) return;
     const { links, editable } = await loadLinks();
     $('link-form').hidden = !editable;
     if (links.length === 0) {
@@ -371,7 +375,11 @@
         cell({ 'data-label': 'Link' }, h('strong', {}, link.id), h('div', { class: 'muted small' }, `from ${source}`)),
         cell({ 'data-label': 'State' }, h('span', { class: `pill ${status === 'paused' ? 'warn' : 'ok'}`, 'data-field': 'state' }, status)),
         cell({ 'data-label': 'Endpoints' }, (link.endpoints || []).map(e =>
-          h('span', { class: 'endpoint mono' }, `${e.network}: ${e.channel}`, e.language ? h('span', { class: 'muted' }, ` (${e.language})`) : null))),
+          h('span', { class: 'endpoint mono', 'data-endpoint': `${e.network}:${e.channel}` }, `${e.network}: ${e.channel}`,
+            e.language ? h('span', { class: 'muted' }, ` (${e.language})`) : null,
+            canChange && h('button', { type: 'button', class: 'ghost remove', 'data-action': 'remove-endpoint', 'aria-label': `Remove ${e.network}: ${e.channel}`,
+              onclick: () => removeEndpoint(link.id, e) }, '✕'))),
+          canChange && addEndpointForm(link.id)),
         cell({ 'data-label': 'Policy per destination' }, policy.map(p =>
           h('div', { class: 'dest', 'data-destination': p.network }, h('b', {}, `→ ${p.network}`), ' ', h('span', { class: 'chips' }, policyChips(p))))),
         h('td', { class: 'actions' },
@@ -402,6 +410,41 @@
       await refresh();
     } catch (e) {
       toast(describeError(e), true);
+    }
+  }
+
+  /** A small form under a link's rooms: one more room, joined live by the bridge. */
+  function addEndpointForm(id) {
+    const select = h('select', { name: 'network', 'aria-label': `Network of the room to add to ${id}` }, state.networks.map(n => h('option', { value: n }, n)));
+    const input = h('input', { name: 'channel', required: true, 'aria-label': `Room to add to ${id}`, placeholder: 'room, #alias:server or channel' });
+    const form = h('form', { class: 'add-endpoint', 'data-action': 'add-endpoint' }, select, input, h('button', { type: 'submit' }, 'Add room'));
+    form.addEventListener('submit', async event => {
+      event.preventDefault();
+      const endpoint = { network: select.value, channel: input.value.trim() };
+      const button = form.querySelector('button');
+      button.disabled = true;
+      try {
+        await api(API.endpoints(id), { method: 'POST', body: endpoint });
+        toast(`${endpoint.network}: ${endpoint.channel} added to ${id}`);
+        form.closest('details').open = false;
+        await refresh();
+      } catch (e) {
+        toast(describeError(e), true);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return h('details', { class: 'add-endpoint' }, h('summary', {}, 'Add a room'), form);
+  }
+
+  async function removeEndpoint(id, e) {
+    if (!confirm(`Remove ${e.network}: ${e.channel} from ${id}? Its pending deliveries are dead-lettered.`)) return;
+    try {
+      await api(API.endpoint(id, e), { method: 'DELETE' });
+      toast(`${e.network}: ${e.channel} removed from ${id}`);
+      await refresh();
+    } catch (err) {
+      toast(describeError(err), true);
     }
   }
 

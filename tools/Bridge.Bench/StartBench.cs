@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Globalization;
+using Bridge.Testing;
+
+namespace Bridge.Bench;
+
+/// <summary>
+/// Start to ready and start to first relayed message, for one daemon build or two side by side (<c>--vs PATH</c>, run in
+/// turn A B A B ... on the same servers, people and store, so the two are compared in one run). Each round starts the
+/// daemon, has Alice say a probe every 50 ms from the moment of the start, and stops at the first probe Bob sees; then
+/// the daemon is stopped with SIGTERM and the next round starts. Printed, never asserted.
+/// </summary>
+internal static class StartBench
+{
+    private static readonly TimeSpan ProbeEvery = TimeSpan.FromMilliseconds(50);
+
+    public static async Task<int> RunAsync(int rounds, string? vsDaemon)
+    {
+        var daemons = new List<(string Name, string Path)>
+        {
+            ("A", Environment.GetEnvironmentVariable("BRIDGE_TEST_DAEMON") is { Length: > 0 } a ? a : Path.Combine(AppContext.BaseDirectory, "bridge")),
+        };
+        if (vsDaemon is not null)
+        {
+            daemons.Add(("B", vsDaemon));
+        }
+
+        using var dir = new TempDirectory();
+        using var dataDir = new TempDirectory();
+        await using var prosodyA = await ProsodyServer.StartAsync("a.localhost");
+        await using var prosodyB = await ProsodyServer.StartAsync("b.localhost");
+        await prosodyA.RegisterAsync("alice", "alicepass");
+        await prosodyB.RegisterAsync("bob", "bobpass");
+        var config = await new BridgeConfigBuilder(dataDir.File("bridge.db"))
+            .Xmpp("org-a", prosodyA)
+            .Xmpp("org-b", prosodyB)
+            .Link("bench", ("org-a", prosodyA.Room("bench")), ("org-b", prosodyB.Room("bench")))
+            .Raw("logging:\n  LogLevel:\n    Default: Warning\n    Bridge.Core.Runtime: Information")
+            .Raw("limits:\n  senderPerSecond: 0\n  linkPerSecond: 0")
+            .WriteAsync(dir.File("bridge.yaml"));
+        await using var alice = await XmppPerson.JoinAsync(prosodyA, "alice", "alicepass", prosodyA.Room("bench"), "Alice");
+        await using var bob = await XmppPerson.JoinAsync(prosodyB, "bob", "bobpass", prosodyB.Room("bench"), "Bob");
+
+        // One unmeasured start per build first: the store is created, puppets made, files in the page cache.
+        var results = daemons.ToDictionary(d => d.Name, _ => new List<StartRound>());
+        for (var round = -1; round < rounds; round++)
+        {
+            foreach (var (name, path) in daemons)
+            {
+                var r = await OneStartAsync(path, config, alice, bob, $"{name}{round}");
+                if (round >= 0)
+                {
+                    results[name].Add(r);
+                }
+            }
+        }
+
+        Console.WriteLine(FormattableString.Invariant($"start of the daemon, XMPP ⇄ XMPP (two private Prosody servers, slixmpp people), {rounds} rounds per build in turn; median (min-max)"));
+        Console.WriteLine("build  start->ready ms        start->first relayed ms   CPU s at first relayed   RSS MiB at first relayed");
+        foreach (var (name, path) in daemons)
+        {
+            var rs = results[name];
+            Console.WriteLine(FormattableString.Invariant(
+                $"{name,-5}  {Stat(rs.Select(r => r.ReadyMs)),-22} {Stat(rs.Select(r => r.FirstRelayedMs)),-25} {Stat(rs.Select(r => r.CpuSeconds), "F3"),-24} {Stat(rs.Select(r => r.RssMiB), "F0")}"));
+        }
+
+        foreach (var (name, path) in daemons)
+        {
+            Console.WriteLine($"{name} = {path}");
+        }
+
+        return 0;
+    }
+
+    private static async Task<StartRound> OneStartAsync(string daemon, string config, XmppPerson alice, XmppPerson bob, string tag)
+    {
+        var clock = Stopwatch.StartNew();
+        using var process = DaemonProcess.Start(daemon, config, out var ready);
+        try
+        {
+            var prefix = $"probe {tag} ";
+            using var stopProbes = new CancellationTokenSource();
+            var probes = Task.Run(async () =>
+            {
+                for (var i = 0; !stopProbes.IsCancellationRequested; i++)
+                {
+                    await alice.SayAsync(prefix + i.ToString(CultureInfo.InvariantCulture));
+                    await Task.Delay(ProbeEvery, CancellationToken.None);
+                }
+            }, CancellationToken.None);
+            await bob.WaitForAsync(ms => ms.Any(m => m.Body.StartsWith(prefix, StringComparison.Ordinal)), TimeSpan.FromSeconds(60), "the first probe of " + tag);
+            var firstRelayed = clock.Elapsed.TotalMilliseconds;
+            await stopProbes.CancelAsync();
+            await probes;
+            var readyMs = await ready.WaitAsync(TimeSpan.FromSeconds(30));
+            var round = new StartRound(readyMs, firstRelayed, ProcessStats.CpuTime(process.Id).TotalSeconds, ProcessStats.RssMegabytes(process.Id));
+
+            // Let the rest of the probes cross before the stop, so the next start has no catch-up to do.
+            await Task.Delay(1000);
+            await DaemonProcess.StopAsync(process);
+            return round;
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+        }
+    }
+
+    internal static string Stat(IEnumerable<double> values, string format = "F0")
+    {
+        var sorted = values.Order().ToList();
+        var median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+        return string.Create(CultureInfo.InvariantCulture, $"{median.ToString(format, CultureInfo.InvariantCulture)} ({sorted[0].ToString(format, CultureInfo.InvariantCulture)}-{sorted[^1].ToString(format, CultureInfo.InvariantCulture)})");
+    }
+
+    private sealed record StartRound(double ReadyMs, double FirstRelayedMs, double CpuSeconds, double RssMiB);
+}
