@@ -21,6 +21,15 @@ public interface IXmppTestServer : IAsyncDisposable
 
     int ComponentPort { get; }
 
+    /// <summary>The XEP-0363 upload service's HTTP port, when the server was started with one.</summary>
+    int? UploadPort => null;
+
+    /// <summary>The upload service's domain (disco'd by clients and the bridge).</summary>
+    string UploadDomain => "upload." + Domain;
+
+    /// <summary>host:port of the upload service's HTTP listener, or null without one (what the bridge lists in fileHosts).</summary>
+    string? UploadHost => UploadPort is { } port ? $"127.0.0.1:{port}" : null;
+
     bool IsRunning { get; }
 
     /// <summary>The server's own folder (configuration, data, logs).</summary>

@@ -129,11 +129,11 @@ class Person(slixmpp.ClientXMPP):
             "stanza_id": sid,
             "delayed": msg.xml.find("{%s}delay" % NS_DELAY) is not None,
             "replace_id": replace.get("id") if replace is not None else None,
+            "oob": [u.text or "" for x in msg.xml.findall("{%s}x" % NS_OOB) for u in x.findall("{%s}url" % NS_OOB)],
             "thread": msg.xml.findtext("{jabber:client}thread"),
             "reply_id": reply.get("id") if reply is not None else None,
             "references": [{"type": r.get("type"), "uri": r.get("uri"), "begin": r.get("begin"), "end": r.get("end")}
                            for r in msg.xml.findall("{%s}reference" % NS_REFERENCE)],
-            "oob": [u.text or "" for x in msg.xml.findall("{%s}x" % NS_OOB) for u in x.findall("{%s}url" % NS_OOB)],
         })
 
     def on_reactions(self, msg):
