@@ -37,23 +37,9 @@ internal sealed partial class XmppConnector
 
         lock (_gate)
         {
-            var userId = person.UserId;
-            if (userId.StartsWith("occupant-id:", StringComparison.Ordinal))
-            {
-                var prefix = $"occupant-id:{room.Key}:";
-                return userId.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)
-                    ? room.Occupants.FirstOrDefault(o => o.Value.OccupantId == userId[prefix.Length..]).Key
-                    : null; // an occupant id means something only in its own room
-            }
-
-            if (userId.StartsWith(room.Key + "/", StringComparison.OrdinalIgnoreCase))
-            {
-                var nick = userId[(room.Key.Length + 1)..];
-                return room.Occupants.ContainsKey(nick) ? nick : null;
-            }
-
-            return room.Occupants.FirstOrDefault(o => o.Value.RealJid is { } real && Jid.TryParse(real, out var jid)
-                && string.Equals(jid.Value.BareString, userId, StringComparison.OrdinalIgnoreCase)).Key;
+            // The same id the person's messages carry (OccupantIdentity), so a mention finds whoever wrote as them.
+            var publicJids = room.RealJidsPublic;
+            return room.Occupants.FirstOrDefault(o => _identity.Names(person.UserId, room.Key, publicJids, o.Key, o.Value)).Key;
         }
     }
 
@@ -156,10 +142,9 @@ internal sealed partial class XmppConnector
                 return null;
             }
 
-            var userId = known.OccupantId is { } occupantId ? $"occupant-id:{room.Key}:{occupantId}"
-                : known.RealJid is { } realJid ? realJid
-                : $"{room.Key}/{nick}";
-            return new PersonRef { NetworkId = _network.Id, UserId = userId, DisplayName = nick };
+            // The id their messages carry: never more of them than the room shows (OccupantIdentity).
+            var userId = _identity.UserIdFor(room.Key, room.RealJidsPublic, nick, known, null);
+            return new PersonRef { NetworkId = _network.Id, UserId = userId, DisplayName = nick, Handle = nick };
         }
     }
 

@@ -28,4 +28,21 @@ public sealed class ThreadRootTests
         Assert.Equal((HttpStatusCode.BadRequest, "api.post.create_post.root_id.app_error"), await PostUnder(reply.Id));
         Assert.Equal(HttpStatusCode.Created, (await PostUnder(root.Id)).Item1);
     }
+
+    [Fact]
+    public async Task The_thread_of_a_reply_is_its_roots_thread_newest_first_without_deleted_posts()
+    {
+        await using var s = await TestServer.StartAsync();
+        var root = s.Sandbox.Post(s.Seed.Admin.Id, s.Seed.Channel.Id, "root");
+        var first = s.Sandbox.Post(s.Seed.Admin.Id, s.Seed.Channel.Id, "first", rootId: root.Id);
+        var gone = s.Sandbox.Post(s.Seed.Admin.Id, s.Seed.Channel.Id, "gone", rootId: root.Id);
+        s.Sandbox.DeletePost(s.Seed.Admin.Id, gone.Id);
+        s.Sandbox.Post(s.Seed.Admin.Id, s.Seed.Channel.Id, "elsewhere in the channel");
+
+        var (response, body) = await s.SendAsync(HttpMethod.Get, $"/api/v4/posts/{first.Id}/thread", s.Seed.AdminToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal([first.Id, root.Id], body!["order"]!.AsArray().Select(n => n!.GetValue<string>()));
+        var (missing, missingBody) = await s.SendAsync(HttpMethod.Get, $"/api/v4/posts/{gone.Id}/thread", s.Seed.AdminToken);
+        Assert.Equal((HttpStatusCode.NotFound, "app.post.get.app_error"), (missing.StatusCode, missingBody?["id"]?.GetValue<string>()));
+    }
 }

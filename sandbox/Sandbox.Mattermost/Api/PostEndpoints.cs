@@ -31,6 +31,9 @@ internal static class PostEndpoints
         app.MapGet("/api/v4/posts/{post_id}", async ctx =>
             await WriteJsonAsync(ctx, 200, state.GetPost(Actor(ctx), IdParam(ctx, "post_id")).ToJson(state)));
 
+        app.MapGet("/api/v4/posts/{post_id}/thread", async ctx =>
+            await WriteJsonAsync(ctx, 200, state.PostThread(Actor(ctx), IdParam(ctx, "post_id"))));
+
         app.MapPut("/api/v4/posts/{post_id}/patch", async ctx =>
         {
             var actor = Actor(ctx);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Bridge.Testing;
+using Sandbox.Mattermost.Testing;
 
 namespace Bridge.Tests.EndToEnd;
 
@@ -19,9 +20,12 @@ public sealed class ThreadsAndMentionsEndToEndTests
         await using var net = await ThreeNetworks.StartAsync();
         var bridge = await net.StartBridgeAsync();
 
-        // Threads: Carol starts one on Mattermost.
-        var root = net.CarolSays("thr-root");
-        var inThread = net.Mm.Post(net.Carol!.Id, net.MmChannel, "thr-1 first answer", rootId: root.Id);
+        // Threads: Carol starts one on Mattermost, with the official client (Client4) as the webapp would.
+        await using var carol = await NodeMattermostClient.StartAsync(net.Mm.BaseUrl);
+        await carol.LoginAsync("carol", "Passw0rd!");
+        var rootId = (await carol.CreatePostAsync(net.MmChannel, "thr-root"))!["id"]!.GetValue<string>();
+        var root = net.Mm.GetPosts(net.MmChannel).Single(p => p.Id == rootId);
+        await carol.CreatePostAsync(net.MmChannel, "thr-1 first answer", rootId: root.Id);
         JsonObject? Matrix(string prefix) => net.Hs.GetMessages(net.MatrixRoom)
             .FirstOrDefault(e => (e["content"] as JsonObject)?["body"]?.GetValue<string>().StartsWith(prefix, StringComparison.Ordinal) == true);
         await ThreeNetworks.WaitUntilAsync(() => Matrix("thr-root") is not null && Matrix("thr-1") is not null, Long, "the thread on Matrix");
@@ -52,9 +56,14 @@ public sealed class ThreadsAndMentionsEndToEndTests
         await ThreeNetworks.WaitUntilAsync(() => net.MattermostPosts("thr-2").Count == 1 && net.MattermostPosts("thr-3").Count == 1, Long, "Bob's answers on Mattermost");
         Assert.Equal(root.Id, net.MattermostPosts("thr-2")[0].RootId);
         Assert.Equal(root.Id, net.MattermostPosts("thr-3")[0].RootId);
+        // The official client shows them in Carol's thread.
+        var thread = await carol.Client4Async("getPostThread", [root.Id]);
+        var inThread = thread!["posts"]!.AsObject().Select(p => p.Value!["message"]!.GetValue<string>()).ToList();
+        Assert.Contains("thr-2 from matrix", inThread);
+        Assert.Contains("thr-3 a plain reply", inThread);
 
         // Carol answers again on Mattermost: on Matrix it stays in the thread, its fallback following the newest event.
-        net.Mm.Post(net.Carol.Id, net.MmChannel, "thr-4 back on mattermost", rootId: root.Id);
+        await carol.CreatePostAsync(net.MmChannel, "thr-4 back on mattermost", rootId: root.Id);
         await ThreeNetworks.WaitUntilAsync(() => Matrix("thr-4") is not null, Long, "thr-4 on Matrix");
         Assert.Equal(matrixRoot, Matrix("thr-4")!["content"]!["m.relates_to"]!["event_id"]!.GetValue<string>());
         Assert.Equal(Matrix("thr-2")!["event_id"]!.GetValue<string>(), Matrix("thr-4")!["content"]!["m.relates_to"]!["m.in_reply_to"]!["event_id"]!.GetValue<string>());
@@ -62,7 +71,7 @@ public sealed class ThreadsAndMentionsEndToEndTests
         // Mentions. Bob has spoken, so he has a puppet on Mattermost; Carol has one on Matrix.
         var bobPuppet = net.Mm.GetUser(net.MattermostPosts("thr-2")[0].UserId);
         var carolPuppet = Matrix("thr-root")!["sender"]!.GetValue<string>();
-        net.CarolSays($"men-1 thanks @{bobPuppet.Username}, and @here too");
+        await carol.CreatePostAsync(net.MmChannel, $"men-1 thanks @{bobPuppet.Username}, and @here too");
         net.Hs.SendEvent(net.MatrixRoom, net.Bob.UserId, "m.room.message", new JsonObject
         {
             ["msgtype"] = "m.text",
@@ -80,7 +89,7 @@ public sealed class ThreadsAndMentionsEndToEndTests
 
         await ThreeNetworks.WaitUntilAsync(() => net.MattermostPosts("men-2").Count == 1, Long, "Bob's mention on Mattermost");
         var men2 = net.MattermostPosts("men-2")[0].Message;
-        Assert.StartsWith($"men-2 @{net.Carol.Username}: see ", men2, StringComparison.Ordinal);
+        Assert.StartsWith($"men-2 @{net.Carol!.Username}: see ", men2, StringComparison.Ordinal);
         _ = bridge;
     }
 
