@@ -12,15 +12,6 @@ public sealed class EjabberdServer : ScriptedXmppServer
         UploadPort = uploadPort;
     }
 
-    /// <summary>The loopback port of the XEP-0363 upload service (<c>upload.DOMAIN</c>, <c>mod_http_upload</c>), when started with one.</summary>
-    public int? UploadPort { get; }
-
-    /// <summary>The upload service's JID.</summary>
-    public string UploadDomain => "upload." + Domain;
-
-    /// <summary>The host:port its URLs name (what the bridge's <c>fileHosts</c> lists).</summary>
-    public string? UploadHost => UploadPort is { } port ? $"127.0.0.1:{port}" : null;
-
     /// <summary>
     /// Starts a server for <paramref name="domain"/>; <paramref name="mucArchive"/> turns on MUC archiving (slow on Mnesia);
     /// <paramref name="httpUpload"/> adds ejabberd's <c>mod_http_upload</c> on a free loopback port.

@@ -22,13 +22,13 @@ public interface IXmppTestServer : IAsyncDisposable
     int ComponentPort { get; }
 
     /// <summary>The XEP-0363 upload service's HTTP port, when the server was started with one.</summary>
-    int? UploadPort => null;
+    int? UploadPort { get; }
 
     /// <summary>The upload service's domain (disco'd by clients and the bridge).</summary>
-    string UploadDomain => "upload." + Domain;
+    string UploadDomain { get; }
 
     /// <summary>host:port of the upload service's HTTP listener, or null without one (what the bridge lists in fileHosts).</summary>
-    string? UploadHost => UploadPort is { } port ? $"127.0.0.1:{port}" : null;
+    string? UploadHost { get; }
 
     bool IsRunning { get; }
 

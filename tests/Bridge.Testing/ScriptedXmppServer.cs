@@ -29,6 +29,15 @@ public abstract class ScriptedXmppServer : IXmppTestServer
     }
 
     public string Domain { get; }
+
+    /// <summary>The loopback port of the XEP-0363 upload service (<c>upload.DOMAIN</c>), when the server was started with one.</summary>
+    public int? UploadPort { get; protected init; }
+
+    /// <summary>The upload service's JID.</summary>
+    public string UploadDomain => "upload." + Domain;
+
+    /// <summary>The host:port its URLs name (what the bridge's <c>fileHosts</c> lists).</summary>
+    public string? UploadHost => UploadPort is { } port ? $"127.0.0.1:{port}" : null;
     public string ComponentDomain { get; }
     public string MucDomain { get; }
     public string Secret { get; } = "secret-" + Guid.NewGuid().ToString("N")[..8];
