@@ -7,7 +7,8 @@ internal sealed partial class XmppConnector
 {
     /// <summary>
     /// What a MUC room shows to clients that implement the XEPs the bridge sends (docs/capabilities.md): corrections
-    /// (XEP-0308), retractions (XEP-0424, with a fallback body for older clients), reactions (XEP-0444), replies (XEP-0461).
+    /// (XEP-0308), retractions (XEP-0424, with a fallback body for older clients), reactions (XEP-0444), replies (XEP-0461),
+    /// threads (XEP-0201 thread ids), files (XEP-0363 upload with XEP-0066 out-of-band data, where the server has the service).
     /// </summary>
     internal static readonly NetworkCapabilities Declared = new()
     {
@@ -16,8 +17,8 @@ internal sealed partial class XmppConnector
         Reactions = true,
         ReactionRemoval = true,
         Replies = true,
-        Threads = false,
-        Files = false,
+        Threads = true,
+        Files = true,
         RichText = RichText.Styling,
         Typing = false,
         ReactionKeys = "emoji only (XEP-0444)",
