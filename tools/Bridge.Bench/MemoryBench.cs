@@ -14,30 +14,9 @@ internal static class MemoryBench
 {
     public static async Task<int> RunAsync(int burst, int rounds, string? vsDaemon)
     {
-        var daemons = new List<(string Name, string Path)>
-        {
-            ("A", Environment.GetEnvironmentVariable("BRIDGE_TEST_DAEMON") is { Length: > 0 } a ? a : Path.Combine(AppContext.BaseDirectory, "bridge")),
-        };
-        if (vsDaemon is not null)
-        {
-            daemons.Add(("B", vsDaemon));
-        }
-
-        using var dir = new TempDirectory();
-        using var dataDir = new TempDirectory();
-        await using var prosodyA = await ProsodyServer.StartAsync("a.localhost");
-        await using var prosodyB = await ProsodyServer.StartAsync("b.localhost");
-        await prosodyA.RegisterAsync("alice", "alicepass");
-        await prosodyB.RegisterAsync("bob", "bobpass");
-        var config = await new BridgeConfigBuilder(dataDir.File("bridge.db"))
-            .Xmpp("org-a", prosodyA)
-            .Xmpp("org-b", prosodyB)
-            .Link("bench", ("org-a", prosodyA.Room("bench")), ("org-b", prosodyB.Room("bench")))
-            .Raw("logging:\n  LogLevel:\n    Default: Warning\n    Bridge.Core.Runtime: Information")
-            .Raw("limits:\n  senderPerSecond: 0\n  linkPerSecond: 0")
-            .WriteAsync(dir.File("bridge.yaml"));
-        await using var alice = await XmppPerson.JoinAsync(prosodyA, "alice", "alicepass", prosodyA.Room("bench"), "Alice");
-        await using var bob = await XmppPerson.JoinAsync(prosodyB, "bob", "bobpass", prosodyB.Room("bench"), "Bob");
+        var daemons = TwoProsodyWorld.Daemons(vsDaemon);
+        await using var world = await TwoProsodyWorld.StartAsync();
+        var (config, alice, bob) = (world.ConfigPath, world.Alice, world.Bob);
 
         var results = daemons.ToDictionary(d => d.Name, _ => new List<MemoryRound>());
         for (var round = 0; round < rounds; round++)

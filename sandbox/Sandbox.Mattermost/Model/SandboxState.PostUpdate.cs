@@ -16,23 +16,7 @@ internal sealed partial class SandboxState
 
         lock (Gate)
         {
-            var post = _posts.GetValueOrDefault(postId)
-                ?? throw new MmApiException(404, "app.post.get.app_error", "Unable to get the post.");
-            if (post.UserId != actor.Id && !actor.IsAdmin)
-            {
-                throw MmApiException.Forbidden();
-            }
-
-            if (post.DeleteAt != 0)
-            {
-                throw new MmApiException(400, "api.post.update_post.find.app_error", "We couldn't find the existing post or comment to update.");
-            }
-
-            if (post.Type.StartsWith("system_", StringComparison.Ordinal))
-            {
-                throw new MmApiException(400, "api.post.update_post.system_message.app_error", "Unable to update system message.");
-            }
-
+            var post = EditablePost(actor, postId);
             var message = body["message"] is JsonValue m && m.TryGetValue<string>(out var text) ? text : "";
             CheckMessage(message);
             var now = Now();
@@ -48,6 +32,26 @@ internal sealed partial class SandboxState
             Publish?.Invoke(new WsEvent("post_edited", new JsonObject { ["post"] = post.ToJson(this).ToJsonString() }, new WsBroadcast(ChannelId: post.ChannelId)));
             return post;
         }
+    }
+
+    /// <summary>What PUT and PATCH /posts/{id} both require: the post exists, is the actor's (or an admin's), live and not a system message.</summary>
+    private PostRecord EditablePost(UserRecord actor, string postId)
+    {
+        var post = _posts.GetValueOrDefault(postId)
+            ?? throw new MmApiException(404, "app.post.get.app_error", "Unable to get the post.");
+        if (post.UserId != actor.Id && !actor.IsAdmin)
+        {
+            throw MmApiException.Forbidden();
+        }
+
+        if (post.DeleteAt != 0)
+        {
+            throw new MmApiException(400, "api.post.update_post.find.app_error", "We couldn't find the existing post or comment to update.");
+        }
+
+        return post.Type.StartsWith("system_", StringComparison.Ordinal)
+            ? throw new MmApiException(400, "api.post.update_post.system_message.app_error", "Unable to update system message.")
+            : post;
     }
 
     /// <summary>

@@ -237,23 +237,7 @@ internal sealed partial class SandboxState
     {
         lock (Gate)
         {
-            var post = _posts.GetValueOrDefault(postId);
-            if (post is null)
-            {
-                throw new MmApiException(404, "app.post.get.app_error", "Unable to get the post.");
-            }
-            if (post.UserId != actor.Id && !actor.IsAdmin)
-            {
-                throw MmApiException.Forbidden();
-            }
-            if (post.DeleteAt != 0)
-            {
-                throw new MmApiException(400, "api.post.update_post.find.app_error", "We couldn't find the existing post or comment to update.");
-            }
-            if (post.Type.StartsWith("system_", StringComparison.Ordinal))
-            {
-                throw new MmApiException(400, "api.post.update_post.system_message.app_error", "Unable to update system message.");
-            }
+            var post = EditablePost(actor, postId);
             var now = Now();
             if (patch["message"] is not null)
             {
