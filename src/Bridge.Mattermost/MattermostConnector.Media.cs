@@ -28,8 +28,7 @@ public sealed partial class MattermostConnector : IMediaSource
             _logger.LogWarning(MattermostLog.MediaServed, "File {File} not served by Mattermost: {Error}", reference, e.Message);
             throw new MediaUnavailableException(MediaFailure.Unavailable, $"Mattermost answered {(int)e.Status}", e);
         }
-        var content = response.Content;
-        return new MediaDownload(await content.ReadAsStreamAsync(cancellationToken), content.Headers.ContentType?.MediaType, content.Headers.ContentLength, response);
+        return await MediaDownload.FromResponseAsync(response, cancellationToken);
     }
 
     /// <summary>Mattermost ids are 26 characters of lower-case base32 (a-z, 0-9).</summary>

@@ -58,8 +58,7 @@ internal sealed partial class XmppConnector : IMediaSource
             _logger.LogWarning(XmppLog.MediaNotServed, "File {Url} not served: HTTP {Status}", url, status);
             throw new MediaUnavailableException(MediaFailure.Unavailable, $"the file host answered {status}");
         }
-        var content = response.Content;
-        return new MediaDownload(await content.ReadAsStreamAsync(cancellationToken), content.Headers.ContentType?.MediaType, content.Headers.ContentLength, response);
+        return await MediaDownload.FromResponseAsync(response, cancellationToken);
     }
 
     /// <summary>

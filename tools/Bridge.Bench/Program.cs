@@ -33,25 +33,10 @@ if (Array.IndexOf(args, "--flood") >= 0)
 var latencyCount = Arg("--latency", 300);
 var burstCount = Arg("--burst", 2000);
 
-using var dir = new TempDirectory();
-// The store lives outside the configuration's folder, as in a real deployment (/etc/bridge vs /var/lib/bridge):
-// the configuration file is watched for policy reloads, and every database write there would wake the watcher.
-using var dataDir = new TempDirectory();
-await using var a = await ProsodyServer.StartAsync("a.localhost");
-await using var b = await ProsodyServer.StartAsync("b.localhost");
-await a.RegisterAsync("alice", "alicepass");
-await b.RegisterAsync("bob", "bobpass");
-var config = await new BridgeConfigBuilder(dataDir.File("bridge.db"))
-    .Xmpp("org-a", a)
-    .Xmpp("org-b", b)
-    .Link("bench", ("org-a", a.Room("bench")), ("org-b", b.Room("bench")))
-    .Raw("logging:\n  LogLevel:\n    Default: Warning\n    Bridge.Core.Runtime: Information")
-    // Capacity, not policy: the per-sender and per-link rates (limits:) would otherwise pace the one-sender burst.
-    .Raw("limits:\n  senderPerSecond: 0\n  linkPerSecond: 0")
-    .WriteAsync(dir.File("bridge.yaml"));
+await using var world = await TwoProsodyWorld.StartAsync();
+var config = world.ConfigPath;
 await using var bridge = await BridgeProcess.StartAsync(config);
-await using var alice = await XmppPerson.JoinAsync(a, "alice", "alicepass", a.Room("bench"), "Alice");
-await using var bob = await XmppPerson.JoinAsync(b, "bob", "bobpass", b.Room("bench"), "Bob");
+var (alice, bob) = (world.Alice, world.Bob);
 
 // Warm-up: puppets created and joined, JIT done.
 for (var i = 0; i < 20; i++)

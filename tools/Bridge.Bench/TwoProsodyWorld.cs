@@ -33,6 +33,8 @@ internal sealed class TwoProsodyWorld : IAsyncDisposable
 
     public static async Task<TwoProsodyWorld> StartAsync()
     {
+        // The store lives outside the configuration's folder, as in a real deployment (/etc/bridge vs /var/lib/bridge):
+        // the configuration file is watched for policy reloads, and every database write there would wake the watcher.
         var dir = new TempDirectory();
         var dataDir = new TempDirectory();
         var a = await ProsodyServer.StartAsync("a.localhost");

@@ -19,6 +19,14 @@ public sealed class MediaDownload(Stream content, string? contentType, long? len
 {
     public Stream Content { get; } = content;
 
+    /// <summary>The body of a successful HTTP answer as a download that owns (and disposes) the answer.</summary>
+    public static async Task<MediaDownload> FromResponseAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var content = response.Content;
+        return new MediaDownload(await content.ReadAsStreamAsync(cancellationToken), content.Headers.ContentType?.MediaType, content.Headers.ContentLength, response);
+    }
+
     /// <summary>The server's content type (without parameters), if it named one.</summary>
     public string? ContentType { get; } = contentType;
 

@@ -26,8 +26,7 @@ public sealed partial class MatrixConnector : IMediaSource
             _logger.LogWarning(MatrixLog.MediaNotServed, "Media {Mxc} not served by the homeserver: {Error}", reference, e.Message);
             throw new MediaUnavailableException(MediaFailure.Unavailable, $"the homeserver answered {(int)e.Status} {e.ErrCode}", e);
         }
-        var content = response.Content;
-        return new MediaDownload(await content.ReadAsStreamAsync(cancellationToken), content.Headers.ContentType?.MediaType, content.Headers.ContentLength, response);
+        return await MediaDownload.FromResponseAsync(response, cancellationToken);
     }
 }
 
