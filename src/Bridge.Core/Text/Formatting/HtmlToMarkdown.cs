@@ -1,6 +1,5 @@
 using System.Text;
 using AngleSharp.Dom;
-using AngleSharp.Html.Parser;
 
 namespace Bridge.Core.Text.Formatting;
 
@@ -9,35 +8,9 @@ namespace Bridge.Core.Text.Formatting;
 /// lists, links, headings and tables map one to one; underline, colours and spoilers become their text.
 /// Text that Markdown would read as markup is escaped, so converting the result back gives the same Markdown.
 /// </summary>
-public sealed class HtmlToMarkdown
+public sealed class HtmlToMarkdown : HtmlTextRenderer
 {
-    private readonly HtmlParser _parser = new();
-
-    public string Convert(string html)
-    {
-        var body = _parser.ParseDocument("<body>" + html + "</body>").Body!;
-        return Blocks.Tidy(Render(body.ChildNodes));
-    }
-
-    private string Render(INodeList nodes)
-    {
-        var sb = new StringBuilder();
-        foreach (var node in nodes)
-        {
-            var part = Render(node);
-            // Text on both sides of an element that writes nothing would otherwise meet with two spaces.
-            if (part.StartsWith(' ') && sb.Length > 0 && sb[^1] == ' ')
-            {
-                part = part[1..];
-            }
-
-            sb.Append(part);
-        }
-
-        return sb.ToString();
-    }
-
-    private string Render(INode node)
+    protected override string Render(INode node)
     {
         if (node is IText text)
         {

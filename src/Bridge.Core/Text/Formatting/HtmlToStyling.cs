@@ -1,6 +1,4 @@
-using System.Text;
 using AngleSharp.Dom;
-using AngleSharp.Html.Parser;
 
 namespace Bridge.Core.Text.Formatting;
 
@@ -8,35 +6,9 @@ namespace Bridge.Core.Text.Formatting;
 /// Sanitised HTML to XEP-0393 styled plain text, the body an XMPP client shows: *bold*, _italic_, ~strike~, `code`,
 /// ``` blocks and &gt; quotes; lists, headings, links and tables become readable text.
 /// </summary>
-public sealed class HtmlToStyling
+public sealed class HtmlToStyling : HtmlTextRenderer
 {
-    private readonly HtmlParser _parser = new();
-
-    public string Convert(string html)
-    {
-        var body = _parser.ParseDocument("<body>" + html + "</body>").Body!;
-        return Blocks.Tidy(Render(body.ChildNodes));
-    }
-
-    private string Render(INodeList nodes)
-    {
-        var sb = new StringBuilder();
-        foreach (var node in nodes)
-        {
-            var part = Render(node);
-            // Text on both sides of an element that writes nothing would otherwise meet with two spaces.
-            if (part.StartsWith(' ') && sb.Length > 0 && sb[^1] == ' ')
-            {
-                part = part[1..];
-            }
-
-            sb.Append(part);
-        }
-
-        return sb.ToString();
-    }
-
-    private string Render(INode node)
+    protected override string Render(INode node)
     {
         if (node is IText text)
         {
