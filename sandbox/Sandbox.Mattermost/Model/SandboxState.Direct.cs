@@ -107,10 +107,7 @@ internal sealed partial class SandboxState
     /// <summary>POST /channels: a public (O) or private (P) channel in a team; the creator becomes its member.</summary>
     public ChannelRecord CreateChannelFor(UserRecord actor, JsonObject body)
     {
-        var teamId = body["team_id"] is JsonValue t && t.TryGetValue<string>(out var tid) ? tid : "";
-        var displayName = body["display_name"] is JsonValue d && d.TryGetValue<string>(out var dn) ? dn : "";
-        var name = body["name"] is JsonValue n && n.TryGetValue<string>(out var nn) ? nn : "";
-        var type = body["type"] is JsonValue ty && ty.TryGetValue<string>(out var tt) ? tt : "";
+        var (teamId, displayName, name, type) = (Str(body, "team_id"), Str(body, "display_name"), Str(body, "name"), Str(body, "type"));
         if (teamId.Length == 0)
         {
             throw MmApiException.InvalidParam("team_id");

@@ -17,7 +17,7 @@ internal sealed partial class SandboxState
         lock (Gate)
         {
             var post = EditablePost(actor, postId);
-            var message = body["message"] is JsonValue m && m.TryGetValue<string>(out var text) ? text : "";
+            var message = Str(body, "message");
             CheckMessage(message);
             var now = Now();
             if (message != post.Message)
