@@ -10,15 +10,15 @@ using Xunit.Abstractions;
 namespace Bridge.Tests.EndToEnd;
 
 /// <summary>
-/// Two daemons on one real PostgreSQL, with real Prosody (Alice) and the sandbox Mattermost (Carol) speaking every
-/// 500 ms each throughout. The active is SIGKILLed, SIGTERMed, SIGSTOPped (and SIGCONTed once the standby has taken
-/// over: it must exit 3 without delivering) and the database is restarted. Per case: every message arrives exactly once
-/// on the other network, and the time until a standby is active and until delivery resumed is printed.
+/// Two daemons on one real PostgreSQL, with real Prosody (Alice), the sandbox Mattermost (Carol) and the sandbox
+/// homeserver (Bob) each speaking every 500 ms throughout. The active is SIGKILLed, SIGTERMed, SIGSTOPped (and SIGCONTed
+/// once the standby has taken over: it must exit 3 without delivering) and the database is restarted. Per case: every
+/// message arrives exactly once on each of the two other networks, and the time until a standby is active and until
+/// delivery resumed from each network is printed.
 /// </summary>
 /// <remarks>
-/// Matrix is left out: on one host both daemons would need the appservice listener's one port (in production each
-/// host has its own and the homeserver reaches the active through a health-checked address), which would test the
-/// harness rather than the lease. The takeover itself does not depend on the network kind.
+/// Each daemon has its own appservice listener; the homeserver pushes to an <see cref="ActiveFront"/>, the
+/// health-checked address a deployment puts in front of the two (it forwards to whichever says <c>role: active</c>).
 /// </remarks>
 [Collection(EndToEndCollection.Name)]
 public sealed class FailoverEndToEndTests(ITestOutputHelper output)
@@ -35,17 +35,24 @@ public sealed class FailoverEndToEndTests(ITestOutputHelper output)
         await SqlAsync(pg.ConnectionString, $"CREATE SCHEMA {schema}");
         var adminA = $"http://127.0.0.1:{FreePorts.Next()}";
         var adminB = $"http://127.0.0.1:{FreePorts.Next()}";
-        await using var net = await ThreeNetworks.StartAsync(new ThreeNetworksOptions { Matrix = false }, b => b.Raw($"admin:\n  listen: {adminA}"));
+        await using var front = ActiveFront.Start();
+        await using var net = await ThreeNetworks.StartAsync(new ThreeNetworksOptions { MatrixPushUrl = front.Url }, b => b.Raw($"admin:\n  listen: {adminA}"));
+        var listenA = net.MatrixListen!;
+        var listenB = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
+        front.Backends = [(new Uri(adminA), listenA.Port), (new Uri(adminB), listenB.Port)];
 
         // Same configuration for both, on PostgreSQL with the default lease timings (heartbeat 2 s, lease 10 s); only
-        // the admin API's port differs.
+        // the admin API's and the appservice listener's ports differ.
         var connection = new NpgsqlConnectionStringBuilder(pg.ConnectionString) { SearchPath = schema }.ConnectionString;
         var yaml = Regex.Replace(await File.ReadAllTextAsync(net.ConfigPath), @"  provider: sqlite\n  sqlite: \{[^\n]*\}\n",
             $"  provider: postgres\n  postgres: {{ connectionString: '{connection}' }}\n");
         Assert.Contains("provider: postgres", yaml, StringComparison.Ordinal);
         var configs = new Dictionary<string, string> { [adminA] = net.Dir.File("bridge-a.yaml"), [adminB] = net.Dir.File("bridge-b.yaml") };
         await File.WriteAllTextAsync(configs[adminA], yaml);
-        await File.WriteAllTextAsync(configs[adminB], yaml.Replace(adminA, adminB, StringComparison.Ordinal));
+        var listenSetting = listenA.ToString().TrimEnd('/');
+        Assert.Contains(listenSetting, yaml, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(configs[adminB], yaml.Replace(adminA, adminB, StringComparison.Ordinal)
+            .Replace(listenSetting, listenB.ToString().TrimEnd('/'), StringComparison.Ordinal));
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var processes = new List<BridgeProcess>();
@@ -54,11 +61,16 @@ public sealed class FailoverEndToEndTests(ITestOutputHelper output)
             var active = (Admin: adminA, Process: Track(processes, await BridgeProcess.StartAsync(configs[adminA], ThreeNetworks.Long)));
             var standby = (Admin: adminB, Process: Track(processes, await BridgeProcess.StartAsync(configs[adminB], ThreeNetworks.Long, readyText: "Standing by")));
             var alice = await net.AliceAsync();
+            net.Hs.Invite(net.MatrixRoom, net.Bob!.UserId, ThreeNetworks.Bot);
+            await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(net.MatrixRoom).Contains(ThreeNetworks.Bot), ThreeNetworks.Long, "the bridge bot joined the Matrix room");
 
-            // Warm-up: both directions work before any fault (puppets exist, rooms joined).
-            await alice.SayAsync("warm-x");
-            net.CarolSays("warm-t");
-            await ThreeNetworks.WaitUntilAsync(() => SeenOnMattermost(net, "warm-x") == 1 && SeenOnXmpp(alice, "warm-t") == 1, ThreeNetworks.Long, "warm-up crossed");
+            // Warm-up: every direction works before any fault (puppets exist, rooms joined).
+            var warm = new CaseRun(net, alice, "warm");
+            await alice.SayAsync("warm-x-0");
+            net.CarolSays("warm-t-0");
+            net.BobSays("warm-m-0");
+            await ThreeNetworks.WaitUntilAsync(() => warm.Copies("warm-x-0") == (0, 1, 1) && warm.Copies("warm-t-0") == (1, 0, 1)
+                && warm.Copies("warm-m-0") == (1, 1, 0), ThreeNetworks.Long, "warm-up crossed");
 
             var rows = new List<string>();
             foreach (var scenario in new[] { "SIGKILL", "SIGTERM", "SIGSTOP", "PostgreSQL restart" })
@@ -118,7 +130,7 @@ public sealed class FailoverEndToEndTests(ITestOutputHelper output)
                 var (sent, delivered, lost, doubled) = run.Count();
                 rows.Add(string.Join(" | ", scenario, sent, delivered, lost, doubled,
                     takeover is { } t ? t.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture) : "kept by the active",
-                    run.ResumedAfter() is { } r ? r.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture) : "-",
+                    run.ResumedAfter(),
                     oldExit ?? (oldActive.Process.HasExited ? oldActive.Process.ExitCode.ToString(CultureInfo.InvariantCulture) : "running")));
                 Assert.True(lost == 0 && doubled == 0, $"{scenario}: {lost} lost, {doubled} duplicated. {run.Problems()}");
 
@@ -130,8 +142,11 @@ public sealed class FailoverEndToEndTests(ITestOutputHelper output)
                 }
             }
 
-            output.WriteLine("FAILOVER two daemons on one PostgreSQL (lease: heartbeat 2 s, duration 10 s), real Prosody + sandbox Mattermost, 2 messages/s");
-            output.WriteLine("case | sent | delivered | lost | duplicated | standby active after s | delivery resumed after s | old active's exit code");
+            // Both daemons served the homeserver's pushes through the front, each while it was the active one.
+            Assert.True(front.ForwardedTo(listenA.Port) > 0 && front.ForwardedTo(listenB.Port) > 0,
+                $"pushes reached A {front.ForwardedTo(listenA.Port)} and B {front.ForwardedTo(listenB.Port)} times");
+            output.WriteLine("FAILOVER two daemons on one PostgreSQL (lease: heartbeat 2 s, duration 10 s), real Prosody + sandbox Mattermost + sandbox homeserver, each person 2 messages/s");
+            output.WriteLine("case | sent | copies delivered | lost | duplicated | standby active after s | delivery resumed after s (from XMPP / Mattermost / Matrix) | old active's exit code");
             foreach (var row in rows)
             {
                 output.WriteLine(row);
@@ -204,10 +219,6 @@ public sealed class FailoverEndToEndTests(ITestOutputHelper output)
         }
     }
 
-    private static int SeenOnMattermost(ThreeNetworks net, string body) => net.MattermostPosts(body).Count(p => p.Message == body);
-
-    private static int SeenOnXmpp(XmppPerson alice, string body) => alice.Messages.Count(m => m.Body == body && m.FromNick != "Alice");
-
     private static async Task SqlAsync(string connectionString, string sql)
     {
         await using var conn = new NpgsqlConnection(connectionString);
@@ -216,11 +227,15 @@ public sealed class FailoverEndToEndTests(ITestOutputHelper output)
         await cmd.ExecuteNonQueryAsync();
     }
 
-    /// <summary>One case's traffic: Alice and Carol each speak every 500 ms; arrivals are polled every 20 ms.</summary>
+    /// <summary>
+    /// One case's traffic: Alice (XMPP, <c>-x-</c>), Carol (Mattermost, <c>-t-</c>) and Bob (Matrix, <c>-m-</c>) each speak
+    /// every 500 ms; every message must arrive once on each of the two other networks. Arrivals are polled every 50 ms.
+    /// </summary>
     private sealed class CaseRun(ThreeNetworks net, XmppPerson alice, string tag)
     {
-        private readonly ConcurrentQueue<(string Body, bool FromXmpp, DateTime At)> _sent = new();
-        private readonly ConcurrentDictionary<string, DateTime> _firstSeen = new(StringComparer.Ordinal);
+        private static readonly string[] Networks = ["XMPP", "Mattermost", "Matrix"];
+        private readonly ConcurrentQueue<(string Body, int From, DateTime At)> _sent = new();
+        private readonly ConcurrentDictionary<(string Body, int To), DateTime> _firstSeen = new();
         private readonly CancellationTokenSource _stop = new();
 
         public DateTime FaultAt { get; set; } = DateTime.MaxValue;
@@ -233,11 +248,14 @@ public sealed class FailoverEndToEndTests(ITestOutputHelper output)
             for (var i = 0; !_stop.IsCancellationRequested; i++)
             {
                 var x = $"{tag}-x-{i}";
-                _sent.Enqueue((x, true, DateTime.UtcNow));
+                _sent.Enqueue((x, 0, DateTime.UtcNow));
                 await alice.SayAsync(x);
                 var t = $"{tag}-t-{i}";
-                _sent.Enqueue((t, false, DateTime.UtcNow));
+                _sent.Enqueue((t, 1, DateTime.UtcNow));
                 net.CarolSays(t);
+                var m = $"{tag}-m-{i}";
+                _sent.Enqueue((m, 2, DateTime.UtcNow));
+                net.BobSays(m);
                 due += Interval;
                 var wait = due - clock.Elapsed;
                 if (wait > TimeSpan.Zero)
@@ -255,51 +273,84 @@ public sealed class FailoverEndToEndTests(ITestOutputHelper output)
             await speaking.WaitAsync(TimeSpan.FromSeconds(30));
         }
 
-        public bool AllArrived() => _sent.All(s => Seen(s) > 0);
+        /// <summary>Copies of <paramref name="body"/> the bridge made on XMPP, Mattermost and Matrix (the speaker's own not counted).</summary>
+        public (int Xmpp, int Mattermost, int Matrix) Copies(string body) =>
+            (alice.Messages.Count(m => m.Body == body && m.FromNick != "Alice"),
+             net.MattermostPosts(body).Count(p => p.Message == body && p.UserId != net.Carol!.Id),
+             net.MatrixMessages(body).Count(m => m.Body == body && m.Sender != net.Bob!.UserId));
 
-        public string Missing() => "missing: " + string.Join(", ", _sent.Where(s => Seen(s) == 0).Select(s => s.Body).Take(20));
+        public bool AllArrived() => Tally().Lost == 0;
+
+        public string Missing() => "missing: " + string.Join(", ", Problems(n => n == 0).Take(20));
 
         public (int Sent, int Delivered, int Lost, int Doubled) Count()
+        {
+            var (delivered, lost, doubled) = Tally();
+            return (_sent.Count, delivered, lost, doubled);
+        }
+
+        public string Problems() => string.Join(", ", Problems(n => n != 1).Take(20));
+
+        /// <summary>From the fault until the first message sent after it arrived, per network it was sent from.</summary>
+        public string ResumedAfter() => string.Join(" / ", Enumerable.Range(0, Networks.Length).Select(from =>
+        {
+            var after = _sent.Where(s => s.From == from && s.At > FaultAt)
+                .SelectMany(s => Enumerable.Range(0, Networks.Length).Where(to => to != from)
+                    .Select(to => _firstSeen.TryGetValue((s.Body, to), out var at) ? at : (DateTime?)null))
+                .OfType<DateTime>().ToList();
+            return after.Count == 0 ? "-" : (after.Min() - FaultAt).TotalSeconds.ToString("F1", CultureInfo.InvariantCulture);
+        }));
+
+        private (int Delivered, int Lost, int Doubled) Tally()
         {
             int delivered = 0, lost = 0, doubled = 0;
             foreach (var s in _sent)
             {
-                var n = Seen(s);
-                delivered += n > 0 ? 1 : 0;
-                lost += n == 0 ? 1 : 0;
-                doubled += Math.Max(0, n - 1);
+                foreach (var n in CopiesElsewhere(s))
+                {
+                    delivered += n > 0 ? 1 : 0;
+                    lost += n == 0 ? 1 : 0;
+                    doubled += Math.Max(0, n - 1);
+                }
             }
 
-            return (_sent.Count, delivered, lost, doubled);
+            return (delivered, lost, doubled);
         }
 
-        public string Problems() => string.Join(", ", _sent.Where(s => Seen(s) != 1).Select(s => $"{s.Body}x{Seen(s)}").Take(20));
+        private IEnumerable<string> Problems(Func<int, bool> wrong) =>
+            _sent.SelectMany(s => CopiesElsewhere(s).Select((n, i) => (n, i)).Where(c => wrong(c.n))
+                .Select(c => $"{s.Body}→{Networks[Destinations(s.From)[c.i]]}x{c.n}"));
 
-        /// <summary>From the fault until the first message sent after it arrived.</summary>
-        public TimeSpan? ResumedAfter()
+        private static int[] Destinations(int from) => [.. Enumerable.Range(0, Networks.Length).Where(to => to != from)];
+
+        private int[] CopiesElsewhere((string Body, int From, DateTime At) s)
         {
-            var after = _sent.Where(s => s.At > FaultAt && _firstSeen.ContainsKey(s.Body)).Select(s => _firstSeen[s.Body]).ToList();
-            return after.Count == 0 ? null : after.Min() - FaultAt;
+            var (x, t, m) = Copies(s.Body);
+            int[] all = [x, t, m];
+            return [.. Destinations(s.From).Select(to => all[to])];
         }
-
-        private int Seen((string Body, bool FromXmpp, DateTime At) s) => s.FromXmpp ? SeenOnMattermost(net, s.Body) : SeenOnXmpp(alice, s.Body);
 
         private async Task PollAsync()
         {
             while (!_stop.IsCancellationRequested)
             {
                 var now = DateTime.UtcNow;
-                foreach (var p in net.MattermostPosts(tag + "-x-"))
+                foreach (var m in alice.Messages.Where(m => m.FromNick != "Alice" && m.Body.StartsWith(tag + "-", StringComparison.Ordinal)))
                 {
-                    _firstSeen.TryAdd(p.Message, now);
+                    _firstSeen.TryAdd((m.Body, 0), m.ReceivedAt.UtcDateTime);
                 }
 
-                foreach (var m in alice.Messages.Where(m => m.FromNick != "Alice" && m.Body.StartsWith(tag + "-t-", StringComparison.Ordinal)))
+                foreach (var p in net.MattermostPosts(tag + "-").Where(p => p.UserId != net.Carol!.Id))
                 {
-                    _firstSeen.TryAdd(m.Body, m.ReceivedAt.UtcDateTime);
+                    _firstSeen.TryAdd((p.Message, 1), now);
                 }
 
-                await Task.Delay(20);
+                foreach (var m in net.MatrixMessages(tag + "-").Where(m => m.Sender != net.Bob!.UserId))
+                {
+                    _firstSeen.TryAdd((m.Body, 2), now);
+                }
+
+                await Task.Delay(50);
             }
         }
     }

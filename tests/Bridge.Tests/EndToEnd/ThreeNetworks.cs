@@ -27,6 +27,9 @@ internal sealed class ThreeNetworksOptions
     /// </summary>
     public bool Proxies { get; init; }
 
+    /// <summary>Where the homeserver pushes transactions (a health-checked front for two daemons); the daemon's listen address if null.</summary>
+    public Uri? MatrixPushUrl { get; init; }
+
     /// <summary>Prosody runs its XEP-0363 upload service (<c>mod_http_file_share</c>) and the XMPP network lists its host in <c>fileHosts</c>.</summary>
     public bool XmppFileUpload { get; init; }
 
@@ -89,6 +92,9 @@ internal sealed class ThreeNetworks : IAsyncDisposable
     /// <summary>The daemon's requests to the homeserver, when <see cref="ThreeNetworksOptions.Proxies"/>.</summary>
     public DelayingTcpProxy? MatrixLink { get; private set; }
 
+    /// <summary>The daemon's appservice listener (the <c>listen</c> setting of the Matrix network).</summary>
+    public Uri? MatrixListen { get; private set; }
+
     public string XmppRoom => Xmpp.Room("ops");
     public string ConfigPath => Dir.File("bridge.yaml");
     public string DatabasePath => Dir.File("bridge.db");
@@ -125,7 +131,7 @@ internal sealed class ThreeNetworks : IAsyncDisposable
 
             if (options.Matrix)
             {
-                await net.StartMatrixAsync(builder, options.Proxies);
+                await net.StartMatrixAsync(builder, options.Proxies, options.MatrixPushUrl);
                 endpoints.Add(("matrix", "#ops:localhost"));
             }
 
@@ -316,7 +322,7 @@ internal sealed class ThreeNetworks : IAsyncDisposable
         Dir.Dispose();
     }
 
-    private async Task StartMatrixAsync(BridgeConfigBuilder builder, bool proxied)
+    private async Task StartMatrixAsync(BridgeConfigBuilder builder, bool proxied, Uri? pushUrl)
     {
         // Short retry cap: after an outage of the bridge the homeserver re-pushes within a second.
         Matrix = new MatrixSandbox(new MatrixSandboxOptions
@@ -330,7 +336,8 @@ internal sealed class ThreeNetworks : IAsyncDisposable
         MatrixRoom = Matrix.CreateRoom(Bob.UserId, aliasLocalpart: "ops");
         MatrixLink = proxied ? DelayingTcpProxy.Start(Matrix.Port) : null;
         var listen = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
-        Matrix.AddBridgeAppservice(listen, AsToken, HsToken);
+        MatrixListen = listen;
+        Matrix.AddBridgeAppservice(pushUrl ?? listen, AsToken, HsToken);
         builder.Network("matrix", "matrix", "org-matrix", new Dictionary<string, string>
         {
             ["homeserverUrl"] = MatrixLink is { } link ? $"http://127.0.0.1:{link.Port}/" : Matrix.BaseUrl.ToString(),
