@@ -17,6 +17,7 @@ public sealed class XmppPerson : IAsyncDisposable
     private readonly List<(string Nick, string Type)> _presences = [];
     private readonly List<PrivateMessage> _privateMessages = [];
     private readonly List<ReceivedReaction> _reactions = [];
+    private readonly List<ReceivedRetraction> _retractions = [];
     private readonly HashSet<string> _sent = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _uploaded = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -79,6 +80,18 @@ public sealed class XmppPerson : IAsyncDisposable
             lock (_gate)
             {
                 return _reactions.ToList();
+            }
+        }
+    }
+
+    /// <summary>XEP-0424 retractions seen in the room, in arrival order (including our own reflected).</summary>
+    public IReadOnlyList<ReceivedRetraction> Retractions
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _retractions.ToList();
             }
         }
     }
@@ -222,6 +235,24 @@ public sealed class XmppPerson : IAsyncDisposable
     {
         var id = Guid.NewGuid().ToString("N");
         await SendLineAsync(JsonSerializer.Serialize(new { cmd = "react", id = targetId, key, new_id = id }));
+        await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
+        return id;
+    }
+
+    /// <summary>Sends this person's whole XEP-0444 set of reactions to <paramref name="targetId"/>; an empty set takes every one back.</summary>
+    public async Task<string> ReactSetAsync(string targetId, IReadOnlyList<string> keys, TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await SendLineAsync(JsonSerializer.Serialize(new { cmd = "react", id = targetId, keys, new_id = id }));
+        await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
+        return id;
+    }
+
+    /// <summary>Sends an XEP-0424 retraction of the message the room knows as <paramref name="targetId"/> (its stanza-id) and waits until it is sent.</summary>
+    public async Task<string> RetractAsync(string targetId, TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await SendLineAsync(JsonSerializer.Serialize(new { cmd = "retract", id = targetId, new_id = id }));
         await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
         return id;
     }
@@ -447,6 +478,9 @@ public sealed class XmppPerson : IAsyncDisposable
                         [.. (node["keys"] as JsonArray ?? []).Select(k => (string?)k ?? "")],
                         received));
                     break;
+                case "retract":
+                    _retractions.Add(new ReceivedRetraction((string?)node["from_nick"] ?? "", (string?)node["id"] ?? "", received));
+                    break;
                 case "uploaded":
                     if ((string?)node["id"] is { } uploadId && (string?)node["url"] is { } uploadUrl)
                     {
@@ -493,6 +527,8 @@ public sealed record ReceivedMessage(string FromNick, string Body, string? Id, s
 public sealed record ReceivedReference(string Type, string Uri, string? Begin, string? End);
 
 /// <summary>An XEP-0444 reactions message: who reacted, to which message id, with which keys.</summary>
+public sealed record ReceivedRetraction(string FromNick, string TargetId, DateTimeOffset ReceivedAt);
+
 public sealed record ReceivedReaction(string FromNick, string TargetId, IReadOnlyList<string> Keys, DateTimeOffset ReceivedAt);
 
 public sealed record PrivateMessage(string From, string? FromNick, string Body, DateTimeOffset ReceivedAt);

@@ -5,14 +5,17 @@ Usage: xmpp_person.py JID PASSWORD HOST PORT ROOM NICK
 stdin : {"cmd":"say","body":"..."} [optional "id", optional "oob": a URL sent as XEP-0066 out-of-band data,
         optional "thread" (XEP-0201), "reply_id" (XEP-0461), "references": [{"uri","begin","end"}] (XEP-0372 mentions)],
         {"cmd":"correct","id":"<id of own message>","body":"..."},
-        {"cmd":"react","id":"<stanza-id of a message>","key":"<emoji>"} [optional "new_id"] (XEP-0444),
+        {"cmd":"react","id":"<stanza-id of a message>","key":"<emoji>"} [optional "new_id"] (XEP-0444; or "keys":[..], the
+        person's whole set for that message, empty to take every reaction back),
+        {"cmd":"retract","id":"<stanza-id of own message>"} [optional "new_id"] (XEP-0424, with the fallback body),
         {"cmd":"nick","nick":"..."} (a nick change in the room, XEP-0045 7.6), {"cmd":"quit"}
 stdout: {"event":"joined","nick":..} once in the room; {"event":"presence","nick":..,"type":"available"|"unavailable",
         "self":bool,"codes":[..]} for every occupant presence; one line per groupchat message received:
         {"event":"message","from_nick":..,"body":..,"bodies":{lang: body},"id":..,"stanza_id":..,"delayed":bool,"replace_id":..,
         "thread":..,"reply_id":..,"references":[{"type","uri","begin","end"}]}
         {"event":"reaction","from_nick":..,"id":<id reacted to>,"keys":[..]} for each XEP-0444 reactions message,
-        {"event":"sent","id":..} after each say, correct or react, {"event":"error",...} on errors;
+        {"event":"retract","from_nick":..,"id":<id retracted>} for each XEP-0424 retraction received,
+        {"event":"sent","id":..} after each say, correct, react or retract, {"event":"error",...} on errors;
         {"event":"private","from":..,"from_nick":..,"body":..,"type":..} for each chat/normal message with a body (MUC
         private messages, such as the bridge bot's notices; from_nick is set when it came from an occupant of our room).
 Must run with Debian's /usr/bin/python3 (the only one that can import slixmpp).
@@ -40,6 +43,8 @@ NS_UPLOAD = "urn:xmpp:http:upload:0"
 NS_HINTS = "urn:xmpp:hints"
 NS_REPLY = "urn:xmpp:reply:0"
 NS_REFERENCE = "urn:xmpp:reference:0"
+NS_RETRACT = "urn:xmpp:message-retract:1"
+NS_FALLBACK = "urn:xmpp:fallback:0"
 
 
 def emit(obj):
@@ -105,6 +110,10 @@ class Person(slixmpp.ClientXMPP):
 
     def on_groupchat(self, msg):
         if msg["type"] != "groupchat":
+            return
+        retract = msg.xml.find("{%s}retract" % NS_RETRACT)
+        if retract is not None:
+            emit({"event": "retract", "from_nick": msg["from"].resource, "id": retract.get("id")})
             return
         if not msg["body"] or msg.xml.find("{%s}reactions" % NS_REACTIONS) is not None:
             return  # reactions are reported by on_reactions
@@ -199,8 +208,23 @@ class Person(slixmpp.ClientXMPP):
             msg["id"] = cmd.get("new_id") or uuid.uuid4().hex
             r = ET.Element("{%s}reactions" % NS_REACTIONS)
             r.set("id", cmd["id"])
-            ET.SubElement(r, "{%s}reaction" % NS_REACTIONS).text = cmd["key"]
+            for key in cmd["keys"] if "keys" in cmd else [cmd["key"]]:
+                ET.SubElement(r, "{%s}reaction" % NS_REACTIONS).text = key
             msg.append(r)
+            msg.append(ET.Element("{%s}store" % NS_HINTS))
+            msg.send()
+            emit({"event": "sent", "id": msg["id"]})
+            return
+        if kind == "retract":
+            msg = self.make_message(mto=self.room, mtype="groupchat",
+                                    mbody="This person attempted to retract a previous message, but it's unsupported by your client.")
+            msg["id"] = cmd.get("new_id") or uuid.uuid4().hex
+            r = ET.Element("{%s}retract" % NS_RETRACT)
+            r.set("id", cmd["id"])
+            msg.append(r)
+            f = ET.Element("{%s}fallback" % NS_FALLBACK)
+            f.set("for", NS_RETRACT)
+            msg.append(f)
             msg.append(ET.Element("{%s}store" % NS_HINTS))
             msg.send()
             emit({"event": "sent", "id": msg["id"]})
