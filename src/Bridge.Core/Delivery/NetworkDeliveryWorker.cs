@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Bridge.Core.Connectors;
 using Bridge.Core.Connectors.Capabilities;
 using Bridge.Core.Model;
@@ -245,6 +246,14 @@ internal sealed class NetworkDeliveryWorker
 
     private async Task<bool> DeliverOneAsync(OutboxItem item, CancellationToken cancellationToken)
     {
+        using var span = BridgeTracing.Source.StartActivity("bridge.deliver", ActivityKind.Producer);
+        span?.SetTag("bridge.network", NetworkId);
+        span?.SetTag("bridge.kind", item.Event.Kind.ToString());
+        span?.SetTag("bridge.outbox_id", item.Id);
+        var queued = _time.GetUtcNow() - item.CreatedAt;
+        span?.SetTag("bridge.queued_ms", queued.TotalMilliseconds);
+        _metrics?.Stage(BridgeTracing.Stages.Queued, NetworkId, queued < TimeSpan.Zero ? TimeSpan.Zero : queued);
+        var preparing = _time.GetTimestamp();
         var request = await BuildRequestAsync(item, cancellationToken);
         if (item.Event.Kind != BridgeEventKind.Message && item.Event.TargetNativeId is not null && request.TargetNativeId is null)
         {
@@ -272,9 +281,12 @@ internal sealed class NetworkDeliveryWorker
             request = degraded.Request;
         }
 
+        var sending = _time.GetTimestamp();
+        _metrics?.Stage(BridgeTracing.Stages.Prepare, NetworkId, _time.GetElapsedTime(preparing, sending));
         DeliveryResult result;
         try
         {
+            using var sendSpan = BridgeTracing.Source.StartActivity("bridge.send", ActivityKind.Client);
             result = await _pipeline.ExecuteAsync(async ct =>
                 // Asked again before every in-process retry: a process deposed (or cut from its lease session) while
                 // the first attempt ran must not send the row again; the active instance delivers it. Not counted.
@@ -291,6 +303,8 @@ internal sealed class NetworkDeliveryWorker
             result = new DeliveryResult.RetryLater(ex.GetType().Name + ": " + ex.Message);
         }
 
+        _metrics?.Stage(BridgeTracing.Stages.Send, NetworkId, _time.GetElapsedTime(sending));
+        span?.SetTag("bridge.result", result.GetType().Name);
         switch (result)
         {
             case DeliveryResult.Delivered d:
@@ -298,6 +312,7 @@ internal sealed class NetworkDeliveryWorker
                 _waits.Cleared(NetworkId);
                 _metrics?.Delivery(NetworkId, "delivered");
                 _metrics?.Crossed(NetworkId, _time.GetUtcNow() - item.CreatedAt);
+                var recording = _time.GetTimestamp();
                 try
                 {
                     await _store.MarkDeliveredAsync(item, d.NativeId, CancellationToken.None);
@@ -307,6 +322,8 @@ internal sealed class NetworkDeliveryWorker
                     _unrecorded.Enqueue((item, d.NativeId));
                     throw;
                 }
+
+                _metrics?.Stage(BridgeTracing.Stages.Record, NetworkId, _time.GetElapsedTime(recording));
 
                 _logger.LogDebug(DeliveryLog.Delivered, "Delivered outbox {Id} to {Destination} as {NativeId}", item.Id, item.Destination, d.NativeId);
                 if (d.SenderNotice is { Length: > 0 } shortfall)

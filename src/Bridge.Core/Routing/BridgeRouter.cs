@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Bridge.Core.Audit;
 using Bridge.Core.Configuration;
 using Bridge.Core.Connectors;
@@ -92,7 +93,11 @@ public sealed class BridgeRouter : IEventSink
 
     public async Task<IngestOutcome> IngestAsync(BridgeEvent bridgeEvent, CancellationToken cancellationToken)
     {
+        using var span = BridgeTracing.Source.StartActivity("bridge.ingest", ActivityKind.Consumer);
+        span?.SetTag("bridge.network", bridgeEvent.NetworkId);
+        span?.SetTag("bridge.kind", bridgeEvent.Kind.ToString());
         var outcome = await IngestCoreAsync(bridgeEvent, cancellationToken);
+        span?.SetTag("bridge.outcome", outcome.ToString());
         _metrics?.Ingested(bridgeEvent.NetworkId, outcome switch
         {
             IngestOutcome.Accepted => "accepted",
@@ -121,6 +126,7 @@ public sealed class BridgeRouter : IEventSink
         var source = _topology.GetNetwork(bridgeEvent.NetworkId);
         var sender = WithoutMarkersInName(RouteTargets.WithSourceOrganisation(bridgeEvent, source));
 
+        var routing = _time.GetTimestamp();
         var outbox = new List<OutboxDraft>();
         var audit = new List<AuditDraft>();
         var notices = new List<string>();
@@ -181,7 +187,11 @@ public sealed class BridgeRouter : IEventSink
             }
         }
 
-        if (!await _store.IngestAsync(sender, outbox, audit, cancellationToken))
+        var committing = _time.GetTimestamp();
+        _metrics?.Stage(BridgeTracing.Stages.Route, sender.NetworkId, _time.GetElapsedTime(routing, committing));
+        var committed = await _store.IngestAsync(sender, outbox, audit, cancellationToken);
+        _metrics?.Stage(BridgeTracing.Stages.Commit, sender.NetworkId, _time.GetElapsedTime(committing));
+        if (!committed)
         {
             return IngestOutcome.Duplicate;
         }

@@ -16,6 +16,10 @@ public sealed class BridgeMetrics : IDisposable
     private readonly Histogram<double> _crossing;
     private readonly Counter<long> _translations;
     private readonly Histogram<double> _translationTime;
+    private readonly Histogram<double> _stage;
+
+    // Fine at the low end, where the bridge's own stages are (tenths of a millisecond to a few), coarse above.
+    private static readonly double[] StageBuckets = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 75, 100, 250, 500, 1000, 2500, 5000, 10000];
 
     public BridgeMetrics(IMeterFactory? meterFactory = null)
     {
@@ -25,6 +29,9 @@ public sealed class BridgeMetrics : IDisposable
         _crossing = _meter.CreateHistogram<double>("bridge.delivery.latency", "ms", "time from ingest to delivery on the destination");
         _translations = _meter.CreateCounter<long>("bridge.translations", "{translation}", "translations asked of an engine, by engine and outcome (translated, timeout, failed, rejected)");
         _translationTime = _meter.CreateHistogram<double>("bridge.translation.latency", "ms", "time an engine took to translate, by engine");
+        _stage = _meter.CreateHistogram<double>("bridge.stage.duration", "ms",
+            "time spent in each stage of an event's way through the bridge (route, commit; queued, prepare, send, record), by stage and network",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StageBuckets });
     }
 
     public void Ingested(string network, string outcome) =>
@@ -35,6 +42,10 @@ public sealed class BridgeMetrics : IDisposable
 
     public void Crossed(string network, TimeSpan latency) =>
         _crossing.Record(latency.TotalMilliseconds, new KeyValuePair<string, object?>("network", network));
+
+    /// <summary>One stage of one event (<see cref="BridgeTracing.Stages"/>): the source network for route and commit, the destination for the rest.</summary>
+    public void Stage(string stage, string network, TimeSpan took) =>
+        _stage.Record(took.TotalMilliseconds, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("network", network));
 
     public void Translated(string engine, string outcome, TimeSpan took)
     {

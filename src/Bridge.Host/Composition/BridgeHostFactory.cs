@@ -16,6 +16,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Trace;
 
 namespace Bridge.Host.Composition;
 
@@ -68,6 +70,18 @@ internal static class BridgeHostFactory
         services.AddSingleton(settings.AdminTokens);
         services.AddSingleton<DeliverySignals>();
         services.AddSingleton<BridgeMetrics>();
+        if (settings.OtlpEndpoint is { } otlp)
+        {
+            // Spans only where an operator asked for them: without a listener the stages' activities are never created.
+            services.AddOpenTelemetry().WithTracing(tracing => tracing
+                .AddSource(BridgeTracing.SourceName)
+                .AddOtlpExporter(o =>
+                {
+                    o.Protocol = OtlpExportProtocol.HttpProtobuf;
+                    o.Endpoint = new Uri(otlp, "v1/traces");
+                    o.BatchExportProcessorOptions.ScheduledDelayMilliseconds = (int)settings.Telemetry.ExportInterval.TotalMilliseconds;
+                }));
+        }
         services.AddSingleton<ConnectorRegistry>();
         services.AddSingleton<StoreHealth>();
         services.AddSingleton(sp => new Bridge.Core.Delivery.Waits.NetworkWaits(sp.GetRequiredService<TimeProvider>()));

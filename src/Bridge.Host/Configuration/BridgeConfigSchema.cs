@@ -45,6 +45,7 @@ internal static class BridgeConfigSchema
             ("limits", ConfigSchema.FromType(typeof(Bridge.Core.Delivery.Fairness.LimitsOptions))),
             ("audit", ConfigSchema.FromType(typeof(AuditOptions))),
             ("admin", ConfigSchema.FromType(typeof(AdminOptions))),
+            ("telemetry", ConfigSchema.FromType(typeof(TelemetryOptions))),
             ("networks", ConfigSchema.MapOf(network)),
             ("links", ConfigSchema.MapOf(ConfigSchema.Section(("endpoints", ConfigSchema.ListOf(endpoint)), ("translation", Text)))),
             ("translation", ConfigSchema.FromType(typeof(Bridge.Core.Translation.TranslationOptions))),

@@ -24,6 +24,12 @@ internal sealed record HostSettings
     public required AuditOptions Audit { get; init; }
     public required AdminOptions Admin { get; init; }
 
+    /// <summary>Spans (<c>telemetry:</c>).</summary>
+    public TelemetryOptions Telemetry { get; init; } = new();
+
+    /// <summary>The validated OTLP/HTTP endpoint spans go to; null when spans are off.</summary>
+    public Uri? OtlpEndpoint { get; init; }
+
     /// <summary>The admin API's bearer tokens (from <c>admin:tokens</c>), validated; empty when none is configured.</summary>
     public Bridge.Host.Admin.Access.AdminTokens AdminTokens { get; init; } = Bridge.Host.Admin.Access.AdminTokens.None;
 

@@ -76,6 +76,8 @@ internal static class SettingsReader
         }
         var admin = Bind<AdminOptions>(configuration, "admin", errors);
         var adminTokens = admin?.Validate(errors);
+        var telemetry = Bind<TelemetryOptions>(configuration, "telemetry", errors);
+        var otlpEndpoint = telemetry?.Validate(errors);
 
         if (topology is not null)
         {
@@ -106,7 +108,7 @@ internal static class SettingsReader
             errors.AddRange(Bridge.Core.Translation.TranslationSetup.Validate(translation, topology));
         }
 
-        if (errors.Count > 0 || topology is null || policy is null || database is null || delivery is null || limits is null || retention is null || audit is null || admin is null || translation is null)
+        if (errors.Count > 0 || topology is null || policy is null || database is null || delivery is null || limits is null || retention is null || audit is null || admin is null || translation is null || telemetry is null)
         {
             return (null, errors);
         }
@@ -116,6 +118,7 @@ internal static class SettingsReader
             Policy = policy, Topology = topology, Database = database, Delivery = delivery, Limits = limits, Retention = retention, Audit = audit, Admin = admin,
             AuditKeys = auditKeys, Secrets = secrets ?? SecretProtector.None, Translation = translation,
             AdminTokens = adminTokens ?? Bridge.Host.Admin.Access.AdminTokens.None,
+            Telemetry = telemetry, OtlpEndpoint = otlpEndpoint,
         };
         // One list of warnings, printed by check-config and logged by run.
         return (settings with { Warnings = [.. warnings, .. Warnings(settings)] }, errors);
