@@ -62,7 +62,7 @@ public sealed class UnknownKeyTests
     [InlineData("databse:\n  provider: sqlite", "databse: unknown key; did you mean 'database'?")]
     [InlineData("policy:\n  labls: [A]", "policy:labls: unknown key; did you mean 'labels'?")]
     [InlineData("policy:\n  networks:\n    m:\n      clearence: SECRET", "policy:networks:m:clearence: unknown key; did you mean 'clearance'?")]
-    [InlineData("zzzz: 1", "zzzz: unknown key; expected one of: database, delivery, retention, limits, audit, admin, networks, links, translation, policy, logging")]
+    [InlineData("zzzz: 1", "zzzz: unknown key; expected one of: database, delivery, retention, limits, audit, admin, telemetry, networks, links, translation, policy, logging")]
     public async Task Every_unknown_key_is_named_with_its_path_and_the_nearest_valid_key(string extra, string expected)
     {
         var (code, _, error) = await CheckConfigTests.CheckAsync(Merge(extra));
