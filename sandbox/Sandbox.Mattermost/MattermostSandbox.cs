@@ -254,6 +254,24 @@ public sealed class MattermostSandbox : IAsyncDisposable
         [$"networks:{networkId}:mattermost:reconnectMaxDelay"] = "00:00:02",
     };
 
+    /// <summary>The same settings without their <c>networks:&lt;id&gt;:mattermost:</c> prefix: the kind section a config builder writes.</summary>
+    public Dictionary<string, string> BridgeSettings(SandboxSeed seed)
+    {
+        const string prefix = "networks:n:mattermost:";
+        return BridgeConfiguration("n", seed).Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value ?? "");
+    }
+
+    /// <summary>A person of the seeded team, member of its channel: someone who can speak there.</summary>
+    public SandboxUser CreateMember(SandboxSeed seed, string username)
+    {
+        ArgumentNullException.ThrowIfNull(seed);
+        var user = CreateUser(username);
+        AddToTeam(seed.Team.Id, user.Id);
+        AddToChannel(seed.Channel.Id, user.Id);
+        return user;
+    }
+
     private UserRecord SystemActor() => new() { Id = new string('0', 26), Username = "system", Email = "", Roles = "system_admin" };
 
     private static SandboxUser ToPublic(UserRecord u) =>

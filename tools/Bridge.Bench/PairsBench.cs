@@ -34,12 +34,7 @@ internal static partial class PairsBench
         await using var mm = new MattermostSandbox(new SandboxSettings { EnableUserAccessTokens = true, EnableBotAccountCreation = true });
         await mm.StartAsync();
         var seed = mm.Seed();
-        var carol = mm.CreateUser("carol");
-        mm.AddToTeam(seed.Team.Id, carol.Id);
-        mm.AddToChannel(seed.Channel.Id, carol.Id);
-        const string prefix = "networks:mm:mattermost:";
-        var mmKeys = mm.BridgeConfiguration("mm", seed, "org-mm").Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
-            .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value ?? "");
+        var carol = mm.CreateMember(seed, "carol");
         var admin = $"http://127.0.0.1:{FreePorts.Next()}";
         var config = dir.File("bridge.yaml");
         await new BridgeConfigBuilder(dir.File("bridge.db"))
@@ -49,7 +44,7 @@ internal static partial class PairsBench
                 ["homeserverUrl"] = matrix.BaseUrl.ToString(), ["serverName"] = matrix.ServerName, ["listen"] = listen.ToString().TrimEnd('/'),
                 ["asToken"] = AsToken, ["hsToken"] = HsToken,
             })
-            .Network("mm", "mattermost", "org-mm", mmKeys)
+            .Network("mm", "mattermost", "org-mm", mm.BridgeSettings(seed))
             .Link("bench", ("xmpp", xmpp.Room("bench")), ("matrix", $"#bench:{matrix.ServerName}"), ("mm", $"{seed.Team.Name}/{seed.Channel.Name}"))
             .Raw($"admin:\n  listen: {admin}\n")
             .WriteAsync(config);

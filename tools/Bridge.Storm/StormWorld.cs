@@ -121,13 +121,8 @@ internal sealed class StormWorld : IAsyncDisposable
         }));
         await mm.StartAsync();
         var seed = mm.Seed();
-        var carol = mm.CreateUser("carol");
-        mm.AddToTeam(seed.Team.Id, carol.Id);
-        mm.AddToChannel(seed.Channel.Id, carol.Id);
-        const string prefix = "networks:mm:mattermost:";
-        var mmKeys = mm.BridgeConfiguration("mm", seed, "org-mm")
-            .Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
-            .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value ?? "");
+        var carol = mm.CreateMember(seed, "carol");
+        var mmKeys = mm.BridgeSettings(seed);
         mmKeys["requestTimeout"] = "00:00:05";
 
         await new BridgeConfigBuilder(DatabasePath)

@@ -355,13 +355,8 @@ internal sealed class ThreeNetworks : IAsyncDisposable
         Mattermost = new MattermostSandbox(settings);
         await Mattermost.StartAsync();
         Seed = Mattermost.Seed();
-        Carol = Mattermost.CreateUser("carol");
-        Mattermost.AddToTeam(Seed.Team.Id, Carol.Id);
-        Mattermost.AddToChannel(Seed.Channel.Id, Carol.Id);
-        const string prefix = "networks:mm:mattermost:";
-        var keys = Mattermost.BridgeConfiguration("mm", Seed, "org-mm")
-            .Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
-            .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value ?? "");
+        Carol = Mattermost.CreateMember(Seed, "carol");
+        var keys = Mattermost.BridgeSettings(Seed);
         keys["requestTimeout"] = "00:00:05";
         foreach (var (key, value) in overrides)
         {
