@@ -60,6 +60,21 @@ public sealed class BridgeRuntime : IHostedService
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        try
+        {
+            await StartCoreAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // SIGTERM while starting is a clean stop, not a failed start: what started is stopped by StopAsync, which
+            // the host calls next, and nothing is logged at error level.
+            _logger.LogInformation(RuntimeLog.StartCancelled, "Stop requested while the bridge was starting: {Started} of {Networks} connectors started",
+                _workers.Count, _topology.Networks.Count);
+        }
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
         await _store.MigrateAsync(cancellationToken);
         // Links made through the admin API join the file's before any connector reads which rooms to join.
         if (_services.GetService(typeof(Links.LinkManager)) is Links.LinkManager links)
@@ -140,4 +155,5 @@ internal static class RuntimeLog
     public static readonly EventId Stopping = new(102, nameof(Stopping));
     public static readonly EventId Stopped = new(103, nameof(Stopped));
     public static readonly EventId StopFailed = new(104, nameof(StopFailed));
+    public static readonly EventId StartCancelled = new(105, nameof(StartCancelled));
 }
