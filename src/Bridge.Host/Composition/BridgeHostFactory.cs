@@ -98,6 +98,8 @@ internal static class BridgeHostFactory
         services.AddSingleton(sp => new Bridge.Core.Links.LinkManager(settings.Topology, (IAdminStore)sp.GetRequiredService<IBridgeStore>(),
             sp.GetRequiredService<ConnectorRegistry>(), sp.GetRequiredService<DeliverySignals>(),
             sp.GetRequiredService<ILogger<Bridge.Core.Links.LinkManager>>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<Bridge.Core.Direct.DirectPortalRegistry>();
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<Bridge.Core.Direct.DirectMessages>(sp));
         services.AddSingleton<BridgeRouter>();
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<BridgeRouter>());
         foreach (var factory in ConnectorFactories())
