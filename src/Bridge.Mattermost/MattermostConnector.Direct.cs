@@ -31,6 +31,9 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
 
     private sealed record DirectListener(MattermostEventStream Stream, Task Pump);
 
+    /// <summary>A puppet's listener (re)connected: its DM channels in force are caught up over REST with its token.</summary>
+    private sealed record DirectCatchUp(string PuppetUserId, string Token, string Reason) : StreamItem;
+
     private DirectMessages? Direct => _context.Services?.GetService(typeof(DirectMessages)) as DirectMessages;
 
     private ResolvedChannel? DirectChannel(string channelId) => _directChannels.GetValueOrDefault(channelId);
@@ -146,7 +149,7 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
 
             var items = Channel.CreateUnbounded<StreamItem>(new UnboundedChannelOptions { SingleReader = true });
             var stream = new MattermostEventStream(_options.BaseUri, token, _options, _logger, items.Writer);
-            var pump = Task.Run(() => PumpDirectAsync(puppetUserId, items.Reader, _stopping.Token), CancellationToken.None);
+            var pump = Task.Run(() => PumpDirectAsync(puppetUserId, token, items.Reader, _stopping.Token), CancellationToken.None);
             _directListeners[puppetUserId] = new DirectListener(stream, pump);
             await stream.StartAsync();
         }
@@ -167,12 +170,18 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
     }
 
     /// <summary>What one puppet hears: events of DM channels in force go to the event queue; a person's post in a new DM with it may open one.</summary>
-    private async Task PumpDirectAsync(string puppetUserId, ChannelReader<StreamItem> reader, CancellationToken ct)
+    private async Task PumpDirectAsync(string puppetUserId, string token, ChannelReader<StreamItem> reader, CancellationToken ct)
     {
         try
         {
             await foreach (var item in reader.ReadAllAsync(ct))
             {
+                if (item is StreamItem.Resync resync)
+                {
+                    await _items.Writer.WriteAsync(new DirectCatchUp(puppetUserId, token, resync.Reason), ct);
+                    continue;
+                }
+
                 if (item is not StreamItem.Event e || ChannelOf(e) is not { } channelId)
                 {
                     continue;
@@ -236,5 +245,49 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
         }
 
         return opening.Opened;
+    }
+
+    /// <summary>
+    /// What a puppet's DM channels in force received while it was not listening (the bridge down, a reconnection),
+    /// read with its token from each channel's cursor, as the bridge account's catch-up does for linked channels.
+    /// </summary>
+    private async Task CatchUpDirectAsync(DirectCatchUp catchUp, CancellationToken ct)
+    {
+        if (Direct is not { } dms)
+        {
+            return;
+        }
+
+        var total = 0;
+        foreach (var portal in dms.PortalsOn(_network.Id))
+        {
+            var party = portal.On(_network.Id)!;
+            if (_puppets.UserIdOf(portal.Other(party).PersonKey) != catchUp.PuppetUserId || DirectChannel(party.ChannelId) is not { } channel)
+            {
+                continue;
+            }
+
+            var since = Math.Max(0, _cursors.GetValueOrDefault(channel.NativeId) - (long)_options.CatchUpSkew.TotalMilliseconds);
+            MmPostList list;
+            try
+            {
+                list = await _api.GetPostsSinceAsync(channel.NativeId, since, catchUp.Token, ct);
+            }
+            catch (MattermostApiException e) when (!e.IsTransient && e.Status != System.Net.HttpStatusCode.TooManyRequests)
+            {
+                // The DM is gone or the puppet is no longer in it: nothing to read; a server error goes up and is retried.
+                _logger.LogWarning(DirectEvent, "Direct channel {Channel} not caught up: {Error}", channel.NativeId, e.Message);
+                continue;
+            }
+
+            foreach (var post in list.Order.Where(list.Posts.ContainsKey).Select(id => list.Posts[id]).OrderBy(p => p.CreateAt).ThenBy(p => p.UpdateAt))
+            {
+                total++;
+                await CatchUpPostAsync(post, channel, ct);
+                await SaveCursorAsync(channel.NativeId, post.UpdateAt, ct, fromCatchUp: true);
+            }
+        }
+
+        _logger.LogInformation(DirectEvent, "Direct-message catch-up of puppet {Puppet} ({Reason}): {Count} post(s) checked", catchUp.PuppetUserId, catchUp.Reason, total);
     }
 }

@@ -27,6 +27,9 @@ public sealed partial class MattermostConnector
                         await ReconcileMembershipsAsync(ct);
                         await CatchUpAsync(r.Reason, ct);
                         break;
+                    case DirectCatchUp d:
+                        await CatchUpDirectAsync(d, ct);
+                        break;
                     case StreamItem.Event when _cursorFrozen:
                         // After a failure, live events wait for the catch-up, which brings them in order.
                         break;

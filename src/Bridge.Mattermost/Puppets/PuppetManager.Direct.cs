@@ -48,6 +48,9 @@ internal sealed partial class PuppetManager
         return slash <= 0 ? null : new PersonRef { NetworkId = key[..slash], UserId = key[(slash + 1)..], DisplayName = rec.DisplayName };
     }
 
+    /// <summary>The user id of the puppet of the person with key <paramref name="personKey"/>, or null.</summary>
+    public string? UserIdOf(string personKey) => _byPerson.GetValueOrDefault(personKey)?.UserId;
+
     /// <summary>Every puppet with the person it stands for.</summary>
     public IReadOnlyList<(PersonRef Person, PuppetRecord Record)> AllPuppets =>
         [.. _personByUserId.Keys.Select(id => (Person: PersonOf(id), Record: _byPerson.GetValueOrDefault(_personByUserId[id])))
