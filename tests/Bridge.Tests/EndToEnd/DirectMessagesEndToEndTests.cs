@@ -19,7 +19,7 @@ public sealed class DirectMessagesEndToEndTests
     private static Task<ThreeNetworks> StartAsync(string? policy = null) =>
         ThreeNetworks.StartAsync(configure: b =>
         {
-            b.NetworkKey("matrix", "directMessages", "true").NetworkKey("mm", "directMessages", "true");
+            b.NetworkKey("matrix", "directMessages", "true").NetworkKey("mm", "directMessages", "true").NetworkKey("xmpp", "directMessages", "true");
             if (policy is not null)
             {
                 b.Raw(policy);
@@ -117,6 +117,56 @@ public sealed class DirectMessagesEndToEndTests
         Assert.Equal(1L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision = 'direct-refused' AND rule_id = 'source-deny'"));
         Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision = 'direct-opened'"));
         Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM outbox WHERE link_id LIKE 'dm-%'"));
+    }
+
+    [Fact]
+    public async Task An_xmpp_person_chats_with_a_mattermost_puppet_jid_and_a_mattermost_person_reaches_them_back()
+    {
+        await using var net = await StartAsync();
+        await net.StartBridgeAsync();
+        var alice = await net.AliceAsync();
+        var frank = net.Mm.CreateUser("frank");
+        net.Mm.AddToTeam(net.Seed!.Team.Id, frank.Id);
+        net.CarolSays("ops-carol");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-carol"), Long, "Carol's greeting on XMPP");
+
+        // The JID of Carol's puppet, as the bridge keeps it (Alice's client would see it in a roster or a vCard).
+        var carolJid = Text(net, "SELECT key FROM connector_state WHERE scope = 'xmpp:xmpp:direct-puppets' AND value LIKE '%\"mm\"%'");
+        await alice.ChatAsync(carolJid, "dm-alice-1");
+
+        Sandbox.Mattermost.SandboxUser? alicePuppet = null;
+        await ThreeNetworks.WaitUntilAsync(() => (alicePuppet = net.Mm.Users.FirstOrDefault(u => u.Username.StartsWith("br-", StringComparison.Ordinal) && u.FirstName == "alice")) is not null,
+            Long, "a puppet of Alice on Mattermost");
+        using var carolApi = await LoginAsync(net, "carol");
+        var dm = await DirectChannelAsync(carolApi, net.Carol!.Id, alicePuppet!.Id);
+        await ThreeNetworks.WaitUntilAsync(() => Posts(net, dm, "dm-alice-1").Count == 1, Long, "Alice's chat message in Carol's DM");
+        Assert.Equal(alicePuppet.Id, Posts(net, dm, "dm-alice-1").Single().UserId);
+
+        net.Mm.Post(net.Carol.Id, dm, "dm-carol-to-alice");
+        var got = await alice.WaitForPrivateAsync(ms => ms.Any(m => m.Body == "dm-carol-to-alice"), Long, "Carol's answer as a chat message");
+        Assert.Equal(carolJid, got.Single(m => m.Body == "dm-carol-to-alice").From.Split('/')[0], ignoreCase: true);
+
+        // Frank, on Mattermost, opens a DM with Alice's puppet: Alice gets a chat message from Frank's puppet JID.
+        using var frankApi = await LoginAsync(net, "frank");
+        var frankDm = await DirectChannelAsync(frankApi, frank.Id, alicePuppet.Id);
+        net.Mm.Post(frank.Id, frankDm, "dm-frank-to-alice");
+        got = await alice.WaitForPrivateAsync(ms => ms.Any(m => m.Body == "dm-frank-to-alice"), Long, "Frank's first message as a chat message");
+        var frankJid = got.Single(m => m.Body == "dm-frank-to-alice").From.Split('/')[0];
+        Assert.NotEqual(carolJid, frankJid, StringComparer.OrdinalIgnoreCase);
+        Assert.EndsWith("@" + net.Xmpp.ComponentDomain, frankJid, StringComparison.OrdinalIgnoreCase);
+        await alice.ChatAsync(frankJid, "dm-alice-to-frank");
+        await ThreeNetworks.WaitUntilAsync(() => Posts(net, frankDm, "dm-alice-to-frank").Count == 1, Long, "Alice's answer in Frank's DM");
+        Assert.DoesNotContain(Posts(net, dm, "dm-"), p => p.Message.Contains("frank", StringComparison.Ordinal));
+        Assert.Equal(2L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision = 'direct-opened' AND (source_network = 'xmpp' OR destination = 'xmpp')"));
+    }
+
+    private static string Text(ThreeNetworks net, string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={net.DatabasePath};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        return (string)cmd.ExecuteScalar()!;
     }
 
     private static async Task<HttpClient> LoginAsync(ThreeNetworks net, string user)
