@@ -186,11 +186,19 @@ public sealed class MatrixSandbox : IAsyncDisposable
         return new SandboxUser(userId, token!);
     }
 
-    /// <summary>Creates a room as <paramref name="creatorUserId"/> (preset private_chat unless public).</summary>
+    /// <summary>
+    /// Creates a room as <paramref name="creatorUserId"/> (preset private_chat unless public); <paramref name="isDirect"/>
+    /// marks the invites direct (<c>is_direct</c>), as clients start a DM.
+    /// </summary>
     public string CreateRoom(string creatorUserId, bool isPublic = false, string? name = null, string? aliasLocalpart = null,
-        IEnumerable<string>? invite = null)
+        IEnumerable<string>? invite = null, bool isDirect = false)
     {
         var body = new JsonObject { ["preset"] = isPublic ? "public_chat" : "private_chat" };
+        if (isDirect)
+        {
+            body["is_direct"] = true;
+        }
+
         if (name is not null)
         {
             body["name"] = name;
@@ -247,6 +255,9 @@ public sealed class MatrixSandbox : IAsyncDisposable
         [.. _homeserver.Timeline(roomId).Where(e => e["type"]?.GetValue<string>() == "m.room.message")];
 
     public IReadOnlyList<string> GetMembers(string roomId, string membership = "join") => _homeserver.Members(roomId, membership);
+
+    /// <summary>The rooms in which a user has the membership (join, invite, leave).</summary>
+    public IReadOnlyList<string> RoomsWithMember(string userId, string membership = "join") => _homeserver.RoomsOf(userId, membership);
 
     public JsonObject GetProfile(string userId) => _homeserver.GetProfile(userId);
 

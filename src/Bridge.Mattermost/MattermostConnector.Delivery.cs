@@ -32,13 +32,14 @@ public sealed partial class MattermostConnector
         {
             return new DeliveryResult.RetryLater("Mattermost not connected", CountsAsAttempt: false);
         }
-        if (!_byConfigured.TryGetValue(request.Destination.ChannelId, out var channel))
+        var channel = _byConfigured.GetValueOrDefault(request.Destination.ChannelId) ?? DirectChannel(request.Destination.ChannelId);
+        if (channel is null)
         {
             return new DeliveryResult.Rejected($"channel '{request.Destination.ChannelId}' is not a linked Mattermost channel");
         }
         try
         {
-            var poster = await PosterAsync(request.Event.Sender, channel, cancellationToken);
+            var poster = await DirectPosterAsync(request.Event.Sender, channel, cancellationToken) ?? await PosterAsync(request.Event.Sender, channel, cancellationToken);
             return request.Event.Kind switch
             {
                 BridgeEventKind.Message => await PostMessageAsync(request, facts, channel, poster, cancellationToken),

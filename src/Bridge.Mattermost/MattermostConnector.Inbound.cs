@@ -27,6 +27,9 @@ public sealed partial class MattermostConnector
                         await ReconcileMembershipsAsync(ct);
                         await CatchUpAsync(r.Reason, ct);
                         break;
+                    case DirectCatchUp d:
+                        await CatchUpDirectAsync(d, ct);
+                        break;
                     case StreamItem.Event when _cursorFrozen:
                         // After a failure, live events wait for the catch-up, which brings them in order.
                         break;
@@ -106,7 +109,7 @@ public sealed partial class MattermostConnector
     internal static MmPost? ParsePost(JsonObject data) =>
         data["post"] is JsonValue v && v.TryGetValue<string>(out var json) ? MmJson.Read<MmPost>(json) : null;
 
-    private Startup.ResolvedChannel? OwnChannel(string nativeChannelId) => _byNative.GetValueOrDefault(nativeChannelId);
+    private Startup.ResolvedChannel? OwnChannel(string nativeChannelId) => _byNative.GetValueOrDefault(nativeChannelId) ?? DirectChannel(nativeChannelId);
 
     /// <summary>The bridge's own traffic: puppets, the relay account, a bot bridge account, or anything carrying the bridge tag.</summary>
     private bool IsOwn(MmPost post) => IsOwnUser(post.UserId) || post.Props?[Tag("origin")] is not null;

@@ -108,6 +108,7 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
             await SetUpAsync(facts, ct);
             await CheckGuestAccountsAsync(ct);
             _facts = facts;
+            await StartDirectAsync(ct);
             var processor = Task.Run(() => ProcessItemsAsync(ct), CancellationToken.None);
             _stream = new MattermostEventStream(_options.BaseUri, AdminToken, _options, _logger, _items.Writer, _history);
             await _stream.StartAsync();
@@ -292,6 +293,7 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
             return;
         }
         await _stopping.CancelAsync();
+        await StopDirectListenersAsync();
         _items.Writer.TryComplete();
         if (_stream is not null)
         {

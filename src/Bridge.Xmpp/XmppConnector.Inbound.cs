@@ -81,6 +81,11 @@ internal sealed partial class XmppConnector
             room = _roomsByJid.GetValueOrDefault(from.Value.BareString);
         }
 
+        if (room is null && await HandleDirectChatAsync(message, from.Value, to.Value, cancellationToken))
+        {
+            return;
+        }
+
         if (room is null)
         {
             _logger.LogDebug(XmppLog.Ignored, "Ignored a {Type} message from {From} (not a linked room)", type, from);

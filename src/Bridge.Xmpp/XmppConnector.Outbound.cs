@@ -65,7 +65,12 @@ internal sealed partial class XmppConnector
             return new DeliveryResult.RetryLater("XMPP component not connected or rooms not joined yet", TimeSpan.FromSeconds(1), CountsAsAttempt: false);
         }
 
-        if (!_roomsByChannel.TryGetValue(request.Destination.ChannelId, out var room))
+        if (!_roomsByChannel.TryGetValue(request.Destination.ChannelId, out var room) && IsDirectChannel(request.Destination.ChannelId))
+        {
+            return await DeliverDirectAsync(request, stream, cancellationToken);
+        }
+
+        if (room is null)
         {
             return new DeliveryResult.Rejected($"'{request.Destination.ChannelId}' is not a room of XMPP network {_network.Id}");
         }
@@ -100,6 +105,7 @@ internal sealed partial class XmppConnector
 
         var puppet = PuppetJid(ev.Sender);
         RememberPuppetPerson(puppet, ev.Sender);
+        await RememberDirectPuppetAsync(puppet, ev.Sender, cancellationToken);
         var occupancy = GetOccupancy(puppet, room, PuppetNickFor(room, ev.Sender), isBot: false);
         try
         {

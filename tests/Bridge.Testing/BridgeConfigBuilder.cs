@@ -49,6 +49,15 @@ public sealed class BridgeConfigBuilder
         return this;
     }
 
+    /// <summary>A key beside <c>kind</c> of a network already added (e.g. <c>directMessages</c>).</summary>
+    public BridgeConfigBuilder NetworkKey(string id, string key, string value)
+    {
+        _networkKeys.Add((id, key, value));
+        return this;
+    }
+
+    private readonly List<(string Network, string Key, string Value)> _networkKeys = [];
+
     /// <summary>A list setting under network <paramref name="id"/>'s kind section (e.g. xmpp <c>fileHosts</c>).</summary>
     public BridgeConfigBuilder ListSetting(string id, string key, params string[] values)
     {
@@ -110,6 +119,10 @@ public sealed class BridgeConfigBuilder
                 sb.AppendLine($"    language: {Quote(language)}");
             }
             foreach (var (k, v) in n.Extra)
+            {
+                sb.AppendLine($"    {k}: {Quote(v)}");
+            }
+            foreach (var (_, k, v) in _networkKeys.Where(e => e.Network == n.Id))
             {
                 sb.AppendLine($"    {k}: {Quote(v)}");
             }

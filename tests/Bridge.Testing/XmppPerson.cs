@@ -160,6 +160,15 @@ public sealed class XmppPerson : IAsyncDisposable
         await SendLineAsync(line);
     }
 
+    /// <summary>Sends a one-to-one chat message (<c>type="chat"</c>) to <paramref name="to"/> and waits until it is sent; returns its id.</summary>
+    public async Task<string> ChatAsync(string to, string body, TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await SendLineAsync(JsonSerializer.Serialize(new { cmd = "chat", to, body, id }));
+        await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
+        return id;
+    }
+
     /// <summary>Sends a groupchat message and waits until the client has sent it; returns its id.</summary>
     public async Task<string> SayConfirmedAsync(string body, TimeSpan? timeout = null)
     {

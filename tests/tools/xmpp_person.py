@@ -8,7 +8,7 @@ stdin : {"cmd":"say","body":"..."} [optional "id", optional "oob": a URL sent as
         {"cmd":"react","id":"<stanza-id of a message>","key":"<emoji>"} [optional "new_id"] (XEP-0444; or "keys":[..], the
         person's whole set for that message, empty to take every reaction back),
         {"cmd":"retract","id":"<stanza-id of own message>"} [optional "new_id"] (XEP-0424, with the fallback body),
-        {"cmd":"nick","nick":"..."} (a nick change in the room, XEP-0045 7.6), {"cmd":"quit"}
+        {"cmd":"chat","to":"<jid>","body":"..."} (a one-to-one chat message), {"cmd":"nick","nick":"..."} (a nick change in the room, XEP-0045 7.6), {"cmd":"quit"}
 stdout: {"event":"joined","nick":..} once in the room; {"event":"presence","nick":..,"type":"available"|"unavailable",
         "self":bool,"codes":[..]} for every occupant presence; one line per groupchat message received:
         {"event":"message","from_nick":..,"body":..,"bodies":{lang: body},"id":..,"stanza_id":..,"delayed":bool,"replace_id":..,
@@ -200,6 +200,13 @@ class Person(slixmpp.ClientXMPP):
                 x = ET.Element("{%s}x" % NS_OOB)
                 ET.SubElement(x, "{%s}url" % NS_OOB).text = cmd["oob"]
                 msg.append(x)
+            msg.send()
+            emit({"event": "sent", "id": msg["id"]})
+            return
+        if kind == "chat":
+            # A one-to-one chat message to any JID (a puppet of the bridge), as a client's direct chat sends it.
+            msg = self.make_message(mto=cmd["to"], mbody=cmd["body"], mtype="chat")
+            msg["id"] = cmd.get("id") or uuid.uuid4().hex
             msg.send()
             emit({"event": "sent", "id": msg["id"]})
             return

@@ -463,6 +463,15 @@ internal sealed partial class Homeserver
         }
     }
 
+    /// <summary>The rooms in which <paramref name="userId"/> has <paramref name="membership"/> (for tests).</summary>
+    public IReadOnlyList<string> RoomsOf(string userId, string membership)
+    {
+        lock (_gate)
+        {
+            return [.. _rooms.Values.Where(r => r.MembersWith(membership).Contains(userId)).Select(r => r.RoomId)];
+        }
+    }
+
     public IReadOnlyList<string> Members(string roomId, string membership)
     {
         lock (_gate)

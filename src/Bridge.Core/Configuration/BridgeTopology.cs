@@ -33,9 +33,12 @@ public sealed class BridgeTopology
 
     public LinkDefinition? FindLink(string id) => _links.ById.GetValueOrDefault(id);
 
-    /// <summary>The channels of one network that some link names: the rooms its connector must join.</summary>
+    /// <summary>
+    /// The channels of one network that some link names: the rooms its connector must join. Direct-message portals are
+    /// not among them (their channels belong to two people, not to the bridge account).
+    /// </summary>
     public IReadOnlyList<string> ChannelsOf(string networkId) =>
-        _links.All.SelectMany(l => l.Endpoints).Where(e => e.NetworkId == networkId).Select(e => e.ChannelId).Distinct(StringComparer.Ordinal).ToList();
+        _links.All.Where(l => l.Source != LinkSource.Direct).SelectMany(l => l.Endpoints).Where(e => e.NetworkId == networkId).Select(e => e.ChannelId).Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>
     /// The channels of one network whose deliveries wait because their link is paused: their outbox rows stay pending,
@@ -52,8 +55,23 @@ public sealed class BridgeTopology
     public void ReplaceLinks(IEnumerable<LinkDefinition> links)
     {
         ArgumentNullException.ThrowIfNull(links);
-        _links = new LinkSet([.. links]);
+        lock (_replace)
+        {
+            _links = new LinkSet([.. links.Where(l => l.Source != LinkSource.Direct), .. _links.All.Where(l => l.Source == LinkSource.Direct)]);
+        }
     }
+
+    /// <summary>Puts a new set of direct-message portals in force at once; the other links stay as they are.</summary>
+    public void ReplaceDirectLinks(IEnumerable<LinkDefinition> direct)
+    {
+        ArgumentNullException.ThrowIfNull(direct);
+        lock (_replace)
+        {
+            _links = new LinkSet([.. _links.All.Where(l => l.Source != LinkSource.Direct), .. direct.Where(l => l.Source == LinkSource.Direct)]);
+        }
+    }
+
+    private readonly Lock _replace = new();
 
     private sealed class LinkSet
     {

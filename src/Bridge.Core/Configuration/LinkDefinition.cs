@@ -29,4 +29,10 @@ public enum LinkSource
 
     /// <summary>The admin API: kept in the store, changed at run time.</summary>
     Api,
+
+    /// <summary>
+    /// A direct-message portal (<see cref="Direct.DirectPortal"/>): two endpoints, one person each side, made when a
+    /// person starts a direct chat with a puppet; kept in the store and routed and policed like any link.
+    /// </summary>
+    Direct,
 }

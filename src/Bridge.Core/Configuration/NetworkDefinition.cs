@@ -19,4 +19,10 @@ public sealed record NetworkDefinition
 
     /// <summary>The language people on this network write unless their endpoint or person says otherwise (<c>language:</c>).</summary>
     public string? Language { get; init; }
+
+    /// <summary>
+    /// Whether people of this network may open direct chats with puppets (and be reached in one) across networks
+    /// (<c>directMessages:</c>). Off unless configured: a direct message crosses only between two networks that both allow it.
+    /// </summary>
+    public bool DirectMessages { get; init; }
 }

@@ -82,6 +82,11 @@ public sealed class BridgeRuntime : IHostedService
             await links.LoadAsync(cancellationToken);
         }
 
+        if (_services.GetService(typeof(Direct.DirectMessages)) is Direct.DirectMessages direct)
+        {
+            await direct.LoadAsync(cancellationToken);
+        }
+
         var context = new ConnectorContext
         {
             Sink = _sink,

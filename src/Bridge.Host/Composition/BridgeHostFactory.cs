@@ -112,6 +112,10 @@ internal static class BridgeHostFactory
         services.AddSingleton(sp => new Bridge.Core.Links.LinkManager(settings.Topology, (IAdminStore)sp.GetRequiredService<IBridgeStore>(),
             sp.GetRequiredService<ConnectorRegistry>(), sp.GetRequiredService<DeliverySignals>(),
             sp.GetRequiredService<ILogger<Bridge.Core.Links.LinkManager>>(), sp.GetRequiredService<TimeProvider>()));
+        // Given the store itself: resolving IConnectorStateStore would make the container dispose the store a second time.
+        services.AddSingleton(sp => new Bridge.Core.Direct.DirectPortalRegistry(sp.GetRequiredService<IBridgeStore>(),
+            sp.GetRequiredService<ILogger<Bridge.Core.Direct.DirectPortalRegistry>>()));
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<Bridge.Core.Direct.DirectMessages>(sp));
         services.AddSingleton<BridgeRouter>();
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<BridgeRouter>());
         foreach (var factory in ConnectorFactories())

@@ -21,7 +21,7 @@ internal static class BridgeConfigSchema
         var kinds = factories.Select(f => SectionName(f.Kind)).ToList();
         var network = ConfigSchema.Dynamic(section =>
         {
-            List<(string, ConfigSchema)> keys = [("kind", Text), ("organisation", Text), ("defaultLabel", Text), ("clearance", Text), ("language", Text)];
+            List<(string, ConfigSchema)> keys = [("kind", Text), ("organisation", Text), ("defaultLabel", Text), ("clearance", Text), ("language", Text), ("directMessages", ConfigSchema.Value(typeof(bool)))];
             var kindText = section["kind"];
             if (Enum.TryParse<NetworkKind>(kindText, ignoreCase: true, out var kind) && Enum.IsDefined(kind) && !int.TryParse(kindText, out _))
             {

@@ -52,6 +52,7 @@ internal static partial class TopologyReader
                 DefaultLabel = NullIfEmpty(n["defaultLabel"]),
                 Clearance = NullIfEmpty(n["clearance"]),
                 Language = ReadLanguage(n["language"], $"{key}:language", errors),
+                DirectMessages = ReadDirectMessages(n["directMessages"], $"{key}:directMessages", errors),
             });
         }
 
@@ -137,4 +138,21 @@ internal static partial class TopologyReader
     }
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+
+    /// <summary><c>directMessages</c>: off unless exactly true (fail closed); anything but true or false is an error.</summary>
+    private static bool ReadDirectMessages(string? value, string key, List<ConfigError> errors)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return false;
+        }
+
+        if (bool.TryParse(value, out var on))
+        {
+            return on;
+        }
+
+        errors.Add(new ConfigError(key, $"'{value}' is not true or false"));
+        return false;
+    }
 }

@@ -96,6 +96,7 @@ public sealed partial class MatrixConnector
         if (type == "m.room.member")
         {
             HandleMember(ev, roomId);
+            await HandleDirectInviteAsync(ev, roomId, ct);
             return;
         }
 
@@ -107,7 +108,7 @@ public sealed partial class MatrixConnector
 
         // After a restart the homeserver may push before the aliases are resolved again: resolve now rather than drop.
         // An unreachable homeserver throws here, so the transaction is retried instead of acknowledged.
-        var channel = _rooms.ChannelFor(roomId) ?? await _rooms.FindChannelAsync(roomId, Client, ct);
+        var channel = _rooms.ChannelFor(roomId) ?? await _rooms.FindChannelAsync(roomId, Client, ct) ?? DirectChannelFor(roomId);
         if (channel is null)
         {
             return;

@@ -109,7 +109,7 @@ public sealed partial class MatrixConnector : INetworkConnector, IConnectorVital
 
         if (_options.LeavePuppetsOnStop && _client is { } client)
         {
-            foreach (var (roomId, userId) in _joined.Keys.Where(k => k.UserId != BotUserId).ToList())
+            foreach (var (roomId, userId) in _joined.Keys.Where(k => k.UserId != BotUserId && !IsDirectRoom(k.RoomId)).ToList())
             {
                 try
                 {

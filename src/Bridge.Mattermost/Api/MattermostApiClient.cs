@@ -180,6 +180,10 @@ internal sealed class MattermostApiClient : IDisposable
     public Task<MmChannel> GetChannelByNameAsync(string teamId, string name, string token, CancellationToken ct) =>
         GetJsonAsync<MmChannel>($"api/v4/teams/{E(teamId)}/channels/name/{E(name)}", token, ct);
 
+    /// <summary><c>POST /channels/direct</c>: the DM channel of two users (made once, then returned again).</summary>
+    public Task<MmChannel> CreateDirectChannelAsync(string userA, string userB, string token, CancellationToken ct) =>
+        SendJsonAsync<MmChannel>(HttpMethod.Post, "api/v4/channels/direct", new[] { userA, userB }, token, ct);
+
     public Task<MmChannel> GetChannelAsync(string channelId, string token, CancellationToken ct) => GetJsonAsync<MmChannel>($"api/v4/channels/{E(channelId)}", token, ct);
 
     public Task<MmUser> CreateUserAsync(object body, string token, CancellationToken ct) => SendJsonAsync<MmUser>(HttpMethod.Post, "api/v4/users", body, token, ct);

@@ -1,0 +1,293 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Bridge.Core.Direct;
+using Bridge.Core.Model;
+using Bridge.Mattermost.Api;
+using Bridge.Mattermost.Events;
+using Bridge.Mattermost.Startup;
+using Microsoft.Extensions.Logging;
+
+namespace Bridge.Mattermost;
+
+/// <summary>
+/// Direct chats (<see cref="DirectMessages"/>). A DM channel belongs to its two members only: the bridge account can
+/// neither join it nor hear it, so each puppet listens on a WebSocket of its own (its token) while
+/// <c>directMessages</c> is on, and what it hears in a DM channel in force goes into the connector's one event queue, as
+/// the bridge account's events do. A person's first post in a DM with a puppet asks the core to open a portal to the
+/// person the puppet stands for; the other way, the puppet opens the DM (<c>POST /channels/direct</c> with its own
+/// token). Deliveries into a DM post as the sender's puppet without joining (nobody can be added to a DM channel).
+/// </summary>
+public sealed partial class MattermostConnector : IDirectMessageConnector
+{
+    private static readonly EventId DirectEvent = new(5050, "MattermostDirect");
+
+    /// <summary>How often the puppets without a listener are looked for (puppets are made as people speak).</summary>
+    internal TimeSpan DirectListenerScan { get; set; } = TimeSpan.FromSeconds(2);
+
+    private volatile Dictionary<string, ResolvedChannel> _directChannels = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DirectListener> _directListeners = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _directListenerGate = new(1, 1);
+
+    private sealed record DirectListener(MattermostEventStream Stream, Task Pump);
+
+    /// <summary>A puppet's listener (re)connected: its DM channels in force are caught up over REST with its token.</summary>
+    private sealed record DirectCatchUp(string PuppetUserId, string Token, string Reason) : StreamItem;
+
+    private DirectMessages? Direct => _context.Services?.GetService(typeof(DirectMessages)) as DirectMessages;
+
+    private ResolvedChannel? DirectChannel(string channelId) => _directChannels.GetValueOrDefault(channelId);
+
+    /// <summary>At start, once set up: the portals in force are routed and the puppets start listening.</summary>
+    private Task StartDirectAsync(CancellationToken ct)
+    {
+        if (Direct is not { } dms || !dms.IsEnabled(_network.Id))
+        {
+            return Task.CompletedTask;
+        }
+
+        foreach (var portal in dms.PortalsOn(_network.Id))
+        {
+            RegisterDirect(portal.On(_network.Id)!.ChannelId);
+        }
+
+        _ = Task.Run(() => KeepDirectListenersAsync(ct), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task<string> OpenDirectAsync(PersonRef local, PersonRef remote, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(local);
+        ArgumentNullException.ThrowIfNull(remote);
+        if (_facts is not { } facts || _relayMode)
+        {
+            throw new InvalidOperationException(_relayMode ? "relay mode has no puppets to chat with" : "Mattermost not connected");
+        }
+
+        var puppet = await _puppets.EnsureUserAsync(remote, facts.TeamId, AdminToken, cancellationToken);
+        var channel = await _api.CreateDirectChannelAsync(puppet.UserId, local.UserId, puppet.Token!, cancellationToken);
+        RegisterDirect(channel.Id);
+        await EnsureDirectListenerAsync(puppet.UserId, puppet.Token!);
+        _logger.LogInformation(DirectEvent, "Puppet @{Puppet} opened the direct channel {Channel} with {Person}", puppet.Username, channel.Id, local.UserId);
+        return channel.Id;
+    }
+
+    public Task DirectPortalInForceAsync(DirectPortal portal, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(portal);
+        if (portal.On(_network.Id) is { } party)
+        {
+            RegisterDirect(party.ChannelId);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void RegisterDirect(string channelId)
+    {
+        if (!_directChannels.ContainsKey(channelId))
+        {
+            _directChannels = new Dictionary<string, ResolvedChannel>(_directChannels, StringComparer.Ordinal) { [channelId] = new ResolvedChannel(channelId, channelId, "", "") };
+        }
+    }
+
+    /// <summary>A delivery into a DM channel posts as the sender's puppet, which is a member already (or the DM is refused by the server).</summary>
+    private async Task<Poster?> DirectPosterAsync(PersonRef sender, ResolvedChannel channel, CancellationToken ct)
+    {
+        if (DirectChannel(channel.NativeId) is null || _relayMode || _facts is not { } facts)
+        {
+            return null;
+        }
+
+        var puppet = await _puppets.EnsureUserAsync(sender, facts.TeamId, AdminToken, ct);
+        return new Poster(puppet.UserId, puppet.Token!, IsRelay: false);
+    }
+
+    private async Task KeepDirectListenersAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                if (_facts is { } facts && !_relayMode)
+                {
+                    foreach (var (person, record) in _puppets.AllPuppets)
+                    {
+                        if (!_directListeners.ContainsKey(record.UserId))
+                        {
+                            var token = record.Token ?? (await _puppets.EnsureUserAsync(person, facts.TeamId, AdminToken, ct)).Token!;
+                            await EnsureDirectListenerAsync(record.UserId, token);
+                        }
+                    }
+                }
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                _logger.LogWarning(DirectEvent, "Puppet listeners for direct messages not all started ({Error}); trying again", e.Message);
+            }
+
+            try
+            {
+                await Task.Delay(DirectListenerScan, _context.Time, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task EnsureDirectListenerAsync(string puppetUserId, string token)
+    {
+        await _directListenerGate.WaitAsync(_stopping.Token);
+        try
+        {
+            if (_directListeners.ContainsKey(puppetUserId) || _stopping.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var items = Channel.CreateUnbounded<StreamItem>(new UnboundedChannelOptions { SingleReader = true });
+            var stream = new MattermostEventStream(_options.BaseUri, token, _options, _logger, items.Writer);
+            var pump = Task.Run(() => PumpDirectAsync(puppetUserId, token, items.Reader, _stopping.Token), CancellationToken.None);
+            _directListeners[puppetUserId] = new DirectListener(stream, pump);
+            await stream.StartAsync();
+        }
+        finally
+        {
+            _directListenerGate.Release();
+        }
+    }
+
+    private async Task StopDirectListenersAsync()
+    {
+        foreach (var listener in _directListeners.Values)
+        {
+            await listener.Stream.DisposeAsync();
+        }
+
+        _directListeners.Clear();
+    }
+
+    /// <summary>What one puppet hears: events of DM channels in force go to the event queue; a person's post in a new DM with it may open one.</summary>
+    private async Task PumpDirectAsync(string puppetUserId, string token, ChannelReader<StreamItem> reader, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var item in reader.ReadAllAsync(ct))
+            {
+                if (item is StreamItem.Resync resync)
+                {
+                    await _items.Writer.WriteAsync(new DirectCatchUp(puppetUserId, token, resync.Reason), ct);
+                    continue;
+                }
+
+                if (item is not StreamItem.Event e || ChannelOf(e) is not { } channelId)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    if (DirectChannel(channelId) is null && (e.Name != "posted" || !await OpenFromPostAsync(puppetUserId, e.Data, ct)))
+                    {
+                        continue;
+                    }
+
+                    await _items.Writer.WriteAsync(e, ct);
+                }
+                catch (Exception ex) when (!ct.IsCancellationRequested)
+                {
+                    _logger.LogWarning(DirectEvent, ex, "A direct-message event heard by puppet {Puppet} was not handled", puppetUserId);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (ChannelClosedException)
+        {
+        }
+    }
+
+    /// <summary>The channel of a post or reaction event; null for other events.</summary>
+    private static string? ChannelOf(StreamItem.Event e)
+    {
+        switch (e.Name)
+        {
+            case "posted" or "post_edited" or "post_deleted":
+                return ParsePost(e.Data)?.ChannelId is { Length: > 0 } id ? id : null;
+            case "reaction_added" or "reaction_removed":
+                return e.Data["reaction"] is JsonValue v && v.TryGetValue<string>(out var json)
+                    ? JsonNode.Parse(json)?["channel_id"]?.GetValue<string>() is { Length: > 0 } channel ? channel : null
+                    : null;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>A person's first post in a DM with a puppet: ask the core to open a portal to the person the puppet stands for.</summary>
+    private async Task<bool> OpenFromPostAsync(string puppetUserId, JsonObject data, CancellationToken ct)
+    {
+        if (Direct is not { } dms || ParsePost(data) is not { } post || IsOwn(post) || post.Type.Length > 0
+            || data["channel_type"]?.GetValue<string>() != "D"
+            || data["channel_name"]?.GetValue<string>() is not { } name || !name.Split("__").Contains(puppetUserId) || !name.Split("__").Contains(post.UserId)
+            || _puppets.PersonOf(puppetUserId) is not { } target)
+        {
+            return false;
+        }
+
+        var from = await PersonAsync(post, ct);
+        var opening = await dms.OpenAsync(from, post.ChannelId, target, ct);
+        if (!opening.Opened)
+        {
+            _logger.LogInformation(DirectEvent, "The direct message of {Person} to puppet {Puppet} does not cross: {Reason}", post.UserId, puppetUserId, opening.Refusal);
+        }
+
+        return opening.Opened;
+    }
+
+    /// <summary>
+    /// What a puppet's DM channels in force received while it was not listening (the bridge down, a reconnection),
+    /// read with its token from each channel's cursor, as the bridge account's catch-up does for linked channels.
+    /// </summary>
+    private async Task CatchUpDirectAsync(DirectCatchUp catchUp, CancellationToken ct)
+    {
+        if (Direct is not { } dms)
+        {
+            return;
+        }
+
+        var total = 0;
+        foreach (var portal in dms.PortalsOn(_network.Id))
+        {
+            var party = portal.On(_network.Id)!;
+            if (_puppets.UserIdOf(portal.Other(party).PersonKey) != catchUp.PuppetUserId || DirectChannel(party.ChannelId) is not { } channel)
+            {
+                continue;
+            }
+
+            var since = Math.Max(0, _cursors.GetValueOrDefault(channel.NativeId) - (long)_options.CatchUpSkew.TotalMilliseconds);
+            MmPostList list;
+            try
+            {
+                list = await _api.GetPostsSinceAsync(channel.NativeId, since, catchUp.Token, ct);
+            }
+            catch (MattermostApiException e) when (!e.IsTransient && e.Status != System.Net.HttpStatusCode.TooManyRequests)
+            {
+                // The DM is gone or the puppet is no longer in it: nothing to read; a server error goes up and is retried.
+                _logger.LogWarning(DirectEvent, "Direct channel {Channel} not caught up: {Error}", channel.NativeId, e.Message);
+                continue;
+            }
+
+            foreach (var post in list.Order.Where(list.Posts.ContainsKey).Select(id => list.Posts[id]).OrderBy(p => p.CreateAt).ThenBy(p => p.UpdateAt))
+            {
+                total++;
+                await CatchUpPostAsync(post, channel, ct);
+                await SaveCursorAsync(channel.NativeId, post.UpdateAt, ct, fromCatchUp: true);
+            }
+        }
+
+        _logger.LogInformation(DirectEvent, "Direct-message catch-up of puppet {Puppet} ({Reason}): {Count} post(s) checked", catchUp.PuppetUserId, catchUp.Reason, total);
+    }
+}

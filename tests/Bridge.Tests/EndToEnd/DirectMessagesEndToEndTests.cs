@@ -1,0 +1,212 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Bridge.Testing;
+using Microsoft.Data.Sqlite;
+
+namespace Bridge.Tests.EndToEnd;
+
+/// <summary>
+/// Direct chats across networks through the real daemon, real Prosody and both sandboxes: a Matrix person invites a
+/// Mattermost person's puppet into a room marked direct and they chat in a Mattermost DM, a Mattermost person opens a DM
+/// with a Matrix person's puppet and the puppet of that person invites the Matrix person into a direct room, a restart
+/// keeps the portals (no second room or channel), and a chat the policy refuses is rejected with nothing crossing.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+public sealed class DirectMessagesEndToEndTests
+{
+    private static readonly TimeSpan Long = ThreeNetworks.Long;
+
+    private static Task<ThreeNetworks> StartAsync(string? policy = null) =>
+        ThreeNetworks.StartAsync(configure: b =>
+        {
+            b.NetworkKey("matrix", "directMessages", "true").NetworkKey("mm", "directMessages", "true").NetworkKey("xmpp", "directMessages", "true");
+            if (policy is not null)
+            {
+                b.Raw(policy);
+            }
+        });
+
+    [Fact]
+    public async Task Matrix_and_Mattermost_people_chat_directly_both_ways_and_a_restart_keeps_the_portals()
+    {
+        await using var net = await StartAsync();
+        await net.StartBridgeAsync();
+        var frank = net.Mm.CreateUser("frank");
+        net.Mm.AddToTeam(net.Seed!.Team.Id, frank.Id);
+
+        // Each person speaks once in the shared channel, so each has a puppet on the other network.
+        net.CarolSays("ops-carol");
+        net.BobSays("ops-bob");
+        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("ops-carol").Count == 1 && net.MattermostPosts("ops-bob").Count == 1, Long, "both greetings");
+        var carolPuppet = net.MatrixMessages("ops-carol").Single().Sender;
+        var bobPuppet = net.MattermostPosts("ops-bob").Single().UserId;
+
+        // Matrix → Mattermost: Bob starts a DM with Carol's puppet as his client does (createRoom, is_direct, invite).
+        var room = net.Hs.CreateRoom(net.Bob!.UserId, invite: [carolPuppet], isDirect: true);
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(room).Contains(carolPuppet), Long, "Carol's puppet joined Bob's direct room");
+        net.Hs.SendMessage(room, net.Bob.UserId, "dm-bob-1");
+
+        // Carol's own client finds the DM with Bob's puppet (POST /channels/direct returns the existing one).
+        using var carolApi = await LoginAsync(net, "carol");
+        var dm = await DirectChannelAsync(carolApi, net.Carol!.Id, bobPuppet);
+        await ThreeNetworks.WaitUntilAsync(() => Posts(net, dm, "dm-bob-1").Count == 1, Long, "Bob's direct message in Carol's DM");
+        Assert.Equal(bobPuppet, Posts(net, dm, "dm-bob-1").Single().UserId);
+        Assert.Empty(net.MattermostPosts("dm-bob-1"));
+
+        net.Mm.Post(net.Carol.Id, dm, "dm-carol-1");
+        await ThreeNetworks.WaitUntilAsync(() => RoomMessages(net, room, "dm-carol-1").Count == 1, Long, "Carol's answer in Bob's direct room");
+        Assert.Equal(carolPuppet, RoomMessages(net, room, "dm-carol-1").Single().Sender);
+        Assert.Empty(net.MatrixMessages("dm-carol-1"));
+
+        // Mattermost → Matrix: Frank opens a DM with Bob's puppet and writes first.
+        using var frankApi = await LoginAsync(net, "frank");
+        var frankDm = await DirectChannelAsync(frankApi, frank.Id, bobPuppet);
+        net.Mm.Post(frank.Id, frankDm, "dm-frank-1");
+        string? frankRoom = null;
+        await ThreeNetworks.WaitUntilAsync(() => (frankRoom = InvitedDirectRoom(net, net.Bob.UserId, room)) is not null, Long, "Bob invited into a direct room by Frank's puppet");
+        await ThreeNetworks.WaitUntilAsync(() => RoomMessages(net, frankRoom!, "dm-frank-1").Count == 1, Long, "Frank's first message in the new room");
+        var frankPuppet = RoomMessages(net, frankRoom!, "dm-frank-1").Single().Sender;
+        Assert.StartsWith("@_bridge_mm_frank_", frankPuppet, StringComparison.Ordinal);
+        net.Hs.Join(frankRoom!, net.Bob.UserId);
+        net.Hs.SendMessage(frankRoom!, net.Bob.UserId, "dm-bob-to-frank");
+        await ThreeNetworks.WaitUntilAsync(() => Posts(net, frankDm, "dm-bob-to-frank").Count == 1, Long, "Bob's answer in Frank's DM");
+
+        // A restart keeps both portals: the same room and channel carry on, and nothing new is made.
+        await net.StartBridgeAsync();
+        net.Hs.SendMessage(room, net.Bob.UserId, "dm-bob-2");
+        net.Mm.Post(frank.Id, frankDm, "dm-frank-2");
+        await ThreeNetworks.WaitUntilAsync(() => Posts(net, dm, "dm-bob-2").Count == 1, Long, "Bob's message after the restart in the same DM");
+        await ThreeNetworks.WaitUntilAsync(() => RoomMessages(net, frankRoom!, "dm-frank-2").Count == 1, Long, "Frank's message after the restart in the same room");
+        net.Mm.Post(net.Carol.Id, dm, "dm-carol-2");
+        await ThreeNetworks.WaitUntilAsync(() => RoomMessages(net, room, "dm-carol-2").Count == 1, Long, "Carol's message after the restart in the same room");
+        Assert.Null(InvitedDirectRoom(net, net.Bob.UserId, room, frankRoom!));
+        Assert.Equal(dm, await DirectChannelAsync(carolApi, net.Carol.Id, bobPuppet));
+
+        // Each portal opened once, on record; every message of a DM has its policy decision, as on any link.
+        Assert.Equal(2L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision = 'direct-opened'"));
+        Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision <> 'direct-opened'"));
+        Assert.True(Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'decision' AND link_id LIKE 'dm-%'") >= 7);
+    }
+
+    [Fact]
+    public async Task A_direct_chat_the_policy_refuses_is_rejected_and_nothing_crosses()
+    {
+        await using var net = await StartAsync("""
+            policy:
+              defaults:
+                sources:
+                  deny:
+                    people: ['@eve:localhost']
+            """);
+        await net.StartBridgeAsync();
+        var eve = net.Hs.CreateUser("eve");
+        net.CarolSays("ops-carol");
+        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("ops-carol").Count == 1, Long, "Carol's greeting");
+        var carolPuppet = net.MatrixMessages("ops-carol").Single().Sender;
+
+        var room = net.Hs.CreateRoom(eve.UserId, invite: [carolPuppet], isDirect: true);
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(room, "leave").Contains(carolPuppet), Long, "Carol's puppet rejected Eve's invite");
+        Assert.DoesNotContain(carolPuppet, net.Hs.GetMembers(room));
+        net.Hs.SendMessage(room, eve.UserId, "eve-secret");
+
+        // Anything crossing would be there by the time a later message of the shared channel is.
+        net.BobSays("ops-bob-after");
+        await ThreeNetworks.WaitUntilAsync(() => net.MattermostPosts("ops-bob-after").Count == 1, Long, "Bob's later message");
+        Assert.DoesNotContain(net.Mm.Users, u => u.Username.Contains("eve", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(net.Mm.GetPosts(net.MmChannel), p => p.Message.Contains("eve-secret", StringComparison.Ordinal));
+        Assert.Equal(1L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision = 'direct-refused' AND rule_id = 'source-deny'"));
+        Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision = 'direct-opened'"));
+        Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM outbox WHERE link_id LIKE 'dm-%'"));
+    }
+
+    [Fact]
+    public async Task An_xmpp_person_chats_with_a_mattermost_puppet_jid_and_a_mattermost_person_reaches_them_back()
+    {
+        await using var net = await StartAsync();
+        await net.StartBridgeAsync();
+        var alice = await net.AliceAsync();
+        var frank = net.Mm.CreateUser("frank");
+        net.Mm.AddToTeam(net.Seed!.Team.Id, frank.Id);
+        net.CarolSays("ops-carol");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-carol"), Long, "Carol's greeting on XMPP");
+
+        // The JID of Carol's puppet, as the bridge keeps it (Alice's client would see it in a roster or a vCard).
+        var carolJid = Text(net, "SELECT key FROM connector_state WHERE scope = 'xmpp:xmpp:direct-puppets' AND value LIKE '%\"mm\"%'");
+        await alice.ChatAsync(carolJid, "dm-alice-1");
+
+        Sandbox.Mattermost.SandboxUser? alicePuppet = null;
+        await ThreeNetworks.WaitUntilAsync(() => (alicePuppet = net.Mm.Users.FirstOrDefault(u => u.Username.StartsWith("br-", StringComparison.Ordinal) && u.FirstName == "alice")) is not null,
+            Long, "a puppet of Alice on Mattermost");
+        using var carolApi = await LoginAsync(net, "carol");
+        var dm = await DirectChannelAsync(carolApi, net.Carol!.Id, alicePuppet!.Id);
+        await ThreeNetworks.WaitUntilAsync(() => Posts(net, dm, "dm-alice-1").Count == 1, Long, "Alice's chat message in Carol's DM");
+        Assert.Equal(alicePuppet.Id, Posts(net, dm, "dm-alice-1").Single().UserId);
+
+        net.Mm.Post(net.Carol.Id, dm, "dm-carol-to-alice");
+        var got = await alice.WaitForPrivateAsync(ms => ms.Any(m => m.Body == "dm-carol-to-alice"), Long, "Carol's answer as a chat message");
+        Assert.Equal(carolJid, got.Single(m => m.Body == "dm-carol-to-alice").From.Split('/')[0], ignoreCase: true);
+
+        // Frank, on Mattermost, opens a DM with Alice's puppet: Alice gets a chat message from Frank's puppet JID.
+        using var frankApi = await LoginAsync(net, "frank");
+        var frankDm = await DirectChannelAsync(frankApi, frank.Id, alicePuppet.Id);
+        net.Mm.Post(frank.Id, frankDm, "dm-frank-to-alice");
+        got = await alice.WaitForPrivateAsync(ms => ms.Any(m => m.Body == "dm-frank-to-alice"), Long, "Frank's first message as a chat message");
+        var frankJid = got.Single(m => m.Body == "dm-frank-to-alice").From.Split('/')[0];
+        Assert.NotEqual(carolJid, frankJid, StringComparer.OrdinalIgnoreCase);
+        Assert.EndsWith("@" + net.Xmpp.ComponentDomain, frankJid, StringComparison.OrdinalIgnoreCase);
+        await alice.ChatAsync(frankJid, "dm-alice-to-frank");
+        await ThreeNetworks.WaitUntilAsync(() => Posts(net, frankDm, "dm-alice-to-frank").Count == 1, Long, "Alice's answer in Frank's DM");
+        Assert.DoesNotContain(Posts(net, dm, "dm-"), p => p.Message.Contains("frank", StringComparison.Ordinal));
+        Assert.Equal(2L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision = 'direct-opened' AND (source_network = 'xmpp' OR destination = 'xmpp')"));
+    }
+
+    private static string Text(ThreeNetworks net, string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={net.DatabasePath};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        return (string)cmd.ExecuteScalar()!;
+    }
+
+    private static async Task<HttpClient> LoginAsync(ThreeNetworks net, string user)
+    {
+        var http = new HttpClient { BaseAddress = net.Mm.BaseUrl };
+        using var login = await http.PostAsJsonAsync("api/v4/users/login", new { login_id = user, password = "Passw0rd!" });
+        login.EnsureSuccessStatusCode();
+        http.DefaultRequestHeaders.Authorization = new("Bearer", login.Headers.GetValues("Token").Single());
+        return http;
+    }
+
+    /// <summary>The DM channel of two users as a client gets it (<c>POST /channels/direct</c>, made once, returned again).</summary>
+    private static async Task<string> DirectChannelAsync(HttpClient api, string me, string other)
+    {
+        using var response = await api.PostAsJsonAsync("api/v4/channels/direct", new[] { me, other });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+    }
+
+    private static List<Sandbox.Mattermost.SandboxPost> Posts(ThreeNetworks net, string channel, string prefix) =>
+        [.. net.Mm.GetPosts(channel).Where(p => !p.IsDeleted && !p.IsSystem && p.Message.StartsWith(prefix, StringComparison.Ordinal))];
+
+    private static List<(string Sender, string Body)> RoomMessages(ThreeNetworks net, string room, string prefix) =>
+        [.. net.Hs.GetMessages(room)
+            .Select(e => (Sender: e["sender"]!.GetValue<string>(), Body: (e["content"] as JsonObject)?["body"]?.GetValue<string>() ?? ""))
+            .Where(m => m.Body.StartsWith(prefix, StringComparison.Ordinal))];
+
+    /// <summary>A room (other than <paramref name="known"/>) into which <paramref name="userId"/> is invited with <c>is_direct</c>.</summary>
+    private static string? InvitedDirectRoom(ThreeNetworks net, string userId, params string[] known) =>
+        net.Hs.RoomsWithMember(userId, "invite").Concat(net.Hs.RoomsWithMember(userId, "join"))
+            .Where(r => !known.Contains(r) && r != net.MatrixRoom)
+            .FirstOrDefault(r => net.Hs.GetTimeline(r).Any(e => e["type"]?.GetValue<string>() == "m.room.member"
+                && e["state_key"]?.GetValue<string>() == userId && (e["content"] as JsonObject)?["is_direct"]?.GetValue<bool>() == true));
+
+    private static long Scalar(ThreeNetworks net, string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={net.DatabasePath};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
