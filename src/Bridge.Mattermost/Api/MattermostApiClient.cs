@@ -304,13 +304,13 @@ internal sealed class MattermostApiClient : IDisposable
             ?? throw new MattermostApiException("upload returned no file");
     }
 
-    public async Task SetProfileImageAsync(string userId, byte[] image, string token, CancellationToken ct)
+    public async Task SetProfileImageAsync(string userId, byte[] image, string contentType, string fileName, string token, CancellationToken ct)
     {
         using var _ = await SendAsync(() =>
         {
             var part = new ByteArrayContent(image);
-            part.Headers.ContentType = new MediaTypeHeaderValue("image/png");
-            var form = new MultipartFormDataContent { { part, "image", "avatar.png" } };
+            part.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+            var form = new MultipartFormDataContent { { part, "image", fileName } };
             return new HttpRequestMessage(HttpMethod.Post, $"api/v4/users/{E(userId)}/image") { Content = form };
         }, token, ct);
     }
@@ -319,11 +319,16 @@ internal sealed class MattermostApiClient : IDisposable
     /// Opens file <paramref name="fileId"/> of this server with <paramref name="token"/> (the server checks that its
     /// user may read the channel), headers read and the body left to stream.
     /// </summary>
-    public async Task<HttpResponseMessage> OpenFileAsync(string fileId, string token, CancellationToken ct)
+    public Task<HttpResponseMessage> OpenFileAsync(string fileId, string token, CancellationToken ct) => OpenAsync($"api/v4/files/{E(fileId)}", token, ct);
+
+    /// <summary>Opens user <paramref name="userId"/>'s profile image (<c>GET /users/{id}/image</c>) with <paramref name="token"/>.</summary>
+    public Task<HttpResponseMessage> OpenUserImageAsync(string userId, string token, CancellationToken ct) => OpenAsync($"api/v4/users/{E(userId)}/image", token, ct);
+
+    private async Task<HttpResponseMessage> OpenAsync(string path, string token, CancellationToken ct)
     {
         var response = await _pipeline.ExecuteAsync(async c =>
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"api/v4/files/{E(fileId)}");
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, c);
         }, ct);
@@ -335,13 +340,6 @@ internal sealed class MattermostApiClient : IDisposable
         {
             throw await ToExceptionAsync(response, ct);
         }
-    }
-
-    public async Task<byte[]> DownloadAsync(Uri url, CancellationToken ct)
-    {
-        using var r = await _http.GetAsync(url, ct);
-        r.EnsureSuccessStatusCode();
-        return await r.Content.ReadAsByteArrayAsync(ct);
     }
 
     public void Dispose() => _http.Dispose();
