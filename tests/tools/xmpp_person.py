@@ -6,7 +6,9 @@ stdin : {"cmd":"say","body":"..."} [optional "id", optional "oob": a URL sent as
         optional "thread" (XEP-0201), "reply_id" (XEP-0461), "references": [{"uri","begin","end"}] (XEP-0372 mentions)],
         {"cmd":"correct","id":"<id of own message>","body":"..."},
         {"cmd":"react","id":"<stanza-id of a message>","key":"<emoji>"} [optional "new_id"] (XEP-0444),
-        {"cmd":"nick","nick":"..."} (a nick change in the room, XEP-0045 7.6), {"cmd":"quit"}
+        {"cmd":"nick","nick":"..."} (a nick change in the room, XEP-0045 7.6), {"cmd":"quit"},
+        {"cmd":"avatar","id":..,"path":..,"type":..} (XEP-0153: the picture in our vCard, its SHA-1 in our room presence),
+        {"cmd":"vcard","id":..,"nick":..} (asks an occupant's vCard through the room)
 stdout: {"event":"joined","nick":..} once in the room; {"event":"presence","nick":..,"type":"available"|"unavailable",
         "self":bool,"codes":[..]} for every occupant presence; one line per groupchat message received:
         {"event":"message","from_nick":..,"body":..,"bodies":{lang: body},"id":..,"stanza_id":..,"delayed":bool,"replace_id":..,
@@ -85,6 +87,9 @@ class Person(slixmpp.ClientXMPP):
         if x is None:
             return
         codes = {s.get("code") for s in x.findall("{%s}status" % NS_MUC_USER)}
+        update = pres.xml.find("{vcard-temp:x:update}x")
+        if pres["from"].resource and update is not None and update.find("{vcard-temp:x:update}photo") is not None:
+            emit({"event": "photo", "nick": pres["from"].resource, "hash": update.findtext("{vcard-temp:x:update}photo") or ""})
         if pres["from"].resource:
             emit({"event": "presence", "nick": pres["from"].resource,
                   "type": "unavailable" if pres["type"] == "unavailable" else "available",
@@ -208,6 +213,12 @@ class Person(slixmpp.ClientXMPP):
         if kind == "upload":
             asyncio.ensure_future(self.upload(cmd))
             return
+        if kind == "avatar":
+            asyncio.ensure_future(self.set_avatar(cmd))
+            return
+        if kind == "vcard":
+            asyncio.ensure_future(self.get_vcard(cmd))
+            return
         if kind == "nick":
             # A nick change is a plain presence to the new occupant JID; the room answers with 303 then 110.
             self.nick = cmd["nick"]
@@ -242,6 +253,51 @@ class Person(slixmpp.ClientXMPP):
             emit({"event": "uploaded", "id": cmd["id"], "url": get.get("url"), "status": status})
         except Exception as exc:  # reported to the test, which fails with it
             emit({"event": "error", "where": "upload", "detail": repr(exc), "id": cmd.get("id")})
+
+
+async def _set_avatar(person, cmd):
+    # XEP-0153 as a client does it: the photo in our vCard on our server, then its SHA-1 in our room presence.
+    try:
+        import base64
+        import hashlib
+        with open(cmd["path"], "rb") as f:
+            data = f.read()
+        iq = person.make_iq_set()
+        vcard = ET.Element("{vcard-temp}vCard")
+        ET.SubElement(vcard, "{vcard-temp}FN").text = person.nick
+        photo = ET.SubElement(vcard, "{vcard-temp}PHOTO")
+        ET.SubElement(photo, "{vcard-temp}TYPE").text = cmd["type"]
+        ET.SubElement(photo, "{vcard-temp}BINVAL").text = base64.b64encode(data).decode("ascii")
+        iq.append(vcard)
+        await iq.send(timeout=10)
+        pres = person.make_presence(pto="%s/%s" % (person.room, person.nick))
+        x = ET.Element("{vcard-temp:x:update}x")
+        ET.SubElement(x, "{vcard-temp:x:update}photo").text = hashlib.sha1(data).hexdigest()
+        pres.append(x)
+        pres.send()
+        emit({"event": "sent", "id": cmd["id"]})
+    except Exception as exc:
+        emit({"event": "error", "where": "avatar", "detail": repr(exc), "id": cmd.get("id")})
+
+
+async def _get_vcard(person, cmd):
+    try:
+        import base64
+        iq = person.make_iq_get(ito="%s/%s" % (person.room, cmd["nick"]))
+        iq.append(ET.Element("{vcard-temp}vCard"))
+        result = await iq.send(timeout=10)
+        vcard = result.xml.find("{vcard-temp}vCard")
+        photo = vcard.find("{vcard-temp}PHOTO") if vcard is not None else None
+        emit({"event": "vcard", "id": cmd["id"],
+              "fn": vcard.findtext("{vcard-temp}FN") if vcard is not None else None,
+              "type": photo.findtext("{vcard-temp}TYPE") if photo is not None else None,
+              "data": "".join((photo.findtext("{vcard-temp}BINVAL") or "").split()) if photo is not None else None})
+    except Exception as exc:
+        emit({"event": "error", "where": "vcard", "detail": repr(exc), "id": cmd.get("id")})
+
+
+Person.set_avatar = _set_avatar
+Person.get_vcard = _get_vcard
 
 
 def main():

@@ -24,6 +24,18 @@ public sealed class AvatarsEndToEndTests
         net.Hs.SetAvatarUrl(net.Bob!.UserId, net.Hs.UploadMedia(bobPicture, "image/jpeg", "bob.jpg"));
         await net.StartBridgeAsync();
         await using var alice = await net.AliceAsync();
+        var alicePicture = Png(32, 32, 2000);
+        await alice.SetAvatarAsync(alicePicture, "image/png");
+
+        // XMPP → Matrix and Mattermost: Alice's vCard photo (XEP-0153), read through the room from her server.
+        await alice.SayConfirmedAsync("av-0 from alice");
+        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("av-0").Count == 1 && net.MattermostPosts("av-0").Count == 1, Long, "Alice's message");
+        var alicePuppetMatrix = net.MatrixMessages("av-0")[0].Sender;
+        var alicePuppetMm = net.MattermostPosts("av-0")[0].UserId;
+        await ThreeNetworks.WaitUntilAsync(() => MatrixAvatar(net, alicePuppetMatrix) is not null && net.Mm.GetProfileImage(alicePuppetMm) is not null,
+            Long, "Alice's puppets' pictures");
+        Assert.Equal(Sha(alicePicture), Sha(MatrixAvatar(net, alicePuppetMatrix)!));
+        Assert.Equal(Sha(alicePicture), Sha(net.Mm.GetProfileImage(alicePuppetMm)!));
 
         // Mattermost → Matrix: Carol's puppet carries her picture.
         net.CarolSays("av-1 from carol");
@@ -39,6 +51,17 @@ public sealed class AvatarsEndToEndTests
         Assert.NotEqual(net.Carol.Id, bobPuppet);
         await ThreeNetworks.WaitUntilAsync(() => net.Mm.GetProfileImage(bobPuppet) is not null, Long, "Bob's puppet's picture on Mattermost");
         Assert.Equal(Sha(bobPicture), Sha(net.Mm.GetProfileImage(bobPuppet)!));
+
+        // On XMPP: Carol's and Bob's puppets advertise their pictures' SHA-1 and serve them in their vCards.
+        await ThreeNetworks.WaitUntilAsync(() => alice.Messages.Any(m => m.Body.StartsWith("av-1", StringComparison.Ordinal))
+            && alice.Messages.Any(m => m.Body.StartsWith("av-2", StringComparison.Ordinal)), Long, "Carol's and Bob's messages on XMPP");
+        foreach (var (prefix, picture) in new[] { ("av-1", carolPicture), ("av-2", bobPicture) })
+        {
+            var nick = alice.Messages.First(m => m.Body.StartsWith(prefix, StringComparison.Ordinal)).FromNick;
+            await ThreeNetworks.WaitUntilAsync(() => alice.Photos.GetValueOrDefault(nick) == Sha1(picture), Long, $"the photo hash of {nick}");
+            var vcard = await alice.GetVcardAsync(nick);
+            Assert.Equal(Sha(picture), Sha(vcard.Photo!));
+        }
 
         // More messages: the pictures are not read again (one read of Carol's for every destination).
         for (var i = 0; i < 3; i++)
@@ -80,6 +103,8 @@ public sealed class AvatarsEndToEndTests
         MatrixProfileAvatar(net, userId) is { } mxc && net.Hs.GetMedia(mxc) is { } media ? media.Data : null;
 
     private static string Sha(byte[] data) => Convert.ToHexString(SHA256.HashData(data));
+
+    private static string Sha1(byte[] data) => Convert.ToHexStringLower(SHA1.HashData(data));
 
     /// <summary>A PNG signature and IHDR of the given size, then random bytes (the servers read the header only).</summary>
     internal static byte[] Png(int width, int height, int length)
