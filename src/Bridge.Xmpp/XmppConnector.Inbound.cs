@@ -125,6 +125,11 @@ internal sealed partial class XmppConnector
             return; // every puppet gets its own copy: the room is read through the bot only
         }
 
+        if (TryRelayTyping(room, from.Value, message))
+        {
+            return; // a chat state alone is typing: ephemeral, never a message
+        }
+
         var codes = message.Elements(Ns.MucUser + "x").Elements(Ns.MucUser + "status").Select(s => (string?)s.Attribute("code")).ToList();
         if (codes.Contains("172"))
         {

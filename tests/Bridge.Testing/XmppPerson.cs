@@ -287,6 +287,27 @@ public sealed class XmppPerson : IAsyncDisposable
     }
 
     private readonly Dictionary<string, string> _photos = new(StringComparer.Ordinal);
+    private readonly List<(string Nick, string State)> _chatStates = [];
+
+    /// <summary>XEP-0085 chat states (composing, paused, ...) seen in the room without a body, oldest first.</summary>
+    public IReadOnlyList<(string Nick, string State)> ChatStates
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _chatStates];
+            }
+        }
+    }
+
+    /// <summary>Sends an XEP-0085 chat state (composing, paused) to the room, as a client does while its person types.</summary>
+    public async Task SendChatStateAsync(string state, TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await SendLineAsync(JsonSerializer.Serialize(new { cmd = "chatstate", id, state }));
+        await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
+    }
     private readonly Dictionary<string, ReceivedVcard> _vcards = new(StringComparer.Ordinal);
 
     /// <summary>The XEP-0153 photo hash each occupant last advertised in its presence ("" for none), by nick.</summary>
@@ -517,6 +538,9 @@ public sealed class XmppPerson : IAsyncDisposable
                         _sent.Add(sentId);
                     }
 
+                    break;
+                case "chatstate":
+                    _chatStates.Add(((string?)node["from_nick"] ?? "", (string?)node["state"] ?? ""));
                     break;
                 case "photo":
                     _photos[(string?)node["nick"] ?? ""] = (string?)node["hash"] ?? "";

@@ -8,7 +8,9 @@ stdin : {"cmd":"say","body":"..."} [optional "id", optional "oob": a URL sent as
         {"cmd":"react","id":"<stanza-id of a message>","key":"<emoji>"} [optional "new_id"] (XEP-0444),
         {"cmd":"nick","nick":"..."} (a nick change in the room, XEP-0045 7.6), {"cmd":"quit"},
         {"cmd":"avatar","id":..,"path":..,"type":..} (XEP-0153: the picture in our vCard, its SHA-1 in our room presence),
-        {"cmd":"vcard","id":..,"nick":..} (asks an occupant's vCard through the room)
+        {"cmd":"vcard","id":..,"nick":..} (asks an occupant's vCard through the room),
+        {"cmd":"chatstate","state":"composing"|"paused"} (XEP-0085 in the room, no body);
+        {"event":"chatstate","from_nick":..,"state":..} for each bodyless chat-state message in the room
 stdout: {"event":"joined","nick":..} once in the room; {"event":"presence","nick":..,"type":"available"|"unavailable",
         "self":bool,"codes":[..]} for every occupant presence; one line per groupchat message received:
         {"event":"message","from_nick":..,"body":..,"bodies":{lang: body},"id":..,"stanza_id":..,"delayed":bool,"replace_id":..,
@@ -65,6 +67,7 @@ class Person(slixmpp.ClientXMPP):
         self.add_event_handler("presence_error", self.on_presence)
         self.add_event_handler("presence_unavailable", self.on_presence)
         self.add_event_handler("disconnected", lambda _e: emit({"event": "disconnected"}))
+        self.register_handler(Callback("ChatStates", MatchXPath("{jabber:client}message/{http://jabber.org/protocol/chatstates}*"), self.on_chatstate))
         self.register_handler(Callback("Reactions", MatchXPath("{jabber:client}message/{%s}reactions" % NS_REACTIONS), self.on_reactions))
 
     async def on_start(self, _event):
@@ -141,6 +144,13 @@ class Person(slixmpp.ClientXMPP):
                            for r in msg.xml.findall("{%s}reference" % NS_REFERENCE)],
         })
 
+    def on_chatstate(self, msg):
+        if msg["type"] != "groupchat" or msg["from"].bare != self.room or msg.xml.find("{jabber:client}body") is not None:
+            return
+        for el in msg.xml:
+            if el.tag.startswith("{http://jabber.org/protocol/chatstates}"):
+                emit({"event": "chatstate", "from_nick": msg["from"].resource, "state": el.tag.split("}")[1]})
+
     def on_reactions(self, msg):
         # slixmpp's own message events need a <body/>; XEP-0444 reactions have none, so they get their own handler.
         reactions = msg.xml.find("{%s}reactions" % NS_REACTIONS)
@@ -215,6 +225,12 @@ class Person(slixmpp.ClientXMPP):
             return
         if kind == "avatar":
             asyncio.ensure_future(self.set_avatar(cmd))
+            return
+        if kind == "chatstate":
+            msg = self.make_message(mto=self.room, mtype="groupchat")
+            msg.append(ET.Element("{http://jabber.org/protocol/chatstates}%s" % cmd["state"]))
+            msg.send()
+            emit({"event": "sent", "id": cmd.get("id")})
             return
         if kind == "vcard":
             asyncio.ensure_future(self.get_vcard(cmd))

@@ -53,6 +53,9 @@ public sealed record ConnectorContext
 
     private Profiles.AvatarReader? _avatars;
 
+    /// <summary>Where typing is reported (ephemeral: never stored). Unset: typing goes nowhere.</summary>
+    public Typing.ITypingSink Typing { get; init; } = Bridge.Core.Typing.NoTyping.Instance;
+
     /// <summary>Services of the host, for connectors that need more (HttpClient factory, server hosting).</summary>
     public IServiceProvider? Services { get; init; }
 }
