@@ -94,6 +94,9 @@ public sealed partial class MattermostConnector
                     await IngestReactionRemovedAsync(removed, channelId, ct);
                 }
                 break;
+            case "typing":
+                await HandleTypingAsync(data, ct);
+                break;
             case "user_updated":
                 if (data["user"]?.Deserialize<MmUser>(MmJson.Options) is { Id.Length: > 0 } user)
                 {

@@ -187,6 +187,15 @@ internal sealed class MattermostApiClient : IDisposable
     public Task<MmUser> PatchUserAsync(string userId, object patch, string token, CancellationToken ct) =>
         SendJsonAsync<MmUser>(HttpMethod.Put, $"api/v4/users/{E(userId)}/patch", patch, token, ct);
 
+    /// <summary><c>POST /users/{id}/typing</c>: the server tells the channel that the user is typing (the user or manage_system).</summary>
+    public async Task PublishTypingAsync(string userId, string channelId, string token, CancellationToken ct)
+    {
+        using var _ = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post, $"api/v4/users/{E(userId)}/typing")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { channel_id = channelId, parent_id = "" }),
+        }, token, ct);
+    }
+
     public async Task VerifyEmailAsync(string userId, string token, CancellationToken ct)
     {
         using var _ = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post, $"api/v4/users/{E(userId)}/email/verify/member"), token, ct);
