@@ -96,8 +96,9 @@ public sealed class AvatarReader
         {
             reason = "timed out";
         }
-        catch (Exception e) when (e is HttpRequestException or IOException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Whatever a source connector throws costs only the picture: it must never fail the message it came with.
             reason = e.Message;
         }
 

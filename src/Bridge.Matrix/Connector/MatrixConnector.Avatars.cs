@@ -80,6 +80,12 @@ public sealed partial class MatrixConnector
             // Refused for good (too large for the homeserver, ...): remembered below, so not tried on every message.
             _logger.LogWarning(AvatarNotSet, "Picture of {Puppet} refused by the homeserver: {Error}", userId, ex.Message);
         }
+        catch (Exception ex) when (ex is MatrixApiException or HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            // The homeserver is failing for now: the message goes without the picture, which is tried with the next one.
+            _logger.LogInformation(AvatarNotSet, "Picture of {Puppet} not set for now: {Error}", userId, ex.Message);
+            return;
+        }
 
         await _context.State.SetAsync(PuppetScope, key, avatar.Key, ct);
         _puppetNames[key] = avatar.Key;

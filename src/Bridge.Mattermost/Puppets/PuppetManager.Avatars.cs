@@ -36,11 +36,17 @@ internal sealed partial class PuppetManager
                 await _api.SetProfileImageAsync(rec.UserId, image.Bytes, image.ContentType, image.FileName, adminToken, ct);
                 _logger.LogInformation(AvatarSet, "Picture of @{Username} set ({Bytes} bytes, {Type})", rec.Username, image.Bytes.Length, image.ContentType);
             }
-            catch (MattermostApiException e) when ((int)e.Status is >= 400 and < 500)
+            catch (MattermostApiException e) when ((int)e.Status is >= 400 and < 500 && e.Status != System.Net.HttpStatusCode.TooManyRequests)
             {
                 // Refused for good (not an image the server decodes, too large): remembered, so not tried per message.
                 _logger.LogWarning(AvatarRefused, "Picture of @{Username} refused by Mattermost: {Error}", rec.Username, e.Message);
                 return await SaveAsync(person.Key, rec with { AvatarUrl = avatar.Key }, ct);
+            }
+            catch (Exception e) when (e is MattermostApiException or HttpRequestException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+            {
+                // The server is failing for now: the message goes without the picture, which is tried with the next one.
+                _logger.LogInformation(AvatarRefused, "Picture of @{Username} not set for now: {Error}", rec.Username, e.Message);
+                return rec;
             }
         }
         return await SaveAsync(person.Key, rec with { AvatarUrl = avatar.Key, AvatarHash = image.Sha256 }, ct);

@@ -79,6 +79,17 @@ public sealed class AvatarReaderTests
         Assert.Equal(TimeSpan.FromHours(6), AvatarReader.Backoff(30));
     }
 
+    [Fact]
+    public async Task Whatever_a_source_throws_costs_only_the_picture()
+    {
+        var source = new PictureSource("mm", Png, "image/png") { Throw = true };
+        var (reader, time, _) = Reader(source);
+        Assert.Null(await reader.ReadAsync(Ref("1"), CancellationToken.None)); // not an exception that fails the message
+        source.Throw = false;
+        time.Advance(TimeSpan.FromSeconds(61));
+        Assert.NotNull(await reader.ReadAsync(Ref("1"), CancellationToken.None)); // and nothing broken stays cached
+    }
+
     private static AvatarRef Ref(string version) => new(new MediaSource("mm", "avatar:u1"), version);
 
     private static (AvatarReader Reader, ManualTime Time, CountingLogger Log) Reader(PictureSource source, long maxBytes = AvatarReader.DefaultMaxBytes)
@@ -118,6 +129,7 @@ public sealed class AvatarReaderTests
 
         public int Opened => Volatile.Read(ref _opened);
         public bool Fail { get; set; }
+        public bool Throw { get; set; }
         public string NetworkId { get; } = networkId;
         public NetworkKind Kind => NetworkKind.Mattermost;
         public bool IsReady => true;
@@ -126,6 +138,10 @@ public sealed class AvatarReaderTests
         {
             Interlocked.Increment(ref _opened);
             await Task.Delay(20, cancellationToken); // long enough for concurrent readers to meet
+            if (Throw)
+            {
+                throw new InvalidOperationException("a connector bug");
+            }
             return Fail
                 ? throw new MediaUnavailableException(MediaFailure.Unavailable, "404")
                 : new MediaDownload(new MemoryStream(data), type, data.Length);
