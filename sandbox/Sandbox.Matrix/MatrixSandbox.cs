@@ -247,6 +247,24 @@ public sealed class MatrixSandbox : IAsyncDisposable
     public void SetDisplayName(string userId, string displayName) =>
         _homeserver.SetProfileField(Direct(userId), userId, "displayname", displayName);
 
+    /// <summary>Sets <paramref name="userId"/>'s profile <c>avatar_url</c> (an mxc URI; the homeserver does not check it exists) and member events.</summary>
+    public void SetAvatarUrl(string userId, string mxcUri) =>
+        _homeserver.SetProfileField(Direct(userId), userId, "avatar_url", mxcUri);
+
+    /// <summary>Stores <paramref name="data"/> in the media repository as an upload would; its <c>mxc://</c> URI.</summary>
+    public string UploadMedia(byte[] data, string contentType, string? fileName = null) =>
+        $"mxc://{_homeserver.ServerName}/{_homeserver.Media.Add(data, contentType, fileName)}";
+
+    /// <summary>The bytes and type stored under <paramref name="mxcUri"/> on this server, or null.</summary>
+    public (byte[] Data, string ContentType)? GetMedia(string mxcUri)
+    {
+        var prefix = $"mxc://{_homeserver.ServerName}/";
+        return mxcUri.StartsWith(prefix, StringComparison.Ordinal) && _homeserver.Media.Get(mxcUri[prefix.Length..]) is { } m ? (m.Data, m.ContentType) : null;
+    }
+
+    /// <summary>How many download requests (either path, found or not) named <paramref name="mxcUri"/>'s media id.</summary>
+    public int MediaDownloads(string mxcUri) => _homeserver.Media.Downloads(mxcUri[(mxcUri.LastIndexOf('/') + 1)..]);
+
     /// <summary>The room's timeline as stored (client format with room_id), oldest first.</summary>
     public IReadOnlyList<JsonObject> GetTimeline(string roomId) => _homeserver.Timeline(roomId);
 

@@ -170,6 +170,15 @@ public sealed class MattermostSandbox : IAsyncDisposable
     public void SetNames(string userId, string firstName, string lastName, string nickname = "") =>
         _state.PatchUser(SystemActor(), userId, new JsonObject { ["first_name"] = firstName, ["last_name"] = lastName, ["nickname"] = nickname });
 
+    /// <summary>Sets <paramref name="userId"/>'s picture as they would themselves (the same checks as the API: an image).</summary>
+    public void SetProfileImage(string userId, byte[] image) => _state.SetProfileImage(_state.GetUser(userId), userId, image);
+
+    /// <summary>The user's uploaded picture (null: the default drawn one).</summary>
+    public byte[]? GetProfileImage(string userId) => _state.GetUser(userId).Picture?.Data;
+
+    /// <summary>How many <c>GET /users/{id}/image</c> requests named <paramref name="userId"/>.</summary>
+    public int ProfileImageReads(string userId) => _state.PictureReads(userId);
+
     public void AddToTeam(string teamId, string userId) => _state.AddTeamMember(SystemActor(), teamId, userId);
 
     public void AddToChannel(string channelId, string userId) =>

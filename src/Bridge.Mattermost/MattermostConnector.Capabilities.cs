@@ -16,7 +16,7 @@ public sealed partial class MattermostConnector
         Threads = true,
         Files = true,
         RichText = RichText.Markdown,
-        Typing = false,
+        Typing = true,
         ReactionKeys = "emoji with a Mattermost name, and :name: shortcodes",
     };
 

@@ -97,6 +97,9 @@ public sealed partial class MattermostConnector
                     await IngestReactionRemovedAsync(removed, channelId, ct);
                 }
                 break;
+            case "typing":
+                await HandleTypingAsync(data, ct);
+                break;
             case "user_updated":
                 if (data["user"]?.Deserialize<MmUser>(MmJson.Options) is { Id.Length: > 0 } user)
                 {
@@ -310,7 +313,7 @@ public sealed partial class MattermostConnector
             DisplayName = overrideName ?? user?.NameShownToMembers(_facts?.FullNamesShown == true) ?? userId,
             Handle = overrideName ?? (user is { Username.Length: > 0 } ? user.Username : null),
             Organisation = _network.Organisation.Length > 0 ? _network.Organisation : null,
-            AvatarUrl = new Uri(_api.BaseAddress, $"api/v4/users/{userId}/image").ToString(),
+            Avatar = AvatarOf(user),
         };
     }
 

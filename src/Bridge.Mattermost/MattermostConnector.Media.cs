@@ -13,6 +13,10 @@ public sealed partial class MattermostConnector : IMediaSource
 {
     public async Task<MediaDownload> OpenMediaAsync(string reference, CancellationToken cancellationToken)
     {
+        if (IsAvatarReference(reference))
+        {
+            return await OpenAvatarAsync(reference, cancellationToken);
+        }
         // References are file ids this connector put on its own inbound events; anything else is not one of ours.
         if (!IsFileId(reference))
         {

@@ -57,7 +57,7 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
         _logger = context.LoggerFactory.CreateLogger("Bridge.Mattermost." + network.Id);
         _api = new MattermostApiClient(options, _logger, handler, context.Time);
         _history = new ConnectionHistory(context.Time);
-        _puppets = new PuppetManager(_api, context.State, network.Id, options, _logger, context.Secrets);
+        _puppets = new PuppetManager(_api, context.State, network.Id, options, _logger, context.Secrets) { Avatars = context.Avatars };
         _earlierRunPosts = new EarlierRunPosts(ChangedSinceAsync, Tag("key"));
     }
 

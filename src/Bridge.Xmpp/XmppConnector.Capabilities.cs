@@ -20,7 +20,7 @@ internal sealed partial class XmppConnector
         Threads = true,
         Files = true,
         RichText = RichText.Styling,
-        Typing = false,
+        Typing = true,
         ReactionKeys = "emoji only (XEP-0444)",
     };
 

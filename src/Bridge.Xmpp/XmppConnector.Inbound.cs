@@ -130,6 +130,11 @@ internal sealed partial class XmppConnector
             return; // every puppet gets its own copy: the room is read through the bot only
         }
 
+        if (TryRelayTyping(room, from.Value, message))
+        {
+            return; // a chat state alone is typing: ephemeral, never a message
+        }
+
         var codes = message.Elements(Ns.MucUser + "x").Elements(Ns.MucUser + "status").Select(s => (string?)s.Attribute("code")).ToList();
         if (codes.Contains("172"))
         {
@@ -329,7 +334,7 @@ internal sealed partial class XmppConnector
             NativeId = nativeId,
             Kind = kind,
             MessageKind = messageKind,
-            Sender = new PersonRef { NetworkId = _network.Id, UserId = userId, DisplayName = nick, Handle = nick },
+            Sender = new PersonRef { NetworkId = _network.Id, UserId = userId, DisplayName = nick, Handle = nick, Avatar = OccupantAvatar(room, nick) },
             Text = text,
             TextFormat = TextFormat.Styling,
             TargetNativeId = target,

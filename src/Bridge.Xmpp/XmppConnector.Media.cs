@@ -37,6 +37,10 @@ internal sealed partial class XmppConnector : IMediaSource
 
     public async Task<MediaDownload> OpenMediaAsync(string reference, CancellationToken cancellationToken)
     {
+        if (IsVcardReference(reference))
+        {
+            return await OpenVcardPhotoAsync(reference, cancellationToken);
+        }
         if (!Uri.TryCreate(reference, UriKind.Absolute, out var url) || !IsFileHost(url))
         {
             throw new MediaUnavailableException(MediaFailure.NotFetchable, "not a URL of this network's file hosts");

@@ -125,7 +125,8 @@ internal sealed partial class XmppConnector
             var presence = new XElement(Ns.Component + "presence",
                 new XAttribute("from", occupancy.OccupantJid.ToString()),
                 new XAttribute("to", $"{room.Key}/{nick}"),
-                new XElement(Ns.Muc + "x", history));
+                new XElement(Ns.Muc + "x", history),
+                PhotoUpdateFor(occupancy));
             XElement reply;
             try
             {
@@ -242,7 +243,8 @@ internal sealed partial class XmppConnector
                 // A nick change is a plain presence to the new occupant JID, without the MUC join element.
                 await stream.SendAsync(new XElement(Ns.Component + "presence",
                     new XAttribute("from", occupancy.OccupantJid.ToString()),
-                    new XAttribute("to", $"{occupancy.Room.Key}/{nick}")), cancellationToken);
+                    new XAttribute("to", $"{occupancy.Room.Key}/{nick}"),
+                    PhotoUpdateFor(occupancy)), cancellationToken);
                 reply = await answer.Task.WaitAsync(_options.JoinTimeout, cancellationToken);
             }
             catch (TimeoutException)
@@ -403,6 +405,7 @@ internal sealed partial class XmppConnector
         var item = presence.Elements(Ns.MucUser + "x").Elements(Ns.MucUser + "item").FirstOrDefault();
         var realJid = Jid.TryParse((string?)item?.Attribute("jid"), out var jid) ? jid.Value.BareString : null;
         var occupantId = (string?)presence.Element(Ns.OccupantId + "occupant-id")?.Attribute("id");
+        TrackPhoto(room, nick, presence, unavailable);
         lock (_gate)
         {
             if (unavailable)

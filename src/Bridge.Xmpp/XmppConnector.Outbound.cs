@@ -111,6 +111,7 @@ internal sealed partial class XmppConnector
         {
             await EnsureJoinedAsync(occupancy, cancellationToken);
             await FollowDisplayNameAsync(occupancy, cancellationToken);
+            await FollowAvatarAsync(occupancy, ev.Sender, cancellationToken);
         }
         catch (JoinFailedException ex) when (ex.Permanent)
         {

@@ -533,6 +533,10 @@ internal sealed partial class XmppConnector : INetworkConnector, IConnectorVital
         {
             reply = Iq("result", to.Value, from.Value, id, new XElement(Ns.DiscoItems + "query"));
         }
+        else if (type == "get" && payload?.Name == Ns.VcardTemp + "vCard" && to.Value.Local is not null)
+        {
+            reply = Iq("result", to.Value, from.Value, id, await PuppetVcardAsync(to.Value, cancellationToken));
+        }
         else if (type == "get" && payload?.Name == Ns.Ping + "ping")
         {
             reply = Iq("result", to.Value, from.Value, id);

@@ -30,4 +30,5 @@ internal static class XmppLog
     public static readonly EventId UploadService = new(4044, nameof(UploadService));
     public static readonly EventId AttachmentNotCopied = new(4045, nameof(AttachmentNotCopied));
     public static readonly EventId MediaNotServed = new(4046, nameof(MediaNotServed));
+    public static readonly EventId VcardServed = new(4047, nameof(VcardServed));
 }

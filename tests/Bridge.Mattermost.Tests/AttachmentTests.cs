@@ -106,20 +106,27 @@ public sealed class AttachmentTests
     }
 
     [Fact]
-    public async Task The_puppets_avatar_follows_the_person()
+    public async Task An_avatar_url_somewhere_else_is_never_fetched()
     {
+        // Pictures cross only through their own network's connector (AvatarTests); a URL a network passed is not one.
         await using var h = await MmHarness.StartAsync();
+        var requests = 0;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
         await using var media = builder.Build();
         var png = Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==");
-        media.MapGet("/alice.png", () => Results.Bytes(png, "image/png"));
+        media.MapGet("/alice.png", () =>
+        {
+            Interlocked.Increment(ref requests);
+            return Results.Bytes(png, "image/png");
+        });
         await media.StartAsync();
 
         var id = await h.DeliverTextAsync("with a face", MmHarness.Person(avatarUrl: media.Urls.First() + "/alice.png"));
         var puppet = h.Sandbox.GetUser(h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == id).UserId);
-        Assert.NotEqual(0, puppet.LastPictureUpdate);
+        Assert.Equal(0, puppet.LastPictureUpdate);
+        Assert.Equal(0, Volatile.Read(ref requests));
         await media.StopAsync();
     }
 

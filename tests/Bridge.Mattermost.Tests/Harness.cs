@@ -88,17 +88,21 @@ internal sealed class MmHarness : IAsyncDisposable
     /// <summary>The links the connector sees (change them with <see cref="BridgeTopology.ReplaceLinks"/>, as the link manager does).</summary>
     public BridgeTopology Topology { get; private set; } = null!;
 
+    /// <summary>Where connectors started from now on report typing (none by default).</summary>
+    public Bridge.Core.Typing.ITypingSink Typing { get; set; } = Bridge.Core.Typing.NoTyping.Instance;
+
     /// <summary>Makes the HTTP handler of each connector started from now on (to watch or break its requests).</summary>
     public Func<HttpMessageHandler>? Handler { get; set; }
 
     public static async Task<MmHarness> StartAsync(Action<SandboxSettings>? server = null, Action<MattermostOptions>? options = null, bool waitReady = true,
-        Func<MattermostSandbox, string>? token = null, string channel = DefaultChannel, string seedChannel = "town-square")
+        Func<MattermostSandbox, string>? token = null, string channel = DefaultChannel, string seedChannel = "town-square",
+        Bridge.Core.Typing.ITypingSink? typing = null)
     {
         var settings = new SandboxSettings { EnableUserAccessTokens = true, EnableBotAccountCreation = true, EnablePostUsernameOverride = true, EnablePostIconOverride = true };
         server?.Invoke(settings);
         var sandbox = new MattermostSandbox(settings);
         await sandbox.StartAsync();
-        var h = new MmHarness(sandbox, sandbox.Seed(channelName: seedChannel)) { LinkedChannel = channel };
+        var h = new MmHarness(sandbox, sandbox.Seed(channelName: seedChannel)) { LinkedChannel = channel, Typing = typing ?? Bridge.Core.Typing.NoTyping.Instance };
         var o = new MattermostOptions
         {
             Url = sandbox.BaseUrl.ToString(),
@@ -131,6 +135,7 @@ internal sealed class MmHarness : IAsyncDisposable
             Topology = topology,
             LoggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(Logs)),
             Secrets = Secrets,
+            Typing = Typing,
             // The core's media path over this connector alone: files whose source is this server are read back through it.
             Media = new Bridge.Core.Media.MediaReader(Registry, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance),
         };

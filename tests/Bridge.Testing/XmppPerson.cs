@@ -326,6 +326,84 @@ public sealed class XmppPerson : IAsyncDisposable
         }
     }
 
+    private readonly Dictionary<string, string> _photos = new(StringComparer.Ordinal);
+    private readonly List<(string Nick, string State)> _chatStates = [];
+
+    /// <summary>XEP-0085 chat states (composing, paused, ...) seen in the room without a body, oldest first.</summary>
+    public IReadOnlyList<(string Nick, string State)> ChatStates
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _chatStates];
+            }
+        }
+    }
+
+    /// <summary>Sends an XEP-0085 chat state (composing, paused) to the room, as a client does while its person types.</summary>
+    public async Task SendChatStateAsync(string state, TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await SendLineAsync(JsonSerializer.Serialize(new { cmd = "chatstate", id, state }));
+        await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
+    }
+    private readonly Dictionary<string, ReceivedVcard> _vcards = new(StringComparer.Ordinal);
+
+    /// <summary>The XEP-0153 photo hash each occupant last advertised in its presence ("" for none), by nick.</summary>
+    public IReadOnlyDictionary<string, string> Photos
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new Dictionary<string, string>(_photos, StringComparer.Ordinal);
+            }
+        }
+    }
+
+    /// <summary>Publishes <paramref name="image"/> in this person's vCard and its SHA-1 in their room presence (XEP-0153), as clients do.</summary>
+    public async Task SetAvatarAsync(byte[] image, string contentType, TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var path = Path.Combine(Path.GetTempPath(), "xmpp-person-avatar-" + id);
+        await File.WriteAllBytesAsync(path, image);
+        try
+        {
+            await SendLineAsync(JsonSerializer.Serialize(new { cmd = "avatar", id, path, type = contentType }));
+            await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>Asks an occupant's vCard through the room (XEP-0054 as MUC clients do it) and returns it.</summary>
+    public async Task<ReceivedVcard> GetVcardAsync(string nick, TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await SendLineAsync(JsonSerializer.Serialize(new { cmd = "vcard", id, nick }));
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (_vcards.Remove(id, out var vcard))
+                {
+                    return vcard;
+                }
+            }
+
+            if (DateTime.UtcNow > deadline || _process.HasExited)
+            {
+                throw new TimeoutException($"{Nick}: no vCard of {nick}:\n{Log}");
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
     /// <summary>Changes this person's nick in the room (XEP-0045 §7.6) and waits until the room shows the new one.</summary>
     public async Task ChangeNickAsync(string nick, TimeSpan? timeout = null)
     {
@@ -504,6 +582,20 @@ public sealed class XmppPerson : IAsyncDisposable
                     }
 
                     break;
+                case "chatstate":
+                    _chatStates.Add(((string?)node["from_nick"] ?? "", (string?)node["state"] ?? ""));
+                    break;
+                case "photo":
+                    _photos[(string?)node["nick"] ?? ""] = (string?)node["hash"] ?? "";
+                    break;
+                case "vcard":
+                    if ((string?)node["id"] is { } vcardId)
+                    {
+                        _vcards[vcardId] = new ReceivedVcard((string?)node["fn"], (string?)node["type"],
+                            (string?)node["data"] is { } b64 ? Convert.FromBase64String(b64) : null);
+                    }
+
+                    break;
                 case "private":
                     _privateMessages.Add(new PrivateMessage(
                         (string?)node["from"] ?? "",
@@ -541,3 +633,6 @@ public sealed record ReceivedRetraction(string FromNick, string TargetId, DateTi
 public sealed record ReceivedReaction(string FromNick, string TargetId, IReadOnlyList<string> Keys, DateTimeOffset ReceivedAt);
 
 public sealed record PrivateMessage(string From, string? FromNick, string Body, DateTimeOffset ReceivedAt);
+
+/// <summary>A vCard as the client received it: the full name, and the photo's type and bytes (null when it has none).</summary>
+public sealed record ReceivedVcard(string? FullName, string? PhotoType, byte[]? Photo);

@@ -8,13 +8,17 @@ stdin : {"cmd":"say","body":"..."} [optional "id", optional "oob": a URL sent as
         {"cmd":"react","id":"<stanza-id of a message>","key":"<emoji>"} [optional "new_id"] (XEP-0444; or "keys":[..], the
         person's whole set for that message, empty to take every reaction back),
         {"cmd":"retract","id":"<stanza-id of own message>"} [optional "new_id"] (XEP-0424, with the fallback body),
-        {"cmd":"chat","to":"<jid>","body":"..."} (a one-to-one chat message), {"cmd":"nick","nick":"..."} (a nick change in the room, XEP-0045 7.6), {"cmd":"quit"}
+        {"cmd":"chat","to":"<jid>","body":"..."} (a one-to-one chat message), {"cmd":"nick","nick":"..."} (a nick change in the room, XEP-0045 7.6), {"cmd":"quit"},
+        {"cmd":"avatar","id":..,"path":..,"type":..} (XEP-0153: the picture in our vCard, its SHA-1 in our room presence),
+        {"cmd":"vcard","id":..,"nick":..} (asks an occupant's vCard through the room),
+        {"cmd":"chatstate","state":"composing"|"paused"} (XEP-0085 in the room, no body)
 stdout: {"event":"joined","nick":..} once in the room; {"event":"presence","nick":..,"type":"available"|"unavailable",
         "self":bool,"codes":[..]} for every occupant presence; one line per groupchat message received:
         {"event":"message","from_nick":..,"body":..,"bodies":{lang: body},"id":..,"stanza_id":..,"delayed":bool,"replace_id":..,
         "thread":..,"reply_id":..,"references":[{"type","uri","begin","end"}]}
         {"event":"reaction","from_nick":..,"id":<id reacted to>,"keys":[..]} for each XEP-0444 reactions message,
         {"event":"retract","from_nick":..,"id":<id retracted>} for each XEP-0424 retraction received,
+        {"event":"chatstate","from_nick":..,"state":..} for each bodyless chat-state message in the room,
         {"event":"sent","id":..} after each say, correct, react or retract, {"event":"error",...} on errors;
         {"event":"private","from":..,"from_nick":..,"body":..,"type":..} for each chat/normal message with a body (MUC
         private messages, such as the bridge bot's notices; from_nick is set when it came from an occupant of our room).
@@ -68,6 +72,7 @@ class Person(slixmpp.ClientXMPP):
         self.add_event_handler("presence_error", self.on_presence)
         self.add_event_handler("presence_unavailable", self.on_presence)
         self.add_event_handler("disconnected", lambda _e: emit({"event": "disconnected"}))
+        self.register_handler(Callback("ChatStates", MatchXPath("{jabber:client}message/{http://jabber.org/protocol/chatstates}*"), self.on_chatstate))
         self.register_handler(Callback("Reactions", MatchXPath("{jabber:client}message/{%s}reactions" % NS_REACTIONS), self.on_reactions))
 
     async def on_start(self, _event):
@@ -90,6 +95,9 @@ class Person(slixmpp.ClientXMPP):
         if x is None:
             return
         codes = {s.get("code") for s in x.findall("{%s}status" % NS_MUC_USER)}
+        update = pres.xml.find("{vcard-temp:x:update}x")
+        if pres["from"].resource and update is not None and update.find("{vcard-temp:x:update}photo") is not None:
+            emit({"event": "photo", "nick": pres["from"].resource, "hash": update.findtext("{vcard-temp:x:update}photo") or ""})
         if pres["from"].resource:
             emit({"event": "presence", "nick": pres["from"].resource,
                   "type": "unavailable" if pres["type"] == "unavailable" else "available",
@@ -144,6 +152,13 @@ class Person(slixmpp.ClientXMPP):
             "references": [{"type": r.get("type"), "uri": r.get("uri"), "begin": r.get("begin"), "end": r.get("end")}
                            for r in msg.xml.findall("{%s}reference" % NS_REFERENCE)],
         })
+
+    def on_chatstate(self, msg):
+        if msg["type"] != "groupchat" or msg["from"].bare != self.room or msg.xml.find("{jabber:client}body") is not None:
+            return
+        for el in msg.xml:
+            if el.tag.startswith("{http://jabber.org/protocol/chatstates}"):
+                emit({"event": "chatstate", "from_nick": msg["from"].resource, "state": el.tag.split("}")[1]})
 
     def on_reactions(self, msg):
         # slixmpp's own message events need a <body/>; XEP-0444 reactions have none, so they get their own handler.
@@ -239,6 +254,18 @@ class Person(slixmpp.ClientXMPP):
         if kind == "upload":
             asyncio.ensure_future(self.upload(cmd))
             return
+        if kind == "avatar":
+            asyncio.ensure_future(self.set_avatar(cmd))
+            return
+        if kind == "chatstate":
+            msg = self.make_message(mto=self.room, mtype="groupchat")
+            msg.append(ET.Element("{http://jabber.org/protocol/chatstates}%s" % cmd["state"]))
+            msg.send()
+            emit({"event": "sent", "id": cmd.get("id")})
+            return
+        if kind == "vcard":
+            asyncio.ensure_future(self.get_vcard(cmd))
+            return
         if kind == "nick":
             # A nick change is a plain presence to the new occupant JID; the room answers with 303 then 110.
             self.nick = cmd["nick"]
@@ -273,6 +300,51 @@ class Person(slixmpp.ClientXMPP):
             emit({"event": "uploaded", "id": cmd["id"], "url": get.get("url"), "status": status})
         except Exception as exc:  # reported to the test, which fails with it
             emit({"event": "error", "where": "upload", "detail": repr(exc), "id": cmd.get("id")})
+
+
+async def _set_avatar(person, cmd):
+    # XEP-0153 as a client does it: the photo in our vCard on our server, then its SHA-1 in our room presence.
+    try:
+        import base64
+        import hashlib
+        with open(cmd["path"], "rb") as f:
+            data = f.read()
+        iq = person.make_iq_set()
+        vcard = ET.Element("{vcard-temp}vCard")
+        ET.SubElement(vcard, "{vcard-temp}FN").text = person.nick
+        photo = ET.SubElement(vcard, "{vcard-temp}PHOTO")
+        ET.SubElement(photo, "{vcard-temp}TYPE").text = cmd["type"]
+        ET.SubElement(photo, "{vcard-temp}BINVAL").text = base64.b64encode(data).decode("ascii")
+        iq.append(vcard)
+        await iq.send(timeout=10)
+        pres = person.make_presence(pto="%s/%s" % (person.room, person.nick))
+        x = ET.Element("{vcard-temp:x:update}x")
+        ET.SubElement(x, "{vcard-temp:x:update}photo").text = hashlib.sha1(data).hexdigest()
+        pres.append(x)
+        pres.send()
+        emit({"event": "sent", "id": cmd["id"]})
+    except Exception as exc:
+        emit({"event": "error", "where": "avatar", "detail": repr(exc), "id": cmd.get("id")})
+
+
+async def _get_vcard(person, cmd):
+    try:
+        import base64
+        iq = person.make_iq_get(ito="%s/%s" % (person.room, cmd["nick"]))
+        iq.append(ET.Element("{vcard-temp}vCard"))
+        result = await iq.send(timeout=10)
+        vcard = result.xml.find("{vcard-temp}vCard")
+        photo = vcard.find("{vcard-temp}PHOTO") if vcard is not None else None
+        emit({"event": "vcard", "id": cmd["id"],
+              "fn": vcard.findtext("{vcard-temp}FN") if vcard is not None else None,
+              "type": photo.findtext("{vcard-temp}TYPE") if photo is not None else None,
+              "data": "".join((photo.findtext("{vcard-temp}BINVAL") or "").split()) if photo is not None else None})
+    except Exception as exc:
+        emit({"event": "error", "where": "vcard", "detail": repr(exc), "id": cmd.get("id")})
+
+
+Person.set_avatar = _set_avatar
+Person.get_vcard = _get_vcard
 
 
 def main():

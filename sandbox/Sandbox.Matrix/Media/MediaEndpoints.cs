@@ -74,6 +74,7 @@ internal static class MediaEndpoints
     private static IResult Download(HttpContext ctx, string serverName, string mediaId, string? fileName)
     {
         var hs = ctx.Hs();
+        hs.Media.CountDownload(mediaId);
         if (serverName != hs.ServerName || hs.Media.Get(mediaId) is not { } media)
         {
             throw MatrixException.NotFound("Media not found");

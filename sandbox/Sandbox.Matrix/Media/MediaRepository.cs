@@ -5,6 +5,24 @@ internal sealed class MediaRepository
 {
     private readonly object _gate = new();
     private readonly Dictionary<string, StoredMedia> _media = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _downloads = new(StringComparer.Ordinal);
+
+    /// <summary>Counts one download request for <paramref name="mediaId"/> (found or not): how often clients asked.</summary>
+    public void CountDownload(string mediaId)
+    {
+        lock (_gate)
+        {
+            _downloads[mediaId] = _downloads.GetValueOrDefault(mediaId) + 1;
+        }
+    }
+
+    public int Downloads(string mediaId)
+    {
+        lock (_gate)
+        {
+            return _downloads.GetValueOrDefault(mediaId);
+        }
+    }
 
     public string Add(byte[] data, string contentType, string? fileName)
     {

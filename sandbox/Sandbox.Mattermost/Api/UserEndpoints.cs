@@ -94,23 +94,34 @@ internal static class UserEndpoints
         {
             var actor = Actor(ctx);
             var userId = UserIdParam(ctx);
+            state.RequireMayEditUser(actor, userId); // permission before the body, as the server does
             if (!ctx.Request.HasFormContentType)
             {
                 throw new MmApiException(400, "api.user.upload_profile_user.parse.app_error", "Could not parse multipart form.");
             }
             var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted);
-            if (form.Files.GetFile("image") is null)
+            if (form.Files.GetFile("image") is not { } file)
             {
                 throw new MmApiException(400, "api.user.upload_profile_user.no_file.app_error", "No file under 'image' in request.");
             }
-            state.SetProfileImage(actor, userId);
+            using var buffer = new MemoryStream();
+            await file.CopyToAsync(buffer, ctx.RequestAborted);
+            state.SetProfileImage(actor, userId, buffer.ToArray());
             await WriteOkAsync(ctx);
         });
 
         app.MapGet("/api/v4/users/{user_id}/image", async ctx =>
         {
             Actor(ctx);
-            state.GetUser(UserIdParam(ctx));
+            var user = state.GetUser(UserIdParam(ctx));
+            state.CountPictureRead(user.Id);
+            if (user.Picture is { } picture)
+            {
+                ctx.Response.ContentType = picture.ContentType;
+                ctx.Response.ContentLength = picture.Data.Length;
+                await ctx.Response.Body.WriteAsync(picture.Data, ctx.RequestAborted);
+                return;
+            }
             // The server draws a default avatar; a 1x1 PNG stands in for it.
             ctx.Response.ContentType = "image/png";
             await ctx.Response.Body.WriteAsync(Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="), ctx.RequestAborted);

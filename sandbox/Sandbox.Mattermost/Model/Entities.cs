@@ -21,6 +21,9 @@ internal sealed class UserRecord
     public long UpdateAt { get; set; }
     public long DeleteAt { get; set; }
     public long LastPictureUpdate { get; set; }
+
+    /// <summary>The uploaded profile picture and its type (null: the server draws a default).</summary>
+    public (byte[] Data, string ContentType)? Picture { get; set; }
     public JsonObject Props { get; set; } = [];
 
     public bool HasRole(string role) => Roles.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains(role);

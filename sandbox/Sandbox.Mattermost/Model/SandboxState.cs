@@ -263,7 +263,11 @@ internal sealed partial class SandboxState
         Publish?.Invoke(new WsEvent("user_updated", new JsonObject { ["user"] = json }, new WsBroadcast()));
     }
 
-    public void SetProfileImage(UserRecord actor, string userId)
+    /// <summary>
+    /// Only the user or someone with edit_other_users (a system admin) may set a picture. The server decodes the upload
+    /// and refuses what is not an image it can read (400 <c>decode</c>); it keeps PNG, JPEG, GIF, BMP and WebP here.
+    /// </summary>
+    public void RequireMayEditUser(UserRecord actor, string userId)
     {
         lock (Gate)
         {
@@ -272,11 +276,41 @@ internal sealed partial class SandboxState
             {
                 throw MmApiException.Forbidden();
             }
-            user.LastPictureUpdate = Now();
+        }
+    }
+
+    public void SetProfileImage(UserRecord actor, string userId, byte[] data)
+    {
+        var type = PictureType(data)
+            ?? throw new MmApiException(400, "api.user.upload_profile_user.decode.app_error", "Could not decode profile image.");
+        lock (Gate)
+        {
+            var user = GetUser(userId);
+            if (actor.Id != user.Id && !actor.IsAdmin)
+            {
+                throw MmApiException.Forbidden();
+            }
+            user.Picture = (data, type);
+            user.LastPictureUpdate = Math.Max(Now(), user.LastPictureUpdate + 1);
             user.UpdateAt = user.LastPictureUpdate;
             PublishUserUpdated(user);
         }
     }
+
+    /// <summary>Counts one read of a user's picture (<c>GET /users/{id}/image</c>); tests see how often clients asked.</summary>
+    public void CountPictureRead(string userId) => _pictureReads.AddOrUpdate(userId, 1, (_, n) => n + 1);
+
+    public int PictureReads(string userId) => _pictureReads.GetValueOrDefault(userId);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _pictureReads = new(StringComparer.Ordinal);
+
+    private static string? PictureType(ReadOnlySpan<byte> d) =>
+        d.Length >= 8 && d[..8].SequenceEqual((ReadOnlySpan<byte>)[0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) ? "image/png"
+        : d.Length >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF ? "image/jpeg"
+        : d.Length >= 6 && (d[..6].SequenceEqual("GIF87a"u8) || d[..6].SequenceEqual("GIF89a"u8)) ? "image/gif"
+        : d.Length >= 2 && d[0] == (byte)'B' && d[1] == (byte)'M' ? "image/bmp"
+        : d.Length >= 12 && d[..4].SequenceEqual("RIFF"u8) && d[8..12].SequenceEqual("WEBP"u8) ? "image/webp"
+        : null;
 
     public void VerifyEmail(UserRecord actor, string userId)
     {

@@ -41,6 +41,21 @@ public sealed record ConnectorContext
     /// </summary>
     public Media.IMediaReader Media { get; init; } = Bridge.Core.Media.NoMediaReader.Instance;
 
+    /// <summary>
+    /// Reads people's pictures through <see cref="Media"/>, once per picture version for all destinations, with a
+    /// negative cache. Unset: one reader for this context (and every copy made of it afterwards).
+    /// </summary>
+    public Profiles.AvatarReader Avatars
+    {
+        get => _avatars ?? Interlocked.CompareExchange(ref _avatars, new Profiles.AvatarReader(Media, Time, LoggerFactory.CreateLogger<Profiles.AvatarReader>()), null) ?? _avatars!;
+        init => _avatars = value;
+    }
+
+    private Profiles.AvatarReader? _avatars;
+
+    /// <summary>Where typing is reported (ephemeral: never stored). Unset: typing goes nowhere.</summary>
+    public Typing.ITypingSink Typing { get; init; } = Bridge.Core.Typing.NoTyping.Instance;
+
     /// <summary>Services of the host, for connectors that need more (HttpClient factory, server hosting).</summary>
     public IServiceProvider? Services { get; init; }
 }

@@ -15,6 +15,9 @@ public sealed record PersonRef
 
     public string? AvatarUrl { get; init; }
 
+    /// <summary>The person's picture on their own network (read through its connector), or null when they have none.</summary>
+    public Profiles.AvatarRef? Avatar { get; init; }
+
     /// <summary>
     /// The person's own short handle as everyone in the source room sees it (Mattermost username, Matrix localpart,
     /// XMPP nick), used as the readable part of puppet names; null when the network has none. Never a real JID that the

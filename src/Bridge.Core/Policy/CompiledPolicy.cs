@@ -203,6 +203,12 @@ public sealed partial class CompiledPolicy : ISharingPolicy, INoticeSettingsSour
 
     private PolicyDecision ApplyContent(BridgeEvent e, NetworkDefinition source, NetworkDefinition destination, DestinationRules rules, string? label, string? labelRule, int rank)
     {
+        if (rules.Attachments is not null && e.Sender.Avatar is not null)
+        {
+            // Avatars are pictures: a destination whose files are restricted in any way gets none (fail closed).
+            e = e with { Sender = e.Sender with { Avatar = null } };
+        }
+
         var text = e.Text;
         var html = e.Html;
         var attachments = e.Attachments;

@@ -97,6 +97,9 @@ public sealed class BridgeRuntime : IHostedService
             Services = _services,
             Media = new Media.MediaReader(_registry, _loggerFactory.CreateLogger<Media.MediaReader>()),
             Secrets = _services.GetService(typeof(Security.SecretProtector)) as Security.SecretProtector ?? Security.SecretProtector.None,
+            Typing = _services.GetService(typeof(Policy.ISharingPolicy)) is Policy.ISharingPolicy policy
+                ? new Typing.TypingRelay(_topology, policy, _registry, _loggerFactory.CreateLogger<Typing.TypingRelay>())
+                : Bridge.Core.Typing.NoTyping.Instance,
         };
         foreach (var network in _topology.Networks)
         {

@@ -57,6 +57,20 @@ public sealed class MatrixClient(HttpClient http, Uri homeserver, string asToken
         }
     }
 
+    /// <summary>The user's profile <c>avatar_url</c>, or null when they have none (or the profile is not found).</summary>
+    public async Task<string?> GetAvatarUrlAsync(string userId, CancellationToken ct)
+    {
+        try
+        {
+            var body = await SendAsync(HttpMethod.Get, V3 + "profile/" + Esc(userId) + "/avatar_url", null, null, true, ct);
+            return Formatting.JsonStrings.Of(body["avatar_url"]);
+        }
+        catch (MatrixApiException ex) when (ex.Status == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
     public Task SetDisplayNameAsync(string userId, string displayName, CancellationToken ct) =>
         SendAsync(HttpMethod.Put, V3 + "profile/" + Esc(userId) + "/displayname", userId, new JsonObject { ["displayname"] = displayName }, true, ct);
 

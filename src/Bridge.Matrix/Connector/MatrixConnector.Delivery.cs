@@ -252,41 +252,6 @@ public sealed partial class MatrixConnector
         return (attachment, mxc, file.Length, file.ContentType);
     }
 
-    /// <summary>Copies a person's avatar from its URL into the media repository; null when it cannot be fetched.</summary>
-    private async Task<string?> TryUploadAvatarAsync(string url, string puppet, CancellationToken ct)
-    {
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var source) || source.Scheme is not ("http" or "https"))
-        {
-            return null;
-        }
-
-        byte[] data;
-        string contentType;
-        try
-        {
-            using var response = await _http.GetAsync(source, HttpCompletionOption.ResponseHeadersRead, ct);
-            if (!response.IsSuccessStatusCode || response.Content.Headers.ContentLength > _options.MaxAttachmentBytes)
-            {
-                return null;
-            }
-
-            data = await response.Content.ReadAsByteArrayAsync(ct);
-            if (data.Length > _options.MaxAttachmentBytes)
-            {
-                return null;
-            }
-
-            contentType = response.Content.Headers.ContentType?.MediaType ?? "application/octet-stream";
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
-        {
-            _logger.LogInformation(MatrixLog.DeliveryFailed, "Avatar not fetched ({Error})", ex.Message);
-            return null;
-        }
-
-        return await Client.UploadAsync(data, contentType, "avatar", puppet, ct);
-    }
-
     /// <summary>Registers the person's puppet once (durably remembered) and keeps its display name in sync.</summary>
     private async Task<string> EnsurePuppetAsync(PersonRef person, CancellationToken ct)
     {
@@ -343,39 +308,6 @@ public sealed partial class MatrixConnector
 
         _puppetIds[person.Key] = localpart;
         return localpart;
-    }
-
-    /// <summary>Copies the person's avatar to the puppet when it changed; failures only cost the picture.</summary>
-    private async Task SyncAvatarAsync(PersonRef person, string localpart, string userId, CancellationToken ct)
-    {
-        if (string.IsNullOrEmpty(person.AvatarUrl))
-        {
-            return;
-        }
-
-        var key = localpart + "|avatar";
-        if (!_puppetNames.TryGetValue(key, out var current))
-        {
-            current = await _context.State.GetAsync(PuppetScope, key, ct) ?? "";
-            _puppetNames[key] = current;
-        }
-
-        if (current == person.AvatarUrl)
-        {
-            return;
-        }
-
-        var mxc = person.AvatarUrl.StartsWith("mxc://", StringComparison.Ordinal)
-            ? person.AvatarUrl
-            : await TryUploadAvatarAsync(person.AvatarUrl, userId, ct);
-        if (mxc is null)
-        {
-            return;
-        }
-
-        await Client.SetAvatarUrlAsync(userId, mxc, ct);
-        await _context.State.SetAsync(PuppetScope, key, person.AvatarUrl, ct);
-        _puppetNames[key] = person.AvatarUrl;
     }
 
     /// <summary>Joins the puppet to the room; where the room needs an invite, the bridge bot sends it first.</summary>

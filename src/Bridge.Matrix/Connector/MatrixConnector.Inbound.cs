@@ -114,7 +114,7 @@ public sealed partial class MatrixConnector
             return;
         }
 
-        var person = new PersonRef { NetworkId = NetworkId, UserId = sender, DisplayName = await DisplayNameAsync(sender, ct), Handle = LocalpartOf(sender) };
+        var person = new PersonRef { NetworkId = NetworkId, UserId = sender, DisplayName = await DisplayNameAsync(sender, ct), Handle = LocalpartOf(sender), Avatar = await AvatarOfAsync(sender, ct) };
         var bridgeEvent = _inbound!.Map(ev, channel, person);
         if (bridgeEvent is null)
         {
@@ -178,6 +178,11 @@ public sealed partial class MatrixConnector
         if (Str(content, "displayname") is { Length: > 0 } name && membership == "join")
         {
             _displayNames[stateKey] = name;
+        }
+
+        if (membership == "join")
+        {
+            RememberAvatar(stateKey, content);
         }
 
         if (stateKey == BotUserId && membership == "invite")

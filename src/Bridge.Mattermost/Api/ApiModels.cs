@@ -80,6 +80,9 @@ internal sealed record MmUser
     public long DeleteAt { get; init; }
     public JsonObject? Props { get; init; }
 
+    /// <summary>When the person last set a picture (ms); 0 or absent: the server's drawn default.</summary>
+    public long LastPictureUpdate { get; init; }
+
     public bool IsSystemAdmin => Roles.Split(' ').Contains("system_admin");
 
     public string DisplayName

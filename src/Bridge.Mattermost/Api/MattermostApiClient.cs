@@ -191,6 +191,15 @@ internal sealed class MattermostApiClient : IDisposable
     public Task<MmUser> PatchUserAsync(string userId, object patch, string token, CancellationToken ct) =>
         SendJsonAsync<MmUser>(HttpMethod.Put, $"api/v4/users/{E(userId)}/patch", patch, token, ct);
 
+    /// <summary><c>POST /users/{id}/typing</c>: the server tells the channel that the user is typing (the user or manage_system).</summary>
+    public async Task PublishTypingAsync(string userId, string channelId, string token, CancellationToken ct)
+    {
+        using var _ = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post, $"api/v4/users/{E(userId)}/typing")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { channel_id = channelId, parent_id = "" }),
+        }, token, ct);
+    }
+
     public async Task VerifyEmailAsync(string userId, string token, CancellationToken ct)
     {
         using var _ = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post, $"api/v4/users/{E(userId)}/email/verify/member"), token, ct);
@@ -308,13 +317,13 @@ internal sealed class MattermostApiClient : IDisposable
             ?? throw new MattermostApiException("upload returned no file");
     }
 
-    public async Task SetProfileImageAsync(string userId, byte[] image, string token, CancellationToken ct)
+    public async Task SetProfileImageAsync(string userId, byte[] image, string contentType, string fileName, string token, CancellationToken ct)
     {
         using var _ = await SendAsync(() =>
         {
             var part = new ByteArrayContent(image);
-            part.Headers.ContentType = new MediaTypeHeaderValue("image/png");
-            var form = new MultipartFormDataContent { { part, "image", "avatar.png" } };
+            part.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+            var form = new MultipartFormDataContent { { part, "image", fileName } };
             return new HttpRequestMessage(HttpMethod.Post, $"api/v4/users/{E(userId)}/image") { Content = form };
         }, token, ct);
     }
@@ -323,11 +332,16 @@ internal sealed class MattermostApiClient : IDisposable
     /// Opens file <paramref name="fileId"/> of this server with <paramref name="token"/> (the server checks that its
     /// user may read the channel), headers read and the body left to stream.
     /// </summary>
-    public async Task<HttpResponseMessage> OpenFileAsync(string fileId, string token, CancellationToken ct)
+    public Task<HttpResponseMessage> OpenFileAsync(string fileId, string token, CancellationToken ct) => OpenAsync($"api/v4/files/{E(fileId)}", token, ct);
+
+    /// <summary>Opens user <paramref name="userId"/>'s profile image (<c>GET /users/{id}/image</c>) with <paramref name="token"/>.</summary>
+    public Task<HttpResponseMessage> OpenUserImageAsync(string userId, string token, CancellationToken ct) => OpenAsync($"api/v4/users/{E(userId)}/image", token, ct);
+
+    private async Task<HttpResponseMessage> OpenAsync(string path, string token, CancellationToken ct)
     {
         var response = await _pipeline.ExecuteAsync(async c =>
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"api/v4/files/{E(fileId)}");
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, c);
         }, ct);
@@ -339,13 +353,6 @@ internal sealed class MattermostApiClient : IDisposable
         {
             throw await ToExceptionAsync(response, ct);
         }
-    }
-
-    public async Task<byte[]> DownloadAsync(Uri url, CancellationToken ct)
-    {
-        using var r = await _http.GetAsync(url, ct);
-        r.EnsureSuccessStatusCode();
-        return await r.Content.ReadAsByteArrayAsync(ct);
     }
 
     public void Dispose() => _http.Dispose();

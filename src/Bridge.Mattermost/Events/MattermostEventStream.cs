@@ -197,6 +197,10 @@ internal sealed class MattermostEventStream : IAsyncDisposable
         }
         Interlocked.Exchange(ref _lastPongAt, Environment.TickCount64);
         var data = msg["data"] as JsonObject ?? [];
+        if (name == "typing" && data["channel_id"] is null)
+        {
+            data["channel_id"] = Str(msg["broadcast"]?["channel_id"]); // typing names its channel only in the broadcast
+        }
         lock (_gate)
         {
             if (name == "hello")

@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace Bridge.Mattermost.Puppets;
 
 /// <summary>A Mattermost user that stands for one remote person, with its own personal access token.</summary>
-internal sealed record PuppetRecord(string UserId, string Username, string? Token, string DisplayName, string? AvatarUrl = null, bool? Guest = null);
+internal sealed record PuppetRecord(string UserId, string Username, string? Token, string DisplayName, string? AvatarUrl = null, bool? Guest = null, string? AvatarHash = null);
 
 /// <summary>The server refused personal access tokens (501): the bridge must fall back to relay mode.</summary>
 internal sealed class TokensForbiddenException(string message) : Exception(message);
@@ -168,12 +168,7 @@ internal sealed partial class PuppetManager
                 await _api.PatchUserAsync(rec.UserId, new { first_name = name, last_name = "", nickname = name }, adminToken, ct);
                 rec = await SaveAsync(person.Key, rec with { DisplayName = person.DisplayName }, ct);
             }
-            if (person.AvatarUrl != rec.AvatarUrl && Uri.TryCreate(person.AvatarUrl, UriKind.Absolute, out var avatar) && avatar.Scheme is "http" or "https")
-            {
-                // Best effort: a picture that cannot be fetched is not retried until the person's avatar changes.
-                await TrySetAvatarAsync(rec, avatar, adminToken, ct);
-                rec = await SaveAsync(person.Key, rec with { AvatarUrl = person.AvatarUrl }, ct);
-            }
+            rec = await FollowAvatarAsync(person, rec, adminToken, ct);
             if (!_joined.ContainsKey((rec.UserId, channelId)))
             {
                 await _api.AddTeamMemberAsync(teamId, rec.UserId, adminToken, ct);
@@ -185,21 +180,6 @@ internal sealed partial class PuppetManager
         finally
         {
             _gate.Release();
-        }
-    }
-
-    private async Task TrySetAvatarAsync(PuppetRecord rec, Uri avatar, string adminToken, CancellationToken ct)
-    {
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(5));
-            var data = await _api.DownloadAsync(avatar, timeout.Token);
-            await _api.SetProfileImageAsync(rec.UserId, data, adminToken, timeout.Token);
-        }
-        catch (Exception e) when (e is HttpRequestException or MattermostApiException or OperationCanceledException && !ct.IsCancellationRequested)
-        {
-            _logger.LogDebug(MattermostLog.PuppetCreated, "Avatar of @{Username} not updated from {Url}: {Error}", rec.Username, avatar, e.Message);
         }
     }
 

@@ -34,6 +34,9 @@ internal static class Ns
     public static readonly XNamespace Oob = "jabber:x:oob";
     public static readonly XNamespace Hints = "urn:xmpp:hints";
     public static readonly XNamespace HttpUpload = "urn:xmpp:http:upload:0";
+    public static readonly XNamespace VcardTemp = "vcard-temp";
+    public static readonly XNamespace VcardUpdate = "vcard-temp:x:update";
+    public static readonly XNamespace ChatStates = "http://jabber.org/protocol/chatstates";
 
     /// <summary>True for the stanza namespaces (the live stream's and the one inside forwarded archive copies).</summary>
     public static bool IsStanzaNamespace(XNamespace ns) => ns == Component || ns == Client;

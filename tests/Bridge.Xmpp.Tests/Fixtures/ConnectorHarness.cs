@@ -62,7 +62,8 @@ public sealed class ConnectorHarness : IAsyncDisposable
     }
 
     public static async Task<ConnectorHarness> StartAsync(string host, int port, string componentDomain, string secret, IReadOnlyList<string> rooms,
-        InMemoryStateStore? state = null, IDictionary<string, string?>? extra = null, Action<XmppOptions>? tune = null)
+        InMemoryStateStore? state = null, IDictionary<string, string?>? extra = null, Action<XmppOptions>? tune = null,
+        Bridge.Core.Typing.ITypingSink? typing = null)
     {
         var network = new NetworkDefinition { Id = NetworkId, Kind = NetworkKind.Xmpp, Organisation = "org-x" };
         var remote = new NetworkDefinition { Id = RemoteNetworkId, Kind = NetworkKind.Mattermost, Organisation = "org-r" };
@@ -93,6 +94,7 @@ public sealed class ConnectorHarness : IAsyncDisposable
             Topology = topology,
             LoggerFactory = loggerFactory,
             Media = new Bridge.Core.Media.MediaReader(registry, loggerFactory.CreateLogger("media")),
+            Typing = typing ?? Bridge.Core.Typing.NoTyping.Instance,
         };
         INetworkConnector connector;
         if (tune is null)
@@ -113,8 +115,8 @@ public sealed class ConnectorHarness : IAsyncDisposable
     }
 
     public static Task<ConnectorHarness> StartAsync(IXmppTestServer server, IReadOnlyList<string> rooms, InMemoryStateStore? state = null, string? secret = null,
-        IDictionary<string, string?>? extra = null, Action<XmppOptions>? tune = null) =>
-        StartAsync("127.0.0.1", server.ComponentPort, server.ComponentDomain, secret ?? server.Secret, rooms, state, extra, tune);
+        IDictionary<string, string?>? extra = null, Action<XmppOptions>? tune = null, Bridge.Core.Typing.ITypingSink? typing = null) =>
+        StartAsync("127.0.0.1", server.ComponentPort, server.ComponentDomain, secret ?? server.Secret, rooms, state, extra, tune, typing);
 
     public async Task WaitReadyAsync(TimeSpan? timeout = null)
     {

@@ -1,0 +1,36 @@
+using Bridge.Core.Media;
+using Bridge.Core.Model;
+using Bridge.Core.Policy;
+using Bridge.Core.Profiles;
+using static Bridge.Policy.Tests.TestSupport;
+
+namespace Bridge.Policy.Tests;
+
+/// <summary>Avatars are pictures: a destination whose files are restricted in any way gets none (fail closed).</summary>
+public sealed class AvatarPolicyTests
+{
+    private static readonly Bridge.Core.Configuration.NetworkDefinition A = Network("a", "org-a");
+    private static readonly Bridge.Core.Configuration.NetworkDefinition B = Network("b", "org-b");
+
+    private static BridgeEvent WithAvatar(BridgeEvent e) =>
+        e with { Sender = e.Sender with { Avatar = new AvatarRef(new MediaSource("a", "mxc://a/pic"), "mxc://a/pic") } };
+
+    [Theory]
+    [InlineData("policy: { defaults: { content: { attachments: { types: ['image/*'] } } } }")]
+    [InlineData("policy: { defaults: { content: { attachments: { allowed: false } } } }")]
+    [InlineData("policy: { defaults: { content: { attachments: { maxBytes: 100000000 } } } }")]
+    public void A_destination_with_any_file_rule_gets_no_avatar_and_the_message_is_otherwise_unchanged(string yaml)
+    {
+        var d = Decide(Compile(yaml), WithAvatar(Message("org-a", "hello")), A, B);
+        Assert.Null(d.Event.Sender.Avatar);
+        Assert.Equal("hello", d.Event.Text);
+        Assert.Equal(PolicyVerdict.Deliver, d.Verdict);
+    }
+
+    [Fact]
+    public void A_destination_without_file_rules_gets_the_avatar()
+    {
+        var d = Decide(Compile("policy: { defaults: { content: { maxLength: 1000 } } }"), WithAvatar(Message("org-a", "hello")), A, B);
+        Assert.Equal("mxc://a/pic", d.Event.Sender.Avatar?.Version);
+    }
+}
