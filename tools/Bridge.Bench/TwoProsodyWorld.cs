@@ -45,7 +45,10 @@ internal sealed class TwoProsodyWorld : IAsyncDisposable
             .Xmpp("org-a", a)
             .Xmpp("org-b", b)
             .Link("bench", ("org-a", a.Room("bench")), ("org-b", b.Room("bench")))
-            .Raw("logging:\n  LogLevel:\n    Default: Warning\n    Bridge.Core.Runtime: Information")
+            // BRIDGE_BENCH_TRACE=1 (see DaemonProcess): every Information line, to see where the time goes.
+            .Raw(Environment.GetEnvironmentVariable("BRIDGE_BENCH_TRACE") == "1"
+                ? "logging:\n  LogLevel:\n    Default: Information"
+                : "logging:\n  LogLevel:\n    Default: Warning\n    Bridge.Core.Runtime: Information")
             // Capacity, not policy: the per-sender and per-link rates would otherwise pace a one-sender burst.
             .Raw("limits:\n  senderPerSecond: 0\n  linkPerSecond: 0")
             .WriteAsync(dir.File("bridge.yaml"));
