@@ -130,6 +130,25 @@ public sealed class ConnectorHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Hands the connector one delivery the way the delivery worker does: an answer to wait that does not count as an
+    /// attempt (not ready yet, or the room still catching up after a start) is asked again a little later.
+    /// </summary>
+    public async Task<DeliveryResult> DeliverAsync(DeliveryRequest request, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            var result = await Connector.DeliverAsync(request, CancellationToken.None);
+            if (result is not DeliveryResult.RetryLater { CountsAsAttempt: false } || DateTime.UtcNow > deadline)
+            {
+                return result;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     public async Task WaitForLogAsync(Func<LogEntry, bool> predicate, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
