@@ -83,6 +83,22 @@ public class CoreBenchmarks
     [Benchmark]
     public string AuditSeal() => AuditChain.Seal(AuditChain.Genesis, ++_sequence, _draft, key: null);
 
+    /// <summary>
+    /// The seal as it was before issue 12 (the fields as a list of objects through JsonSerializer, then SHA-256), kept
+    /// here so the change is measured against it in the same run; the bytes hashed are the same (AuditCanonicalFormTests).
+    /// </summary>
+    [Benchmark]
+    public string AuditSealBefore()
+    {
+        var e = _draft;
+        var fields = new List<object?>
+        {
+            AuditChain.Genesis, ++_sequence, e.At.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", System.Globalization.CultureInfo.InvariantCulture),
+            e.Kind, e.LinkId, e.EventKey, e.SourceNetwork, e.SourcePerson, e.Destination, e.Decision, e.RuleId, e.Label, e.ContentHash, e.Content,
+        };
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(fields))));
+    }
+
     /// <summary>One message's durable write before its source is acknowledged (one commit).</summary>
     [Benchmark]
     public Task<bool> SqliteIngestCommit()
