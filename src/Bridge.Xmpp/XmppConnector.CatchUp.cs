@@ -51,6 +51,7 @@ internal sealed partial class XmppConnector
             if (!cancellationToken.IsCancellationRequested && ReferenceEquals(_stream, stream) && Interlocked.Read(ref _connectionGeneration) == generation)
             {
                 _ready = true;
+                _context.WakeDeliveries(_network.Id);
                 _logger.LogInformation(XmppLog.Ready, "XMPP network {Network} ready: {Rooms} rooms, {Puppets} puppets re-joined, {CatchingUp} rooms still catching up",
                     _network.Id, Rooms.Count, wanted.Count, Rooms.Count(r => r.CatchingUp));
             }
@@ -165,6 +166,10 @@ internal sealed partial class XmppConnector
         finally
         {
             room.EndCatchUp();
+            if (!room.CatchingUp)
+            {
+                _context.WakeDeliveries(_network.Id);
+            }
         }
     }
 

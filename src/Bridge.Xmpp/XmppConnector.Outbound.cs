@@ -73,7 +73,7 @@ internal sealed partial class XmppConnector
         if (room.CatchingUp)
         {
             // Only this room waits for its catch-up (which learns what of ours is already in it); the others go on.
-            return new DeliveryResult.RetryLater($"{room.Key} is still catching up", TimeSpan.FromMilliseconds(200), CountsAsAttempt: false);
+            return new DeliveryResult.RetryLater($"{room.Key} is still catching up", TimeSpan.FromMilliseconds(100), CountsAsAttempt: false);
         }
 
         var ev = request.Event;

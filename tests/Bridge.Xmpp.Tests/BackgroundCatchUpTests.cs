@@ -46,10 +46,11 @@ public sealed class BackgroundCatchUpTests
         });
         await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", server.Port, "bridge.localhost", Secret, [RoomA, RoomB], state);
 
-        // Ready while room A's archive has not answered yet.
+        // Ready while room A's archive has not answered yet; the delivery worker is woken for it.
         await bridge.WaitReadyAsync(Wait);
         var session = (await server.WaitForSessionsAsync(1, Wait))[0];
         await session.WaitForAsync(Query("<before>a-1</before>"), Wait);
+        await WaitForWakesAsync(bridge, 1);
 
         // Live in both rooms: B's goes through at once, A's waits behind A's archive.
         await session.SendAsync(FakeSession.GroupchatMessage(RoomA, "alice", "a-3", "A: live"));
@@ -65,10 +66,25 @@ public sealed class BackgroundCatchUpTests
         Assert.Contains("catching up", intoA.Reason, StringComparison.Ordinal);
 
         // Room A's archive answers: its older message first, then the live one that waited.
+        var wakesBeforeA = bridge.Wakes.Count;
         releaseA.SetResult();
         await bridge.Sink.WaitForAsync(e => e.Text == "A: live", 1, Wait);
         await Task.Delay(200);
         Assert.Equal(["B: live", "A: said while away", "A: live"], bridge.Sink.All.Select(e => e.Text));
+
+        // Room A open again: the worker is woken rather than left to its next poll.
+        await WaitForWakesAsync(bridge, wakesBeforeA + 1);
+        Assert.All(bridge.Wakes, network => Assert.Equal(ConnectorHarness.NetworkId, network));
+    }
+
+    private static async Task WaitForWakesAsync(ConnectorHarness bridge, int count)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (bridge.Wakes.Count < count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{bridge.Wakes.Count} wakes of the delivery worker, {count} expected");
+            await Task.Delay(20);
+        }
     }
 
     private static Regex Query(string marker) =>

@@ -113,8 +113,8 @@ internal static class DaemonProcess
         var started = new TaskCompletionSource<double>(TaskCreationOptions.RunContinuationsAsynchronously);
         var clock = Stopwatch.StartNew();
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + daemon);
-        // BRIDGE_BENCH_TRACE=1: the daemon's log lines (Information) with the time since its start, to see where a start's time goes.
-        var trace = Environment.GetEnvironmentVariable("BRIDGE_BENCH_TRACE") == "1";
+        // BRIDGE_BENCH_TRACE=1 (or debug): the daemon's log lines (Information, or Debug) with the time since its start, to see where a start's time goes.
+        var trace = Environment.GetEnvironmentVariable("BRIDGE_BENCH_TRACE") is "1" or "debug";
         process.OutputDataReceived += (_, e) =>
         {
             if (trace && e.Data is { } line)

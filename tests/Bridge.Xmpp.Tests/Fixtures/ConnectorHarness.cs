@@ -36,6 +36,9 @@ public sealed class ConnectorHarness : IAsyncDisposable
 
     public ListLoggerProvider Logs { get; }
 
+    /// <summary>Every wake of the delivery worker the connector asked for (network ids, in order).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Wakes { get; private init; } = new();
+
     /// <summary>The connectors the media path reads from (this one).</summary>
     public ConnectorRegistry Registry { get; private init; } = new();
 
@@ -75,6 +78,7 @@ public sealed class ConnectorHarness : IAsyncDisposable
         var logs = new ListLoggerProvider();
         var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
         var sink = new RecordingSink();
+        var wakes = new System.Collections.Concurrent.ConcurrentQueue<string>();
         state ??= new InMemoryStateStore();
         var factory = new XmppConnectorFactory();
         var section = Section(host, port, componentDomain, secret, extra);
@@ -93,6 +97,7 @@ public sealed class ConnectorHarness : IAsyncDisposable
             Topology = topology,
             LoggerFactory = loggerFactory,
             Media = new Bridge.Core.Media.MediaReader(registry, loggerFactory.CreateLogger("media")),
+            WakeDeliveries = wakes.Enqueue,
         };
         INetworkConnector connector;
         if (tune is null)
@@ -109,7 +114,7 @@ public sealed class ConnectorHarness : IAsyncDisposable
 
         registry.Add(connector);
         await connector.StartAsync(CancellationToken.None);
-        return new ConnectorHarness(connector, sink, state, logs, loggerFactory) { Registry = registry };
+        return new ConnectorHarness(connector, sink, state, logs, loggerFactory) { Registry = registry, Wakes = wakes };
     }
 
     public static Task<ConnectorHarness> StartAsync(IXmppTestServer server, IReadOnlyList<string> rooms, InMemoryStateStore? state = null, string? secret = null,
