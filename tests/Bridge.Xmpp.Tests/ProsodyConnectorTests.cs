@@ -365,8 +365,8 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
         var edit = (await second.Sink.WaitForAsync(e => e.Kind == BridgeEventKind.Edit, 1, Wait))[0];
         Assert.Equal(originalNative, edit.TargetNativeId);
 
-        Assert.IsType<DeliveryResult.Delivered>(await second.Connector.DeliverAsync(
-            ConnectorHarness.Message(2, room, "Alice", "world", kind: BridgeEventKind.Edit, target: deliveredNative), CancellationToken.None));
+        Assert.IsType<DeliveryResult.Delivered>(await second.DeliverAsync(
+            ConnectorHarness.Message(2, room, "Alice", "world", kind: BridgeEventKind.Edit, target: deliveredNative)));
         var corrected = await max.WaitForMessagesAsync(m => m.Body == "world", 1, Wait);
         Assert.Equal("bridge-1", corrected[0].ReplaceId);
     }
