@@ -5,8 +5,14 @@
 #        scripts/bench.sh --translate [N]: latency added per message by each translation engine, N messages each (default 50)
 #        scripts/bench.sh --pairs N: every directed pair of XMPP, Matrix and Mattermost one message at a time, and the daemon's stages
 #        scripts/bench.sh --start N [--vs DAEMON]: start to ready / first relayed message, this build and DAEMON in turn
+#        scripts/bench.sh --micro [BENCHMARKDOTNET ARGS]: the hot paths' micro-benchmarks (tools/Bridge.MicroBench), mean and allocated
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ "${1:-}" == "--micro" ]]; then
+  shift
+  dotnet build tools/Bridge.MicroBench -c Release -nologo -clp:ErrorsOnly -v:q
+  exec dotnet tools/Bridge.MicroBench/bin/Release/net10.0/Bridge.MicroBench.dll "$@"
+fi
 scripts/deps.sh
 dotnet build tools/Bridge.Bench -c Release -nologo -clp:ErrorsOnly -v:q
 exec dotnet tools/Bridge.Bench/bin/Release/net10.0/Bridge.Bench.dll "$@"

@@ -23,6 +23,8 @@ public sealed partial class MattermostConnector
                 switch (item)
                 {
                     case StreamItem.Resync r:
+                        // Every new connection begins with one: deliveries need not wait for the worker's next poll.
+                        _context.WakeDeliveries(NetworkId);
                         // A new connection may follow an outage in which an admin took the bridge account out of a channel.
                         await ReconcileMembershipsAsync(ct);
                         await CatchUpAsync(r.Reason, ct);

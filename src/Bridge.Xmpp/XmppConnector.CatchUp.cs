@@ -15,7 +15,19 @@ internal sealed partial class XmppConnector
     {
         try
         {
-            await Task.WhenAll(Rooms.Select(room => PrepareRoomAsync(room, cancellationToken)));
+            // The bot joins every room; each room's catch-up then runs in the background: the connector is ready once
+            // the rooms are joined and the puppets are back, and a room's catch-up holds only that room (its live
+            // messages wait behind its archive, nothing is sent into it meanwhile), never the others.
+            var catchUps = new List<Task>();
+            var catchUpsGate = new Lock();
+            await Task.WhenAll(Rooms.Select(async room =>
+            {
+                var catchUp = await JoinRoomAsync(room, cancellationToken);
+                lock (catchUpsGate)
+                {
+                    catchUps.Add(catchUp);
+                }
+            }));
 
             // Puppets are re-joined before anything is sent again: sending first is how messages got lost (Bifröst).
             List<Occupancy> wanted;
@@ -39,8 +51,12 @@ internal sealed partial class XmppConnector
             if (!cancellationToken.IsCancellationRequested && ReferenceEquals(_stream, stream) && Interlocked.Read(ref _connectionGeneration) == generation)
             {
                 _ready = true;
-                _logger.LogInformation(XmppLog.Ready, "XMPP network {Network} ready: {Rooms} rooms, {Puppets} puppets re-joined", _network.Id, Rooms.Count, wanted.Count);
+                _context.WakeDeliveries(_network.Id);
+                _logger.LogInformation(XmppLog.Ready, "XMPP network {Network} ready: {Rooms} rooms, {Puppets} puppets re-joined, {CatchingUp} rooms still catching up",
+                    _network.Id, Rooms.Count, wanted.Count, Rooms.Count(r => r.CatchingUp));
             }
+
+            await Task.WhenAll(catchUps);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -54,15 +70,21 @@ internal sealed partial class XmppConnector
         }
     }
 
-    private async Task PrepareRoomAsync(RoomState room, CancellationToken cancellationToken)
+    /// <summary>
+    /// Joins the bot to <paramref name="room"/>; returns the room's catch-up (or first archive position), started but
+    /// not awaited. From here until that task ends the room is <see cref="RoomState.CatchingUp"/> when it has a gap to fill.
+    /// </summary>
+    private async Task<Task> JoinRoomAsync(RoomState room, CancellationToken cancellationToken)
     {
         var after = room.LastStanzaId;
         var catchUp = after is not null && _options.MaxCatchUpMessages > 0 && room.ArchiveAvailable != false;
         if (catchUp)
         {
+            room.BeginCatchUp();
             await _inbound.Writer.WriteAsync(new CatchUpStart(room), cancellationToken);
         }
 
+        var started = false;
         try
         {
             var bot = GetOccupancy(_botJid, room, _options.BotNick, isBot: true);
@@ -86,7 +108,7 @@ internal sealed partial class XmppConnector
                 catch (JoinFailedException ex) when (ex.Permanent)
                 {
                     _logger.LogError(XmppLog.JoinFailed, "The bridge cannot read {Room}: {Reason}", room.Key, ex.Message);
-                    return;
+                    return Task.CompletedTask;
                 }
                 catch (JoinFailedException)
                 {
@@ -96,28 +118,57 @@ internal sealed partial class XmppConnector
 
             if (catchUp)
             {
-                // Our own sends just before the saved position are learnt first: a clean stop saves a position past the
-                // message whose delivery was cut short, so without this the "already in the room" guard misses it.
-                var before = await LearnRecentOwnAsync(room, after!, cancellationToken);
-                if (before is not null)
-                {
-                    // Catch-up starts one message earlier so the message at the position itself is read again; it is
-                    // marked seen so only its id is learnt, never bridged twice.
-                    room.Seen.Set(after!, true);
-                }
+                started = true;
+                return CatchUpRoomAsync(room, after!, cancellationToken);
+            }
 
-                await CatchUpAsync(room, before ?? after!, cancellationToken);
-            }
-            else if (after is null && _options.MaxCatchUpMessages > 0 && room.ArchiveAvailable != false)
-            {
-                await EstablishPositionAsync(room, cancellationToken);
-            }
+            return after is null && _options.MaxCatchUpMessages > 0 && room.ArchiveAvailable != false
+                ? EstablishPositionAsync(room, cancellationToken)
+                : Task.CompletedTask;
         }
         finally
         {
-            if (catchUp)
+            if (catchUp && !started)
             {
-                await _inbound.Writer.WriteAsync(new CatchUpDone(room), CancellationToken.None);
+                await EndCatchUpAsync(room);
+            }
+        }
+    }
+
+    private async Task CatchUpRoomAsync(RoomState room, string after, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Our own sends just before the saved position are learnt first: a clean stop saves a position past the
+            // message whose delivery was cut short, so without this the "already in the room" guard misses it.
+            var before = await LearnRecentOwnAsync(room, after, cancellationToken);
+            if (before is not null)
+            {
+                // Catch-up starts one message earlier so the message at the position itself is read again; it is
+                // marked seen so only its id is learnt, never bridged twice.
+                room.Seen.Set(after, true);
+            }
+
+            await CatchUpAsync(room, before ?? after, cancellationToken);
+        }
+        finally
+        {
+            await EndCatchUpAsync(room);
+        }
+    }
+
+    private async Task EndCatchUpAsync(RoomState room)
+    {
+        try
+        {
+            await _inbound.Writer.WriteAsync(new CatchUpDone(room), CancellationToken.None);
+        }
+        finally
+        {
+            room.EndCatchUp();
+            if (!room.CatchingUp)
+            {
+                _context.WakeDeliveries(_network.Id);
             }
         }
     }

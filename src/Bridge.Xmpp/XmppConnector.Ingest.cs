@@ -19,7 +19,9 @@ internal sealed partial class XmppConnector
 
     private async Task IngestWorkerAsync(CancellationToken stop)
     {
-        var held = new Dictionary<RoomState, List<InboundMessage>>();
+        // Per room: how many catch-ups are open (one connection's may still be finishing when the next begins) and the
+        // live messages held until the last one is done.
+        var held = new Dictionary<RoomState, (int Open, List<InboundMessage> Live)>();
         try
         {
             await foreach (var item in _inbound.Reader.ReadAllAsync(CancellationToken.None))
@@ -27,12 +29,15 @@ internal sealed partial class XmppConnector
                 switch (item)
                 {
                     case CatchUpStart start:
-                        held.TryAdd(start.Room, []);
+                        held[start.Room] = held.TryGetValue(start.Room, out var opened) ? (opened.Open + 1, opened.Live) : (1, []);
+                        break;
+                    case CatchUpDone done when held.TryGetValue(done.Room, out var open) && open.Open > 1:
+                        held[done.Room] = (open.Open - 1, open.Live);
                         break;
                     case CatchUpDone done:
-                        if (held.Remove(done.Room, out var list))
+                        if (held.Remove(done.Room, out var last))
                         {
-                            foreach (var message in list)
+                            foreach (var message in last.Live)
                             {
                                 await IngestOneAsync(message, stop);
                             }
@@ -40,7 +45,7 @@ internal sealed partial class XmppConnector
 
                         break;
                     case InboundMessage { Live: true } live when held.TryGetValue(live.Room, out var buffer):
-                        buffer.Add(live);
+                        buffer.Live.Add(live);
                         break;
                     case InboundMessage message:
                         await IngestOneAsync(message, stop);

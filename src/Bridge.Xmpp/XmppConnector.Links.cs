@@ -69,7 +69,7 @@ internal sealed partial class XmppConnector
                 {
                     try
                     {
-                        await PrepareRoomAsync(room, token);
+                        await await JoinRoomAsync(room, token);
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {

@@ -75,6 +75,12 @@ internal sealed partial class XmppConnector
             return new DeliveryResult.Rejected($"'{request.Destination.ChannelId}' is not a room of XMPP network {_network.Id}");
         }
 
+        if (room.CatchingUp)
+        {
+            // Only this room waits for its catch-up (which learns what of ours is already in it); the others go on.
+            return new DeliveryResult.RetryLater($"{room.Key} is still catching up", TimeSpan.FromMilliseconds(100), CountsAsAttempt: false);
+        }
+
         var ev = request.Event;
         if (ev.NetworkId == _network.Id)
         {

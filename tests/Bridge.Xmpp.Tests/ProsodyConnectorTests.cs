@@ -365,8 +365,8 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
         var edit = (await second.Sink.WaitForAsync(e => e.Kind == BridgeEventKind.Edit, 1, Wait))[0];
         Assert.Equal(originalNative, edit.TargetNativeId);
 
-        Assert.IsType<DeliveryResult.Delivered>(await second.Connector.DeliverAsync(
-            ConnectorHarness.Message(2, room, "Alice", "world", kind: BridgeEventKind.Edit, target: deliveredNative), CancellationToken.None));
+        Assert.IsType<DeliveryResult.Delivered>(await second.DeliverAsync(
+            ConnectorHarness.Message(2, room, "Alice", "world", kind: BridgeEventKind.Edit, target: deliveredNative)));
         var corrected = await max.WaitForMessagesAsync(m => m.Body == "world", 1, Wait);
         Assert.Equal("bridge-1", corrected[0].ReplaceId);
     }
@@ -465,8 +465,8 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
         // The same outbox row again, as the core hands it over after the restart.
         await using var second = await ConnectorHarness.StartAsync(_server, [room], state);
         await second.WaitReadyAsync();
-        Assert.IsType<DeliveryResult.Delivered>(await second.Connector.DeliverAsync(ConnectorHarness.Message(7, room, "Alice", "only once"), CancellationToken.None));
-        Assert.IsType<DeliveryResult.Delivered>(await second.Connector.DeliverAsync(ConnectorHarness.Message(8, room, "Alice", "after the restart"), CancellationToken.None));
+        Assert.IsType<DeliveryResult.Delivered>(await second.DeliverAsync(ConnectorHarness.Message(7, room, "Alice", "only once")));
+        Assert.IsType<DeliveryResult.Delivered>(await second.DeliverAsync(ConnectorHarness.Message(8, room, "Alice", "after the restart")));
         await nia.WaitForMessagesAsync(m => m.Body == "after the restart", 1, Wait);
         Assert.Single(nia.Messages, m => m.Body == "only once");
     }
@@ -506,8 +506,8 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
 
         await using var third = await ConnectorHarness.StartAsync(_server, [room], state);
         await third.WaitReadyAsync();
-        Assert.IsType<DeliveryResult.Delivered>(await third.Connector.DeliverAsync(ConnectorHarness.Message(7, room, "Alice", "only once"), CancellationToken.None));
-        Assert.IsType<DeliveryResult.Delivered>(await third.Connector.DeliverAsync(ConnectorHarness.Message(8, room, "Alice", "after the restarts"), CancellationToken.None));
+        Assert.IsType<DeliveryResult.Delivered>(await third.DeliverAsync(ConnectorHarness.Message(7, room, "Alice", "only once")));
+        Assert.IsType<DeliveryResult.Delivered>(await third.DeliverAsync(ConnectorHarness.Message(8, room, "Alice", "after the restarts")));
         await ona.WaitForMessagesAsync(m => m.Body == "after the restarts", 1, Wait);
         Assert.Single(ona.Messages, m => m.Body == "only once");
     }

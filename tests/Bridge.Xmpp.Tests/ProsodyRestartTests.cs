@@ -104,10 +104,10 @@ public sealed class BridgeCrashTests(ProsodyFixture fixture) : IClassFixture<Pro
         await using var second = await ConnectorHarness.StartAsync(_server, [room], state);
         await second.WaitReadyAsync();
         // The outbox row is retried: recognised in the archive, not sent again.
-        var again = await second.Connector.DeliverAsync(ConnectorHarness.Message(7, room, "Alice", "sent just before the crash"), CancellationToken.None);
+        var again = await second.DeliverAsync(ConnectorHarness.Message(7, room, "Alice", "sent just before the crash"));
         Assert.Equal(sentId, Assert.IsType<DeliveryResult.Delivered>(again).NativeId);
         // The ghost puppet (same JID, same nick) is taken back, not pushed to "Alice (2)".
-        Assert.IsType<DeliveryResult.Delivered>(await second.Connector.DeliverAsync(ConnectorHarness.Message(8, room, "Alice", "back again"), CancellationToken.None));
+        Assert.IsType<DeliveryResult.Delivered>(await second.DeliverAsync(ConnectorHarness.Message(8, room, "Alice", "back again")));
 
         var fromAlice = await hank.WaitForMessagesAsync(m => m.Body == "back again", 1, Wait);
         Assert.Equal("Alice", fromAlice[0].FromNick);

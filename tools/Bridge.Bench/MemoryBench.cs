@@ -113,8 +113,15 @@ internal static class DaemonProcess
         var started = new TaskCompletionSource<double>(TaskCreationOptions.RunContinuationsAsynchronously);
         var clock = Stopwatch.StartNew();
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + daemon);
+        // BRIDGE_BENCH_TRACE=1 (or debug): the daemon's log lines (Information, or Debug) with the time since its start, to see where a start's time goes.
+        var trace = Environment.GetEnvironmentVariable("BRIDGE_BENCH_TRACE") is "1" or "debug";
         process.OutputDataReceived += (_, e) =>
         {
+            if (trace && e.Data is { } line)
+            {
+                Console.Error.WriteLine(FormattableString.Invariant($"[{clock.Elapsed.TotalMilliseconds,7:F0} ms] {line}"));
+            }
+
             if (e.Data?.Contains("Bridge started", StringComparison.Ordinal) == true)
             {
                 started.TrySetResult(clock.Elapsed.TotalMilliseconds);

@@ -6,9 +6,9 @@ using Bridge.Testing;
 // Usage: Bridge.Bench [--latency N] [--burst N]
 //        Bridge.Bench --flood N [--quiet N] [--sender-rate R] [--link-rate R]   (see FloodBench.cs)
 //        Bridge.Bench --translate N   (added latency per engine, see TranslateBench.cs)
-//        Bridge.Bench --memory N [--rounds R] [--vs DAEMON]   (RSS idle / after a burst of N / idle again, CPU, see MemoryBench.cs)
+//        Bridge.Bench --memory N [--rounds R] [--vs DAEMON[,DAEMON...]]   (RSS idle / after a burst of N / idle again, CPU, see MemoryBench.cs)
 //        Bridge.Bench --pairs N   (every directed pair of XMPP, Matrix and Mattermost, and the daemon's stages, see PairsBench.cs)
-//        Bridge.Bench --start N [--vs DAEMON]   (start to ready / first relayed message, two builds in turn, see StartBench.cs)
+//        Bridge.Bench --start N [--vs DAEMON[,DAEMON...]]   (start to ready / first relayed message, builds in turn, see StartBench.cs)
 // XMPP ⇄ XMPP through the daemon between two private Prosody servers, real slixmpp people on each side,
 // measured the way shared/notes/peers-measured.md measured matterbridge and Bifröst.
 if (Array.IndexOf(args, "--translate") >= 0)

@@ -28,7 +28,9 @@ internal sealed class TwoProsodyWorld : IAsyncDisposable
     public static IReadOnlyList<(string Name, string Path)> Daemons(string? vsDaemon)
     {
         var a = Environment.GetEnvironmentVariable("BRIDGE_TEST_DAEMON") is { Length: > 0 } other ? other : Path.Combine(AppContext.BaseDirectory, "bridge");
-        return vsDaemon is null ? [("A", a)] : [("A", a), ("B", vsDaemon)];
+        // --vs takes one build or several, comma-separated (e.g. wrapper scripts setting runtime knobs): B, C, D, ...
+        var others = (vsDaemon ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return [("A", a), .. others.Select((path, i) => (((char)('B' + i)).ToString(), path))];
     }
 
     public static async Task<TwoProsodyWorld> StartAsync()
@@ -45,7 +47,10 @@ internal sealed class TwoProsodyWorld : IAsyncDisposable
             .Xmpp("org-a", a)
             .Xmpp("org-b", b)
             .Link("bench", ("org-a", a.Room("bench")), ("org-b", b.Room("bench")))
-            .Raw("logging:\n  LogLevel:\n    Default: Warning\n    Bridge.Core.Runtime: Information")
+            // BRIDGE_BENCH_TRACE=1 (see DaemonProcess): every Information line, to see where the time goes.
+            .Raw(Environment.GetEnvironmentVariable("BRIDGE_BENCH_TRACE") is "1" or "debug"
+                ? "logging:\n  LogLevel:\n    Default: " + (Environment.GetEnvironmentVariable("BRIDGE_BENCH_TRACE") == "debug" ? "Debug" : "Information")
+                : "logging:\n  LogLevel:\n    Default: Warning\n    Bridge.Core.Runtime: Information")
             // Capacity, not policy: the per-sender and per-link rates would otherwise pace a one-sender burst.
             .Raw("limits:\n  senderPerSecond: 0\n  linkPerSecond: 0")
             .WriteAsync(dir.File("bridge.yaml"));

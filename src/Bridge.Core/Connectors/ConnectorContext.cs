@@ -30,6 +30,12 @@ public sealed record ConnectorContext
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>
+    /// Tells the core that deliveries to a network (by id) may go on now: the connector became ready, or a room it held
+    /// back (a catch-up) is open again. Its delivery worker then looks at once instead of at its next poll.
+    /// </summary>
+    public Action<string> WakeDeliveries { get; init; } = static _ => { };
+
+    /// <summary>
     /// Encrypts secrets a connector keeps in <see cref="State"/> (puppets' access tokens). The default has no key and
     /// does not allow plain text, so such secrets are kept in memory only.
     /// </summary>

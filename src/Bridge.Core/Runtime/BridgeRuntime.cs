@@ -94,6 +94,7 @@ public sealed class BridgeRuntime : IHostedService
             Topology = _topology,
             LoggerFactory = _loggerFactory,
             Time = _time,
+            WakeDeliveries = _signals.Signal,
             Services = _services,
             Media = new Media.MediaReader(_registry, _loggerFactory.CreateLogger<Media.MediaReader>()),
             Secrets = _services.GetService(typeof(Security.SecretProtector)) as Security.SecretProtector ?? Security.SecretProtector.None,

@@ -220,6 +220,7 @@ public sealed partial class MatrixConnector : INetworkConnector, IConnectorVital
                 await PingAsync(ct);
                 await JoinLinkedRoomsAsync(ct);
                 _ready = true;
+                _context.WakeDeliveries(NetworkId);
                 _history.Connected();
                 _logger.LogInformation(MatrixLog.Ready, "Matrix network {Network} ready as {Bot}", NetworkId, BotUserId);
                 return;

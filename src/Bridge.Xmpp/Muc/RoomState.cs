@@ -46,6 +46,19 @@ internal sealed class RoomState(string channelId, Jid jid, int idCacheSize = Roo
     /// <summary>True from a join that asked for history since <see cref="LastStamp"/> until the room's subject ends the replay.</summary>
     public volatile bool ReplayingHistory;
 
+    /// <summary>
+    /// True while the room's catch-up after a (re)connection runs (in the background, after the connector is ready):
+    /// its live messages wait behind the archive and nothing is sent into it, so only this room waits.
+    /// </summary>
+    public bool CatchingUp => Volatile.Read(ref _catchUps) > 0;
+
+    // A count, not a flag: the catch-up of a connection that just ended may still be finishing when the next begins.
+    private int _catchUps;
+
+    public void BeginCatchUp() => Interlocked.Increment(ref _catchUps);
+
+    public void EndCatchUp() => Interlocked.Decrement(ref _catchUps);
+
     /// <summary>Whether the room answers MAM queries (unknown until tried).</summary>
     public bool? ArchiveAvailable { get; set; }
 

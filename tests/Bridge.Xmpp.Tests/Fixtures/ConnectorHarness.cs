@@ -36,6 +36,9 @@ public sealed class ConnectorHarness : IAsyncDisposable
 
     public ListLoggerProvider Logs { get; }
 
+    /// <summary>Every wake of the delivery worker the connector asked for (network ids, in order).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Wakes { get; private init; } = new();
+
     /// <summary>The connectors the media path reads from (this one).</summary>
     public ConnectorRegistry Registry { get; private init; } = new();
 
@@ -76,6 +79,7 @@ public sealed class ConnectorHarness : IAsyncDisposable
         var logs = new ListLoggerProvider();
         var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
         var sink = new RecordingSink();
+        var wakes = new System.Collections.Concurrent.ConcurrentQueue<string>();
         state ??= new InMemoryStateStore();
         var factory = new XmppConnectorFactory();
         var section = Section(host, port, componentDomain, secret, extra);
@@ -95,6 +99,7 @@ public sealed class ConnectorHarness : IAsyncDisposable
             LoggerFactory = loggerFactory,
             Media = new Bridge.Core.Media.MediaReader(registry, loggerFactory.CreateLogger("media")),
             Typing = typing ?? Bridge.Core.Typing.NoTyping.Instance,
+            WakeDeliveries = wakes.Enqueue,
         };
         INetworkConnector connector;
         if (tune is null)
@@ -111,7 +116,7 @@ public sealed class ConnectorHarness : IAsyncDisposable
 
         registry.Add(connector);
         await connector.StartAsync(CancellationToken.None);
-        return new ConnectorHarness(connector, sink, state, logs, loggerFactory) { Registry = registry };
+        return new ConnectorHarness(connector, sink, state, logs, loggerFactory) { Registry = registry, Wakes = wakes };
     }
 
     public static Task<ConnectorHarness> StartAsync(IXmppTestServer server, IReadOnlyList<string> rooms, InMemoryStateStore? state = null, string? secret = null,
@@ -129,6 +134,25 @@ public sealed class ConnectorHarness : IAsyncDisposable
             }
 
             await Task.Delay(20);
+        }
+    }
+
+    /// <summary>
+    /// Hands the connector one delivery the way the delivery worker does: an answer to wait that does not count as an
+    /// attempt (not ready yet, or the room still catching up after a start) is asked again a little later.
+    /// </summary>
+    public async Task<DeliveryResult> DeliverAsync(DeliveryRequest request, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            var result = await Connector.DeliverAsync(request, CancellationToken.None);
+            if (result is not DeliveryResult.RetryLater { CountsAsAttempt: false } || DateTime.UtcNow > deadline)
+            {
+                return result;
+            }
+
+            await Task.Delay(50);
         }
     }
 
