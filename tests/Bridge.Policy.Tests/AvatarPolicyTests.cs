@@ -33,4 +33,17 @@ public sealed class AvatarPolicyTests
         var d = Decide(Compile("policy: { defaults: { content: { maxLength: 1000 } } }"), WithAvatar(Message("org-a", "hello")), A, B);
         Assert.Equal("mxc://a/pic", d.Event.Sender.Avatar?.Version);
     }
+
+    [Theory]
+    [InlineData(BridgeEventKind.Reaction)]
+    [InlineData(BridgeEventKind.ReactionRemoved)]
+    [InlineData(BridgeEventKind.Delete)]
+    public void Every_kind_of_event_loses_the_avatar_where_files_are_restricted(BridgeEventKind kind)
+    {
+        // A reaction or a retraction may be the first event that makes the person's puppet there: no picture either.
+        var e = WithAvatar(Message("org-a", "")) with { Kind = kind, ReactionKey = kind == BridgeEventKind.Delete ? null : "👍", TargetNativeId = "t1" };
+        var d = Decide(Compile("policy: { defaults: { content: { attachments: { allowed: false } } } }"), e, A, B);
+        Assert.Equal(PolicyVerdict.Deliver, d.Verdict);
+        Assert.Null(d.Event.Sender.Avatar);
+    }
 }

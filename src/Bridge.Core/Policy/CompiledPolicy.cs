@@ -68,6 +68,12 @@ public sealed partial class CompiledPolicy : ISharingPolicy, INoticeSettingsSour
         var e = context.Event;
         var destination = context.DestinationNetwork;
         var rules = RulesFor(context.Link.Id, destination.Id);
+        if (rules.Attachments is not null && e.Sender.Avatar is not null)
+        {
+            // Avatars are pictures: a destination whose files are restricted in any way gets none (fail closed), whatever
+            // the kind of event that carries the person (a reaction or a retraction may make their puppet too).
+            e = e with { Sender = e.Sender with { Avatar = null } };
+        }
 
         var organisation = string.IsNullOrEmpty(e.Sender.Organisation) ? context.SourceNetwork.Organisation : e.Sender.Organisation;
         if (IsBarred(organisation, destination.Organisation) || IsBarred(context.SourceNetwork.Organisation, destination.Organisation))
@@ -203,12 +209,6 @@ public sealed partial class CompiledPolicy : ISharingPolicy, INoticeSettingsSour
 
     private PolicyDecision ApplyContent(BridgeEvent e, NetworkDefinition source, NetworkDefinition destination, DestinationRules rules, string? label, string? labelRule, int rank)
     {
-        if (rules.Attachments is not null && e.Sender.Avatar is not null)
-        {
-            // Avatars are pictures: a destination whose files are restricted in any way gets none (fail closed).
-            e = e with { Sender = e.Sender with { Avatar = null } };
-        }
-
         var text = e.Text;
         var html = e.Html;
         var attachments = e.Attachments;
