@@ -59,6 +59,58 @@ public sealed class TypingRelayTests
         Assert.Empty(b.Shown);
     }
 
+    [Fact]
+    public async Task A_paused_link_carries_no_typing()
+    {
+        var topology = new BridgeTopology([Network("a"), Network("b")],
+            [new LinkDefinition { Id = "ops", Endpoints = [new("a", "room"), new("b", "room")], Paused = true }]);
+        var registry = new ConnectorRegistry();
+        var b = new TypingConnector("b", typing: true);
+        registry.Add(new TypingConnector("a", typing: true));
+        registry.Add(b);
+        var relay = new TypingRelay(topology, new BarrierPolicy("none"), registry, NullLogger.Instance);
+        relay.Typing(new ChannelRef("a", "room"), new PersonRef { NetworkId = "a", UserId = "alice", DisplayName = "Alice" }, typing: true);
+        await Task.Delay(100);
+        Assert.Empty(b.Shown);
+    }
+
+    [Fact]
+    public async Task Only_a_change_goes_on_and_still_typing_at_most_once_per_repeat_interval()
+    {
+        var topology = new BridgeTopology([Network("a"), Network("b")], [new LinkDefinition { Id = "ops", Endpoints = [new("a", "room"), new("b", "room")] }]);
+        var registry = new ConnectorRegistry();
+        var b = new TypingConnector("b", typing: true);
+        registry.Add(new TypingConnector("a", typing: true));
+        registry.Add(b);
+        var clock = new StepClock();
+        var relay = new TypingRelay(topology, new BarrierPolicy("none"), registry, NullLogger.Instance, clock);
+        var alice = new PersonRef { NetworkId = "a", UserId = "alice", DisplayName = "Alice" };
+        var room = new ChannelRef("a", "room");
+
+        // A client (or someone on purpose) says "composing" 200 times in a row: the other server hears it once.
+        for (var i = 0; i < 200; i++)
+        {
+            relay.Typing(room, alice, typing: true);
+        }
+
+        relay.Typing(room, alice, typing: false);
+        relay.Typing(room, alice, typing: false);
+        clock.Now += TypingRelay.Repeat;
+        relay.Typing(room, alice, typing: true);
+        clock.Now += TypingRelay.Repeat;
+        relay.Typing(room, alice, typing: true); // still typing, a repeat interval later: told again
+        await Task.Delay(200);
+
+        Assert.Equal([true, false, true, true], b.Shown.Select(s => s.Typing).ToArray());
+    }
+
+    private sealed class StepClock : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = new(2026, 12, 7, 0, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
     private static NetworkDefinition Network(string id) => new() { Id = id, Kind = NetworkKind.Xmpp, Organisation = "org-" + id };
 
     private sealed class BarrierPolicy(string barred) : ISharingPolicy
