@@ -29,10 +29,19 @@ public sealed partial class MattermostConnector : ITypingTarget
 
         var key = (channel.ConfiguredId, userId);
         var stop = new CancellationTokenSource();
-        if (_typingStops.TryGetValue(key, out var previous))
+        if (_typingStops.TryRemove(key, out var previous))
         {
-            previous.Cancel();
+            try
+            {
+                previous.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Its timer ran out meanwhile and disposed it: nothing left to cancel. Must not reach the event loop,
+                // where an exception would count as a lost event and force a full catch-up.
+            }
         }
+
         _typingStops[key] = stop;
         _ = Task.Delay(TypingLasts, _context.Time, stop.Token).ContinueWith(t =>
         {
