@@ -17,6 +17,11 @@ public sealed class AvatarReader
     public const long DefaultMaxBytes = 1L << 20;
 
     private const int MaxCached = 32;
+
+    /// <summary>Failing pictures remembered for their backoff, at most (by default).</summary>
+    internal const int DefaultMaxFailures = 10_000;
+
+    private readonly int _maxFailures;
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan LastBackoff = TimeSpan.FromHours(6);
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(30);
@@ -28,8 +33,9 @@ public sealed class AvatarReader
     private readonly ConcurrentDictionary<string, Lazy<Task<AvatarImage?>>> _reads = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Failure> _failures = new(StringComparer.Ordinal);
 
-    public AvatarReader(IMediaReader media, TimeProvider time, ILogger logger, long maxBytes = DefaultMaxBytes)
+    public AvatarReader(IMediaReader media, TimeProvider time, ILogger logger, long maxBytes = DefaultMaxBytes, int maxFailures = DefaultMaxFailures)
     {
+        _maxFailures = maxFailures;
         _media = media;
         _time = time;
         _logger = logger;
@@ -103,6 +109,21 @@ public sealed class AvatarReader
         }
 
         var now = _time.GetUtcNow();
+        if (_failures.Count >= _maxFailures)
+        {
+            // Bounded: a source that keeps naming new pictures (an XMPP photo hash changed in every presence) must not
+            // grow this for ever. Failures whose wait is over go first; if all are waiting, the map starts over.
+            foreach (var over in _failures.Where(f => f.Value.RetryAt <= now).ToList())
+            {
+                _failures.TryRemove(over);
+            }
+
+            if (_failures.Count >= _maxFailures)
+            {
+                _failures.Clear();
+            }
+        }
+
         var failure = _failures.AddOrUpdate(avatar.Key,
             _ => new Failure(1, now + FirstBackoff),
             (_, old) => new Failure(old.Count + 1, now + Backoff(old.Count + 1)));
@@ -126,6 +147,9 @@ public sealed class AvatarReader
         var wait = TimeSpan.FromTicks((long)Math.Min(FirstBackoff.Ticks * factor, LastBackoff.Ticks));
         return wait;
     }
+
+    /// <summary>How many failures are remembered now (for tests).</summary>
+    internal int RememberedFailures => _failures.Count;
 
     private sealed record Failure(int Count, DateTimeOffset RetryAt);
 }

@@ -90,6 +90,21 @@ public sealed class AvatarReaderTests
         Assert.NotNull(await reader.ReadAsync(Ref("1"), CancellationToken.None)); // and nothing broken stays cached
     }
 
+    [Fact]
+    public async Task Failures_remembered_stay_bounded_however_many_pictures_fail()
+    {
+        var source = new PictureSource("mm", Png, "image/png") { Throw = true };
+        var registry = new ConnectorRegistry();
+        registry.Add(source);
+        var reader = new AvatarReader(new MediaReader(registry, NullLogger.Instance), new ManualTime(), NullLogger.Instance, maxFailures: 50);
+        for (var i = 0; i < 180; i++)
+        {
+            Assert.Null(await reader.ReadAsync(Ref("v" + i), CancellationToken.None));
+        }
+
+        Assert.InRange(reader.RememberedFailures, 1, 50);
+    }
+
     private static AvatarRef Ref(string version) => new(new MediaSource("mm", "avatar:u1"), version);
 
     private static (AvatarReader Reader, ManualTime Time, CountingLogger Log) Reader(PictureSource source, long maxBytes = AvatarReader.DefaultMaxBytes)
