@@ -121,8 +121,8 @@ class Person(slixmpp.ClientXMPP):
             return
         retract = msg.xml.find("{%s}retract" % NS_RETRACT)
         if retract is not None:
+            # Reported as a retraction, and (below) as the message its fallback body makes for clients without XEP-0424.
             emit({"event": "retract", "from_nick": msg["from"].resource, "id": retract.get("id")})
-            return
         if not msg["body"] or msg.xml.find("{%s}reactions" % NS_REACTIONS) is not None:
             return  # reactions are reported by on_reactions
         sid = None
