@@ -130,6 +130,29 @@ public sealed class DirectMessagesEndToEndTests
     }
 
     [Fact]
+    public async Task With_direct_messages_off_on_their_network_an_invite_and_a_chat_never_reach_the_core()
+    {
+        await using var net = await ThreeNetworks.StartAsync(configure: b => b.NetworkKey("mm", "directMessages", "true"));
+        await net.StartBridgeAsync();
+        var alice = await net.AliceAsync();
+        net.CarolSays("ops-carol");
+        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("ops-carol").Count == 1, Long, "Carol's greeting on Matrix");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-carol"), Long, "Carol's greeting on XMPP");
+        var carolPuppet = net.MatrixMessages("ops-carol").Single().Sender;
+        var carolJid = Text(net, "SELECT key FROM connector_state WHERE scope = 'xmpp:xmpp:direct-puppets' AND value LIKE '%\"mm\"%'");
+
+        var room = net.Hs.CreateRoom(net.Bob!.UserId, invite: [carolPuppet], isDirect: true);
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(room, "leave").Contains(carolPuppet), Long, "Carol's puppet rejected Bob's invite");
+        await alice.ChatAsync(carolJid, "dm-alice-off");
+
+        // Anything crossing would be there by the time a later message of the shared channel is.
+        net.CarolSays("ops-carol-after");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-carol-after"), Long, "Carol's later message on XMPP");
+        Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct'"));
+        Assert.DoesNotContain(net.Mm.Users, u => u.Username.StartsWith("br-", StringComparison.Ordinal) && u.FirstName == "alice");
+    }
+
+    [Fact]
     public async Task A_direct_chat_the_policy_refuses_is_rejected_and_nothing_crosses()
     {
         await using var net = await StartAsync("""
