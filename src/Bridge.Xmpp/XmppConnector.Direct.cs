@@ -24,6 +24,7 @@ namespace Bridge.Xmpp;
 internal sealed partial class XmppConnector : IDirectMessageConnector
 {
     private static readonly EventId DirectChat = new(4050, "XmppDirectChat");
+    private long _directOutsidersRefused;
     private readonly ConcurrentDictionary<string, PersonRef> _directPuppets = new(StringComparer.OrdinalIgnoreCase);
 
     private DirectMessages? Direct => _context.Services?.GetService(typeof(DirectMessages)) as DirectMessages;
@@ -61,14 +62,58 @@ internal sealed partial class XmppConnector : IDirectMessageConnector
     {
         ArgumentNullException.ThrowIfNull(local);
         ArgumentNullException.ThrowIfNull(remote);
-        if (!Jid.TryParse(local.UserId, out var person) || person.Value.Local is null)
+        if (!IsDirectAccount(local.UserId, _options.DirectDomains()) || !Jid.TryParse(local.UserId, out var person))
         {
-            throw new InvalidOperationException($"'{local.UserId}' is not an XMPP account");
+            throw new InvalidOperationException($"'{local.UserId}' is not an XMPP account that takes part in direct chats");
         }
 
         var puppet = PuppetJid(remote);
         await RememberDirectPuppetAsync(puppet, remote, cancellationToken);
         return DirectChannelOf(person.Value.BareString, puppet.BareString);
+    }
+
+    /// <summary>
+    /// A person a direct chat may reach: a plain bare JID (a local part, no resource, so never a room occupant's
+    /// <c>room@muc/nick</c> id) on one of <paramref name="domains"/>.
+    /// </summary>
+    internal static bool IsDirectAccount(string userId, IReadOnlyList<string> domains) =>
+        Jid.TryParse(userId, out var jid) && jid.Value is { Local.Length: > 0, IsBare: true } bare
+        && domains.Contains(bare.Domain, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Whether a chat from <paramref name="from"/> may open or speak in a direct chat: an account of an allowed domain.</summary>
+    internal static bool IsDirectInitiator(Jid from, IReadOnlyList<string> domains) =>
+        from.Local is { Length: > 0 } && domains.Contains(from.Domain, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The event a chat message of a direct chat makes, with its XEP-0258 labels read as in rooms.</summary>
+    internal static BridgeEvent DirectChatEvent(XElement message, Jid from, string networkId, string channelId, DateTimeOffset now)
+    {
+        var ns = message.Name.Namespace;
+        var body = (string?)message.Element(ns + "body");
+        var retract = message.Element(Ns.Retract + "retract");
+        var id = (string?)message.Attribute("id");
+        var nativeId = id is { Length: > 0 } ? $"{from.BareString}/{id}" : "chat-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(message.ToString())))[..24];
+        var ev = new BridgeEvent
+        {
+            NetworkId = networkId,
+            ChannelId = channelId,
+            NativeId = nativeId,
+            Kind = BridgeEventKind.Message,
+            Sender = new PersonRef { NetworkId = networkId, UserId = from.BareString, DisplayName = from.Local ?? from.BareString, Handle = from.Local ?? from.BareString },
+            Text = CleanText(body ?? ""),
+            TextFormat = TextFormat.Styling,
+            Timestamp = now,
+            StructuredLabels = SecurityLabelsOf(message),
+        };
+        if (retract is not null && (string?)retract.Attribute("id") is { Length: > 0 } retracted)
+        {
+            ev = ev with { Kind = BridgeEventKind.Delete, Text = "", TargetNativeId = $"{from.BareString}/{retracted}" };
+        }
+        else if (message.Element(Ns.Correct + "replace") is { } replace && (string?)replace.Attribute("id") is { Length: > 0 } replaced)
+        {
+            ev = ev with { Kind = BridgeEventKind.Edit, TargetNativeId = $"{from.BareString}/{replaced}" };
+        }
+
+        return ev;
     }
 
     public Task DirectPortalInForceAsync(DirectPortal portal, CancellationToken cancellationToken) => Task.CompletedTask;
@@ -83,6 +128,19 @@ internal sealed partial class XmppConnector : IDirectMessageConnector
             || string.Equals(from.Domain, _botJid.Domain, StringComparison.OrdinalIgnoreCase) || from.Local is null || Direct is not { } dms)
         {
             return false;
+        }
+
+        if (!dms.IsEnabled(_network.Id))
+        {
+            _logger.LogDebug(DirectChat, "Chat message from {From} to {Puppet} ignored: direct messages are off on this network", from.BareString, to.BareString);
+            return true;
+        }
+
+        if (!IsDirectInitiator(from, _options.DirectDomains()))
+        {
+            var refused = Interlocked.Increment(ref _directOutsidersRefused);
+            _logger.LogDebug(DirectChat, "Chat message from {From} to {Puppet} ignored ({Count} so far): its domain is not in directMessagesFrom", from.BareString, to.BareString, refused);
+            return true;
         }
 
         var ns = message.Name.Namespace;
@@ -116,28 +174,7 @@ internal sealed partial class XmppConnector : IDirectMessageConnector
             }
         }
 
-        var id = (string?)message.Attribute("id");
-        var nativeId = id is { Length: > 0 } ? $"{from.BareString}/{id}" : "chat-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(message.ToString())))[..24];
-        var ev = new BridgeEvent
-        {
-            NetworkId = _network.Id,
-            ChannelId = channelId,
-            NativeId = nativeId,
-            Kind = BridgeEventKind.Message,
-            Sender = sender,
-            Text = CleanText(body ?? ""),
-            TextFormat = TextFormat.Styling,
-            Timestamp = _context.Time.GetUtcNow(),
-        };
-        if (retract is not null && (string?)retract.Attribute("id") is { Length: > 0 } retracted)
-        {
-            ev = ev with { Kind = BridgeEventKind.Delete, Text = "", TargetNativeId = $"{from.BareString}/{retracted}" };
-        }
-        else if (message.Element(Ns.Correct + "replace") is { } replace && (string?)replace.Attribute("id") is { Length: > 0 } replaced)
-        {
-            ev = ev with { Kind = BridgeEventKind.Edit, TargetNativeId = $"{from.BareString}/{replaced}" };
-        }
-
+        var ev = DirectChatEvent(message, from, _network.Id, channelId, _context.Time.GetUtcNow());
         await _context.Sink.IngestAsync(ev, ct);
         return true;
     }
@@ -189,6 +226,7 @@ internal sealed partial class XmppConnector : IDirectMessageConnector
         }
 
         message.Add(new XElement(Ns.StanzaId + "origin-id", new XAttribute("id", messageId)), new XElement(Ns.Hints + "store"));
+        AddSecurityLabel(message, request.Label);
         try
         {
             await stream.SendAsync(message, ct);

@@ -308,7 +308,7 @@ internal sealed partial class XmppConnector
             text = text[4..];
         }
 
-        var labels = message.Elements(Ns.SecLabel + "securitylabel").Select(SecurityLabelValue).ToList();
+        var labels = SecurityLabelsOf(message);
 
         var nativeId = stanzaId ?? id ?? $"{room.Key}/{nick}/{Guid.NewGuid():N}";
         if (id is not null)
@@ -354,6 +354,9 @@ internal sealed partial class XmppConnector
             ReactionSet = reactionSet,
         };
     }
+
+    /// <summary>Every XEP-0258 label a message carries (room and direct chats alike), read by <see cref="SecurityLabelValue"/>.</summary>
+    internal static List<string> SecurityLabelsOf(XElement message) => [.. message.Elements(Ns.SecLabel + "securitylabel").Select(SecurityLabelValue)];
 
     /// <summary>
     /// The structured label an XEP-0258 <c>&lt;securitylabel/&gt;</c> carries (R-S1, fail closed): its

@@ -411,14 +411,19 @@ internal sealed partial class XmppConnector
         }
 
         message.Add(new XElement(Ns.StanzaId + "origin-id", new XAttribute("id", messageId)));
-        if (request.Label is { Length: > 0 } structured)
+        AddSecurityLabel(message, request.Label);
+        return message;
+    }
+
+    /// <summary>The XEP-0258 label of a delivery (room or direct chat), when it has one.</summary>
+    internal static void AddSecurityLabel(XElement message, string? label)
+    {
+        if (label is { Length: > 0 } structured)
         {
             message.Add(new XElement(Ns.SecLabel + "securitylabel",
                 new XElement(Ns.SecLabel + "displaymarking", CleanText(structured)),
                 new XElement(Ns.SecLabel + "label")));
         }
-
-        return message;
     }
 
     /// <summary>Drops characters XML 1.0 cannot carry (control characters, lone surrogates) from text of other networks.</summary>

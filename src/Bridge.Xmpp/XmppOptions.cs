@@ -69,6 +69,24 @@ public sealed class XmppOptions
     /// <summary>Largest file the bridge uploads here (a larger one leaves a notice); the service's own max-file-size also applies.</summary>
     public long MaxAttachmentBytes { get; set; } = 100L * 1024 * 1024;
 
+    /// <summary>
+    /// Domains whose accounts may open a direct chat with a puppet (and be reached by one); unset: the server's own
+    /// domain only (the component domain's parent). A chat from any other domain is dropped before the core sees it.
+    /// </summary>
+    public List<string> DirectMessagesFrom { get; set; } = [];
+
+    /// <summary>The domains whose accounts take part in direct chats: <see cref="DirectMessagesFrom"/>, else the component domain's parent.</summary>
+    internal IReadOnlyList<string> DirectDomains()
+    {
+        if (DirectMessagesFrom.Count > 0)
+        {
+            return [.. DirectMessagesFrom.Select(d => d.ToLowerInvariant())];
+        }
+
+        var dot = ComponentDomain.IndexOf('.', StringComparison.Ordinal);
+        return [(dot > 0 ? ComponentDomain[(dot + 1)..] : ComponentDomain).ToLowerInvariant()];
+    }
+
     internal IReadOnlyList<ConfigError> Validate(string prefix)
     {
         var errors = new List<ConfigError>();
@@ -142,6 +160,14 @@ public sealed class XmppOptions
         if (MaxAttachmentBytes is < 1 or > 10L * 1024 * 1024 * 1024)
         {
             Add("maxAttachmentBytes", "must be between 1 and 10737418240 (10 GB)");
+        }
+
+        for (var i = 0; i < DirectMessagesFrom.Count; i++)
+        {
+            if (!Jid.IsValidDomain(DirectMessagesFrom[i]) || string.Equals(DirectMessagesFrom[i], ComponentDomain, StringComparison.OrdinalIgnoreCase))
+            {
+                Add($"directMessagesFrom:{i}", $"must be a domain name such as example.org (not the component's own), got '{DirectMessagesFrom[i]}'");
+            }
         }
 
         if (MaxCatchUpMessages < 0)

@@ -141,6 +141,13 @@ public sealed class MatrixClient(HttpClient http, Uri homeserver, string asToken
         return Str(body, "room_id");
     }
 
+    /// <summary>The current state events of a room (<c>GET /rooms/{roomId}/state</c>), read by a member.</summary>
+    public async Task<JsonArray> GetStateAsync(string roomId, string? asUser, CancellationToken ct)
+    {
+        using var request = Build(HttpMethod.Get, V3 + "rooms/" + Esc(roomId) + "/state", asUser, true, null);
+        return await ExecuteArrayAsync(request, ct);
+    }
+
     public async Task<IReadOnlyDictionary<string, string?>> GetJoinedMembersAsync(string roomId, string? asUser, CancellationToken ct)
     {
         var body = await SendAsync(HttpMethod.Get, V3 + "rooms/" + Esc(roomId) + "/joined_members", asUser, null, true, ct);
@@ -279,14 +286,20 @@ public sealed class MatrixClient(HttpClient http, Uri homeserver, string asToken
         return new MatrixApiException(response.StatusCode, errCode, error);
     }
 
-    private async Task<JsonObject> ExecuteAsync(HttpRequestMessage request, CancellationToken ct)
+    private async Task<JsonObject> ExecuteAsync(HttpRequestMessage request, CancellationToken ct) =>
+        await ExecuteNodeAsync(request, ct) as JsonObject ?? throw new MatrixApiException(HttpStatusCode.BadGateway, "M_NOT_JSON", "homeserver answered with no JSON object");
+
+    private async Task<JsonArray> ExecuteArrayAsync(HttpRequestMessage request, CancellationToken ct) =>
+        await ExecuteNodeAsync(request, ct) as JsonArray ?? throw new MatrixApiException(HttpStatusCode.BadGateway, "M_NOT_JSON", "homeserver answered with no JSON array");
+
+    private async Task<JsonNode?> ExecuteNodeAsync(HttpRequestMessage request, CancellationToken ct)
     {
         using var response = await http.SendAsync(request, ct);
         var text = await response.Content.ReadAsStringAsync(ct);
-        JsonObject? body = null;
+        JsonNode? node = null;
         try
         {
-            body = text.Length == 0 ? new JsonObject() : JsonNode.Parse(text) as JsonObject;
+            node = text.Length == 0 ? new JsonObject() : JsonNode.Parse(text);
         }
         catch (JsonException)
         {
@@ -295,8 +308,10 @@ public sealed class MatrixClient(HttpClient http, Uri homeserver, string asToken
 
         if (response.IsSuccessStatusCode)
         {
-            return body ?? throw new MatrixApiException(response.StatusCode, "M_NOT_JSON", "homeserver answered with a non-JSON body");
+            return node ?? throw new MatrixApiException(response.StatusCode, "M_NOT_JSON", "homeserver answered with a non-JSON body");
         }
+
+        var body = node as JsonObject;
 
         var errCode = body?["errcode"]?.GetValue<string>() ?? "M_UNKNOWN";
         var error = body?["error"]?.GetValue<string>() ?? response.ReasonPhrase ?? "error";

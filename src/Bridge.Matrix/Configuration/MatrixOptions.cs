@@ -50,6 +50,15 @@ public sealed class MatrixOptions
     /// <summary>Content key carrying a classification label in both directions.</summary>
     public string LabelField { get; set; } = "org.bridge.classification";
 
+    /// <summary>
+    /// Homeservers (server names) whose users may open a direct chat by inviting a puppet; unset: <see cref="ServerName"/>
+    /// only. An invite from a user of any other server is rejected before the core sees it.
+    /// </summary>
+    public List<string> DirectMessagesFrom { get; set; } = [];
+
+    /// <summary>The servers whose users may open direct chats: <see cref="DirectMessagesFrom"/>, else <see cref="ServerName"/>.</summary>
+    internal IReadOnlyList<string> DirectServers() => DirectMessagesFrom.Count > 0 ? DirectMessagesFrom : [ServerName];
+
     /// <summary>Validates; <paramref name="prefix"/> is the configuration path of this section, used in error keys.</summary>
     public IReadOnlyList<ConfigError> Validate(string prefix, bool requireTokens = true)
     {
@@ -62,6 +71,15 @@ public sealed class MatrixOptions
         if (string.IsNullOrWhiteSpace(ServerName) || ServerName.Contains('@', StringComparison.Ordinal) || ServerName.Contains('/', StringComparison.Ordinal))
         {
             errors.Add(new ConfigError(prefix + ":serverName", "required: the homeserver's server name, e.g. example.org"));
+        }
+
+        for (var i = 0; i < DirectMessagesFrom.Count; i++)
+        {
+            var server = DirectMessagesFrom[i];
+            if (string.IsNullOrWhiteSpace(server) || server.Any(c => char.IsWhiteSpace(c) || c is '@' or '/' or '*'))
+            {
+                errors.Add(new ConfigError($"{prefix}:directMessagesFrom:{i}", $"must be a server name such as example.org, got '{server}'"));
+            }
         }
 
         if (!Uri.TryCreate(Listen, UriKind.Absolute, out var listen) || listen.Scheme != "http")

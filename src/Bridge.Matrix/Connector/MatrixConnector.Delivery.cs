@@ -27,6 +27,11 @@ public sealed partial class MatrixConnector
             return new DeliveryResult.Skipped("the bridge's own puppet");
         }
 
+        if (IsClosedDirectRoom(request.Destination.ChannelId))
+        {
+            return new DeliveryResult.Rejected("the direct room has someone in it besides the two people");
+        }
+
         try
         {
             var roomId = await _rooms.ResolveAsync(request.Destination.ChannelId, Client, cancellationToken);

@@ -21,6 +21,13 @@ public sealed partial class MatrixConnector : IDirectMessageConnector
     private static readonly EventId DirectInvite = new(3050, "MatrixDirectInvite");
 
     private readonly ConcurrentDictionary<string, byte> _directRooms = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _closedDirectRooms = new(StringComparer.Ordinal);
+    private long _directOutsidersRefused;
+
+    private string ClosedDirectScope => "matrix:" + NetworkId + ":direct-closed";
+
+    /// <summary>Whether a DM room was closed because a third member came in (nothing is delivered into it any more).</summary>
+    private bool IsClosedDirectRoom(string roomId) => _closedDirectRooms.ContainsKey(roomId);
 
     private DirectMessages? Direct => _context.Services?.GetService(typeof(DirectMessages)) as DirectMessages;
 
@@ -29,7 +36,41 @@ public sealed partial class MatrixConnector : IDirectMessageConnector
     /// <summary>The channel of a DM room in force (its room id), or null.</summary>
     private string? DirectChannelFor(string roomId) => IsDirectRoom(roomId) && Direct?.Find(new ChannelRef(NetworkId, roomId)) is not null ? roomId : null;
 
-    /// <summary>An invite of one of the puppets into a room marked direct, by a person of this network.</summary>
+    /// <summary>The server part of a Matrix user id (<c>@alice:example.org</c> → <c>example.org</c>), or null.</summary>
+    internal static string? ServerOf(string userId)
+    {
+        var colon = userId.IndexOf(':', StringComparison.Ordinal);
+        return userId.StartsWith('@') && colon > 1 && colon < userId.Length - 1 ? userId[(colon + 1)..] : null;
+    }
+
+    /// <summary>Whether <paramref name="userId"/> is a user of one of <paramref name="servers"/> (exact server name).</summary>
+    internal static bool IsDirectInitiator(string userId, IReadOnlyList<string> servers) =>
+        ServerOf(userId) is { } server && servers.Contains(server, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Whether a room's state (the <c>/state</c> answer) is a fresh 1:1: members joined, invited or knocking are exactly
+    /// <paramref name="inviter"/> (joined) and <paramref name="puppet"/>.
+    /// </summary>
+    internal static bool IsFreshOneToOne(JsonArray state, string inviter, string puppet)
+    {
+        var members = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var node in state)
+        {
+            if (node is JsonObject e && Str(e, "type") == "m.room.member" && Str(e, "state_key") is { } key && e["content"] is JsonObject c && Str(c, "membership") is { } membership
+                && membership is "join" or "invite" or "knock")
+            {
+                members[key] = membership;
+            }
+        }
+
+        return members.Count == 2 && members.GetValueOrDefault(inviter) == "join" && members.ContainsKey(puppet);
+    }
+
+    /// <summary>
+    /// An invite of one of the puppets into a room marked direct, by a person of an allowed server. The room must be a
+    /// fresh 1:1 (only the inviter joined, only the puppet invited) and no linked room; anything else is rejected before
+    /// the core is asked, so that remote input neither writes audit rows nor takes locks.
+    /// </summary>
     private async Task HandleDirectInviteAsync(JsonObject ev, string roomId, CancellationToken ct)
     {
         var puppet = Str(ev, "state_key");
@@ -46,6 +87,50 @@ public sealed partial class MatrixConnector : IDirectMessageConnector
             return;
         }
 
+        if (!dms.IsEnabled(NetworkId))
+        {
+            _logger.LogDebug(DirectInvite, "Direct invite of {Puppet} by {Inviter} to {Room} rejected: direct messages are off on this network", puppet, inviter, roomId);
+            await RejectDirectInviteAsync(roomId, puppet, ct);
+            return;
+        }
+
+        if (!IsDirectInitiator(inviter, _options.DirectServers()))
+        {
+            var refused = Interlocked.Increment(ref _directOutsidersRefused);
+            _logger.LogDebug(DirectInvite, "Direct invite of {Puppet} by {Inviter} to {Room} rejected ({Count} so far): the server is not in directMessagesFrom", puppet, inviter, roomId, refused);
+            await RejectDirectInviteAsync(roomId, puppet, ct);
+            return;
+        }
+
+        if (_rooms.ChannelFor(roomId) is not null || await _rooms.FindChannelAsync(roomId, Client, ct) is not null)
+        {
+            _logger.LogInformation(DirectInvite, "Direct invite of {Puppet} by {Inviter} ignored: {Room} is a linked room", puppet, inviter, roomId);
+            return;
+        }
+
+        if (Direct.Find(new ChannelRef(NetworkId, roomId)) is not null)
+        {
+            return; // a portal in force already (the invite delivered again)
+        }
+
+        try
+        {
+            // The members of a room are read by a member: the puppet joins, reads, and leaves again if it is no fresh 1:1.
+            await Client.JoinAsync(roomId, puppet, ct);
+            var state = await Client.GetStateAsync(roomId, puppet, ct);
+            if (!IsFreshOneToOne(state, inviter, puppet))
+            {
+                _logger.LogInformation(DirectInvite, "Direct invite of {Puppet} by {Inviter} rejected: {Room} is not a fresh room of the two of them", puppet, inviter, roomId);
+                await Client.LeaveAsync(roomId, puppet, ct);
+                return;
+            }
+        }
+        catch (Exception ex) when (ex is MatrixApiException or HttpRequestException)
+        {
+            _logger.LogWarning(DirectInvite, "Puppet {Puppet} could not check the direct room {Room}: {Error}", puppet, roomId, ex.Message);
+            return;
+        }
+
         var target = await PuppetPersonAsync(puppet, ct);
         var from = new PersonRef { NetworkId = NetworkId, UserId = inviter, DisplayName = await DisplayNameAsync(inviter, ct), Handle = LocalpartOf(inviter) };
         var opening = target is null
@@ -56,7 +141,6 @@ public sealed partial class MatrixConnector : IDirectMessageConnector
             if (opening.Opened)
             {
                 _directRooms[roomId] = 0;
-                await Client.JoinAsync(roomId, puppet, ct);
                 _joined[(roomId, puppet)] = 0;
                 _logger.LogInformation(DirectInvite, "Puppet {Puppet} joined the direct room {Room} of {Inviter} (portal {Portal})", puppet, roomId, inviter, opening.Portal!.Id);
             }
@@ -68,9 +152,53 @@ public sealed partial class MatrixConnector : IDirectMessageConnector
         }
         catch (Exception ex) when (ex is MatrixApiException or HttpRequestException)
         {
-            // The portal (if any) is in force; a join that failed now is made again by the first delivery.
             _logger.LogWarning(DirectInvite, "Puppet {Puppet} could not answer the direct invite to {Room}: {Error}", puppet, roomId, ex.Message);
         }
+    }
+
+    private async Task RejectDirectInviteAsync(string roomId, string puppet, CancellationToken ct)
+    {
+        try
+        {
+            await Client.LeaveAsync(roomId, puppet, ct);
+        }
+        catch (Exception ex) when (ex is MatrixApiException or HttpRequestException)
+        {
+            _logger.LogDebug(DirectInvite, "Puppet {Puppet} could not reject the invite to {Room}: {Error}", puppet, roomId, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Whether an event of a DM room may cross: only from the portal's party on this network. Others are dropped (logged);
+    /// a third member joining or being invited closes the room for good (kept in the store): nothing more crosses either way.
+    /// </summary>
+    private async Task<bool> DirectEventAllowedAsync(JsonObject ev, string roomId, string sender, CancellationToken ct)
+    {
+        if (_closedDirectRooms.ContainsKey(roomId) || Direct?.Find(new ChannelRef(NetworkId, roomId)) is not { } portal || portal.On(NetworkId) is not { } party)
+        {
+            return false;
+        }
+
+        if (Str(ev, "type") == "m.room.member")
+        {
+            if (Str(ev, "state_key") is { } member && member != party.UserId && !IsOwnUser(member)
+                && ev["content"] is JsonObject content && Str(content, "membership") is "join" or "invite" or "knock")
+            {
+                _closedDirectRooms[roomId] = 0;
+                await _context.State.SetAsync(ClosedDirectScope, roomId, member, ct);
+                _logger.LogWarning(DirectInvite, "Direct room {Room} (portal {Portal}) closed: {Member} is in it besides the two people; nothing crosses any more", roomId, portal.Id, member);
+            }
+
+            return false;
+        }
+
+        if (sender != party.UserId)
+        {
+            _logger.LogInformation(DirectInvite, "Event of {Sender} in the direct room {Room} dropped: only {Party} speaks there", sender, roomId, party.UserId);
+            return false;
+        }
+
+        return true;
     }
 
     private async Task<PersonRef?> PuppetPersonAsync(string puppetUserId, CancellationToken ct)
@@ -91,7 +219,7 @@ public sealed partial class MatrixConnector : IDirectMessageConnector
         var puppet = await EnsurePuppetAsync(remote, cancellationToken);
         var roomId = await Client.CreateRoomAsync(new JsonObject
         {
-            ["preset"] = "trusted_private_chat",
+            ["preset"] = "private_chat", // trusted_private_chat would make the invitee an admin, able to invite others
             ["is_direct"] = true,
             ["invite"] = new JsonArray(local.UserId),
         }, puppet, cancellationToken);
@@ -101,14 +229,16 @@ public sealed partial class MatrixConnector : IDirectMessageConnector
         return roomId;
     }
 
-    public Task DirectPortalInForceAsync(DirectPortal portal, CancellationToken cancellationToken)
+    public async Task DirectPortalInForceAsync(DirectPortal portal, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(portal);
         if (portal.On(NetworkId) is { } party)
         {
             _directRooms[party.ChannelId] = 0;
+            if (await _context.State.GetAsync(ClosedDirectScope, party.ChannelId, cancellationToken) is not null)
+            {
+                _closedDirectRooms[party.ChannelId] = 0;
+            }
         }
-
-        return Task.CompletedTask;
     }
 }

@@ -93,10 +93,20 @@ public sealed partial class MatrixConnector
             return;
         }
 
+        // A DM room (a portal in force, or closed) is never a linked room, even once a delivery has mapped its id.
+        var directRoom = IsDirectRoom(roomId) || IsClosedDirectRoom(roomId);
         if (type == "m.room.member")
         {
             HandleMember(ev, roomId);
-            await HandleDirectInviteAsync(ev, roomId, ct);
+            if (directRoom)
+            {
+                await DirectEventAllowedAsync(ev, roomId, sender, ct);
+            }
+            else
+            {
+                await HandleDirectInviteAsync(ev, roomId, ct);
+            }
+
             return;
         }
 
@@ -106,9 +116,14 @@ public sealed partial class MatrixConnector
             return;
         }
 
+        if (directRoom && !await DirectEventAllowedAsync(ev, roomId, sender, ct))
+        {
+            return;
+        }
+
         // After a restart the homeserver may push before the aliases are resolved again: resolve now rather than drop.
         // An unreachable homeserver throws here, so the transaction is retried instead of acknowledged.
-        var channel = _rooms.ChannelFor(roomId) ?? await _rooms.FindChannelAsync(roomId, Client, ct) ?? DirectChannelFor(roomId);
+        var channel = directRoom ? DirectChannelFor(roomId) : _rooms.ChannelFor(roomId) ?? await _rooms.FindChannelAsync(roomId, Client, ct);
         if (channel is null)
         {
             return;

@@ -67,6 +67,7 @@ public sealed class DirectMessagesEndToEndTests
         await ThreeNetworks.WaitUntilAsync(() => RoomMessages(net, frankRoom!, "dm-frank-1").Count == 1, Long, "Frank's first message in the new room");
         var frankPuppet = RoomMessages(net, frankRoom!, "dm-frank-1").Single().Sender;
         Assert.StartsWith("@_bridge_mm_frank_", frankPuppet, StringComparison.Ordinal);
+        Assert.NotEqual(100, PowerOf(net, frankRoom!, net.Bob.UserId)); // private_chat: the invitee cannot invite others in
         net.Hs.Join(frankRoom!, net.Bob.UserId);
         net.Hs.SendMessage(frankRoom!, net.Bob.UserId, "dm-bob-to-frank");
         await ThreeNetworks.WaitUntilAsync(() => Posts(net, frankDm, "dm-bob-to-frank").Count == 1, Long, "Bob's answer in Frank's DM");
@@ -86,6 +87,69 @@ public sealed class DirectMessagesEndToEndTests
         Assert.Equal(2L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision = 'direct-opened'"));
         Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision <> 'direct-opened'"));
         Assert.True(Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'decision' AND link_id LIKE 'dm-%'") >= 7);
+    }
+
+    [Fact]
+    public async Task A_matrix_direct_room_opens_only_as_a_fresh_one_to_one_and_closes_when_a_third_member_comes_in()
+    {
+        await using var net = await StartAsync();
+        await net.StartBridgeAsync();
+        var eve = net.Hs.CreateUser("eve");
+        net.CarolSays("ops-carol");
+        net.BobSays("ops-bob");
+        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("ops-carol").Count == 1 && net.MattermostPosts("ops-bob").Count == 1, Long, "both greetings");
+        var carolPuppet = net.MatrixMessages("ops-carol").Single().Sender;
+        var bobPuppet = net.MattermostPosts("ops-bob").Single().UserId;
+
+        // A room "marked direct" with a third person in it is no direct chat: the puppet leaves, the core is never asked.
+        var crowded = net.Hs.CreateRoom(net.Bob!.UserId, invite: [carolPuppet, eve.UserId], isDirect: true);
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(crowded, "leave").Contains(carolPuppet), Long, "Carol's puppet left the crowded room");
+        Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct'"));
+
+        // A fresh 1:1 opens; then Eve is let in: nothing crosses from or into that room any more.
+        var room = net.Hs.CreateRoom(net.Bob.UserId, invite: [carolPuppet], isDirect: true);
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(room).Contains(carolPuppet), Long, "Carol's puppet joined Bob's direct room");
+        net.Hs.SendMessage(room, net.Bob.UserId, "dm-bob-1");
+        using var carolApi = await LoginAsync(net, "carol");
+        var dm = await DirectChannelAsync(carolApi, net.Carol!.Id, bobPuppet);
+        await ThreeNetworks.WaitUntilAsync(() => Posts(net, dm, "dm-bob-1").Count == 1, Long, "Bob's direct message in Carol's DM");
+
+        net.Hs.Invite(room, net.Bob.UserId, eve.UserId);
+        net.Hs.Join(room, eve.UserId);
+        net.Hs.SendMessage(room, eve.UserId, "dm-eve");
+        net.Hs.SendMessage(room, net.Bob.UserId, "dm-bob-2");
+        net.Mm.Post(net.Carol.Id, dm, "dm-carol-2");
+
+        // Anything crossing would be there by the time later messages of the shared channel are.
+        net.BobSays("ops-bob-after");
+        net.CarolSays("ops-carol-after");
+        await ThreeNetworks.WaitUntilAsync(() => net.MattermostPosts("ops-bob-after").Count == 1 && net.MatrixMessages("ops-carol-after").Count == 1, Long, "later messages");
+        Assert.Empty(Posts(net, dm, "dm-eve"));
+        Assert.Empty(Posts(net, dm, "dm-bob-2"));
+        Assert.Empty(RoomMessages(net, room, "dm-carol-2"));
+    }
+
+    [Fact]
+    public async Task With_direct_messages_off_on_their_network_an_invite_and_a_chat_never_reach_the_core()
+    {
+        await using var net = await ThreeNetworks.StartAsync(configure: b => b.NetworkKey("mm", "directMessages", "true"));
+        await net.StartBridgeAsync();
+        var alice = await net.AliceAsync();
+        net.CarolSays("ops-carol");
+        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("ops-carol").Count == 1, Long, "Carol's greeting on Matrix");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-carol"), Long, "Carol's greeting on XMPP");
+        var carolPuppet = net.MatrixMessages("ops-carol").Single().Sender;
+        var carolJid = Text(net, "SELECT key FROM connector_state WHERE scope = 'xmpp:xmpp:direct-puppets' AND value LIKE '%\"mm\"%'");
+
+        var room = net.Hs.CreateRoom(net.Bob!.UserId, invite: [carolPuppet], isDirect: true);
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(room, "leave").Contains(carolPuppet), Long, "Carol's puppet rejected Bob's invite");
+        await alice.ChatAsync(carolJid, "dm-alice-off");
+
+        // Anything crossing would be there by the time a later message of the shared channel is.
+        net.CarolSays("ops-carol-after");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-carol-after"), Long, "Carol's later message on XMPP");
+        Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct'"));
+        Assert.DoesNotContain(net.Mm.Users, u => u.Username.StartsWith("br-", StringComparison.Ordinal) && u.FirstName == "alice");
     }
 
     [Fact]
@@ -200,6 +264,9 @@ public sealed class DirectMessagesEndToEndTests
             .Where(r => !known.Contains(r) && r != net.MatrixRoom)
             .FirstOrDefault(r => net.Hs.GetTimeline(r).Any(e => e["type"]?.GetValue<string>() == "m.room.member"
                 && e["state_key"]?.GetValue<string>() == userId && (e["content"] as JsonObject)?["is_direct"]?.GetValue<bool>() == true));
+
+    private static int PowerOf(ThreeNetworks net, string room, string userId) =>
+        net.Hs.GetTimeline(room).Last(e => e["type"]?.GetValue<string>() == "m.room.power_levels")["content"]?["users"]?[userId]?.GetValue<int>() ?? 0;
 
     private static long Scalar(ThreeNetworks net, string sql)
     {
