@@ -174,7 +174,7 @@ public sealed class DirectPortalTests
     private static Dictionary<string, string?> OneWayTowardMatrix() => new() { ["policy:links:oneway:destinations:mm:block"] = "true" };
 
     [Fact]
-    public async Task A_remote_open_that_never_answers_fails_after_the_timeout_and_does_not_hold_other_pairs()
+    public async Task A_remote_open_that_never_answers_fails_after_the_timeout_on_record()
     {
         await using var w = new World(openTimeout: TimeSpan.FromMilliseconds(300));
         await w.Store.MigrateAsync(default);
