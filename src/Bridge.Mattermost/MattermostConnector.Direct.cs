@@ -29,7 +29,10 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
     private readonly ConcurrentDictionary<string, DirectListener> _directListeners = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _directListenerGate = new(1, 1);
 
-    private sealed record DirectListener(MattermostEventStream Stream, Task Pump);
+    private sealed record DirectListener(MattermostEventStream Stream, ChannelReader<StreamItem> Items);
+
+    /// <summary>Events a puppet's listener may have waiting; past it the stream drops and catches up over REST (never grows without bound).</summary>
+    internal int DirectQueueCapacity { get; set; } = 1024;
 
     /// <summary>A puppet's listener (re)connected: its DM channels in force are caught up over REST with its token.</summary>
     private sealed record DirectCatchUp(string PuppetUserId, string Token, string Reason) : StreamItem;
@@ -39,20 +42,38 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
     private ResolvedChannel? DirectChannel(string channelId) => _directChannels.GetValueOrDefault(channelId);
 
     /// <summary>At start, once set up: the portals in force are routed and the puppets start listening.</summary>
-    private Task StartDirectAsync(CancellationToken ct)
+    private async Task StartDirectAsync(CancellationToken ct)
     {
         if (Direct is not { } dms || !dms.IsEnabled(_network.Id))
         {
-            return Task.CompletedTask;
+            return;
         }
 
         foreach (var portal in dms.PortalsOn(_network.Id))
         {
-            RegisterDirect(portal.On(_network.Id)!.ChannelId);
+            await PutDirectInForceAsync(portal, ct);
         }
 
         _ = Task.Run(() => KeepDirectListenersAsync(ct), CancellationToken.None);
-        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Routes the portal's DM channel; a DM without a cursor yet starts at the portal's creation, so what was posted
+    /// before the portal existed (while DMs were off, or the opening refused) is never caught up across.
+    /// </summary>
+    private async Task PutDirectInForceAsync(DirectPortal portal, CancellationToken ct)
+    {
+        if (portal.On(_network.Id) is not { } party)
+        {
+            return;
+        }
+
+        if (!_cursors.ContainsKey(party.ChannelId))
+        {
+            await SaveCursorAsync(party.ChannelId, Math.Max(1, portal.CreatedAt.ToUnixTimeMilliseconds()), ct, fromCatchUp: true);
+        }
+
+        RegisterDirect(party.ChannelId);
     }
 
     public async Task<string> OpenDirectAsync(PersonRef local, PersonRef remote, CancellationToken cancellationToken)
@@ -75,12 +96,7 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
     public Task DirectPortalInForceAsync(DirectPortal portal, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(portal);
-        if (portal.On(_network.Id) is { } party)
-        {
-            RegisterDirect(party.ChannelId);
-        }
-
-        return Task.CompletedTask;
+        return PutDirectInForceAsync(portal, cancellationToken);
     }
 
     private void RegisterDirect(string channelId)
@@ -147,11 +163,23 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
                 return;
             }
 
-            var items = Channel.CreateUnbounded<StreamItem>(new UnboundedChannelOptions { SingleReader = true });
+            var items = Channel.CreateBounded<StreamItem>(new BoundedChannelOptions(DirectQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
             var stream = new MattermostEventStream(_options.BaseUri, token, _options, _logger, items.Writer);
-            var pump = Task.Run(() => PumpDirectAsync(puppetUserId, token, items.Reader, _stopping.Token), CancellationToken.None);
-            _directListeners[puppetUserId] = new DirectListener(stream, pump);
-            await stream.StartAsync();
+            var listener = new DirectListener(stream, items.Reader);
+            try
+            {
+                await stream.StartAsync();
+            }
+            catch
+            {
+                // Not registered: the scan tries this puppet again later.
+                items.Writer.TryComplete();
+                await stream.DisposeAsync();
+                throw;
+            }
+
+            _directListeners[puppetUserId] = listener;
+            _ = Task.Run(() => PumpDirectAsync(puppetUserId, token, listener, _stopping.Token), CancellationToken.None);
         }
         finally
         {
@@ -170,25 +198,26 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
     }
 
     /// <summary>What one puppet hears: events of DM channels in force go to the event queue; a person's post in a new DM with it may open one.</summary>
-    private async Task PumpDirectAsync(string puppetUserId, string token, ChannelReader<StreamItem> reader, CancellationToken ct)
+    private async Task PumpDirectAsync(string puppetUserId, string token, DirectListener listener, CancellationToken ct)
     {
         try
         {
-            await foreach (var item in reader.ReadAllAsync(ct))
+            await foreach (var item in listener.Items.ReadAllAsync(ct))
             {
-                if (item is StreamItem.Resync resync)
-                {
-                    await _items.Writer.WriteAsync(new DirectCatchUp(puppetUserId, token, resync.Reason), ct);
-                    continue;
-                }
-
-                if (item is not StreamItem.Event e || ChannelOf(e) is not { } channelId)
-                {
-                    continue;
-                }
-
+                // Whatever one event does (a malformed payload, a failed opening) fails that event only, logged.
                 try
                 {
+                    if (item is StreamItem.Resync resync)
+                    {
+                        await _items.Writer.WriteAsync(new DirectCatchUp(puppetUserId, token, resync.Reason), ct);
+                        continue;
+                    }
+
+                    if (item is not StreamItem.Event e || ChannelOf(e) is not { } channelId)
+                    {
+                        continue;
+                    }
+
                     if (DirectChannel(channelId) is null && (e.Name != "posted" || !await OpenFromPostAsync(puppetUserId, e.Data, ct)))
                     {
                         continue;
@@ -207,6 +236,18 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
         }
         catch (ChannelClosedException)
         {
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(DirectEvent, ex, "The direct-message listener of puppet {Puppet} stopped", puppetUserId);
+        }
+        finally
+        {
+            // A pump that ends while the connector runs leaves no dead listener behind: the scan starts a new one.
+            if (!ct.IsCancellationRequested && _directListeners.TryRemove(new KeyValuePair<string, DirectListener>(puppetUserId, listener)))
+            {
+                await listener.Stream.DisposeAsync();
+            }
         }
     }
 

@@ -33,8 +33,17 @@ public sealed class DirectMessages(
     TimeProvider? time = null)
 {
     public const string AuditKind = "direct";
-    private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly DirectOpeningGuard _guard = new(time ?? TimeProvider.System);
+
+    /// <summary>How long the other network may take to open its side; past it the opening fails (never stalls a connector).</summary>
+    public TimeSpan OpenTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Openings (and refusals) one person may cause per minute; past it they are refused, logged once, counted, not audited.</summary>
+    public int OpeningsPerMinute { init => _guard.PerMinute = value; }
+
+    /// <summary>Openings refused for the rate limit or because too many were under way, since start.</summary>
+    public long Throttled => _guard.Throttled;
 
     /// <summary>Puts the stored portals in force (at start, before the connectors start).</summary>
     public async Task LoadAsync(CancellationToken cancellationToken)
@@ -68,10 +77,31 @@ public sealed class DirectMessages(
     {
         ArgumentNullException.ThrowIfNull(from);
         ArgumentNullException.ThrowIfNull(to);
-        await _gate.WaitAsync(cancellationToken);
-        try
+        var id = DirectPortal.IdFor(from.Key, to.Key);
+        var fromChannelRef = new ChannelRef(from.NetworkId, fromChannel);
+        if (registry.Find(id) is { } inForce && inForce.At(fromChannelRef) is { } && topology.FindLink(id) is not null)
         {
-            var id = DirectPortal.IdFor(from.Key, to.Key);
+            return new DirectOpening(inForce, null, "direct");
+        }
+
+        if (_guard.Admit(from.Key) is { } throttled)
+        {
+            if (throttled.LogIt)
+            {
+                logger.LogWarning(DirectLog.Throttled, "Direct chats started by {From} refused for a while: {Reason} (further refusals counted, not logged or audited)",
+                    from.Key, throttled.Reason);
+            }
+
+            return new DirectOpening(null, throttled.Reason, "direct-rate");
+        }
+
+        using var pair = await _guard.EnterPairAsync(id, cancellationToken);
+        if (pair is null)
+        {
+            return new DirectOpening(null, "too many direct chats are being opened now", "direct-rate");
+        }
+
+        {
             var existing = registry.Find(id);
             if (Refusal(from, fromChannel, to, id, existing) is { } refused)
             {
@@ -97,7 +127,16 @@ public sealed class DirectMessages(
                 {
                     var connector = connectors.Find(to.NetworkId) as IDirectMessageConnector
                         ?? throw new InvalidOperationException($"network {to.NetworkId} cannot carry direct messages");
-                    toChannel = await connector.OpenDirectAsync(to, from, cancellationToken);
+                    using var timeout = new CancellationTokenSource(OpenTimeout, _time);
+                    using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+                    try
+                    {
+                        toChannel = await connector.OpenDirectAsync(to, from, linked.Token);
+                    }
+                    catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                    {
+                        throw new TimeoutException($"no answer within {OpenTimeout.TotalSeconds:0.#} s");
+                    }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
@@ -131,10 +170,6 @@ public sealed class DirectMessages(
             }
 
             return new DirectOpening(portal, null, "direct");
-        }
-        finally
-        {
-            _gate.Release();
         }
     }
 
@@ -181,7 +216,7 @@ public sealed class DirectMessages(
             PolicyDecision decision;
             try
             {
-                decision = policy.Decide(new PolicyContext(probe, link, source, destinationRef, destination));
+                decision = DirectLinkPolicy.Decide(policy, topology, new PolicyContext(probe, link, source, destinationRef, destination));
             }
             catch (Exception ex)
             {

@@ -70,11 +70,22 @@ public sealed record DirectPortal
     public static DirectPortal FromJson(string json)
     {
         var portal = JsonSerializer.Deserialize<DirectPortal>(json, Json) ?? throw new JsonException("empty direct portal");
+        if (portal.Id is null || portal.First is null || portal.Second is null
+            || portal.First.NetworkId is null || portal.First.UserId is null || portal.First.ChannelId is null
+            || portal.Second.NetworkId is null || portal.Second.UserId is null || portal.Second.ChannelId is null)
+        {
+            throw new JsonException("a direct portal row has a missing field");
+        }
+
         if (portal.Id.Length == 0 || portal.First.NetworkId == portal.Second.NetworkId || portal.First.ChannelId.Length == 0 || portal.Second.ChannelId.Length == 0)
         {
             throw new JsonException("a direct portal needs an id and two channels on two networks");
         }
 
-        return portal;
+        return portal with
+        {
+            First = portal.First with { DisplayName = portal.First.DisplayName ?? "" },
+            Second = portal.Second with { DisplayName = portal.Second.DisplayName ?? "" },
+        };
     }
 }

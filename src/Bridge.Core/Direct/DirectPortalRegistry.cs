@@ -15,6 +15,7 @@ public sealed class DirectPortalRegistry(IConnectorStateStore store, ILogger<Dir
 {
     public const string Scope = "direct-portals";
 
+    private readonly Lock _gate = new();
     private volatile Snapshot _now = new(ImmutableDictionary<string, DirectPortal>.Empty);
 
     public IReadOnlyCollection<DirectPortal> All => _now.ById.Values.ToList();
@@ -29,8 +30,9 @@ public sealed class DirectPortalRegistry(IConnectorStateStore store, ILogger<Dir
                 var portal = DirectPortal.FromJson(json);
                 portals[portal.Id] = portal;
             }
-            catch (JsonException ex)
+            catch (Exception ex) when (ex is JsonException or NullReferenceException or ArgumentException or InvalidOperationException or NotSupportedException)
             {
+                // A corrupted row (a missing party, a null where a string goes) is left out, never fatal at start.
                 logger.LogError(DirectLog.StoredPortalUnreadable, "Stored direct portal {Portal} is not in force: {Reason}", id, ex.Message);
             }
         }
@@ -50,7 +52,7 @@ public sealed class DirectPortalRegistry(IConnectorStateStore store, ILogger<Dir
     {
         ArgumentNullException.ThrowIfNull(portal);
         await store.SetAsync(Scope, portal.Id, portal.ToJson(), cancellationToken);
-        lock (store)
+        lock (_gate)
         {
             _now = new Snapshot(_now.ById.SetItem(portal.Id, portal));
         }
@@ -82,4 +84,5 @@ internal static class DirectLog
     public static readonly EventId Refused = new(1403, "DirectPortalRefused");
     public static readonly EventId Failed = new(1404, "DirectPortalFailed");
     public static readonly EventId Loaded = new(1405, "DirectPortalsLoaded");
+    public static readonly EventId Throttled = new(1406, "DirectPortalThrottled");
 }

@@ -137,7 +137,10 @@ public sealed class BridgeRouter : IEventSink
             PolicyDecision decision;
             try
             {
-                decision = _policy.Decide(new PolicyContext(sender, link, source, destination, destinationNetwork));
+                var context = new PolicyContext(sender, link, source, destination, destinationNetwork);
+                decision = link.Source == LinkSource.Direct
+                    ? Direct.DirectLinkPolicy.Decide(_policy, _topology, context) // every link joining the two networks rules a DM
+                    : _policy.Decide(context);
             }
             catch (Exception ex)
             {

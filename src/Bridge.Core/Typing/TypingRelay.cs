@@ -62,7 +62,8 @@ public sealed class TypingRelay(BridgeTopology topology, ISharingPolicy policy, 
             PolicyDecision decision;
             try
             {
-                decision = policy.Decide(new PolicyContext(probe, link, source, destination, network));
+                var context = new PolicyContext(probe, link, source, destination, network);
+                decision = link.Source == LinkSource.Direct ? Direct.DirectLinkPolicy.Decide(policy, topology, context) : policy.Decide(context);
             }
             catch (Exception e)
             {

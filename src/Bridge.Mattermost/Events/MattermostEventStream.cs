@@ -30,6 +30,7 @@ internal sealed class MattermostEventStream : IAsyncDisposable
     private readonly MattermostOptions _options;
     private readonly ILogger _logger;
     private readonly ChannelWriter<StreamItem> _output;
+    private bool _overflowed;
     private readonly Lock _gate = new();
     private readonly WebsocketClient _client;
     private readonly CancellationTokenSource _cts = new();
@@ -214,16 +215,39 @@ internal sealed class MattermostEventStream : IAsyncDisposable
                 // A hello means a fresh server-side connection: whatever happened since the last one is not replayed.
                 var reason = previous is null ? "first connection" : $"server could not resume {previous} (new connection {id})";
                 _logger.LogInformation(MattermostLog.WebSocketState, "Mattermost hello: {Reason}", reason);
-                _output.TryWrite(new StreamItem.Resync(reason));
+                Emit(new StreamItem.Resync(reason));
                 return;
             }
             if (seq != _nextSeq)
             {
                 _logger.LogWarning(MattermostLog.SequenceGap, "Mattermost event seq {Seq}, expected {Expected}: catching up over REST", seq, _nextSeq);
-                _output.TryWrite(new StreamItem.Resync($"sequence gap {_nextSeq}..{seq}"));
+                Emit(new StreamItem.Resync($"sequence gap {_nextSeq}..{seq}"));
             }
             _nextSeq = seq + 1;
-            _output.TryWrite(new StreamItem.Event(name, data, seq));
+            Emit(new StreamItem.Event(name, data, seq));
+        }
+    }
+
+    /// <summary>
+    /// Hands an item to the reader. A bounded queue that is full drops the item; the next item that fits is then
+    /// preceded by a resync, so what was dropped is caught up over REST rather than lost.
+    /// </summary>
+    private void Emit(StreamItem item)
+    {
+        if (_overflowed)
+        {
+            if (!_output.TryWrite(new StreamItem.Resync("events dropped: the reader's queue was full")))
+            {
+                return;
+            }
+
+            _overflowed = false;
+        }
+
+        if (!_output.TryWrite(item))
+        {
+            _overflowed = true;
+            _logger.LogWarning(MattermostLog.SequenceGap, "Mattermost event queue full: event dropped, to be caught up over REST");
         }
     }
 

@@ -4,6 +4,7 @@ using Bridge.Core.Delivery;
 using Bridge.Core.Direct;
 using Bridge.Core.Model;
 using Bridge.Core.Policy;
+using Bridge.Core.Routing;
 using Bridge.Core.Storage.Sqlite;
 using Bridge.Testing;
 using Microsoft.Extensions.Configuration;
@@ -40,6 +41,9 @@ public sealed class DirectPortalTests
             await registry.SaveAsync(Portal("!old:hs", "dm1"), default);
             await registry.SaveAsync(Portal("!new:hs", "dm1"), default); // the same two people in a new room: replaced, not doubled
             await store.SetAsync(DirectPortalRegistry.Scope, "dm-broken", "{\"id\":\"dm-broken\"}", default);
+            // Rows that read as JSON but are corrupted: a null party, a null channel. Left out, never fatal at start.
+            await store.SetAsync(DirectPortalRegistry.Scope, "dm-null", "{\"id\":\"dm-null\",\"first\":null,\"second\":{\"networkId\":\"mm\",\"userId\":\"u\",\"channelId\":\"c\"}}", default);
+            await store.SetAsync(DirectPortalRegistry.Scope, "dm-nullchan", "{\"id\":\"dm-nullchan\",\"first\":{\"networkId\":\"matrix\",\"userId\":\"u\",\"channelId\":null},\"second\":{\"networkId\":\"mm\",\"userId\":\"u\",\"channelId\":\"c\"}}", default);
         }
 
         await using var reopened = new SqliteBridgeStore(new SqliteStoreOptions { Path = path }, NullLogger<SqliteBridgeStore>.Instance);
@@ -61,15 +65,16 @@ public sealed class DirectPortalTests
     {
         private readonly TempDirectory _dir = new();
 
-        public World(bool matrixDirect = true, string? barrier = null)
+        public World(bool matrixDirect = true, string? barrier = null, IEnumerable<LinkDefinition>? links = null, Dictionary<string, string?>? policy = null,
+            TimeSpan? openTimeout = null, int perMinute = 6)
         {
             Topology = new BridgeTopology(
                 [
                     new NetworkDefinition { Id = "matrix", Kind = NetworkKind.Matrix, Organisation = "org-m", DirectMessages = matrixDirect },
                     new NetworkDefinition { Id = "mm", Kind = NetworkKind.Mattermost, Organisation = "org-mm", DirectMessages = true },
                 ],
-                [new LinkDefinition { Id = "ops", Endpoints = [new ChannelRef("matrix", "#ops:hs"), new ChannelRef("mm", "town-square")] }]);
-            var settings = new Dictionary<string, string?>();
+                links ?? [new LinkDefinition { Id = "ops", Endpoints = [new ChannelRef("matrix", "#ops:hs"), new ChannelRef("mm", "town-square")] }]);
+            var settings = policy ?? new Dictionary<string, string?>();
             if (barrier is not null)
             {
                 settings["policy:barriers:0:0"] = "org-m";
@@ -82,8 +87,15 @@ public sealed class DirectPortalTests
             Connectors.Add(Matrix);
             Connectors.Add(Mattermost);
             Direct = new DirectMessages(Topology, new DirectPortalRegistry(Store, NullLogger<DirectPortalRegistry>.Instance), Connectors, compiled.Policy!,
-                Store, new DeliverySignals(), NullLogger<DirectMessages>.Instance);
+                Store, new DeliverySignals(), NullLogger<DirectMessages>.Instance)
+            {
+                OpenTimeout = openTimeout ?? TimeSpan.FromSeconds(15),
+                OpeningsPerMinute = perMinute,
+            };
+            Policy = compiled.Policy!;
         }
+
+        public ISharingPolicy Policy { get; }
 
         public BridgeTopology Topology { get; }
         public SqliteBridgeStore Store { get; }
@@ -111,15 +123,15 @@ public sealed class DirectPortalTests
         var opened = await w.Direct.OpenAsync(Bob, "!bobs:hs", Carol, default);
         Assert.True(opened.Opened, opened.Refusal);
         Assert.Equal([(Carol.Key, Bob.Key)], w.Mattermost.Opened);
-        var link = Assert.Single(w.Topology.LinksFor(new ChannelRef("mm", "dmchannel")));
+        var link = Assert.Single(w.Topology.LinksFor(new ChannelRef("mm", "dmchannel-@bob:hs")));
         Assert.Equal(LinkSource.Direct, link.Source);
-        Assert.Equal([new ChannelRef("matrix", "!bobs:hs"), new ChannelRef("mm", "dmchannel")], link.Endpoints);
-        Assert.DoesNotContain("dmchannel", w.Topology.ChannelsOf("mm"));
+        Assert.Equal([new ChannelRef("matrix", "!bobs:hs"), new ChannelRef("mm", "dmchannel-@bob:hs")], link.Endpoints);
+        Assert.DoesNotContain("dmchannel-@bob:hs", w.Topology.ChannelsOf("mm"));
         Assert.Contains("town-square", w.Topology.ChannelsOf("mm"));
         Assert.Equal([opened.Portal!.Id], w.Mattermost.InForce);
 
         // The other side writes in the same DM: the same portal, nothing new opened anywhere.
-        var again = await w.Direct.OpenAsync(Carol, "dmchannel", Bob, default);
+        var again = await w.Direct.OpenAsync(Carol, "dmchannel-@bob:hs", Bob, default);
         Assert.Equal(opened.Portal.Id, again.Portal?.Id);
         Assert.Empty(w.Matrix.Opened);
         Assert.Single(w.Mattermost.Opened);
@@ -153,19 +165,151 @@ public sealed class DirectPortalTests
         Assert.Equal([("direct-refused", "barrier")], await barred.AuditAsync());
     }
 
+    private static readonly PersonRef Dave = new() { NetworkId = "mm", UserId = "daveid", DisplayName = "Dave" };
+
+    private static readonly LinkDefinition Ops = new() { Id = "ops", Endpoints = [new ChannelRef("matrix", "#ops:hs"), new ChannelRef("mm", "town-square")] };
+    private static readonly LinkDefinition OneWay = new() { Id = "oneway", Endpoints = [new ChannelRef("matrix", "#news:hs"), new ChannelRef("mm", "news")] };
+
+    /// <summary>Link "oneway" does not deliver toward mm (a one-way link from mm to matrix).</summary>
+    private static Dictionary<string, string?> OneWayTowardMatrix() => new() { ["policy:links:oneway:destinations:mm:block"] = "true" };
+
+    [Fact]
+    public async Task A_remote_open_that_never_answers_fails_after_the_timeout_on_record()
+    {
+        await using var w = new World(openTimeout: TimeSpan.FromMilliseconds(300));
+        await w.Store.MigrateAsync(default);
+        w.Mattermost.Hold = (local, ct) => local.UserId == Carol.UserId ? Task.Delay(Timeout.Infinite, ct) : Task.CompletedTask;
+
+        // Carol's side never answers: the opening fails on its own (unavailable), it does not wait forever.
+        var stalled = await w.Direct.OpenAsync(Bob, "!bobs:hs", Carol, default).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(stalled.Opened);
+        Assert.Equal("unavailable", stalled.RuleId);
+        Assert.Equal([("direct-failed", "unavailable")], await w.AuditAsync());
+    }
+
+    [Fact]
+    public async Task A_slow_opening_of_one_pair_does_not_stall_the_opening_of_another_pair()
+    {
+        await using var w = new World(openTimeout: TimeSpan.FromMinutes(10));
+        await w.Store.MigrateAsync(default);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        w.Mattermost.Hold = (local, ct) => local.UserId == Carol.UserId ? release.Task.WaitAsync(ct) : Task.CompletedTask;
+
+        var slow = w.Direct.OpenAsync(Bob, "!bobs:hs", Carol, default);
+        // Dave's chat with Bob is another pair: it opens while Carol's side is still being opened.
+        var other = await w.Direct.OpenAsync(Bob, "!bob-dave:hs", Dave, default).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(other.Opened, other.Refusal);
+        Assert.False(slow.IsCompleted);
+
+        release.SetResult();
+        Assert.True((await slow.WaitAsync(TimeSpan.FromSeconds(30))).Opened);
+    }
+
+    [Fact]
+    public async Task Openings_beyond_the_rate_of_one_initiator_are_refused_without_an_audit_record_each_and_counted()
+    {
+        await using var w = new World(barrier: "org-mm", perMinute: 3);
+        await w.Store.MigrateAsync(default);
+        var rules = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            var refused = await w.Direct.OpenAsync(Carol, "dm" + i, Bob, default);
+            Assert.False(refused.Opened);
+            rules.Add(refused.RuleId);
+        }
+
+        string[] expected = [.. Enumerable.Repeat("barrier", 3), .. Enumerable.Repeat("direct-rate", 7)];
+        Assert.Equal(expected, rules);
+        Assert.Equal(3, (await w.AuditAsync()).Count);
+        Assert.Equal(7, w.Direct.Throttled);
+
+        // Another person is not held back by Carol's flood.
+        Assert.Equal("barrier", (await w.Direct.OpenAsync(Dave, "dmd", Bob, default)).RuleId);
+    }
+
+    [Fact]
+    public async Task Two_networks_that_no_link_connects_have_no_direct_chats()
+    {
+        await using var w = new World(links: []);
+        await w.Store.MigrateAsync(default);
+        var refused = await w.Direct.OpenAsync(Bob, "!bobs:hs", Carol, default);
+        Assert.False(refused.Opened);
+        Assert.Equal(DirectLinkPolicy.NoLinkRule, refused.RuleId);
+        Assert.Empty(w.Mattermost.Opened);
+        Assert.Equal([("direct-refused", DirectLinkPolicy.NoLinkRule)], await w.AuditAsync());
+    }
+
+    [Fact]
+    public async Task An_opening_must_pass_every_link_that_connects_the_two_networks()
+    {
+        await using var w = new World(links: [Ops, OneWay], policy: OneWayTowardMatrix());
+        await w.Store.MigrateAsync(default);
+
+        // ops lets Bob reach mm, oneway does not: the strictest wins.
+        var refused = await w.Direct.OpenAsync(Bob, "!bobs:hs", Carol, default);
+        Assert.False(refused.Opened);
+        Assert.Equal("destination-block", refused.RuleId);
+        Assert.Empty(w.Mattermost.Opened);
+
+        // Carol writing first is refused too: the portal carries both ways and Bob may not answer toward mm.
+        Assert.Equal("destination-block", (await w.Direct.OpenAsync(Carol, "dmc", Bob, default)).RuleId);
+    }
+
+    [Fact]
+    public async Task A_message_in_an_open_portal_is_decided_with_every_link_joining_the_networks_and_blocked_when_one_blocks_or_none_is_left()
+    {
+        await using var w = new World(links: [Ops, OneWay], policy: OneWayTowardMatrix());
+        await w.Store.MigrateAsync(default);
+        w.Topology.ReplaceLinks([Ops]); // oneway is configured in the policy but not linked (yet)
+        var opened = await w.Direct.OpenAsync(Bob, "!bobs:hs", Carol, default);
+        Assert.True(opened.Opened, opened.Refusal);
+        var router = new BridgeRouter(w.Store, w.Topology, w.Policy, new DeliverySignals(), w.Connectors, new AuditOptions(), NullLogger<BridgeRouter>.Instance);
+
+        async Task<(string Decision, string Rule)> Route(string nativeId)
+        {
+            await router.IngestAsync(new BridgeEvent { NetworkId = "matrix", ChannelId = "!bobs:hs", NativeId = nativeId, Sender = Bob, Text = "hi" }, default);
+            var record = (await w.Store.ReadAuditAsync(0, null, 100, default)).Select(r => r.Entry).Last(r => r.Kind == "decision");
+            Assert.Equal(opened.Portal!.Id, record.LinkId);
+            return (record.Decision, record.RuleId);
+        }
+
+        Assert.Equal("delivered", (await Route("m1")).Decision);
+
+        // A link that blocks toward mm now joins the two networks: the portal's messages toward mm are blocked too.
+        w.Topology.ReplaceLinks([Ops, OneWay]);
+        Assert.Equal(("blocked", "destination-block"), await Route("m2"));
+
+        // No link joins them any more: nothing crosses (fail closed).
+        w.Topology.ReplaceLinks([]);
+        Assert.Equal(("blocked", DirectLinkPolicy.NoLinkRule), await Route("m3"));
+    }
+
     /// <summary>A network edge that opens DMs by answering a fixed channel id, and records what it was asked.</summary>
     private sealed class DirectConnector(string networkId, string channel) : INetworkConnector, IDirectMessageConnector
     {
         public List<(string Local, string Remote)> Opened { get; } = [];
         public List<string> InForce { get; } = [];
+
+        /// <summary>When set, an opening for that local person waits here (with the token it was given).</summary>
+        public Func<PersonRef, CancellationToken, Task>? Hold { get; set; }
+
         public string NetworkId => networkId;
         public NetworkKind Kind => NetworkKind.Matrix;
         public bool IsReady => true;
 
-        public Task<string> OpenDirectAsync(PersonRef local, PersonRef remote, CancellationToken cancellationToken)
+        public async Task<string> OpenDirectAsync(PersonRef local, PersonRef remote, CancellationToken cancellationToken)
         {
-            Opened.Add((local.Key, remote.Key));
-            return Task.FromResult(channel);
+            if (Hold is { } hold)
+            {
+                await hold(local, cancellationToken);
+            }
+
+            lock (Opened)
+            {
+                Opened.Add((local.Key, remote.Key));
+            }
+
+            return channel + "-" + remote.UserId;
         }
 
         public Task DirectPortalInForceAsync(DirectPortal portal, CancellationToken cancellationToken)

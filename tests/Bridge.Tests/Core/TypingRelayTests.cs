@@ -46,6 +46,31 @@ public sealed class TypingRelayTests
     }
 
     [Fact]
+    public async Task Typing_in_a_direct_portal_is_shown_only_where_a_link_connects_the_two_networks()
+    {
+        var topology = new BridgeTopology([Network("a"), Network("b"), Network("c")], [new LinkDefinition { Id = "ops", Endpoints = [new("a", "room"), new("b", "room")] }]);
+        topology.ReplaceDirectLinks(
+        [
+            new LinkDefinition { Id = "dm-ab", Endpoints = [new("a", "dm-ab"), new("b", "dm-ab")], Source = LinkSource.Direct },
+            new LinkDefinition { Id = "dm-ac", Endpoints = [new("a", "dm-ac"), new("c", "dm-ac")], Source = LinkSource.Direct },
+        ]);
+        var registry = new ConnectorRegistry();
+        var b = new TypingConnector("b", typing: true);
+        var c = new TypingConnector("c", typing: true);
+        registry.Add(b);
+        registry.Add(c);
+        var relay = new TypingRelay(topology, new AllowAllPolicy(), registry, NullLogger.Instance);
+        var alice = new PersonRef { NetworkId = "a", UserId = "alice", DisplayName = "Alice" };
+
+        relay.Typing(new ChannelRef("a", "dm-ac"), alice, typing: true); // no link joins a and c: fail closed
+        relay.Typing(new ChannelRef("a", "dm-ab"), alice, typing: true);
+        await Task.Delay(200);
+
+        Assert.Equal([(new ChannelRef("b", "dm-ab"), "a/alice", true)], b.Shown.ToArray());
+        Assert.Empty(c.Shown);
+    }
+
+    [Fact]
     public async Task A_policy_that_fails_shows_nothing()
     {
         var topology = new BridgeTopology([Network("a"), Network("b")], [new LinkDefinition { Id = "ops", Endpoints = [new("a", "room"), new("b", "room")] }]);
