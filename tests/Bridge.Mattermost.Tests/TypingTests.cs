@@ -1,3 +1,4 @@
+using Sandbox.Mattermost.Testing;
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Net.WebSockets;
@@ -40,7 +41,7 @@ public sealed class TypingTests
         var postId = await h.DeliverTextAsync("hi", remote);
         var puppet = h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == postId).UserId;
         await h.Connector.ShowTypingAsync(new ChannelRef(MmHarness.Network, MmHarness.DefaultChannel), remote, true, CancellationToken.None);
-        Assert.True(await SeesTypingAsync(ws, puppet, TimeSpan.FromSeconds(10)));
+        Assert.True(await WebSocketWatch.SeesTypingAsync(ws, puppet, TimeSpan.FromSeconds(10)));
         await Task.Delay(300);
         Assert.DoesNotContain(typing.Seen, t => t.Person.UserId == puppet);
 
@@ -59,35 +60,6 @@ public sealed class TypingTests
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var response = await http.SendAsync(request);
         response.EnsureSuccessStatusCode();
-    }
-
-    private static async Task<bool> SeesTypingAsync(ClientWebSocket ws, string userId, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        var buffer = new byte[64 * 1024];
-        try
-        {
-            while (true)
-            {
-                var text = new StringBuilder();
-                WebSocketReceiveResult r;
-                do
-                {
-                    r = await ws.ReceiveAsync(buffer, cts.Token);
-                    text.Append(Encoding.UTF8.GetString(buffer, 0, r.Count));
-                }
-                while (!r.EndOfMessage);
-                var msg = JsonNode.Parse(text.ToString());
-                if (msg?["event"]?.GetValue<string>() == "typing" && msg["data"]?["user_id"]?.GetValue<string>() == userId)
-                {
-                    return true;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
     }
 
     private sealed class RecordingTyping : ITypingSink

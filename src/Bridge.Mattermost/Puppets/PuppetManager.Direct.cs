@@ -11,17 +11,7 @@ internal sealed partial class PuppetManager
         await _gate.WaitAsync(ct);
         try
         {
-            var rec = _byPerson.GetValueOrDefault(person.Key) ?? await CreateUserAsync(person, adminToken, ct);
-            if (_options.GuestPuppets && rec.Guest != true)
-            {
-                rec = await MakeGuestAsync(person, rec, adminToken, ct);
-            }
-
-            if (rec.Token is null)
-            {
-                rec = await MintTokenAsync(person, rec, adminToken, ct);
-            }
-
+            var rec = await UserWithTokenLockedAsync(person, adminToken, ct);
             if (teamId.Length > 0 && !_joined.ContainsKey((rec.UserId, "team:" + teamId)))
             {
                 await _api.AddTeamMemberAsync(teamId, rec.UserId, adminToken, ct);

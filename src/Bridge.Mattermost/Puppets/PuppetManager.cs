@@ -146,22 +146,26 @@ internal sealed partial class PuppetManager
         }
     }
 
+    /// <summary>The puppet user of <paramref name="person"/>, created if needed, a guest where puppets must be, with a token. Under <c>_gate</c>.</summary>
+    private async Task<PuppetRecord> UserWithTokenLockedAsync(PersonRef person, string adminToken, CancellationToken ct)
+    {
+        var rec = _byPerson.GetValueOrDefault(person.Key) ?? await CreateUserAsync(person, adminToken, ct);
+        if (_options.GuestPuppets && rec.Guest != true)
+        {
+            // A puppet made before guestPuppets was set, or found again after a lost state: never used as a full member.
+            rec = await MakeGuestAsync(person, rec, adminToken, ct);
+        }
+
+        return rec.Token is null ? await MintTokenAsync(person, rec, adminToken, ct) : rec;
+    }
+
     /// <summary>The puppet for <paramref name="person"/>, created if needed, with its display name up to date and joined to the channel.</summary>
     public async Task<PuppetRecord> EnsureAsync(PersonRef person, string teamId, string channelId, string adminToken, CancellationToken ct)
     {
         await _gate.WaitAsync(ct);
         try
         {
-            var rec = _byPerson.GetValueOrDefault(person.Key) ?? await CreateUserAsync(person, adminToken, ct);
-            if (_options.GuestPuppets && rec.Guest != true)
-            {
-                // A puppet made before guestPuppets was set, or found again after a lost state: never used as a full member.
-                rec = await MakeGuestAsync(person, rec, adminToken, ct);
-            }
-            if (rec.Token is null)
-            {
-                rec = await MintTokenAsync(person, rec, adminToken, ct);
-            }
+            var rec = await UserWithTokenLockedAsync(person, adminToken, ct);
             if (rec.DisplayName != person.DisplayName)
             {
                 var name = Truncate(person.DisplayName, 64);

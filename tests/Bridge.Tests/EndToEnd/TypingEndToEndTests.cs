@@ -1,3 +1,4 @@
+using Sandbox.Mattermost.Testing;
 using System.Net.Http.Headers;
 using System.Net.WebSockets;
 using System.Text;
@@ -39,7 +40,7 @@ public sealed class TypingEndToEndTests
         ws.Options.SetRequestHeader("Authorization", "Bearer " + carolToken);
         await ws.ConnectAsync(net.Mm.WebSocketUrl, CancellationToken.None);
         await alice.SendChatStateAsync("composing");
-        Assert.True(await SeesTypingAsync(ws, alicePuppet, TimeSpan.FromSeconds(30)), "Alice's puppet typing on Mattermost");
+        Assert.True(await WebSocketWatch.SeesTypingAsync(ws, alicePuppet, TimeSpan.FromSeconds(30)), "Alice's puppet typing on Mattermost");
 
         // Mattermost → XMPP: Carol types; the room sees her puppet compose, then pause when she goes quiet.
         using var http = new HttpClient { BaseAddress = net.Mm.BaseUrl };
@@ -64,34 +65,5 @@ public sealed class TypingEndToEndTests
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT COALESCE(MAX(id), 0) FROM outbox";
         return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private static async Task<bool> SeesTypingAsync(ClientWebSocket ws, string userId, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        var buffer = new byte[64 * 1024];
-        try
-        {
-            while (true)
-            {
-                var text = new StringBuilder();
-                WebSocketReceiveResult r;
-                do
-                {
-                    r = await ws.ReceiveAsync(buffer, cts.Token);
-                    text.Append(Encoding.UTF8.GetString(buffer, 0, r.Count));
-                }
-                while (!r.EndOfMessage);
-                var msg = JsonNode.Parse(text.ToString());
-                if (msg?["event"]?.GetValue<string>() == "typing" && msg["data"]?["user_id"]?.GetValue<string>() == userId)
-                {
-                    return true;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
     }
 }
