@@ -7,6 +7,7 @@ using Bridge.Core.Connectors;
 using Bridge.Core.Model;
 using Bridge.Mattermost.Api;
 using Bridge.Mattermost.Events;
+using Bridge.Mattermost.Inbound;
 using Bridge.Mattermost.Puppets;
 using Bridge.Mattermost.Startup;
 using Microsoft.Extensions.Logging;
@@ -38,7 +39,10 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
     private volatile bool _relayMode;
     private volatile string? _lastError;
     private readonly ConnectionHistory _history;
-    private volatile bool _cursorFrozen;
+    // Lanes whose cursors stay put after a failure until their catch-up has gone over the gap again.
+    private readonly ConcurrentDictionary<string, bool> _frozenLanes = new(StringComparer.Ordinal);
+    private readonly ChannelLanes<StreamItem> _lanes;
+    private readonly SemaphoreSlim _catchUpSlots = new(CatchUpsAtOnce, CatchUpsAtOnce);
     private int _disposed;
     private RelayIdentity? _relay;
     private MattermostEventStream? _stream;
@@ -59,6 +63,8 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
         _history = new ConnectionHistory(context.Time);
         _puppets = new PuppetManager(_api, context.State, network.Id, options, _logger, context.Secrets) { Avatars = context.Avatars };
         _earlierRunPosts = new EarlierRunPosts(ChangedSinceAsync, Tag("key"));
+        _lanes = new ChannelLanes<StreamItem>(HandleLaneItemAsync,
+            (lane, e) => _logger.LogError(MattermostLog.InboundFailed, e, "Mattermost channel lane {Lane} failed on an item", lane), _stopping.Token);
     }
 
     public string NetworkId => _network.Id;
@@ -273,7 +279,7 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
     private async Task SaveCursorAsync(string nativeChannelId, long updateAt, CancellationToken ct, bool fromCatchUp = false)
     {
         // After a failed ingest the cursor stays put until a catch-up has gone over the gap again.
-        if (_cursorFrozen && !fromCatchUp)
+        if (!fromCatchUp && _frozenLanes.ContainsKey(LaneOf(nativeChannelId)))
         {
             return;
         }
@@ -304,6 +310,8 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
         {
             await _runTask.WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
         }
+
+        await _lanes.DisposeAsync();
     }
 
     public async ValueTask DisposeAsync()

@@ -85,6 +85,9 @@ internal sealed class MmHarness : IAsyncDisposable
 
     public string LinkedChannel { get; private set; } = DefaultChannel;
 
+    /// <summary>More Mattermost channels, each linked on its own (one link per channel) from the next start.</summary>
+    public List<string> MoreLinkedChannels { get; } = [];
+
     /// <summary>The links the connector sees (change them with <see cref="BridgeTopology.ReplaceLinks"/>, as the link manager does).</summary>
     public BridgeTopology Topology { get; private set; } = null!;
 
@@ -126,7 +129,14 @@ internal sealed class MmHarness : IAsyncDisposable
                 new NetworkDefinition { Id = Network, Kind = NetworkKind.Mattermost, Organisation = "org-mm" },
                 new NetworkDefinition { Id = Remote, Kind = NetworkKind.Matrix, Organisation = "org-remote" },
             ],
-            [new LinkDefinition { Id = "ops", Endpoints = [new ChannelRef(Network, LinkedChannel), new ChannelRef(Remote, "!room:example.org")] }]);
+            [
+                new LinkDefinition { Id = "ops", Endpoints = [new ChannelRef(Network, LinkedChannel), new ChannelRef(Remote, "!room:example.org")] },
+                .. MoreLinkedChannels.Select((c, i) => new LinkDefinition
+                {
+                    Id = $"more-{i}",
+                    Endpoints = [new ChannelRef(Network, c), new ChannelRef(Remote, $"!more{i}:example.org")],
+                }),
+            ]);
         Registry = new ConnectorRegistry();
         var context = new ConnectorContext
         {
