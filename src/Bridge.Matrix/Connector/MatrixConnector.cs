@@ -163,6 +163,11 @@ public sealed partial class MatrixConnector : INetworkConnector, IConnectorVital
             _options.AppserviceId = file.Id;
             BotUserId = "@" + file.SenderLocalpart + ":" + _options.ServerName;
             _ownUserPatterns = [.. file.UserRegexes.Select(r => new Regex("^(?:" + r + ")$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)))];
+            if (!file.ReceivesEphemeral)
+            {
+                _logger.LogInformation(MatrixLog.TypingDropped,
+                    "The registration {Path} does not ask for ephemeral events (receive_ephemeral): Matrix typing will not reach the other networks", _options.RegistrationFile);
+            }
         }
 
         return (asToken, hsToken);
