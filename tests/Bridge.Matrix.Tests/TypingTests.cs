@@ -97,6 +97,33 @@ public sealed class TypingTests
     }
 
     [Fact]
+    public async Task Someone_still_typing_is_reported_again_and_no_longer_once_stopped()
+    {
+        await using var h = await BridgeHarness.StartAsync();
+        string Edu(params string[] users) => new JsonObject
+        {
+            ["events"] = new JsonArray(),
+            ["ephemeral"] = new JsonArray(new JsonObject
+            {
+                ["type"] = "m.typing", ["room_id"] = h.RoomId,
+                ["content"] = new JsonObject { ["user_ids"] = new JsonArray([.. users.Select(u => (JsonNode)u)]) },
+            }),
+        }.ToJsonString();
+
+        Assert.Equal(200, (await h.PutTransactionAsync("/_matrix/app/v1/transactions/r1", Edu("@dave:localhost"))).Status);
+        var before = h.Typing.Reports.Count;
+        h.Connector.RepeatTyping(); // the homeserver sends nothing while the list stays the same: the connector repeats it
+        Assert.True(h.Typing.Reports.Count > before);
+        Assert.Equal(("@dave:localhost", true), (h.Typing.Reports.Last().Person.UserId, h.Typing.Reports.Last().Typing));
+
+        Assert.Equal(200, (await h.PutTransactionAsync("/_matrix/app/v1/transactions/r2", Edu())).Status);
+        var stopped = h.Typing.Reports.Count;
+        h.Connector.RepeatTyping();
+        Assert.Equal(stopped, h.Typing.Reports.Count);
+        Assert.Equal(["@dave:localhost:start", "@dave:localhost:stop"], h.Typing.Seen);
+    }
+
+    [Fact]
     public async Task A_puppet_that_exists_shows_typing_and_stops_and_typing_never_makes_a_puppet()
     {
         await using var h = await BridgeHarness.StartAsync();

@@ -213,6 +213,10 @@ public sealed partial class MatrixConnector
         {
             // Kicked or left: the next delivery joins again.
             _joined.TryRemove((roomId, stateKey), out _);
+            if (stateKey == BotUserId)
+            {
+                ForgetTyping(roomId); // no m.typing will come from a room the bridge is not in: nothing to repeat
+            }
         }
     }
 

@@ -9,7 +9,8 @@ namespace Bridge.Matrix.Connector;
 /// <summary>
 /// Typing. In: the m.typing EDUs of a transaction's ephemeral section (the registration asks for them with
 /// <c>receive_ephemeral</c>, MSC2409) name everyone typing in a room now; the difference from the last list seen for that
-/// room becomes a start or a stop per person for the core's typing relay, never the outbox. Out: a puppet already made
+/// room becomes a start or a stop per person for the core's typing relay, never the outbox; while the list still names
+/// someone, they are reported again every <see cref="TypingRelay.Repeat"/> (Matrix does not repeat it). Out: a puppet already made
 /// shows typing with <c>PUT /rooms/{roomId}/typing/{puppet}</c> for <see cref="TypingTimeout"/> (the relay refreshes it
 /// while the person types), or stops. Only the homeserver's answer says whether the puppet is in the room: typing never
 /// registers a puppet or joins a room.
@@ -22,10 +23,17 @@ public sealed partial class MatrixConnector : ITypingTarget
     /// <summary>More names than this in one m.typing is not a room's typing but a flood: the event is dropped.</summary>
     internal const int MaxTypingUsers = 1000;
 
+    /// <summary>
+    /// How long a person still named by m.typing is told again to the relay: the homeserver sends m.typing only when the
+    /// list changes, and Mattermost's indicator fades after a few seconds without a repeat. Past this, a list that never
+    /// changes (a lost stop) is no longer repeated.
+    /// </summary>
+    internal static readonly TimeSpan TypingRepeatLimit = TimeSpan.FromMinutes(2);
+
     private readonly Lock _typingGate = new();
 
-    /// <summary>Linked room id → the people (not ours) its last m.typing named. Bounded by the linked rooms.</summary>
-    private readonly Dictionary<string, HashSet<string>> _typingByRoom = new(StringComparer.Ordinal);
+    /// <summary>Linked room id → its channel and the people (not ours) its last m.typing named, with when each started. Bounded by the linked rooms.</summary>
+    private readonly Dictionary<string, (string Channel, Dictionary<string, DateTimeOffset> People)> _typingByRoom = new(StringComparer.Ordinal);
 
     /// <summary>Reads the ephemeral section of a transaction; a malformed EDU is logged and dropped, nothing else is lost.</summary>
     private void HandleEphemeral(JsonArray ephemeral)
@@ -89,12 +97,20 @@ public sealed partial class MatrixConnector : ITypingTarget
 
         List<string> started;
         List<string> stopped;
+        var now = _context.Time.GetUtcNow();
         lock (_typingGate)
         {
-            var before = _typingByRoom.GetValueOrDefault(roomId) ?? [];
-            started = [.. typing.Where(u => !before.Contains(u))];
-            stopped = [.. before.Where(u => !typing.Contains(u))];
-            _typingByRoom[roomId] = typing;
+            var before = _typingByRoom.TryGetValue(roomId, out var known) ? known.People : [];
+            started = [.. typing.Where(u => !before.ContainsKey(u))];
+            stopped = [.. before.Keys.Where(u => !typing.Contains(u))];
+            if (typing.Count == 0)
+            {
+                _typingByRoom.Remove(roomId);
+            }
+            else
+            {
+                _typingByRoom[roomId] = (channel, typing.ToDictionary(u => u, u => before.TryGetValue(u, out var since) ? since : now, StringComparer.Ordinal));
+            }
         }
 
         var where = new ChannelRef(NetworkId, channel);
@@ -106,6 +122,57 @@ public sealed partial class MatrixConnector : ITypingTarget
         foreach (var userId in stopped)
         {
             _context.Typing.Typing(where, TypingPerson(userId), false);
+        }
+    }
+
+    /// <summary>
+    /// Tells the relay again about everyone still typing in a linked room (it passes a repeat on at most once per
+    /// <see cref="TypingRelay.Repeat"/>), for at most <see cref="TypingRepeatLimit"/> per person.
+    /// </summary>
+    internal void RepeatTyping()
+    {
+        var now = _context.Time.GetUtcNow();
+        List<(string Channel, string UserId)> still = [];
+        lock (_typingGate)
+        {
+            foreach (var (roomId, (channel, people)) in _typingByRoom)
+            {
+                if (_rooms.ChannelFor(roomId) != channel && DirectChannelFor(roomId) != channel)
+                {
+                    continue; // unlinked meanwhile
+                }
+
+                still.AddRange(people.Where(p => now - p.Value < TypingRepeatLimit).Select(p => (channel, p.Key)));
+            }
+        }
+
+        foreach (var (channel, userId) in still)
+        {
+            _context.Typing.Typing(new ChannelRef(NetworkId, channel), TypingPerson(userId), true);
+        }
+    }
+
+    private void ForgetTyping(string roomId)
+    {
+        lock (_typingGate)
+        {
+            _typingByRoom.Remove(roomId);
+        }
+    }
+
+    private async Task RepeatTypingLoopAsync(CancellationToken ct)
+    {
+        try
+        {
+            using var timer = new PeriodicTimer(TypingRelay.Repeat, _context.Time);
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                RepeatTyping();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
         }
     }
 

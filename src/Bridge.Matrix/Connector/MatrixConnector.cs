@@ -89,6 +89,7 @@ public sealed partial class MatrixConnector : INetworkConnector, IConnectorVital
         await _listener.StartAsync(cancellationToken);
         _logger.LogInformation(MatrixLog.Listening, "Matrix appservice for {Network} listening on {Url}", NetworkId, _listener.BoundUrl);
         EnsureConnecting();
+        _ = RepeatTypingLoopAsync(_stopping.Token);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -11,6 +11,16 @@ internal sealed class RecordingTyping : ITypingSink
 
     public void Typing(ChannelRef channel, PersonRef person, bool typing) => Reports.Enqueue((channel, person, typing));
 
-    /// <summary>The reports as "user id:start|stop", in order.</summary>
-    public IReadOnlyList<string> Seen => [.. Reports.Select(r => r.Person.UserId + ":" + (r.Typing ? "start" : "stop"))];
+    /// <summary>
+    /// The reports as "user id:start|stop", in order, a report equal to the one before left out (the connector repeats
+    /// "still typing" every few seconds in the background).
+    /// </summary>
+    public IReadOnlyList<string> Seen
+    {
+        get
+        {
+            var all = Reports.Select(r => r.Person.UserId + ":" + (r.Typing ? "start" : "stop")).ToList();
+            return [.. all.Where((s, i) => i == 0 || s != all[i - 1])];
+        }
+    }
 }
