@@ -153,7 +153,7 @@ public sealed class MatrixSandbox : IAsyncDisposable
     /// <c>@{puppetPrefix}.*:{server}</c> and <c>#{puppetPrefix}.*:{server}</c>, pushing to <paramref name="url"/>.
     /// </summary>
     public AppserviceRegistration AddBridgeAppservice(Uri url, string asToken, string hsToken, string id = "bridge",
-        string senderLocalpart = "_bridge_bot", string puppetPrefix = "_bridge_")
+        string senderLocalpart = "_bridge_bot", string puppetPrefix = "_bridge_", bool receiveEphemeral = true)
     {
         ArgumentNullException.ThrowIfNull(url);
         var server = System.Text.RegularExpressions.Regex.Escape(ServerName);
@@ -165,6 +165,9 @@ public sealed class MatrixSandbox : IAsyncDisposable
             AsToken = asToken,
             HsToken = hsToken,
             SenderLocalpart = senderLocalpart,
+            // As the registration the bridge writes asks: both keys, so transactions carry both (the bridge reads the stable one first).
+            ReceiveEphemeral = receiveEphemeral,
+            ReceiveEphemeralUnstable = receiveEphemeral,
         };
         registration.Users.Add(new NamespaceEntry { Exclusive = true, Regex = "@" + prefix + ".*:" + server });
         registration.Aliases.Add(new NamespaceEntry { Exclusive = true, Regex = "#" + prefix + ".*:" + server });
@@ -243,6 +246,13 @@ public sealed class MatrixSandbox : IAsyncDisposable
     /// <summary>Redacts an event as <paramref name="userId"/> would (same power-level checks as the client API).</summary>
     public string Redact(string roomId, string userId, string eventId) =>
         _homeserver.Redact(Direct(userId), roomId, eventId, "sandbox-" + Guid.NewGuid().ToString("N"), null);
+
+    /// <summary>Sets or clears a user's typing in a room, with the checks of <c>PUT /rooms/{roomId}/typing/{userId}</c>.</summary>
+    public void SetTyping(string roomId, string userId, bool typing, TimeSpan? timeout = null) =>
+        _homeserver.SetTyping(Direct(userId), roomId, userId, typing, timeout is { } t ? (long)t.TotalMilliseconds : null);
+
+    /// <summary>Who is typing in a room now (the user ids of its m.typing), sorted.</summary>
+    public IReadOnlyList<string> GetTyping(string roomId) => _homeserver.TypingIn(roomId);
 
     public void SetDisplayName(string userId, string displayName) =>
         _homeserver.SetProfileField(Direct(userId), userId, "displayname", displayName);

@@ -24,5 +24,6 @@ internal static class MatrixLog
     public static readonly EventId RoomsChanged = new(3016, "MatrixRoomsChanged");
     public static readonly EventId MediaNotServed = new(3017, "MatrixMediaNotServed");
     public static readonly EventId AttachmentNotCopied = new(3018, "MatrixAttachmentNotCopied");
+    public static readonly EventId TypingDropped = new(3019, "MatrixTypingDropped");
     public static readonly EventId ThreadRefused = new(3040, "MatrixThreadRefused");
 }

@@ -40,7 +40,11 @@ public sealed class RegistrationTests : IDisposable
         Assert.False(reg.Users.Single().IsMatch("@_bridge_x:exampleXorg"));
         Assert.True(reg.Aliases.Single().IsMatch("#_bridge_ops:example.org"));
 
+        Assert.True(reg.ReceiveEphemeral); // typing (m.typing) in transactions, under both keys
+        Assert.True(reg.ReceiveEphemeralUnstable);
+
         var mine = AppserviceRegistrationFile.Load(path);
+        Assert.True(mine.ReceivesEphemeral);
         Assert.Equal(reg.AsToken, mine.AsToken);
         Assert.Equal(reg.HsToken, mine.HsToken);
     }

@@ -22,7 +22,8 @@ internal sealed class SandboxHarness : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<SandboxHarness> StartAsync(Uri? appserviceUrl = null, Action<MatrixSandboxOptions>? configure = null)
+    public static async Task<SandboxHarness> StartAsync(Uri? appserviceUrl = null, Action<MatrixSandboxOptions>? configure = null,
+        Action<AppserviceRegistration>? registration = null)
     {
         var options = new MatrixSandboxOptions
         {
@@ -32,7 +33,9 @@ internal sealed class SandboxHarness : IAsyncDisposable
         };
         configure?.Invoke(options);
         var sandbox = new MatrixSandbox(options);
-        sandbox.AddAppservice(Registration(appserviceUrl));
+        var reg = Registration(appserviceUrl);
+        registration?.Invoke(reg);
+        sandbox.AddAppservice(reg);
         await sandbox.StartAsync();
         return new SandboxHarness(sandbox);
     }

@@ -17,6 +17,7 @@ internal sealed class AppservicePusher(Homeserver homeserver, AppserviceRegistra
     private static readonly EventId PushFailed = new(10, "TransactionPushFailed");
     private readonly object _gate = new();
     private readonly Queue<JsonObject> _queue = new();
+    private readonly Queue<JsonObject> _ephemeral = new();
     private readonly List<TransactionAttempt> _attempts = [];
     private readonly SemaphoreSlim _signal = new(0);
     private (string TxnId, byte[] Body)? _inFlight;
@@ -44,7 +45,7 @@ internal sealed class AppservicePusher(Homeserver homeserver, AppserviceRegistra
         {
             lock (_gate)
             {
-                return _queue.Count + (_inFlight is null ? 0 : 1);
+                return _queue.Count + _ephemeral.Count + (_inFlight is null ? 0 : 1);
             }
         }
     }
@@ -54,6 +55,22 @@ internal sealed class AppservicePusher(Homeserver homeserver, AppserviceRegistra
         lock (_gate)
         {
             _queue.Enqueue(ev);
+        }
+
+        _signal.Release();
+    }
+
+    /// <summary>An ephemeral event (m.typing with its room_id); only queued for registrations that asked for them.</summary>
+    public void EnqueueEphemeral(JsonObject ev)
+    {
+        if (!Registration.ReceiveEphemeral && !Registration.ReceiveEphemeralUnstable)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _ephemeral.Enqueue(ev);
         }
 
         _signal.Release();
@@ -96,7 +113,7 @@ internal sealed class AppservicePusher(Homeserver homeserver, AppserviceRegistra
             (string TxnId, byte[] Body)? txn;
             lock (_gate)
             {
-                if (_inFlight is null && _queue.Count > 0)
+                if (_inFlight is null && (_queue.Count > 0 || _ephemeral.Count > 0))
                 {
                     var events = new JsonArray();
                     while (_queue.Count > 0 && events.Count < homeserver.Options.MaxEventsPerTransaction)
@@ -104,7 +121,25 @@ internal sealed class AppservicePusher(Homeserver homeserver, AppserviceRegistra
                         events.Add(_queue.Dequeue());
                     }
 
-                    var body = new JsonObject { ["events"] = events, ["ephemeral"] = new JsonArray() };
+                    var ephemeral = new JsonArray();
+                    while (_ephemeral.Count > 0 && ephemeral.Count < homeserver.Options.MaxEventsPerTransaction)
+                    {
+                        ephemeral.Add(_ephemeral.Dequeue());
+                    }
+
+                    // Ephemeral data only for a registration that asked for it (spec: receive_ephemeral), under the key
+                    // it asked with: the stable key, Synapse's unstable one, or both.
+                    var body = new JsonObject { ["events"] = events };
+                    if (Registration.ReceiveEphemeral)
+                    {
+                        body["ephemeral"] = ephemeral.DeepClone();
+                    }
+
+                    if (Registration.ReceiveEphemeralUnstable)
+                    {
+                        body["de.sorunome.msc2409.ephemeral"] = ephemeral.DeepClone();
+                    }
+
                     _inFlight = (_nextTxnId++.ToString(CultureInfo.InvariantCulture), Encoding.UTF8.GetBytes(body.ToJsonString()));
                 }
 

@@ -41,6 +41,18 @@ public sealed class AppserviceRegistration
 
     public bool RateLimited { get; set; }
 
+    /// <summary>
+    /// <c>receive_ephemeral: true</c> (spec v1.13, MSC2409): transactions carry the <c>ephemeral</c> array (m.typing of
+    /// rooms the appservice is interested in). Off by default, as the spec says: nothing ephemeral is pushed without it.
+    /// </summary>
+    public bool ReceiveEphemeral { get; set; }
+
+    /// <summary>
+    /// The unstable registration key <c>de.sorunome.msc2409.push_ephemeral: true</c>: the same events under the unstable
+    /// transaction key <c>de.sorunome.msc2409.ephemeral</c>, as Synapse sends them.
+    /// </summary>
+    public bool ReceiveEphemeralUnstable { get; set; }
+
     internal string SenderUserId(string serverName) => "@" + SenderLocalpart + ":" + serverName;
 
     internal bool IsUserInNamespace(string userId, string serverName) =>

@@ -28,6 +28,8 @@ public static class RegistrationLoader
             HsToken = Required(root, "hs_token"),
             SenderLocalpart = Required(root, "sender_localpart"),
             RateLimited = string.Equals(Scalar(root, "rate_limited"), "true", StringComparison.OrdinalIgnoreCase),
+            ReceiveEphemeral = string.Equals(Scalar(root, "receive_ephemeral"), "true", StringComparison.OrdinalIgnoreCase),
+            ReceiveEphemeralUnstable = string.Equals(Scalar(root, "de.sorunome.msc2409.push_ephemeral"), "true", StringComparison.OrdinalIgnoreCase),
         };
 
         if (root.Children.TryGetValue(new YamlScalarNode("namespaces"), out var nsNode) && nsNode is YamlMappingNode ns)

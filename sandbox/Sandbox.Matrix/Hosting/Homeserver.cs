@@ -213,11 +213,15 @@ internal sealed partial class Homeserver
     }
 
     /// <summary>The spec's interest rules: namespaced sender or state_key, a namespaced member, a matching alias or room id.</summary>
-    private bool IsInterested(AppserviceRegistration reg, Room room, StoredEvent ev)
+    private bool IsInterested(AppserviceRegistration reg, Room room, StoredEvent ev) =>
+        reg.IsUserInNamespace(ev.Sender, ServerName)
+        || (ev.Type == "m.room.member" && ev.StateKey is not null && reg.IsUserInNamespace(ev.StateKey, ServerName))
+        || IsInterestedInRoom(reg, room);
+
+    /// <summary>Interest in a room as such (what decides room EDUs such as m.typing): its id, an alias, a namespaced member.</summary>
+    private bool IsInterestedInRoom(AppserviceRegistration reg, Room room)
     {
-        if (reg.IsUserInNamespace(ev.Sender, ServerName)
-            || (ev.Type == "m.room.member" && ev.StateKey is not null && reg.IsUserInNamespace(ev.StateKey, ServerName))
-            || reg.IsRoomInNamespace(room.RoomId))
+        if (reg.IsRoomInNamespace(room.RoomId))
         {
             return true;
         }

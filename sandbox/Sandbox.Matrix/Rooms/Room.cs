@@ -16,6 +16,12 @@ internal sealed class Room(string roomId, string creator)
     /// <summary>Every alias currently pointing at this room (used for appservice interest).</summary>
     public HashSet<string> Aliases { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Who is typing now: user id → when it ends (ms since the epoch). Ephemeral: never in the timeline.</summary>
+    public Dictionary<string, long> Typing { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Stream position of the last change of <see cref="Typing"/> (0: never), so /sync sends m.typing only when it changed.</summary>
+    public long TypingPosition { get; set; }
+
     public string? Membership(string userId) =>
         State.TryGetValue(("m.room.member", userId), out var ev) ? ev.Content["membership"]?.GetValue<string>() : null;
 

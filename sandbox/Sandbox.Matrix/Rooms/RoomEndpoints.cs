@@ -73,6 +73,13 @@ internal static class RoomEndpoints
                 var eventId = ctx.Hs().SetState(principal, roomId, eventType, stateKey ?? string.Empty, body, ctx.Request.QueryLong("ts"));
                 return JsonBody.Ok(new JsonObject { ["event_id"] = eventId });
             });
+            group.MapPut("/rooms/{roomId}/typing/{userId}", async (HttpContext ctx, string roomId, string userId) =>
+            {
+                var principal = ctx.Hs().Authenticate(ctx.Request);
+                var body = await JsonBody.ReadObjectAsync(ctx.Request);
+                ctx.Hs().SetTyping(principal, roomId, userId, body);
+                return JsonBody.Empty();
+            });
             group.MapGet("/rooms/{roomId}/state", (HttpContext ctx, string roomId) =>
                 JsonBody.Ok(ctx.Hs().GetState(ctx.Hs().Authenticate(ctx.Request), roomId)));
             group.MapGet("/rooms/{roomId}/state/{eventType}/{stateKey?}", (HttpContext ctx, string roomId, string eventType, string? stateKey) =>

@@ -68,7 +68,9 @@ internal sealed partial class Homeserver
     private void AddJoined(JsonObject join, Room room, Principal principal, long since, StoredEvent member, long now)
     {
         var fresh = room.Timeline.Where(e => e.Position > since).ToList();
-        if (since != 0 && fresh.Count == 0)
+        // m.typing when who types changed since the token (or, on a first sync, when anyone types).
+        var typingNews = since == 0 ? room.Typing.Count > 0 : room.TypingPosition > since;
+        if (since != 0 && fresh.Count == 0 && !typingNews)
         {
             return;
         }
@@ -103,7 +105,7 @@ internal sealed partial class Homeserver
                 ["prev_batch"] = "t" + (fresh.Count > 0 ? fresh[0].Position : since).ToString(CultureInfo.InvariantCulture),
             },
             ["state"] = new JsonObject { ["events"] = state },
-            ["ephemeral"] = new JsonObject { ["events"] = new JsonArray() },
+            ["ephemeral"] = new JsonObject { ["events"] = typingNews ? new JsonArray(TypingEdu(room, includeRoomId: false)) : new JsonArray() },
             ["account_data"] = new JsonObject { ["events"] = new JsonArray() },
         };
     }

@@ -88,16 +88,22 @@ internal sealed class AppserviceListener(Uri listen, string hsToken, IAppservice
             body = buffer.ToArray();
         }
 
-        var (events, errcode, error) = ParseTransaction(body);
+        var (events, ephemeral, errcode, error) = ParseTransactionParts(body);
         if (events is null)
         {
             await ErrorAsync(ctx, 400, errcode, error);
             return;
         }
 
+        if (ephemeral is null)
+        {
+            // Typing is never owed: a bad ephemeral section costs only itself, the events are still taken.
+            _logger.LogWarning(MatrixLog.EventDropped, "Transaction {TxnId}: dropped its ephemeral section (not an array)", txnId);
+        }
+
         try
         {
-            await handler.HandleTransactionAsync(txnId, body, events, ctx.RequestAborted);
+            await handler.HandleTransactionAsync(txnId, body, events, ephemeral ?? [], ctx.RequestAborted);
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
@@ -126,6 +132,19 @@ internal sealed class AppserviceListener(Uri listen, string hsToken, IAppservice
     /// <summary>The events of a transaction body, or the Matrix error code and message that refuse it.</summary>
     internal static (JsonArray? Events, string ErrCode, string Error) ParseTransaction(byte[] body)
     {
+        var (events, _, errcode, error) = ParseTransactionParts(body);
+        return (events, errcode, error);
+    }
+
+    /// <summary>The stable transaction key for ephemeral events (spec v1.13) and MSC2409's unstable one (Synapse's).</summary>
+    internal static readonly string[] EphemeralKeys = ["ephemeral", "de.sorunome.msc2409.ephemeral"];
+
+    /// <summary>
+    /// The events and the ephemeral events (the stable key first, else the unstable one; empty when neither is there,
+    /// null when the section is not an array) of a transaction body, or the error code and message that refuse it.
+    /// </summary>
+    internal static (JsonArray? Events, JsonArray? Ephemeral, string ErrCode, string Error) ParseTransactionParts(byte[] body)
+    {
         JsonNode? parsed;
         try
         {
@@ -134,15 +153,17 @@ internal sealed class AppserviceListener(Uri listen, string hsToken, IAppservice
         }
         catch (JsonException ex)
         {
-            return (null, "M_NOT_JSON", "transaction body is not JSON: " + ex.Message);
+            return (null, null, "M_NOT_JSON", "transaction body is not JSON: " + ex.Message);
         }
 
         if (parsed is not JsonObject obj || (obj["events"] is not null and not JsonArray))
         {
-            return (null, "M_BAD_JSON", "transaction body must be an object with an 'events' array");
+            return (null, null, "M_BAD_JSON", "transaction body must be an object with an 'events' array");
         }
 
-        return (obj["events"] as JsonArray ?? [], "", "");
+        var section = EphemeralKeys.Select(k => obj[k]).FirstOrDefault(n => n is not null);
+        var ephemeral = section is null ? [] : section as JsonArray;
+        return (obj["events"] as JsonArray ?? [], ephemeral, "", "");
     }
 
     private async Task QueryAsync(HttpContext ctx, Func<CancellationToken, Task<bool>> query)

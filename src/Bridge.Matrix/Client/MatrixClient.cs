@@ -90,6 +90,11 @@ public sealed class MatrixClient(HttpClient http, Uri homeserver, string asToken
     public Task LeaveAsync(string roomId, string? asUser, CancellationToken ct) =>
         SendAsync(HttpMethod.Post, V3 + "rooms/" + Esc(roomId) + "/leave", asUser, new JsonObject(), true, ct);
 
+    /// <summary>Sets or clears <paramref name="userId"/>'s typing in a room (as that user: a puppet of the appservice).</summary>
+    public Task SetTypingAsync(string roomId, string userId, bool typing, TimeSpan timeout, CancellationToken ct) =>
+        SendAsync(HttpMethod.Put, V3 + "rooms/" + Esc(roomId) + "/typing/" + Esc(userId), userId,
+            typing ? new JsonObject { ["typing"] = true, ["timeout"] = (long)timeout.TotalMilliseconds } : new JsonObject { ["typing"] = false }, true, ct);
+
     /// <summary>Sends a room event; the same <paramref name="txnId"/> for the same puppet returns the same event id.</summary>
     public async Task<string> SendEventAsync(string roomId, string eventType, string txnId, JsonObject content, string? asUser,
         DateTimeOffset? timestamp, CancellationToken ct)

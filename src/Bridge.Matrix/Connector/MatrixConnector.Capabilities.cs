@@ -15,7 +15,7 @@ public sealed partial class MatrixConnector
         Threads = true,
         Files = true,
         RichText = RichText.Html,
-        Typing = false,
+        Typing = true,
         ReactionKeys = "any text",
     };
 

@@ -27,7 +27,10 @@ public sealed partial class MatrixConnector
     /// a retry of the same transaction is a no-op, while a reused id with other events (a homeserver whose
     /// database was recreated restarts its ids) is processed, with the core deduplicating by event id.
     /// </summary>
-    internal async Task HandleTransactionAsync(string txnId, byte[] body, JsonArray events, CancellationToken ct)
+    internal Task HandleTransactionAsync(string txnId, byte[] body, JsonArray events, CancellationToken ct) =>
+        HandleTransactionAsync(txnId, body, events, [], ct);
+
+    internal async Task HandleTransactionAsync(string txnId, byte[] body, JsonArray events, JsonArray ephemeral, CancellationToken ct)
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(body));
         await _transactionGate.WaitAsync(ct);
@@ -45,6 +48,8 @@ public sealed partial class MatrixConnector
                     await HandleEventAsync(ev, ct);
                 }
             }
+
+            HandleEphemeral(ephemeral);
 
             var stamp = _context.Time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
             await _context.State.SetPerMessageAsync(TxnScope, [new(txnId, hash + "|" + stamp)], ct); // also pruned by retention:messageMap
@@ -208,6 +213,10 @@ public sealed partial class MatrixConnector
         {
             // Kicked or left: the next delivery joins again.
             _joined.TryRemove((roomId, stateKey), out _);
+            if (stateKey == BotUserId)
+            {
+                ForgetTyping(roomId); // no m.typing will come from a room the bridge is not in: nothing to repeat
+            }
         }
     }
 
@@ -269,8 +278,8 @@ public sealed partial class MatrixConnector
     /// <summary>Adapts the listener's callbacks to the connector.</summary>
     private sealed class Handler(MatrixConnector connector) : IAppserviceHandler
     {
-        public Task HandleTransactionAsync(string txnId, byte[] body, JsonArray events, CancellationToken cancellationToken) =>
-            connector.HandleTransactionAsync(txnId, body, events, cancellationToken);
+        public Task HandleTransactionAsync(string txnId, byte[] body, JsonArray events, JsonArray ephemeral, CancellationToken cancellationToken) =>
+            connector.HandleTransactionAsync(txnId, body, events, ephemeral, cancellationToken);
 
         /// <summary>Puppets are created when someone from another network speaks, never on demand.</summary>
         public Task<bool> QueryUserAsync(string userId, CancellationToken cancellationToken) =>

@@ -89,6 +89,7 @@ public sealed partial class MatrixConnector : INetworkConnector, IConnectorVital
         await _listener.StartAsync(cancellationToken);
         _logger.LogInformation(MatrixLog.Listening, "Matrix appservice for {Network} listening on {Url}", NetworkId, _listener.BoundUrl);
         EnsureConnecting();
+        _ = RepeatTypingLoopAsync(_stopping.Token);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -163,6 +164,11 @@ public sealed partial class MatrixConnector : INetworkConnector, IConnectorVital
             _options.AppserviceId = file.Id;
             BotUserId = "@" + file.SenderLocalpart + ":" + _options.ServerName;
             _ownUserPatterns = [.. file.UserRegexes.Select(r => new Regex("^(?:" + r + ")$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)))];
+            if (!file.ReceivesEphemeral)
+            {
+                _logger.LogInformation(MatrixLog.TypingDropped,
+                    "The registration {Path} does not ask for ephemeral events (receive_ephemeral): Matrix typing will not reach the other networks", _options.RegistrationFile);
+            }
         }
 
         return (asToken, hsToken);

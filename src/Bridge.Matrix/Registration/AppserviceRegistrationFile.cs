@@ -6,6 +6,9 @@ namespace Bridge.Matrix.Registration;
 public sealed record AppserviceRegistrationFile(string Id, string? Url, string AsToken, string HsToken, string SenderLocalpart,
     IReadOnlyList<string> UserRegexes)
 {
+    /// <summary>Whether the registration asks for ephemeral events (typing): <c>receive_ephemeral</c> or MSC2409's unstable key.</summary>
+    public bool ReceivesEphemeral { get; init; }
+
     public static AppserviceRegistrationFile Load(string path) => Parse(File.ReadAllText(path));
 
     public static AppserviceRegistrationFile Parse(string yaml)
@@ -39,8 +42,13 @@ public sealed record AppserviceRegistrationFile(string Id, string? Url, string A
             Scalar(root, "as_token") ?? throw new FormatException("registration lacks as_token"),
             Scalar(root, "hs_token") ?? throw new FormatException("registration lacks hs_token"),
             Scalar(root, "sender_localpart") ?? throw new FormatException("registration lacks sender_localpart"),
-            regexes);
+            regexes)
+        {
+            ReceivesEphemeral = IsTrue(Scalar(root, "receive_ephemeral")) || IsTrue(Scalar(root, "de.sorunome.msc2409.push_ephemeral")),
+        };
     }
+
+    private static bool IsTrue(string? value) => string.Equals(value, "true", StringComparison.OrdinalIgnoreCase);
 
     private static YamlNode? Child(YamlMappingNode node, string key) =>
         node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;

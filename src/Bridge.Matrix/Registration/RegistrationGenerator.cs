@@ -30,6 +30,9 @@ public static class RegistrationGenerator
         sb.AppendLine("hs_token: " + Quote(hsToken ?? NewToken()));
         sb.AppendLine("sender_localpart: " + Quote(options.BotLocalpart));
         sb.AppendLine("rate_limited: false");
+        sb.AppendLine("# Typing (m.typing) in transactions: the spec's key (v1.13) and MSC2409's unstable one, which Synapse reads.");
+        sb.AppendLine("receive_ephemeral: true");
+        sb.AppendLine("de.sorunome.msc2409.push_ephemeral: true");
         sb.AppendLine("namespaces:");
         sb.AppendLine("  users:");
         sb.AppendLine("    - exclusive: true");

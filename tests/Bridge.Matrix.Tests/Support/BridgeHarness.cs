@@ -53,8 +53,11 @@ internal sealed class BridgeHarness : IAsyncDisposable
 
     public HttpClient Http { get; } = new();
 
+    /// <summary>Typing the connector reported to the core (inbound m.typing).</summary>
+    public RecordingTyping Typing { get; private init; } = new();
+
     public static async Task<BridgeHarness> StartAsync(bool legacyHomeserver = false, Action<MatrixSandboxOptions>? sandboxOptions = null,
-        Action<MatrixOptions>? connectorOptions = null)
+        Action<MatrixOptions>? connectorOptions = null, Action<AppserviceRegistration>? registration = null)
     {
         var options = new MatrixSandboxOptions
         {
@@ -72,16 +75,19 @@ internal sealed class BridgeHarness : IAsyncDisposable
 
         var sink = new RecordingSink();
         var state = new InMemoryStateStore();
-        var connector = CreateConnector(sandbox.BaseUrl, sink, state, configure: connectorOptions);
+        var typing = new RecordingTyping();
+        var connector = CreateConnector(sandbox.BaseUrl, sink, state, configure: connectorOptions, typing: typing);
         await connector.StartAsync(CancellationToken.None);
-        sandbox.AddAppservice(Registration(connector.ListenUrl!));
+        var reg = Registration(connector.ListenUrl!);
+        registration?.Invoke(reg);
+        sandbox.AddAppservice(reg);
         sandbox.Invite(roomId, alice.UserId, Bot);
         await WaitUntilAsync(() => connector.IsReady && sandbox.GetMembers(roomId).Contains(Bot));
-        return new BridgeHarness(sandbox, connector, sink, state, alice, roomId);
+        return new BridgeHarness(sandbox, connector, sink, state, alice, roomId) { Typing = typing };
     }
 
     public static MatrixConnector CreateConnector(Uri homeserver, RecordingSink sink, InMemoryStateStore state, string listen = "http://127.0.0.1:0",
-        Action<MatrixOptions>? configure = null)
+        Action<MatrixOptions>? configure = null, Bridge.Core.Typing.ITypingSink? typing = null)
     {
         var topology = new BridgeTopology(
             [new NetworkDefinition { Id = Network, Kind = NetworkKind.Matrix }, new NetworkDefinition { Id = "xmpp", Kind = NetworkKind.Xmpp }],
@@ -95,6 +101,7 @@ internal sealed class BridgeHarness : IAsyncDisposable
             Topology = topology,
             LoggerFactory = NullLoggerFactory.Instance,
             Media = new Bridge.Core.Media.MediaReader(registry, NullLogger.Instance),
+            Typing = typing ?? Bridge.Core.Typing.NoTyping.Instance,
         };
         var options = new MatrixOptions
         {
