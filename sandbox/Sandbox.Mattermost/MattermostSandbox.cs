@@ -176,6 +176,9 @@ public sealed class MattermostSandbox : IAsyncDisposable
     /// <summary>The user's uploaded picture (null: the default drawn one).</summary>
     public byte[]? GetProfileImage(string userId) => _state.GetUser(userId).Picture?.Data;
 
+    /// <summary>The user removes their picture (<c>DELETE /users/{id}/image</c> as themselves).</summary>
+    public void ResetProfileImage(string userId) => _state.ResetProfileImage(_state.GetUser(userId), userId);
+
     /// <summary>How many <c>GET /users/{id}/image</c> requests named <paramref name="userId"/>.</summary>
     public int ProfileImageReads(string userId) => _state.PictureReads(userId);
 

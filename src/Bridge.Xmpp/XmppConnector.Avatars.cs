@@ -26,7 +26,7 @@ internal sealed partial class XmppConnector
     private const string AvatarKeyPrefix = "avatar:";
     private static readonly TimeSpan VcardTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>(room, nick) → the photo hash the occupant advertises.</summary>
+    /// <summary>(room, nick) → the photo hash the occupant advertises ("" when they advertise that they have none).</summary>
     private readonly ConcurrentDictionary<(string Room, string Nick), string> _occupantPhotos = new();
 
     /// <summary>Puppet bare JID → its picture (loaded from the state store on first use).</summary>
@@ -35,7 +35,13 @@ internal sealed partial class XmppConnector
     /// <summary>(puppet bare JID, room) → the hash last advertised there.</summary>
     private readonly ConcurrentDictionary<(string Puppet, string Room), string> _advertisedPhotos = new();
 
-    private sealed record PuppetPhoto(string AvatarKey, string Sha1, string Type, string Base64);
+    private sealed record PuppetPhoto(string AvatarKey, string Sha1, string Type, string Base64)
+    {
+        /// <summary>A puppet whose person removed their picture: advertised as an empty photo.</summary>
+        public static readonly PuppetPhoto None = new("", "", "", "");
+
+        public bool IsNone => Base64.Length == 0;
+    }
 
     /// <summary>Called for every occupant presence: remembers the advertised hash (an empty photo: no picture).</summary>
     private void TrackPhoto(RoomState room, string nick, XElement presence, bool unavailable)
@@ -50,8 +56,9 @@ internal sealed partial class XmppConnector
             return; // no x or no photo element: the client says nothing about its picture; keep what we knew
         }
         var hash = photo.Value.Trim().ToLowerInvariant();
-        if (hash.Length == 40 && hash.All(char.IsAsciiHexDigitLower))
+        if (hash.Length == 0 || (hash.Length == 40 && hash.All(char.IsAsciiHexDigitLower)))
         {
+            // An empty photo element is XEP-0153's "I have no picture" (not "I say nothing", which is no element).
             _occupantPhotos[(room.Key, nick)] = hash;
         }
         else
@@ -62,9 +69,13 @@ internal sealed partial class XmppConnector
 
     /// <summary>The picture an occupant advertises, as the core names it (reference: hash, room and nick; version: hash).</summary>
     private AvatarRef? OccupantAvatar(RoomState room, string nick) =>
-        _occupantPhotos.TryGetValue((room.Key, nick), out var hash)
+        _occupantPhotos.TryGetValue((room.Key, nick), out var hash) && hash.Length > 0
             ? new AvatarRef(new MediaSource(_network.Id, $"{VcardPrefix}{hash}:{room.Key}/{nick}"), hash)
             : null;
+
+    /// <summary>The occupant advertises that they have no picture.</summary>
+    private bool OccupantHasNoAvatar(RoomState room, string nick) =>
+        _occupantPhotos.TryGetValue((room.Key, nick), out var hash) && hash.Length == 0;
 
     private static bool IsVcardReference(string reference) => reference.StartsWith(VcardPrefix, StringComparison.Ordinal);
 
@@ -123,13 +134,28 @@ internal sealed partial class XmppConnector
     /// </summary>
     private async Task FollowAvatarAsync(Occupancy occupancy, PersonRef person, CancellationToken cancellationToken)
     {
-        if (person.Avatar is not { } avatar)
+        if (person.Avatar is null && !person.AvatarRemoved)
         {
-            return;
+            return; // nothing known: the puppet keeps what it shows
         }
         var puppet = occupancy.OccupantJid.BareString;
         var photo = await PuppetPhotoAsync(puppet, cancellationToken);
-        if (photo?.AvatarKey != avatar.Key)
+        if (person.Avatar is not { } avatar)
+        {
+            if (photo is null)
+            {
+                return; // it never showed one
+            }
+            if (!photo.IsNone)
+            {
+                // The person removed their picture: the puppet advertises none (an empty photo, in each of its rooms as
+                // it speaks there) and serves a vCard without one.
+                photo = PuppetPhoto.None;
+                _puppetPhotos[puppet] = photo;
+                await _context.State.SetAsync(_stateScope, AvatarKeyPrefix + puppet, JsonSerializer.Serialize(photo), cancellationToken);
+            }
+        }
+        else if (photo?.AvatarKey != avatar.Key)
         {
             var image = await _context.Avatars.ReadAsync(avatar, cancellationToken);
             if (image is null)
@@ -206,7 +232,7 @@ internal sealed partial class XmppConnector
         {
             vcard.Add(new XElement(Ns.VcardTemp + "FN", person.DisplayName));
         }
-        if (await PuppetPhotoAsync(puppet.BareString, cancellationToken) is { } photo)
+        if (await PuppetPhotoAsync(puppet.BareString, cancellationToken) is { IsNone: false } photo)
         {
             vcard.Add(new XElement(Ns.VcardTemp + "PHOTO", new XElement(Ns.VcardTemp + "TYPE", photo.Type), new XElement(Ns.VcardTemp + "BINVAL", photo.Base64)));
         }

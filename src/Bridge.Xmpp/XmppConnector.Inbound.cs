@@ -334,7 +334,7 @@ internal sealed partial class XmppConnector
             NativeId = nativeId,
             Kind = kind,
             MessageKind = messageKind,
-            Sender = new PersonRef { NetworkId = _network.Id, UserId = userId, DisplayName = nick, Handle = nick, Avatar = OccupantAvatar(room, nick) },
+            Sender = new PersonRef { NetworkId = _network.Id, UserId = userId, DisplayName = nick, Handle = nick, Avatar = OccupantAvatar(room, nick), AvatarRemoved = OccupantHasNoAvatar(room, nick) },
             Text = text,
             TextFormat = TextFormat.Styling,
             TargetNativeId = target,

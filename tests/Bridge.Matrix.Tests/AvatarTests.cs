@@ -42,4 +42,41 @@ public sealed class AvatarTests
         Assert.Equal(puppetAvatar, h.Sandbox.GetProfile(BridgeHarness.CarolPuppet)["avatar_url"]?.GetValue<string>());
         Assert.Equal(1, h.Sandbox.MediaDownloads(mxc));
     }
+
+    [Fact]
+    public async Task A_removed_picture_is_said_by_the_member_event_and_taken_off_the_puppet()
+    {
+        await using var h = await BridgeHarness.StartAsync();
+        var mxc = h.Sandbox.UploadMedia(Gif, "image/gif", "me.gif");
+        h.Sandbox.SetAvatarUrl(h.Alice.UserId, mxc);
+        var with = h.Sandbox.SendMessage(h.RoomId, h.Alice.UserId, "with a picture");
+        await BridgeHarness.WaitUntilAsync(() => h.Sink.Accepted.Any(e => e.NativeId == with));
+        var avatar = h.Sink.Accepted.Single(e => e.NativeId == with).Sender.Avatar;
+        Assert.NotNull(avatar);
+        Assert.False(h.Sink.Accepted.Single(e => e.NativeId == with).Sender.AvatarRemoved);
+
+        // Carol's puppet gets the picture, then Carol removes hers: the puppet's avatar_url is emptied.
+        async Task DeliverAsCarolAsync(long id, AvatarRef? picture, bool removed)
+        {
+            var request = h.Request(id, $"message {id}");
+            request = request with { Event = request.Event with { Sender = request.Event.Sender with { Avatar = picture, AvatarRemoved = removed } } };
+            Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(request, CancellationToken.None));
+        }
+        string? PuppetAvatar() => h.Sandbox.GetProfile(BridgeHarness.CarolPuppet)["avatar_url"]?.GetValue<string>();
+
+        await DeliverAsCarolAsync(101, avatar, removed: false);
+        Assert.False(string.IsNullOrEmpty(PuppetAvatar()));
+        await DeliverAsCarolAsync(102, null, removed: false); // nothing said: kept
+        Assert.False(string.IsNullOrEmpty(PuppetAvatar()));
+        await DeliverAsCarolAsync(103, null, removed: true);
+        Assert.True(string.IsNullOrEmpty(PuppetAvatar()));
+
+        // Alice removes hers: her next message says so.
+        h.Sandbox.SetAvatarUrl(h.Alice.UserId, "");
+        var without = h.Sandbox.SendMessage(h.RoomId, h.Alice.UserId, "without a picture");
+        await BridgeHarness.WaitUntilAsync(() => h.Sink.Accepted.Any(e => e.NativeId == without));
+        var sender = h.Sink.Accepted.Single(e => e.NativeId == without).Sender;
+        Assert.Null(sender.Avatar);
+        Assert.True(sender.AvatarRemoved);
+    }
 }

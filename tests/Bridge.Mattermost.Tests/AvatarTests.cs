@@ -56,4 +56,50 @@ public sealed class AvatarTests
         Assert.Equal(Png, (await reader.ReadAsync(avatar, CancellationToken.None))?.Bytes);
         Assert.Null(await reader.ReadAsync(avatar with { Source = avatar.Source with { Reference = "avatar:../../files/x" } }, CancellationToken.None));
     }
+
+    [Fact]
+    public async Task A_removed_picture_is_said_by_the_source_and_taken_off_the_puppet_once()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var vera = h.Sandbox.CreateUser("vera");
+        h.Sandbox.AddToTeam(h.Seed.Team.Id, vera.Id);
+        h.Sandbox.AddToChannel(h.Seed.Channel.Id, vera.Id);
+        h.Sandbox.SetProfileImage(vera.Id, Png);
+        await Task.Delay(300); // user_updated reaches the connector's user cache
+        h.Sandbox.Post(vera.Id, h.Seed.Channel.Id, "with a picture");
+        await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(m => m.Text == "with a picture"), "the post with a picture");
+        var withPicture = h.Sink.Messages.Single(m => m.Text == "with a picture").Sender;
+        Assert.NotNull(withPicture.Avatar);
+        Assert.False(withPicture.AvatarRemoved);
+
+        // A remote person's puppet with a picture, then that person removes theirs: the puppet goes back to the drawn one.
+        var remote = MmHarness.Person("Rémi Remote", "@remi:example.org") with { Avatar = withPicture.Avatar };
+        var first = await h.DeliverTextAsync("one", remote);
+        var puppet = h.Sandbox.GetPosts(h.Seed.Channel.Id).Single(p => p.Id == first).UserId;
+        Assert.Equal(Png, h.Sandbox.GetProfileImage(puppet));
+
+        await h.DeliverTextAsync("two", remote with { Avatar = null, AvatarRemoved = true });
+        Assert.Null(h.Sandbox.GetProfileImage(puppet));
+        Assert.Equal(0, h.Sandbox.GetUser(puppet).LastPictureUpdate);
+        int Removals() => h.Logs.Entries.Count(e => e.Message.Contains("removed, as its person removed theirs", StringComparison.Ordinal));
+        Assert.Equal(1, Removals());
+
+        // Said again, or nothing said at all: no further request, and "nothing said" never removes anything.
+        await h.DeliverTextAsync("three", remote with { Avatar = null, AvatarRemoved = true });
+        Assert.Equal(1, Removals());
+        await h.DeliverTextAsync("four", remote with { Avatar = withPicture.Avatar });
+        Assert.Equal(Png, h.Sandbox.GetProfileImage(puppet));
+        await h.DeliverTextAsync("five", remote with { Avatar = null, AvatarRemoved = false });
+        Assert.Equal(Png, h.Sandbox.GetProfileImage(puppet));
+
+        // Vera removes her picture (DELETE /users/{id}/image): her next post says so.
+        h.Sandbox.ResetProfileImage(vera.Id);
+        await MmHarness.WaitUntilAsync(() => h.Sandbox.GetUser(vera.Id).LastPictureUpdate == 0, "the reset");
+        await Task.Delay(300);
+        h.Sandbox.Post(vera.Id, h.Seed.Channel.Id, "without a picture");
+        await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(m => m.Text == "without a picture"), "the post without a picture");
+        var without = h.Sink.Messages.Single(m => m.Text == "without a picture").Sender;
+        Assert.Null(without.Avatar);
+        Assert.True(without.AvatarRemoved);
+    }
 }

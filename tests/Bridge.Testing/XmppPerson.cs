@@ -379,6 +379,14 @@ public sealed class XmppPerson : IAsyncDisposable
         }
     }
 
+    /// <summary>Removes this person's picture as clients do: a vCard without a photo, and an empty photo element in their room presence.</summary>
+    public async Task RemoveAvatarAsync(TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await SendLineAsync(JsonSerializer.Serialize(new { cmd = "avatar", id, path = "", type = "" }));
+        await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
+    }
+
     /// <summary>Asks an occupant's vCard through the room (XEP-0054 as MUC clients do it) and returns it.</summary>
     public async Task<ReceivedVcard> GetVcardAsync(string nick, TimeSpan? timeout = null)
     {

@@ -59,6 +59,56 @@ public sealed class ProsodyAvatarTests(ProsodyFixture fixture) : IClassFixture<P
     }
 
     [Fact]
+    public async Task A_removed_picture_is_said_by_an_empty_photo_and_taken_off_the_puppet()
+    {
+        var room = _server.NewRoom("avatars-gone");
+        await using var bridge = await ConnectorHarness.StartAsync(_server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await _server.NewUserAsync("ida");
+        await using var ida = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Ida");
+        var picture = new byte[2000];
+        RandomNumberGenerator.Fill(picture);
+        new byte[] { 0xFF, 0xD8, 0xFF }.CopyTo(picture, 0);
+        await ida.SetAvatarAsync(picture, "image/jpeg");
+        await ida.SayConfirmedAsync("with a picture");
+        var avatar = (await bridge.Sink.WaitForAsync(e => e.Text == "with a picture", 1, Wait))[0].Sender.Avatar;
+        Assert.NotNull(avatar);
+
+        // A puppet shows the picture, then its person removes theirs: it advertises an empty photo and its vCard has none.
+        async Task DeliverAsHalAsync(long id, AvatarRef? picture, bool removed)
+        {
+            var request = ConnectorHarness.Message(id, room, "Hal", $"message {id}");
+            request = request with { Event = request.Event with { Sender = request.Event.Sender with { Avatar = picture, AvatarRemoved = removed } } };
+            Assert.IsType<DeliveryResult.Delivered>(await bridge.Connector.DeliverAsync(request, CancellationToken.None));
+            await ida.WaitForMessagesAsync(m => m.FromNick == "Hal" && m.Body == $"message {id}", 1, Wait);
+        }
+        async Task WaitForPhotoAsync(string hash)
+        {
+            var deadline = DateTime.UtcNow + Wait;
+            while (ida.Photos.GetValueOrDefault("Hal") != hash && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(25);
+            }
+            Assert.Equal(hash, ida.Photos.GetValueOrDefault("Hal"));
+        }
+
+        await DeliverAsHalAsync(801, avatar, removed: false);
+        await WaitForPhotoAsync(avatar.Version);
+        await DeliverAsHalAsync(802, null, removed: false); // nothing said: kept
+        Assert.Equal(picture, (await ida.GetVcardAsync("Hal")).Photo);
+        await DeliverAsHalAsync(803, null, removed: true);
+        await WaitForPhotoAsync("");
+        Assert.Null((await ida.GetVcardAsync("Hal")).Photo);
+
+        // Ida removes hers: her next message says so.
+        await ida.RemoveAvatarAsync();
+        await ida.SayConfirmedAsync("without a picture");
+        var sender = (await bridge.Sink.WaitForAsync(e => e.Text == "without a picture", 1, Wait))[0].Sender;
+        Assert.Null(sender.Avatar);
+        Assert.True(sender.AvatarRemoved);
+    }
+
+    [Fact]
     public async Task A_reference_to_a_room_that_is_not_configured_is_never_asked()
     {
         var room = _server.NewRoom("avatars-other");

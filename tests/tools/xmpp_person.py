@@ -9,7 +9,8 @@ stdin : {"cmd":"say","body":"..."} [optional "id", optional "oob": a URL sent as
         person's whole set for that message, empty to take every reaction back),
         {"cmd":"retract","id":"<stanza-id of own message>"} [optional "new_id"] (XEP-0424, with the fallback body),
         {"cmd":"chat","to":"<jid>","body":"..."} (a one-to-one chat message), {"cmd":"nick","nick":"..."} (a nick change in the room, XEP-0045 7.6), {"cmd":"quit"},
-        {"cmd":"avatar","id":..,"path":..,"type":..} (XEP-0153: the picture in our vCard, its SHA-1 in our room presence),
+        {"cmd":"avatar","id":..,"path":..,"type":..} (XEP-0153: the picture in our vCard, its SHA-1 in our room presence;
+            no path: the picture removed, an empty photo element),
         {"cmd":"vcard","id":..,"nick":..} (asks an occupant's vCard through the room),
         {"cmd":"chatstate","state":"composing"|"paused"} (XEP-0085 in the room, no body)
 stdout: {"event":"joined","nick":..} once in the room; {"event":"presence","nick":..,"type":"available"|"unavailable",
@@ -307,19 +308,23 @@ async def _set_avatar(person, cmd):
     try:
         import base64
         import hashlib
-        with open(cmd["path"], "rb") as f:
-            data = f.read()
+        # No path: the picture removed (a vCard without PHOTO, and an empty photo element: "I have none").
+        data = None
+        if cmd.get("path"):
+            with open(cmd["path"], "rb") as f:
+                data = f.read()
         iq = person.make_iq_set()
         vcard = ET.Element("{vcard-temp}vCard")
         ET.SubElement(vcard, "{vcard-temp}FN").text = person.nick
-        photo = ET.SubElement(vcard, "{vcard-temp}PHOTO")
-        ET.SubElement(photo, "{vcard-temp}TYPE").text = cmd["type"]
-        ET.SubElement(photo, "{vcard-temp}BINVAL").text = base64.b64encode(data).decode("ascii")
+        if data is not None:
+            photo = ET.SubElement(vcard, "{vcard-temp}PHOTO")
+            ET.SubElement(photo, "{vcard-temp}TYPE").text = cmd["type"]
+            ET.SubElement(photo, "{vcard-temp}BINVAL").text = base64.b64encode(data).decode("ascii")
         iq.append(vcard)
         await iq.send(timeout=10)
         pres = person.make_presence(pto="%s/%s" % (person.room, person.nick))
         x = ET.Element("{vcard-temp:x:update}x")
-        ET.SubElement(x, "{vcard-temp:x:update}photo").text = hashlib.sha1(data).hexdigest()
+        ET.SubElement(x, "{vcard-temp:x:update}photo").text = hashlib.sha1(data).hexdigest() if data is not None else None
         pres.append(x)
         pres.send()
         emit({"event": "sent", "id": cmd["id"]})

@@ -110,6 +110,13 @@ internal static class UserEndpoints
             await WriteOkAsync(ctx);
         });
 
+        app.MapDelete("/api/v4/users/{user_id}/image", async ctx =>
+        {
+            var actor = Actor(ctx);
+            state.ResetProfileImage(actor, UserIdParam(ctx));
+            await WriteOkAsync(ctx);
+        });
+
         app.MapGet("/api/v4/users/{user_id}/image", async ctx =>
         {
             Actor(ctx);

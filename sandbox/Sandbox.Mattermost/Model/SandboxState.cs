@@ -297,6 +297,26 @@ internal sealed partial class SandboxState
         }
     }
 
+    /// <summary>
+    /// <c>DELETE /users/{id}/image</c>: the server's drawn picture again. As the server's store does, last_picture_update
+    /// goes back to 0 and update_at moves; the user itself or an account with edit_other_users only.
+    /// </summary>
+    public void ResetProfileImage(UserRecord actor, string userId)
+    {
+        lock (Gate)
+        {
+            var user = GetUser(userId);
+            if (actor.Id != user.Id && !actor.IsAdmin)
+            {
+                throw MmApiException.Forbidden();
+            }
+            user.Picture = null;
+            user.LastPictureUpdate = 0;
+            user.UpdateAt = Math.Max(Now(), user.UpdateAt + 1);
+            PublishUserUpdated(user);
+        }
+    }
+
     /// <summary>Counts one read of a user's picture (<c>GET /users/{id}/image</c>); tests see how often clients asked.</summary>
     public void CountPictureRead(string userId) => _pictureReads.AddOrUpdate(userId, 1, (_, n) => n + 1);
 

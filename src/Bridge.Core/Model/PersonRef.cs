@@ -19,6 +19,12 @@ public sealed record PersonRef
     public Profiles.AvatarRef? Avatar { get; init; }
 
     /// <summary>
+    /// The person's own network says they have no picture now (they removed it), so their puppets lose theirs. False
+    /// when it says nothing either way (not known yet, a failed look-up): a puppet's picture is kept then.
+    /// </summary>
+    public bool AvatarRemoved { get; init; }
+
+    /// <summary>
     /// The person's own short handle as everyone in the source room sees it (Mattermost username, Matrix localpart,
     /// XMPP nick), used as the readable part of puppet names; null when the network has none. Never a real JID that the
     /// room does not show.

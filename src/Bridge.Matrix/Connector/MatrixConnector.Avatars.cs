@@ -20,13 +20,16 @@ public sealed partial class MatrixConnector
     private static readonly EventId AvatarSet = new(3050, "MatrixAvatarSet");
     private static readonly EventId AvatarNotSet = new(3051, "MatrixAvatarNotSet");
 
-    /// <summary>User id → their current mxc URI ("" for none), from member events and profile look-ups.</summary>
+    /// <summary>User id → their current mxc URI ("" for none, <see cref="AvatarUnknown"/> after a failed look-up), from member events and profile look-ups.</summary>
     private readonly ConcurrentDictionary<string, string> _avatarUrls = new(StringComparer.Ordinal);
 
     private void RememberAvatar(string userId, JsonObject memberContent) =>
         _avatarUrls[userId] = Formatting.JsonStrings.Of(memberContent["avatar_url"]) is { } mxc && MxcUri.TryParse(mxc, out _, out _) ? mxc : "";
 
-    private async Task<AvatarRef?> AvatarOfAsync(string userId, CancellationToken ct)
+    private const string AvatarUnknown = "?";
+
+    /// <summary>The person's picture, and whether they are known to have none (a member event or profile without one).</summary>
+    private async Task<(AvatarRef? Avatar, bool Removed)> AvatarOfAsync(string userId, CancellationToken ct)
     {
         if (!_avatarUrls.TryGetValue(userId, out var mxc))
         {
@@ -36,20 +39,25 @@ public sealed partial class MatrixConnector
             }
             catch (Exception ex) when (ex is MatrixApiException or HttpRequestException)
             {
-                mxc = ""; // refreshed by the person's next member event
+                mxc = AvatarUnknown; // refreshed by the person's next member event; their puppets keep what they show
             }
-            mxc = MxcUri.TryParse(mxc, out _, out _) ? mxc : "";
+            mxc = mxc == AvatarUnknown || MxcUri.TryParse(mxc, out _, out _) ? mxc : "";
             _avatarUrls[userId] = mxc;
         }
-        return mxc.Length > 0 ? new AvatarRef(new MediaSource(NetworkId, mxc), mxc) : null;
+        return mxc switch
+        {
+            AvatarUnknown => (null, false),
+            "" => (null, true),
+            _ => (new AvatarRef(new MediaSource(NetworkId, mxc), mxc), false),
+        };
     }
 
     /// <summary>Gives the puppet its person's picture when it changed; a picture that cannot cross only costs the picture.</summary>
     private async Task SyncAvatarAsync(PersonRef person, string localpart, string userId, CancellationToken ct)
     {
-        if (person.Avatar is not { } avatar)
+        if (person.Avatar is null && !person.AvatarRemoved)
         {
-            return;
+            return; // nothing known: the puppet keeps what it shows
         }
 
         var key = localpart + "|avatar";
@@ -57,6 +65,11 @@ public sealed partial class MatrixConnector
         {
             current = await _context.State.GetAsync(PuppetScope, key, ct) ?? "";
             _puppetNames[key] = current;
+        }
+        if (person.Avatar is not { } avatar)
+        {
+            await RemoveAvatarAsync(key, current, userId, ct);
+            return;
         }
         if (current == avatar.Key)
         {
@@ -89,5 +102,28 @@ public sealed partial class MatrixConnector
 
         await _context.State.SetAsync(PuppetScope, key, avatar.Key, ct);
         _puppetNames[key] = avatar.Key;
+    }
+
+    /// <summary>The person removed their picture: so does the puppet (an empty <c>avatar_url</c>), once.</summary>
+    private async Task RemoveAvatarAsync(string key, string current, string userId, CancellationToken ct)
+    {
+        if (current.Length == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await Client.SetAvatarUrlAsync(userId, "", ct);
+            _logger.LogInformation(AvatarSet, "Picture of {Puppet} removed, as its person removed theirs", userId);
+        }
+        catch (Exception ex) when (ex is MatrixApiException or HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            _logger.LogInformation(AvatarNotSet, "Picture of {Puppet} not removed for now: {Error}", userId, ex.Message);
+            return; // tried again with the person's next message
+        }
+
+        await _context.State.SetAsync(PuppetScope, key, "", ct);
+        _puppetNames[key] = "";
     }
 }

@@ -134,7 +134,12 @@ public sealed partial class MatrixConnector
             return;
         }
 
-        var person = new PersonRef { NetworkId = NetworkId, UserId = sender, DisplayName = await DisplayNameAsync(sender, ct), Handle = LocalpartOf(sender), Avatar = await AvatarOfAsync(sender, ct) };
+        var (avatar, avatarRemoved) = await AvatarOfAsync(sender, ct);
+        var person = new PersonRef
+        {
+            NetworkId = NetworkId, UserId = sender, DisplayName = await DisplayNameAsync(sender, ct), Handle = LocalpartOf(sender),
+            Avatar = avatar, AvatarRemoved = avatarRemoved,
+        };
         var bridgeEvent = _inbound!.Map(ev, channel, person);
         if (bridgeEvent is null)
         {

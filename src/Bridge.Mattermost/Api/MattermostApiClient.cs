@@ -317,6 +317,12 @@ internal sealed class MattermostApiClient : IDisposable
             ?? throw new MattermostApiException("upload returned no file");
     }
 
+    /// <summary><c>DELETE /users/{id}/image</c>: back to the picture the server draws (last_picture_update 0).</summary>
+    public async Task ResetProfileImageAsync(string userId, string token, CancellationToken ct)
+    {
+        using var _ = await SendAsync(() => new HttpRequestMessage(HttpMethod.Delete, $"api/v4/users/{E(userId)}/image"), token, ct);
+    }
+
     public async Task SetProfileImageAsync(string userId, byte[] image, string contentType, string fileName, string token, CancellationToken ct)
     {
         using var _ = await SendAsync(() =>

@@ -20,6 +20,10 @@ internal sealed partial class PuppetManager
 
     private async Task<PuppetRecord> FollowAvatarAsync(PersonRef person, PuppetRecord rec, string adminToken, CancellationToken ct)
     {
+        if (person.Avatar is null && person.AvatarRemoved)
+        {
+            return await RemoveAvatarAsync(person, rec, adminToken, ct);
+        }
         if (person.Avatar is not { } avatar || avatar.Key == rec.AvatarUrl || Avatars is null)
         {
             return rec;
@@ -50,5 +54,25 @@ internal sealed partial class PuppetManager
             }
         }
         return await SaveAsync(person.Key, rec with { AvatarUrl = avatar.Key, AvatarHash = image.Sha256 }, ct);
+    }
+
+    /// <summary>The person removed their picture: the puppet goes back to the server's drawn one, once.</summary>
+    private async Task<PuppetRecord> RemoveAvatarAsync(PersonRef person, PuppetRecord rec, string adminToken, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(rec.AvatarUrl) && rec.AvatarHash is null)
+        {
+            return rec;
+        }
+        try
+        {
+            await _api.ResetProfileImageAsync(rec.UserId, adminToken, ct);
+            _logger.LogInformation(AvatarSet, "Picture of @{Username} removed, as its person removed theirs", rec.Username);
+        }
+        catch (Exception e) when (e is MattermostApiException or HttpRequestException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            _logger.LogInformation(AvatarRefused, "Picture of @{Username} not removed for now: {Error}", rec.Username, e.Message);
+            return rec; // tried again with the person's next message
+        }
+        return await SaveAsync(person.Key, rec with { AvatarUrl = null, AvatarHash = null }, ct);
     }
 }

@@ -15,7 +15,7 @@ public sealed class AvatarsEndToEndTests
     private static readonly TimeSpan Long = ThreeNetworks.Long;
 
     [Fact]
-    public async Task Pictures_cross_byte_exact_once_per_change_and_a_missing_one_is_asked_for_once()
+    public async Task Pictures_cross_byte_exact_once_per_change_a_missing_one_is_asked_for_once_and_a_removal_follows()
     {
         await using var net = await ThreeNetworks.StartAsync();
         var carolPicture = Png(64, 64, 3000);
@@ -95,6 +95,26 @@ public sealed class AvatarsEndToEndTests
             Long, "Bob's messages after the broken picture");
         Assert.Equal(1, net.Hs.MediaDownloads(missing));
         Assert.Equal(Sha(bobPicture), Sha(net.Mm.GetProfileImage(bobPuppet)!)); // the last good picture stays
+
+        // Removed pictures follow too, from each network to both others, with the person's next message.
+        var carolNick = alice.Messages.First(m => m.Body.StartsWith("av-1", StringComparison.Ordinal)).FromNick;
+        var bobNick = alice.Messages.First(m => m.Body.StartsWith("av-2", StringComparison.Ordinal)).FromNick;
+        net.Mm.ResetProfileImage(net.Carol.Id);
+        await Task.Delay(500); // user_updated reaches the bridge's user cache
+        net.CarolSays("av-8 carol without a picture");
+        await ThreeNetworks.WaitUntilAsync(() => MatrixAvatar(net, carolPuppet) is null && alice.Photos.GetValueOrDefault(carolNick) == "", Long,
+            "Carol's puppets without a picture");
+        Assert.Null((await alice.GetVcardAsync(carolNick)).Photo);
+
+        net.Hs.SetAvatarUrl(net.Bob.UserId, "");
+        net.BobSays("av-9 bob without a picture");
+        await ThreeNetworks.WaitUntilAsync(() => net.Mm.GetProfileImage(bobPuppet) is null && alice.Photos.GetValueOrDefault(bobNick) == "", Long,
+            "Bob's puppets without a picture");
+
+        await alice.RemoveAvatarAsync();
+        await alice.SayConfirmedAsync("av-10 from alice without a picture");
+        await ThreeNetworks.WaitUntilAsync(() => MatrixAvatar(net, alicePuppetMatrix) is null && net.Mm.GetProfileImage(alicePuppetMm) is null, Long,
+            "Alice's puppets without a picture");
     }
 
     private static string? MatrixProfileAvatar(ThreeNetworks net, string userId) => net.Hs.GetProfile(userId)["avatar_url"]?.GetValue<string>();
