@@ -29,7 +29,7 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
     private readonly ConcurrentDictionary<string, DirectListener> _directListeners = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _directListenerGate = new(1, 1);
 
-    private sealed record DirectListener(MattermostEventStream Stream, ChannelReader<StreamItem> Items);
+    private sealed record DirectListener(MattermostEventStream Stream, ChannelReader<StreamItem> Items, string Token);
 
     /// <summary>Events a puppet's listener may have waiting; past it the stream drops and catches up over REST (never grows without bound).</summary>
     internal int DirectQueueCapacity { get; set; } = 1024;
@@ -165,7 +165,7 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
 
             var items = Channel.CreateBounded<StreamItem>(new BoundedChannelOptions(DirectQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
             var stream = new MattermostEventStream(_options.BaseUri, token, _options, _logger, items.Writer);
-            var listener = new DirectListener(stream, items.Reader);
+            var listener = new DirectListener(stream, items.Reader, token);
             try
             {
                 await stream.StartAsync();
@@ -259,9 +259,21 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
             case "posted" or "post_edited" or "post_deleted":
                 return ParsePost(e.Data)?.ChannelId is { Length: > 0 } id ? id : null;
             case "reaction_added" or "reaction_removed":
-                return e.Data["reaction"] is JsonValue v && v.TryGetValue<string>(out var json)
-                    ? JsonNode.Parse(json)?["channel_id"]?.GetValue<string>() is { Length: > 0 } channel ? channel : null
-                    : null;
+                if (e.Data["reaction"] is not JsonValue v || !v.TryGetValue<string>(out var json))
+                {
+                    return null;
+                }
+
+                try
+                {
+                    return JsonNode.Parse(json) is JsonObject reaction && reaction["channel_id"] is JsonValue c && c.TryGetValue<string>(out var channel) && channel.Length > 0
+                        ? channel
+                        : null;
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                    return null; // not a reaction at all: the handler drops it
+                }
             default:
                 return null;
         }
@@ -308,11 +320,12 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
                 continue;
             }
 
+            var frozenUnder = FreezeOf(channel.NativeId);
             var since = Math.Max(0, _cursors.GetValueOrDefault(channel.NativeId) - (long)_options.CatchUpSkew.TotalMilliseconds);
-            MmPostList list;
+            List<MmPost> posts;
             try
             {
-                list = await _api.GetPostsSinceAsync(channel.NativeId, since, catchUp.Token, ct);
+                posts = await ChangedSinceAsync(channel.NativeId, since, catchUp.Token, ct);
             }
             catch (MattermostApiException e) when (!e.IsTransient && e.Status != System.Net.HttpStatusCode.TooManyRequests)
             {
@@ -321,14 +334,21 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
                 continue;
             }
 
-            foreach (var post in list.Order.Where(list.Posts.ContainsKey).Select(id => list.Posts[id]).OrderBy(p => p.CreateAt).ThenBy(p => p.UpdateAt))
+            try
             {
-                total++;
-                await CatchUpPostAsync(post, channel, ct);
-                await SaveCursorAsync(channel.NativeId, post.UpdateAt, ct, fromCatchUp: true);
+                total += await CatchUpPostsAsync(channel, posts, ct);
             }
+            catch (Exception) when (!ct.IsCancellationRequested)
+            {
+                // Live events must not move its cursor past what this catch-up could not hand over; the retry does.
+                Freeze(channel.NativeId);
+                throw;
+            }
+
+            ThawIfSame(channel.NativeId, frozenUnder);
         }
 
+        Succeeded(DirectLane);
         _logger.LogInformation(DirectEvent, "Direct-message catch-up of puppet {Puppet} ({Reason}): {Count} post(s) checked", catchUp.PuppetUserId, catchUp.Reason, total);
     }
 }

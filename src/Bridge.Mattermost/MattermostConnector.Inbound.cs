@@ -14,196 +14,6 @@ namespace Bridge.Mattermost;
 
 public sealed partial class MattermostConnector
 {
-    /// <summary>
-    /// The WebSocket's reader: each channel's events go to that channel's lane (<see cref="HandleLaneItemAsync"/>), so a
-    /// channel still catching up, or stuck on a failure, holds only itself. A new connection (a resync) puts a catch-up at
-    /// the head of every channel's lane, ahead of everything the connection brings after it.
-    /// </summary>
-    private async Task ProcessItemsAsync(CancellationToken ct)
-    {
-        await foreach (var item in _items.Reader.ReadAllAsync(ct))
-        {
-            try
-            {
-                switch (item)
-                {
-                    case StreamItem.Resync r:
-                        // Every new connection begins with one: deliveries need not wait for the worker's next poll.
-                        _context.WakeDeliveries(NetworkId);
-                        await ResyncAsync(r.Reason, ct);
-                        break;
-                    case DirectCatchUp d:
-                        _lanes.Post(DirectLane, d);
-                        break;
-                    case StreamItem.Event e:
-                        await RouteEventAsync(e, ct);
-                        break;
-                }
-            }
-            catch (Exception e) when (!ct.IsCancellationRequested)
-            {
-                // Nothing is acknowledged past a failure: every channel's cursor stays put until a catch-up has gone over
-                // the gap again (live events meanwhile are dropped; the catch-up brings them in order).
-                foreach (var channel in _byNative.Keys)
-                {
-                    _frozenLanes[channel] = true;
-                }
-                _frozenLanes[DirectLane] = true;
-                _logger.LogError(MattermostLog.InboundFailed, e, "Handling Mattermost {Item} failed; catching up shortly", item.GetType().Name);
-                ResyncLater(ct);
-            }
-        }
-    }
-
-    /// <summary>Memberships set right, then a catch-up at the head of every linked channel's lane.</summary>
-    private async Task ResyncAsync(string reason, CancellationToken ct)
-    {
-        // A new connection may follow an outage in which an admin took the bridge account out of a channel.
-        await ReconcileMembershipsAsync(ct);
-        var channels = _byNative.Keys.ToList();
-        var round = new CatchUpRound(reason, channels.Count, LogCatchUp);
-        round.ReportIfEmpty();
-        foreach (var channel in channels)
-        {
-            _lanes.Post(channel, new ChannelCatchUp(round));
-        }
-        // Direct channels are caught up by their puppets' listeners; a failure there is over once the connection is new.
-        _lanes.Post(DirectLane, DirectThaw.Instance);
-    }
-
-    private void ResyncLater(CancellationToken ct) =>
-        _ = Task.Delay(TimeSpan.FromSeconds(2), _context.Time, ct)
-            .ContinueWith(_ => _items.Writer.TryWrite(new StreamItem.Resync("after a failure")), TaskScheduler.Default);
-
-    /// <summary>A post or reaction goes to its channel's lane; anything else (typing, profile changes) is handled at once.</summary>
-    private async Task RouteEventAsync(StreamItem.Event e, CancellationToken ct)
-    {
-        var channelId = ChannelOf(e);
-        if (channelId is null && e.Name is "reaction_added" or "reaction_removed"
-            && e.Data["reaction"] is JsonValue v && v.TryGetValue<string>(out var json) && MmJson.Read<MmReaction>(json) is { } reaction)
-        {
-            // Older servers leave channel_id out of reaction events: the post says where it is.
-            channelId = (await _api.GetPostAsync(reaction.PostId, AdminToken, ct)).ChannelId;
-        }
-
-        if (channelId is null)
-        {
-            await HandleEventAsync(e.Name, e.Data, null, ct);
-        }
-        else if (OwnChannel(channelId) is not null)
-        {
-            _lanes.Post(LaneOf(channelId), new ChannelEvent(e, channelId));
-        }
-    }
-
-    /// <summary>One item of one channel's lane, in the order the lane received them.</summary>
-    private async Task HandleLaneItemAsync(string lane, StreamItem item, CancellationToken ct)
-    {
-        try
-        {
-            switch (item)
-            {
-                case ChannelCatchUp c:
-                    await CatchUpChannelAsync(lane, c.Round, ct);
-                    break;
-                case DirectCatchUp d:
-                    await CatchUpDirectAsync(d, ct);
-                    break;
-                case DirectThaw:
-                    _frozenLanes.TryRemove(lane, out _);
-                    break;
-                case ChannelEvent when _frozenLanes.ContainsKey(lane):
-                    // After a failure, live events wait for the catch-up, which brings them in order.
-                    break;
-                case ChannelEvent e:
-                    await HandleEventAsync(e.Received.Name, e.Received.Data, e.ChannelId, ct);
-                    break;
-            }
-        }
-        catch (Exception e) when (!ct.IsCancellationRequested)
-        {
-            // Nothing is acknowledged past a failure: this channel's cursor stays put, so its catch-up finds it again.
-            _frozenLanes[lane] = true;
-            if (Bridge.Core.Storage.Health.StoreHealth.IsStoreFailure(e))
-            {
-                // The store said why, once, at error level; this repeats every catch-up while it lasts.
-                _logger.LogWarning(MattermostLog.InboundFailed, "Mattermost {Item} not stored ({Error}); catching up shortly", item.GetType().Name, e.Message);
-            }
-            else
-            {
-                _logger.LogError(MattermostLog.InboundFailed, e, "Handling Mattermost {Item} failed; catching up shortly", item.GetType().Name);
-            }
-
-            if (lane == DirectLane)
-            {
-                ResyncLater(ct);
-            }
-            else
-            {
-                _ = Task.Delay(TimeSpan.FromSeconds(2), _context.Time, ct)
-                    .ContinueWith(_ => _lanes.Post(lane, new ChannelCatchUp(new CatchUpRound("after a failure", 1, LogCatchUp))), TaskScheduler.Default);
-            }
-        }
-    }
-
-    private void LogCatchUp(string reason, int posts, int channels) =>
-        _logger.LogInformation(MattermostLog.CatchUp, "Mattermost catch-up ({Reason}): {Count} post(s) checked in {Channels} channel(s)", reason, posts, channels);
-
-    /// <summary>The lane of a channel: its own, or the one all direct channels share (their catch-ups go by puppet).</summary>
-    private string LaneOf(string nativeChannelId) => DirectChannel(nativeChannelId) is not null ? DirectLane : nativeChannelId;
-
-    /// <summary>Not a channel id (those are 26 letters and digits).</summary>
-    private const string DirectLane = "(direct)";
-
-    /// <summary>A channel's catch-up, one of a resync's.</summary>
-    private sealed record ChannelCatchUp(CatchUpRound Round) : StreamItem;
-
-    /// <summary>A post or reaction event of a known channel.</summary>
-    private sealed record ChannelEvent(StreamItem.Event Received, string ChannelId) : StreamItem;
-
-    /// <summary>Direct channels take live events again (a new connection).</summary>
-    private sealed record DirectThaw : StreamItem
-    {
-        public static readonly DirectThaw Instance = new();
-    }
-
-    /// <summary>
-    /// The catch-ups one resync started: the last channel to finish says how many posts were checked (one log line per
-    /// resync, as operators and tests read it). A round with a failed channel says nothing; that channel's retry does.
-    /// </summary>
-    private sealed class CatchUpRound(string reason, int channels, Action<string, int, int> report)
-    {
-        private readonly int _channels = channels;
-        private int _remaining = channels;
-        private int _posts;
-        private int _failed;
-
-        public string Reason => reason;
-
-        public void Finished(int posts, bool ok)
-        {
-            Interlocked.Add(ref _posts, posts);
-            if (!ok)
-            {
-                Interlocked.Exchange(ref _failed, 1);
-            }
-
-            if (Interlocked.Decrement(ref _remaining) == 0 && Volatile.Read(ref _failed) == 0)
-            {
-                report(reason, Volatile.Read(ref _posts), _channels);
-            }
-        }
-
-        /// <summary>A resync with no channel to catch up still reports.</summary>
-        public void ReportIfEmpty()
-        {
-            if (_channels == 0)
-            {
-                report(reason, 0, 0);
-            }
-        }
-    }
-
     private async Task HandleEventAsync(string name, JsonObject data, string? knownChannelId, CancellationToken ct)
     {
         switch (name)
@@ -466,66 +276,6 @@ public sealed partial class MattermostConnector
         };
     }
 
-    /// <summary>
-    /// REST catch-up of one linked channel, at the head of its lane: everything updated since the channel's cursor (minus
-    /// a skew for posts committed out of order). Already-seen posts come back as duplicates and the core drops them by
-    /// native id. At most <see cref="CatchUpsAtOnce"/> channels read at once, so a thousand channels do not all ask the
-    /// server together; channels waiting for a turn hold only their own events.
-    /// </summary>
-    private async Task CatchUpChannelAsync(string nativeChannelId, CatchUpRound round, CancellationToken ct)
-    {
-        var checkedPosts = 0;
-        var ok = false;
-        await _catchUpSlots.WaitAsync(ct);
-        try
-        {
-            if (_byNative.GetValueOrDefault(nativeChannelId) is not { } channel)
-            {
-                ok = true; // unlinked meanwhile
-                return;
-            }
-
-            var cursor = _cursors.GetValueOrDefault(channel.NativeId);
-            var since = Math.Max(0, cursor - (long)_options.CatchUpSkew.TotalMilliseconds);
-            var posts = await ChangedSinceAsync(channel.NativeId, since, ct);
-
-            // Posts are handled in the order they were written, but the cursor counts update_at, which a later edit or
-            // reaction moves far ahead of a post's place: after each post the cursor may only reach just short of the
-            // oldest update_at still waiting, or a kill there would leave a newer post behind the saved cursor.
-            var waitingFrom = new long[posts.Count + 1];
-            waitingFrom[posts.Count] = long.MaxValue;
-            for (var i = posts.Count - 1; i >= 0; i--)
-            {
-                waitingFrom[i] = Math.Min(posts[i].UpdateAt, waitingFrom[i + 1]);
-            }
-
-            for (var i = 0; i < posts.Count; i++)
-            {
-                var post = posts[i];
-                checkedPosts++;
-                await CatchUpPostAsync(post, channel, ct);
-                // Each cursor write is a store transaction; a cursor that lags only means re-reading a few posts
-                // (duplicates, dropped by the core) after a kill, so it is written every few posts and at the end.
-                if (i % CursorWriteEvery == CursorWriteEvery - 1 || i == posts.Count - 1)
-                {
-                    var safe = waitingFrom[i + 1] == long.MaxValue ? post.UpdateAt : Math.Min(post.UpdateAt, waitingFrom[i + 1] - 1);
-                    await SaveCursorAsync(channel.NativeId, safe, ct, fromCatchUp: true);
-                }
-            }
-
-            _frozenLanes.TryRemove(nativeChannelId, out _);
-            ok = true;
-        }
-        finally
-        {
-            _catchUpSlots.Release();
-            round.Finished(checkedPosts, ok);
-        }
-    }
-
-    /// <summary>Channels whose catch-up reads the server at the same time.</summary>
-    internal const int CatchUpsAtOnce = 4;
-
     /// <summary>Mattermost answers <c>posts?since=</c> with at most this many posts: the newest ones by create_at.</summary>
     internal const int SinceAnswerLimit = 1000;
 
@@ -540,9 +290,13 @@ public sealed partial class MattermostConnector
     /// being cut short by restarts) are found by paging back through the channel to <paramref name="since"/>. Taking the
     /// capped answer as complete moved the cursor past them and lost them for good (the 100-kill crash storm).
     /// </summary>
-    private async Task<List<MmPost>> ChangedSinceAsync(string nativeChannelId, long since, CancellationToken ct)
+    private Task<List<MmPost>> ChangedSinceAsync(string nativeChannelId, long since, CancellationToken ct) => ChangedSinceAsync(nativeChannelId, since, AdminToken, ct);
+
+    /// <inheritdoc cref="ChangedSinceAsync(string, long, CancellationToken)"/>
+    /// <param name="token">Whose reading: the bridge account's for linked channels, a puppet's for its direct channels.</param>
+    private async Task<List<MmPost>> ChangedSinceAsync(string nativeChannelId, long since, string token, CancellationToken ct)
     {
-        var list = await _api.GetPostsSinceAsync(nativeChannelId, since, AdminToken, ct);
+        var list = await _api.GetPostsSinceAsync(nativeChannelId, since, token, ct);
         var changed = new Dictionary<string, MmPost>(StringComparer.Ordinal);
         foreach (var id in list.Order)
         {
@@ -561,7 +315,7 @@ public sealed partial class MattermostConnector
             var added = 0;
             for (var page = 0; ; page++)
             {
-                var pageList = await _api.GetPostsPageAsync(nativeChannelId, page, PostsPageSize, AdminToken, ct);
+                var pageList = await _api.GetPostsPageAsync(nativeChannelId, page, PostsPageSize, token, ct);
                 var onPage = pageList.Order.Where(pageList.Posts.ContainsKey).Select(id => pageList.Posts[id]).ToList();
                 foreach (var post in onPage.Where(p => p.CreateAt <= cut && p.UpdateAt > since))
                 {

@@ -94,7 +94,7 @@ public sealed partial class MattermostConnector
                     continue;
                 }
 
-                Unregister(channel);
+                await UnregisterAsync(channel, cancellationToken);
                 await LeaveAsync(channel, cancellationToken);
             }
 
@@ -134,7 +134,7 @@ public sealed partial class MattermostConnector
             var wanted = _context.Topology.ChannelsOf(_network.Id).ToHashSet(StringComparer.Ordinal);
             foreach (var gone in _byConfigured.Values.Where(c => !wanted.Contains(c.ConfiguredId)).ToList())
             {
-                Unregister(gone);
+                await UnregisterAsync(gone, ct);
             }
 
             foreach (var channel in _byConfigured.Values.ToList())
@@ -235,25 +235,43 @@ public sealed partial class MattermostConnector
 
     private async Task RegisterAsync(ResolvedChannel channel, CancellationToken ct)
     {
+        var alreadyHeard = _byNative.ContainsKey(channel.NativeId);
+        if (!alreadyHeard)
+        {
+            // Like a channel linked at start: from now on, not its history, and not what was written while it was not
+            // linked (a cursor left from an earlier link would bring that across at the next catch-up).
+            _frozen.TryRemove(channel.NativeId, out _);
+            _cursors[channel.NativeId] = _context.Time.GetUtcNow().ToUnixTimeMilliseconds();
+            await _context.State.SetAsync(CursorScope, channel.NativeId, _cursors[channel.NativeId].ToString(System.Globalization.CultureInfo.InvariantCulture), ct);
+        }
+
         _byConfigured = new Dictionary<string, ResolvedChannel>(_byConfigured, StringComparer.Ordinal) { [channel.ConfiguredId] = channel };
         _byNative = new Dictionary<string, ResolvedChannel>(_byNative, StringComparer.Ordinal) { [channel.NativeId] = channel };
-        if (!_cursors.ContainsKey(channel.NativeId))
-        {
-            // Like a channel linked at start: from now on, not its history.
-            await SaveCursorAsync(channel.NativeId, _context.Time.GetUtcNow().ToUnixTimeMilliseconds(), ct);
-        }
 
         _logger.LogInformation(MattermostLog.ChannelsChanged, "Mattermost channel {Channel} linked at run time: joined", channel.ConfiguredId);
     }
 
-    private void Unregister(ResolvedChannel channel)
+    /// <summary>
+    /// Stops hearing the channel and forgets where its catch-up stood: if it is linked again, it starts from then (the
+    /// cursor is dropped here, in memory and in the store, so a restart with the channel linked again does not catch up
+    /// the unlinked stretch either).
+    /// </summary>
+    private async Task UnregisterAsync(ResolvedChannel channel, CancellationToken ct)
     {
         var byConfigured = new Dictionary<string, ResolvedChannel>(_byConfigured, StringComparer.Ordinal);
         byConfigured.Remove(channel.ConfiguredId);
+        _byConfigured = byConfigured;
+        _puppets.ForgetChannel(channel.NativeId);
+        if (byConfigured.Values.Any(c => c.NativeId == channel.NativeId))
+        {
+            return; // another link still uses the channel
+        }
+
         var byNative = new Dictionary<string, ResolvedChannel>(_byNative, StringComparer.Ordinal);
         byNative.Remove(channel.NativeId);
-        _byConfigured = byConfigured;
         _byNative = byNative;
-        _puppets.ForgetChannel(channel.NativeId);
+        _frozen.TryRemove(channel.NativeId, out _);
+        _cursors.TryRemove(channel.NativeId, out _);
+        await _context.State.DeleteAsync(CursorScope, channel.NativeId, ct);
     }
 }

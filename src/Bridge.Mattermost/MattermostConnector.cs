@@ -39,8 +39,6 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
     private volatile bool _relayMode;
     private volatile string? _lastError;
     private readonly ConnectionHistory _history;
-    // Lanes whose cursors stay put after a failure until their catch-up has gone over the gap again.
-    private readonly ConcurrentDictionary<string, bool> _frozenLanes = new(StringComparer.Ordinal);
     private readonly ChannelLanes<StreamItem> _lanes;
     private readonly SemaphoreSlim _catchUpSlots = new(CatchUpsAtOnce, CatchUpsAtOnce);
     private int _disposed;
@@ -279,7 +277,7 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
     private async Task SaveCursorAsync(string nativeChannelId, long updateAt, CancellationToken ct, bool fromCatchUp = false)
     {
         // After a failed ingest the cursor stays put until a catch-up has gone over the gap again.
-        if (!fromCatchUp && _frozenLanes.ContainsKey(LaneOf(nativeChannelId)))
+        if (!fromCatchUp && IsFrozen(nativeChannelId))
         {
             return;
         }
@@ -311,7 +309,14 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
             await _runTask.WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
         }
 
-        await _lanes.DisposeAsync();
+        try
+        {
+            await _lanes.DisposeAsync().AsTask().WaitAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _logger.LogDebug(MattermostLog.InboundFailed, "A Mattermost channel lane ended with an error while stopping: {Error}", e.Message);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -121,4 +121,41 @@ public sealed class LiveChannelTests
         var post = h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "heard again");
         await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == post.Id), "events of the channel again");
     }
+
+    [Fact]
+    public async Task What_was_written_while_a_channel_was_unlinked_never_crosses_when_it_is_linked_again()
+    {
+        // Town-square, which the bridge account never leaves: no join notice moves the cursor when it is linked again.
+        await using var h = await MmHarness.StartAsync(channel: "demo/ops", seedChannel: "ops", options: o => o.CatchUpSkew = TimeSpan.FromMilliseconds(1));
+        var ops = h.Sandbox.FindChannel("demo", "town-square")!;
+        var bob = h.Sandbox.CreateUser("bob");
+        h.Sandbox.AddToTeam(h.Seed.Team.Id, bob.Id);
+        if (!h.Sandbox.IsChannelMember(ops.Id, bob.Id))
+        {
+            h.Sandbox.AddToChannel(ops.Id, bob.Id);
+        }
+        Assert.Null(await h.Connector.JoinBeforeLinkingAsync("demo/town-square", CancellationToken.None));
+        Link(h, "demo/town-square");
+        await h.Connector.ChannelsChangedAsync(["demo/town-square"], [], CancellationToken.None);
+        var before = h.Sandbox.Post(bob.Id, ops.Id, "while linked");
+        await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == before.Id), "the post while linked");
+
+        Link(h);
+        await h.Connector.ChannelsChangedAsync([], ["demo/town-square"], CancellationToken.None);
+        await Task.Delay(50);
+        var unlinked = h.Sandbox.Post(bob.Id, ops.Id, "written while not bridged");
+        await Task.Delay(50);
+
+        Assert.Null(await h.Connector.JoinBeforeLinkingAsync("demo/town-square", CancellationToken.None));
+        Link(h, "demo/town-square");
+        await h.Connector.ChannelsChangedAsync(["demo/town-square"], [], CancellationToken.None);
+        // A new connection catches every linked channel up from its cursor.
+        var catchUps = h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp);
+        h.Sandbox.DropWebSockets(keepResumeQueue: false);
+        await MmHarness.WaitUntilAsync(() => h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp) > catchUps, "the catch-up after the new connection", 30000);
+        var after = h.Sandbox.Post(bob.Id, ops.Id, "linked again");
+        await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == after.Id), "the post after linking again");
+
+        Assert.DoesNotContain(h.Sink.All, e => e.NativeId == unlinked.Id);
+    }
 }

@@ -83,10 +83,15 @@ internal sealed class ChannelLanes<T> : IAsyncDisposable
                         // A lane that died here would stall its channel for good, silently.
                         owner._fault(key, e);
                     }
+                    catch (Exception) when (owner._stopping.IsCancellationRequested)
+                    {
+                        return;
+                    }
                 }
             }
-            catch (OperationCanceledException) when (owner._stopping.IsCancellationRequested)
+            catch (Exception) when (owner._stopping.IsCancellationRequested)
             {
+                // Whatever a handler throws while the connector stops (a cancelled store call, a disposed client) ends the lane quietly.
             }
         }
     }
