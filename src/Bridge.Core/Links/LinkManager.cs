@@ -154,9 +154,12 @@ public sealed partial class LinkManager
 
                 if (_topology.FindLink(id) is { } existing)
                 {
-                    throw new LinkChangeException(409, existing.Source == LinkSource.File
-                        ? $"link '{id}' is defined in the configuration file"
-                        : $"link '{id}' already exists", "id");
+                    throw new LinkChangeException(409, existing.Source switch
+                    {
+                        LinkSource.File => $"link '{id}' is defined in the configuration file",
+                        LinkSource.Direct => $"'{id}' is a direct-message portal",
+                        _ => $"link '{id}' already exists",
+                    }, "id");
                 }
             }
             else
@@ -166,7 +169,8 @@ public sealed partial class LinkManager
 
             var before = current is null ? new LinkSpec() : LinkSpec.Of(current);
             var after = change(before);
-            Validate(id, after, others: [.. _fileLinks, .. _apiLinks.Where(l => l.Id != id)], checkChannels: true, existing: current?.Endpoints);
+            Validate(id, after, others: [.. _fileLinks, .. _apiLinks.Where(l => l.Id != id), .. _topology.Links.Where(l => l.Source == LinkSource.Direct)],
+                checkChannels: true, existing: current?.Endpoints);
             var next = after.ToDefinition(id);
             var removed = current?.Endpoints.Except(next.Endpoints).ToList() ?? [];
             var added = next.Endpoints.Except(current?.Endpoints ?? []).ToList();
@@ -212,6 +216,13 @@ public sealed partial class LinkManager
         if (link.Source == LinkSource.File)
         {
             throw new LinkChangeException(409, $"link '{id}' is defined in the configuration file and is read-only here: change it in the file", "id");
+        }
+
+        if (link.Source == LinkSource.Direct)
+        {
+            // Its two channels are two people's private chat: made a link, paused or given more endpoints, it would
+            // carry their chat where they never took it (GET /api/direct lists portals).
+            throw new LinkChangeException(409, $"'{id}' is a direct-message portal between two people, not a link: it cannot be changed here", "id");
         }
 
         return link;
@@ -268,7 +279,9 @@ public sealed partial class LinkManager
 
             if (others.FirstOrDefault(l => l.Endpoints.Contains(channel)) is { } taken)
             {
-                throw new LinkChangeException(409, $"{channel} is already in link '{taken.Id}' ({(taken.Source == LinkSource.File ? "configuration file" : "admin API")}); a channel belongs to one link", at + ".channel");
+                throw new LinkChangeException(409, taken.Source == LinkSource.Direct
+                    ? $"{channel} is a direct-message chat between two people (portal '{taken.Id}'); it cannot be linked"
+                    : $"{channel} is already in link '{taken.Id}' ({(taken.Source == LinkSource.File ? "configuration file" : "admin API")}); a channel belongs to one link", at + ".channel");
             }
         }
 

@@ -23,7 +23,8 @@ namespace Bridge.Host.Admin;
 internal sealed class AdminServer(AdminOptions options, AdminTokens tokens, ConnectorRegistry connectors, IBridgeStore store, StoreHealth storeHealth, ILoggerFactory loggerFactory,
     InstanceRole role, BridgeMetrics metrics, IHostApplicationLifetime lifetime, TimeProvider time,
     Bridge.Core.Configuration.BridgeTopology topology, Bridge.Core.Links.LinkManager links, Bridge.Core.Delivery.DeliverySignals signals,
-    Bridge.Core.Translation.TranslationHealth? translation = null, Bridge.Core.Delivery.Waits.NetworkWaits? waits = null, Console.ConsoleSources? console = null)
+    Bridge.Core.Translation.TranslationHealth? translation = null, Bridge.Core.Delivery.Waits.NetworkWaits? waits = null, Console.ConsoleSources? console = null,
+    Bridge.Core.Direct.DirectPortalRegistry? portals = null)
     : IHostedService, IAsyncDisposable
 {
     private WebApplication? _app;
@@ -114,6 +115,10 @@ internal sealed class AdminServer(AdminOptions options, AdminTokens tokens, Conn
         var gate = new Api.ChangeGate(role, lifetime, loggerFactory.CreateLogger<AdminServer>());
         Api.LinkApi.Map(app, topology, links, gate);
         Api.OperationsApi.Map(app, store, connectors, signals, gate, time);
+        if (portals is not null)
+        {
+            Api.DirectApi.Map(app, portals, topology);
+        }
         app.MapGet("/deadletters", async (CancellationToken ct) => Results.Json(await store.GetDeadLettersAsync(200, ct)));
         await app.StartAsync(cancellationToken);
         _app = app;

@@ -159,4 +159,35 @@ public sealed class LinkManagerTests : IAsyncLifetime
         Assert.Equal(["x"], fresh.HeldChannelsOf("b"));
         Assert.Contains("x", fresh.ChannelsOf("a"));
     }
+
+    [Fact]
+    public async Task A_direct_message_portal_cannot_be_changed_as_a_link_nor_its_channels_linked()
+    {
+        _core.Topology.ReplaceDirectLinks(
+        [
+            new LinkDefinition { Id = "dm-0123456789abcdef0123", Source = LinkSource.Direct, Endpoints = [new ChannelRef("a", "dm-a"), new ChannelRef("b", "dm-b")] },
+        ]);
+
+        async Task RefusedAsync(Func<Task> change)
+        {
+            var ex = await Assert.ThrowsAsync<LinkChangeException>(change);
+            Assert.Equal(409, ex.Status);
+        }
+
+        await RefusedAsync(() => _links.DeleteAsync("dm-0123456789abcdef0123", "ops-alice", Ct));
+        await RefusedAsync(() => _links.SetPausedAsync("dm-0123456789abcdef0123", true, "ops-alice", Ct));
+        await RefusedAsync(() => _links.AddEndpointAsync("dm-0123456789abcdef0123", new EndpointSpec { Network = "b", Channel = "z" }, "ops-alice", Ct));
+        await RefusedAsync(() => _links.RemoveEndpointAsync("dm-0123456789abcdef0123", "b", "dm-b", "ops-alice", Ct));
+        await RefusedAsync(() => _links.UpdateAsync("dm-0123456789abcdef0123", s => s with { Paused = true }, "ops-alice", Ct));
+        await RefusedAsync(() => _links.CreateAsync("dm-0123456789abcdef0123", Spec(false, ("a", "x"), ("b", "x")), "ops-alice", Ct));
+        // Two people's private chat never becomes an endpoint of a link.
+        await RefusedAsync(() => _links.CreateAsync("grab", Spec(false, ("a", "x"), ("b", "dm-b")), "ops-alice", Ct));
+        await _links.CreateAsync("ordinary", Spec(false, ("a", "y"), ("b", "y")), "ops-alice", Ct);
+        await RefusedAsync(() => _links.AddEndpointAsync("ordinary", new EndpointSpec { Network = "a", Channel = "dm-a" }, "ops-alice", Ct));
+
+        var portal = Assert.Single(_core.Topology.Links, l => l.Id == "dm-0123456789abcdef0123");
+        Assert.Equal(LinkSource.Direct, portal.Source);
+        Assert.False(portal.Paused);
+        Assert.Equal(2, portal.Endpoints.Count);
+    }
 }

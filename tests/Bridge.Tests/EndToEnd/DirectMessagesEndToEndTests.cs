@@ -29,7 +29,16 @@ public sealed class DirectMessagesEndToEndTests
     [Fact]
     public async Task Matrix_and_Mattermost_people_chat_directly_both_ways_and_a_restart_keeps_the_portals()
     {
-        await using var net = await StartAsync();
+        const string viewerToken = "e2e-viewer-token-0123456789abcdef";
+        const string operatorToken = "e2e-operator-token-0123456789abcdef";
+        var adminPort = FreePorts.Next();
+        await using var net = await StartAsync($$"""
+            admin:
+              listen: http://127.0.0.1:{{adminPort}}
+              tokens:
+                console: { hash: "{{Bridge.Host.Admin.Access.TokenHash.Of(viewerToken)}}", role: viewer }
+                ops-alice: { hash: "{{Bridge.Host.Admin.Access.TokenHash.Of(operatorToken)}}", role: operator }
+            """);
         await net.StartBridgeAsync();
         var frank = net.Mm.CreateUser("frank");
         net.Mm.AddToTeam(net.Seed!.Team.Id, frank.Id);
@@ -87,6 +96,23 @@ public sealed class DirectMessagesEndToEndTests
         Assert.Equal(2L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision = 'direct-opened'"));
         Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision <> 'direct-opened'"));
         Assert.True(Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'decision' AND link_id LIKE 'dm-%'") >= 7);
+
+        // Operators see the portals (GET /api/direct, and as links of source "direct"), and cannot change them as links.
+        using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}"), Timeout = TimeSpan.FromSeconds(20) };
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", viewerToken);
+        var portals = System.Text.Json.Nodes.JsonNode.Parse(await admin.GetStringAsync("/api/direct"))!.AsArray();
+        Assert.Equal(2, portals.Count);
+        Assert.All(portals, p => Assert.True(p!["inForce"]!.GetValue<bool>()));
+        var carolAndBob = Assert.Single(portals, p => p!["parties"]!.AsArray().Any(x => x!["channel"]!.GetValue<string>() == dm));
+        Assert.Contains(carolAndBob!["parties"]!.AsArray(), x => x!["network"]!.GetValue<string>() == "matrix" && x["channel"]!.GetValue<string>() == room);
+        var portalId = carolAndBob["id"]!.GetValue<string>();
+        var asLink = System.Text.Json.Nodes.JsonNode.Parse(await admin.GetStringAsync($"/api/links/{portalId}"))!;
+        Assert.Equal("direct", asLink["source"]!.GetValue<string>());
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", operatorToken);
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, (await admin.DeleteAsync($"/api/links/{portalId}")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, (await admin.PostAsync($"/api/links/{portalId}/pause", null)).StatusCode);
+        net.Mm.Post(net.Carol.Id, dm, "dm-carol-3");
+        await ThreeNetworks.WaitUntilAsync(() => RoomMessages(net, room, "dm-carol-3").Count == 1, Long, "the portal still in force after the refused changes");
     }
 
     [Fact]

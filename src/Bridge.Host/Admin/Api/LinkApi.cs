@@ -67,7 +67,7 @@ internal static class LinkApi
     public static LinkView View(LinkDefinition link, LinkManager links)
     {
         var changed = links.LastChange(link.Id);
-        return new LinkView(link.Id, link.Source == LinkSource.File ? "file" : "api", link.Paused, link.TranslationEngine,
+        return new LinkView(link.Id, link.Source switch { LinkSource.File => "file", LinkSource.Direct => "direct", _ => "api" }, link.Paused, link.TranslationEngine,
             [.. link.Endpoints.Select(e => new EndpointView(e.NetworkId, e.ChannelId, link.Languages.GetValueOrDefault(e)))],
             changed?.At, changed?.By);
     }
