@@ -323,6 +323,7 @@ public sealed class TypingStateTests
             var topology = new BridgeTopology(
                 [new NetworkDefinition { Id = BridgeHarness.Network, Kind = NetworkKind.Matrix, DirectMessages = true },
                  new NetworkDefinition { Id = "xmpp", Kind = NetworkKind.Xmpp, DirectMessages = true }], []);
+            await store.MigrateAsync(CancellationToken.None);
             var registry = new DirectPortalRegistry(store, NullLogger<DirectPortalRegistry>.Instance);
             var portal = new DirectPortal
             {
