@@ -278,6 +278,7 @@ public sealed class TypingStateTests
         await using var dm = await DirectRoom.StartAsync();
         await PushAsync(dm.H, [], Edu(DirectRoom.RoomId, DirectRoom.Party));
         await PushAsync(dm.H, [Member(DirectRoom.RoomId, "@eve:localhost", "join")]);
+        Assert.Equal([DirectRoom.Party + ":start", DirectRoom.Party + ":stop"], dm.H.Typing.Seen); // told as the room closes
         dm.H.Connector.RepeatTyping();
         await PushAsync(dm.H, [], Edu(DirectRoom.RoomId, DirectRoom.Party, "@eve:localhost"));
         dm.H.Connector.RepeatTyping();
