@@ -1,6 +1,15 @@
 using System.Text.Json.Nodes;
+using Bridge.Core.Configuration;
+using Bridge.Core.Connectors;
+using Bridge.Core.Delivery;
+using Bridge.Core.Direct;
 using Bridge.Core.Model;
+using Bridge.Core.Policy;
+using Bridge.Core.Storage.Sqlite;
 using Bridge.Matrix.Tests.Support;
+using Bridge.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Bridge.Matrix.Tests;
 
@@ -140,6 +149,204 @@ public sealed class TypingTests
         Assert.Empty(h.Sandbox.GetTyping(h.RoomId));
         Assert.DoesNotContain(h.Sandbox.GetMembers(h.RoomId), m => m.Contains("erin", StringComparison.OrdinalIgnoreCase));
         Assert.True(Bridge.Matrix.Connector.MatrixConnector.Declared.Typing);
+    }
+}
+
+/// <summary>
+/// What the connector tells the relay when its picture of who types is lost or wrong: a repeat never overtakes a stop,
+/// whoever is forgotten (the bot left, the room unlinked, a DM room closed or its portal gone, a malformed list) is
+/// stopped, and in a DM room only the portal's party counts.
+/// </summary>
+public sealed class TypingStateTests
+{
+    private const string Dave = "@dave:localhost";
+
+    private static string Txn(JsonArray events, params JsonObject[] ephemeral) =>
+        new JsonObject { ["events"] = events, ["ephemeral"] = new JsonArray([.. ephemeral]) }.ToJsonString();
+
+    private static JsonObject Edu(string room, params string[] users) => new()
+    {
+        ["type"] = "m.typing", ["room_id"] = room,
+        ["content"] = new JsonObject { ["user_ids"] = new JsonArray([.. users.Select(u => (JsonNode)u)]) },
+    };
+
+    private static JsonObject Member(string room, string userId, string membership) => new()
+    {
+        ["type"] = "m.room.member", ["room_id"] = room, ["sender"] = userId, ["state_key"] = userId, ["event_id"] = "$" + Guid.NewGuid().ToString("N"),
+        ["origin_server_ts"] = 1_700_000_000_000, ["content"] = new JsonObject { ["membership"] = membership },
+    };
+
+    private static async Task PushAsync(BridgeHarness h, JsonArray events, params JsonObject[] ephemeral) =>
+        Assert.Equal(200, (await h.PutTransactionAsync("/_matrix/app/v1/transactions/" + Guid.NewGuid().ToString("N"), Txn(events, ephemeral))).Status);
+
+    [Fact]
+    public async Task A_repeat_under_way_never_overtakes_a_stop()
+    {
+        await using var h = await BridgeHarness.StartAsync();
+        await PushAsync(h, [], Edu(h.RoomId, Dave));
+
+        // A repeat is held inside the relay while it reports Dave; meanwhile the homeserver says nobody types.
+        using var held = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var armed = 1;
+        h.Typing.BeforeRecord = (person, typing) =>
+        {
+            if (typing && person.UserId == Dave && Interlocked.Exchange(ref armed, 0) == 1)
+            {
+                held.Set();
+                release.Wait();
+            }
+        };
+        var repeat = Task.Run(h.Connector.RepeatTyping);
+        Assert.True(await Task.Run(() => held.Wait(TimeSpan.FromSeconds(15))));
+        var stop = PushAsync(h, [], Edu(h.RoomId));
+        await Task.WhenAny(stop, Task.Delay(TimeSpan.FromSeconds(2))); // the stop may finish first only if nothing orders it after the repeat
+        release.Set();
+        await repeat;
+        await stop;
+        h.Connector.RepeatTyping();
+
+        Assert.Equal([Dave + ":start", Dave + ":stop"], h.Typing.Seen); // never "start" again after the stop
+    }
+
+    [Theory]
+    [InlineData("not-an-array")]
+    [InlineData("not-a-user-id")]
+    [InlineData("a-number")]
+    [InlineData("a-flood")]
+    [InlineData("no-content")]
+    public async Task A_malformed_list_for_a_room_whose_typing_is_known_stops_everyone_known(string kind)
+    {
+        await using var h = await BridgeHarness.StartAsync();
+        await PushAsync(h, [], Edu(h.RoomId, Dave));
+        var bad = new JsonObject { ["type"] = "m.typing", ["room_id"] = h.RoomId };
+        JsonNode? ids = kind switch
+        {
+            "not-an-array" => Dave,
+            "not-a-user-id" => new JsonArray(Dave, "dave"),
+            "a-number" => new JsonArray(Dave, 5),
+            "a-flood" => new JsonArray([.. Enumerable.Range(0, Bridge.Matrix.Connector.MatrixConnector.MaxTypingUsers + 1).Select(i => (JsonNode)$"@u{i}:localhost")]),
+            _ => null,
+        };
+        if (kind != "no-content")
+        {
+            bad["content"] = new JsonObject { ["user_ids"] = ids };
+        }
+
+        await PushAsync(h, [], bad);
+        h.Connector.RepeatTyping();
+
+        Assert.Equal([Dave + ":start", Dave + ":stop"], h.Typing.Seen);
+    }
+
+    [Fact]
+    public async Task When_the_bot_leaves_a_room_everyone_known_there_is_stopped_and_no_longer_repeated()
+    {
+        await using var h = await BridgeHarness.StartAsync();
+        await PushAsync(h, [], Edu(h.RoomId, Dave));
+        await PushAsync(h, [Member(h.RoomId, BridgeHarness.Bot, "leave")]); // kicked: no m.typing comes from there any more
+        h.Connector.RepeatTyping();
+
+        Assert.Equal([Dave + ":start", Dave + ":stop"], h.Typing.Seen);
+    }
+
+    [Fact]
+    public async Task When_the_room_is_unlinked_everyone_known_there_is_stopped_and_no_longer_repeated()
+    {
+        await using var h = await BridgeHarness.StartAsync();
+        await PushAsync(h, [], Edu(h.RoomId, Dave));
+        await h.Connector.ChannelsChangedAsync([], [BridgeHarness.Channel], CancellationToken.None);
+        h.Connector.RepeatTyping();
+
+        Assert.Equal([Dave + ":start", Dave + ":stop"], h.Typing.Seen);
+    }
+
+    [Fact]
+    public async Task In_a_direct_room_only_the_portal_party_s_typing_counts()
+    {
+        await using var dm = await DirectRoom.StartAsync();
+        await PushAsync(dm.H, [], Edu(DirectRoom.RoomId, "@eve:localhost", DirectRoom.Party));
+        await PushAsync(dm.H, [], Edu(DirectRoom.RoomId, "@eve:localhost"));
+
+        Assert.Equal([DirectRoom.Party + ":start", DirectRoom.Party + ":stop"], dm.H.Typing.Seen);
+        Assert.All(dm.H.Typing.Reports, r => Assert.Equal(new ChannelRef(BridgeHarness.Network, DirectRoom.RoomId), r.Channel));
+    }
+
+    [Fact]
+    public async Task When_a_third_member_closes_a_direct_room_the_party_is_stopped_and_never_repeated()
+    {
+        await using var dm = await DirectRoom.StartAsync();
+        await PushAsync(dm.H, [], Edu(DirectRoom.RoomId, DirectRoom.Party));
+        await PushAsync(dm.H, [Member(DirectRoom.RoomId, "@eve:localhost", "join")]);
+        Assert.Equal([DirectRoom.Party + ":start", DirectRoom.Party + ":stop"], dm.H.Typing.Seen); // told as the room closes
+        dm.H.Connector.RepeatTyping();
+        await PushAsync(dm.H, [], Edu(DirectRoom.RoomId, DirectRoom.Party, "@eve:localhost"));
+        dm.H.Connector.RepeatTyping();
+
+        Assert.Equal([DirectRoom.Party + ":start", DirectRoom.Party + ":stop"], dm.H.Typing.Seen);
+    }
+
+    [Fact]
+    public async Task When_a_direct_portal_is_no_longer_in_force_the_party_is_stopped_and_never_repeated()
+    {
+        await using var dm = await DirectRoom.StartAsync();
+        await PushAsync(dm.H, [], Edu(DirectRoom.RoomId, DirectRoom.Party));
+        dm.Topology.ReplaceDirectLinks([]);
+        dm.H.Connector.RepeatTyping();
+        dm.H.Connector.RepeatTyping();
+
+        Assert.Equal([DirectRoom.Party + ":start", DirectRoom.Party + ":stop"], dm.H.Typing.Seen);
+    }
+
+    /// <summary>The connector with a DM portal in force: Alice (Matrix) in <see cref="RoomId"/> with Erin (XMPP).</summary>
+    private sealed class DirectRoom : IAsyncDisposable
+    {
+        public const string RoomId = "!dm:localhost";
+        public const string Party = "@alice:localhost";
+
+        private readonly TempDirectory _dir;
+        private readonly SqliteBridgeStore _store;
+        private readonly ServiceProvider _services;
+
+        private DirectRoom(TempDirectory dir, SqliteBridgeStore store, ServiceProvider services, BridgeTopology topology, BridgeHarness h)
+        {
+            (_dir, _store, _services, Topology, H) = (dir, store, services, topology, h);
+        }
+
+        public BridgeHarness H { get; }
+
+        public BridgeTopology Topology { get; }
+
+        public static async Task<DirectRoom> StartAsync()
+        {
+            var dir = new TempDirectory();
+            var store = new SqliteBridgeStore(new SqliteStoreOptions { Path = dir.File("bridge.db") }, NullLogger<SqliteBridgeStore>.Instance);
+            var topology = new BridgeTopology(
+                [new NetworkDefinition { Id = BridgeHarness.Network, Kind = NetworkKind.Matrix, DirectMessages = true },
+                 new NetworkDefinition { Id = "xmpp", Kind = NetworkKind.Xmpp, DirectMessages = true }], []);
+            await store.MigrateAsync(CancellationToken.None);
+            var registry = new DirectPortalRegistry(store, NullLogger<DirectPortalRegistry>.Instance);
+            var portal = new DirectPortal
+            {
+                Id = DirectPortal.IdFor(BridgeHarness.Network + "/" + Party, "xmpp/erin@example.org"),
+                First = new DirectParty { NetworkId = BridgeHarness.Network, UserId = Party, ChannelId = RoomId, DisplayName = "Alice" },
+                Second = new DirectParty { NetworkId = "xmpp", UserId = "erin@example.org", ChannelId = "erin@example.org", DisplayName = "Erin" },
+            };
+            await registry.SaveAsync(portal, CancellationToken.None);
+            topology.ReplaceDirectLinks([portal.ToLink()]);
+            var direct = new DirectMessages(topology, registry, new ConnectorRegistry(), new AllowAllPolicy(), store, new DeliverySignals(), NullLogger<DirectMessages>.Instance);
+            var services = new ServiceCollection().AddSingleton(direct).BuildServiceProvider();
+            var h = await BridgeHarness.StartAsync(services: services);
+            return new DirectRoom(dir, store, services, topology, h);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await H.DisposeAsync();
+            await _services.DisposeAsync();
+            await _store.DisposeAsync();
+            _dir.Dispose();
+        }
     }
 }
 

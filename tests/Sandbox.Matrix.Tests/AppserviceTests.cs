@@ -82,10 +82,12 @@ public sealed class AppserviceTests
         var events = JsonNode.Parse(first.Body)!["events"]!.AsArray();
         Assert.Contains(events, e => e!["type"]!.GetValue<string>() == "m.room.member" && e["state_key"]!.GetValue<string>() == "@_bridge_bot:localhost");
 
-        // Later events go out in a new transaction with a larger id.
+        // Later events go out in a new transaction with a larger id (once the bot joined, as a bridge does: only a
+        // joined member makes the room's events the appservice's).
+        h.Sandbox.Join(room, "@_bridge_bot:localhost");
         h.Sandbox.SendMessage(room, alice.UserId, "after");
-        await WaitUntilAsync(() => h.Sandbox.GetTransactionAttempts("bridge").Count(a => a.Succeeded) >= 2);
-        var second = h.Sandbox.GetTransactionAttempts("bridge").Where(a => a.Succeeded).ElementAt(1);
+        await WaitUntilAsync(() => h.Sandbox.GetTransactionAttempts("bridge").Any(a => a.Succeeded && a.Body.Contains("after", StringComparison.Ordinal)));
+        var second = h.Sandbox.GetTransactionAttempts("bridge").First(a => a.Succeeded && a.Body.Contains("after", StringComparison.Ordinal));
         Assert.True(long.Parse(second.TxnId, System.Globalization.CultureInfo.InvariantCulture) > long.Parse(first.TxnId, System.Globalization.CultureInfo.InvariantCulture));
         Assert.Contains("after", second.Body, StringComparison.Ordinal);
     }
@@ -101,6 +103,7 @@ public sealed class AppserviceTests
         h.Sandbox.SendMessage(unrelated, alice.UserId, "not for the bridge");
         var room = h.Sandbox.CreateRoom(alice.UserId, isPublic: true);
         h.Sandbox.Invite(room, alice.UserId, "@_bridge_bot:localhost");
+        h.Sandbox.Join(room, "@_bridge_bot:localhost");
         for (var i = 0; i < 5; i++)
         {
             h.Sandbox.SendMessage(room, alice.UserId, "m" + i);
@@ -113,6 +116,51 @@ public sealed class AppserviceTests
         {
             Assert.Contains("\"m" + i + "\"", bodies, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task Appservice_gets_invites_of_its_users_but_a_room_s_events_and_typing_only_once_one_of_them_has_joined()
+    {
+        await using var appservice = new FakeAppservice();
+        await appservice.StartAsync();
+        await using var h = await SandboxHarness.StartAsync(appservice.Url, registration: r => r.ReceiveEphemeral = true);
+        var alice = h.Sandbox.CreateUser("alice");
+        var registered = await h.CallAsync(HttpMethod.Post, V3 + "/register", SandboxHarness.AsToken, """{"type":"m.login.application_service","username":"_bridge_p"}""");
+        Assert.Equal(200, registered.Status);
+
+        // A DM as clients make it: the puppet is invited (is_direct), never joined; the invite is the appservice's by its state_key.
+        var dm = await h.CallAsync(HttpMethod.Post, V3 + "/createRoom", alice.AccessToken, """{"is_direct":true,"preset":"private_chat","invite":["@_bridge_p:localhost"]}""");
+        Assert.Equal(200, dm.Status);
+        var dmRoom = dm.Body.Str("room_id")!;
+        h.Sandbox.SendMessage(dmRoom, alice.UserId, "dm before the puppet joined");
+
+        var room = h.Sandbox.CreateRoom(alice.UserId, isPublic: true);
+        h.Sandbox.Invite(room, alice.UserId, "@_bridge_bot:localhost");
+        h.Sandbox.SendMessage(room, alice.UserId, "while only invited");
+        h.Sandbox.SetTyping(room, alice.UserId, true);
+        h.Sandbox.SetTyping(room, alice.UserId, false);
+        h.Sandbox.Join(room, "@_bridge_bot:localhost");
+        h.Sandbox.SendMessage(room, alice.UserId, "after the join");
+        h.Sandbox.SetTyping(room, alice.UserId, true);
+
+        await WaitUntilAsync(() => h.Sandbox.GetPendingEventCount("bridge") == 0
+            && h.Sandbox.GetTransactionAttempts("bridge").Any(a => a.Succeeded && a.Body.Contains("after the join", StringComparison.Ordinal))
+            && h.Sandbox.GetTransactionAttempts("bridge").Any(a => a.Succeeded && a.Body.Contains("m.typing", StringComparison.Ordinal)));
+        var bodies = h.Sandbox.GetTransactionAttempts("bridge").Where(a => a.Succeeded).Select(a => JsonNode.Parse(a.Body)!.AsObject()).ToList();
+        var events = bodies.SelectMany(b => b["events"]!.AsArray()).Select(e => e!.AsObject()).ToList();
+        bool Member(string roomId, string userId, string membership) => events.Any(e => e["type"]!.GetValue<string>() == "m.room.member"
+            && e["room_id"]!.GetValue<string>() == roomId && e["state_key"]!.GetValue<string>() == userId
+            && e["content"]!["membership"]!.GetValue<string>() == membership);
+
+        Assert.True(Member(dmRoom, "@_bridge_p:localhost", "invite"));
+        Assert.True(Member(room, "@_bridge_bot:localhost", "invite"));
+        Assert.True(Member(room, "@_bridge_bot:localhost", "join"));
+        string? Body(JsonObject e) => e["content"]?["body"]?.GetValue<string>();
+        Assert.DoesNotContain(events, e => Body(e) is "dm before the puppet joined" or "while only invited");
+        Assert.Contains(events, e => Body(e) == "after the join");
+        var typing = bodies.SelectMany(b => b["ephemeral"]?.AsArray() ?? [])
+            .Select(e => string.Join(",", e!["content"]!["user_ids"]!.AsArray().Select(u => u!.GetValue<string>()))).ToList();
+        Assert.Equal([alice.UserId], typing); // the typing while the bot was only invited never went out
     }
 
     [Fact]

@@ -157,6 +157,39 @@ public sealed class TypingTests
     }
 
     [Fact]
+    public async Task A_member_who_leaves_stops_typing_and_the_new_list_reaches_sync_and_the_appservice()
+    {
+        await using var appservice = new FakeAppservice();
+        await appservice.StartAsync();
+        await using var h = await SandboxHarness.StartAsync(appservice.Url, registration: r => r.ReceiveEphemeral = true);
+        var alice = h.Sandbox.CreateUser("alice");
+        var bob = h.Sandbox.CreateUser("bob");
+        var room = h.Sandbox.CreateRoom(alice.UserId, isPublic: true);
+        h.Sandbox.Join(room, Bot);
+        h.Sandbox.Join(room, bob.UserId);
+        h.Sandbox.SetTyping(room, alice.UserId, true);
+        h.Sandbox.SetTyping(room, bob.UserId, true);
+        var since = (await h.CallAsync(HttpMethod.Get, V3 + "/sync", alice.AccessToken)).Body.Str("next_batch");
+
+        h.Sandbox.Leave(room, bob.UserId); // Synapse: user_left_room stops the typing (kicks and bans go the same way)
+
+        Assert.Equal([alice.UserId], h.Sandbox.GetTyping(room));
+        var (typing, _) = await TypingInSyncAsync(h, alice.AccessToken, since, room);
+        Assert.Equal([alice.UserId], typing);
+        await AppserviceTests.WaitUntilAsync(() => h.Sandbox.GetPendingEventCount("bridge") == 0
+            && h.Sandbox.GetTransactionAttempts("bridge").Any(a => a.Succeeded && a.Body.Contains("\"leave\"", StringComparison.Ordinal)));
+        var lists = h.Sandbox.GetTransactionAttempts("bridge").Where(a => a.Succeeded)
+            .SelectMany(a => JsonNode.Parse(a.Body)!["ephemeral"]?.AsArray() ?? [])
+            .Select(e => string.Join(",", e!["content"]!["user_ids"]!.AsArray().Select(u => u!.GetValue<string>()))).ToList();
+        Assert.Equal(alice.UserId, lists[^1]);
+        Assert.Equal([alice.UserId, alice.UserId + "," + bob.UserId, alice.UserId], lists);
+
+        // Back in the room, Bob is not typing until he says so.
+        h.Sandbox.Join(room, bob.UserId);
+        Assert.Equal([alice.UserId], h.Sandbox.GetTyping(room));
+    }
+
+    [Fact]
     public void Registration_file_reads_both_ephemeral_keys()
     {
         const string Head = "id: b\nurl: http://127.0.0.1:1\nas_token: a\nhs_token: h\nsender_localpart: bot\n";

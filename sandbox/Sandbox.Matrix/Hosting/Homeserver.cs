@@ -165,6 +165,7 @@ internal sealed partial class Homeserver
             ["event_id"] = eventId,
         };
         var unsigned = new JsonObject();
+        var leavesJoin = type == "m.room.member" && stateKey is not null && room.Membership(stateKey) == "join" && MembershipOf(content) != "join";
         if (stateKey is not null)
         {
             json["state_key"] = stateKey;
@@ -208,17 +209,31 @@ internal sealed partial class Homeserver
             }
         }
 
+        if (leavesJoin && room.Typing.Remove(stateKey!))
+        {
+            // Synapse stops a user's typing when they leave (left, kicked or banned: user_left_room) and sends the new list.
+            TypingChangedLocked(room);
+        }
+
         Notifier.Notify();
         return ev;
     }
 
-    /// <summary>The spec's interest rules: namespaced sender or state_key, a namespaced member, a matching alias or room id.</summary>
+    private static string? MembershipOf(JsonObject content) =>
+        content["membership"] is JsonValue value && value.TryGetValue(out string? membership) ? membership : null;
+
+    /// <summary>The spec's interest rules: namespaced sender or state_key (so an invite of a namespaced user reaches it), a namespaced joined member, a matching alias or room id.</summary>
     private bool IsInterested(AppserviceRegistration reg, Room room, StoredEvent ev) =>
         reg.IsUserInNamespace(ev.Sender, ServerName)
         || (ev.Type == "m.room.member" && ev.StateKey is not null && reg.IsUserInNamespace(ev.StateKey, ServerName))
         || IsInterestedInRoom(reg, room);
 
-    /// <summary>Interest in a room as such (what decides room EDUs such as m.typing): its id, an alias, a namespaced member.</summary>
+    /// <summary>
+    /// Interest in a room as such (what decides room EDUs such as m.typing): its id, an alias, a namespaced member who has
+    /// joined. The registration's users namespace is "the target of the event, or a joined member of the room" (spec),
+    /// and Synapse counts only local joined users (<c>get_local_users_in_room</c>): a namespaced user merely invited makes
+    /// the invite itself interesting (its state_key), not the room.
+    /// </summary>
     private bool IsInterestedInRoom(AppserviceRegistration reg, Room room)
     {
         if (reg.IsRoomInNamespace(room.RoomId))
@@ -241,8 +256,7 @@ internal sealed partial class Homeserver
 
         foreach (var ((type, stateKey), member) in room.State)
         {
-            if (type == "m.room.member" && member.Content["membership"]?.GetValue<string>() is "join" or "invite"
-                && reg.IsUserInNamespace(stateKey, ServerName))
+            if (type == "m.room.member" && MembershipOf(member.Content) == "join" && reg.IsUserInNamespace(stateKey, ServerName))
             {
                 return true;
             }

@@ -185,6 +185,7 @@ public sealed partial class MatrixConnector : IDirectMessageConnector
                 && ev["content"] is JsonObject content && Str(content, "membership") is "join" or "invite" or "knock")
             {
                 _closedDirectRooms[roomId] = 0;
+                ForgetTyping(roomId); // the party's typing stops crossing with the rest: the other side is told it stopped
                 await _context.State.SetAsync(ClosedDirectScope, roomId, member, ct);
                 _logger.LogWarning(DirectInvite, "Direct room {Room} (portal {Portal}) closed: {Member} is in it besides the two people; nothing crosses any more", roomId, portal.Id, member);
             }

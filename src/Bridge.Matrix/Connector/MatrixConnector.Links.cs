@@ -26,6 +26,11 @@ public sealed partial class MatrixConnector
         foreach (var channel in removed)
         {
             var roomId = _rooms.Remove(channel);
+            if (roomId is not null)
+            {
+                ForgetTyping(roomId); // nobody there is typing into the link any more
+            }
+
             if (roomId is null || _client is not { } client)
             {
                 continue;

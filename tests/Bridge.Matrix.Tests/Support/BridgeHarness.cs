@@ -57,7 +57,7 @@ internal sealed class BridgeHarness : IAsyncDisposable
     public RecordingTyping Typing { get; private init; } = new();
 
     public static async Task<BridgeHarness> StartAsync(bool legacyHomeserver = false, Action<MatrixSandboxOptions>? sandboxOptions = null,
-        Action<MatrixOptions>? connectorOptions = null, Action<AppserviceRegistration>? registration = null)
+        Action<MatrixOptions>? connectorOptions = null, Action<AppserviceRegistration>? registration = null, IServiceProvider? services = null)
     {
         var options = new MatrixSandboxOptions
         {
@@ -76,7 +76,7 @@ internal sealed class BridgeHarness : IAsyncDisposable
         var sink = new RecordingSink();
         var state = new InMemoryStateStore();
         var typing = new RecordingTyping();
-        var connector = CreateConnector(sandbox.BaseUrl, sink, state, configure: connectorOptions, typing: typing);
+        var connector = CreateConnector(sandbox.BaseUrl, sink, state, configure: connectorOptions, typing: typing, services: services);
         await connector.StartAsync(CancellationToken.None);
         var reg = Registration(connector.ListenUrl!);
         registration?.Invoke(reg);
@@ -87,7 +87,7 @@ internal sealed class BridgeHarness : IAsyncDisposable
     }
 
     public static MatrixConnector CreateConnector(Uri homeserver, RecordingSink sink, InMemoryStateStore state, string listen = "http://127.0.0.1:0",
-        Action<MatrixOptions>? configure = null, Bridge.Core.Typing.ITypingSink? typing = null)
+        Action<MatrixOptions>? configure = null, Bridge.Core.Typing.ITypingSink? typing = null, IServiceProvider? services = null)
     {
         var topology = new BridgeTopology(
             [new NetworkDefinition { Id = Network, Kind = NetworkKind.Matrix }, new NetworkDefinition { Id = "xmpp", Kind = NetworkKind.Xmpp }],
@@ -102,6 +102,7 @@ internal sealed class BridgeHarness : IAsyncDisposable
             LoggerFactory = NullLoggerFactory.Instance,
             Media = new Bridge.Core.Media.MediaReader(registry, NullLogger.Instance),
             Typing = typing ?? Bridge.Core.Typing.NoTyping.Instance,
+            Services = services,
         };
         var options = new MatrixOptions
         {

@@ -9,7 +9,14 @@ internal sealed class RecordingTyping : ITypingSink
 {
     public ConcurrentQueue<(ChannelRef Channel, PersonRef Person, bool Typing)> Reports { get; } = new();
 
-    public void Typing(ChannelRef channel, PersonRef person, bool typing) => Reports.Enqueue((channel, person, typing));
+    /// <summary>Runs on the reporting thread before a report is recorded (a test may hold the connector there).</summary>
+    public Action<PersonRef, bool>? BeforeRecord { get; set; }
+
+    public void Typing(ChannelRef channel, PersonRef person, bool typing)
+    {
+        BeforeRecord?.Invoke(person, typing);
+        Reports.Enqueue((channel, person, typing));
+    }
 
     /// <summary>
     /// The reports as "user id:start|stop", in order, a report equal to the one before left out (the connector repeats
