@@ -271,7 +271,8 @@ public sealed partial class MattermostConnector
             Handle = overrideName ?? (user is { Username.Length: > 0 } ? user.Username : null),
             Organisation = _network.Organisation.Length > 0 ? _network.Organisation : null,
             Avatar = AvatarOf(user),
-            // The server's drawn default (last_picture_update 0 after DELETE /users/{id}/image): no picture of their own.
+            // The server's drawn default (last_picture_update 0, or -time on current servers, after DELETE
+            // /users/{id}/image): no picture of their own.
             AvatarRemoved = user is { LastPictureUpdate: <= 0 },
         };
     }

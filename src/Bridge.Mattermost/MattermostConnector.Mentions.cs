@@ -99,7 +99,9 @@ public sealed partial class MattermostConnector
             return null;
         }
 
-        _users[user.Id] = user;
+        // The name cache is not refreshed by user_updated: it must never replace a fresher record (a picture set since
+        // would read as removed, and a new name as the old one).
+        _users.AddOrUpdate(user.Id, user, (_, known) => known.UpdateAt >= user.UpdateAt ? known : user);
         return await PersonAsync(user.Id, null, ct);
     }
 

@@ -80,7 +80,7 @@ public sealed class AvatarTests
 
         await h.DeliverTextAsync("two", remote with { Avatar = null, AvatarRemoved = true });
         Assert.Null(h.Sandbox.GetProfileImage(puppet));
-        Assert.Equal(0, h.Sandbox.GetUser(puppet).LastPictureUpdate);
+        Assert.True(h.Sandbox.GetUser(puppet).LastPictureUpdate < 0); // minus the time, as current servers write it
         int Removals() => h.Logs.Entries.Count(e => e.Message.Contains("removed, as its person removed theirs", StringComparison.Ordinal));
         Assert.Equal(1, Removals());
 
@@ -94,7 +94,7 @@ public sealed class AvatarTests
 
         // Vera removes her picture (DELETE /users/{id}/image): her next post says so.
         h.Sandbox.ResetProfileImage(vera.Id);
-        await MmHarness.WaitUntilAsync(() => h.Sandbox.GetUser(vera.Id).LastPictureUpdate == 0, "the reset");
+        await MmHarness.WaitUntilAsync(() => h.Sandbox.GetUser(vera.Id).LastPictureUpdate < 0, "the reset");
         await Task.Delay(300);
         h.Sandbox.Post(vera.Id, h.Seed.Channel.Id, "without a picture");
         await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(m => m.Text == "without a picture"), "the post without a picture");

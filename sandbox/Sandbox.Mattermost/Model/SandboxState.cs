@@ -298,8 +298,9 @@ internal sealed partial class SandboxState
     }
 
     /// <summary>
-    /// <c>DELETE /users/{id}/image</c>: the server's drawn picture again. As the server's store does, last_picture_update
-    /// goes back to 0 and update_at moves; the user itself or an account with edit_other_users only.
+    /// <c>DELETE /users/{id}/image</c>: the server's drawn picture again. As current servers' store does, last_picture_update
+    /// becomes minus the time (older releases wrote 0) and update_at moves; the user itself or an account with
+    /// edit_other_users only.
     /// </summary>
     public void ResetProfileImage(UserRecord actor, string userId)
     {
@@ -311,8 +312,8 @@ internal sealed partial class SandboxState
                 throw MmApiException.Forbidden();
             }
             user.Picture = null;
-            user.LastPictureUpdate = 0;
             user.UpdateAt = Math.Max(Now(), user.UpdateAt + 1);
+            user.LastPictureUpdate = -user.UpdateAt;
             PublishUserUpdated(user);
         }
     }

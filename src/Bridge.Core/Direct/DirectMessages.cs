@@ -131,7 +131,9 @@ public sealed class DirectMessages(
                     using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
                     try
                     {
-                        toChannel = await connector.OpenDirectAsync(to, from, linked.Token);
+                        // No picture rides on the opening: the puppet's picture follows with its first message, through the
+                        // policy (which keeps pictures from destinations with file rules).
+                        toChannel = await connector.OpenDirectAsync(to, @from with { Avatar = null, AvatarRemoved = false, AvatarUrl = null }, linked.Token);
                     }
                     catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                     {
@@ -144,6 +146,13 @@ public sealed class DirectMessages(
                     await AuditAsync(id, from, to, "direct-failed", "unavailable", $"{to.NetworkId} could not open its side: {ex.Message}", cancellationToken);
                     return new DirectOpening(null, $"{to.NetworkId} could not open the chat now", "unavailable");
                 }
+            }
+
+            if (IsLinked(new ChannelRef(to.NetworkId, toChannel)))
+            {
+                logger.LogWarning(DirectLog.Refused, "Direct chat of {From} with {To} refused: {Network} opened it in {Channel}, a linked channel", from.Key, to.Key, to.NetworkId, toChannel);
+                await AuditAsync(id, from, to, "direct-refused", "direct-linked", $"{to.NetworkId} answered with a linked channel", cancellationToken);
+                return new DirectOpening(null, "the other side is a linked channel", "direct-linked");
             }
 
             var portal = new DirectPortal
@@ -192,6 +201,13 @@ public sealed class DirectMessages(
             {
                 return new DirectOpening(null, $"direct messages are off on network {network.Id}", "direct-off");
             }
+        }
+
+        if (IsLinked(new ChannelRef(from.NetworkId, fromChannel)))
+        {
+            // A linked room is a group conversation: a chat in it is not two people's, and a portal there would fan
+            // the group out to one person (and that person's chat into the group).
+            return new DirectOpening(null, "the chat is in a linked channel", "direct-linked");
         }
 
         var fromRef = new ChannelRef(from.NetworkId, fromChannel);
@@ -247,4 +263,7 @@ public sealed class DirectMessages(
             RuleId = rule,
             Content = details,
         }], cancellationToken);
+
+    /// <summary>A channel some link (a file or admin-API link, not a portal) joins.</summary>
+    private bool IsLinked(ChannelRef channel) => topology.LinksFor(channel).Any(l => l.Source != LinkSource.Direct);
 }

@@ -23,15 +23,22 @@ public sealed partial class MatrixConnector
     /// <summary>User id → their current mxc URI ("" for none, <see cref="AvatarUnknown"/> after a failed look-up), from member events and profile look-ups.</summary>
     private readonly ConcurrentDictionary<string, string> _avatarUrls = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// A member event without a picture may be one room's own (a room nickname set without it, a per-room picture
+    /// cleared): it is checked against the person's profile before their puppets lose theirs.
+    /// </summary>
     private void RememberAvatar(string userId, JsonObject memberContent) =>
-        _avatarUrls[userId] = Formatting.JsonStrings.Of(memberContent["avatar_url"]) is { } mxc && MxcUri.TryParse(mxc, out _, out _) ? mxc : "";
+        _avatarUrls[userId] = Formatting.JsonStrings.Of(memberContent["avatar_url"]) is { } mxc && MxcUri.TryParse(mxc, out _, out _) ? mxc : AvatarToCheck;
+
+    /// <summary>A member event showed none: the profile says whether the person removed theirs.</summary>
+    private const string AvatarToCheck = "!";
 
     private const string AvatarUnknown = "?";
 
     /// <summary>The person's picture, and whether they are known to have none (a member event or profile without one).</summary>
     private async Task<(AvatarRef? Avatar, bool Removed)> AvatarOfAsync(string userId, CancellationToken ct)
     {
-        if (!_avatarUrls.TryGetValue(userId, out var mxc))
+        if (!_avatarUrls.TryGetValue(userId, out var mxc) || mxc == AvatarToCheck)
         {
             try
             {
@@ -116,6 +123,11 @@ public sealed partial class MatrixConnector
         {
             await Client.SetAvatarUrlAsync(userId, "", ct);
             _logger.LogInformation(AvatarSet, "Picture of {Puppet} removed, as its person removed theirs", userId);
+        }
+        catch (MatrixApiException ex) when ((int)ex.Status is >= 400 and < 500 && ex.Status != System.Net.HttpStatusCode.TooManyRequests)
+        {
+            // Refused for good (the homeserver forbids changing pictures): said once, not asked per message.
+            _logger.LogWarning(AvatarNotSet, "Picture of {Puppet} cannot be removed on the homeserver: {Error}", userId, ex.Message);
         }
         catch (Exception ex) when (ex is MatrixApiException or HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {

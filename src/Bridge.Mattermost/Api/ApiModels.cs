@@ -80,8 +80,11 @@ internal sealed record MmUser
     public long DeleteAt { get; init; }
     public JsonObject? Props { get; init; }
 
-    /// <summary>When the person last set a picture (ms); 0 or absent: the server's drawn default.</summary>
+    /// <summary>When the person last set a picture (ms); 0, negative (a removal on current servers) or absent: the server's drawn default.</summary>
     public long LastPictureUpdate { get; init; }
+
+    /// <summary>When the record last changed (ms): of two copies of one user, the later is the fresher.</summary>
+    public long UpdateAt { get; init; }
 
     public bool IsSystemAdmin => Roles.Split(' ').Contains("system_admin");
 

@@ -68,6 +68,11 @@ internal sealed partial class PuppetManager
             await _api.ResetProfileImageAsync(rec.UserId, adminToken, ct);
             _logger.LogInformation(AvatarSet, "Picture of @{Username} removed, as its person removed theirs", rec.Username);
         }
+        catch (MattermostApiException e) when (!e.IsTransient)
+        {
+            // Refused for good (403 without edit_other_users, 501 without a file store): said once, not asked per message.
+            _logger.LogWarning(AvatarRefused, "Picture of @{Username} cannot be removed on Mattermost: {Error}", rec.Username, e.Message);
+        }
         catch (Exception e) when (e is MattermostApiException or HttpRequestException || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {
             _logger.LogInformation(AvatarRefused, "Picture of @{Username} not removed for now: {Error}", rec.Username, e.Message);

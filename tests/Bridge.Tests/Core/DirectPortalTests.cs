@@ -143,6 +143,46 @@ public sealed class DirectPortalTests
     }
 
     [Fact]
+    public async Task An_opening_carries_no_picture_the_policy_has_not_decided()
+    {
+        await using var w = new World();
+        await w.Store.MigrateAsync(default);
+        var picture = new Bridge.Core.Profiles.AvatarRef(new Bridge.Core.Media.MediaSource("matrix", "mxc://hs/bob"), "mxc://hs/bob");
+
+        var opened = await w.Direct.OpenAsync(Bob with { Avatar = picture, AvatarUrl = "mxc://hs/bob" }, "!bobs:hs", Carol, default);
+
+        Assert.True(opened.Opened, opened.Refusal);
+        var remote = Assert.Single(w.Mattermost.Remotes);
+        Assert.Null(remote.Avatar);
+        Assert.Null(remote.AvatarUrl);
+        Assert.Equal("Bob", remote.DisplayName);
+    }
+
+    [Fact]
+    public async Task A_chat_in_a_linked_channel_or_answered_with_one_is_refused_on_record()
+    {
+        // The Matrix person "chats" from the linked room itself: a group, not two people.
+        await using (var w = new World())
+        {
+            await w.Store.MigrateAsync(default);
+            var fromLinked = await w.Direct.OpenAsync(Bob, "#ops:hs", Carol, default);
+            Assert.False(fromLinked.Opened);
+            Assert.Equal("direct-linked", fromLinked.RuleId);
+            Assert.Empty(w.Mattermost.Opened);
+        }
+
+        // The other network answers with a channel a link joins: refused, nothing put in force.
+        await using var answered = new World(links: [new LinkDefinition { Id = "ops", Endpoints = [new ChannelRef("matrix", "#ops:hs"), new ChannelRef("mm", "dmchannel-@bob:hs")] }]);
+        await answered.Store.MigrateAsync(default);
+        var intoLinked = await answered.Direct.OpenAsync(Bob, "!bobs:hs", Carol, default);
+        Assert.False(intoLinked.Opened);
+        Assert.Equal("direct-linked", intoLinked.RuleId);
+        Assert.DoesNotContain(answered.Topology.Links, l => l.Source == LinkSource.Direct);
+        Assert.Empty(answered.Mattermost.InForce);
+        Assert.Contains(("direct-refused", "direct-linked"), await answered.AuditAsync());
+    }
+
+    [Fact]
     public async Task A_network_with_direct_messages_off_or_a_barrier_refuses_the_chat_on_record_and_nothing_is_opened()
     {
         await using (var off = new World(matrixDirect: false))
@@ -288,6 +328,9 @@ public sealed class DirectPortalTests
     private sealed class DirectConnector(string networkId, string channel) : INetworkConnector, IDirectMessageConnector
     {
         public List<(string Local, string Remote)> Opened { get; } = [];
+
+        /// <summary>The remote people as the core handed them to the opening.</summary>
+        public List<PersonRef> Remotes { get; } = [];
         public List<string> InForce { get; } = [];
 
         /// <summary>When set, an opening for that local person waits here (with the token it was given).</summary>
@@ -307,6 +350,7 @@ public sealed class DirectPortalTests
             lock (Opened)
             {
                 Opened.Add((local.Key, remote.Key));
+                Remotes.Add(remote);
             }
 
             return channel + "-" + remote.UserId;
