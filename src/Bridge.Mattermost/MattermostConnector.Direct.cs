@@ -46,12 +46,28 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
     {
         if (Direct is not { } dms || !dms.IsEnabled(_network.Id))
         {
+            // Remembered: when direct messages are on again, what was posted in the DMs meanwhile must not cross.
+            await _context.State.SetAsync(CursorScope, DirectOffMark, "1", ct);
             return;
         }
 
+        var wasOff = await _context.State.GetAsync(CursorScope, DirectOffMark, ct) is not null;
         foreach (var portal in dms.PortalsOn(_network.Id))
         {
+            if (wasOff && portal.On(_network.Id) is { } party)
+            {
+                // Direct messages were off in an earlier run: each DM starts from now, as a channel linked anew does.
+                var now = _context.Time.GetUtcNow().ToUnixTimeMilliseconds();
+                _cursors[party.ChannelId] = Math.Max(now, _cursors.GetValueOrDefault(party.ChannelId));
+                await _context.State.SetAsync(CursorScope, party.ChannelId, _cursors[party.ChannelId].ToString(System.Globalization.CultureInfo.InvariantCulture), ct);
+            }
+
             await PutDirectInForceAsync(portal, ct);
+        }
+
+        if (wasOff)
+        {
+            await _context.State.DeleteAsync(CursorScope, DirectOffMark, ct);
         }
 
         _ = Task.Run(() => KeepDirectListenersAsync(ct), CancellationToken.None);
@@ -68,13 +84,15 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
             return;
         }
 
+        RegisterDirect(party.ChannelId);
         if (!_cursors.ContainsKey(party.ChannelId))
         {
             await SaveCursorAsync(party.ChannelId, Math.Max(1, portal.CreatedAt.ToUnixTimeMilliseconds()), ct, fromCatchUp: true);
         }
-
-        RegisterDirect(party.ChannelId);
     }
+
+    /// <summary>A key of the cursor scope that is not a channel id: direct messages were off in a run.</summary>
+    private const string DirectOffMark = "(direct-off)";
 
     public async Task<string> OpenDirectAsync(PersonRef local, PersonRef remote, CancellationToken cancellationToken)
     {
@@ -257,7 +275,14 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
         switch (e.Name)
         {
             case "posted" or "post_edited" or "post_deleted":
-                return ParsePost(e.Data)?.ChannelId is { Length: > 0 } id ? id : null;
+                try
+                {
+                    return ParsePost(e.Data)?.ChannelId is { Length: > 0 } id ? id : null;
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                    return null; // not a post at all: handled (and dropped, logged) on its own, freezing no channel
+                }
             case "reaction_added" or "reaction_removed":
                 if (e.Data["reaction"] is not JsonValue v || !v.TryGetValue<string>(out var json))
                 {
@@ -312,15 +337,20 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
         }
 
         var total = 0;
+        var channels = new List<(ResolvedChannel Channel, long Frozen)>();
         foreach (var portal in dms.PortalsOn(_network.Id))
         {
             var party = portal.On(_network.Id)!;
-            if (_puppets.UserIdOf(portal.Other(party).PersonKey) != catchUp.PuppetUserId || DirectChannel(party.ChannelId) is not { } channel)
+            if (_puppets.UserIdOf(portal.Other(party).PersonKey) == catchUp.PuppetUserId && DirectChannel(party.ChannelId) is { } direct)
             {
-                continue;
+                // Frozen until read over: if this catch-up fails at any of them, no live event may move their cursors past
+                // what it could not read (the retry reads them again).
+                channels.Add((direct, Freeze(direct.NativeId)));
             }
+        }
 
-            var frozenUnder = FreezeOf(channel.NativeId);
+        foreach (var (channel, frozenUnder) in channels)
+        {
             var since = Math.Max(0, _cursors.GetValueOrDefault(channel.NativeId) - (long)_options.CatchUpSkew.TotalMilliseconds);
             List<MmPost> posts;
             try
@@ -331,20 +361,11 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
             {
                 // The DM is gone or the puppet is no longer in it: nothing to read; a server error goes up and is retried.
                 _logger.LogWarning(DirectEvent, "Direct channel {Channel} not caught up: {Error}", channel.NativeId, e.Message);
+                ThawIfSame(channel.NativeId, frozenUnder);
                 continue;
             }
 
-            try
-            {
-                total += await CatchUpPostsAsync(channel, posts, ct);
-            }
-            catch (Exception) when (!ct.IsCancellationRequested)
-            {
-                // Live events must not move its cursor past what this catch-up could not hand over; the retry does.
-                Freeze(channel.NativeId);
-                throw;
-            }
-
+            total += await CatchUpPostsAsync(channel, posts, ct);
             ThawIfSame(channel.NativeId, frozenUnder);
         }
 

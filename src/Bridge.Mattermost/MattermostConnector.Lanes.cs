@@ -35,7 +35,12 @@ public sealed partial class MattermostConnector
     private readonly ConcurrentDictionary<string, byte> _retryPending = new(StringComparer.Ordinal);
     private long _freezeGeneration;
 
-    private void Freeze(string nativeChannelId) => _frozen[nativeChannelId] = Interlocked.Increment(ref _freezeGeneration);
+    private long Freeze(string nativeChannelId)
+    {
+        var generation = Interlocked.Increment(ref _freezeGeneration);
+        _frozen[nativeChannelId] = generation;
+        return generation;
+    }
 
     private bool IsFrozen(string nativeChannelId) => _frozen.ContainsKey(nativeChannelId);
 

@@ -209,9 +209,22 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
         }
 
         var cursorScope = CursorScope;
+        // A channel no longer linked (taken out of the configuration file) forgets its position: linked again later,
+        // it starts from then, and what was written while it was not bridged never crosses. DM positions are kept
+        // while their portal exists (in force or not).
+        var heard = facts.Channels.Select(c => c.NativeId)
+            .Concat(Direct?.KnownPortalsOn(_network.Id).Select(p => p.On(_network.Id)!.ChannelId) ?? [])
+            .ToHashSet(StringComparer.Ordinal);
         foreach (var (key, value) in await _context.State.ListAsync(cursorScope, ct))
         {
-            if (long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms))
+            if (!heard.Contains(key))
+            {
+                if (key != DirectOffMark)
+                {
+                    await _context.State.DeleteAsync(cursorScope, key, ct);
+                }
+            }
+            else if (long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms))
             {
                 _cursors[key] = ms;
             }
@@ -277,6 +290,10 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
     private async Task SaveCursorAsync(string nativeChannelId, long updateAt, CancellationToken ct, bool fromCatchUp = false)
     {
         // After a failed ingest the cursor stays put until a catch-up has gone over the gap again.
+        if (OwnChannel(nativeChannelId) is null)
+        {
+            return; // unlinked meanwhile: its position is forgotten, and must not come back
+        }
         if (!fromCatchUp && IsFrozen(nativeChannelId))
         {
             return;

@@ -39,6 +39,38 @@ public sealed class ChannelLaneTests
         Assert.True(busy.IndexOf(whileDown.Id) >= 0 && busy.IndexOf(whileDown.Id) < busy.IndexOf(busyLive.Id), "the post written while down comes before the live one");
     }
 
+    [Fact]
+    public async Task A_channel_taken_out_of_the_configuration_and_put_back_does_not_catch_up_its_unlinked_stretch()
+    {
+        await using var h = await MmHarness.StartAsync(options: o => o.CatchUpSkew = TimeSpan.FromMilliseconds(1));
+        var extra = h.Sandbox.CreateChannel(h.Seed.Team.Id, "extra", "Extra");
+        h.Sandbox.AddToChannel(extra.Id, h.Seed.Admin.Id);
+        var bob = h.Sandbox.CreateUser("bob");
+        h.Sandbox.AddToTeam(h.Seed.Team.Id, bob.Id);
+        h.Sandbox.AddToChannel(extra.Id, bob.Id);
+        h.MoreLinkedChannels.Add("demo/extra");
+        await h.Connector.DisposeAsync();
+        await h.StartConnectorAsync();
+        var linked = h.Sandbox.Post(bob.Id, extra.Id, "while linked");
+        await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == linked.Id), "the post while linked");
+
+        // A restart without the channel in the configuration, a post there, then a restart with it again.
+        await h.Connector.DisposeAsync();
+        h.MoreLinkedChannels.Clear();
+        await h.StartConnectorAsync();
+        var unlinked = h.Sandbox.Post(bob.Id, extra.Id, "written while not bridged");
+        await Task.Delay(50);
+        await h.Connector.DisposeAsync();
+        h.MoreLinkedChannels.Add("demo/extra");
+        var catchUps = h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp);
+        await h.StartConnectorAsync();
+        await MmHarness.WaitUntilAsync(() => h.Logs.Entries.Count(e => e.Id == MattermostLog.CatchUp) > catchUps, "the catch-up after the start", 30000);
+        var after = h.Sandbox.Post(bob.Id, extra.Id, "linked again");
+        await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == after.Id), "the post after linking again");
+
+        Assert.DoesNotContain(h.Sink.All, e => e.NativeId == unlinked.Id);
+    }
+
     /// <summary>Holds the first <c>posts?since=</c> read of one channel until <see cref="Release"/>.</summary>
     private sealed class SinceGate(string channelId)
     {

@@ -65,6 +65,9 @@ public sealed class DirectMessages(
     public DirectPortal? Find(ChannelRef channel) =>
         registry.FindByChannel(channel) is { } portal && topology.FindLink(portal.Id) is not null ? portal : null;
 
+    /// <summary>Every stored portal with a side on <paramref name="networkId"/>, in force or not (direct messages off on a side).</summary>
+    public IReadOnlyList<DirectPortal> KnownPortalsOn(string networkId) => [.. registry.All.Where(p => p.On(networkId) is not null)];
+
     /// <summary>The portals in force with a side on <paramref name="networkId"/>.</summary>
     public IReadOnlyList<DirectPortal> PortalsOn(string networkId) =>
         [.. registry.All.Where(p => p.On(networkId) is not null && topology.FindLink(p.Id) is not null)];
