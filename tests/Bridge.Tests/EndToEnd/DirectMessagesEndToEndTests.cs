@@ -289,6 +289,50 @@ public sealed class DirectMessagesEndToEndTests
     }
 
     [Fact]
+    public async Task Corrections_and_retractions_cross_a_matrix_xmpp_direct_chat_both_ways()
+    {
+        await using var net = await StartAsync();
+        await net.StartBridgeAsync();
+        var alice = await net.AliceAsync();
+        net.BobSays("ops-bob");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-bob"), Long, "Bob's greeting on XMPP");
+        var bobJid = PuppetJidOf(net, net.Bob!.UserId);
+        var aliceFirst = await alice.ChatAsync(bobJid, "dm-alice-1");
+        string? room = null;
+        await ThreeNetworks.WaitUntilAsync(() => (room = InvitedDirectRoom(net, net.Bob.UserId)) is not null, Long, "Bob invited into a direct room by Alice's puppet");
+        await ThreeNetworks.WaitUntilAsync(() => RoomMessages(net, room!, "dm-alice-1").Count == 1, Long, "Alice's first message in the new room");
+        var onMatrix = EventId(net, room!, "dm-alice-1");
+        net.Hs.Join(room!, net.Bob.UserId);
+
+        // XMPP → Matrix: an XEP-0308 correction is an m.replace edit of the copy, an XEP-0424 retraction its redaction.
+        await alice.CorrectChatAsync(bobJid, aliceFirst, "dm-alice-1-fixed");
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetTimeline(room!).Any(e => (e["content"] as JsonObject)?["m.new_content"]?["body"]?.GetValue<string>() == "dm-alice-1-fixed"
+            && (e["content"] as JsonObject)?["m.relates_to"]?["event_id"]?.GetValue<string>() == onMatrix), Long, "Alice's correction as an edit on Matrix");
+        await alice.RetractChatAsync(bobJid, aliceFirst);
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetTimeline(room!).Any(e => (string?)e["type"] == "m.room.redaction" && (string?)e["redacts"] == onMatrix),
+            Long, "Alice's retraction as a redaction on Matrix");
+
+        // Matrix → XMPP: Bob's edit is a correction of the chat message Alice got, his redaction its retraction.
+        var bobFirst = net.Hs.SendMessage(room!, net.Bob.UserId, "dm-bob-1");
+        var got = await alice.WaitForPrivateAsync(ms => ms.Any(m => m.Body == "dm-bob-1"), Long, "Bob's message as a chat message");
+        var onXmpp = got.Single(m => m.Body == "dm-bob-1").Id;
+        Assert.NotNull(onXmpp);
+        net.Hs.SendEvent(room!, net.Bob.UserId, "m.room.message", new JsonObject
+        {
+            ["msgtype"] = "m.text",
+            ["body"] = "* dm-bob-1-fixed",
+            ["m.new_content"] = new JsonObject { ["msgtype"] = "m.text", ["body"] = "dm-bob-1-fixed" },
+            ["m.relates_to"] = new JsonObject { ["rel_type"] = "m.replace", ["event_id"] = bobFirst },
+        });
+        got = await alice.WaitForPrivateAsync(ms => ms.Any(m => m.Body == "dm-bob-1-fixed"), Long, "Bob's edit as a correction");
+        Assert.Equal(onXmpp, got.Single(m => m.Body == "dm-bob-1-fixed").ReplaceId);
+        net.Hs.Redact(room!, net.Bob.UserId, bobFirst);
+        got = await alice.WaitForPrivateAsync(ms => ms.Any(m => m.RetractId is not null), Long, "Bob's redaction as a retraction");
+        Assert.Equal(onXmpp, got.Single(m => m.RetractId is not null).RetractId);
+        Assert.Equal(bobJid, got.Single(m => m.RetractId is not null).From.Split('/')[0], ignoreCase: true);
+    }
+
+    [Fact]
     public async Task A_barrier_between_matrix_and_xmpp_refuses_their_direct_chats_and_blocks_an_open_one()
     {
         await using var net = await StartAsync();
@@ -362,6 +406,9 @@ public sealed class DirectMessagesEndToEndTests
         Assert.Null(InvitedDirectRoom(net, net.Bob.UserId, room));
         Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct'"));
     }
+
+    private static string EventId(ThreeNetworks net, string room, string body) =>
+        (string)net.Hs.GetMessages(room).Single(e => (string?)(e["content"] as JsonObject)?["body"] == body)["event_id"]!;
 
     /// <summary>The JID of the puppet of a Matrix person, as the bridge keeps it once the puppet spoke (a client would see it in a vCard).</summary>
     private static string PuppetJidOf(ThreeNetworks net, string matrixUserId) =>
