@@ -10,6 +10,8 @@ namespace Bridge.Tests.EndToEnd;
 /// Mattermost person's puppet into a room marked direct and they chat in a Mattermost DM, a Mattermost person opens a DM
 /// with a Matrix person's puppet and the puppet of that person invites the Matrix person into a direct room, a restart
 /// keeps the portals (no second room or channel), and a chat the policy refuses is rejected with nothing crossing.
+/// Matrix ⇄ XMPP the same way: an XMPP person's chat message to a Matrix person's puppet JID, a Matrix person's invite
+/// of an XMPP person's puppet, corrections and retractions, a restart, a barrier, and direct messages off on one side.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 public sealed class DirectMessagesEndToEndTests
