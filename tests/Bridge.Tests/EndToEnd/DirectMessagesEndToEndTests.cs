@@ -147,11 +147,20 @@ public sealed class DirectMessagesEndToEndTests
         await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(room, "leave").Contains(carolPuppet), Long, "Carol's puppet rejected Bob's invite");
         await alice.ChatAsync(carolJid, "dm-alice-off");
 
+        // The other way, from the network that has them on: Carol writes in a DM with Bob's puppet, once its socket listens.
+        net.BobSays("ops-bob");
+        await ThreeNetworks.WaitUntilAsync(() => net.MattermostPosts("ops-bob").Count == 1, Long, "Bob's greeting on Mattermost");
+        var bobPuppet = net.MattermostPosts("ops-bob").Single().UserId;
+        await net.Bridge!.WaitForOutputAsync($"Direct-message catch-up of puppet {bobPuppet}", Long);
+        using var carolApi = await LoginAsync(net, "carol");
+        net.Mm.Post(net.Carol!.Id, await DirectChannelAsync(carolApi, net.Carol.Id, bobPuppet), "dm-carol-off");
+
         // Anything crossing would be there by the time a later message of the shared channel is.
         net.CarolSays("ops-carol-after");
         await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-carol-after"), Long, "Carol's later message on XMPP");
         Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct'"));
         Assert.DoesNotContain(net.Mm.Users, u => u.Username.StartsWith("br-", StringComparison.Ordinal) && u.FirstName == "alice");
+        Assert.Null(InvitedDirectRoom(net, net.Bob.UserId, room));
     }
 
     [Fact]
