@@ -344,6 +344,27 @@ public sealed class DirectMessagesEndToEndTests
     }
 
     [Fact]
+    public async Task A_matrix_invite_of_the_puppet_of_an_xmpp_person_known_only_in_a_semi_anonymous_room_opens_nothing()
+    {
+        await using var net = await StartAsync();
+        await net.StartBridgeAsync();
+        var alice = await net.AliceAsync();
+        await alice.SayAsync("ops-alice");
+        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("ops-alice").Count == 1, Long, "Alice's greeting on Matrix");
+        var roomPuppet = net.MatrixMessages("ops-alice").Single().Sender;
+
+        // The room shows Alice's occupant id, not her JID: there is nobody on XMPP to open the chat with.
+        var room = net.Hs.CreateRoom(net.Bob!.UserId, invite: [roomPuppet], isDirect: true);
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(room, "leave").Contains(roomPuppet), Long, "Alice's room puppet left Bob's direct room");
+        net.Hs.SendMessage(room, net.Bob.UserId, "dm-bob-nowhere");
+        net.BobSays("ops-bob-after");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-bob-after"), Long, "Bob's later message on XMPP");
+        Assert.Empty(alice.PrivateMessages);
+        Assert.Equal(1L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision = 'direct-failed'"));
+        Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision <> 'direct-failed'"));
+    }
+
+    [Fact]
     public async Task A_barrier_between_matrix_and_xmpp_refuses_their_direct_chats_and_blocks_an_open_one()
     {
         await using var net = await StartAsync();
