@@ -315,6 +315,15 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
             return false;
         }
 
+        // Direct messages off on the network of the person the puppet stands for: a post that could never open a chat
+        // does not reach the core (no audit row, no lock), as when they are off on this network.
+        if (!dms.IsEnabled(target.NetworkId))
+        {
+            _logger.LogDebug(DirectEvent, "The direct message of {Person} to puppet {Puppet} is ignored: direct messages are off on network {Network}",
+                post.UserId, puppetUserId, target.NetworkId);
+            return false;
+        }
+
         var from = await PersonAsync(post, ct);
         var opening = await dms.OpenAsync(from, post.ChannelId, target, ct);
         if (!opening.Opened)

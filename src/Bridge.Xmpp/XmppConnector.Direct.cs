@@ -166,6 +166,14 @@ internal sealed partial class XmppConnector : IDirectMessageConnector
                 return true;
             }
 
+            // Direct messages off on the puppet's person's network: remote input that could never open a chat does
+            // not reach the core (no audit row, no lock), as when they are off on this network.
+            if (!dms.IsEnabled(target.NetworkId))
+            {
+                _logger.LogDebug(DirectChat, "Chat message from {From} to {Puppet} ignored: direct messages are off on network {Network}", from.BareString, to.BareString, target.NetworkId);
+                return true;
+            }
+
             var opening = await dms.OpenAsync(sender, channelId, target, ct);
             if (!opening.Opened)
             {

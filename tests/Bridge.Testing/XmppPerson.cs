@@ -169,6 +169,28 @@ public sealed class XmppPerson : IAsyncDisposable
         return id;
     }
 
+    /// <summary>Sends an XEP-0308 correction of our chat message <paramref name="originalId"/> to <paramref name="to"/>; returns its id.</summary>
+    public async Task<string> CorrectChatAsync(string to, string originalId, string body, TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await SendLineAsync(JsonSerializer.Serialize(new { cmd = "chat", to, body, id, replace = originalId }));
+        await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
+        return id;
+    }
+
+    /// <summary>Sends an XEP-0424 retraction (with its fallback body) of our chat message <paramref name="targetId"/> to <paramref name="to"/>.</summary>
+    public async Task<string> RetractChatAsync(string to, string targetId, TimeSpan? timeout = null)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await SendLineAsync(JsonSerializer.Serialize(new
+        {
+            cmd = "chat", to, id, retract = targetId,
+            body = "This person attempted to retract a previous message, but it's unsupported by your client.",
+        }));
+        await WaitSentAsync(id, timeout ?? TimeSpan.FromSeconds(10));
+        return id;
+    }
+
     /// <summary>Sends a groupchat message and waits until the client has sent it; returns its id.</summary>
     public async Task<string> SayConfirmedAsync(string body, TimeSpan? timeout = null)
     {
@@ -609,7 +631,12 @@ public sealed class XmppPerson : IAsyncDisposable
                         (string?)node["from"] ?? "",
                         (string?)node["from_nick"],
                         (string?)node["body"] ?? "",
-                        received));
+                        received)
+                    {
+                        Id = (string?)node["id"],
+                        ReplaceId = (string?)node["replace_id"],
+                        RetractId = (string?)node["retract_id"],
+                    });
                     break;
             }
         }
@@ -640,7 +667,17 @@ public sealed record ReceivedRetraction(string FromNick, string TargetId, DateTi
 
 public sealed record ReceivedReaction(string FromNick, string TargetId, IReadOnlyList<string> Keys, DateTimeOffset ReceivedAt);
 
-public sealed record PrivateMessage(string From, string? FromNick, string Body, DateTimeOffset ReceivedAt);
+public sealed record PrivateMessage(string From, string? FromNick, string Body, DateTimeOffset ReceivedAt)
+{
+    /// <summary>The stanza's id.</summary>
+    public string? Id { get; init; }
+
+    /// <summary>The id an XEP-0308 correction names, if any.</summary>
+    public string? ReplaceId { get; init; }
+
+    /// <summary>The id an XEP-0424 retraction names, if any.</summary>
+    public string? RetractId { get; init; }
+}
 
 /// <summary>A vCard as the client received it: the full name, and the photo's type and bytes (null when it has none).</summary>
 public sealed record ReceivedVcard(string? FullName, string? PhotoType, byte[]? Photo);

@@ -8,7 +8,7 @@ stdin : {"cmd":"say","body":"..."} [optional "id", optional "oob": a URL sent as
         {"cmd":"react","id":"<stanza-id of a message>","key":"<emoji>"} [optional "new_id"] (XEP-0444; or "keys":[..], the
         person's whole set for that message, empty to take every reaction back),
         {"cmd":"retract","id":"<stanza-id of own message>"} [optional "new_id"] (XEP-0424, with the fallback body),
-        {"cmd":"chat","to":"<jid>","body":"..."} (a one-to-one chat message), {"cmd":"nick","nick":"..."} (a nick change in the room, XEP-0045 7.6), {"cmd":"quit"},
+        {"cmd":"chat","to":"<jid>","body":"...","replace":<id>?,"retract":<id>?} (a one-to-one chat message, correction or retraction), {"cmd":"nick","nick":"..."} (a nick change in the room, XEP-0045 7.6), {"cmd":"quit"},
         {"cmd":"avatar","id":..,"path":..,"type":..} (XEP-0153: the picture in our vCard, its SHA-1 in our room presence;
             no path: the picture removed, an empty photo element),
         {"cmd":"vcard","id":..,"nick":..} (asks an occupant's vCard through the room),
@@ -21,8 +21,10 @@ stdout: {"event":"joined","nick":..} once in the room; {"event":"presence","nick
         {"event":"retract","from_nick":..,"id":<id retracted>} for each XEP-0424 retraction received,
         {"event":"chatstate","from_nick":..,"state":..} for each bodyless chat-state message in the room,
         {"event":"sent","id":..} after each say, correct, react or retract, {"event":"error",...} on errors;
-        {"event":"private","from":..,"from_nick":..,"body":..,"type":..} for each chat/normal message with a body (MUC
-        private messages, such as the bridge bot's notices; from_nick is set when it came from an occupant of our room).
+        {"event":"private","from":..,"from_nick":..,"body":..,"type":..,"id":..,"replace_id":..,"retract_id":..} for each
+        chat/normal message with a body (MUC private messages, such as the bridge bot's notices; from_nick is set when it
+        came from an occupant of our room; replace_id and retract_id name the message an XEP-0308 correction or XEP-0424
+        retraction is about).
 Must run with Debian's /usr/bin/python3 (the only one that can import slixmpp).
 """
 import asyncio
@@ -183,6 +185,9 @@ class Person(slixmpp.ClientXMPP):
             "from_nick": sender.resource if sender.bare == self.room else None,
             "body": msg["body"],
             "type": msg["type"],
+            "id": msg["id"],
+            "replace_id": (msg.xml.find("{%s}replace" % NS_CORRECT).get("id") if msg.xml.find("{%s}replace" % NS_CORRECT) is not None else None),
+            "retract_id": (msg.xml.find("{%s}retract" % NS_RETRACT).get("id") if msg.xml.find("{%s}retract" % NS_RETRACT) is not None else None),
         })
 
     def handle_command(self, cmd):
@@ -223,6 +228,18 @@ class Person(slixmpp.ClientXMPP):
             # A one-to-one chat message to any JID (a puppet of the bridge), as a client's direct chat sends it.
             msg = self.make_message(mto=cmd["to"], mbody=cmd["body"], mtype="chat")
             msg["id"] = cmd.get("id") or uuid.uuid4().hex
+            # An XEP-0308 correction or XEP-0424 retraction of one of our chat messages, as a client's direct chat sends it.
+            if cmd.get("replace"):
+                r = ET.Element("{%s}replace" % NS_CORRECT)
+                r.set("id", cmd["replace"])
+                msg.append(r)
+            if cmd.get("retract"):
+                r = ET.Element("{%s}retract" % NS_RETRACT)
+                r.set("id", cmd["retract"])
+                msg.append(r)
+                f = ET.Element("{%s}fallback" % NS_FALLBACK)
+                f.set("for", NS_RETRACT)
+                msg.append(f)
             msg.send()
             emit({"event": "sent", "id": msg["id"]})
             return

@@ -113,6 +113,17 @@ public sealed partial class MatrixConnector : IDirectMessageConnector
             return; // a portal in force already (the invite delivered again)
         }
 
+        // The person the puppet stands for, and whether their network takes direct messages, are known before the
+        // puppet even joins: an invite that could never open a chat does not reach the core (no audit row, no lock).
+        var target = await PuppetPersonAsync(puppet, ct);
+        if (target is null || !dms.IsEnabled(target.NetworkId))
+        {
+            _logger.LogDebug(DirectInvite, "Direct invite of {Puppet} by {Inviter} to {Room} rejected: {Reason}", puppet, inviter, roomId,
+                target is null ? "the puppet stands for no known person" : $"direct messages are off on network {target.NetworkId}");
+            await RejectDirectInviteAsync(roomId, puppet, ct);
+            return;
+        }
+
         try
         {
             // The members of a room are read by a member: the puppet joins, reads, and leaves again if it is no fresh 1:1.
@@ -131,11 +142,8 @@ public sealed partial class MatrixConnector : IDirectMessageConnector
             return;
         }
 
-        var target = await PuppetPersonAsync(puppet, ct);
         var from = new PersonRef { NetworkId = NetworkId, UserId = inviter, DisplayName = await DisplayNameAsync(inviter, ct), Handle = LocalpartOf(inviter) };
-        var opening = target is null
-            ? new DirectOpening(null, "the puppet stands for no known person", "unknown-puppet")
-            : await dms.OpenAsync(from, roomId, target, ct);
+        var opening = await dms.OpenAsync(from, roomId, target, ct);
         try
         {
             if (opening.Opened)

@@ -10,6 +10,8 @@ namespace Bridge.Tests.EndToEnd;
 /// Mattermost person's puppet into a room marked direct and they chat in a Mattermost DM, a Mattermost person opens a DM
 /// with a Matrix person's puppet and the puppet of that person invites the Matrix person into a direct room, a restart
 /// keeps the portals (no second room or channel), and a chat the policy refuses is rejected with nothing crossing.
+/// Matrix ⇄ XMPP the same way: an XMPP person's chat message to a Matrix person's puppet JID, a Matrix person's invite
+/// of an XMPP person's puppet, corrections and retractions, a restart, a barrier, and direct messages off on one side.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 public sealed class DirectMessagesEndToEndTests
@@ -171,11 +173,20 @@ public sealed class DirectMessagesEndToEndTests
         await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(room, "leave").Contains(carolPuppet), Long, "Carol's puppet rejected Bob's invite");
         await alice.ChatAsync(carolJid, "dm-alice-off");
 
+        // The other way, from the network that has them on: Carol writes in a DM with Bob's puppet, once its socket listens.
+        net.BobSays("ops-bob");
+        await ThreeNetworks.WaitUntilAsync(() => net.MattermostPosts("ops-bob").Count == 1, Long, "Bob's greeting on Mattermost");
+        var bobPuppet = net.MattermostPosts("ops-bob").Single().UserId;
+        await net.Bridge!.WaitForOutputAsync($"Direct-message catch-up of puppet {bobPuppet}", Long);
+        using var carolApi = await LoginAsync(net, "carol");
+        net.Mm.Post(net.Carol!.Id, await DirectChannelAsync(carolApi, net.Carol.Id, bobPuppet), "dm-carol-off");
+
         // Anything crossing would be there by the time a later message of the shared channel is.
         net.CarolSays("ops-carol-after");
         await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-carol-after"), Long, "Carol's later message on XMPP");
         Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct'"));
         Assert.DoesNotContain(net.Mm.Users, u => u.Username.StartsWith("br-", StringComparison.Ordinal) && u.FirstName == "alice");
+        Assert.Null(InvitedDirectRoom(net, net.Bob.UserId, room));
     }
 
     [Fact]
@@ -249,6 +260,217 @@ public sealed class DirectMessagesEndToEndTests
         Assert.DoesNotContain(Posts(net, dm, "dm-"), p => p.Message.Contains("frank", StringComparison.Ordinal));
         Assert.Equal(2L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision = 'direct-opened' AND (source_network = 'xmpp' OR destination = 'xmpp')"));
     }
+
+    [Fact]
+    public async Task Matrix_and_xmpp_people_chat_directly_both_ways_and_a_restart_keeps_the_portals()
+    {
+        await using var net = await StartAsync();
+        await net.StartBridgeAsync();
+        var alice = await net.AliceAsync();
+        var dan = net.Hs.CreateUser("dan");
+        net.Hs.SetDisplayName(dan.UserId, "Dan");
+
+        // Bob speaks once in the shared room: the JID of his puppet is known (Alice's client would see it in a vCard).
+        net.BobSays("ops-bob");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-bob"), Long, "Bob's greeting on XMPP");
+        var bobJid = PuppetJidOf(net, net.Bob!.UserId);
+
+        // XMPP → Matrix: Alice writes to Bob's puppet JID; the puppet of Alice invites Bob into a direct room.
+        await alice.ChatAsync(bobJid, "dm-alice-1");
+        string? aliceRoom = null;
+        await ThreeNetworks.WaitUntilAsync(() => (aliceRoom = InvitedDirectRoom(net, net.Bob.UserId)) is not null, Long, "Bob invited into a direct room by Alice's puppet");
+        await ThreeNetworks.WaitUntilAsync(() => RoomMessages(net, aliceRoom!, "dm-alice-1").Count == 1, Long, "Alice's first message in the new room");
+        var alicePuppet = RoomMessages(net, aliceRoom!, "dm-alice-1").Single().Sender;
+        Assert.StartsWith("@_bridge_xmpp_", alicePuppet, StringComparison.Ordinal);
+        Assert.NotEqual(100, PowerOf(net, aliceRoom!, net.Bob.UserId)); // private_chat: the invitee cannot invite others in
+        net.Hs.Join(aliceRoom!, net.Bob.UserId);
+        net.Hs.SendMessage(aliceRoom!, net.Bob.UserId, "dm-bob-to-alice");
+        var got = await alice.WaitForPrivateAsync(ms => ms.Any(m => m.Body == "dm-bob-to-alice"), Long, "Bob's answer as a chat message");
+        Assert.Equal(bobJid, got.Single(m => m.Body == "dm-bob-to-alice").From.Split('/')[0], ignoreCase: true);
+
+        // Matrix → XMPP: Dan invites Alice's puppet into a fresh direct room, as his client makes a DM, and writes.
+        var danRoom = net.Hs.CreateRoom(dan.UserId, invite: [alicePuppet], isDirect: true);
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(danRoom).Contains(alicePuppet), Long, "Alice's puppet joined Dan's direct room");
+        net.Hs.SendMessage(danRoom, dan.UserId, "dm-dan-1");
+        got = await alice.WaitForPrivateAsync(ms => ms.Any(m => m.Body == "dm-dan-1"), Long, "Dan's first message as a chat message");
+        var danJid = got.Single(m => m.Body == "dm-dan-1").From.Split('/')[0];
+        Assert.NotEqual(bobJid, danJid, StringComparer.OrdinalIgnoreCase);
+        Assert.EndsWith("@" + net.Xmpp.ComponentDomain, danJid, StringComparison.OrdinalIgnoreCase);
+        await alice.ChatAsync(danJid, "dm-alice-to-dan");
+        await ThreeNetworks.WaitUntilAsync(() => RoomMessages(net, danRoom, "dm-alice-to-dan").Count == 1, Long, "Alice's answer in Dan's direct room");
+        Assert.Equal(alicePuppet, RoomMessages(net, danRoom, "dm-alice-to-dan").Single().Sender);
+
+        // A restart keeps both portals: the same rooms and JIDs carry on, and nothing new is made. Alice writes once the
+        // bridge is back on XMPP (a chat message to a puppet while the component is down bounces back to her client).
+        await net.StartBridgeAsync();
+        net.BobSays("ops-bob-after-restart");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-bob-after-restart"), Long, "Bob's message after the restart on XMPP");
+        await alice.ChatAsync(bobJid, "dm-alice-2");
+        net.Hs.SendMessage(danRoom, dan.UserId, "dm-dan-2");
+        net.Hs.SendMessage(aliceRoom!, net.Bob.UserId, "dm-bob-2");
+        await ThreeNetworks.WaitUntilAsync(() => RoomMessages(net, aliceRoom!, "dm-alice-2").Count == 1, Long, "Alice's message after the restart in the same room");
+        got = await alice.WaitForPrivateAsync(ms => ms.Any(m => m.Body == "dm-dan-2") && ms.Any(m => m.Body == "dm-bob-2"), Long, "Dan's and Bob's messages after the restart");
+        Assert.Equal(danJid, got.Single(m => m.Body == "dm-dan-2").From.Split('/')[0], ignoreCase: true);
+        Assert.Equal(bobJid, got.Single(m => m.Body == "dm-bob-2").From.Split('/')[0], ignoreCase: true);
+        await alice.ChatAsync(danJid, "dm-alice-3");
+        await ThreeNetworks.WaitUntilAsync(() => RoomMessages(net, danRoom, "dm-alice-3").Count == 1, Long, "Alice's message after the restart in Dan's room");
+        Assert.Null(InvitedDirectRoom(net, net.Bob.UserId, aliceRoom!));
+        Assert.Null(InvitedDirectRoom(net, dan.UserId, danRoom));
+
+        // Nothing of the chats in the shared room; each portal opened once, on record; every message has its decision.
+        Assert.Empty(net.MatrixMessages("dm-"));
+        Assert.DoesNotContain(alice.Messages, m => m.Body.StartsWith("dm-", StringComparison.Ordinal));
+        Assert.Equal(2L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision = 'direct-opened'"));
+        Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision <> 'direct-opened'"));
+        Assert.Equal(8L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'decision' AND link_id LIKE 'dm-%'"));
+    }
+
+    [Fact]
+    public async Task Corrections_and_retractions_cross_a_matrix_xmpp_direct_chat_both_ways()
+    {
+        await using var net = await StartAsync();
+        await net.StartBridgeAsync();
+        var alice = await net.AliceAsync();
+        net.BobSays("ops-bob");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-bob"), Long, "Bob's greeting on XMPP");
+        var bobJid = PuppetJidOf(net, net.Bob!.UserId);
+        var aliceFirst = await alice.ChatAsync(bobJid, "dm-alice-1");
+        string? room = null;
+        await ThreeNetworks.WaitUntilAsync(() => (room = InvitedDirectRoom(net, net.Bob.UserId)) is not null, Long, "Bob invited into a direct room by Alice's puppet");
+        await ThreeNetworks.WaitUntilAsync(() => RoomMessages(net, room!, "dm-alice-1").Count == 1, Long, "Alice's first message in the new room");
+        var onMatrix = EventId(net, room!, "dm-alice-1");
+        net.Hs.Join(room!, net.Bob.UserId);
+
+        // XMPP → Matrix: an XEP-0308 correction is an m.replace edit of the copy, an XEP-0424 retraction its redaction.
+        await alice.CorrectChatAsync(bobJid, aliceFirst, "dm-alice-1-fixed");
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetTimeline(room!).Any(e => (e["content"] as JsonObject)?["m.new_content"]?["body"]?.GetValue<string>() == "dm-alice-1-fixed"
+            && (e["content"] as JsonObject)?["m.relates_to"]?["event_id"]?.GetValue<string>() == onMatrix), Long, "Alice's correction as an edit on Matrix");
+        await alice.RetractChatAsync(bobJid, aliceFirst);
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetTimeline(room!).Any(e => (string?)e["type"] == "m.room.redaction" && (string?)e["redacts"] == onMatrix),
+            Long, "Alice's retraction as a redaction on Matrix");
+
+        // Matrix → XMPP: Bob's edit is a correction of the chat message Alice got, his redaction its retraction.
+        var bobFirst = net.Hs.SendMessage(room!, net.Bob.UserId, "dm-bob-1");
+        var got = await alice.WaitForPrivateAsync(ms => ms.Any(m => m.Body == "dm-bob-1"), Long, "Bob's message as a chat message");
+        var onXmpp = got.Single(m => m.Body == "dm-bob-1").Id;
+        Assert.NotNull(onXmpp);
+        net.Hs.SendEvent(room!, net.Bob.UserId, "m.room.message", new JsonObject
+        {
+            ["msgtype"] = "m.text",
+            ["body"] = "* dm-bob-1-fixed",
+            ["m.new_content"] = new JsonObject { ["msgtype"] = "m.text", ["body"] = "dm-bob-1-fixed" },
+            ["m.relates_to"] = new JsonObject { ["rel_type"] = "m.replace", ["event_id"] = bobFirst },
+        });
+        got = await alice.WaitForPrivateAsync(ms => ms.Any(m => m.Body == "dm-bob-1-fixed"), Long, "Bob's edit as a correction");
+        Assert.Equal(onXmpp, got.Single(m => m.Body == "dm-bob-1-fixed").ReplaceId);
+        net.Hs.Redact(room!, net.Bob.UserId, bobFirst);
+        got = await alice.WaitForPrivateAsync(ms => ms.Any(m => m.RetractId is not null), Long, "Bob's redaction as a retraction");
+        Assert.Equal(onXmpp, got.Single(m => m.RetractId is not null).RetractId);
+        Assert.Equal(bobJid, got.Single(m => m.RetractId is not null).From.Split('/')[0], ignoreCase: true);
+    }
+
+    [Fact]
+    public async Task A_matrix_invite_of_the_puppet_of_an_xmpp_person_known_only_in_a_semi_anonymous_room_opens_nothing()
+    {
+        await using var net = await StartAsync();
+        await net.StartBridgeAsync();
+        var alice = await net.AliceAsync();
+        await alice.SayAsync("ops-alice");
+        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("ops-alice").Count == 1, Long, "Alice's greeting on Matrix");
+        var roomPuppet = net.MatrixMessages("ops-alice").Single().Sender;
+
+        // The room shows Alice's occupant id, not her JID: there is nobody on XMPP to open the chat with.
+        var room = net.Hs.CreateRoom(net.Bob!.UserId, invite: [roomPuppet], isDirect: true);
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(room, "leave").Contains(roomPuppet), Long, "Alice's room puppet left Bob's direct room");
+        net.Hs.SendMessage(room, net.Bob.UserId, "dm-bob-nowhere");
+        net.BobSays("ops-bob-after");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-bob-after"), Long, "Bob's later message on XMPP");
+        Assert.Empty(alice.PrivateMessages);
+        Assert.Equal(1L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision = 'direct-failed'"));
+        Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision <> 'direct-failed'"));
+    }
+
+    [Fact]
+    public async Task A_barrier_between_matrix_and_xmpp_refuses_their_direct_chats_and_blocks_an_open_one()
+    {
+        await using var net = await StartAsync();
+        await net.StartBridgeAsync();
+        var alice = await net.AliceAsync();
+        var dan = net.Hs.CreateUser("dan");
+        net.Hs.Invite(net.MatrixRoom, net.Bob!.UserId, dan.UserId);
+        net.Hs.Join(net.MatrixRoom, dan.UserId);
+
+        // Before the barrier: Bob and Dan have puppet JIDs, and Alice has a chat with Bob (so a puppet of hers on Matrix).
+        net.BobSays("ops-bob");
+        net.Hs.SendMessage(net.MatrixRoom, dan.UserId, "ops-dan");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-bob") && ms.Any(m => m.Body == "ops-dan"), Long, "Bob's and Dan's greetings on XMPP");
+        var bobJid = PuppetJidOf(net, net.Bob.UserId);
+        var danJid = PuppetJidOf(net, dan.UserId);
+        await alice.ChatAsync(bobJid, "dm-alice-1");
+        string? aliceRoom = null;
+        await ThreeNetworks.WaitUntilAsync(() => (aliceRoom = InvitedDirectRoom(net, net.Bob.UserId)) is not null, Long, "Bob invited into a direct room by Alice's puppet");
+        await ThreeNetworks.WaitUntilAsync(() => RoomMessages(net, aliceRoom!, "dm-alice-1").Count == 1, Long, "Alice's first message");
+        var alicePuppet = RoomMessages(net, aliceRoom!, "dm-alice-1").Single().Sender;
+        net.Hs.Join(aliceRoom!, net.Bob.UserId);
+
+        // The operator puts a barrier between the two organisations and restarts the bridge.
+        await File.AppendAllTextAsync(net.ConfigPath, "\npolicy:\n  barriers:\n    - [org-xmpp, org-matrix]\n");
+        await net.StartBridgeAsync();
+
+        // The open chat carries nothing either way; a new one is refused from both sides.
+        await alice.ChatAsync(bobJid, "dm-alice-barred");
+        net.Hs.SendMessage(aliceRoom!, net.Bob.UserId, "dm-bob-barred");
+        var danRoom = net.Hs.CreateRoom(dan.UserId, invite: [alicePuppet], isDirect: true);
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(danRoom, "leave").Contains(alicePuppet), Long, "Alice's puppet rejected Dan's invite");
+        net.Hs.SendMessage(danRoom, dan.UserId, "dm-dan-barred");
+        await alice.ChatAsync(danJid, "dm-alice-to-dan");
+
+        // Anything crossing would be there by the time later messages of the shared channel are.
+        net.CarolSays("ops-carol-after");
+        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("ops-carol-after").Count == 1, Long, "Carol's later message on Matrix");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-carol-after"), Long, "Carol's later message on XMPP");
+        await ThreeNetworks.WaitUntilAsync(() => Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision = 'direct-refused'") >= 2, Long, "both refusals on record");
+        Assert.Empty(RoomMessages(net, aliceRoom!, "dm-alice-barred"));
+        Assert.DoesNotContain(alice.PrivateMessages, m => m.Body.Contains("barred", StringComparison.Ordinal));
+        Assert.Null(InvitedDirectRoom(net, dan.UserId, danRoom));
+        Assert.Equal(2L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision = 'direct-refused' AND rule_id = 'barrier'"));
+        Assert.Equal(1L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct' AND decision = 'direct-opened'"));
+        Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM outbox WHERE link_id LIKE 'dm-%' AND state = 0"));
+    }
+
+    [Theory]
+    [InlineData("matrix")]
+    [InlineData("xmpp")]
+    public async Task With_direct_messages_off_on_the_other_network_a_matrix_invite_and_an_xmpp_chat_never_reach_the_core(string on)
+    {
+        await using var net = await ThreeNetworks.StartAsync(configure: b => b.NetworkKey(on, "directMessages", "true"));
+        await net.StartBridgeAsync();
+        var alice = await net.AliceAsync();
+        net.BobSays("ops-bob");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-bob"), Long, "Bob's greeting on XMPP");
+        await alice.SayAsync("ops-alice");
+        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("ops-alice").Count == 1, Long, "Alice's greeting on Matrix");
+        var alicePuppet = net.MatrixMessages("ops-alice").Single().Sender;
+        var bobJid = PuppetJidOf(net, net.Bob!.UserId);
+
+        var room = net.Hs.CreateRoom(net.Bob.UserId, invite: [alicePuppet], isDirect: true);
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(room, "leave").Contains(alicePuppet), Long, "Alice's puppet rejected Bob's invite");
+        await alice.ChatAsync(bobJid, "dm-alice-off");
+
+        // Anything crossing would be there by the time a later message of the shared channel is.
+        net.CarolSays("ops-carol-after");
+        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("ops-carol-after").Count == 1, Long, "Carol's later message on Matrix");
+        await alice.WaitForAsync(ms => ms.Any(m => m.Body == "ops-carol-after"), Long, "Carol's later message on XMPP");
+        Assert.Null(InvitedDirectRoom(net, net.Bob.UserId, room));
+        Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct'"));
+    }
+
+    private static string EventId(ThreeNetworks net, string room, string body) =>
+        (string)net.Hs.GetMessages(room).Single(e => (string?)(e["content"] as JsonObject)?["body"] == body)["event_id"]!;
+
+    /// <summary>The JID of the puppet of a Matrix person, as the bridge keeps it once the puppet spoke (a client would see it in a vCard).</summary>
+    private static string PuppetJidOf(ThreeNetworks net, string matrixUserId) =>
+        Text(net, $"SELECT key FROM connector_state WHERE scope = 'xmpp:xmpp:direct-puppets' AND value LIKE '%\"{matrixUserId}\"%'");
 
     private static string Text(ThreeNetworks net, string sql)
     {
