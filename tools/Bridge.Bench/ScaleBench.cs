@@ -1,0 +1,255 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Bridge.Testing;
+using Sandbox.Matrix;
+using Sandbox.Mattermost;
+
+namespace Bridge.Bench;
+
+/// <summary>
+/// <c>--scale LINKS [--puppets N] [--vs DAEMON]</c>: the real daemon with LINKS links, each joining one new room on each
+/// of real Prosody, the sandbox homeserver and the sandbox Mattermost (both in this process), then one message on every
+/// link from N distinct Matrix people (N puppets on XMPP and on Mattermost). Each build runs in turn on its own fresh
+/// rooms, channels, people and store, so pacing (or its absence) shows side by side. Printed, never asserted.
+/// </summary>
+internal static partial class ScaleBench
+{
+    private const string AsToken = "scale-as-token";
+    private const string HsToken = "scale-hs-token";
+
+    /// <summary>Prosody keeps this many rooms live; above LINKS, so no room of the run is swapped to disk and back.</summary>
+    private static int RoomCacheSize(int links) => Math.Max(100, (links * 2) + 100);
+
+    public static async Task<int> RunAsync(int links, int puppets, string? vsDaemon)
+    {
+        puppets = Math.Max(puppets, links);
+        var daemons = TwoProsodyWorld.Daemons(vsDaemon);
+        using var dir = new TempDirectory();
+        await using var xmpp = await ProsodyServer.StartForRoomsAsync("a.localhost", RoomCacheSize(links * daemons.Count));
+        await using var matrix = new MatrixSandbox(new MatrixSandboxOptions { TransactionRetryMin = TimeSpan.FromMilliseconds(100), TransactionRetryMax = TimeSpan.FromSeconds(1) });
+        await matrix.StartAsync();
+        var listen = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
+        matrix.AddBridgeAppservice(listen, AsToken, HsToken);
+        await using var mm = new MattermostSandbox(new SandboxSettings { EnableUserAccessTokens = true, EnableBotAccountCreation = true });
+        await mm.StartAsync();
+        var seed = mm.Seed();
+
+        var results = new List<ScaleRun>();
+        foreach (var (name, path) in daemons)
+        {
+            results.Add(await OneRunAsync(name, path, links, puppets, dir, xmpp, matrix, listen, mm, seed));
+        }
+
+        var load = File.ReadAllText("/proc/loadavg").Split(' ');
+        Console.WriteLine(FormattableString.Invariant(
+            $"SCALE {links} links x 3 networks (real Prosody 0.12, muc_room_cache_size {RoomCacheSize(links * daemons.Count)}; sandbox homeserver and sandbox Mattermost in the bench process), one message on every link from {puppets} distinct Matrix people; {Environment.ProcessorCount} cores, load average {load[0]} {load[1]} {load[2]} at the end"));
+        Console.WriteLine("build | start->ready s | joined xmpp/matrix/mm | warnings | timeouts | RSS after join MiB | delivered mm/xmpp | start of sends->all delivered s | RSS after messages MiB");
+        foreach (var r in results)
+        {
+            Console.WriteLine(FormattableString.Invariant(
+                $"{r.Build,-5} | {r.ReadySeconds,14:F1} | {r.XmppJoined,4}/{r.MatrixJoined,4}/{r.MattermostJoined,4}        | {r.Warnings,8} | {r.Timeouts,8} | {r.RssAfterJoin,18:F0} | {r.DeliveredMattermost,5}/{r.DeliveredXmpp,5}       | {r.DeliverySeconds,31:F1} | {r.RssAfterMessages,21:F0}"));
+        }
+
+        foreach (var (name, path) in daemons)
+        {
+            Console.WriteLine($"{name} = {path}");
+        }
+
+        return 0;
+    }
+
+    private static async Task<ScaleRun> OneRunAsync(string build, string daemon, int links, int puppets, TempDirectory dir, ProsodyServer xmpp,
+        MatrixSandbox matrix, Uri listen, MattermostSandbox mm, SandboxSeed seed)
+    {
+        // Fresh rooms, channels and people for each build: every XMPP room is new (created and unlocked by the bot).
+        var tag = build.ToLowerInvariant();
+        var creator = matrix.CreateUser($"creator-{tag}");
+        var matrixRooms = new string[links];
+        var channels = new SandboxChannel[links];
+        var admin = $"http://127.0.0.1:{FreePorts.Next()}";
+        var builder = new BridgeConfigBuilder(dir.File($"bridge-{tag}.db"))
+            .Xmpp("xmpp", xmpp, "org-xmpp")
+            .Network("matrix", "matrix", "org-matrix", new Dictionary<string, string>
+            {
+                ["homeserverUrl"] = matrix.BaseUrl.ToString(), ["serverName"] = matrix.ServerName, ["listen"] = listen.ToString().TrimEnd('/'),
+                ["asToken"] = AsToken, ["hsToken"] = HsToken,
+            })
+            .Network("mm", "mattermost", "org-mm", mm.BridgeSettings(seed));
+        for (var i = 0; i < links; i++)
+        {
+            matrixRooms[i] = matrix.CreateRoom(creator.UserId, isPublic: true, aliasLocalpart: $"scale-{tag}-{i}");
+            channels[i] = mm.CreateChannel(seed.Team.Id, $"scale-{tag}-{i}", $"scale {tag} {i}");
+            builder.Link($"l{i}", ("xmpp", xmpp.Room($"scale-{tag}-{i}")), ("matrix", $"#scale-{tag}-{i}:{matrix.ServerName}"), ("mm", $"{seed.Team.Name}/{channels[i].Name}"));
+        }
+
+        var config = await builder
+            .Raw($"admin:\n  listen: {admin}\n")
+            .Raw("logging:\n  LogLevel:\n    Default: Warning\n    Bridge.Xmpp: Information")
+            .Raw("limits:\n  senderPerSecond: 0\n  linkPerSecond: 0")
+            .WriteAsync(dir.File($"bridge-{tag}.yaml"));
+
+        // The people: each joins the room of its link; one message each, spread over the links.
+        var people = new List<(string UserId, int Link)>(puppets);
+        for (var j = 0; j < puppets; j++)
+        {
+            var person = matrix.CreateUser($"p-{tag}-{j}");
+            matrix.Join(matrixRooms[j % links], person.UserId);
+            people.Add((person.UserId, j % links));
+        }
+
+        var log = new ConcurrentQueue<string>();
+        var clock = Stopwatch.StartNew();
+        using var process = Start(daemon, config, log);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(admin), Timeout = TimeSpan.FromSeconds(5) };
+            var readySeconds = await WaitReadyAsync(http, clock, TimeSpan.FromMinutes(10));
+
+            // A join or archive query that times out does so within joinTimeout (10 s) of being sent: wait that long after ready.
+            await Task.Delay(TimeSpan.FromSeconds(12));
+            var botMatrix = $"@_bridge_bot:{matrix.ServerName}";
+            var xmppJoined = log.Count(l => BotJoined().IsMatch(l) && l.Contains(" " + xmpp.ComponentDomain + " joined ", StringComparison.Ordinal));
+            var matrixJoined = matrixRooms.Count(r => matrix.GetMembers(r).Contains(botMatrix));
+            var mmJoined = channels.Count(c => mm.IsChannelMember(c.Id, seed.Admin.Id));
+            var rssAfterJoin = ProcessStats.RssMegabytes(process.Id);
+
+            var sends = Stopwatch.StartNew();
+            for (var j = 0; j < people.Count; j++)
+            {
+                matrix.SendMessage(matrixRooms[people[j].Link], people[j].UserId, $"scale-{tag}-{j}-end");
+            }
+
+            var (deliveredMm, deliveredXmpp) = await WaitDeliveredAsync(tag, people.Count, mm, channels, xmpp, TimeSpan.FromMinutes(10));
+            var deliverySeconds = sends.Elapsed.TotalSeconds;
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var rssAfterMessages = ProcessStats.RssMegabytes(process.Id);
+            var warnings = log.Count(l => l.StartsWith("warn:", StringComparison.Ordinal) || l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("crit:", StringComparison.Ordinal));
+            var timeouts = log.Count(l => Timeout().IsMatch(l));
+            await DaemonProcess.StopAsync(process);
+            File.WriteAllLines(dir.File($"daemon-{tag}.log"), log);
+            if (Environment.GetEnvironmentVariable("BRIDGE_BENCH_KEEP_LOG") is { Length: > 0 } keep)
+            {
+                File.Copy(dir.File($"daemon-{tag}.log"), Path.Combine(keep, $"scale-daemon-{tag}.log"), overwrite: true);
+            }
+
+            return new ScaleRun(build, readySeconds, xmppJoined, matrixJoined, mmJoined, warnings, timeouts, rssAfterJoin, deliveredMm, deliveredXmpp, deliverySeconds, rssAfterMessages);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+        }
+    }
+
+    /// <summary>/healthz answers 200 once every connector is ready (XMPP: every room joined; Matrix: every room joined; Mattermost: every channel).</summary>
+    private static async Task<double> WaitReadyAsync(HttpClient http, Stopwatch clock, TimeSpan limit)
+    {
+        while (clock.Elapsed < limit)
+        {
+            try
+            {
+                using var response = await http.GetAsync(new Uri("/healthz", UriKind.Relative));
+                if (response.IsSuccessStatusCode)
+                {
+                    return clock.Elapsed.TotalSeconds;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                // not listening yet
+            }
+
+            await Task.Delay(100);
+        }
+
+        return double.NaN;
+    }
+
+    /// <summary>
+    /// Mattermost: the posts in the link channels. XMPP: the room archives Prosody wrote (mod_muc_mam, internal storage),
+    /// so a message counts once the server has it, whoever reads the room.
+    /// </summary>
+    private static async Task<(int Mattermost, int Xmpp)> WaitDeliveredAsync(string tag, int count, MattermostSandbox mm, SandboxChannel[] channels, ProsodyServer xmpp, TimeSpan limit)
+    {
+        var marker = new Regex($"scale-{Regex.Escape(tag)}-([0-9]+)-end");
+        var deadline = DateTime.UtcNow + limit;
+        var (mmCount, xmppCount) = (0, 0);
+        while (DateTime.UtcNow < deadline)
+        {
+            mmCount = channels.Sum(c => mm.GetPosts(c.Id).Count(p => marker.IsMatch(p.Message)));
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(xmpp.Directory, "data"), "*", SearchOption.AllDirectories))
+            {
+                try
+                {
+                    foreach (Match m in marker.Matches(await File.ReadAllTextAsync(file)))
+                    {
+                        seen.Add(m.Groups[1].Value);
+                    }
+                }
+                catch (IOException)
+                {
+                    // being written: read on the next pass
+                }
+            }
+
+            xmppCount = seen.Count;
+            if (mmCount >= count && xmppCount >= count)
+            {
+                break;
+            }
+
+            await Task.Delay(1000);
+        }
+
+        return (mmCount, xmppCount);
+    }
+
+    private static Process Start(string daemon, string config, ConcurrentQueue<string> log)
+    {
+        var info = new ProcessStartInfo(daemon)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(config)!,
+        };
+        info.ArgumentList.Add("run");
+        info.ArgumentList.Add("--config");
+        info.ArgumentList.Add(config);
+        info.Environment["Logging__Console__FormatterName"] = "simple";
+        info.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + daemon);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                log.Enqueue(line);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                log.Enqueue(line);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    [GeneratedRegex(" joined \\S+ as '")]
+    private static partial Regex BotJoined();
+
+    [GeneratedRegex("no answer|did not answer|timed out|[Tt]imeout")]
+    private static partial Regex Timeout();
+
+    private sealed record ScaleRun(string Build, double ReadySeconds, int XmppJoined, int MatrixJoined, int MattermostJoined, int Warnings, int Timeouts,
+        double RssAfterJoin, int DeliveredMattermost, int DeliveredXmpp, double DeliverySeconds, double RssAfterMessages);
+}
