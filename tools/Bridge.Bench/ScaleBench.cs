@@ -28,17 +28,18 @@ internal static partial class ScaleBench
         var daemons = TwoProsodyWorld.Daemons(vsDaemon);
         using var dir = new TempDirectory();
         await using var xmpp = await ProsodyServer.StartForRoomsAsync("a.localhost", RoomCacheSize(links * daemons.Count));
-        await using var matrix = new MatrixSandbox(new MatrixSandboxOptions { TransactionRetryMin = TimeSpan.FromMilliseconds(100), TransactionRetryMax = TimeSpan.FromSeconds(1) });
-        await matrix.StartAsync();
-        var listen = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
-        matrix.AddBridgeAppservice(listen, AsToken, HsToken);
-        await using var mm = new MattermostSandbox(new SandboxSettings { EnableUserAccessTokens = true, EnableBotAccountCreation = true });
-        await mm.StartAsync();
-        var seed = mm.Seed();
-
         var results = new List<ScaleRun>();
         foreach (var (name, path) in daemons)
         {
+            // A homeserver and a Mattermost of its own for each build: each build has a fresh store, so its first
+            // idempotency keys are the previous build's, and a server that saw them moments ago answers with the old post.
+            await using var matrix = new MatrixSandbox(new MatrixSandboxOptions { TransactionRetryMin = TimeSpan.FromMilliseconds(100), TransactionRetryMax = TimeSpan.FromSeconds(1) });
+            await matrix.StartAsync();
+            var listen = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
+            matrix.AddBridgeAppservice(listen, AsToken, HsToken);
+            await using var mm = new MattermostSandbox(new SandboxSettings { EnableUserAccessTokens = true, EnableBotAccountCreation = true });
+            await mm.StartAsync();
+            var seed = mm.Seed();
             results.Add(await OneRunAsync(name, path, links, puppets, dir, xmpp, matrix, listen, mm, seed));
         }
 
@@ -86,7 +87,8 @@ internal static partial class ScaleBench
 
         var config = await builder
             .Raw($"admin:\n  listen: {admin}\n")
-            .Raw("logging:\n  LogLevel:\n    Default: Warning\n    Bridge.Xmpp: Information")
+            // Information from the XMPP connector: its joins are counted. BRIDGE_BENCH_TRACE=1: every Information line.
+            .Raw($"logging:\n  LogLevel:\n    Default: {(Environment.GetEnvironmentVariable("BRIDGE_BENCH_TRACE") == "1" ? "Information" : "Warning")}\n    Bridge.Xmpp: Information")
             .Raw("limits:\n  senderPerSecond: 0\n  linkPerSecond: 0")
             .WriteAsync(dir.File($"bridge-{tag}.yaml"));
 
@@ -99,6 +101,7 @@ internal static partial class ScaleBench
             people.Add((person.UserId, j % links));
         }
 
+        Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {build}: {links} rooms, channels and {puppets} people made; starting {daemon}");
         var log = new ConcurrentQueue<string>();
         var clock = Stopwatch.StartNew();
         using var process = Start(daemon, config, log);
@@ -106,6 +109,7 @@ internal static partial class ScaleBench
         {
             using var http = new HttpClient { BaseAddress = new Uri(admin), Timeout = TimeSpan.FromSeconds(5) };
             var readySeconds = await WaitReadyAsync(http, clock, TimeSpan.FromMinutes(10));
+            Console.Error.WriteLine(FormattableString.Invariant($"[{DateTime.UtcNow:HH:mm:ss}] {build}: ready after {readySeconds:F1} s"));
 
             // A join or archive query that times out does so within joinTimeout (10 s) of being sent: wait that long after ready.
             await Task.Delay(TimeSpan.FromSeconds(12));
@@ -199,12 +203,13 @@ internal static partial class ScaleBench
             }
 
             xmppCount = seen.Count;
+            Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] delivered {mmCount} to Mattermost, {xmppCount} to XMPP of {count}");
             if (mmCount >= count && xmppCount >= count)
             {
                 break;
             }
 
-            await Task.Delay(1000);
+            await Task.Delay(2000);
         }
 
         return (mmCount, xmppCount);
