@@ -46,7 +46,7 @@ internal static partial class ScaleBench
         var load = File.ReadAllText("/proc/loadavg").Split(' ');
         Console.WriteLine(FormattableString.Invariant(
             $"SCALE {links} links x 3 networks (real Prosody 0.12, muc_room_cache_size {RoomCacheSize(links * daemons.Count)}; sandbox homeserver and sandbox Mattermost in the bench process), one message on every link from {puppets} distinct Matrix people; {Environment.ProcessorCount} cores, load average {load[0]} {load[1]} {load[2]} at the end"));
-        Console.WriteLine("build | start->ready s | joined xmpp/matrix/mm | warnings | timeouts | RSS after join MiB | delivered mm/xmpp | start of sends->all delivered s | RSS after messages MiB");
+        Console.WriteLine("build | start->ready s | joined xmpp/matrix/mm | warnings | timeouts | RSS after join MiB | delivered mm/xmpp | sends->all delivered s (limit 300) | RSS after messages MiB");
         foreach (var r in results)
         {
             Console.WriteLine(FormattableString.Invariant(
@@ -104,7 +104,9 @@ internal static partial class ScaleBench
         Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {build}: {links} rooms, channels and {puppets} people made; starting {daemon}");
         var log = new ConcurrentQueue<string>();
         var clock = Stopwatch.StartNew();
-        using var process = Start(daemon, config, log);
+        // The daemon's log as it comes, in the folder BRIDGE_BENCH_KEEP_LOG names (else the run's own), to look into a slow run.
+        var logFile = Path.Combine(Environment.GetEnvironmentVariable("BRIDGE_BENCH_KEEP_LOG") is { Length: > 0 } keep ? keep : dir.Path, $"scale-daemon-{tag}.log");
+        using var process = Start(daemon, config, log, logFile);
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri(admin), Timeout = TimeSpan.FromSeconds(5) };
@@ -125,18 +127,13 @@ internal static partial class ScaleBench
                 matrix.SendMessage(matrixRooms[people[j].Link], people[j].UserId, $"scale-{tag}-{j}-end");
             }
 
-            var (deliveredMm, deliveredXmpp) = await WaitDeliveredAsync(tag, people.Count, mm, channels, xmpp, TimeSpan.FromMinutes(10));
+            var (deliveredMm, deliveredXmpp) = await WaitDeliveredAsync(tag, people.Count, mm, channels, xmpp, TimeSpan.FromMinutes(5));
             var deliverySeconds = sends.Elapsed.TotalSeconds;
             await Task.Delay(TimeSpan.FromSeconds(2));
             var rssAfterMessages = ProcessStats.RssMegabytes(process.Id);
-            var warnings = log.Count(l => l.StartsWith("warn:", StringComparison.Ordinal) || l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("crit:", StringComparison.Ordinal));
+            var warnings = log.Count(l => Warning().IsMatch(l));
             var timeouts = log.Count(l => Timeout().IsMatch(l));
             await DaemonProcess.StopAsync(process);
-            File.WriteAllLines(dir.File($"daemon-{tag}.log"), log);
-            if (Environment.GetEnvironmentVariable("BRIDGE_BENCH_KEEP_LOG") is { Length: > 0 } keep)
-            {
-                File.Copy(dir.File($"daemon-{tag}.log"), Path.Combine(keep, $"scale-daemon-{tag}.log"), overwrite: true);
-            }
 
             return new ScaleRun(build, readySeconds, xmppJoined, matrixJoined, mmJoined, warnings, timeouts, rssAfterJoin, deliveredMm, deliveredXmpp, deliverySeconds, rssAfterMessages);
         }
@@ -215,8 +212,11 @@ internal static partial class ScaleBench
         return (mmCount, xmppCount);
     }
 
-    private static Process Start(string daemon, string config, ConcurrentQueue<string> log)
+    private static Process Start(string daemon, string config, ConcurrentQueue<string> log, string logFile)
     {
+        // Flushed line by line and left open: lines may still come in after the process ended.
+        var file = new StreamWriter(logFile) { AutoFlush = true };
+        var fileGate = new Lock();
         var info = new ProcessStartInfo(daemon)
         {
             RedirectStandardOutput = true,
@@ -235,6 +235,10 @@ internal static partial class ScaleBench
             if (e.Data is { } line)
             {
                 log.Enqueue(line);
+                lock (fileGate)
+                {
+                    file.WriteLine(line);
+                }
             }
         };
         process.ErrorDataReceived += (_, e) =>
@@ -242,6 +246,10 @@ internal static partial class ScaleBench
             if (e.Data is { } line)
             {
                 log.Enqueue(line);
+                lock (fileGate)
+                {
+                    file.WriteLine(line);
+                }
             }
         };
         process.BeginOutputReadLine();
@@ -251,6 +259,10 @@ internal static partial class ScaleBench
 
     [GeneratedRegex(" joined \\S+ as '")]
     private static partial Regex BotJoined();
+
+    /// <summary>A warning or worse in the simple console format, with or without the timestamp the daemon puts first.</summary>
+    [GeneratedRegex("^(\\S+ )?(warn|fail|crit): ")]
+    private static partial Regex Warning();
 
     [GeneratedRegex("no answer|did not answer|timed out|[Tt]imeout")]
     private static partial Regex Timeout();
