@@ -53,6 +53,17 @@ internal static partial class ScaleBench
                 $"{r.Build,-5} | {r.ReadySeconds,14:F1} | {r.XmppJoined,4}/{r.MatrixJoined,4}/{r.MattermostJoined,4}        | {r.Warnings,8} | {r.Timeouts,8} | {r.RssAfterJoin,18:F0} | {r.DeliveredMattermost,5}/{r.DeliveredXmpp,5}       | {r.DeliverySeconds,31:F1} | {r.RssAfterMessages,21:F0}"));
         }
 
+        Console.WriteLine();
+        Console.WriteLine(FormattableString.Invariant(
+            $"FAIRNESS link 1: one message every {QuietEvery.TotalMilliseconds:F0} ms from one person, {QuietMessages} alone, then {QuietMessages} while link 0 gets {FloodMessages} from another person sent at once; Matrix -> Mattermost, ms from send to seen"));
+        Console.WriteLine("build | quiet alone p50 / p99 ms | quiet during flood p50 / p99 ms | flood sent in s | flood across when quiet done | flood across / after s");
+        foreach (var r in results)
+        {
+            var f = r.Fairness;
+            Console.WriteLine(FormattableString.Invariant(
+                $"{r.Build,-5} | {Percentiles(f.Alone),24} | {Percentiles(f.Flooded),31} | {f.FloodSentSeconds,15:F2} | {f.FloodAcrossWhenQuietDone,28} | {f.FloodAcross,5} / {f.FloodSeconds:F1}"));
+        }
+
         foreach (var (name, path) in daemons)
         {
             Console.WriteLine($"{name} = {path}");
@@ -133,9 +144,11 @@ internal static partial class ScaleBench
             var rssAfterMessages = ProcessStats.RssMegabytes(process.Id);
             var warnings = log.Count(l => Warning().IsMatch(l));
             var timeouts = log.Count(l => Timeout().IsMatch(l));
+            var fairness = await FairnessAsync(tag, matrix, matrixRooms, people, mm, channels);
             await DaemonProcess.StopAsync(process);
 
-            return new ScaleRun(build, readySeconds, xmppJoined, matrixJoined, mmJoined, warnings, timeouts, rssAfterJoin, deliveredMm, deliveredXmpp, deliverySeconds, rssAfterMessages);
+            return new ScaleRun(build, readySeconds, xmppJoined, matrixJoined, mmJoined, warnings, timeouts, rssAfterJoin, deliveredMm, deliveredXmpp, deliverySeconds, rssAfterMessages,
+                fairness);
         }
         finally
         {
@@ -146,6 +159,77 @@ internal static partial class ScaleBench
             }
         }
     }
+
+    private const int FloodMessages = 1000;
+    private const int QuietMessages = 50;
+    private static readonly TimeSpan QuietEvery = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Per-link fairness once every puppet exists: link 1's person says one message every 100 ms, alone first, then
+    /// again while link 0's person floods link 0 with 1,000 messages sent at once; each quiet message is timed from its
+    /// send on Matrix to when this process first sees it in link 1's Mattermost channel (looked at every few ms).
+    /// </summary>
+    private static async Task<Fairness> FairnessAsync(string tag, MatrixSandbox matrix, string[] rooms, List<(string UserId, int Link)> people,
+        MattermostSandbox mm, SandboxChannel[] channels)
+    {
+        var flooder = people.First(p => p.Link == 0);
+        var quiet = people.First(p => p.Link == 1);
+        var alone = await QuietDelaysAsync($"alone-{tag}", matrix, rooms[1], quiet.UserId, mm, channels[1].Id);
+        var floodSent = Stopwatch.StartNew();
+        for (var i = 0; i < FloodMessages; i++)
+        {
+            matrix.SendMessage(rooms[0], flooder.UserId, $"flood-{tag}-{i}");
+        }
+
+        var sentIn = floodSent.Elapsed.TotalSeconds;
+        var flooded = await QuietDelaysAsync($"flooded-{tag}", matrix, rooms[1], quiet.UserId, mm, channels[1].Id);
+        var floodAcrossWhenQuietDone = mm.GetPosts(channels[0].Id).Count(p => p.Message.StartsWith($"flood-{tag}-", StringComparison.Ordinal));
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
+        var floodAcross = floodAcrossWhenQuietDone;
+        while (floodAcross < FloodMessages && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+            floodAcross = mm.GetPosts(channels[0].Id).Count(p => p.Message.StartsWith($"flood-{tag}-", StringComparison.Ordinal));
+        }
+
+        return new Fairness(alone, flooded, sentIn, floodAcrossWhenQuietDone, floodAcross, floodSent.Elapsed.TotalSeconds);
+    }
+
+    private static async Task<List<double>> QuietDelaysAsync(string prefix, MatrixSandbox matrix, string room, string person, MattermostSandbox mm, string channel)
+    {
+        var sentAt = new DateTimeOffset[QuietMessages];
+        var seenAt = new DateTimeOffset?[QuietMessages];
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var watch = Task.Run(async () =>
+        {
+            while (seenAt.Any(t => t is null) && !stop.IsCancellationRequested)
+            {
+                var now = DateTimeOffset.UtcNow;
+                foreach (var post in mm.GetPosts(channel))
+                {
+                    if (post.Message.StartsWith(prefix + "-", StringComparison.Ordinal) &&
+                        int.TryParse(post.Message.AsSpan(prefix.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < QuietMessages && seenAt[i] is null)
+                    {
+                        seenAt[i] = now;
+                    }
+                }
+
+                await Task.Delay(2);
+            }
+        });
+        for (var i = 0; i < QuietMessages; i++)
+        {
+            sentAt[i] = DateTimeOffset.UtcNow;
+            matrix.SendMessage(room, person, $"{prefix}-{i}");
+            await Task.Delay(QuietEvery);
+        }
+
+        await watch;
+        return [.. Enumerable.Range(0, QuietMessages).Where(i => seenAt[i] is not null).Select(i => (seenAt[i]!.Value - sentAt[i]).TotalMilliseconds).Order()];
+    }
+
+    private static string Percentiles(List<double> sorted) => sorted.Count == 0 ? "none arrived" : FormattableString.Invariant(
+        $"{sorted[(int)Math.Ceiling(0.5 * sorted.Count) - 1]:F0} / {sorted[(int)Math.Ceiling(0.99 * sorted.Count) - 1]:F0} ({sorted.Count} of {QuietMessages})");
 
     /// <summary>How long the messages may take to arrive: 5 minutes, or 100 ms per message when there are more than 3,000.</summary>
     private static TimeSpan DeliveryLimit(int messages) => TimeSpan.FromMilliseconds(Math.Max(300_000, messages * 100));
@@ -271,5 +355,7 @@ internal static partial class ScaleBench
     private static partial Regex Timeout();
 
     private sealed record ScaleRun(string Build, double ReadySeconds, int XmppJoined, int MatrixJoined, int MattermostJoined, int Warnings, int Timeouts,
-        double RssAfterJoin, int DeliveredMattermost, int DeliveredXmpp, double DeliverySeconds, double RssAfterMessages);
+        double RssAfterJoin, int DeliveredMattermost, int DeliveredXmpp, double DeliverySeconds, double RssAfterMessages, Fairness Fairness);
+
+    private sealed record Fairness(List<double> Alone, List<double> Flooded, double FloodSentSeconds, int FloodAcrossWhenQuietDone, int FloodAcross, double FloodSeconds);
 }
