@@ -48,7 +48,7 @@ public sealed class XmppOptions
     /// <summary>
     /// Most room set-up requests (a room join with its unlock, a catch-up archive query) waiting on the server at once
     /// after connecting or linking rooms. Higher joins many rooms faster on a fast server; every request beyond what the
-    /// server answers within <see cref="JoinTimeout"/> times out instead (1,000 rooms at once did on Prosody).
+    /// server answers within <see cref="JoinTimeout"/> times out instead (1,000 new rooms at once did on Prosody).
     /// </summary>
     public int JoinConcurrency { get; set; } = 8;
 
