@@ -13,6 +13,8 @@
 #   HTTP_UPLOAD_PORT=N     add a XEP-0363 upload service upload.DOMAIN (mod_http_file_share) serving
 #                          http://127.0.0.1:N/ (default: none)
 #   HTTP_UPLOAD_SIZE_LIMIT=BYTES  its largest file (default 10485760, the module's own default)
+#   MUC_ROOM_CACHE_SIZE=N  rooms the MUC service keeps live in memory (default: Prosody's own, 100); past it the
+#                          least recently used room is written to disk and read back on its next stanza
 #
 # ejabberd has its own script with the same arguments: scripts/ejabberd.sh.
 set -euo pipefail
@@ -46,7 +48,8 @@ as_prosody() {
 write_config() {
   local dir=$1 c2s=$2 comp=$3 domain=$4 cdomain=$5 secret=$6
   local muc_domain=${MUC_DOMAIN:-conference.$domain}
-  local locking=true mam_modules='"muc_mam";'
+  local locking=true mam_modules='"muc_mam";' room_cache=''
+  [ -n "${MUC_ROOM_CACHE_SIZE:-}" ] && room_cache="muc_room_cache_size = $MUC_ROOM_CACHE_SIZE"
   [ "${MUC_ROOM_LOCKING:-1}" = 0 ] && locking=false
   [ "${MUC_MAM:-1}" = 0 ] && mam_modules=''
   local http_ports='' upload_component=''
@@ -95,6 +98,7 @@ Component "$muc_domain" "muc"
   muc_room_default_public = true
   muc_room_default_persistent = true
   restrict_room_creation = false
+  $room_cache
 
 Component "$cdomain"
   component_secret = "$secret"

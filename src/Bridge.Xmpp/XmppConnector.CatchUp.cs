@@ -17,7 +17,9 @@ internal sealed partial class XmppConnector
         {
             // The bot joins every room; each room's catch-up then runs in the background: the connector is ready once
             // the rooms are joined and the puppets are back, and a room's catch-up holds only that room (its live
-            // messages wait behind its archive, nothing is sent into it meanwhile), never the others.
+            // messages wait behind its archive, nothing is sent into it meanwhile), never the others. Every join,
+            // unlock and archive query goes through the set-up pacer: all rooms are started here, a few are in
+            // flight on the server at once, and the rest wait in the pacer, where no timeout runs.
             var catchUps = new List<Task>();
             var catchUpsGate = new Lock();
             await Task.WhenAll(Rooms.Select(async room =>
@@ -40,7 +42,7 @@ internal sealed partial class XmppConnector
             {
                 try
                 {
-                    await EnsureJoinedAsync(occupancy, cancellationToken);
+                    await _setupPacer.RunAsync(() => EnsureJoinedAsync(occupancy, cancellationToken), cancellationToken);
                 }
                 catch (JoinFailedException ex)
                 {
@@ -102,7 +104,7 @@ internal sealed partial class XmppConnector
             {
                 try
                 {
-                    await EnsureJoinedAsync(bot, cancellationToken);
+                    await _setupPacer.RunAsync(() => EnsureJoinedAsync(bot, cancellationToken), cancellationToken);
                     break;
                 }
                 catch (JoinFailedException ex) when (ex.Permanent)
@@ -190,7 +192,7 @@ internal sealed partial class XmppConnector
                 new XElement(Ns.Rsm + "set", new XElement(Ns.Rsm + "max", "1"), new XElement(Ns.Rsm + "before"))));
         try
         {
-            var reply = await SendIqAsync(stream, iq, _options.JoinTimeout, cancellationToken);
+            var reply = await _setupPacer.RunAsync(() => SendIqAsync(stream, iq, _options.JoinTimeout, cancellationToken), cancellationToken);
             room.ArchiveAvailable = true;
             var last = (string?)reply.Element(Ns.Mam + "fin")?.Element(Ns.Rsm + "set")?.Element(Ns.Rsm + "last");
             if (last is not null)
@@ -237,7 +239,7 @@ internal sealed partial class XmppConnector
                     new XElement(Ns.Rsm + "before", position))));
         try
         {
-            var reply = await SendIqAsync(stream, iq, _options.JoinTimeout * 3, cancellationToken);
+            var reply = await _setupPacer.RunAsync(() => SendIqAsync(stream, iq, _options.JoinTimeout * 3, cancellationToken), cancellationToken);
             return (string?)reply.Element(Ns.Mam + "fin")?.Element(Ns.Rsm + "set")?.Element(Ns.Rsm + "last");
         }
         catch (XmppIqErrorException ex)
@@ -281,7 +283,7 @@ internal sealed partial class XmppConnector
             XElement reply;
             try
             {
-                reply = await SendIqAsync(stream, iq, _options.JoinTimeout * 3, cancellationToken);
+                reply = await _setupPacer.RunAsync(() => SendIqAsync(stream, iq, _options.JoinTimeout * 3, cancellationToken), cancellationToken);
             }
             catch (XmppIqErrorException ex)
             {

@@ -46,6 +46,9 @@ internal sealed partial class XmppConnector : INetworkConnector, IConnectorVital
 
     private readonly string _stateScope;
 
+    /// <summary>Room joins, unlocks and catch-up archive queries at set-up, a few at a time (<see cref="XmppOptions.JoinConcurrency"/>).</summary>
+    private readonly RoomSetupPacer _setupPacer;
+
     /// <summary>Occupant ids that never reveal a JID the room hides; its salt is read from the store at start.</summary>
     private volatile OccupantIdentity _identity = new(RandomNumberGenerator.GetBytes(32));
 
@@ -70,6 +73,7 @@ internal sealed partial class XmppConnector : INetworkConnector, IConnectorVital
         _logger = context.LoggerFactory.CreateLogger("Bridge.Xmpp." + network.Id);
         _stateScope = $"xmpp:{network.Id}";
         _sentStanzaIds = new LruMap<string>(options.SentIdCacheSize);
+        _setupPacer = new RoomSetupPacer(options.JoinConcurrency);
         _history = new ConnectionHistory(context.Time);
         _botJid = new Jid(null, options.ComponentDomain.ToLowerInvariant(), null);
     }

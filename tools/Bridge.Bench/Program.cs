@@ -9,6 +9,7 @@ using Bridge.Testing;
 //        Bridge.Bench --memory N [--rounds R] [--vs DAEMON[,DAEMON...]]   (RSS idle / after a burst of N / idle again, CPU, see MemoryBench.cs)
 //        Bridge.Bench --pairs N   (every directed pair of XMPP, Matrix and Mattermost, and the daemon's stages, see PairsBench.cs)
 //        Bridge.Bench --start N [--vs DAEMON[,DAEMON...]]   (start to ready / first relayed message, builds in turn, see StartBench.cs)
+//        Bridge.Bench --scale LINKS [--puppets N] [--vs DAEMON[,DAEMON...]]   (LINKS links x 3 networks, N people, see ScaleBench.cs)
 // XMPP ⇄ XMPP through the daemon between two private Prosody servers, real slixmpp people on each side,
 // measured the way shared/notes/peers-measured.md measured matterbridge and Bifröst.
 if (Array.IndexOf(args, "--translate") >= 0)
@@ -24,6 +25,11 @@ if (Array.IndexOf(args, "--pairs") >= 0)
 if (Array.IndexOf(args, "--start") >= 0)
 {
     return await StartBench.RunAsync(Arg("--start", 10), ArgText("--vs"));
+}
+
+if (Array.IndexOf(args, "--scale") >= 0)
+{
+    return await ScaleBench.RunAsync(Arg("--scale", 1000), Arg("--puppets", 0), ArgText("--vs"));
 }
 
 if (Array.IndexOf(args, "--memory") >= 0)

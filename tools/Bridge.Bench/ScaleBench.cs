@@ -1,0 +1,361 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Bridge.Testing;
+using Sandbox.Matrix;
+using Sandbox.Mattermost;
+
+namespace Bridge.Bench;
+
+/// <summary>
+/// <c>--scale LINKS [--puppets N] [--vs DAEMON]</c>: the real daemon with LINKS links, each joining one new room on each
+/// of real Prosody, the sandbox homeserver and the sandbox Mattermost (both in this process), then one message on every
+/// link from N distinct Matrix people (N puppets on XMPP and on Mattermost). Each build runs in turn on its own fresh
+/// rooms, channels, people and store, so pacing (or its absence) shows side by side. Printed, never asserted.
+/// </summary>
+internal static partial class ScaleBench
+{
+    private const string AsToken = "scale-as-token";
+    private const string HsToken = "scale-hs-token";
+
+    /// <summary>Prosody keeps this many rooms live; above LINKS, so no room of the run is swapped to disk and back.</summary>
+    private static int RoomCacheSize(int links) => Math.Max(100, (links * 2) + 100);
+
+    public static async Task<int> RunAsync(int links, int puppets, string? vsDaemon)
+    {
+        puppets = Math.Max(puppets, links);
+        var daemons = TwoProsodyWorld.Daemons(vsDaemon);
+        using var dir = new TempDirectory();
+        await using var xmpp = await ProsodyServer.StartForRoomsAsync("a.localhost", RoomCacheSize(links * daemons.Count));
+        var results = new List<ScaleRun>();
+        foreach (var (name, path) in daemons)
+        {
+            // A homeserver and a Mattermost of its own for each build: each build has a fresh store, so its first
+            // idempotency keys are the previous build's, and a server that saw them moments ago answers with the old post.
+            await using var matrix = new MatrixSandbox(new MatrixSandboxOptions { TransactionRetryMin = TimeSpan.FromMilliseconds(100), TransactionRetryMax = TimeSpan.FromSeconds(1) });
+            await matrix.StartAsync();
+            var listen = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
+            matrix.AddBridgeAppservice(listen, AsToken, HsToken);
+            await using var mm = new MattermostSandbox(new SandboxSettings { EnableUserAccessTokens = true, EnableBotAccountCreation = true });
+            await mm.StartAsync();
+            var seed = mm.Seed();
+            results.Add(await OneRunAsync(name, path, links, puppets, dir, xmpp, matrix, listen, mm, seed));
+        }
+
+        var load = File.ReadAllText("/proc/loadavg").Split(' ');
+        Console.WriteLine(FormattableString.Invariant(
+            $"SCALE {links} links x 3 networks (real Prosody 0.12, muc_room_cache_size {RoomCacheSize(links * daemons.Count)}; sandbox homeserver and sandbox Mattermost in the bench process), one message on every link from {puppets} distinct Matrix people (delivery waited for at most {DeliveryLimit(puppets).TotalSeconds:F0} s); {Environment.ProcessorCount} cores, load average {load[0]} {load[1]} {load[2]} at the end"));
+        Console.WriteLine("build | start->ready s | joined xmpp/matrix/mm | warnings | timeouts | RSS after join MiB | delivered mm/xmpp | sends->all delivered s | RSS after messages MiB");
+        foreach (var r in results)
+        {
+            Console.WriteLine(FormattableString.Invariant(
+                $"{r.Build,-5} | {r.ReadySeconds,14:F1} | {r.XmppJoined,4}/{r.MatrixJoined,4}/{r.MattermostJoined,4}        | {r.Warnings,8} | {r.Timeouts,8} | {r.RssAfterJoin,18:F0} | {r.DeliveredMattermost,5}/{r.DeliveredXmpp,5}       | {r.DeliverySeconds,31:F1} | {r.RssAfterMessages,21:F0}"));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(FormattableString.Invariant(
+            $"FAIRNESS link 1: one message every {QuietEvery.TotalMilliseconds:F0} ms from one person, {QuietMessages} alone, then {QuietMessages} while link 0 gets {FloodMessages} from another person sent at once; Matrix -> Mattermost, ms from send to seen"));
+        Console.WriteLine("build | quiet alone p50 / p99 ms | quiet during flood p50 / p99 ms | flood sent in s | flood across when quiet done | flood across / after s");
+        foreach (var r in results)
+        {
+            var f = r.Fairness;
+            Console.WriteLine(FormattableString.Invariant(
+                $"{r.Build,-5} | {Percentiles(f.Alone),24} | {Percentiles(f.Flooded),31} | {f.FloodSentSeconds,15:F2} | {f.FloodAcrossWhenQuietDone,28} | {f.FloodAcross,5} / {f.FloodSeconds:F1}"));
+        }
+
+        foreach (var (name, path) in daemons)
+        {
+            Console.WriteLine($"{name} = {path}");
+        }
+
+        return 0;
+    }
+
+    private static async Task<ScaleRun> OneRunAsync(string build, string daemon, int links, int puppets, TempDirectory dir, ProsodyServer xmpp,
+        MatrixSandbox matrix, Uri listen, MattermostSandbox mm, SandboxSeed seed)
+    {
+        // Fresh rooms, channels and people for each build: every XMPP room is new (created and unlocked by the bot).
+        var tag = build.ToLowerInvariant();
+        var creator = matrix.CreateUser($"creator-{tag}");
+        var matrixRooms = new string[links];
+        var channels = new SandboxChannel[links];
+        var admin = $"http://127.0.0.1:{FreePorts.Next()}";
+        var builder = new BridgeConfigBuilder(dir.File($"bridge-{tag}.db"))
+            .Xmpp("xmpp", xmpp, "org-xmpp")
+            .Network("matrix", "matrix", "org-matrix", new Dictionary<string, string>
+            {
+                ["homeserverUrl"] = matrix.BaseUrl.ToString(), ["serverName"] = matrix.ServerName, ["listen"] = listen.ToString().TrimEnd('/'),
+                ["asToken"] = AsToken, ["hsToken"] = HsToken,
+            })
+            .Network("mm", "mattermost", "org-mm", mm.BridgeSettings(seed));
+        for (var i = 0; i < links; i++)
+        {
+            matrixRooms[i] = matrix.CreateRoom(creator.UserId, isPublic: true, aliasLocalpart: $"scale-{tag}-{i}");
+            channels[i] = mm.CreateChannel(seed.Team.Id, $"scale-{tag}-{i}", $"scale {tag} {i}");
+            builder.Link($"l{i}", ("xmpp", xmpp.Room($"scale-{tag}-{i}")), ("matrix", $"#scale-{tag}-{i}:{matrix.ServerName}"), ("mm", $"{seed.Team.Name}/{channels[i].Name}"));
+        }
+
+        var config = await builder
+            .Raw($"admin:\n  listen: {admin}\n")
+            // Information from the XMPP connector: its joins are counted. BRIDGE_BENCH_TRACE=1: every Information line.
+            .Raw($"logging:\n  LogLevel:\n    Default: {(Environment.GetEnvironmentVariable("BRIDGE_BENCH_TRACE") == "1" ? "Information" : "Warning")}\n    Bridge.Xmpp: Information")
+            .Raw("limits:\n  senderPerSecond: 0\n  linkPerSecond: 0")
+            .WriteAsync(dir.File($"bridge-{tag}.yaml"));
+
+        // The people: each joins the room of its link; one message each, spread over the links.
+        var people = new List<(string UserId, int Link)>(puppets);
+        for (var j = 0; j < puppets; j++)
+        {
+            var person = matrix.CreateUser($"p-{tag}-{j}");
+            matrix.Join(matrixRooms[j % links], person.UserId);
+            people.Add((person.UserId, j % links));
+        }
+
+        Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {build}: {links} rooms, channels and {puppets} people made; starting {daemon}");
+        var log = new ConcurrentQueue<string>();
+        var clock = Stopwatch.StartNew();
+        // The daemon's log as it comes, in the folder BRIDGE_BENCH_KEEP_LOG names (else the run's own), to look into a slow run.
+        var logFile = Path.Combine(Environment.GetEnvironmentVariable("BRIDGE_BENCH_KEEP_LOG") is { Length: > 0 } keep ? keep : dir.Path, $"scale-daemon-{tag}.log");
+        using var process = Start(daemon, config, log, logFile);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(admin), Timeout = TimeSpan.FromSeconds(5) };
+            var readySeconds = await WaitReadyAsync(http, clock, TimeSpan.FromMinutes(10));
+            Console.Error.WriteLine(FormattableString.Invariant($"[{DateTime.UtcNow:HH:mm:ss}] {build}: ready after {readySeconds:F1} s"));
+
+            // A join or archive query that times out does so within joinTimeout (10 s) of being sent: wait that long after ready.
+            await Task.Delay(TimeSpan.FromSeconds(12));
+            var botMatrix = $"@_bridge_bot:{matrix.ServerName}";
+            var xmppJoined = log.Count(l => BotJoined().IsMatch(l) && l.Contains(" " + xmpp.ComponentDomain + " joined ", StringComparison.Ordinal));
+            var matrixJoined = matrixRooms.Count(r => matrix.GetMembers(r).Contains(botMatrix));
+            var mmJoined = channels.Count(c => mm.IsChannelMember(c.Id, seed.Admin.Id));
+            var rssAfterJoin = ProcessStats.RssMegabytes(process.Id);
+
+            var sends = Stopwatch.StartNew();
+            for (var j = 0; j < people.Count; j++)
+            {
+                matrix.SendMessage(matrixRooms[people[j].Link], people[j].UserId, $"scale-{tag}-{j}-end");
+            }
+
+            var (deliveredMm, deliveredXmpp) = await WaitDeliveredAsync(tag, people.Count, mm, channels, xmpp, DeliveryLimit(people.Count));
+            var deliverySeconds = sends.Elapsed.TotalSeconds;
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var rssAfterMessages = ProcessStats.RssMegabytes(process.Id);
+            var warnings = log.Count(l => Warning().IsMatch(l));
+            var timeouts = log.Count(l => Timeout().IsMatch(l));
+            var fairness = await FairnessAsync(tag, matrix, matrixRooms, people, mm, channels);
+            await DaemonProcess.StopAsync(process);
+
+            return new ScaleRun(build, readySeconds, xmppJoined, matrixJoined, mmJoined, warnings, timeouts, rssAfterJoin, deliveredMm, deliveredXmpp, deliverySeconds, rssAfterMessages,
+                fairness);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+        }
+    }
+
+    private const int FloodMessages = 1000;
+    private const int QuietMessages = 50;
+    private static readonly TimeSpan QuietEvery = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Per-link fairness once every puppet exists: link 1's person says one message every 100 ms, alone first, then
+    /// again while link 0's person floods link 0 with 1,000 messages sent at once; each quiet message is timed from its
+    /// send on Matrix to when this process first sees it in link 1's Mattermost channel (looked at every few ms).
+    /// </summary>
+    private static async Task<Fairness> FairnessAsync(string tag, MatrixSandbox matrix, string[] rooms, List<(string UserId, int Link)> people,
+        MattermostSandbox mm, SandboxChannel[] channels)
+    {
+        var flooder = people.First(p => p.Link == 0);
+        var quiet = people.First(p => p.Link == 1);
+        var alone = await QuietDelaysAsync($"alone-{tag}", matrix, rooms[1], quiet.UserId, mm, channels[1].Id);
+        var floodSent = Stopwatch.StartNew();
+        for (var i = 0; i < FloodMessages; i++)
+        {
+            matrix.SendMessage(rooms[0], flooder.UserId, $"flood-{tag}-{i}");
+        }
+
+        var sentIn = floodSent.Elapsed.TotalSeconds;
+        var flooded = await QuietDelaysAsync($"flooded-{tag}", matrix, rooms[1], quiet.UserId, mm, channels[1].Id);
+        var floodAcrossWhenQuietDone = mm.GetPosts(channels[0].Id).Count(p => p.Message.StartsWith($"flood-{tag}-", StringComparison.Ordinal));
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
+        var floodAcross = floodAcrossWhenQuietDone;
+        while (floodAcross < FloodMessages && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+            floodAcross = mm.GetPosts(channels[0].Id).Count(p => p.Message.StartsWith($"flood-{tag}-", StringComparison.Ordinal));
+        }
+
+        return new Fairness(alone, flooded, sentIn, floodAcrossWhenQuietDone, floodAcross, floodSent.Elapsed.TotalSeconds);
+    }
+
+    private static async Task<List<double>> QuietDelaysAsync(string prefix, MatrixSandbox matrix, string room, string person, MattermostSandbox mm, string channel)
+    {
+        var sentAt = new DateTimeOffset[QuietMessages];
+        var seenAt = new DateTimeOffset?[QuietMessages];
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var watch = Task.Run(async () =>
+        {
+            while (seenAt.Any(t => t is null) && !stop.IsCancellationRequested)
+            {
+                var now = DateTimeOffset.UtcNow;
+                foreach (var post in mm.GetPosts(channel))
+                {
+                    if (post.Message.StartsWith(prefix + "-", StringComparison.Ordinal) &&
+                        int.TryParse(post.Message.AsSpan(prefix.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < QuietMessages && seenAt[i] is null)
+                    {
+                        seenAt[i] = now;
+                    }
+                }
+
+                await Task.Delay(2);
+            }
+        });
+        for (var i = 0; i < QuietMessages; i++)
+        {
+            sentAt[i] = DateTimeOffset.UtcNow;
+            matrix.SendMessage(room, person, $"{prefix}-{i}");
+            await Task.Delay(QuietEvery);
+        }
+
+        await watch;
+        return [.. Enumerable.Range(0, QuietMessages).Where(i => seenAt[i] is not null).Select(i => (seenAt[i]!.Value - sentAt[i]).TotalMilliseconds).Order()];
+    }
+
+    private static string Percentiles(List<double> sorted) => sorted.Count == 0 ? "none arrived" : FormattableString.Invariant(
+        $"{sorted[(int)Math.Ceiling(0.5 * sorted.Count) - 1]:F0} / {sorted[(int)Math.Ceiling(0.99 * sorted.Count) - 1]:F0} ({sorted.Count} of {QuietMessages})");
+
+    /// <summary>How long the messages may take to arrive: 5 minutes, or 100 ms per message when there are more than 3,000.</summary>
+    private static TimeSpan DeliveryLimit(int messages) => TimeSpan.FromMilliseconds(Math.Max(300_000, messages * 100));
+
+    /// <summary>/healthz answers 200 once every connector is ready (XMPP: every room joined; Matrix: every room joined; Mattermost: every channel).</summary>
+    private static async Task<double> WaitReadyAsync(HttpClient http, Stopwatch clock, TimeSpan limit)
+    {
+        while (clock.Elapsed < limit)
+        {
+            try
+            {
+                using var response = await http.GetAsync(new Uri("/healthz", UriKind.Relative));
+                if (response.IsSuccessStatusCode)
+                {
+                    return clock.Elapsed.TotalSeconds;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                // not listening yet
+            }
+
+            await Task.Delay(100);
+        }
+
+        return double.NaN;
+    }
+
+    /// <summary>
+    /// Mattermost: the posts in the link channels. XMPP: the room archives Prosody wrote (mod_muc_mam, internal storage),
+    /// so a message counts once the server has it, whoever reads the room.
+    /// </summary>
+    private static async Task<(int Mattermost, int Xmpp)> WaitDeliveredAsync(string tag, int count, MattermostSandbox mm, SandboxChannel[] channels, ProsodyServer xmpp, TimeSpan limit)
+    {
+        var marker = new Regex($"scale-{Regex.Escape(tag)}-([0-9]+)-end");
+        var deadline = DateTime.UtcNow + limit;
+        var (mmCount, xmppCount) = (0, 0);
+        while (DateTime.UtcNow < deadline)
+        {
+            mmCount = channels.Sum(c => mm.GetPosts(c.Id).Count(p => marker.IsMatch(p.Message)));
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(xmpp.Directory, "data"), "*", SearchOption.AllDirectories))
+            {
+                try
+                {
+                    foreach (Match m in marker.Matches(await File.ReadAllTextAsync(file)))
+                    {
+                        seen.Add(m.Groups[1].Value);
+                    }
+                }
+                catch (IOException)
+                {
+                    // being written: read on the next pass
+                }
+            }
+
+            xmppCount = seen.Count;
+            Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] delivered {mmCount} to Mattermost, {xmppCount} to XMPP of {count}");
+            if (mmCount >= count && xmppCount >= count)
+            {
+                break;
+            }
+
+            await Task.Delay(2000);
+        }
+
+        return (mmCount, xmppCount);
+    }
+
+    private static Process Start(string daemon, string config, ConcurrentQueue<string> log, string logFile)
+    {
+        // Flushed line by line and left open: lines may still come in after the process ended.
+        var file = new StreamWriter(logFile) { AutoFlush = true };
+        var fileGate = new Lock();
+        var info = new ProcessStartInfo(daemon)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(config)!,
+        };
+        info.ArgumentList.Add("run");
+        info.ArgumentList.Add("--config");
+        info.ArgumentList.Add(config);
+        info.Environment["Logging__Console__FormatterName"] = "simple";
+        info.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + daemon);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                log.Enqueue(line);
+                lock (fileGate)
+                {
+                    file.WriteLine(line);
+                }
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                log.Enqueue(line);
+                lock (fileGate)
+                {
+                    file.WriteLine(line);
+                }
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    [GeneratedRegex(" joined \\S+ as '")]
+    private static partial Regex BotJoined();
+
+    /// <summary>A warning or worse in the simple console format, with or without the timestamp the daemon puts first.</summary>
+    [GeneratedRegex("^(\\S+ )?(warn|fail|crit): ")]
+    private static partial Regex Warning();
+
+    [GeneratedRegex("no answer|did not answer|timed out|[Tt]imeout")]
+    private static partial Regex Timeout();
+
+    private sealed record ScaleRun(string Build, double ReadySeconds, int XmppJoined, int MatrixJoined, int MattermostJoined, int Warnings, int Timeouts,
+        double RssAfterJoin, int DeliveredMattermost, int DeliveredXmpp, double DeliverySeconds, double RssAfterMessages, Fairness Fairness);
+
+    private sealed record Fairness(List<double> Alone, List<double> Flooded, double FloodSentSeconds, int FloodAcrossWhenQuietDone, int FloodAcross, double FloodSeconds);
+}
