@@ -23,6 +23,7 @@ public sealed class AvatarPolicyTests
     {
         var d = Decide(Compile(yaml), WithAvatar(Message("org-a", "hello")), A, B);
         Assert.Null(d.Event.Sender.Avatar);
+        Assert.True(d.Event.Sender.AvatarRemoved); // a picture set before the rule comes off
         Assert.Equal("hello", d.Event.Text);
         Assert.Equal(PolicyVerdict.Deliver, d.Verdict);
     }
@@ -45,5 +46,19 @@ public sealed class AvatarPolicyTests
         var d = Decide(Compile("policy: { defaults: { content: { attachments: { allowed: false } } } }"), e, A, B);
         Assert.Equal(PolicyVerdict.Deliver, d.Verdict);
         Assert.Null(d.Event.Sender.Avatar);
+    }
+
+    [Fact]
+    public void One_links_file_rule_toward_a_network_withholds_pictures_on_every_link_there()
+    {
+        // A puppet is one per network: a picture crossing by "ops" would show in "other"'s channels too.
+        var policy = Compile("policy: { links: { other: { destinations: { b: { content: { attachments: { allowed: false } } } } } } }");
+        var toB = Decide(policy, WithAvatar(Message("org-a", "hello")), A, B, linkId: "ops");
+        Assert.Null(toB.Event.Sender.Avatar);
+        Assert.True(toB.Event.Sender.AvatarRemoved);
+
+        var toA = Decide(policy, WithAvatar(Message("org-b", "hello")), B, A, linkId: "ops");
+        Assert.NotNull(toA.Event.Sender.Avatar); // no rule toward a
+        Assert.False(toA.Event.Sender.AvatarRemoved);
     }
 }

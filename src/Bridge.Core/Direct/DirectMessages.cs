@@ -49,7 +49,15 @@ public sealed class DirectMessages(
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
         await registry.LoadAsync(cancellationToken);
-        var usable = registry.All.Where(p => IsEnabled(p.First.NetworkId) && IsEnabled(p.Second.NetworkId)).ToList();
+        foreach (var clash in registry.All.Where(p => p.Parties.Any(party => IsLinked(party.Channel))))
+        {
+            // A link made (or written in the configuration) on a channel of this chat: the link wins, and the chat is not
+            // carried as a portal as well, or each would fan out into the other.
+            logger.LogError(DirectLog.Refused, "Direct portal {Portal} kept out of force: a link joins one of its channels ({First}, {Second})",
+                clash.Id, clash.First.Channel, clash.Second.Channel);
+        }
+
+        var usable = registry.All.Where(p => IsEnabled(p.First.NetworkId) && IsEnabled(p.Second.NetworkId) && !p.Parties.Any(party => IsLinked(party.Channel))).ToList();
         topology.ReplaceDirectLinks(usable.Select(p => p.ToLink()));
         if (registry.All.Count > 0)
         {
@@ -166,7 +174,8 @@ public sealed class DirectMessages(
                 CreatedAt = existing?.CreatedAt ?? _time.GetUtcNow(),
             };
             await registry.SaveAsync(portal, cancellationToken);
-            topology.ReplaceDirectLinks(registry.All.Where(p => IsEnabled(p.First.NetworkId) && IsEnabled(p.Second.NetworkId)).Select(p => p.ToLink()));
+            topology.ReplaceDirectLinks(registry.All.Where(p => IsEnabled(p.First.NetworkId) && IsEnabled(p.Second.NetworkId) && !p.Parties.Any(party => IsLinked(party.Channel)))
+                .Select(p => p.ToLink()));
             await AuditAsync(id, from, to, existing is null ? "direct-opened" : "direct-moved", "direct",
                 $"{portal.First.Channel.NetworkId}:{portal.First.ChannelId} <-> {portal.Second.NetworkId}:{portal.Second.ChannelId}", cancellationToken);
             logger.LogInformation(DirectLog.Opened, "Direct portal {Portal} in force: {From} in {FromChannel} with {To} in {ToChannel}",

@@ -41,6 +41,15 @@ public sealed partial class LinkManager
         _fileLinks = [.. topology.Links.Where(l => l.Source == LinkSource.File)];
     }
 
+    /// <summary>
+    /// Every stored direct-message portal as a link, in force or not (a portal is kept but out of force while a side has
+    /// direct messages off, and comes back when they are on): no link may take its channels meanwhile either.
+    /// </summary>
+    public Func<IEnumerable<LinkDefinition>>? Portals { get; init; }
+
+    /// <summary>Portal ids are <c>dm-</c> and 20 hex digits; links may not take that prefix.</summary>
+    private const string PortalIdPrefix = "dm-";
+
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$")]
     private static partial Regex IdPattern();
 
@@ -152,6 +161,11 @@ public sealed partial class LinkManager
                     throw new LinkChangeException(400, $"'{Shorten(id)}' is not a link id: lower-case letters, digits, '-' and '_', at most 63, starting with a letter or digit", "id");
                 }
 
+                if (id.StartsWith(PortalIdPrefix, StringComparison.Ordinal))
+                {
+                    throw new LinkChangeException(400, $"'{Shorten(id)}': link ids may not start with '{PortalIdPrefix}', which names direct-message portals", "id");
+                }
+
                 if (_topology.FindLink(id) is { } existing)
                 {
                     throw new LinkChangeException(409, existing.Source switch
@@ -169,7 +183,7 @@ public sealed partial class LinkManager
 
             var before = current is null ? new LinkSpec() : LinkSpec.Of(current);
             var after = change(before);
-            Validate(id, after, others: [.. _fileLinks, .. _apiLinks.Where(l => l.Id != id), .. _topology.Links.Where(l => l.Source == LinkSource.Direct)],
+            Validate(id, after, others: [.. _fileLinks, .. _apiLinks.Where(l => l.Id != id), .. _topology.Links.Where(l => l.Source == LinkSource.Direct), .. Portals?.Invoke() ?? []],
                 checkChannels: true, existing: current?.Endpoints);
             var next = after.ToDefinition(id);
             var removed = current?.Endpoints.Except(next.Endpoints).ToList() ?? [];

@@ -24,6 +24,7 @@ public sealed partial class CompiledPolicy : ISharingPolicy, INoticeSettingsSour
     private readonly FrozenDictionary<string, LinkRules> _links;
     private readonly DestinationRules _defaults;
     private readonly ConditionalWeakTable<BridgeEvent, LabelledEvent> _labelled = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _picturesWithheld = new(StringComparer.Ordinal);
 
     internal CompiledPolicy(LabelOrder labels, FrozenDictionary<string, NetworkLabels> networks, FrozenDictionary<string, FrozenSet<string>> barriers,
         FrozenDictionary<string, LinkRules> links, DestinationRules defaults, string fingerprint)
@@ -68,11 +69,13 @@ public sealed partial class CompiledPolicy : ISharingPolicy, INoticeSettingsSour
         var e = context.Event;
         var destination = context.DestinationNetwork;
         var rules = RulesFor(context.Link.Id, destination.Id);
-        if (rules.Attachments is not null && e.Sender.Avatar is not null)
+        if (e.Sender.Avatar is not null && PicturesWithheldFrom(destination.Id))
         {
             // Avatars are pictures: a destination whose files are restricted in any way gets none (fail closed), whatever
-            // the kind of event that carries the person (a reaction or a retraction may make their puppet too).
-            e = e with { Sender = e.Sender with { Avatar = null } };
+            // the kind of event that carries the person (a reaction or a retraction may make their puppet too). A puppet
+            // is one per network, seen in every channel of it, so one link's file rule toward the network withholds
+            // pictures on all of them; and a picture set before the rule is taken off (said as removed).
+            e = e with { Sender = e.Sender with { Avatar = null, AvatarRemoved = true } };
         }
 
         var organisation = string.IsNullOrEmpty(e.Sender.Organisation) ? context.SourceNetwork.Organisation : e.Sender.Organisation;
@@ -193,6 +196,16 @@ public sealed partial class CompiledPolicy : ISharingPolicy, INoticeSettingsSour
 
     /// <summary>Whether the policy's <c>networks:</c> section sets a clearance for <paramref name="networkId"/>.</summary>
     public bool HasClearance(string networkId) => _networks.TryGetValue(networkId, out var n) && n.Clearance is not null;
+
+    /// <summary>
+    /// Whether any rule set that can apply toward <paramref name="destinationNetwork"/> (the defaults, or any link's,
+    /// for that destination or by default) restricts files: puppets there then show no pictures. It may withhold more
+    /// than a link-by-link reading would (a link's rule counts even if that link never reaches the network): fail closed.
+    /// </summary>
+    internal bool PicturesWithheldFrom(string destinationNetwork) =>
+        _picturesWithheld.GetOrAdd(destinationNetwork, d =>
+            _defaults.Attachments is not null
+            || _links.Values.Any(l => (l.Destinations.TryGetValue(d, out var rules) ? rules : l.Default).Attachments is not null));
 
     internal DestinationRules RulesFor(string linkId, string destinationNetwork)
     {

@@ -111,7 +111,10 @@ internal static class BridgeHostFactory
 
         services.AddSingleton(sp => new Bridge.Core.Links.LinkManager(settings.Topology, (IAdminStore)sp.GetRequiredService<IBridgeStore>(),
             sp.GetRequiredService<ConnectorRegistry>(), sp.GetRequiredService<DeliverySignals>(),
-            sp.GetRequiredService<ILogger<Bridge.Core.Links.LinkManager>>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<ILogger<Bridge.Core.Links.LinkManager>>(), sp.GetRequiredService<TimeProvider>())
+        {
+            Portals = () => sp.GetRequiredService<Bridge.Core.Direct.DirectPortalRegistry>().All.Select(p => p.ToLink()),
+        });
         // Given the store itself: resolving IConnectorStateStore would make the container dispose the store a second time.
         services.AddSingleton(sp => new Bridge.Core.Direct.DirectPortalRegistry(sp.GetRequiredService<IBridgeStore>(),
             sp.GetRequiredService<ILogger<Bridge.Core.Direct.DirectPortalRegistry>>()));

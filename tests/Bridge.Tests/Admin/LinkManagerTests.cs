@@ -179,7 +179,7 @@ public sealed class LinkManagerTests : IAsyncLifetime
         await RefusedAsync(() => _links.AddEndpointAsync("dm-0123456789abcdef0123", new EndpointSpec { Network = "b", Channel = "z" }, "ops-alice", Ct));
         await RefusedAsync(() => _links.RemoveEndpointAsync("dm-0123456789abcdef0123", "b", "dm-b", "ops-alice", Ct));
         await RefusedAsync(() => _links.UpdateAsync("dm-0123456789abcdef0123", s => s with { Paused = true }, "ops-alice", Ct));
-        await RefusedAsync(() => _links.CreateAsync("dm-0123456789abcdef0123", Spec(false, ("a", "x"), ("b", "x")), "ops-alice", Ct));
+        Assert.Equal(400, (await Assert.ThrowsAsync<LinkChangeException>(() => _links.CreateAsync("dm-0123456789abcdef0123", Spec(false, ("a", "x"), ("b", "x")), "ops-alice", Ct))).Status);
         // Two people's private chat never becomes an endpoint of a link.
         await RefusedAsync(() => _links.CreateAsync("grab", Spec(false, ("a", "x"), ("b", "dm-b")), "ops-alice", Ct));
         await _links.CreateAsync("ordinary", Spec(false, ("a", "y"), ("b", "y")), "ops-alice", Ct);
@@ -189,5 +189,20 @@ public sealed class LinkManagerTests : IAsyncLifetime
         Assert.Equal(LinkSource.Direct, portal.Source);
         Assert.False(portal.Paused);
         Assert.Equal(2, portal.Endpoints.Count);
+    }
+
+    [Fact]
+    public async Task A_portal_out_of_force_still_keeps_its_channels_and_link_ids_never_take_the_portal_prefix()
+    {
+        // Stored but not in force (direct messages off on a side): the topology does not show it, the registry does.
+        var portal = new LinkDefinition { Id = "dm-00000000000000000000", Source = LinkSource.Direct, Endpoints = [new ChannelRef("a", "dm-a"), new ChannelRef("b", "dm-b")] };
+        var links = new LinkManager(_core.Topology, _core.Store, _core.Registry, _core.Signals, NullLogger<LinkManager>.Instance) { Portals = () => [portal] };
+        await links.LoadAsync(Ct);
+
+        var taken = await Assert.ThrowsAsync<LinkChangeException>(() => links.CreateAsync("grab", Spec(false, ("a", "x"), ("b", "dm-b")), "ops-alice", Ct));
+        Assert.Equal(409, taken.Status);
+        var prefix = await Assert.ThrowsAsync<LinkChangeException>(() => links.CreateAsync("dm-mine", Spec(false, ("a", "x"), ("b", "x")), "ops-alice", Ct));
+        Assert.Equal(400, prefix.Status);
+        await links.CreateAsync("fine", Spec(false, ("a", "x"), ("b", "x")), "ops-alice", Ct);
     }
 }

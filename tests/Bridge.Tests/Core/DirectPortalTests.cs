@@ -143,6 +143,27 @@ public sealed class DirectPortalTests
     }
 
     [Fact]
+    public async Task A_stored_portal_on_a_channel_a_link_joins_is_kept_out_of_force_at_start()
+    {
+        await using var w = new World(links: [new LinkDefinition { Id = "ops", Endpoints = [new ChannelRef("matrix", "!bobs:hs"), new ChannelRef("mm", "town-square")] }]);
+        await w.Store.MigrateAsync(default);
+        var registry = new DirectPortalRegistry(w.Store, NullLogger<DirectPortalRegistry>.Instance);
+        await registry.SaveAsync(Portal("!bobs:hs", "dm1"), default);
+        await registry.SaveAsync(new DirectPortal
+        {
+            Id = "dm-other",
+            First = new DirectParty { NetworkId = "matrix", UserId = "@dan:hs", ChannelId = "!dans:hs" },
+            Second = new DirectParty { NetworkId = "mm", UserId = "frankid", ChannelId = "dm2" },
+        }, default);
+
+        await w.Direct.LoadAsync(default);
+
+        var inForce = Assert.Single(w.Topology.Links, l => l.Source == LinkSource.Direct);
+        Assert.Equal("dm-other", inForce.Id);
+        Assert.Single(w.Topology.LinksFor(new ChannelRef("matrix", "!bobs:hs"))); // only the link
+    }
+
+    [Fact]
     public async Task An_opening_carries_no_picture_the_policy_has_not_decided()
     {
         await using var w = new World();
