@@ -19,9 +19,9 @@ public sealed class NativeHeapTrimTests
         Assert.Equal(TimeSpan.FromMinutes(1), timers.Period);
         Assert.Equal(0, heap.Trims);
         timers.Tick();
-        await heap.Trimmed.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(await heap.Trimmed.WaitAsync(TimeSpan.FromSeconds(30)));
         timers.Tick();
-        await heap.Trimmed.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(await heap.Trimmed.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(2, heap.Trims);
         await trim.StopAsync(CancellationToken.None);
     }
