@@ -6,10 +6,10 @@ namespace Bridge.Host.Composition;
 
 /// <summary>
 /// Gives the C heap's free pages back to the system at a steady pace. Under steady traffic the managed heap stays
-/// level (the per-message maps are bounded caches, a soak reads 12-15 MiB of heap), but SQLite, TLS and the runtime
-/// allocate natively from whichever thread-pool thread runs them, and glibc keeps what they free in per-thread arenas
-/// for reuse: the process's resident size crept up by about 2 MiB a minute at 20 messages a second each way and was
-/// never given back. A trim walks the arenas and returns their free pages; it costs milliseconds, once a minute.
+/// level (the per-message maps are bounded caches; <c>scripts/bench.sh --soak</c> prints the heap every minute), but
+/// SQLite, TLS and the runtime allocate natively from whichever thread-pool thread runs them, and glibc keeps what they
+/// free in its arenas for reuse, never returning pages below one still in use. A trim walks the arenas and returns
+/// their free pages, once a minute.
 /// </summary>
 internal sealed class NativeHeapTrim(INativeHeap heap, ILogger<NativeHeapTrim> logger, TimeProvider time) : BackgroundService
 {
