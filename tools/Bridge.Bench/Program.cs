@@ -7,6 +7,7 @@ using Bridge.Testing;
 //        Bridge.Bench --flood N [--quiet N] [--sender-rate R] [--link-rate R]   (see FloodBench.cs)
 //        Bridge.Bench --translate N   (added latency per engine, see TranslateBench.cs)
 //        Bridge.Bench --memory N [--rounds R] [--vs DAEMON[,DAEMON...]]   (RSS idle / after a burst of N / idle again, CPU, see MemoryBench.cs)
+//        Bridge.Bench --soak MINUTES [--rate R] [--vs DAEMON[,DAEMON...]]   (steady R msg/s each way: RSS, heap, CPU every minute, see SoakBench.cs)
 //        Bridge.Bench --pairs N   (every directed pair of XMPP, Matrix and Mattermost, and the daemon's stages, see PairsBench.cs)
 //        Bridge.Bench --start N [--vs DAEMON[,DAEMON...]]   (start to ready / first relayed message, builds in turn, see StartBench.cs)
 //        Bridge.Bench --scale LINKS [--puppets N] [--vs DAEMON[,DAEMON...]]   (LINKS links x 3 networks, N people, see ScaleBench.cs)
@@ -30,6 +31,11 @@ if (Array.IndexOf(args, "--start") >= 0)
 if (Array.IndexOf(args, "--scale") >= 0)
 {
     return await ScaleBench.RunAsync(Arg("--scale", 1000), Arg("--puppets", 0), ArgText("--vs"));
+}
+
+if (Array.IndexOf(args, "--soak") >= 0)
+{
+    return await SoakBench.RunAsync(Arg("--soak", 20), Arg("--rate", 20), ArgText("--vs"));
 }
 
 if (Array.IndexOf(args, "--memory") >= 0)

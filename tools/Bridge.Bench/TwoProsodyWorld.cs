@@ -33,7 +33,8 @@ internal sealed class TwoProsodyWorld : IAsyncDisposable
         return [("A", a), .. others.Select((path, i) => (((char)('B' + i)).ToString(), path))];
     }
 
-    public static async Task<TwoProsodyWorld> StartAsync()
+    /// <param name="extraYaml">More top-level configuration (e.g. the soak's <c>admin:</c> section for <c>/metrics</c>).</param>
+    public static async Task<TwoProsodyWorld> StartAsync(string? extraYaml = null)
     {
         // The store lives outside the configuration's folder, as in a real deployment (/etc/bridge vs /var/lib/bridge):
         // the configuration file is watched for policy reloads, and every database write there would wake the watcher.
@@ -53,6 +54,7 @@ internal sealed class TwoProsodyWorld : IAsyncDisposable
                 : "logging:\n  LogLevel:\n    Default: Warning\n    Bridge.Core.Runtime: Information")
             // Capacity, not policy: the per-sender and per-link rates would otherwise pace a one-sender burst.
             .Raw("limits:\n  senderPerSecond: 0\n  linkPerSecond: 0")
+            .Raw(extraYaml ?? "")
             .WriteAsync(dir.File("bridge.yaml"));
         var alice = await XmppPerson.JoinAsync(a, "alice", "alicepass", a.Room("bench"), "Alice");
         var bob = await XmppPerson.JoinAsync(b, "bob", "bobpass", b.Room("bench"), "Bob");

@@ -150,6 +150,8 @@ internal static class BridgeHostFactory
         // After the runtime, which migrates the schema; only where the runtime runs (behind the gate when leased).
         services.AddHostedService<Bridge.Core.Storage.Retention.RetentionWorker>();
         services.AddHostedService<IdleMemoryRelease>();
+        services.AddSingleton<INativeHeap, GlibcHeap>();
+        services.AddHostedService<NativeHeapTrim>();
 
         return builder.Build();
     }
