@@ -96,7 +96,8 @@ internal static class MemoryBench
 /// <summary>The daemon as a child process for the benches: started on a configuration, stopped with SIGTERM.</summary>
 internal static class DaemonProcess
 {
-    public static Process Start(string daemon, string config, out Task<double> ready)
+    /// <summary><c>DAEMON run --config CONFIG</c> with its output read by the bench, lines in the simple format.</summary>
+    public static ProcessStartInfo RunInfo(string daemon, string config)
     {
         var info = new ProcessStartInfo(daemon)
         {
@@ -109,6 +110,12 @@ internal static class DaemonProcess
         info.ArgumentList.Add("--config");
         info.ArgumentList.Add(config);
         info.Environment["Logging__Console__FormatterName"] = "simple";
+        return info;
+    }
+
+    public static Process Start(string daemon, string config, out Task<double> ready)
+    {
+        var info = RunInfo(daemon, config);
 
         var started = new TaskCompletionSource<double>(TaskCreationOptions.RunContinuationsAsynchronously);
         var clock = Stopwatch.StartNew();

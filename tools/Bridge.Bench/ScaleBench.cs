@@ -304,17 +304,7 @@ internal static partial class ScaleBench
         // Flushed line by line and left open: lines may still come in after the process ended.
         var file = new StreamWriter(logFile) { AutoFlush = true };
         var fileGate = new Lock();
-        var info = new ProcessStartInfo(daemon)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(config)!,
-        };
-        info.ArgumentList.Add("run");
-        info.ArgumentList.Add("--config");
-        info.ArgumentList.Add(config);
-        info.Environment["Logging__Console__FormatterName"] = "simple";
+        var info = DaemonProcess.RunInfo(daemon, config);
         info.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + daemon);
         process.OutputDataReceived += (_, e) =>
