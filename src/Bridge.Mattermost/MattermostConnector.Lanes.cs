@@ -156,8 +156,9 @@ public sealed partial class MattermostConnector
                 case DirectCatchUp d:
                     await CatchUpDirectAsync(d, ct);
                     break;
-                case ChannelEvent e when IsFrozen(e.ChannelId):
-                    // Its catch-up brings it, in order.
+                case ChannelEvent e when IsFrozen(e.ChannelId) && e.Received.Name != "reaction_removed":
+                    // Its catch-up brings it, in order. A reaction taken back is the exception: a catch-up cannot see that
+                    // (it reads what is there), and handling it moves no cursor.
                     break;
                 case ChannelEvent e:
                     await HandleEventAsync(e.Received.Name, e.Received.Data, e.ChannelId, ct);

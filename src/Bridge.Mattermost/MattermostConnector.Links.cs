@@ -57,6 +57,12 @@ public sealed partial class MattermostConnector
                 return e.Message;
             }
 
+            if (SpelledOtherwise(channel, channelId) is { } other)
+            {
+                // One channel under two names would be heard under one of them only, and unlinking either would leave it.
+                return $"'{channelId}' is the channel already linked as '{other}': link it under that name";
+            }
+
             try
             {
                 await JoinAsync(facts, channel, cancellationToken);
@@ -94,8 +100,10 @@ public sealed partial class MattermostConnector
                     continue;
                 }
 
-                await UnregisterAsync(channel, cancellationToken);
-                await LeaveAsync(channel, cancellationToken);
+                if (await UnregisterAsync(channel, cancellationToken))
+                {
+                    await LeaveAsync(channel, cancellationToken);
+                }
             }
 
             foreach (var channelId in added)
@@ -173,6 +181,13 @@ public sealed partial class MattermostConnector
         try
         {
             var channel = await ResolveAsync(facts, channelId, ct);
+            if (SpelledOtherwise(channel, channelId) is { } other)
+            {
+                _logger.LogError(MattermostLog.ChannelsChanged, "Mattermost channel {Channel} is the channel already linked as {Other}: not heard under a second name; link it under one name only",
+                    channelId, other);
+                return;
+            }
+
             await JoinAsync(facts, channel, ct);
             await RegisterAsync(channel, ct);
         }
@@ -256,15 +271,18 @@ public sealed partial class MattermostConnector
     /// cursor is dropped here, in memory and in the store, so a restart with the channel linked again does not catch up
     /// the unlinked stretch either).
     /// </summary>
-    private async Task UnregisterAsync(ResolvedChannel channel, CancellationToken ct)
+    /// <returns>False when another link still uses the channel (nothing may leave it then).</returns>
+    private async Task<bool> UnregisterAsync(ResolvedChannel channel, CancellationToken ct)
     {
         var byConfigured = new Dictionary<string, ResolvedChannel>(_byConfigured, StringComparer.Ordinal);
         byConfigured.Remove(channel.ConfiguredId);
         _byConfigured = byConfigured;
         _puppets.ForgetChannel(channel.NativeId);
-        if (byConfigured.Values.Any(c => c.NativeId == channel.NativeId))
+        if (byConfigured.Values.FirstOrDefault(c => c.NativeId == channel.NativeId) is { } stillLinked)
         {
-            return; // another link still uses the channel
+            // Another link still uses the channel: it is heard under that name from now on.
+            _byNative = new Dictionary<string, ResolvedChannel>(_byNative, StringComparer.Ordinal) { [channel.NativeId] = stillLinked };
+            return false;
         }
 
         var byNative = new Dictionary<string, ResolvedChannel>(_byNative, StringComparer.Ordinal);
@@ -273,5 +291,11 @@ public sealed partial class MattermostConnector
         _frozen.TryRemove(channel.NativeId, out _);
         _cursors.TryRemove(channel.NativeId, out _);
         await _context.State.DeleteAsync(CursorScope, channel.NativeId, ct);
+        return true;
     }
+
+    /// <summary>The name under which <paramref name="channel"/> is already linked, when it is not <paramref name="channelId"/>.</summary>
+    private string? SpelledOtherwise(ResolvedChannel channel, string channelId) =>
+        _byNative.TryGetValue(channel.NativeId, out var known) && known.ConfiguredId != channelId ? known.ConfiguredId
+        : _prepared.Values.FirstOrDefault(p => p.NativeId == channel.NativeId && p.ConfiguredId != channelId)?.ConfiguredId;
 }

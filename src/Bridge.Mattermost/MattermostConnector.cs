@@ -183,6 +183,12 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
     {
         _byConfigured = facts.Channels.ToDictionary(c => c.ConfiguredId, StringComparer.Ordinal);
         _byNative = facts.Channels.GroupBy(c => c.NativeId).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        foreach (var twice in facts.Channels.GroupBy(c => c.NativeId).Where(g => g.Count() > 1))
+        {
+            // The configuration names one channel twice (team/name and its id, say): it is heard under the first name only.
+            _logger.LogError(MattermostLog.ChannelsChanged, "Mattermost channel {Channel} is linked under {Count} names ({Names}): its posts cross under {First} only; link it under one name",
+                twice.Key, twice.Count(), string.Join(", ", twice.Select(c => c.ConfiguredId)), twice.First().ConfiguredId);
+        }
 
         // The bridge account listens on the WebSocket, and the server only sends channel events to members.
         foreach (var channel in facts.Channels)

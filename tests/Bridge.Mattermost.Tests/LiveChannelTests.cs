@@ -158,4 +158,21 @@ public sealed class LiveChannelTests
 
         Assert.DoesNotContain(h.Sink.All, e => e.NativeId == unlinked.Id);
     }
+
+    [Fact]
+    public async Task A_channel_linked_under_one_name_is_refused_under_another()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var ops = h.Sandbox.CreateChannel(h.Seed.Team.Id, "two-names", "Two Names");
+        Assert.Null(await h.Connector.JoinBeforeLinkingAsync("demo/two-names", CancellationToken.None));
+        Link(h, "demo/two-names");
+        await h.Connector.ChannelsChangedAsync(["demo/two-names"], [], CancellationToken.None);
+
+        // Its 26-character id names the same channel: heard under one name only, so refused under the other.
+        var refusal = await h.Connector.JoinBeforeLinkingAsync(ops.Id, CancellationToken.None);
+        Assert.NotNull(refusal);
+        Assert.Contains("demo/two-names", refusal, StringComparison.Ordinal);
+        // The default link's channel by its id, too.
+        Assert.NotNull(await h.Connector.JoinBeforeLinkingAsync(h.Seed.Channel.Id, CancellationToken.None));
+    }
 }
