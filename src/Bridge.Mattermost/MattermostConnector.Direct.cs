@@ -46,36 +46,21 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
     {
         if (Direct is not { } dms || !dms.IsEnabled(_network.Id))
         {
-            // Remembered: when direct messages are on again, what was posted in the DMs meanwhile must not cross.
-            await _context.State.SetAsync(CursorScope, DirectOffMark, "1", ct);
             return;
         }
 
-        var wasOff = await _context.State.GetAsync(CursorScope, DirectOffMark, ct) is not null;
         foreach (var portal in dms.PortalsOn(_network.Id))
         {
-            if (wasOff && portal.On(_network.Id) is { } party)
-            {
-                // Direct messages were off in an earlier run: each DM starts from now, as a channel linked anew does.
-                var now = _context.Time.GetUtcNow().ToUnixTimeMilliseconds();
-                _cursors[party.ChannelId] = Math.Max(now, _cursors.GetValueOrDefault(party.ChannelId));
-                await _context.State.SetAsync(CursorScope, party.ChannelId, _cursors[party.ChannelId].ToString(System.Globalization.CultureInfo.InvariantCulture), ct);
-            }
-
             await PutDirectInForceAsync(portal, ct);
-        }
-
-        if (wasOff)
-        {
-            await _context.State.DeleteAsync(CursorScope, DirectOffMark, ct);
         }
 
         _ = Task.Run(() => KeepDirectListenersAsync(ct), CancellationToken.None);
     }
 
     /// <summary>
-    /// Routes the portal's DM channel; a DM without a cursor yet starts at the portal's creation, so what was posted
-    /// before the portal existed (while DMs were off, or the opening refused) is never caught up across.
+    /// Routes the portal's DM channel. A DM keeps its position only while its portal is in force (the start forgets the
+    /// others'), so one without a position starts from now: what was posted before the portal existed, or while it was
+    /// out of force (direct messages off on either side, a link on one of its channels), never crosses.
     /// </summary>
     private async Task PutDirectInForceAsync(DirectPortal portal, CancellationToken ct)
     {
@@ -87,12 +72,9 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
         RegisterDirect(party.ChannelId);
         if (!_cursors.ContainsKey(party.ChannelId))
         {
-            await SaveCursorAsync(party.ChannelId, Math.Max(1, portal.CreatedAt.ToUnixTimeMilliseconds()), ct, fromCatchUp: true);
+            await SaveCursorAsync(party.ChannelId, Math.Max(1, _context.Time.GetUtcNow().ToUnixTimeMilliseconds()), ct, fromCatchUp: true);
         }
     }
-
-    /// <summary>A key of the cursor scope that is not a channel id: direct messages were off in a run.</summary>
-    private const string DirectOffMark = "(direct-off)";
 
     public async Task<string> OpenDirectAsync(PersonRef local, PersonRef remote, CancellationToken cancellationToken)
     {
@@ -358,24 +340,32 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
             }
         }
 
+        Exception? failed = null;
         foreach (var (channel, frozenUnder) in channels)
         {
             var since = Math.Max(0, _cursors.GetValueOrDefault(channel.NativeId) - (long)_options.CatchUpSkew.TotalMilliseconds);
-            List<MmPost> posts;
             try
             {
-                posts = await ChangedSinceAsync(channel.NativeId, since, catchUp.Token, ct);
+                var posts = await ChangedSinceAsync(channel.NativeId, since, catchUp.Token, ct);
+                total += await CatchUpPostsAsync(channel, posts, ct);
+                ThawIfSame(channel.NativeId, frozenUnder);
             }
             catch (MattermostApiException e) when (!e.IsTransient && e.Status != System.Net.HttpStatusCode.TooManyRequests)
             {
-                // The DM is gone or the puppet is no longer in it: nothing to read; a server error goes up and is retried.
+                // The DM is gone or the puppet is no longer in it: nothing to read.
                 _logger.LogWarning(DirectEvent, "Direct channel {Channel} not caught up: {Error}", channel.NativeId, e.Message);
                 ThawIfSame(channel.NativeId, frozenUnder);
-                continue;
             }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                // This one stays frozen for the retry; the puppet's other DMs are read all the same.
+                failed ??= e;
+            }
+        }
 
-            total += await CatchUpPostsAsync(channel, posts, ct);
-            ThawIfSame(channel.NativeId, frozenUnder);
+        if (failed is not null)
+        {
+            throw new InvalidOperationException($"direct channels of puppet {catchUp.PuppetUserId} not all caught up: {failed.Message}", failed);
         }
 
         Succeeded(DirectLane);

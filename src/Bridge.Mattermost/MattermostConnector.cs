@@ -216,19 +216,16 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
 
         var cursorScope = CursorScope;
         // A channel no longer linked (taken out of the configuration file) forgets its position: linked again later,
-        // it starts from then, and what was written while it was not bridged never crosses. DM positions are kept
-        // while their portal exists (in force or not).
+        // it starts from then, and what was written while it was not bridged never crosses. Likewise a DM whose portal
+        // is out of force (direct messages off on either side, a link on one of its channels) forgets its position.
         var heard = facts.Channels.Select(c => c.NativeId)
-            .Concat(Direct?.KnownPortalsOn(_network.Id).Select(p => p.On(_network.Id)!.ChannelId) ?? [])
+            .Concat(Direct is { } dms && dms.IsEnabled(_network.Id) ? dms.PortalsOn(_network.Id).Select(p => p.On(_network.Id)!.ChannelId) : [])
             .ToHashSet(StringComparer.Ordinal);
         foreach (var (key, value) in await _context.State.ListAsync(cursorScope, ct))
         {
             if (!heard.Contains(key))
             {
-                if (key != DirectOffMark)
-                {
-                    await _context.State.DeleteAsync(cursorScope, key, ct);
-                }
+                await _context.State.DeleteAsync(cursorScope, key, ct);
             }
             else if (long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms))
             {

@@ -47,4 +47,29 @@ public class AllocationTests
         var perCall = (GC.GetAllocatedBytesForCurrentThread() - before) / calls;
         Assert.True(perCall <= 96, $"{perCall} bytes per decision");
     }
+
+    [Fact]
+    public void A_person_with_a_picture_costs_no_more_where_pictures_are_not_withheld()
+    {
+        var policy = new ReloadableSharingPolicy(Compile("policy: { defaults: { content: { maxLength: 4000 } } }"));
+        var source = Network("org-a", "A");
+        var destination = Network("org-b", "B");
+        var picture = new Core.Profiles.AvatarRef(new Core.Media.MediaSource("org-a", "mxc://a/pic"), "mxc://a/pic");
+        var e = Message("org-a", "hello") with { Sender = Message("org-a", "hello").Sender with { Avatar = picture } };
+        var context = new PolicyContext(e, Link("ops", source, destination), source, new Core.Model.ChannelRef("org-b", "room"), destination);
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Equal("mxc://a/pic", policy.Decide(context).Event.Sender.Avatar?.Version);
+        }
+
+        const int calls = 1000;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < calls; i++)
+        {
+            policy.Decide(context);
+        }
+
+        var perCall = (GC.GetAllocatedBytesForCurrentThread() - before) / calls;
+        Assert.True(perCall <= 96, $"{perCall} bytes per decision");
+    }
 }

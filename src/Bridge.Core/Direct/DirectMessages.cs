@@ -35,6 +35,7 @@ public sealed class DirectMessages(
     public const string AuditKind = "direct";
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly DirectOpeningGuard _guard = new(time ?? TimeProvider.System);
+    private readonly Lock _inForceGate = new();
 
     /// <summary>How long the other network may take to open its side; past it the opening fails (never stalls a connector).</summary>
     public TimeSpan OpenTimeout { get; init; } = TimeSpan.FromSeconds(15);
@@ -71,14 +72,11 @@ public sealed class DirectMessages(
 
     /// <summary>The portal in force whose channel this is, or null.</summary>
     public DirectPortal? Find(ChannelRef channel) =>
-        registry.FindByChannel(channel) is { } portal && topology.FindLink(portal.Id) is not null ? portal : null;
-
-    /// <summary>Every stored portal with a side on <paramref name="networkId"/>, in force or not (direct messages off on a side).</summary>
-    public IReadOnlyList<DirectPortal> KnownPortalsOn(string networkId) => [.. registry.All.Where(p => p.On(networkId) is not null)];
+        registry.FindByChannel(channel) is { } portal && topology.FindLink(portal.Id) is { Source: LinkSource.Direct } ? portal : null;
 
     /// <summary>The portals in force with a side on <paramref name="networkId"/>.</summary>
     public IReadOnlyList<DirectPortal> PortalsOn(string networkId) =>
-        [.. registry.All.Where(p => p.On(networkId) is not null && topology.FindLink(p.Id) is not null)];
+        [.. registry.All.Where(p => p.On(networkId) is not null && topology.FindLink(p.Id) is { Source: LinkSource.Direct })];
 
     /// <summary>
     /// <paramref name="from"/>, a real person of their network, started a chat in <paramref name="fromChannel"/> with
@@ -90,7 +88,7 @@ public sealed class DirectMessages(
         ArgumentNullException.ThrowIfNull(to);
         var id = DirectPortal.IdFor(from.Key, to.Key);
         var fromChannelRef = new ChannelRef(from.NetworkId, fromChannel);
-        if (registry.Find(id) is { } inForce && inForce.At(fromChannelRef) is { } && topology.FindLink(id) is not null)
+        if (registry.Find(id) is { } inForce && inForce.At(fromChannelRef) is { } && topology.FindLink(id) is { Source: LinkSource.Direct })
         {
             return new DirectOpening(inForce, null, "direct");
         }
@@ -122,7 +120,7 @@ public sealed class DirectMessages(
             }
 
             var fromParty = new DirectParty { NetworkId = from.NetworkId, UserId = from.UserId, ChannelId = fromChannel, DisplayName = from.DisplayName };
-            if (existing?.At(fromParty.Channel) is { } && topology.FindLink(id) is not null)
+            if (existing?.At(fromParty.Channel) is { } && topology.FindLink(id) is { Source: LinkSource.Direct })
             {
                 return new DirectOpening(existing, null, "direct");
             }
@@ -174,8 +172,13 @@ public sealed class DirectMessages(
                 CreatedAt = existing?.CreatedAt ?? _time.GetUtcNow(),
             };
             await registry.SaveAsync(portal, cancellationToken);
-            topology.ReplaceDirectLinks(registry.All.Where(p => IsEnabled(p.First.NetworkId) && IsEnabled(p.Second.NetworkId) && !p.Parties.Any(party => IsLinked(party.Channel)))
-                .Select(p => p.ToLink()));
+            lock (_inForceGate)
+            {
+                // Two openings of different pairs at once: each builds the set from the registry and the later one wins,
+                // so both must see each other's portal (the registry is saved first, the set built under this lock).
+                topology.ReplaceDirectLinks(registry.All.Where(p => IsEnabled(p.First.NetworkId) && IsEnabled(p.Second.NetworkId) && !p.Parties.Any(party => IsLinked(party.Channel)))
+                    .Select(p => p.ToLink()));
+            }
             await AuditAsync(id, from, to, existing is null ? "direct-opened" : "direct-moved", "direct",
                 $"{portal.First.Channel.NetworkId}:{portal.First.ChannelId} <-> {portal.Second.NetworkId}:{portal.Second.ChannelId}", cancellationToken);
             logger.LogInformation(DirectLog.Opened, "Direct portal {Portal} in force: {From} in {FromChannel} with {To} in {ToChannel}",

@@ -70,6 +70,11 @@ public sealed partial class LinkManager
         {
             try
             {
+                if (row.Id.StartsWith(PortalIdPrefix, StringComparison.Ordinal))
+                {
+                    throw new LinkChangeException(400, $"link ids may not start with '{PortalIdPrefix}', which names direct-message portals", "id");
+                }
+
                 var spec = LinkSpec.FromJson(row.DefinitionJson);
                 Validate(row.Id, spec, others: [.. _fileLinks, .. api], checkChannels: false);
                 api.Add(spec.ToDefinition(row.Id));

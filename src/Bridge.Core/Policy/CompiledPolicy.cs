@@ -69,13 +69,13 @@ public sealed partial class CompiledPolicy : ISharingPolicy, INoticeSettingsSour
         var e = context.Event;
         var destination = context.DestinationNetwork;
         var rules = RulesFor(context.Link.Id, destination.Id);
-        if (e.Sender.Avatar is not null && PicturesWithheldFrom(destination.Id))
+        if ((e.Sender.Avatar is not null || e.Sender.AvatarUrl is not null) && PicturesWithheldFrom(destination.Id))
         {
             // Avatars are pictures: a destination whose files are restricted in any way gets none (fail closed), whatever
             // the kind of event that carries the person (a reaction or a retraction may make their puppet too). A puppet
             // is one per network, seen in every channel of it, so one link's file rule toward the network withholds
             // pictures on all of them; and a picture set before the rule is taken off (said as removed).
-            e = e with { Sender = e.Sender with { Avatar = null, AvatarRemoved = true } };
+            e = e with { Sender = e.Sender with { Avatar = null, AvatarUrl = null, AvatarRemoved = true } };
         }
 
         var organisation = string.IsNullOrEmpty(e.Sender.Organisation) ? context.SourceNetwork.Organisation : e.Sender.Organisation;
@@ -203,9 +203,11 @@ public sealed partial class CompiledPolicy : ISharingPolicy, INoticeSettingsSour
     /// than a link-by-link reading would (a link's rule counts even if that link never reaches the network): fail closed.
     /// </summary>
     internal bool PicturesWithheldFrom(string destinationNetwork) =>
-        _picturesWithheld.GetOrAdd(destinationNetwork, d =>
-            _defaults.Attachments is not null
-            || _links.Values.Any(l => (l.Destinations.TryGetValue(d, out var rules) ? rules : l.Default).Attachments is not null));
+        _picturesWithheld.TryGetValue(destinationNetwork, out var withheld)
+            ? withheld
+            : _picturesWithheld.GetOrAdd(destinationNetwork, static (d, self) =>
+                self._defaults.Attachments is not null
+                || self._links.Values.Any(l => (l.Destinations.TryGetValue(d, out var rules) ? rules : l.Default).Attachments is not null), this);
 
     internal DestinationRules RulesFor(string linkId, string destinationNetwork)
     {

@@ -68,6 +68,13 @@ internal static partial class TopologyReader
                 continue;
             }
 
+            if (l.Key.StartsWith("dm-", StringComparison.Ordinal))
+            {
+                // Portal ids: a link under one would be taken for the portal (and the portal for one in force).
+                errors.Add(new ConfigError(key, "link ids may not start with 'dm-', which names direct-message portals"));
+                continue;
+            }
+
             var endpoints = new List<ChannelRef>();
             var languages = new Dictionary<ChannelRef, string>();
             foreach (var e in l.GetSection("endpoints").GetChildren())

@@ -127,7 +127,8 @@ public sealed partial class MatrixConnector
         catch (MatrixApiException ex) when ((int)ex.Status is >= 400 and < 500 && ex.Status != System.Net.HttpStatusCode.TooManyRequests)
         {
             // Refused for good (the homeserver forbids changing pictures): said once, not asked per message.
-            _logger.LogWarning(AvatarNotSet, "Picture of {Puppet} cannot be removed on the homeserver: {Error}", userId, ex.Message);
+            // An error: the removal may be the policy's (pictures withheld toward this network), not only the person's.
+            _logger.LogError(AvatarNotSet, "Picture of {Puppet} cannot be removed on the homeserver: {Error}", userId, ex.Message);
         }
         catch (Exception ex) when (ex is MatrixApiException or HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {

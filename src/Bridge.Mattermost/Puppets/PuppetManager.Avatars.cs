@@ -71,7 +71,8 @@ internal sealed partial class PuppetManager
         catch (MattermostApiException e) when (!e.IsTransient)
         {
             // Refused for good (403 without edit_other_users, 501 without a file store): said once, not asked per message.
-            _logger.LogWarning(AvatarRefused, "Picture of @{Username} cannot be removed on Mattermost: {Error}", rec.Username, e.Message);
+            // An error: the removal may be the policy's (pictures withheld toward this network), not only the person's.
+            _logger.LogError(AvatarRefused, "Picture of @{Username} cannot be removed on Mattermost: {Error}", rec.Username, e.Message);
         }
         catch (Exception e) when (e is MattermostApiException or HttpRequestException || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {

@@ -31,6 +31,16 @@ public sealed class UnknownKeyTests
         """;
 
     [Fact]
+    public async Task A_link_id_in_the_portal_prefix_is_refused()
+    {
+        var (code, _, error) = await CheckConfigTests.CheckAsync(Base.Replace("  ops:\n    endpoints:", "  dm-0123456789abcdef0123:\n    endpoints:", StringComparison.Ordinal));
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("links:dm-0123456789abcdef0123", error, StringComparison.Ordinal);
+        Assert.Contains("'dm-'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_base_configuration_is_valid()
     {
         var (code, output, error) = await CheckConfigTests.CheckAsync(Base);
