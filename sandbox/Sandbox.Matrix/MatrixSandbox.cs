@@ -284,6 +284,24 @@ public sealed class MatrixSandbox : IAsyncDisposable
 
     public IReadOnlyList<string> GetMembers(string roomId, string membership = "join") => _homeserver.Members(roomId, membership);
 
+    /// <summary>
+    /// Waits until <paramref name="userId"/> has joined <paramref name="roomId"/> (an appservice is sent a room's events
+    /// only once one of its users is in it); a <see cref="TimeoutException"/> after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task WaitForJoinAsync(string roomId, string userId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!GetMembers(roomId).Contains(userId))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{userId} did not join {roomId} within {timeout.TotalSeconds:0} s");
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
     /// <summary>The rooms in which a user has the membership (join, invite, leave).</summary>
     public IReadOnlyList<string> RoomsWithMember(string userId, string membership = "join") => _homeserver.RoomsOf(userId, membership);
 

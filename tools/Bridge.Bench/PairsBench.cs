@@ -51,17 +51,7 @@ internal static partial class PairsBench
 
         await using var bridge = await BridgeProcess.StartAsync(config);
         matrix.Invite(room, bob.UserId, $"@_bridge_bot:{matrix.ServerName}");
-        // A homeserver sends an appservice a room's events only once one of its users has joined the room.
-        var joinBy = DateTime.UtcNow.AddSeconds(60);
-        while (!matrix.GetMembers(room).Contains($"@_bridge_bot:{matrix.ServerName}"))
-        {
-            if (DateTime.UtcNow > joinBy)
-            {
-                throw new TimeoutException("the bridge bot did not join the Matrix room within 60 s");
-            }
-
-            await Task.Delay(50);
-        }
+        await matrix.WaitForJoinAsync(room, $"@_bridge_bot:{matrix.ServerName}", TimeSpan.FromSeconds(60));
         await using var alice = await XmppPerson.JoinAsync(xmpp, "alice", "alicepass", xmpp.Room("bench"), "Alice");
         var world = new World(alice, matrix, room, bob.UserId, mm, seed.Channel.Id, carol.Id);
 

@@ -66,17 +66,7 @@ internal sealed class DemoRun(TextWriter output) : IAsyncDisposable
             .WriteAsync(config);
         output.WriteLine($"demo: starting the bridge (config {config}, store {_dir.File("bridge.db")})");
         _bridge = await BridgeProcess.StartAsync(config);
-        // A homeserver sends an appservice a room's events only once one of its users has joined the room.
-        var joinBy = DateTime.UtcNow.AddSeconds(60);
-        while (!matrix.GetMembers(matrixRoom).Contains($"@_bridge_bot:{matrix.ServerName}"))
-        {
-            if (DateTime.UtcNow > joinBy)
-            {
-                throw new TimeoutException("the bridge bot did not join the Matrix room within 60 s");
-            }
-
-            await Task.Delay(50, cancellationToken);
-        }
+        await matrix.WaitForJoinAsync(matrixRoom, $"@_bridge_bot:{matrix.ServerName}", TimeSpan.FromSeconds(60), cancellationToken);
 
         var alice = Track(await XmppPerson.JoinAsync(a, "alice", "alicepass", a.Room("demo"), "Alice"));
         var bob = Track(await XmppPerson.JoinAsync(b, "bob", "bobpass", b.Room("demo"), "Bob"));

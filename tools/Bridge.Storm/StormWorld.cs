@@ -53,16 +53,7 @@ internal sealed class StormWorld : IAsyncDisposable
         }
 
         Matrix.Invite(MatrixRoom, inviter, BridgeBot);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!Matrix.GetMembers(MatrixRoom).Contains(BridgeBot))
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("the bridge bot did not join the Matrix room within 30 s");
-            }
-
-            await Task.Delay(50, cancellationToken);
-        }
+        await Matrix.WaitForJoinAsync(MatrixRoom, BridgeBot, TimeSpan.FromSeconds(30), cancellationToken);
     }
 
     public string MatrixInviter { get; private set; } = "";
