@@ -37,9 +37,6 @@ internal sealed class ChannelLanes<T> : IAsyncDisposable
         return _lanes.GetOrAdd(key, k => new Lazy<Lane>(() => new Lane(k, this))).Value.Queue.Writer.TryWrite(item);
     }
 
-    /// <summary>Items waiting in all lanes (for vitals and tests).</summary>
-    public int Waiting => _lanes.Values.Sum(l => l.Value.Queue.Reader.Count);
-
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0)
