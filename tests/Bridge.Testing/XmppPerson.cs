@@ -443,6 +443,30 @@ public sealed class XmppPerson : IAsyncDisposable
     }
 
     /// <summary>Waits for a presence of <paramref name="type"/> (available, unavailable) from an occupant.</summary>
+    /// <summary>How many presences of this kind from this nick were seen so far (a rejoin adds one).</summary>
+    public int PresenceCount(string nick, string type)
+    {
+        lock (_gate)
+        {
+            return _presences.Count(p => p.Nick == nick && p.Type == type);
+        }
+    }
+
+    /// <summary>Waits until more than <paramref name="seenBefore"/> such presences were seen: a join after a restart.</summary>
+    public async Task WaitForPresenceAfterAsync(string nick, string type, int seenBefore, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (PresenceCount(nick, type) <= seenBefore)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{Nick}: no new '{type}' presence from {nick} within {timeout}:\n{Log}");
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
     public async Task WaitForPresenceAsync(string nick, string type, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;

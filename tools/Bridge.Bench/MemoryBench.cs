@@ -46,10 +46,12 @@ internal static class MemoryBench
 
     private static async Task<MemoryRound> OneRunAsync(string daemon, string config, XmppPerson alice, XmppPerson bob, string tag, int burst)
     {
+        var botSeen = BotPresence.Count(alice, bob);
         using var process = DaemonProcess.Start(daemon, config, out var ready);
         try
         {
             await ready.WaitAsync(TimeSpan.FromSeconds(60));
+            await BotPresence.WaitForJoinAsync(alice, bob, botSeen);
             var warm = $"warm {tag} ";
             for (var i = 0; i < 20; i++)
             {

@@ -54,10 +54,12 @@ internal static class SoakBench
     private static async Task<string> OneSoakAsync(string name, string daemon, TwoProsodyWorld world, HttpClient http, int minutes, int rate, int checkpoint)
     {
         var (alice, bob) = (world.Alice, world.Bob);
+        var botSeen = BotPresence.Count(alice, bob);
         using var process = DaemonProcess.Start(daemon, world.ConfigPath, out var ready);
         try
         {
             await ready.WaitAsync(TimeSpan.FromSeconds(60));
+            await BotPresence.WaitForJoinAsync(alice, bob, botSeen);
             var warm = $"warm soak {name} ";
             for (var i = 0; i < 20; i++)
             {
