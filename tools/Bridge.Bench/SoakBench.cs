@@ -127,6 +127,7 @@ internal static class SoakBench
             var (abLost, abDup, abOrder) = ab.Verdict();
             var (baLost, baDup, baOrder) = ba.Verdict();
             await DaemonProcess.StopAsync(process);
+            Console.WriteLine("largest tables and indexes at the end, MiB: " + TableSizes(store));
             return FormattableString.Invariant(
                 $"{name,-5}  {rssAtCheckpoint,-16:F0} {rssAtEnd,-15:F0} {rssAtEnd / rssAtCheckpoint,-12:F3} {$"{storeAtCheckpoint / (1024 * 1024):F1} / {storeAtEnd / (1024 * 1024):F1}",-25} {storeAtCheckpoint / Math.Max(1, deliveredAtCheckpoint),-25:F0} {ab.Sent + ba.Sent,-9} {ab.Count() + ba.Count(),-10} {abLost + baLost,-5} {abDup + baDup,-11} {abOrder + baOrder}");
         }
@@ -137,6 +138,34 @@ internal static class SoakBench
                 process.Kill();
                 await process.WaitForExitAsync();
             }
+        }
+    }
+
+    /// <summary>The largest tables and indexes of the store (sqlite3's dbstat), to see what grows; "-" without sqlite3.</summary>
+    private static string TableSizes(string path)
+    {
+        try
+        {
+            var info = new ProcessStartInfo("sqlite3") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in new[] { "-readonly", path, "select name, sum(pgsize) from dbstat group by name order by 2 desc limit 8" })
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            using var process = Process.Start(info)!;
+            var output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return string.Join(", ", output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line =>
+            {
+                var parts = line.Split('|');
+                return parts.Length == 2 && long.TryParse(parts[1], CultureInfo.InvariantCulture, out var bytes)
+                    ? FormattableString.Invariant($"{parts[0]} {bytes / (1024.0 * 1024):F1}")
+                    : line;
+            }));
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "- (no sqlite3)";
         }
     }
 
