@@ -18,7 +18,7 @@ namespace Bridge.Xmpp;
 internal sealed partial class XmppConnector
 {
     /// <summary>How long a mark is kept: far longer than the core takes to record a delivery it was told of.</summary>
-    private static readonly TimeSpan SendMarkLifetime = TimeSpan.FromMinutes(2);
+    private TimeSpan SendMarkLifetime => _options.SendMarkLifetime;
 
     /// <summary>
     /// How long a previous run's mark is kept while its row has not come back: a row the core had recorded never does,
@@ -80,23 +80,54 @@ internal sealed partial class XmppConnector
         }
     }
 
-    /// <summary>Deletes marks old enough that the core has long recorded their delivery (or will send them anew).</summary>
+    /// <summary>Most expired marks deleted in one store transaction (a tick at a high message rate holds a few hundred).</summary>
+    internal const int SendMarkPurgeBatch = 500;
+
+    /// <summary>
+    /// Deletes marks old enough that the core has long recorded their delivery (or will send them anew): all of a tick's
+    /// in one store call, one commit instead of one per message sent. Only this loop takes marks off the queue, so the
+    /// ones deleted are exactly the first ones dequeued afterwards.
+    /// </summary>
     private async Task PurgeSendMarksAsync(CancellationToken cancellationToken)
     {
         var cutoff = _context.Time.GetUtcNow() - SendMarkLifetime;
-        while (_sendMarks.TryPeek(out var mark) && mark.At < cutoff)
+        while (true)
         {
+            var expired = new List<string>();
+            foreach (var mark in _sendMarks)
+            {
+                if (mark.At >= cutoff || expired.Count == SendMarkPurgeBatch)
+                {
+                    break;
+                }
+
+                expired.Add(mark.MessageId);
+            }
+
+            if (expired.Count == 0)
+            {
+                return;
+            }
+
             try
             {
-                await _context.State.DeleteAsync(SendMarkScope, mark.MessageId, cancellationToken);
+                await _context.State.DeleteManyAsync(SendMarkScope, expired, cancellationToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                StateWriteFailed(ex, "an old send mark");
+                StateWriteFailed(ex, "old send marks");
                 return; // the next tick tries again
             }
 
-            _sendMarks.TryDequeue(out _);
+            for (var i = 0; i < expired.Count; i++)
+            {
+                _sendMarks.TryDequeue(out _);
+            }
+
+            if (expired.Count < SendMarkPurgeBatch)
+            {
+                return;
+            }
         }
     }
 

@@ -61,6 +61,9 @@ public sealed class XmppOptions
     /// <summary>Our sent message ids → their native ids held in memory, across all rooms (tests make it small).</summary>
     internal int SentIdCacheSize { get; set; } = 4_096;
 
+    /// <summary>How long a send mark is kept once its send is made (no configuration key: tests shorten it to see the purge).</summary>
+    internal TimeSpan SendMarkLifetime { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>
     /// The XEP-0363 HTTP upload service files from other networks are uploaded to (e.g. <c>upload.example.org</c>);
     /// unset: discovered through disco#items on the server's domain (the component domain's parent).

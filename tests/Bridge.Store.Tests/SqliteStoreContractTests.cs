@@ -36,6 +36,27 @@ public sealed class SqliteStoreContractTests : StoreContractTests
         Assert.Equal(SchemaVersions, await ReadSchemaVersionsAsync());
     }
 
+    /// <summary>
+    /// Issue 12 (CPU per message): the XMPP connector deletes a tick's expired send marks in one call, and the store
+    /// deletes them in one transaction. Every commit appends each page it touched to the WAL again, so one commit per key
+    /// appended at least one frame per key; measured by the WAL file's growth, not by time.
+    /// </summary>
+    [Fact]
+    public async Task Deleting_many_keys_is_one_commit()
+    {
+        var keys = Enumerable.Range(0, 50).Select(i => "mark-" + i).ToList();
+        await Store.SetManyAsync("x:sending", [.. keys.Select(k => new KeyValuePair<string, string>(k, "t"))], Ct);
+        var wal = new FileInfo(DatabasePath + "-wal");
+        var before = wal.Length;
+
+        await Store.DeleteManyAsync("x:sending", keys, Ct);
+
+        wal.Refresh();
+        var frames = (wal.Length - before) / (24 + 4096);
+        Assert.Empty(await Store.ListAsync("x:sending", Ct));
+        Assert.InRange(frames, 1, 10);
+    }
+
     protected override string StoreName => "SQLite (WAL, synchronous=normal)";
 
     protected override Task PrepareDatabaseAsync() => Task.CompletedTask;

@@ -267,6 +267,19 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Connector_state_delete_many_deletes_the_named_keys_of_the_scope_only()
+    {
+        await Store.SetManyAsync("x:sending", [new("m1", "t"), new("m2", "t"), new("m3", "t")], Ct);
+        await Store.SetAsync("other", "m1", "kept", Ct);
+
+        await Store.DeleteManyAsync("x:sending", ["m1", "m3", "never-set"], Ct);
+        await Store.DeleteManyAsync("x:sending", [], Ct);
+
+        Assert.Equal(["m2"], (await Store.ListAsync("x:sending", Ct)).Keys);
+        Assert.Equal("kept", await Store.GetAsync("other", "m1", Ct));
+    }
+
+    [Fact]
     public async Task Audit_records_round_trip_filter_and_form_a_verifiable_chain()
     {
         var e = Event("mm", "town", "p1");

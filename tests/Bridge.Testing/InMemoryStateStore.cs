@@ -55,9 +55,25 @@ public sealed class InMemoryStateStore : IConnectorStateStore, Bridge.Core.React
         }
     }
 
+    /// <summary>Each delete call made, in order: the scope and the keys it named (one for <see cref="DeleteAsync"/>).</summary>
+    public ConcurrentQueue<(string Scope, IReadOnlyList<string> Keys)> Deletes { get; } = new();
+
     public Task DeleteAsync(string scope, string key, CancellationToken cancellationToken)
     {
+        Deletes.Enqueue((scope, [key]));
         _values.TryRemove((scope, key), out _);
+        return Task.CompletedTask;
+    }
+
+    public Task DeleteManyAsync(string scope, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        Deletes.Enqueue((scope, [.. keys]));
+        foreach (var key in keys)
+        {
+            _values.TryRemove((scope, key), out _);
+        }
+
         return Task.CompletedTask;
     }
 

@@ -511,4 +511,31 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
         await ona.WaitForMessagesAsync(m => m.Body == "after the restarts", 1, Wait);
         Assert.Single(ona.Messages, m => m.Body == "only once");
     }
+
+    [Fact]
+    public async Task Expired_send_marks_are_deleted_together_in_one_store_call_per_tick()
+    {
+        // Issue 12 (CPU per message): one delete, and so one store commit, per message sent was a visible share of the
+        // daemon's CPU at 20 msg/s; a tick's expired marks now go in one call.
+        var room = _server.NewRoom();
+        var state = new InMemoryStateStore();
+        await using var harness = await ConnectorHarness.StartAsync(_server, [room], state, tune: o => o.SendMarkLifetime = TimeSpan.FromMilliseconds(1500));
+        await harness.WaitReadyAsync();
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.IsType<DeliveryResult.Delivered>(await harness.DeliverAsync(ConnectorHarness.Message(100 + i, room, "Alice", $"marked {i}")));
+        }
+
+        const string marks = "xmpp:" + ConnectorHarness.NetworkId + ":sending";
+        var deadline = DateTime.UtcNow + Wait;
+        while ((await state.ListAsync(marks, CancellationToken.None)).Count > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Empty(await state.ListAsync(marks, CancellationToken.None));
+        var markDeletes = state.Deletes.Where(d => d.Scope == marks).ToList();
+        Assert.Equal(10, markDeletes.Sum(d => d.Keys.Count));
+        Assert.True(markDeletes.Count < 10, $"{markDeletes.Count} delete calls for 10 marks: {string.Join(" | ", markDeletes.Select(d => string.Join(",", d.Keys)))}");
+    }
 }

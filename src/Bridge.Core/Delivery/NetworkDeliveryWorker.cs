@@ -36,6 +36,10 @@ internal sealed class NetworkDeliveryWorker
     private readonly Queue<(OutboxItem Item, string? NativeId)> _unrecorded = new();
     private string? _lastWorkerError;
 
+    // The last pass read every pending row of this network (no room left out, fewer rows than a batch) and delivered all
+    // of them: nothing is left that a new signal would not announce, so the worker waits instead of asking again at once.
+    private bool _drained;
+
     private readonly Fairness.FairRounds _rounds;
     private readonly Fairness.DeliveryRateLimits _limits;
 
@@ -105,8 +109,10 @@ internal sealed class NetworkDeliveryWorker
             {
                 var delivered = await RunOnceAsync(stoppingToken, abortToken);
                 _lastWorkerError = null;
-                if (!delivered)
+                if (!delivered || _drained)
                 {
+                    // A row committed after this pass's read signals (the router commits, then signals), and a signal
+                    // is kept until read: waiting here misses nothing. One empty read less per message.
                     await _signals.WaitAsync(NetworkId, NextWake(), stoppingToken);
                 }
             }
@@ -141,6 +147,7 @@ internal sealed class NetworkDeliveryWorker
     internal async Task<bool> RunOnceAsync(CancellationToken stoppingToken, CancellationToken abortToken)
     {
         var cancellationToken = stoppingToken;
+        _drained = false;
         if (!_fence.MayAct)
         {
             return false;
@@ -163,8 +170,9 @@ internal sealed class NetworkDeliveryWorker
             _blockedUntil.Remove(expired);
         }
 
-        var items = await FetchFairlyAsync(cancellationToken);
+        var (items, complete) = await FetchFairlyAsync(cancellationToken);
         var progressed = false;
+        var delivered = 0;
         foreach (var item in items)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -208,6 +216,7 @@ internal sealed class NetworkDeliveryWorker
             if (await DeliverOneAsync(item, abortToken))
             {
                 progressed = true;
+                delivered++;
             }
 
             if (_pausedUntil > _time.GetUtcNow())
@@ -217,13 +226,20 @@ internal sealed class NetworkDeliveryWorker
             }
         }
 
+        _drained = complete && delivered == items.Count && _blockedUntil.Count == 0 && _unrecorded.Count == 0;
         return progressed;
     }
 
+    /// <summary>Whether the last pass read and delivered every pending row of this network (see <see cref="RunAsync"/>).</summary>
+    internal bool LastPassDrained => _drained;
+
     private IReadOnlyCollection<string> Held() => _topology?.HeldChannelsOf(NetworkId) ?? [];
 
-    /// <summary>This round's rows: rooms that already had their turn are left out until every waiting room had one.</summary>
-    private async Task<IReadOnlyList<OutboxItem>> FetchFairlyAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// This round's rows: rooms that already had their turn are left out until every waiting room had one. Complete when
+    /// the rows are every pending row of the network: no room left out of the read and fewer rows than a batch.
+    /// </summary>
+    private async Task<(IReadOnlyList<OutboxItem> Items, bool Complete)> FetchFairlyAsync(CancellationToken cancellationToken)
     {
         if (_rounds.InRound)
         {
@@ -233,7 +249,7 @@ internal sealed class NetworkDeliveryWorker
             var rest = await _store.GetPendingAsync(NetworkId, exclude, _options.BatchSize, cancellationToken);
             if (rest.Count > 0)
             {
-                return _rounds.Take(rest);
+                return (_rounds.Take(rest), false);
             }
 
             _rounds.NewRound();
@@ -241,7 +257,9 @@ internal sealed class NetworkDeliveryWorker
 
         var held = Held();
         var batch = await _store.GetPendingAsync(NetworkId, held.Count == 0 ? _blockedUntil.Keys : [.. _blockedUntil.Keys, .. held], _options.BatchSize, cancellationToken);
-        return _rounds.Take(batch, complete: batch.Count < _options.BatchSize);
+        var complete = batch.Count < _options.BatchSize;
+        var taken = _rounds.Take(batch, complete);
+        return (taken, complete && held.Count == 0 && _blockedUntil.Count == 0 && taken.Count == batch.Count);
     }
 
     private async Task<bool> DeliverOneAsync(OutboxItem item, CancellationToken cancellationToken)

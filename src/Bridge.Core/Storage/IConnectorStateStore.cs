@@ -9,6 +9,19 @@ public interface IConnectorStateStore
 
     Task DeleteAsync(string scope, string key, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Deletes several keys. A store may delete them in one transaction, one commit instead of one per key (the XMPP
+    /// connector's expired send marks, one per message sent); the default simply calls <see cref="DeleteAsync"/> for each.
+    /// </summary>
+    async Task DeleteManyAsync(string scope, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        foreach (var key in keys)
+        {
+            await DeleteAsync(scope, key, cancellationToken);
+        }
+    }
+
     /// <summary>Sets the key only if absent; true if this call set it. Used for "seen" marks (transaction ids).</summary>
     Task<bool> TryAddAsync(string scope, string key, string value, CancellationToken cancellationToken);
 

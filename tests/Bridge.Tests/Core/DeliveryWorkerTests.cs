@@ -309,4 +309,94 @@ public sealed class DeliveryWorkerTests
         Assert.All(lines.Where(l => l.Contains(",outcome,", StringComparison.Ordinal)), l => Assert.EndsWith(",", l, StringComparison.Ordinal));
         Assert.True((await new AuditVerifier(h.Store).VerifyAsync(default)).Ok);
     }
+
+    [Fact]
+    public async Task After_delivering_every_pending_row_the_worker_waits_for_a_signal_instead_of_reading_again()
+    {
+        // Issue 12 (CPU per message): at a steady rate every message cost two reads of the outbox, the one that found it
+        // and an empty one straight after its delivery. Rows committed later are announced by the router's signal.
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks());
+        await h.Store.MigrateAsync(default);
+        var store = CountingStore.Over(h.Store);
+        var worker = new NetworkDeliveryWorker(h.Connectors["b"], store, h.Signals, new DeliveryOptions(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System, senders: h.Registry);
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token, CancellationToken.None);
+
+        for (var i = 1; i <= 3; i++)
+        {
+            await h.Router.IngestAsync(CoreHarness.Message("a", "room", $"m{i}", $"text {i}"), default);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (h.Connectors["b"].Delivered.Count < i && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(10);
+            }
+        }
+
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Equal(["text 1", "text 2", "text 3"], h.Connectors["b"].Delivered.Select(d => d.Event.Text));
+        // The read at start (empty, or holding the first row when the router was quicker), then one read per message;
+        // three when a row was committed while the one before it was being recorded (that signal finds it). Before, an
+        // empty read followed every delivery: seven.
+        Assert.InRange(((CountingStore)(object)store).PendingReads, 3, 4);
+    }
+
+    [Fact]
+    public async Task A_pass_that_left_a_row_waiting_or_read_a_full_batch_does_not_count_as_drained()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks("slow", "fast"));
+        await h.Store.MigrateAsync(default);
+        h.Connectors["b"].Behaviour = r => r.Destination.ChannelId == "slow" ? new DeliveryResult.RetryLater("down", TimeSpan.FromSeconds(30)) : null;
+        await h.Router.IngestAsync(CoreHarness.Message("a", "fast", "f1", "fast 1"), default);
+        var worker = h.Worker("b");
+        Assert.True(await worker.RunOnceAsync(default));
+        Assert.True(worker.LastPassDrained);
+
+        await h.Router.IngestAsync(CoreHarness.Message("a", "slow", "s1", "slow 1"), default);
+        await worker.RunOnceAsync(default);
+        Assert.False(worker.LastPassDrained); // slow 1 waits for its retry
+
+        h.Connectors["b"].Behaviour = _ => null;
+        var small = h.Worker("b", new DeliveryOptions { BatchSize = 2 });
+        await h.Router.IngestAsync(CoreHarness.Message("a", "fast", "f2", "fast 2"), default);
+        Assert.True(await small.RunOnceAsync(default));
+        Assert.False(small.LastPassDrained); // a full batch: more rows may be waiting behind it
+    }
+}
+
+/// <summary>The store, counting the outbox reads (<see cref="IBridgeStore.GetPendingAsync"/>); every call goes through.</summary>
+public class CountingStore : System.Reflection.DispatchProxy
+{
+    private IBridgeStore _inner = null!;
+    private int _pendingReads;
+
+    public int PendingReads => Volatile.Read(ref _pendingReads);
+
+    public static IBridgeStore Over(IBridgeStore inner)
+    {
+        var proxy = Create<IBridgeStore, CountingStore>();
+        ((CountingStore)(object)proxy)._inner = inner;
+        return proxy;
+    }
+
+    protected override object? Invoke(System.Reflection.MethodInfo? targetMethod, object?[]? args)
+    {
+        ArgumentNullException.ThrowIfNull(targetMethod);
+        if (targetMethod.Name == nameof(IBridgeStore.GetPendingAsync))
+        {
+            Interlocked.Increment(ref _pendingReads);
+        }
+
+        try
+        {
+            return targetMethod.Invoke(_inner, args);
+        }
+        catch (System.Reflection.TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerException);
+            throw;
+        }
+    }
 }

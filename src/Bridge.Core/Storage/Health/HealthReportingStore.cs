@@ -89,6 +89,9 @@ public sealed class HealthReportingStore(IBridgeStore inner, StoreHealth health)
     public Task DeleteAsync(string scope, string key, CancellationToken cancellationToken) =>
         Write(() => inner.DeleteAsync(scope, key, cancellationToken), cancellationToken);
 
+    public Task DeleteManyAsync(string scope, IReadOnlyList<string> keys, CancellationToken cancellationToken) =>
+        Write(() => inner.DeleteManyAsync(scope, keys, cancellationToken), cancellationToken);
+
     public Task<bool> TryAddAsync(string scope, string key, string value, CancellationToken cancellationToken) =>
         Write(() => inner.TryAddAsync(scope, key, value, cancellationToken), cancellationToken);
 

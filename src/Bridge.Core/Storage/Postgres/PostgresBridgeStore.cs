@@ -424,6 +424,26 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
     public Task DeleteAsync(string scope, string key, CancellationToken cancellationToken) =>
         StateWriteAsync("DELETE FROM connector_state WHERE scope = $1 AND key = $2", scope, key, null, cancellationToken);
 
+    public Task DeleteManyAsync(string scope, IReadOnlyList<string> keys, CancellationToken cancellationToken) => FencedAsync(async () =>
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            return true;
+        }
+
+        // One batch, one implicit transaction: the fence first, then every key.
+        await using var batch = _dataSource.CreateBatch();
+        AddFence(batch);
+        foreach (var key in keys)
+        {
+            batch.BatchCommands.Add(Command("DELETE FROM connector_state WHERE scope = $1 AND key = $2", Text(scope), Text(key)));
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        return true;
+    });
+
     public async Task<bool> TryAddAsync(string scope, string key, string value, CancellationToken cancellationToken) =>
         await StateWriteAsync("INSERT INTO connector_state(scope, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             scope, key, value, cancellationToken) > 0;

@@ -500,8 +500,39 @@ public sealed partial class SqliteBridgeStore : IBridgeStore, IAdminStore
         }
     }
 
+    private const string DeleteSql = "DELETE FROM connector_state WHERE scope = $s AND key = $k;";
+
     public Task DeleteAsync(string scope, string key, CancellationToken cancellationToken) =>
-        StateWriteAsync("DELETE FROM connector_state WHERE scope = $s AND key = $k;", scope, key, null, cancellationToken);
+        StateWriteAsync(DeleteSql, scope, key, null, cancellationToken);
+
+    public async Task DeleteManyAsync(string scope, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            // One commit for the whole batch instead of one per key: each commit writes every page it touched to the WAL.
+            using var tx = _connection.BeginTransaction();
+            foreach (var key in keys)
+            {
+                var cmd = Prepared(DeleteSql, tx);
+                cmd.Parameters.AddWithValue("$s", scope);
+                cmd.Parameters.AddWithValue("$k", key);
+                await cmd.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await tx.CommitAsync(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 
     public async Task<bool> TryAddAsync(string scope, string key, string value, CancellationToken cancellationToken) =>
         await StateWriteAsync("INSERT OR IGNORE INTO connector_state(scope, key, value) VALUES ($s, $k, $v);", scope, key, value, cancellationToken) > 0;
