@@ -9,20 +9,15 @@ namespace Bridge.Core.Text.Formatting;
 /// </summary>
 public sealed class MessageFormatter
 {
-    private readonly MarkdownToHtml _markdown;
-    private readonly StylingToHtml _styling;
-    private readonly HtmlToMarkdown _toMarkdown = new();
-    private readonly HtmlToStyling _toStyling = new();
-    private readonly VisibleText _visible = new();
+    // Built on first use: the converters load AngleSharp, the HTML sanitiser and Markdig (about 9 MB of mapped code
+    // and their type data in the daemon's resident memory), which a deployment whose messages never change format
+    // (XMPP to XMPP, Markdown to Markdown) never needs. docs/performance.md, "Memory: what the idle daemon is made of".
+    private readonly Lazy<Converters> _converters = new(() => new Converters(), LazyThreadSafetyMode.ExecutionAndPublication);
 
-    public MessageFormatter()
-    {
-        Safe = new SafeHtml();
-        _markdown = new MarkdownToHtml(Safe);
-        _styling = new StylingToHtml(Safe);
-    }
+    public SafeHtml Safe => _converters.Value.Safe;
 
-    public SafeHtml Safe { get; }
+    /// <summary>Whether the converters have been built (only a test looks).</summary>
+    internal bool ConvertersBuilt => _converters.IsValueCreated;
 
     /// <summary>
     /// Sanitised HTML for a Matrix <c>formatted_body</c>; null when the text needs none. With a <paramref name="label"/>
@@ -36,14 +31,14 @@ public sealed class MessageFormatter
             return html;
         }
 
-        var converted = text.Length == 0 ? null
-            : format switch
-            {
-                TextFormat.Markdown => _markdown.Convert(text),
-                TextFormat.Styling => _styling.Convert(text),
-                _ => null,
-            };
-        return converted is null || LabelView.Shows(_visible.Of(converted), label) ? converted : $"[{SafeHtml.Escape(label!)}] {converted}";
+        if (text.Length == 0 || format is not (TextFormat.Markdown or TextFormat.Styling))
+        {
+            return null;
+        }
+
+        var c = _converters.Value;
+        var converted = format == TextFormat.Markdown ? c.Markdown.Convert(text) : c.Styling.Convert(text);
+        return converted is null || LabelView.Shows(c.Visible.Of(converted), label) ? converted : $"[{SafeHtml.Escape(label!)}] {converted}";
     }
 
     /// <summary>Mattermost Markdown: Markdown as it came, else from the HTML, else styling read and rewritten.</summary>
@@ -54,10 +49,16 @@ public sealed class MessageFormatter
             return text;
         }
 
-        var source = html is { Length: > 0 } ? html : format == TextFormat.Styling ? _styling.Convert(text) : null;
+        if (html is not { Length: > 0 } && format != TextFormat.Styling)
+        {
+            return text;
+        }
+
+        var c = _converters.Value;
+        var source = html is { Length: > 0 } ? html : c.Styling.Convert(text);
         return source is null ? text
-            : LabelView.Shows(_visible.Of(source), label) ? _toMarkdown.Convert(source)
-            : $"[{label}] {_toMarkdown.Convert(source)}";
+            : LabelView.Shows(c.Visible.Of(source), label) ? c.ToMarkdown.Convert(source)
+            : $"[{label}] {c.ToMarkdown.Convert(source)}";
     }
 
     /// <summary>XEP-0393 styled text for an XMPP body.</summary>
@@ -68,9 +69,38 @@ public sealed class MessageFormatter
             return text;
         }
 
-        var source = html is { Length: > 0 } ? html : format == TextFormat.Markdown ? _markdown.Convert(text) : null;
+        if (html is not { Length: > 0 } && format != TextFormat.Markdown)
+        {
+            return text;
+        }
+
+        var c = _converters.Value;
+        var source = html is { Length: > 0 } ? html : c.Markdown.Convert(text);
         return source is null ? text
-            : LabelView.Shows(_visible.Of(source), label) ? _toStyling.Convert(source)
-            : $"[{label}] {_toStyling.Convert(source)}";
+            : LabelView.Shows(c.Visible.Of(source), label) ? c.ToStyling.Convert(source)
+            : $"[{label}] {c.ToStyling.Convert(source)}";
+    }
+
+    /// <summary>The HTML and Markdown machinery, all built together on the first message that needs any of it.</summary>
+    private sealed class Converters
+    {
+        public Converters()
+        {
+            Safe = new SafeHtml();
+            Markdown = new MarkdownToHtml(Safe);
+            Styling = new StylingToHtml(Safe);
+        }
+
+        public SafeHtml Safe { get; }
+
+        public MarkdownToHtml Markdown { get; }
+
+        public StylingToHtml Styling { get; }
+
+        public HtmlToMarkdown ToMarkdown { get; } = new();
+
+        public HtmlToStyling ToStyling { get; } = new();
+
+        public VisibleText Visible { get; } = new();
     }
 }
