@@ -24,10 +24,11 @@ public sealed class RuntimeSettingsTests
     }
 
     [Fact]
-    public void Executable_memory_is_not_double_mapped()
+    public void Write_xor_execute_stays_on()
     {
-        // With W^X on, the runtime keeps its code and type data in a shared memory file mapped twice; off, it is
-        // ordinary private memory.
-        Assert.False(Properties().GetProperty("System.Runtime.EnableWriteXorExecute").GetBoolean());
+        // W^X off (System.Runtime.EnableWriteXorExecute=false) was measured for memory and moved nothing beyond the
+        // bench's spread, while it leaves the runtime's code pages writable and executable at once in a daemon that
+        // reads untrusted network input; it is not to come back without a measured gain that outweighs that.
+        Assert.False(Properties().TryGetProperty("System.Runtime.EnableWriteXorExecute", out _));
     }
 }
