@@ -9,9 +9,9 @@ namespace Bridge.Core.Text.Formatting;
 /// </summary>
 public sealed class MessageFormatter
 {
-    // Built on first use: the converters load AngleSharp, the HTML sanitiser and Markdig (about 9 MB of mapped code
-    // and their type data in the daemon's resident memory), which a deployment whose messages never change format
-    // (XMPP to XMPP, Markdown to Markdown) never needs. docs/performance.md, "Memory: what the idle daemon is made of".
+    // Built on first use: the converters load AngleSharp, the HTML sanitiser and Markdig, whose code and type data
+    // then stay resident, and a deployment whose messages never change format (XMPP to XMPP, Markdown to Markdown)
+    // never needs them. docs/performance.md, "Memory: what the idle daemon is made of".
     private readonly Lazy<Converters> _converters = new(() => new Converters(), LazyThreadSafetyMode.ExecutionAndPublication);
 
     public SafeHtml Safe => _converters.Value.Safe;
