@@ -7,31 +7,17 @@ namespace Bridge.Core.Text.Formatting;
 /// XEP-0393 styling for XMPP. It runs at delivery, on the text the policy has already labelled, and never before
 /// classification, so formatting can never change a label.
 /// </summary>
-/// <remarks>
-/// The converters are built at first use: the HTML sanitiser and the Markdown pipeline
-/// take a few hundred milliseconds of CPU in a cold process, which a start would otherwise spend before its first
-/// message, and a message already in its network's own format (XMPP to XMPP) needs none of them.
-/// </remarks>
 public sealed class MessageFormatter
 {
-    private readonly Lazy<SafeHtml> _safe = new(() => new SafeHtml());
-    private readonly Lazy<MarkdownToHtml> _markdown;
-    private readonly Lazy<StylingToHtml> _styling;
-    private readonly Lazy<HtmlToMarkdown> _toMarkdown = new(() => new HtmlToMarkdown());
-    private readonly Lazy<HtmlToStyling> _toStyling = new(() => new HtmlToStyling());
-    private readonly Lazy<VisibleText> _visible = new(() => new VisibleText());
+    // Built on first use: the converters load AngleSharp, the HTML sanitiser and Markdig, whose code and type data
+    // then stay resident, and a deployment whose messages never change format (XMPP to XMPP, Markdown to Markdown)
+    // never needs them. docs/performance.md, "Memory: what the idle daemon is made of".
+    private readonly Lazy<Converters> _converters = new(() => new Converters(), LazyThreadSafetyMode.ExecutionAndPublication);
 
-    public MessageFormatter()
-    {
-        _markdown = new(() => new MarkdownToHtml(_safe.Value));
-        _styling = new(() => new StylingToHtml(_safe.Value));
-    }
+    public SafeHtml Safe => _converters.Value.Safe;
 
-    public SafeHtml Safe => _safe.Value;
-
-    /// <summary>Whether any converter has been built yet (a message already in its destination's format builds none).</summary>
-    internal bool ConvertersBuilt =>
-        _safe.IsValueCreated || _markdown.IsValueCreated || _styling.IsValueCreated || _toMarkdown.IsValueCreated || _toStyling.IsValueCreated || _visible.IsValueCreated;
+    /// <summary>Whether the converters have been built (only a test looks).</summary>
+    internal bool ConvertersBuilt => _converters.IsValueCreated;
 
     /// <summary>
     /// Sanitised HTML for a Matrix <c>formatted_body</c>; null when the text needs none. With a <paramref name="label"/>
@@ -45,14 +31,14 @@ public sealed class MessageFormatter
             return html;
         }
 
-        var converted = text.Length == 0 ? null
-            : format switch
-            {
-                TextFormat.Markdown => _markdown.Value.Convert(text),
-                TextFormat.Styling => _styling.Value.Convert(text),
-                _ => null,
-            };
-        return converted is null || LabelView.Shows(_visible.Value.Of(converted), label) ? converted : $"[{SafeHtml.Escape(label!)}] {converted}";
+        if (text.Length == 0 || format is not (TextFormat.Markdown or TextFormat.Styling))
+        {
+            return null;
+        }
+
+        var c = _converters.Value;
+        var converted = format == TextFormat.Markdown ? c.Markdown.Convert(text) : c.Styling.Convert(text);
+        return converted is null || LabelView.Shows(c.Visible.Of(converted), label) ? converted : $"[{SafeHtml.Escape(label!)}] {converted}";
     }
 
     /// <summary>Mattermost Markdown: Markdown as it came, else from the HTML, else styling read and rewritten.</summary>
@@ -63,10 +49,16 @@ public sealed class MessageFormatter
             return text;
         }
 
-        var source = html is { Length: > 0 } ? html : format == TextFormat.Styling ? _styling.Value.Convert(text) : null;
+        if (html is not { Length: > 0 } && format != TextFormat.Styling)
+        {
+            return text;
+        }
+
+        var c = _converters.Value;
+        var source = html is { Length: > 0 } ? html : c.Styling.Convert(text);
         return source is null ? text
-            : LabelView.Shows(_visible.Value.Of(source), label) ? _toMarkdown.Value.Convert(source)
-            : $"[{label}] {_toMarkdown.Value.Convert(source)}";
+            : LabelView.Shows(c.Visible.Of(source), label) ? c.ToMarkdown.Convert(source)
+            : $"[{label}] {c.ToMarkdown.Convert(source)}";
     }
 
     /// <summary>XEP-0393 styled text for an XMPP body.</summary>
@@ -77,9 +69,38 @@ public sealed class MessageFormatter
             return text;
         }
 
-        var source = html is { Length: > 0 } ? html : format == TextFormat.Markdown ? _markdown.Value.Convert(text) : null;
+        if (html is not { Length: > 0 } && format != TextFormat.Markdown)
+        {
+            return text;
+        }
+
+        var c = _converters.Value;
+        var source = html is { Length: > 0 } ? html : c.Markdown.Convert(text);
         return source is null ? text
-            : LabelView.Shows(_visible.Value.Of(source), label) ? _toStyling.Value.Convert(source)
-            : $"[{label}] {_toStyling.Value.Convert(source)}";
+            : LabelView.Shows(c.Visible.Of(source), label) ? c.ToStyling.Convert(source)
+            : $"[{label}] {c.ToStyling.Convert(source)}";
+    }
+
+    /// <summary>The HTML and Markdown machinery, all built together on the first message that needs any of it.</summary>
+    private sealed class Converters
+    {
+        public Converters()
+        {
+            Safe = new SafeHtml();
+            Markdown = new MarkdownToHtml(Safe);
+            Styling = new StylingToHtml(Safe);
+        }
+
+        public SafeHtml Safe { get; }
+
+        public MarkdownToHtml Markdown { get; }
+
+        public StylingToHtml Styling { get; }
+
+        public HtmlToMarkdown ToMarkdown { get; } = new();
+
+        public HtmlToStyling ToStyling { get; } = new();
+
+        public VisibleText Visible { get; } = new();
     }
 }
