@@ -110,13 +110,11 @@ internal static class PeerBench
         var prefix = $"burst {tag} ";
         var cpuBefore = ProcessStats.CpuTime(running.Pid);
         var start = DateTimeOffset.UtcNow;
-        var clock = Stopwatch.StartNew();
         for (var i = 0; i < burstCount; i++)
         {
             await alice.SayAsync(prefix + i.ToString(CultureInfo.InvariantCulture));
         }
 
-        var sentSeconds = clock.Elapsed.TotalSeconds;
         var received = await WaitOrStallAsync(bob, prefix, burstCount, BurstStall);
         await Task.Delay(500);
         var cpu = (ProcessStats.CpuTime(running.Pid) - cpuBefore).TotalSeconds;
@@ -129,7 +127,7 @@ internal static class PeerBench
         await running.StopAsync();
         latencies.Sort();
         return new PeerRound(firstRelayedMs, Percentile(latencies, 0.5), Percentile(latencies, 0.99), latencyLost,
-            distinct / seconds, sentSeconds, burstCount - distinct, bodies.Count - distinct, inOrder,
+            distinct / seconds, burstCount - distinct, bodies.Count - distinct, inOrder,
             cpu * 1000 / burstCount, idleMiB, loadedMiB);
     }
 
@@ -197,7 +195,6 @@ internal static class PeerBench
         Row("latency p99, ms", r => r.LatencyP99Ms, "F2");
         Row("  of those lost (10 s without arrival)", r => r.LatencyLost, "F0");
         Row($"burst of {burstCount} sent at once: msg/s arrived", r => r.BurstRate, "F0");
-        Row("  Alice's sending took, s", r => r.BurstSentSeconds, "F2");
         Row("  lost", r => r.BurstLost, "F0");
         Row("  duplicates", r => r.BurstDuplicates, "F0");
         Console.WriteLine($"{"  in order",-44}{InOrder(builds[0]),-22}{InOrder(builds[1])}");
@@ -341,6 +338,6 @@ internal static class PeerBench
     }
 
     private sealed record PeerRound(double FirstRelayedMs, double LatencyMedianMs, double LatencyP99Ms, int LatencyLost,
-        double BurstRate, double BurstSentSeconds, int BurstLost, int BurstDuplicates, bool BurstInOrder,
+        double BurstRate, int BurstLost, int BurstDuplicates, bool BurstInOrder,
         double CpuPerThousand, double IdleMiB, double LoadedMiB);
 }
