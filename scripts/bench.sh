@@ -7,6 +7,7 @@
 #        scripts/bench.sh --start N [--vs DAEMON]: start to ready / first relayed message, this build and DAEMON in turn
 #        scripts/bench.sh --scale LINKS [--puppets N] [--vs DAEMON]: LINKS links x XMPP, Matrix and Mattermost: start, joins, warnings, RSS, one message per person
 #        scripts/bench.sh --soak MINUTES [--rate R] [--vs DAEMON]: R msg/s each way (default 20), RSS, heap and CPU every minute, builds in turn
+#        scripts/bench.sh --peer MATTERBRIDGE [--latency N] [--burst N] [--rounds R]: the bridge and a matterbridge binary in turn, XMPP ⇄ XMPP, one side-by-side table
 #        scripts/bench.sh --micro [BENCHMARKDOTNET ARGS]: the hot paths' micro-benchmarks (tools/Bridge.MicroBench), mean and allocated
 set -euo pipefail
 cd "$(dirname "$0")/.."

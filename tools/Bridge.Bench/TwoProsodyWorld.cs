@@ -27,6 +27,10 @@ internal sealed class TwoProsodyWorld : IAsyncDisposable
     public XmppPerson Alice { get; }
     public XmppPerson Bob { get; }
 
+    /// <summary>Alice's server (a.localhost) and Bob's (b.localhost), for a peer bridge that joins as a client account.</summary>
+    public ProsodyServer ServerA => _a;
+    public ProsodyServer ServerB => _b;
+
     /// <summary>The builds to run in turn: A, and B when <paramref name="vsDaemon"/> names one.</summary>
     public static IReadOnlyList<(string Name, string Path)> Daemons(string? vsDaemon)
     {

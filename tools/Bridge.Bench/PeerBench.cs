@@ -1,0 +1,343 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Bridge.Testing;
+
+namespace Bridge.Bench;
+
+/// <summary>
+/// <c>scripts/bench.sh --peer PATH</c> (issue 12): the bridge and a matterbridge binary the user points at, side by side in
+/// one run, in turn on the same two private Prosody servers, rooms and slixmpp people (Alice on a.localhost, Bob on
+/// b.localhost). The bridge runs as it does in the other benches (a component per server, puppets); matterbridge joins
+/// both rooms as a client account <c>mb@DOMAIN</c>, one gateway over the two <c>[xmpp.*]</c> accounts, its nick format
+/// empty so that both relay Alice's body unchanged and Bob can match it. Each round per build: start to the first probe
+/// Bob sees, a warm-up, RSS idle, N messages one at a time (latency), a burst of M sent at once (rate, losses, CPU, RSS).
+/// Printed, never asserted: a message that does not arrive counts as lost instead of failing the run.
+/// </summary>
+internal static class PeerBench
+{
+    private const string PeerUser = "mb";
+    private const string PeerPassword = "mbpass";
+    private static readonly TimeSpan ProbeEvery = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How long a one-at-a-time message may take before it counts as lost.</summary>
+    private static readonly TimeSpan LatencyGiveUp = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long the burst may make no progress at Bob's end before the rest counts as lost.</summary>
+    private static readonly TimeSpan BurstStall = TimeSpan.FromSeconds(20);
+
+    public static async Task<int> RunAsync(string peerPath, int latencyCount, int burstCount, int rounds)
+    {
+        if (!File.Exists(peerPath))
+        {
+            Console.Error.WriteLine($"--peer: no such file: {peerPath}");
+            return 2;
+        }
+
+        await using var world = await TwoProsodyWorld.StartAsync();
+        await world.ServerA.RegisterAsync(PeerUser, PeerPassword);
+        await world.ServerB.RegisterAsync(PeerUser, PeerPassword);
+        using var peerDir = new TempDirectory();
+        var peerConfig = peerDir.File("matterbridge.toml");
+        await File.WriteAllTextAsync(peerConfig, PeerToml(world.ServerA, world.ServerB));
+
+        var daemon = TwoProsodyWorld.Daemons(null)[0].Path;
+        var builds = new[]
+        {
+            new Build("bridge", daemon, () => Running.Of(DaemonProcess.RunInfo(daemon, world.ConfigPath))),
+            new Build("matterbridge", peerPath, () => Running.Of(PeerInfo(peerPath, peerConfig))),
+        };
+
+        var results = builds.ToDictionary(b => b.Name, _ => new List<PeerRound>());
+        // One unmeasured start per build first (store created, puppets made, binaries in the page cache), then the
+        // measured rounds in turn, the order swapped every round.
+        foreach (var build in builds)
+        {
+            await using var running = build.Start();
+            await FirstRelayedAsync(running, world.Alice, world.Bob, $"{build.Name}-warm");
+            await Task.Delay(1000);
+        }
+
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var build in round % 2 == 0 ? builds : builds.Reverse())
+            {
+                results[build.Name].Add(await OneRoundAsync(build, world.Alice, world.Bob, $"{build.Name}{round}", latencyCount, burstCount));
+            }
+        }
+
+        Print(builds, results, latencyCount, burstCount, rounds);
+        return 0;
+    }
+
+    private static async Task<PeerRound> OneRoundAsync(Build build, XmppPerson alice, XmppPerson bob, string tag, int latencyCount, int burstCount)
+    {
+        await using var running = build.Start();
+        var firstRelayedMs = await FirstRelayedAsync(running, alice, bob, tag);
+
+        // Warm-up: the probes still in flight cross, the sender's puppet (bridge) or avatar look-up (matterbridge) is done.
+        await Task.Delay(1000);
+        var warm = $"warm {tag} ";
+        for (var i = 0; i < 20; i++)
+        {
+            await alice.SayAsync(warm + i.ToString(CultureInfo.InvariantCulture));
+        }
+
+        await WaitOrStallAsync(bob, warm, 20, BurstStall);
+        await Task.Delay(2000);
+        var idleMiB = ProcessStats.RssMegabytes(running.Pid);
+
+        // Latency: one message at a time, the next after the previous arrived (or was given up on).
+        var latencies = new List<double>();
+        var latencyLost = 0;
+        for (var i = 0; i < latencyCount; i++)
+        {
+            var body = $"lat {tag} {i.ToString(CultureInfo.InvariantCulture)}";
+            var sent = DateTimeOffset.UtcNow;
+            await alice.SayAsync(body);
+            try
+            {
+                var got = await bob.WaitForAsync(ms => ms.Any(m => m.Body == body), LatencyGiveUp, body);
+                latencies.Add((got.First(m => m.Body == body).ReceivedAt - sent).TotalMilliseconds);
+            }
+            catch (TimeoutException)
+            {
+                latencyLost++;
+            }
+        }
+
+        // Throughput and CPU: a burst as fast as Alice can send.
+        var prefix = $"burst {tag} ";
+        var cpuBefore = ProcessStats.CpuTime(running.Pid);
+        var start = DateTimeOffset.UtcNow;
+        for (var i = 0; i < burstCount; i++)
+        {
+            await alice.SayAsync(prefix + i.ToString(CultureInfo.InvariantCulture));
+        }
+
+        var received = await WaitOrStallAsync(bob, prefix, burstCount, BurstStall);
+        await Task.Delay(500);
+        var cpu = (ProcessStats.CpuTime(running.Pid) - cpuBefore).TotalSeconds;
+        var loadedMiB = ProcessStats.RssMegabytes(running.Pid);
+        var bodies = received.Select(m => m.Body).ToList();
+        var distinct = bodies.Distinct().Count();
+        var seconds = received.Count > 0 ? (received.Max(m => m.ReceivedAt) - start).TotalSeconds : double.NaN;
+        var inOrder = bodies.SequenceEqual(Enumerable.Range(0, burstCount).Select(i => prefix + i.ToString(CultureInfo.InvariantCulture)));
+
+        await running.StopAsync();
+        latencies.Sort();
+        return new PeerRound(firstRelayedMs, Percentile(latencies, 0.5), Percentile(latencies, 0.99), latencyLost,
+            distinct / seconds, burstCount - distinct, bodies.Count - distinct, inOrder,
+            cpu * 1000 / burstCount, idleMiB, loadedMiB);
+    }
+
+    /// <summary>Alice says a probe every 50 ms from now until Bob sees one; milliseconds since the process started.</summary>
+    private static async Task<double> FirstRelayedAsync(Running running, XmppPerson alice, XmppPerson bob, string tag)
+    {
+        var prefix = $"probe {tag} ";
+        using var stopProbes = new CancellationTokenSource();
+        var probes = Task.Run(async () =>
+        {
+            for (var i = 0; !stopProbes.IsCancellationRequested; i++)
+            {
+                await alice.SayAsync(prefix + i.ToString(CultureInfo.InvariantCulture));
+                await Task.Delay(ProbeEvery, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+        try
+        {
+            await bob.WaitForAsync(ms => ms.Any(m => m.Body.StartsWith(prefix, StringComparison.Ordinal)), TimeSpan.FromSeconds(60), "the first probe of " + tag);
+        }
+        catch (TimeoutException)
+        {
+            Console.Error.WriteLine($"{tag}: nothing relayed within 60 s; the process's last output:\n{running.Tail}");
+            throw;
+        }
+        finally
+        {
+            await stopProbes.CancelAsync();
+            await probes;
+        }
+
+        return running.Since.Elapsed.TotalMilliseconds;
+    }
+
+    /// <summary>Bob's messages starting with <paramref name="prefix"/> once <paramref name="count"/> arrived, or once none arrived for <paramref name="stall"/>.</summary>
+    private static async Task<List<ReceivedMessage>> WaitOrStallAsync(XmppPerson bob, string prefix, int count, TimeSpan stall)
+    {
+        var seen = 0;
+        var lastProgress = Stopwatch.StartNew();
+        while (true)
+        {
+            var matching = bob.Messages.Where(m => m.Body.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+            if (matching.Count >= count || (matching.Count == seen && lastProgress.Elapsed > stall))
+            {
+                return matching;
+            }
+
+            if (matching.Count != seen)
+            {
+                seen = matching.Count;
+                lastProgress.Restart();
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    private static void Print(Build[] builds, Dictionary<string, List<PeerRound>> results, int latencyCount, int burstCount, int rounds)
+    {
+        Console.WriteLine(FormattableString.Invariant(
+            $"XMPP ⇄ XMPP, the bridge and matterbridge in turn on the same two private Prosody servers, rooms and slixmpp people (loopback; bridge limits off); {rounds} round(s) per build{(rounds > 1 ? ", median (min-max)" : "")}"));
+        Console.WriteLine($"{"",-44}{builds[0].Name,-22}{builds[1].Name}");
+        Row("start -> first relayed message, ms", r => r.FirstRelayedMs, "F0");
+        Row($"latency median, ms ({latencyCount} one at a time)", r => r.LatencyMedianMs, "F2");
+        Row("latency p99, ms", r => r.LatencyP99Ms, "F2");
+        Row("  of those lost (10 s without arrival)", r => r.LatencyLost, "F0");
+        Row($"burst of {burstCount} sent at once: msg/s arrived", r => r.BurstRate, "F0");
+        Row("  lost", r => r.BurstLost, "F0");
+        Row("  duplicates", r => r.BurstDuplicates, "F0");
+        Console.WriteLine($"{"  in order",-44}{InOrder(builds[0]),-22}{InOrder(builds[1])}");
+        Row("CPU s per 1,000 messages (the burst)", r => r.CpuPerThousand, "F3");
+        Row("RSS idle, MiB", r => r.IdleMiB, "F0");
+        Row("RSS after the burst, MiB", r => r.LoadedMiB, "F0");
+        foreach (var build in builds)
+        {
+            Console.WriteLine($"{build.Name} = {build.Path}");
+        }
+
+        void Row(string label, Func<PeerRound, double> value, string format) =>
+            Console.WriteLine($"{label,-44}{Cell(builds[0], value, format),-22}{Cell(builds[1], value, format)}");
+
+        string Cell(Build build, Func<PeerRound, double> value, string format)
+        {
+            var values = results[build.Name].Select(value).ToList();
+            return values.Count == 1 ? values[0].ToString(format, CultureInfo.InvariantCulture) : StartBench.Stat(values, format);
+        }
+
+        string InOrder(Build build) => string.Join(",", results[build.Name].Select(r => r.BurstInOrder ? "yes" : "no"));
+    }
+
+    private static double Percentile(List<double> sorted, double p) =>
+        sorted.Count == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Count - 1, Math.Ceiling(p * sorted.Count) - 1)];
+
+    /// <summary>
+    /// One gateway over two XMPP client accounts, one per server, in the room Alice and Bob are in. No TLS (the test
+    /// servers have no certificates; loopback only); an empty nick format so the body arrives as sent, as the bridge's
+    /// puppets carry it.
+    /// </summary>
+    private static string PeerToml(ProsodyServer a, ProsodyServer b) =>
+        $"""
+        [general]
+        RemoteNickFormat=""
+
+        {Account("a", a)}
+        {Account("b", b)}
+        [[gateway]]
+        name="bench"
+        enable=true
+
+        [[gateway.inout]]
+        account="xmpp.a"
+        channel="bench"
+
+        [[gateway.inout]]
+        account="xmpp.b"
+        channel="bench"
+        """;
+
+    private static string Account(string name, ProsodyServer server) =>
+        FormattableString.Invariant($"""
+        [xmpp.{name}]
+        Server="127.0.0.1:{server.C2sPort}"
+        Jid="{PeerUser}@{server.Domain}"
+        Password="{PeerPassword}"
+        Muc="{server.MucDomain}"
+        Nick="{PeerUser}"
+        NoTLS=true
+        RemoteNickFormat=""
+
+        """);
+
+    private static ProcessStartInfo PeerInfo(string peer, string config)
+    {
+        var info = new ProcessStartInfo(peer)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(config)!,
+        };
+        info.ArgumentList.Add("-conf");
+        info.ArgumentList.Add(config);
+        return info;
+    }
+
+    private sealed record Build(string Name, string Path, Func<Running> Start);
+
+    /// <summary>A build's process, its start time, and the last lines it wrote (shown when nothing crosses).</summary>
+    private sealed class Running : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly ConcurrentQueue<string> _tail = new();
+
+        private Running(Process process, Stopwatch since)
+        {
+            (_process, Since) = (process, since);
+        }
+
+        public int Pid => _process.Id;
+        public Stopwatch Since { get; }
+        public string Tail => string.Join('\n', _tail);
+
+        public static Running Of(ProcessStartInfo info)
+        {
+            var since = Stopwatch.StartNew();
+            var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + info.FileName);
+            var running = new Running(process, since);
+            process.OutputDataReceived += (_, e) => running.Keep(e.Data);
+            process.ErrorDataReceived += (_, e) => running.Keep(e.Data);
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return running;
+        }
+
+        public Task StopAsync() => _process.HasExited ? Task.CompletedTask : DaemonProcess.StopAsync(_process);
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                try
+                {
+                    await DaemonProcess.StopAsync(_process);
+                }
+                catch (OperationCanceledException)
+                {
+                    _process.Kill();
+                    await _process.WaitForExitAsync();
+                }
+            }
+
+            _process.Dispose();
+        }
+
+        private void Keep(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            _tail.Enqueue(line);
+            while (_tail.Count > 40)
+            {
+                _tail.TryDequeue(out _);
+            }
+        }
+    }
+
+    private sealed record PeerRound(double FirstRelayedMs, double LatencyMedianMs, double LatencyP99Ms, int LatencyLost,
+        double BurstRate, int BurstLost, int BurstDuplicates, bool BurstInOrder,
+        double CpuPerThousand, double IdleMiB, double LoadedMiB);
+}
