@@ -94,36 +94,10 @@ internal static partial class ScaleBench
         mm.AddToChannel(channels[2].Id, talker.Id);
         await Task.Delay(TimeSpan.FromSeconds(2)); // the membership event reaches the bridge before the drop
         var prefix = $"reconnect-{tag}";
-        var sentAt = new DateTimeOffset[QuietMessages];
-        var seenAt = new DateTimeOffset?[QuietMessages];
-        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        var watch = Task.Run(async () =>
-        {
-            while (seenAt.Any(t => t is null) && !stop.IsCancellationRequested)
-            {
-                var now = DateTimeOffset.UtcNow;
-                foreach (var ev in matrix.GetMessages(rooms[2]))
-                {
-                    if (ev["content"]?["body"]?.GetValue<string>() is { } body && body.StartsWith(prefix + "-", StringComparison.Ordinal) &&
-                        int.TryParse(body.AsSpan(prefix.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < QuietMessages && seenAt[i] is null)
-                    {
-                        seenAt[i] = now;
-                    }
-                }
-
-                await Task.Delay(2);
-            }
-        });
         mm.DropWebSockets(keepResumeQueue: false);
-        for (var i = 0; i < QuietMessages; i++)
-        {
-            sentAt[i] = DateTimeOffset.UtcNow;
-            mm.Post(talker.Id, channels[2].Id, $"{prefix}-{i}");
-            await Task.Delay(QuietEvery);
-        }
-
-        await watch;
-        return [.. Enumerable.Range(0, QuietMessages).Where(i => seenAt[i] is not null).Select(i => (seenAt[i]!.Value - sentAt[i]).TotalMilliseconds).Order()];
+        return await TimedDelaysAsync(prefix,
+            i => mm.Post(talker.Id, channels[2].Id, $"{prefix}-{i}"),
+            () => matrix.GetMessages(rooms[2]).Select(ev => ev["content"]?["body"]?.GetValue<string>()));
     }
 
     private static async Task<ScaleRun> OneRunAsync(string build, string daemon, int links, int puppets, TempDirectory dir, ProsodyServer xmpp,
@@ -250,7 +224,15 @@ internal static partial class ScaleBench
         return new Fairness(alone, flooded, sentIn, floodAcrossWhenQuietDone, floodAcross, floodSent.Elapsed.TotalSeconds);
     }
 
-    private static async Task<List<double>> QuietDelaysAsync(string prefix, MatrixSandbox matrix, string room, string person, MattermostSandbox mm, string channel)
+    private static Task<List<double>> QuietDelaysAsync(string prefix, MatrixSandbox matrix, string room, string person, MattermostSandbox mm, string channel) =>
+        TimedDelaysAsync(prefix, i => matrix.SendMessage(room, person, $"{prefix}-{i}"), () => mm.GetPosts(channel).Select(post => (string?)post.Message));
+
+    /// <summary>
+    /// Sends <see cref="QuietMessages"/> messages "PREFIX-i", one every <see cref="QuietEvery"/>, and times each from its
+    /// send to when this process first sees it among <paramref name="bodies"/> (looked at every few ms, for 3 minutes at
+    /// most); the delays of those that arrived, in ascending order.
+    /// </summary>
+    private static async Task<List<double>> TimedDelaysAsync(string prefix, Action<int> send, Func<IEnumerable<string?>> bodies)
     {
         var sentAt = new DateTimeOffset[QuietMessages];
         var seenAt = new DateTimeOffset?[QuietMessages];
@@ -260,10 +242,10 @@ internal static partial class ScaleBench
             while (seenAt.Any(t => t is null) && !stop.IsCancellationRequested)
             {
                 var now = DateTimeOffset.UtcNow;
-                foreach (var post in mm.GetPosts(channel))
+                foreach (var body in bodies())
                 {
-                    if (post.Message.StartsWith(prefix + "-", StringComparison.Ordinal) &&
-                        int.TryParse(post.Message.AsSpan(prefix.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < QuietMessages && seenAt[i] is null)
+                    if (body is not null && body.StartsWith(prefix + "-", StringComparison.Ordinal) &&
+                        int.TryParse(body.AsSpan(prefix.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < QuietMessages && seenAt[i] is null)
                     {
                         seenAt[i] = now;
                     }
@@ -275,7 +257,7 @@ internal static partial class ScaleBench
         for (var i = 0; i < QuietMessages; i++)
         {
             sentAt[i] = DateTimeOffset.UtcNow;
-            matrix.SendMessage(room, person, $"{prefix}-{i}");
+            send(i);
             await Task.Delay(QuietEvery);
         }
 
