@@ -1,4 +1,5 @@
 using Bridge.Core.Model;
+using Sandbox.Mattermost;
 
 namespace Bridge.Mattermost.Tests;
 
@@ -12,13 +13,7 @@ public sealed class ChannelLaneTests
     public async Task A_channel_still_catching_up_holds_only_its_own_events()
     {
         await using var h = await MmHarness.StartAsync();
-        var quiet = h.Sandbox.CreateChannel(h.Seed.Team.Id, "quiet", "Quiet");
-        h.Sandbox.AddToChannel(quiet.Id, h.Seed.Admin.Id);
-        var bob = h.Sandbox.CreateUser("bob");
-        h.Sandbox.AddToTeam(h.Seed.Team.Id, bob.Id);
-        h.Sandbox.AddToChannel(h.Seed.Channel.Id, bob.Id);
-        h.Sandbox.AddToChannel(quiet.Id, bob.Id);
-        h.MoreLinkedChannels.Add("demo/quiet");
+        var (quiet, bob) = QuietChannelAndBob(h);
 
         // The busy channel's catch-up read is held until the test lets it go.
         var gate = new SinceGate(h.Seed.Channel.Id);
@@ -75,13 +70,7 @@ public sealed class ChannelLaneTests
     public async Task A_slow_membership_check_after_a_new_connection_holds_only_its_own_channel()
     {
         await using var h = await MmHarness.StartAsync();
-        var quiet = h.Sandbox.CreateChannel(h.Seed.Team.Id, "quiet", "Quiet");
-        h.Sandbox.AddToChannel(quiet.Id, h.Seed.Admin.Id);
-        var bob = h.Sandbox.CreateUser("bob");
-        h.Sandbox.AddToTeam(h.Seed.Team.Id, bob.Id);
-        h.Sandbox.AddToChannel(h.Seed.Channel.Id, bob.Id);
-        h.Sandbox.AddToChannel(quiet.Id, bob.Id);
-        h.MoreLinkedChannels.Add("demo/quiet");
+        var (quiet, bob) = QuietChannelAndBob(h);
         await h.Connector.DisposeAsync();
         await h.StartConnectorAsync();
 
@@ -104,6 +93,19 @@ public sealed class ChannelLaneTests
         Assert.DoesNotContain(h.Sink.Messages, e => e.NativeId == busyLive.Id); // it waits behind its own channel's catch-up
         gate.Release();
         await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == busyLive.Id), "the checked channel's live post after its catch-up", 30000);
+    }
+
+    /// <summary>A second linked channel ("quiet") beside the harness's own, and Bob, a member of both.</summary>
+    private static (SandboxChannel Quiet, SandboxUser Bob) QuietChannelAndBob(MmHarness h)
+    {
+        var quiet = h.Sandbox.CreateChannel(h.Seed.Team.Id, "quiet", "Quiet");
+        h.Sandbox.AddToChannel(quiet.Id, h.Seed.Admin.Id);
+        var bob = h.Sandbox.CreateUser("bob");
+        h.Sandbox.AddToTeam(h.Seed.Team.Id, bob.Id);
+        h.Sandbox.AddToChannel(h.Seed.Channel.Id, bob.Id);
+        h.Sandbox.AddToChannel(quiet.Id, bob.Id);
+        h.MoreLinkedChannels.Add("demo/quiet");
+        return (quiet, bob);
     }
 
     /// <summary>Holds the bridge account's membership checks of one channel, once armed, until <see cref="Release"/>.</summary>

@@ -22,7 +22,6 @@ internal static class PeerBench
     private const string PeerUser = "mb";
     private const string PeerPassword = "mbpass";
     private const string PeerRoom = "benchmb";
-    private static readonly TimeSpan ProbeEvery = TimeSpan.FromMilliseconds(50);
 
     /// <summary>How long a one-at-a-time message may take before it counts as lost.</summary>
     private static readonly TimeSpan LatencyGiveUp = TimeSpan.FromSeconds(10);
@@ -142,32 +141,15 @@ internal static class PeerBench
     /// <summary>Alice says a probe every 50 ms from now until Bob sees one; milliseconds since the process started.</summary>
     private static async Task<double> FirstRelayedAsync(Running running, XmppPerson alice, XmppPerson bob, string tag)
     {
-        var prefix = $"probe {tag} ";
-        using var stopProbes = new CancellationTokenSource();
-        var probes = Task.Run(async () =>
-        {
-            for (var i = 0; !stopProbes.IsCancellationRequested; i++)
-            {
-                await alice.SayAsync(prefix + i.ToString(CultureInfo.InvariantCulture));
-                await Task.Delay(ProbeEvery, CancellationToken.None);
-            }
-        }, CancellationToken.None);
         try
         {
-            await bob.WaitForAsync(ms => ms.Any(m => m.Body.StartsWith(prefix, StringComparison.Ordinal)), TimeSpan.FromSeconds(60), "the first probe of " + tag);
+            return await Probes.UntilOneCrossesAsync(running.Since, alice, bob, $"probe {tag} ", "the first probe of " + tag);
         }
         catch (TimeoutException)
         {
             Console.Error.WriteLine($"{tag}: nothing relayed within 60 s; the process's last output:\n{running.Tail}");
             throw;
         }
-        finally
-        {
-            await stopProbes.CancelAsync();
-            await probes;
-        }
-
-        return running.Since.Elapsed.TotalMilliseconds;
     }
 
     /// <summary>Bob's messages starting with <paramref name="prefix"/> once <paramref name="count"/> arrived, or once none arrived for <paramref name="stall"/>.</summary>

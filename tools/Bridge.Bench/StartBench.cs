@@ -12,7 +12,6 @@ namespace Bridge.Bench;
 /// </summary>
 internal static class StartBench
 {
-    private static readonly TimeSpan ProbeEvery = TimeSpan.FromMilliseconds(50);
 
     public static async Task<int> RunAsync(int rounds, string? vsDaemon)
     {
@@ -57,20 +56,7 @@ internal static class StartBench
         using var process = DaemonProcess.Start(daemon, config, out var ready);
         try
         {
-            var prefix = $"probe {tag} ";
-            using var stopProbes = new CancellationTokenSource();
-            var probes = Task.Run(async () =>
-            {
-                for (var i = 0; !stopProbes.IsCancellationRequested; i++)
-                {
-                    await alice.SayAsync(prefix + i.ToString(CultureInfo.InvariantCulture));
-                    await Task.Delay(ProbeEvery, CancellationToken.None);
-                }
-            }, CancellationToken.None);
-            await bob.WaitForAsync(ms => ms.Any(m => m.Body.StartsWith(prefix, StringComparison.Ordinal)), TimeSpan.FromSeconds(60), "the first probe of " + tag);
-            var firstRelayed = clock.Elapsed.TotalMilliseconds;
-            await stopProbes.CancelAsync();
-            await probes;
+            var firstRelayed = await Probes.UntilOneCrossesAsync(clock, alice, bob, $"probe {tag} ", "the first probe of " + tag);
             var readyMs = await ready.WaitAsync(TimeSpan.FromSeconds(30));
             var round = new StartRound(readyMs, firstRelayed, ProcessStats.CpuTime(process.Id).TotalSeconds, ProcessStats.RssMegabytes(process.Id));
 

@@ -9,35 +9,16 @@ public sealed partial class SqliteBridgeStore
         "INSERT INTO connector_state(scope, key, value, message_at) VALUES ($s, $k, $v, $t) " +
         "ON CONFLICT(scope, key) DO UPDATE SET value = excluded.value, message_at = excluded.message_at;";
 
-    public async Task SetPerMessageAsync(string scope, IReadOnlyList<KeyValuePair<string, string>> entries, CancellationToken cancellationToken)
+    public Task SetPerMessageAsync(string scope, IReadOnlyList<KeyValuePair<string, string>> entries, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(entries);
-        if (entries.Count == 0)
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        return InOneCommitAsync(SetPerMessageSql, entries, (cmd, entry) =>
         {
-            return;
-        }
-
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            using var tx = _connection.BeginTransaction();
-            foreach (var (key, value) in entries)
-            {
-                var cmd = Prepared(SetPerMessageSql, tx);
-                cmd.Parameters.AddWithValue("$s", scope);
-                cmd.Parameters.AddWithValue("$k", key);
-                cmd.Parameters.AddWithValue("$v", value);
-                cmd.Parameters.AddWithValue("$t", now);
-                await cmd.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            await tx.CommitAsync(cancellationToken);
-        }
-        finally
-        {
-            _gate.Release();
-        }
+            cmd.Parameters.AddWithValue("$s", scope);
+            cmd.Parameters.AddWithValue("$k", entry.Key);
+            cmd.Parameters.AddWithValue("$v", entry.Value);
+            cmd.Parameters.AddWithValue("$t", now);
+        }, cancellationToken);
     }
 
     public async Task<PruneResult> PruneAsync(PruneCutoffs cutoffs, int batchSize, CancellationToken cancellationToken)

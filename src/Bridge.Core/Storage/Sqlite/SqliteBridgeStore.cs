@@ -470,45 +470,34 @@ public sealed partial class SqliteBridgeStore : IBridgeStore, IAdminStore
     public Task SetAsync(string scope, string key, string value, CancellationToken cancellationToken) =>
         StateWriteAsync(SetSql, scope, key, value, cancellationToken);
 
-    public async Task SetManyAsync(string scope, IReadOnlyList<KeyValuePair<string, string>> entries, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(entries);
-        if (entries.Count == 0)
+    public Task SetManyAsync(string scope, IReadOnlyList<KeyValuePair<string, string>> entries, CancellationToken cancellationToken) =>
+        InOneCommitAsync(SetSql, entries, (cmd, entry) =>
         {
-            return;
-        }
-
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            // One commit for the whole batch instead of one per key.
-            using var tx = _connection.BeginTransaction();
-            foreach (var (key, value) in entries)
-            {
-                var cmd = Prepared(SetSql, tx);
-                cmd.Parameters.AddWithValue("$s", scope);
-                cmd.Parameters.AddWithValue("$k", key);
-                cmd.Parameters.AddWithValue("$v", value);
-                await cmd.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            await tx.CommitAsync(cancellationToken);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+            cmd.Parameters.AddWithValue("$s", scope);
+            cmd.Parameters.AddWithValue("$k", entry.Key);
+            cmd.Parameters.AddWithValue("$v", entry.Value);
+        }, cancellationToken);
 
     private const string DeleteSql = "DELETE FROM connector_state WHERE scope = $s AND key = $k;";
 
     public Task DeleteAsync(string scope, string key, CancellationToken cancellationToken) =>
         StateWriteAsync(DeleteSql, scope, key, null, cancellationToken);
 
-    public async Task DeleteManyAsync(string scope, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    public Task DeleteManyAsync(string scope, IReadOnlyList<string> keys, CancellationToken cancellationToken) =>
+        InOneCommitAsync(DeleteSql, keys, (cmd, key) =>
+        {
+            cmd.Parameters.AddWithValue("$s", scope);
+            cmd.Parameters.AddWithValue("$k", key);
+        }, cancellationToken);
+
+    /// <summary>
+    /// One statement per item, all in one transaction: one commit for the batch instead of one per item (each commit
+    /// writes every page it touched to the WAL again).
+    /// </summary>
+    private async Task InOneCommitAsync<T>(string sql, IReadOnlyList<T> items, Action<SqliteCommand, T> bind, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(keys);
-        if (keys.Count == 0)
+        ArgumentNullException.ThrowIfNull(items);
+        if (items.Count == 0)
         {
             return;
         }
@@ -516,13 +505,11 @@ public sealed partial class SqliteBridgeStore : IBridgeStore, IAdminStore
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            // One commit for the whole batch instead of one per key: each commit writes every page it touched to the WAL.
             using var tx = _connection.BeginTransaction();
-            foreach (var key in keys)
+            foreach (var item in items)
             {
-                var cmd = Prepared(DeleteSql, tx);
-                cmd.Parameters.AddWithValue("$s", scope);
-                cmd.Parameters.AddWithValue("$k", key);
+                var cmd = Prepared(sql, tx);
+                bind(cmd, item);
                 await cmd.ExecuteNonQueryAsync(cancellationToken);
             }
 
