@@ -281,6 +281,8 @@ internal static class PeerBench
         public Stopwatch Since { get; }
         public string Tail => string.Join('\n', _tail);
 
+        private static bool Trace => Environment.GetEnvironmentVariable("BRIDGE_BENCH_TRACE") is "1" or "debug";
+
         public static Running Of(ProcessStartInfo info)
         {
             var since = Stopwatch.StartNew();
@@ -318,6 +320,12 @@ internal static class PeerBench
             if (line is null)
             {
                 return;
+            }
+
+            if (Trace)
+            {
+                // BRIDGE_BENCH_TRACE=1 (or debug), as in the other benches: every line with the time since the start.
+                Console.Error.WriteLine(FormattableString.Invariant($"[{Since.Elapsed.TotalMilliseconds,7:F0} ms] {line}"));
             }
 
             _tail.Enqueue(line);
