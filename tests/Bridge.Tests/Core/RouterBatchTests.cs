@@ -22,7 +22,7 @@ public sealed class RouterBatchTests
 
             return outcomes;
         });
-        var batched = await RunAsync(async (h, events) => [.. await h.Router.IngestBatchAsync(events, default)]);
+        var batched = await RunAsync(async (h, events) => [.. await ((IEventSink)h.Router).IngestBatchAsync(events, default)]);
 
         Assert.Equal(
             [IngestOutcome.Accepted, IngestOutcome.Accepted, IngestOutcome.Duplicate, IngestOutcome.Echo, IngestOutcome.NotLinked, IngestOutcome.Accepted],
@@ -47,11 +47,11 @@ public sealed class RouterBatchTests
         // The second event cannot be stored (no native id): the whole batch fails, the first included.
         BridgeEvent[] events = [CoreHarness.Message("a", "room", "m1", "first"), CoreHarness.Message("a", "room", null!, "broken")];
 
-        await Assert.ThrowsAnyAsync<Exception>(() => h.Router.IngestBatchAsync(events, default));
+        await Assert.ThrowsAnyAsync<Exception>(() => ((IEventSink)h.Router).IngestBatchAsync(events, default));
 
         Assert.Equal(0, await h.Store.CountPendingAsync(null, default));
         Assert.Empty(await h.Store.ReadAuditAsync(0, null, 10, default));
-        Assert.Equal(IngestOutcome.Accepted, Assert.Single(await h.Router.IngestBatchAsync([events[0]], default)));
+        Assert.Equal(IngestOutcome.Accepted, Assert.Single(await ((IEventSink)h.Router).IngestBatchAsync([events[0]], default)));
         Assert.Equal(1, await h.Store.CountPendingAsync("b", default));
     }
 
