@@ -92,7 +92,11 @@ public sealed partial class MattermostConnector
         }
     }
 
-    /// <summary>Memberships set right, then a catch-up at the head of every linked channel's lane.</summary>
+    /// <summary>
+    /// Linked channels set right (dropped, added), then a catch-up at the head of every linked channel's lane. Each
+    /// channel's membership is checked by its own catch-up: a thousand checks in a row here would hold every channel's
+    /// live events for as long.
+    /// </summary>
     private async Task ResyncAsync(string reason, CancellationToken ct)
     {
         // A new connection may follow an outage in which an admin took the bridge account out of a channel.
@@ -102,6 +106,7 @@ public sealed partial class MattermostConnector
         round.ReportIfEmpty();
         foreach (var channel in channels)
         {
+            _catchUpSlots.Expect(channel);
             _lanes.Post(channel, new ChannelCatchUp(round));
         }
     }
@@ -139,7 +144,10 @@ public sealed partial class MattermostConnector
         }
         else if (OwnChannel(channelId) is not null)
         {
-            _lanes.Post(LaneOf(channelId), new ChannelEvent(e, channelId));
+            var lane = LaneOf(channelId);
+            _lanes.Post(lane, new ChannelEvent(e, channelId));
+            // Someone is talking there: if its catch-up still waits for a turn, it goes before the quiet channels'.
+            _catchUpSlots.Hurry(lane);
         }
     }
 
@@ -221,6 +229,7 @@ public sealed partial class MattermostConnector
             }
             else
             {
+                _catchUpSlots.Expect(lane);
                 _lanes.Post(lane, new ChannelCatchUp(new CatchUpRound("after a failure", 1, LogCatchUp)));
             }
         }, TaskScheduler.Default);
@@ -238,7 +247,7 @@ public sealed partial class MattermostConnector
     {
         var checkedPosts = 0;
         var ok = false;
-        await _catchUpSlots.WaitAsync(ct);
+        await _catchUpSlots.WaitAsync(nativeChannelId, ct);
         try
         {
             var frozenUnder = FreezeOf(nativeChannelId);
@@ -249,6 +258,8 @@ public sealed partial class MattermostConnector
                 ok = true;
                 return;
             }
+
+            await EnsureMemberAsync(channel, ct);
 
             var since = Math.Max(0, _cursors.GetValueOrDefault(channel.NativeId) - (long)_options.CatchUpSkew.TotalMilliseconds);
             var posts = await ChangedSinceAsync(channel.NativeId, since, AdminToken, ct);

@@ -126,8 +126,9 @@ public sealed partial class MattermostConnector
     }
 
     /// <summary>
-    /// On a new WebSocket connection: every linked channel resolved and the bridge account a member of it (rejoined if an
-    /// admin removed it meanwhile), channels no longer linked dropped. Puppets rejoin at their next delivery.
+    /// On a new WebSocket connection: channels no longer linked dropped, linked ones not registered yet joined. Whether
+    /// the bridge account is still a member of each linked channel is checked by that channel's catch-up
+    /// (<see cref="EnsureMemberAsync"/>). Puppets rejoin at their next delivery.
     /// </summary>
     private async Task ReconcileMembershipsAsync(CancellationToken ct)
     {
@@ -145,24 +146,6 @@ public sealed partial class MattermostConnector
                 await UnregisterAsync(gone, ct);
             }
 
-            foreach (var channel in _byConfigured.Values.ToList())
-            {
-                try
-                {
-                    if (!await _api.IsChannelMemberAsync(channel.NativeId, facts.Me.Id, AdminToken, ct))
-                    {
-                        await JoinAsync(facts, channel, ct);
-                        _logger.LogWarning(MattermostLog.MembershipRepaired, "The bridge account @{User} was not in {Channel} any more: joined again",
-                            facts.Me.Username, channel.ConfiguredId);
-                    }
-                }
-                catch (MattermostApiException e) when (!e.IsTransient)
-                {
-                    _logger.LogError(MattermostLog.MembershipRepaired, "The bridge account @{User} is not in {Channel} and cannot join it ({Error}): nothing crosses from or to it",
-                        facts.Me.Username, channel.ConfiguredId, e.Message);
-                }
-            }
-
             foreach (var missing in wanted.Where(c => !_byConfigured.ContainsKey(c)))
             {
                 await TryJoinAndRegisterAsync(facts, missing, ct);
@@ -173,6 +156,49 @@ public sealed partial class MattermostConnector
         finally
         {
             _channelChanges.Release();
+        }
+    }
+
+    /// <summary>
+    /// Before a channel's catch-up reads it: an admin may have taken the bridge account out during an outage, so it
+    /// joins again. A transient failure fails the catch-up (retried); a refusal is logged and the catch-up goes on.
+    /// </summary>
+    private async Task EnsureMemberAsync(Startup.ResolvedChannel channel, CancellationToken ct)
+    {
+        if (_facts is not { } facts)
+        {
+            return;
+        }
+
+        try
+        {
+            if (await _api.IsChannelMemberAsync(channel.NativeId, facts.Me.Id, AdminToken, ct))
+            {
+                return;
+            }
+
+            await _channelChanges.WaitAsync(ct);
+            try
+            {
+                if (_byNative.GetValueOrDefault(channel.NativeId) is null)
+                {
+                    return; // unlinked meanwhile: not ours to join
+                }
+
+                await JoinAsync(facts, channel, ct);
+            }
+            finally
+            {
+                _channelChanges.Release();
+            }
+
+            _logger.LogWarning(MattermostLog.MembershipRepaired, "The bridge account @{User} was not in {Channel} any more: joined again",
+                facts.Me.Username, channel.ConfiguredId);
+        }
+        catch (MattermostApiException e) when (!e.IsTransient)
+        {
+            _logger.LogError(MattermostLog.MembershipRepaired, "The bridge account @{User} is not in {Channel} and cannot join it ({Error}): nothing crosses from or to it",
+                facts.Me.Username, channel.ConfiguredId, e.Message);
         }
     }
 

@@ -40,7 +40,7 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
     private volatile string? _lastError;
     private readonly ConnectionHistory _history;
     private readonly ChannelLanes<StreamItem> _lanes;
-    private readonly SemaphoreSlim _catchUpSlots = new(CatchUpsAtOnce, CatchUpsAtOnce);
+    private readonly Inbound.CatchUpSlots _catchUpSlots = new(CatchUpsAtOnce);
     private int _disposed;
     private RelayIdentity? _relay;
     private MattermostEventStream? _stream;

@@ -71,6 +71,239 @@ public sealed class ChannelLaneTests
         Assert.DoesNotContain(h.Sink.All, e => e.NativeId == unlinked.Id);
     }
 
+    [Fact]
+    public async Task A_slow_membership_check_after_a_new_connection_holds_only_its_own_channel()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var quiet = h.Sandbox.CreateChannel(h.Seed.Team.Id, "quiet", "Quiet");
+        h.Sandbox.AddToChannel(quiet.Id, h.Seed.Admin.Id);
+        var bob = h.Sandbox.CreateUser("bob");
+        h.Sandbox.AddToTeam(h.Seed.Team.Id, bob.Id);
+        h.Sandbox.AddToChannel(h.Seed.Channel.Id, bob.Id);
+        h.Sandbox.AddToChannel(quiet.Id, bob.Id);
+        h.MoreLinkedChannels.Add("demo/quiet");
+        await h.Connector.DisposeAsync();
+        await h.StartConnectorAsync();
+
+        // After a new connection the bridge account's membership of every linked channel is checked again; the busy
+        // channel's check is held until the test lets it go.
+        var gate = new MembershipGate(h.Seed.Channel.Id);
+        h.Handler = gate.Handler;
+        await h.Connector.DisposeAsync();
+        await h.StartConnectorAsync();
+        h.Sandbox.DropWebSockets(keepResumeQueue: false);
+        await gate.Held.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var quietLive = h.Sandbox.Post(bob.Id, quiet.Id, "live in the other channel");
+        await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == quietLive.Id), "the other channel's live post while the first one's membership is checked", 30000);
+        var busyLive = h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "live in the channel being checked");
+        gate.Release();
+        await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == busyLive.Id), "the checked channel's live post after its catch-up", 30000);
+    }
+
+    /// <summary>Holds the bridge account's membership checks of one channel, from the second on, until <see cref="Release"/>.</summary>
+    private sealed class MembershipGate(string channelId)
+    {
+        private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _checks;
+
+        public Task Held => _held.Task;
+
+        public void Release() => _released.TrySetResult();
+
+        public HttpMessageHandler Handler() => new Holding(this) { InnerHandler = new SocketsHttpHandler() };
+
+        private sealed class Holding(MembershipGate owner) : DelegatingHandler
+        {
+            protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                if (request.Method == HttpMethod.Get && request.RequestUri!.AbsolutePath.Contains($"/channels/{owner._channelId}/members/", StringComparison.Ordinal)
+                    && Interlocked.Increment(ref owner._checks) > 1)
+                {
+                    owner._held.TrySetResult();
+                    await owner._released.Task.WaitAsync(cancellationToken);
+                }
+
+                return await base.SendAsync(request, cancellationToken);
+            }
+        }
+
+        private readonly string _channelId = channelId;
+    }
+
+    [Fact]
+    public async Task A_channel_someone_talks_in_gets_the_next_catch_up_turn_before_quiet_channels_that_asked_earlier()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var bob = h.Sandbox.CreateUser("bob");
+        h.Sandbox.AddToTeam(h.Seed.Team.Id, bob.Id);
+        var created = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < 12; i++)
+        {
+            var channel = h.Sandbox.CreateChannel(h.Seed.Team.Id, $"c{i}", $"Channel {i}");
+            created.Add(channel.Id);
+            h.Sandbox.AddToChannel(channel.Id, h.Seed.Admin.Id);
+            h.Sandbox.AddToChannel(channel.Id, bob.Id);
+            h.MoreLinkedChannels.Add($"demo/c{i}");
+        }
+
+        // A catch-up round after a new connection, nothing held, shows the order in which channels ask for a turn
+        // (a start's first round may differ).
+        var gate = new HoldingGate();
+        h.Handler = gate.Handler;
+        await h.Connector.DisposeAsync();
+        await h.StartConnectorAsync();
+        await MmHarness.WaitUntilAsync(() => gate.Reads.Count >= 13, "the first round's reads", 30000);
+        h.Sandbox.DropWebSockets(keepResumeQueue: false);
+        await MmHarness.WaitUntilAsync(() => gate.Reads.Count >= 26, "the second round's reads", 30000);
+        var order = gate.Reads.Skip(13).ToList();
+
+        // The next round with every read held: the turns fill, the other channels wait for one. Bob talks in the
+        // waiting channel that asked latest in the round before.
+        gate.Hold();
+        h.Sandbox.DropWebSockets(keepResumeQueue: false);
+        await MmHarness.WaitUntilAsync(() => gate.Held == MattermostConnector.CatchUpsAtOnce, "every turn taken", 30000);
+        var reading = gate.HeldChannels;
+        var talk = order.Last(c => created.Contains(c) && !reading.Contains(c));
+        gate.LetThrough(talk);
+        var live = h.Sandbox.Post(bob.Id, talk, "live while the quiet channels catch up");
+        await Task.Delay(1000); // the live event reaches the connector (not observable from here)
+
+        // Turns are given back one at a time; each goes either to the talking channel (its post then crosses) or to a
+        // quiet one (whose read is held in turn). In the order they asked, the talking channel would wait for most of
+        // the nine others; hurried, it takes the first turn given back (the second if its event came late).
+        var turnsGiven = 0;
+        while (!h.Sink.Messages.Any(e => e.NativeId == live.Id))
+        {
+            Assert.True(turnsGiven < 2, $"the talking channel still waited after {turnsGiven} turns were given back");
+            var held = gate.Held;
+            gate.ReleaseOne();
+            turnsGiven++;
+            await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == live.Id) || gate.Held > held,
+                "the freed turn taken", 30000);
+        }
+
+        gate.ReleaseAll();
+    }
+
+    /// <summary>
+    /// Records the channels of <c>posts?since=</c> reads in order; once told, holds every such read (but one channel's),
+    /// each until it is released (oldest first).
+    /// </summary>
+    private sealed class HoldingGate
+    {
+        private readonly Lock _lock = new();
+        private readonly List<(string Channel, TaskCompletionSource Hold)> _holds = [];
+        private readonly List<string> _reads = [];
+        private string? _except;
+        private int _released;
+        private bool _holding;
+
+        public IReadOnlyList<string> Reads
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return [.. _reads];
+                }
+            }
+        }
+
+        public int Held
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _holds.Count;
+                }
+            }
+        }
+
+        public IReadOnlySet<string> HeldChannels
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _holds.Select(h => h.Channel).ToHashSet(StringComparer.Ordinal);
+                }
+            }
+        }
+
+        public void Hold()
+        {
+            lock (_lock)
+            {
+                _holding = true;
+            }
+        }
+
+        public void LetThrough(string channelId)
+        {
+            lock (_lock)
+            {
+                _except = channelId;
+            }
+        }
+
+        public void ReleaseOne()
+        {
+            lock (_lock)
+            {
+                _holds[_released++].Hold.TrySetResult();
+            }
+        }
+
+        public void ReleaseAll()
+        {
+            lock (_lock)
+            {
+                _holding = false;
+                foreach (var (_, hold) in _holds)
+                {
+                    hold.TrySetResult();
+                }
+            }
+        }
+
+        public HttpMessageHandler Handler() => new Holding(this) { InnerHandler = new SocketsHttpHandler() };
+
+        private sealed class Holding(HoldingGate owner) : DelegatingHandler
+        {
+            protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                var path = request.RequestUri!.AbsolutePath;
+                const string channels = "/channels/";
+                if (request.Method == HttpMethod.Get && path.EndsWith("/posts", StringComparison.Ordinal) && path.Contains(channels, StringComparison.Ordinal)
+                    && request.RequestUri.Query.Contains("since=", StringComparison.Ordinal))
+                {
+                    var start = path.IndexOf(channels, StringComparison.Ordinal) + channels.Length;
+                    var channelId = path[start..path.IndexOf('/', start)];
+                    TaskCompletionSource? hold = null;
+                    lock (owner._lock)
+                    {
+                        owner._reads.Add(channelId);
+                        if (owner._holding && channelId != owner._except)
+                        {
+                            hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                            owner._holds.Add((channelId, hold));
+                        }
+                    }
+
+                    if (hold is not null)
+                    {
+                        await hold.Task.WaitAsync(cancellationToken);
+                    }
+                }
+
+                return await base.SendAsync(request, cancellationToken);
+            }
+        }
+    }
+
     /// <summary>Holds the first <c>posts?since=</c> read of one channel until <see cref="Release"/>.</summary>
     private sealed class SinceGate(string channelId)
     {

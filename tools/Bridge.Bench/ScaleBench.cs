@@ -64,6 +64,16 @@ internal static partial class ScaleBench
                 $"{r.Build,-5} | {Percentiles(f.Alone),24} | {Percentiles(f.Flooded),31} | {f.FloodSentSeconds,15:F2} | {f.FloodAcrossWhenQuietDone,28} | {f.FloodAcross,5} / {f.FloodSeconds:F1}"));
         }
 
+        Console.WriteLine();
+        Console.WriteLine(FormattableString.Invariant(
+            $"MATTERMOST RECONNECT link 2: the sandbox drops the bridge's WebSocket (no resume: a new connection, so every one of the {links} channels is caught up over REST); meanwhile one Mattermost person says one message every {QuietEvery.TotalMilliseconds:F0} ms ({QuietMessages}) from the drop on; Mattermost -> Matrix, ms from post to seen"));
+        Console.WriteLine("build | p50 / p99 ms | max ms");
+        foreach (var r in results)
+        {
+            Console.WriteLine(FormattableString.Invariant(
+                $"{r.Build,-5} | {Percentiles(r.Reconnect),12} | {(r.Reconnect.Count == 0 ? double.NaN : r.Reconnect[^1]),6:F0}"));
+        }
+
         foreach (var r in results)
         {
             Console.WriteLine();
@@ -81,6 +91,50 @@ internal static partial class ScaleBench
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// A Mattermost reconnect at scale: the bridge's WebSocket is dropped without resume, so the new connection
+    /// catches up every linked channel over REST, while one person keeps talking in link 2's channel. Each message is
+    /// timed from its post to when this process first sees it in link 2's Matrix room (looked at every few ms).
+    /// </summary>
+    private static async Task<List<double>> ReconnectAsync(string tag, MatrixSandbox matrix, string[] rooms, MattermostSandbox mm, SandboxSeed seed, SandboxChannel[] channels)
+    {
+        var talker = mm.CreateUser($"talker-{tag}");
+        mm.AddToTeam(seed.Team.Id, talker.Id);
+        mm.AddToChannel(channels[2].Id, talker.Id);
+        await Task.Delay(TimeSpan.FromSeconds(2)); // the membership event reaches the bridge before the drop
+        var prefix = $"reconnect-{tag}";
+        var sentAt = new DateTimeOffset[QuietMessages];
+        var seenAt = new DateTimeOffset?[QuietMessages];
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var watch = Task.Run(async () =>
+        {
+            while (seenAt.Any(t => t is null) && !stop.IsCancellationRequested)
+            {
+                var now = DateTimeOffset.UtcNow;
+                foreach (var ev in matrix.GetMessages(rooms[2]))
+                {
+                    if (ev["content"]?["body"]?.GetValue<string>() is { } body && body.StartsWith(prefix + "-", StringComparison.Ordinal) &&
+                        int.TryParse(body.AsSpan(prefix.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < QuietMessages && seenAt[i] is null)
+                    {
+                        seenAt[i] = now;
+                    }
+                }
+
+                await Task.Delay(2);
+            }
+        });
+        mm.DropWebSockets(keepResumeQueue: false);
+        for (var i = 0; i < QuietMessages; i++)
+        {
+            sentAt[i] = DateTimeOffset.UtcNow;
+            mm.Post(talker.Id, channels[2].Id, $"{prefix}-{i}");
+            await Task.Delay(QuietEvery);
+        }
+
+        await watch;
+        return [.. Enumerable.Range(0, QuietMessages).Where(i => seenAt[i] is not null).Select(i => (seenAt[i]!.Value - sentAt[i]).TotalMilliseconds).Order()];
     }
 
     private static async Task<ScaleRun> OneRunAsync(string build, string daemon, int links, int puppets, TempDirectory dir, ProsodyServer xmpp,
@@ -156,10 +210,11 @@ internal static partial class ScaleBench
             var warnings = log.Count(l => Warning().IsMatch(l));
             var timeouts = log.Count(l => Timeout().IsMatch(l));
             var fairness = await FairnessAsync(tag, matrix, matrixRooms, people, mm, channels, http);
+            var reconnect = await ReconnectAsync(tag, matrix, matrixRooms, mm, seed, channels);
             await DaemonProcess.StopAsync(process);
 
             return new ScaleRun(build, readySeconds, xmppJoined, matrixJoined, mmJoined, warnings, timeouts, rssAfterJoin, deliveredMm, deliveredXmpp, deliverySeconds, rssAfterMessages,
-                fairness);
+                fairness, reconnect);
         }
         finally
         {
@@ -363,7 +418,7 @@ internal static partial class ScaleBench
     private static partial Regex Timeout();
 
     private sealed record ScaleRun(string Build, double ReadySeconds, int XmppJoined, int MatrixJoined, int MattermostJoined, int Warnings, int Timeouts,
-        double RssAfterJoin, int DeliveredMattermost, int DeliveredXmpp, double DeliverySeconds, double RssAfterMessages, Fairness Fairness);
+        double RssAfterJoin, int DeliveredMattermost, int DeliveredXmpp, double DeliverySeconds, double RssAfterMessages, Fairness Fairness, List<double> Reconnect);
 
     private sealed record Fairness(List<double> Alone, List<double> Flooded, double FloodSentSeconds, int FloodAcrossWhenQuietDone, int FloodAcross, double FloodSeconds,
         List<string> FloodStages);
