@@ -18,6 +18,7 @@ command -v apertium >/dev/null 2>&1 || need+=(apertium)
 [ -e /usr/share/apertium/modes/eng-spa.mode ] || need+=(apertium-eng-spa)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)   # the soak bench prints the store's largest tables
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=""

@@ -101,6 +101,7 @@ public sealed partial class MattermostConnector
     {
         // A new connection may follow an outage in which an admin took the bridge account out of a channel.
         await ReconcileMembershipsAsync(ct);
+        _joinRefusalsLogged.Clear();
         var channels = _byNative.Keys.ToList();
         var round = new CatchUpRound(reason, channels.Count, LogCatchUp);
         round.ReportIfEmpty();
@@ -147,7 +148,10 @@ public sealed partial class MattermostConnector
             var lane = LaneOf(channelId);
             _lanes.Post(lane, new ChannelEvent(e, channelId));
             // Someone is talking there: if its catch-up still waits for a turn, it goes before the quiet channels'.
-            _catchUpSlots.Hurry(lane);
+            if (_catchUpSlots.Hurry(lane))
+            {
+                _logger.LogDebug(MattermostLog.CatchUpHurried, "Live events in {Channel}: its catch-up goes before the quiet channels'", channelId);
+            }
         }
     }
 
@@ -259,7 +263,12 @@ public sealed partial class MattermostConnector
                 return;
             }
 
-            await EnsureMemberAsync(channel, ct);
+            if (!await EnsureMemberAsync(channel, ct))
+            {
+                _frozen.TryRemove(nativeChannelId, out _); // unlinked while its membership was checked
+                ok = true;
+                return;
+            }
 
             var since = Math.Max(0, _cursors.GetValueOrDefault(channel.NativeId) - (long)_options.CatchUpSkew.TotalMilliseconds);
             var posts = await ChangedSinceAsync(channel.NativeId, since, AdminToken, ct);

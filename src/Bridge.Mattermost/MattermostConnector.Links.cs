@@ -159,22 +159,27 @@ public sealed partial class MattermostConnector
         }
     }
 
+    /// <summary>Channels whose refused re-join was logged at error level since the last new connection.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _joinRefusalsLogged = new(StringComparer.Ordinal);
+
     /// <summary>
     /// Before a channel's catch-up reads it: an admin may have taken the bridge account out during an outage, so it
-    /// joins again. A transient failure fails the catch-up (retried); a refusal is logged and the catch-up goes on.
+    /// joins again. A transient failure fails the catch-up (retried); a refusal is logged (at error level once per
+    /// connection; the retries of the failing read ask again) and the catch-up goes on. False: the channel was
+    /// unlinked meanwhile, there is nothing to read.
     /// </summary>
-    private async Task EnsureMemberAsync(Startup.ResolvedChannel channel, CancellationToken ct)
+    private async Task<bool> EnsureMemberAsync(Startup.ResolvedChannel channel, CancellationToken ct)
     {
         if (_facts is not { } facts)
         {
-            return;
+            return true;
         }
 
         try
         {
             if (await _api.IsChannelMemberAsync(channel.NativeId, facts.Me.Id, AdminToken, ct))
             {
-                return;
+                return true;
             }
 
             await _channelChanges.WaitAsync(ct);
@@ -182,7 +187,7 @@ public sealed partial class MattermostConnector
             {
                 if (_byNative.GetValueOrDefault(channel.NativeId) is null)
                 {
-                    return; // unlinked meanwhile: not ours to join
+                    return false; // unlinked meanwhile: not ours to join
                 }
 
                 await JoinAsync(facts, channel, ct);
@@ -197,9 +202,12 @@ public sealed partial class MattermostConnector
         }
         catch (MattermostApiException e) when (!e.IsTransient)
         {
-            _logger.LogError(MattermostLog.MembershipRepaired, "The bridge account @{User} is not in {Channel} and cannot join it ({Error}): nothing crosses from or to it",
+            var level = _joinRefusalsLogged.TryAdd(channel.NativeId, 0) ? LogLevel.Error : LogLevel.Debug;
+            _logger.Log(level, MattermostLog.MembershipRepaired, "The bridge account @{User} is not in {Channel} and cannot join it ({Error}): nothing crosses from or to it",
                 facts.Me.Username, channel.ConfiguredId, e.Message);
         }
+
+        return true;
     }
 
     private async Task TryJoinAndRegisterAsync(ServerFacts facts, string channelId, CancellationToken ct)

@@ -77,4 +77,47 @@ public sealed class CatchUpSlotsTests
         slots.Release();
         await slots.WaitAsync("again", CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5)); // the turn came back
     }
+
+    [Fact]
+    public async Task A_hurry_covers_a_channels_next_catch_up_too_when_a_second_round_posted_one()
+    {
+        var slots = new CatchUpSlots(1);
+        await slots.WaitAsync("x", CancellationToken.None);
+        slots.Expect("a");
+        var first = slots.WaitAsync("a", CancellationToken.None);
+        slots.Expect("a");                  // a second round's catch-up of the same channel, behind the first in its lane
+        var quiet = slots.WaitAsync("quiet", CancellationToken.None);
+
+        Assert.True(slots.Hurry("a"));
+        slots.Release();
+        await first.WaitAsync(TimeSpan.FromSeconds(5));
+        var second = slots.WaitAsync("a", CancellationToken.None); // asks after the quiet one
+        slots.Release();
+        await second.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.False(quiet.IsCompleted);
+        Assert.False(slots.Hurry("a"));     // nothing of it waits or is on its way any more
+        slots.Release();
+        await quiet.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Two_catch_ups_posted_before_either_asks_both_go_first_after_one_hurry()
+    {
+        var slots = new CatchUpSlots(1);
+        await slots.WaitAsync("x", CancellationToken.None);
+        var quiet = slots.WaitAsync("quiet", CancellationToken.None);
+        slots.Expect("a");
+        slots.Expect("a");
+        Assert.True(slots.Hurry("a"));
+
+        var first = slots.WaitAsync("a", CancellationToken.None);
+        slots.Release();
+        await first.WaitAsync(TimeSpan.FromSeconds(5));
+        var second = slots.WaitAsync("a", CancellationToken.None);
+        slots.Release();
+        await second.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.False(quiet.IsCompleted);
+        slots.Release();
+        await quiet.WaitAsync(TimeSpan.FromSeconds(5));
+    }
 }

@@ -115,9 +115,13 @@ internal static class DaemonProcess
         return info;
     }
 
-    public static Process Start(string daemon, string config, out Task<double> ready)
+    public static Process Start(string daemon, string config, out Task<double> ready, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = RunInfo(daemon, config);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
 
         var started = new TaskCompletionSource<double>(TaskCreationOptions.RunContinuationsAsynchronously);
         var clock = Stopwatch.StartNew();

@@ -10,8 +10,10 @@ namespace Bridge.Bench;
 /// saying R messages a second for MINUTES, one build after the other (<c>--vs DAEMON</c>) on the same servers, people
 /// and store. Every minute it prints what was sent and delivered each way, what is more than 30 s late, the daemon's
 /// RSS and managed heap (the runtime's own figure on the daemon's <c>/metrics</c>), and the daemon's CPU per 1,000
-/// messages in that minute; at the end, RSS at 10 minutes (half-way in a shorter run) against the end, and what was lost,
-/// doubled or reordered after a drain. Printed, never asserted.
+/// messages in that minute, and the size of the build's store (each build has a fresh SQLite store of its own: database,
+/// WAL and shared-memory files); at the end, RSS and store at 10 minutes (half-way in a shorter run) against the end,
+/// the store's bytes per message delivered by then, and what was lost, doubled or reordered after a drain. A wrapper
+/// script as a build can set <c>BRIDGE_RETENTION__DELIVERED</c> and friends to compare retention settings. Printed, never asserted.
 /// </summary>
 internal static class SoakBench
 {
@@ -37,7 +39,7 @@ internal static class SoakBench
         }
 
         Console.WriteLine();
-        Console.WriteLine(FormattableString.Invariant($"build  RSS at {checkpoint} min MiB  RSS at end MiB  end / {checkpoint} min  sent      delivered  lost  duplicated  out of order"));
+        Console.WriteLine(FormattableString.Invariant($"build  RSS at {checkpoint} min MiB  RSS at end MiB  end / {checkpoint} min  store at {checkpoint} min / end MiB  store bytes/msg at {checkpoint} min  sent      delivered  lost  duplicated  out of order"));
         foreach (var line in summaries)
         {
             Console.WriteLine(line);
@@ -55,7 +57,8 @@ internal static class SoakBench
     {
         var (alice, bob) = (world.Alice, world.Bob);
         var botSeen = BotPresence.Count(alice, bob);
-        using var process = DaemonProcess.Start(daemon, world.ConfigPath, out var ready);
+        var store = world.StorePathFor(name);
+        using var process = DaemonProcess.Start(daemon, world.ConfigPath, out var ready, new Dictionary<string, string> { ["BRIDGE_DATABASE__SQLITE__PATH"] = store });
         try
         {
             await ready.WaitAsync(TimeSpan.FromSeconds(60));
@@ -79,10 +82,11 @@ internal static class SoakBench
 
             Console.WriteLine();
             Console.WriteLine($"build {name}");
-            Console.WriteLine("min  sent     delivered  late>30s  RSS MiB  heap MiB  CPU s/1,000");
+            Console.WriteLine("min  sent     delivered  late>30s  RSS MiB  heap MiB  CPU s/1,000  store MiB");
             var cpuBefore = ProcessStats.CpuTime(process.Id);
             var deliveredBefore = 0L;
             var rssAtCheckpoint = double.NaN;
+            var (storeAtCheckpoint, deliveredAtCheckpoint) = (double.NaN, 0L);
             for (var minute = 1; minute <= minutes; minute++)
             {
                 var due = TimeSpan.FromMinutes(minute) - clock.Elapsed;
@@ -99,18 +103,21 @@ internal static class SoakBench
                 var cpu = ProcessStats.CpuTime(process.Id);
                 var perThousand = (cpu - cpuBefore).TotalSeconds * 1000 / Math.Max(1, delivered - deliveredBefore);
                 (cpuBefore, deliveredBefore) = (cpu, delivered);
+                var storeBytes = StoreBytes(store);
                 if (minute == checkpoint)
                 {
                     rssAtCheckpoint = rss;
+                    (storeAtCheckpoint, deliveredAtCheckpoint) = (storeBytes, delivered);
                 }
 
                 Console.WriteLine(FormattableString.Invariant(
-                    $"{minute,3}  {sent,-8} {delivered,-10} {late,-9} {rss,-8:F0} {(heap is { } h ? h.ToString("F1", CultureInfo.InvariantCulture) : "-"),-9} {perThousand:F2}"));
+                    $"{minute,3}  {sent,-8} {delivered,-10} {late,-9} {rss,-8:F0} {(heap is { } h ? h.ToString("F1", CultureInfo.InvariantCulture) : "-"),-9} {perThousand,-12:F2} {storeBytes / (1024 * 1024):F1}"));
             }
 
             await stop.CancelAsync();
             await senders;
             var rssAtEnd = ProcessStats.RssMegabytes(process.Id);
+            var storeAtEnd = StoreBytes(store);
             var drained = Stopwatch.StartNew();
             while (drained.Elapsed < Drain && (ab.Count() < ab.Sent || ba.Count() < ba.Sent))
             {
@@ -120,8 +127,9 @@ internal static class SoakBench
             var (abLost, abDup, abOrder) = ab.Verdict();
             var (baLost, baDup, baOrder) = ba.Verdict();
             await DaemonProcess.StopAsync(process);
+            Console.WriteLine("largest tables and indexes at the end, MiB: " + TableSizes(store));
             return FormattableString.Invariant(
-                $"{name,-5}  {rssAtCheckpoint,-16:F0} {rssAtEnd,-15:F0} {rssAtEnd / rssAtCheckpoint,-12:F3} {ab.Sent + ba.Sent,-9} {ab.Count() + ba.Count(),-10} {abLost + baLost,-5} {abDup + baDup,-11} {abOrder + baOrder}");
+                $"{name,-5}  {rssAtCheckpoint,-16:F0} {rssAtEnd,-15:F0} {rssAtEnd / rssAtCheckpoint,-12:F3} {$"{storeAtCheckpoint / (1024 * 1024):F1} / {storeAtEnd / (1024 * 1024):F1}",-25} {storeAtCheckpoint / Math.Max(1, deliveredAtCheckpoint),-25:F0} {ab.Sent + ba.Sent,-9} {ab.Count() + ba.Count(),-10} {abLost + baLost,-5} {abDup + baDup,-11} {abOrder + baOrder}");
         }
         finally
         {
@@ -132,6 +140,38 @@ internal static class SoakBench
             }
         }
     }
+
+    /// <summary>The largest tables and indexes of the store (sqlite3's dbstat), to see what grows; "-" without sqlite3.</summary>
+    private static string TableSizes(string path)
+    {
+        try
+        {
+            var info = new ProcessStartInfo("sqlite3") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in new[] { "-readonly", path, "select name, sum(pgsize) from dbstat group by name order by 2 desc limit 8" })
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            using var process = Process.Start(info)!;
+            var output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return string.Join(", ", output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line =>
+            {
+                var parts = line.Split('|');
+                return parts.Length == 2 && long.TryParse(parts[1], CultureInfo.InvariantCulture, out var bytes)
+                    ? FormattableString.Invariant($"{parts[0]} {bytes / (1024.0 * 1024):F1}")
+                    : line;
+            }));
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "- (no sqlite3)";
+        }
+    }
+
+    /// <summary>What the store takes on disk: the database, its WAL and its shared-memory file.</summary>
+    private static double StoreBytes(string path) =>
+        new[] { path, path + "-wal", path + "-shm" }.Sum(f => File.Exists(f) ? new FileInfo(f).Length : 0L);
 
     /// <summary>Message i of each direction leaves at i / rate seconds; a sender that falls behind catches up without a pause.</summary>
     private static async Task SendAsync(int rate, Stopwatch clock, Direction[] directions, CancellationToken cancellationToken)

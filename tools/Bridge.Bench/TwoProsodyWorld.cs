@@ -21,6 +21,9 @@ internal sealed class TwoProsodyWorld : IAsyncDisposable
     }
 
     public string ConfigPath { get; }
+
+    /// <summary>A store of its own for one build (a bench passes it as <c>BRIDGE_DATABASE__SQLITE__PATH</c>), next to the shared one.</summary>
+    public string StorePathFor(string build) => _dataDir.File($"bridge-{build.ToLowerInvariant()}.db");
     public XmppPerson Alice { get; }
     public XmppPerson Bob { get; }
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Bridge.Mattermost.Inbound;
 
 /// <summary>
@@ -13,7 +15,8 @@ internal sealed class CatchUpSlots
     private readonly LinkedList<Turn> _urgent = new();
     private readonly LinkedList<Turn> _queued = new();
     private readonly Dictionary<string, LinkedListNode<Turn>> _waiting = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _expected = new(StringComparer.Ordinal);
+    /// <summary>Catch-ups posted to their lane and not yet asking, per key (a second round may post one more).</summary>
+    private readonly Dictionary<string, int> _expected = new(StringComparer.Ordinal);
     private readonly HashSet<string> _hurried = new(StringComparer.Ordinal);
     private int _taken;
 
@@ -31,24 +34,32 @@ internal sealed class CatchUpSlots
     {
         lock (_gate)
         {
-            _expected.Add(key);
+            _expected[key] = _expected.GetValueOrDefault(key) + 1;
         }
     }
 
-    /// <summary>Live traffic of <paramref name="key"/> waits behind its catch-up: that catch-up goes before the others still waiting.</summary>
-    public void Hurry(string key)
+    /// <summary>
+    /// Live traffic of <paramref name="key"/> waits behind its catch-up: that catch-up goes before the others still
+    /// waiting, and so do those of the key still on their way. False when there was nothing to hurry.
+    /// </summary>
+    public bool Hurry(string key)
     {
         lock (_gate)
         {
+            var hurried = false;
             if (_waiting.TryGetValue(key, out var node) && node.List == _queued)
             {
                 _queued.Remove(node);
                 _urgent.AddLast(node);
+                hurried = true;
             }
-            else if (_expected.Contains(key))
+
+            if (_expected.ContainsKey(key))
             {
-                _hurried.Add(key);
+                hurried |= _hurried.Add(key);
             }
+
+            return hurried;
         }
     }
 
@@ -58,8 +69,18 @@ internal sealed class CatchUpSlots
         LinkedListNode<Turn> node;
         lock (_gate)
         {
-            _expected.Remove(key);
-            var urgent = _hurried.Remove(key);
+            var urgent = _hurried.Contains(key);
+            if (_expected.TryGetValue(key, out var expected) && expected > 1)
+            {
+                _expected[key] = expected - 1;
+            }
+            else
+            {
+                // The last one on its way: the mark has done its work.
+                _expected.Remove(key);
+                _hurried.Remove(key);
+            }
+
             if (_taken < _capacity)
             {
                 _taken++;
@@ -105,6 +126,7 @@ internal sealed class CatchUpSlots
             next = _urgent.First ?? _queued.First;
             if (next is null)
             {
+                Debug.Assert(_taken > 0, "a turn given back that was never taken");
                 _taken--;
                 return;
             }

@@ -7,22 +7,31 @@ namespace Bridge.Core.Text.Formatting;
 /// XEP-0393 styling for XMPP. It runs at delivery, on the text the policy has already labelled, and never before
 /// classification, so formatting can never change a label.
 /// </summary>
+/// <remarks>
+/// The converters are built at first use: the HTML sanitiser and the Markdown pipeline
+/// take a few hundred milliseconds of CPU in a cold process, which a start would otherwise spend before its first
+/// message, and a message already in its network's own format (XMPP to XMPP) needs none of them.
+/// </remarks>
 public sealed class MessageFormatter
 {
-    private readonly MarkdownToHtml _markdown;
-    private readonly StylingToHtml _styling;
-    private readonly HtmlToMarkdown _toMarkdown = new();
-    private readonly HtmlToStyling _toStyling = new();
-    private readonly VisibleText _visible = new();
+    private readonly Lazy<SafeHtml> _safe = new(() => new SafeHtml());
+    private readonly Lazy<MarkdownToHtml> _markdown;
+    private readonly Lazy<StylingToHtml> _styling;
+    private readonly Lazy<HtmlToMarkdown> _toMarkdown = new(() => new HtmlToMarkdown());
+    private readonly Lazy<HtmlToStyling> _toStyling = new(() => new HtmlToStyling());
+    private readonly Lazy<VisibleText> _visible = new(() => new VisibleText());
 
     public MessageFormatter()
     {
-        Safe = new SafeHtml();
-        _markdown = new MarkdownToHtml(Safe);
-        _styling = new StylingToHtml(Safe);
+        _markdown = new(() => new MarkdownToHtml(_safe.Value));
+        _styling = new(() => new StylingToHtml(_safe.Value));
     }
 
-    public SafeHtml Safe { get; }
+    public SafeHtml Safe => _safe.Value;
+
+    /// <summary>Whether any converter has been built yet (a message already in its destination's format builds none).</summary>
+    internal bool ConvertersBuilt =>
+        _safe.IsValueCreated || _markdown.IsValueCreated || _styling.IsValueCreated || _toMarkdown.IsValueCreated || _toStyling.IsValueCreated || _visible.IsValueCreated;
 
     /// <summary>
     /// Sanitised HTML for a Matrix <c>formatted_body</c>; null when the text needs none. With a <paramref name="label"/>
@@ -39,11 +48,11 @@ public sealed class MessageFormatter
         var converted = text.Length == 0 ? null
             : format switch
             {
-                TextFormat.Markdown => _markdown.Convert(text),
-                TextFormat.Styling => _styling.Convert(text),
+                TextFormat.Markdown => _markdown.Value.Convert(text),
+                TextFormat.Styling => _styling.Value.Convert(text),
                 _ => null,
             };
-        return converted is null || LabelView.Shows(_visible.Of(converted), label) ? converted : $"[{SafeHtml.Escape(label!)}] {converted}";
+        return converted is null || LabelView.Shows(_visible.Value.Of(converted), label) ? converted : $"[{SafeHtml.Escape(label!)}] {converted}";
     }
 
     /// <summary>Mattermost Markdown: Markdown as it came, else from the HTML, else styling read and rewritten.</summary>
@@ -54,10 +63,10 @@ public sealed class MessageFormatter
             return text;
         }
 
-        var source = html is { Length: > 0 } ? html : format == TextFormat.Styling ? _styling.Convert(text) : null;
+        var source = html is { Length: > 0 } ? html : format == TextFormat.Styling ? _styling.Value.Convert(text) : null;
         return source is null ? text
-            : LabelView.Shows(_visible.Of(source), label) ? _toMarkdown.Convert(source)
-            : $"[{label}] {_toMarkdown.Convert(source)}";
+            : LabelView.Shows(_visible.Value.Of(source), label) ? _toMarkdown.Value.Convert(source)
+            : $"[{label}] {_toMarkdown.Value.Convert(source)}";
     }
 
     /// <summary>XEP-0393 styled text for an XMPP body.</summary>
@@ -68,9 +77,9 @@ public sealed class MessageFormatter
             return text;
         }
 
-        var source = html is { Length: > 0 } ? html : format == TextFormat.Markdown ? _markdown.Convert(text) : null;
+        var source = html is { Length: > 0 } ? html : format == TextFormat.Markdown ? _markdown.Value.Convert(text) : null;
         return source is null ? text
-            : LabelView.Shows(_visible.Of(source), label) ? _toStyling.Convert(source)
-            : $"[{label}] {_toStyling.Convert(source)}";
+            : LabelView.Shows(_visible.Value.Of(source), label) ? _toStyling.Value.Convert(source)
+            : $"[{label}] {_toStyling.Value.Convert(source)}";
     }
 }
