@@ -114,7 +114,10 @@ public sealed class BridgeRouter : IEventSink
     private async Task<IngestOutcome> IngestCoreAsync(BridgeEvent bridgeEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(bridgeEvent);
-        if (!IsLinked(bridgeEvent))
+        // The links are read once and routed with: a link removed while the echo check awaits must not turn an event
+        // into one stored as seen with no decision recorded.
+        var links = LinksOf(bridgeEvent);
+        if (links.Count == 0)
         {
             return IngestOutcome.NotLinked;
         }
@@ -124,7 +127,7 @@ public sealed class BridgeRouter : IEventSink
             return IngestOutcome.Echo;
         }
 
-        var routed = Route(bridgeEvent);
+        var routed = Route(bridgeEvent, links);
         var committing = _time.GetTimestamp();
         var committed = await _store.IngestAsync(routed.Sender, routed.Outbox, routed.Audit, cancellationToken);
         _metrics?.Stage(BridgeTracing.Stages.Commit, routed.Sender.NetworkId, _time.GetElapsedTime(committing));
@@ -153,13 +156,20 @@ public sealed class BridgeRouter : IEventSink
         for (var i = 0; i < events.Count; i++)
         {
             ArgumentNullException.ThrowIfNull(events[i]);
-            if (IsLinked(events[i]))
+            var links = LinksOf(events[i]);
+            if (links.Count == 0)
             {
-                routed.Add((i, Route(events[i])));
+                outcomes[i] = IngestOutcome.NotLinked;
+            }
+            else if (await _store.IsDeliveredNativeIdAsync(events[i].NetworkId, events[i].NativeId, cancellationToken))
+            {
+                // Our own delivery coming back: not routed (no policy work, no decision, no stage timings), as one at a
+                // time. The store checks again inside the batch's transaction.
+                outcomes[i] = IngestOutcome.Echo;
             }
             else
             {
-                outcomes[i] = IngestOutcome.NotLinked;
+                routed.Add((i, Route(events[i], links)));
             }
         }
 
@@ -194,23 +204,23 @@ public sealed class BridgeRouter : IEventSink
         return outcomes;
     }
 
-    private bool IsLinked(BridgeEvent bridgeEvent)
+    /// <summary>The links of the event's channel, read once per event; empty (and logged) when it is in none.</summary>
+    private IReadOnlyList<LinkDefinition> LinksOf(BridgeEvent bridgeEvent)
     {
-        if (_topology.LinksFor(bridgeEvent.Channel).Count > 0)
+        var links = _topology.LinksFor(bridgeEvent.Channel);
+        if (links.Count == 0)
         {
-            return true;
+            _logger.LogDebug(RouterLog.NotLinked, "Event {NativeId} in unlinked channel {Channel} ignored", bridgeEvent.NativeId, bridgeEvent.Channel);
         }
 
-        _logger.LogDebug(RouterLog.NotLinked, "Event {NativeId} in unlinked channel {Channel} ignored", bridgeEvent.NativeId, bridgeEvent.Channel);
-        return false;
+        return links;
     }
 
     /// <summary>One event routed: the policy's decision for every destination, as outbox rows and audit records.</summary>
     private sealed record Routed(BridgeEvent Sender, List<OutboxDraft> Outbox, List<AuditDraft> Audit, List<string> Notices);
 
-    private Routed Route(BridgeEvent bridgeEvent)
+    private Routed Route(BridgeEvent bridgeEvent, IReadOnlyList<LinkDefinition> links)
     {
-        var links = _topology.LinksFor(bridgeEvent.Channel);
         var source = _topology.GetNetwork(bridgeEvent.NetworkId);
         var sender = WithoutMarkersInName(RouteTargets.WithSourceOrganisation(bridgeEvent, source));
 
