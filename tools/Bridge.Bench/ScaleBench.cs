@@ -74,6 +74,17 @@ internal static partial class ScaleBench
                 $"{r.Build,-5} | {Percentiles(r.Reconnect),12} | {(r.Reconnect.Count == 0 ? double.NaN : r.Reconnect[^1]),6:F0}"));
         }
 
+        foreach (var r in results)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"STAGES {r.Build} from the flood's first send until all of it was across (bridge.stage.duration from /metrics; route and commit by source network, the rest by destination)");
+            Console.WriteLine("stage    | network |    n | mean ms | p50 <= ms | p99 <= ms");
+            foreach (var line in r.Fairness.FloodStages)
+            {
+                Console.WriteLine(line);
+            }
+        }
+
         foreach (var (name, path) in daemons)
         {
             Console.WriteLine($"{name} = {path}");
@@ -127,7 +138,7 @@ internal static partial class ScaleBench
         var config = await builder
             .Raw($"admin:\n  listen: {admin}\n")
             // Information from the XMPP connector: its joins are counted. BRIDGE_BENCH_TRACE=1: every Information line.
-            .Raw($"logging:\n  LogLevel:\n    Default: {(Environment.GetEnvironmentVariable("BRIDGE_BENCH_TRACE") == "1" ? "Information" : "Warning")}\n    Bridge.Xmpp: Information")
+            .Raw($"logging:\n  LogLevel:\n    Default: {(Environment.GetEnvironmentVariable("BRIDGE_BENCH_TRACE") == "1" ? "Information" : "Warning")}\n    Bridge.Xmpp: Information{MatrixTrace()}")
             .Raw("limits:\n  senderPerSecond: 0\n  linkPerSecond: 0")
             .WriteAsync(dir.File($"bridge-{tag}.yaml"));
 
@@ -172,7 +183,7 @@ internal static partial class ScaleBench
             var rssAfterMessages = ProcessStats.RssMegabytes(process.Id);
             var warnings = log.Count(l => Warning().IsMatch(l));
             var timeouts = log.Count(l => Timeout().IsMatch(l));
-            var fairness = await FairnessAsync(tag, matrix, matrixRooms, people, mm, channels);
+            var fairness = await FairnessAsync(tag, matrix, matrixRooms, people, mm, channels, http);
             var reconnect = await ReconnectAsync(tag, matrix, matrixRooms, mm, seed, channels);
             await DaemonProcess.StopAsync(process);
 
@@ -189,6 +200,10 @@ internal static partial class ScaleBench
         }
     }
 
+    /// <summary>BRIDGE_BENCH_TRACE_MATRIX=1: the Matrix connector at Debug (one timestamped line per transaction stored).</summary>
+    private static string MatrixTrace() =>
+        Environment.GetEnvironmentVariable("BRIDGE_BENCH_TRACE_MATRIX") == "1" ? "\n    Bridge.Matrix: Debug" : "";
+
     private const int FloodMessages = 1000;
     private const int QuietMessages = 50;
     private static readonly TimeSpan QuietEvery = TimeSpan.FromMilliseconds(100);
@@ -199,11 +214,12 @@ internal static partial class ScaleBench
     /// send on Matrix to when this process first sees it in link 1's Mattermost channel (looked at every few ms).
     /// </summary>
     private static async Task<Fairness> FairnessAsync(string tag, MatrixSandbox matrix, string[] rooms, List<(string UserId, int Link)> people,
-        MattermostSandbox mm, SandboxChannel[] channels)
+        MattermostSandbox mm, SandboxChannel[] channels, HttpClient admin)
     {
         var flooder = people.First(p => p.Link == 0);
         var quiet = people.First(p => p.Link == 1);
         var alone = await QuietDelaysAsync($"alone-{tag}", matrix, rooms[1], quiet.UserId, mm, channels[1].Id);
+        var before = Stages.Parse(await admin.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
         var floodSent = Stopwatch.StartNew();
         for (var i = 0; i < FloodMessages; i++)
         {
@@ -221,7 +237,9 @@ internal static partial class ScaleBench
             floodAcross = mm.GetPosts(channels[0].Id).Count(p => p.Message.StartsWith($"flood-{tag}-", StringComparison.Ordinal));
         }
 
-        return new Fairness(alone, flooded, sentIn, floodAcrossWhenQuietDone, floodAcross, floodSent.Elapsed.TotalSeconds);
+        var floodSeconds = floodSent.Elapsed.TotalSeconds;
+        var after = Stages.Parse(await admin.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        return new Fairness(alone, flooded, sentIn, floodAcrossWhenQuietDone, floodAcross, floodSeconds, [.. Stages.Difference(before, after)]);
     }
 
     private static Task<List<double>> QuietDelaysAsync(string prefix, MatrixSandbox matrix, string room, string person, MattermostSandbox mm, string channel) =>
@@ -384,5 +402,6 @@ internal static partial class ScaleBench
     private sealed record ScaleRun(string Build, double ReadySeconds, int XmppJoined, int MatrixJoined, int MattermostJoined, int Warnings, int Timeouts,
         double RssAfterJoin, int DeliveredMattermost, int DeliveredXmpp, double DeliverySeconds, double RssAfterMessages, Fairness Fairness, List<double> Reconnect);
 
-    private sealed record Fairness(List<double> Alone, List<double> Flooded, double FloodSentSeconds, int FloodAcrossWhenQuietDone, int FloodAcross, double FloodSeconds);
+    private sealed record Fairness(List<double> Alone, List<double> Flooded, double FloodSentSeconds, int FloodAcrossWhenQuietDone, int FloodAcross, double FloodSeconds,
+        List<string> FloodStages);
 }

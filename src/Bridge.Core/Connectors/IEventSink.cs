@@ -9,6 +9,23 @@ namespace Bridge.Core.Connectors;
 public interface IEventSink
 {
     Task<IngestOutcome> IngestAsync(BridgeEvent bridgeEvent, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Several events of one source batch, in order, each as <see cref="IngestAsync"/> would take it; returns once all of
+    /// them are durable. The core's router stores the whole batch in one transaction (all or nothing); this default takes
+    /// them one at a time, which is safe too: a source that retries after a failure finds the stored ones duplicates.
+    /// </summary>
+    async Task<IReadOnlyList<IngestOutcome>> IngestBatchAsync(IReadOnlyList<BridgeEvent> events, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var outcomes = new IngestOutcome[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            outcomes[i] = await IngestAsync(events[i], cancellationToken);
+        }
+
+        return outcomes;
+    }
 }
 
 public enum IngestOutcome

@@ -98,23 +98,27 @@ public sealed class BridgeRouter : IEventSink
         span?.SetTag("bridge.kind", bridgeEvent.Kind.ToString());
         var outcome = await IngestCoreAsync(bridgeEvent, cancellationToken);
         span?.SetTag("bridge.outcome", outcome.ToString());
-        _metrics?.Ingested(bridgeEvent.NetworkId, outcome switch
+        CountIngested(bridgeEvent.NetworkId, outcome);
+        return outcome;
+    }
+
+    private void CountIngested(string network, IngestOutcome outcome) =>
+        _metrics?.Ingested(network, outcome switch
         {
             IngestOutcome.Accepted => "accepted",
             IngestOutcome.Duplicate => "duplicate",
             IngestOutcome.Echo => "echo",
             _ => "not_linked",
         });
-        return outcome;
-    }
 
     private async Task<IngestOutcome> IngestCoreAsync(BridgeEvent bridgeEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(bridgeEvent);
-        var links = _topology.LinksFor(bridgeEvent.Channel);
+        // The links are read once and routed with: a link removed while the echo check awaits must not turn an event
+        // into one stored as seen with no decision recorded.
+        var links = LinksOf(bridgeEvent);
         if (links.Count == 0)
         {
-            _logger.LogDebug(RouterLog.NotLinked, "Event {NativeId} in unlinked channel {Channel} ignored", bridgeEvent.NativeId, bridgeEvent.Channel);
             return IngestOutcome.NotLinked;
         }
 
@@ -123,6 +127,100 @@ public sealed class BridgeRouter : IEventSink
             return IngestOutcome.Echo;
         }
 
+        var routed = Route(bridgeEvent, links);
+        var committing = _time.GetTimestamp();
+        var committed = await _store.IngestAsync(routed.Sender, routed.Outbox, routed.Audit, cancellationToken);
+        _metrics?.Stage(BridgeTracing.Stages.Commit, routed.Sender.NetworkId, _time.GetElapsedTime(committing));
+        if (!committed)
+        {
+            return IngestOutcome.Duplicate;
+        }
+
+        AfterCommit(routed);
+        return IngestOutcome.Accepted;
+    }
+
+    /// <summary>
+    /// The events of one source batch (a Matrix appservice transaction) in ONE store transaction: each is routed and
+    /// decided for every destination exactly as <see cref="IngestAsync"/> does, in order, so their outbox rows and audit
+    /// records follow each other as if ingested one by one; echoes and duplicates (in the store or earlier in the batch)
+    /// write nothing. Returns once the whole batch is durable; when it throws, none of it is stored.
+    /// </summary>
+    public async Task<IReadOnlyList<IngestOutcome>> IngestBatchAsync(IReadOnlyList<BridgeEvent> events, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        using var span = BridgeTracing.Source.StartActivity("bridge.ingest", ActivityKind.Consumer);
+        span?.SetTag("bridge.batch", events.Count);
+        var outcomes = new IngestOutcome[events.Count];
+        var routed = new List<(int Index, Routed Event)>(events.Count);
+        for (var i = 0; i < events.Count; i++)
+        {
+            ArgumentNullException.ThrowIfNull(events[i]);
+            var links = LinksOf(events[i]);
+            if (links.Count == 0)
+            {
+                outcomes[i] = IngestOutcome.NotLinked;
+            }
+            else if (await _store.IsDeliveredNativeIdAsync(events[i].NetworkId, events[i].NativeId, cancellationToken))
+            {
+                // Our own delivery coming back: not routed (no policy work, no decision, no stage timings), as one at a
+                // time. The store checks again inside the batch's transaction.
+                outcomes[i] = IngestOutcome.Echo;
+            }
+            else
+            {
+                routed.Add((i, Route(events[i], links)));
+            }
+        }
+
+        if (routed.Count > 0)
+        {
+            var committing = _time.GetTimestamp();
+            var stored = await _store.IngestBatchAsync([.. routed.Select(r => new IngestDraft(r.Event.Sender, r.Event.Outbox, r.Event.Audit))], cancellationToken);
+            var took = _time.GetElapsedTime(committing);
+            for (var j = 0; j < routed.Count; j++)
+            {
+                var (index, e) = routed[j];
+                // Each event waited for the batch's one commit: that is its commit stage.
+                _metrics?.Stage(BridgeTracing.Stages.Commit, e.Sender.NetworkId, took);
+                outcomes[index] = stored[j] switch
+                {
+                    IngestStored.Stored => IngestOutcome.Accepted,
+                    IngestStored.Echo => IngestOutcome.Echo,
+                    _ => IngestOutcome.Duplicate,
+                };
+                if (outcomes[index] == IngestOutcome.Accepted)
+                {
+                    AfterCommit(e);
+                }
+            }
+        }
+
+        for (var i = 0; i < events.Count; i++)
+        {
+            CountIngested(events[i].NetworkId, outcomes[i]);
+        }
+
+        return outcomes;
+    }
+
+    /// <summary>The links of the event's channel, read once per event; empty (and logged) when it is in none.</summary>
+    private IReadOnlyList<LinkDefinition> LinksOf(BridgeEvent bridgeEvent)
+    {
+        var links = _topology.LinksFor(bridgeEvent.Channel);
+        if (links.Count == 0)
+        {
+            _logger.LogDebug(RouterLog.NotLinked, "Event {NativeId} in unlinked channel {Channel} ignored", bridgeEvent.NativeId, bridgeEvent.Channel);
+        }
+
+        return links;
+    }
+
+    /// <summary>One event routed: the policy's decision for every destination, as outbox rows and audit records.</summary>
+    private sealed record Routed(BridgeEvent Sender, List<OutboxDraft> Outbox, List<AuditDraft> Audit, List<string> Notices);
+
+    private Routed Route(BridgeEvent bridgeEvent, IReadOnlyList<LinkDefinition> links)
+    {
         var source = _topology.GetNetwork(bridgeEvent.NetworkId);
         var sender = WithoutMarkersInName(RouteTargets.WithSourceOrganisation(bridgeEvent, source));
 
@@ -190,20 +288,20 @@ public sealed class BridgeRouter : IEventSink
             }
         }
 
-        var committing = _time.GetTimestamp();
-        _metrics?.Stage(BridgeTracing.Stages.Route, sender.NetworkId, _time.GetElapsedTime(routing, committing));
-        var committed = await _store.IngestAsync(sender, outbox, audit, cancellationToken);
-        _metrics?.Stage(BridgeTracing.Stages.Commit, sender.NetworkId, _time.GetElapsedTime(committing));
-        if (!committed)
-        {
-            return IngestOutcome.Duplicate;
-        }
+        _metrics?.Stage(BridgeTracing.Stages.Route, sender.NetworkId, _time.GetElapsedTime(routing));
+        return new Routed(sender, outbox, audit, notices);
+    }
 
-        foreach (var network in outbox.Select(o => o.Destination.NetworkId).Distinct(StringComparer.Ordinal))
+    /// <summary>Once durable: the destinations' workers woken, the sender told of the policy's notices.</summary>
+    private void AfterCommit(Routed routed)
+    {
+        var sender = routed.Sender;
+        foreach (var network in routed.Outbox.Select(o => o.Destination.NetworkId).Distinct(StringComparer.Ordinal))
         {
             _signals.Signal(network);
         }
 
+        var notices = routed.Notices;
         if (notices.Count > 0)
         {
             var window = (_policy as INoticeSettingsSource)?.NoticeSettings.Window ?? NoticeSettings.Default.Window;
@@ -217,8 +315,6 @@ public sealed class BridgeRouter : IEventSink
                     sender.Sender.UserId, sender.NetworkId, window);
             }
         }
-
-        return IngestOutcome.Accepted;
     }
 
     /// <summary>An edit blocked because its label is above the destination's clearance.</summary>

@@ -17,6 +17,15 @@ public interface IBridgeStore : IConnectorStateStore, Reactions.IReactionStore, 
     /// </summary>
     Task<bool> IngestAsync(BridgeEvent origin, IReadOnlyList<OutboxDraft> outbox, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// One transaction for a whole batch (e.g. one Matrix appservice transaction): each item in order as
+    /// <see cref="IngestAsync"/> would store it, except that an item the bridge itself delivered (an echo, as
+    /// <see cref="IsDeliveredNativeIdAsync"/>) and an item whose (network, native id) was seen before, in the store or
+    /// earlier in the batch, write nothing. The audit records of the stored items follow each other in item order.
+    /// All or nothing: when it throws, nothing of the batch is stored.
+    /// </summary>
+    Task<IReadOnlyList<IngestStored>> IngestBatchAsync(IReadOnlyList<IngestDraft> items, CancellationToken cancellationToken);
+
     /// <summary>Pending rows toward one network, oldest first, skipping channels in <paramref name="excludeChannels"/>.</summary>
     Task<IReadOnlyList<OutboxItem>> GetPendingAsync(string networkId, IReadOnlyCollection<string> excludeChannels, int limit, CancellationToken cancellationToken);
 
@@ -65,6 +74,22 @@ public interface IBridgeStore : IConnectorStateStore, Reactions.IReactionStore, 
     Task AppendAuditAsync(IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<AuditRecord>> ReadAuditAsync(long afterSequence, DateTimeOffset? since, int limit, CancellationToken cancellationToken);
+}
+
+/// <summary>One event of <see cref="IBridgeStore.IngestBatchAsync"/>: what <see cref="IBridgeStore.IngestAsync"/> takes.</summary>
+public sealed record IngestDraft(BridgeEvent Origin, IReadOnlyList<OutboxDraft> Outbox, IReadOnlyList<AuditDraft> Audit);
+
+/// <summary>What <see cref="IBridgeStore.IngestBatchAsync"/> did with one item.</summary>
+public enum IngestStored
+{
+    /// <summary>Stored with its outbox rows and audit records.</summary>
+    Stored,
+
+    /// <summary>Its (network, native id) was seen before: nothing written.</summary>
+    Duplicate,
+
+    /// <summary>The bridge itself delivered it on that network: nothing written.</summary>
+    Echo,
 }
 
 /// <summary>Where one decided delivery stands: its link, destination and outbox state.</summary>

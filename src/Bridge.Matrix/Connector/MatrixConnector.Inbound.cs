@@ -41,14 +41,20 @@ public sealed partial class MatrixConnector
                 return;
             }
 
+            // The transaction's events are ingested together, in one store transaction (a commit per event made every
+            // room's events queue behind a busy room's commits); the batch is flushed early before an event whose
+            // handling depends on the earlier ones being stored. Exceptions propagate: the transaction is then answered
+            // 500 and retried by the homeserver, and the batch that failed stored nothing.
+            var batch = new List<BridgeEvent>();
             foreach (var node in events)
             {
                 if (node is JsonObject ev)
                 {
-                    await HandleEventAsync(ev, ct);
+                    await HandleEventAsync(ev, batch, ct);
                 }
             }
 
+            await FlushAsync(batch, ct);
             HandleEphemeral(ephemeral);
 
             var stamp = _context.Time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
@@ -87,7 +93,7 @@ public sealed partial class MatrixConnector
         }
     }
 
-    private async Task HandleEventAsync(JsonObject ev, CancellationToken ct)
+    private async Task HandleEventAsync(JsonObject ev, List<BridgeEvent> batch, CancellationToken ct)
     {
         var type = Str(ev, "type");
         var roomId = Str(ev, "room_id");
@@ -102,6 +108,8 @@ public sealed partial class MatrixConnector
         var directRoom = IsDirectRoom(roomId) || IsClosedDirectRoom(roomId);
         if (type == "m.room.member")
         {
+            // Membership opens and closes DM portals and writes state: everything before it is stored first.
+            await FlushAsync(batch, ct);
             HandleMember(ev, roomId);
             if (directRoom)
             {
@@ -148,26 +156,50 @@ public sealed partial class MatrixConnector
 
         bridgeEvent = await WithMentionsAsync(bridgeEvent, ev, ct);
 
-        if (bridgeEvent.Kind == BridgeEventKind.Delete && bridgeEvent.TargetNativeId is { } redacted
-            && await _context.Reactions.FindReactionAsync(NetworkId, redacted, ct) is { } reaction)
+        if (bridgeEvent.Kind == BridgeEventKind.Delete && bridgeEvent.TargetNativeId is { } redacted)
         {
-            await IngestReactionRemovedAsync(bridgeEvent, reaction, ct);
+            // The redaction may name a reaction of an earlier event of this transaction: that one is stored (and its
+            // reaction kept) first.
+            await FlushAsync(batch, ct);
+            if (await _context.Reactions.FindReactionAsync(NetworkId, redacted, ct) is { } reaction)
+            {
+                await IngestReactionRemovedAsync(bridgeEvent, reaction, ct);
+                return;
+            }
+        }
+
+        batch.Add(bridgeEvent);
+    }
+
+    /// <summary>
+    /// Ingests the pending events in one go (durable when it returns), then what follows each event's ingest, in order:
+    /// thread tails advanced, reactions kept. Throws when the ingest fails (nothing of the batch stored).
+    /// </summary>
+    private async Task FlushAsync(List<BridgeEvent> batch, CancellationToken ct)
+    {
+        if (batch.Count == 0)
+        {
             return;
         }
 
-        // Exceptions propagate: the transaction is then answered 500 and retried by the homeserver.
-        await _context.Sink.IngestAsync(bridgeEvent, ct);
-        if (bridgeEvent is { Kind: BridgeEventKind.Message, ThreadRootNativeId: { } threadRoot })
+        await _context.Sink.IngestBatchAsync(batch, ct);
+        foreach (var bridgeEvent in batch)
         {
-            _threadTails.Advance(threadRoot, bridgeEvent.NativeId);
+            if (bridgeEvent is { Kind: BridgeEventKind.Message, ThreadRootNativeId: { } threadRoot })
+            {
+                _threadTails.Advance(threadRoot, bridgeEvent.NativeId);
+            }
+
+            if (bridgeEvent is { Kind: BridgeEventKind.Reaction, TargetNativeId: { } target, ReactionKey: { } key })
+            {
+                // Kept so that the redaction that takes it back (it names only this event) is known as a reaction removal.
+                var owner = new ReactionOwner(NetworkId, target, bridgeEvent.Sender.UserId);
+                var set = await _context.Reactions.GetReactionsAsync(owner, ct);
+                await _context.Reactions.PutReactionsAsync(owner, set.With(key, bridgeEvent.NativeId, bridgeEvent.Timestamp), ct);
+            }
         }
-        if (bridgeEvent is { Kind: BridgeEventKind.Reaction, TargetNativeId: { } target, ReactionKey: { } key })
-        {
-            // Kept so that the redaction that takes it back (it names only this event) is known as a reaction removal.
-            var owner = new ReactionOwner(NetworkId, target, sender);
-            var set = await _context.Reactions.GetReactionsAsync(owner, ct);
-            await _context.Reactions.PutReactionsAsync(owner, set.With(key, bridgeEvent.NativeId, bridgeEvent.Timestamp), ct);
-        }
+
+        batch.Clear();
     }
 
     /// <summary>

@@ -57,7 +57,8 @@ internal sealed class BridgeHarness : IAsyncDisposable
     public RecordingTyping Typing { get; private init; } = new();
 
     public static async Task<BridgeHarness> StartAsync(bool legacyHomeserver = false, Action<MatrixSandboxOptions>? sandboxOptions = null,
-        Action<MatrixOptions>? connectorOptions = null, Action<AppserviceRegistration>? registration = null, IServiceProvider? services = null)
+        Action<MatrixOptions>? connectorOptions = null, Action<AppserviceRegistration>? registration = null, IServiceProvider? services = null,
+        IEventSink? core = null)
     {
         var options = new MatrixSandboxOptions
         {
@@ -76,7 +77,7 @@ internal sealed class BridgeHarness : IAsyncDisposable
         var sink = new RecordingSink();
         var state = new InMemoryStateStore();
         var typing = new RecordingTyping();
-        var connector = CreateConnector(sandbox.BaseUrl, sink, state, configure: connectorOptions, typing: typing, services: services);
+        var connector = CreateConnector(sandbox.BaseUrl, core ?? sink, state, configure: connectorOptions, typing: typing, services: services);
         await connector.StartAsync(CancellationToken.None);
         var reg = Registration(connector.ListenUrl!);
         registration?.Invoke(reg);
@@ -86,12 +87,15 @@ internal sealed class BridgeHarness : IAsyncDisposable
         return new BridgeHarness(sandbox, connector, sink, state, alice, roomId) { Typing = typing };
     }
 
-    public static MatrixConnector CreateConnector(Uri homeserver, RecordingSink sink, InMemoryStateStore state, string listen = "http://127.0.0.1:0",
+    /// <summary>The harness's one link: <c>#ops:localhost</c> on Matrix with a MUC on XMPP.</summary>
+    public static BridgeTopology Topology() => new(
+        [new NetworkDefinition { Id = Network, Kind = NetworkKind.Matrix }, new NetworkDefinition { Id = "xmpp", Kind = NetworkKind.Xmpp }],
+        [new LinkDefinition { Id = "ops", Endpoints = [new ChannelRef(Network, Channel), new ChannelRef("xmpp", "ops@conference.example.org")] }]);
+
+    public static MatrixConnector CreateConnector(Uri homeserver, IEventSink sink, InMemoryStateStore state, string listen = "http://127.0.0.1:0",
         Action<MatrixOptions>? configure = null, Bridge.Core.Typing.ITypingSink? typing = null, IServiceProvider? services = null)
     {
-        var topology = new BridgeTopology(
-            [new NetworkDefinition { Id = Network, Kind = NetworkKind.Matrix }, new NetworkDefinition { Id = "xmpp", Kind = NetworkKind.Xmpp }],
-            [new LinkDefinition { Id = "ops", Endpoints = [new ChannelRef(Network, Channel), new ChannelRef("xmpp", "ops@conference.example.org")] }]);
+        var topology = Topology();
         // The core's media path over this connector alone: files whose source is this network are read back through it.
         var registry = new ConnectorRegistry();
         var context = new ConnectorContext

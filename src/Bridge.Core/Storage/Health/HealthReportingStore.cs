@@ -35,6 +35,9 @@ public sealed class HealthReportingStore(IBridgeStore inner, StoreHealth health)
     public Task<bool> IngestAsync(BridgeEvent origin, IReadOnlyList<OutboxDraft> outbox, IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken) =>
         Write(() => inner.IngestAsync(origin, outbox, audit, cancellationToken), cancellationToken);
 
+    public Task<IReadOnlyList<IngestStored>> IngestBatchAsync(IReadOnlyList<IngestDraft> items, CancellationToken cancellationToken) =>
+        Write(() => inner.IngestBatchAsync(items, cancellationToken), cancellationToken);
+
     public Task<IReadOnlyList<OutboxItem>> GetPendingAsync(string networkId, IReadOnlyCollection<string> excludeChannels, int limit, CancellationToken cancellationToken) =>
         inner.GetPendingAsync(networkId, excludeChannels, limit, cancellationToken);
 

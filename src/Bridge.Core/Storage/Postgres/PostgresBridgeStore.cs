@@ -148,26 +148,124 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
             }
         }
 
-        var head = await WriteLockedAsync(conn, tx, batch =>
-        {
-            if (origin.Kind == BridgeEventKind.Message)
-            {
-                batch.BatchCommands.Add(MapInsert(origin.NetworkId, origin.NativeId, origin.NetworkId, origin.ChannelId, origin.NativeId, true));
-            }
-
-            foreach (var draft in outbox)
-            {
-                batch.BatchCommands.Add(Command(
-                    "INSERT INTO outbox(link_id, origin_network, origin_native_id, dest_network, dest_channel, payload, label, state, attempts, not_before, created_at, updated_at) " +
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, 0, $8, $8)",
-                    Text(draft.LinkId), Text(origin.NetworkId), Text(origin.NativeId), Text(draft.Destination.NetworkId),
-                    Text(draft.Destination.ChannelId), Text(EventJson.Serialize(draft.Event)), Text(draft.Label), Int64(now)));
-            }
-        }, cancellationToken);
-
+        var head = await WriteLockedAsync(conn, tx, batch => AddOriginWrites(batch, origin, outbox, now), cancellationToken);
         await InsertAuditAsync(conn, tx, audit, head, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return true;
+    }
+
+    public Task<IReadOnlyList<IngestStored>> IngestBatchAsync(IReadOnlyList<IngestDraft> items, CancellationToken cancellationToken) =>
+        FencedAsync(() => IngestBatchCoreAsync(items, cancellationToken));
+
+    private async Task<IReadOnlyList<IngestStored>> IngestBatchCoreAsync(IReadOnlyList<IngestDraft> items, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var results = new IngestStored[items.Count];
+        if (items.Count == 0)
+        {
+            return results;
+        }
+
+        foreach (var item in items)
+        {
+            ArgumentNullException.ThrowIfNull(item.Origin);
+            ArgumentNullException.ThrowIfNull(item.Outbox);
+            ArgumentNullException.ThrowIfNull(item.Audit);
+        }
+
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var conn = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await conn.BeginTransactionAsync(cancellationToken);
+
+        // Echoes (ids the bridge itself delivered), all in one query.
+        var echoes = new HashSet<(string, string)>();
+        await using (var echo = new NpgsqlCommand(
+            "SELECT network_id, native_id FROM delivered_ids WHERE (network_id, native_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))", conn, tx))
+        {
+            echo.Parameters.Add(new NpgsqlParameter { Value = items.Select(i => i.Origin.NetworkId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            echo.Parameters.Add(new NpgsqlParameter { Value = items.Select(i => i.Origin.NativeId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            await using var r = await echo.ExecuteReaderAsync(cancellationToken);
+            while (await r.ReadAsync(cancellationToken))
+            {
+                echoes.Add((r.GetString(0), r.GetString(1)));
+            }
+        }
+
+        // Dedupe first and without the write lock, as a single ingest does; in item order, so a repeat within the
+        // batch conflicts with the earlier row of this same transaction.
+        var inbound = new List<(int Index, NpgsqlBatchCommand Command)>();
+        await using (var seen = new NpgsqlBatch(conn, tx))
+        {
+            for (var i = 0; i < items.Count; i++)
+            {
+                var origin = items[i].Origin;
+                if (echoes.Contains((origin.NetworkId, origin.NativeId)))
+                {
+                    results[i] = IngestStored.Echo;
+                    continue;
+                }
+
+                var insert = Command("INSERT INTO inbound(network_id, native_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    Text(origin.NetworkId), Text(origin.NativeId), Int64(now));
+                seen.BatchCommands.Add(insert);
+                inbound.Add((i, insert));
+            }
+
+            if (inbound.Count > 0)
+            {
+                await seen.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        var audit = new List<AuditDraft>();
+        var stored = new List<IngestDraft>();
+        foreach (var (index, insert) in inbound)
+        {
+            if (insert.RecordsAffected == 0)
+            {
+                results[index] = IngestStored.Duplicate;
+                continue;
+            }
+
+            results[index] = IngestStored.Stored;
+            stored.Add(items[index]);
+            audit.AddRange(items[index].Audit);
+        }
+
+        if (stored.Count == 0)
+        {
+            await tx.RollbackAsync(cancellationToken);
+            return results;
+        }
+
+        var head = await WriteLockedAsync(conn, tx, batch =>
+        {
+            foreach (var item in stored)
+            {
+                AddOriginWrites(batch, item.Origin, item.Outbox, now);
+            }
+        }, cancellationToken);
+        await InsertAuditAsync(conn, tx, audit, head, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return results;
+    }
+
+    /// <summary>The origin in the message map (a message) and its outbox rows, in order.</summary>
+    private static void AddOriginWrites(NpgsqlBatch batch, BridgeEvent origin, IReadOnlyList<OutboxDraft> outbox, long now)
+    {
+        if (origin.Kind == BridgeEventKind.Message)
+        {
+            batch.BatchCommands.Add(MapInsert(origin.NetworkId, origin.NativeId, origin.NetworkId, origin.ChannelId, origin.NativeId, true));
+        }
+
+        foreach (var draft in outbox)
+        {
+            batch.BatchCommands.Add(Command(
+                "INSERT INTO outbox(link_id, origin_network, origin_native_id, dest_network, dest_channel, payload, label, state, attempts, not_before, created_at, updated_at) " +
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, 0, $8, $8)",
+                Text(draft.LinkId), Text(origin.NetworkId), Text(origin.NativeId), Text(draft.Destination.NetworkId),
+                Text(draft.Destination.ChannelId), Text(EventJson.Serialize(draft.Event)), Text(draft.Label), Int64(now)));
+        }
     }
 
     public async Task<IReadOnlyList<OutboxItem>> GetPendingAsync(string networkId, IReadOnlyCollection<string> excludeChannels, int limit, CancellationToken cancellationToken)

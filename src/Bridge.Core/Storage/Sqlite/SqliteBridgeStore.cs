@@ -108,36 +108,12 @@ public sealed partial class SqliteBridgeStore : IBridgeStore, IAdminStore
         {
             using var tx = _connection.BeginTransaction();
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            var seen = Prepared("INSERT OR IGNORE INTO inbound(network_id, native_id, received_at) VALUES ($n, $id, $t);", tx);
-            seen.Parameters.AddWithValue("$n", origin.NetworkId);
-            seen.Parameters.AddWithValue("$id", origin.NativeId);
-            seen.Parameters.AddWithValue("$t", now);
-            if (await seen.ExecuteNonQueryAsync(cancellationToken) == 0)
+            if (!await InsertInboundAsync(tx, origin, now, cancellationToken))
             {
                 return false;
             }
 
-            if (origin.Kind == BridgeEventKind.Message)
-            {
-                await InsertMapAsync(tx, origin.NetworkId, origin.NativeId, origin.NetworkId, origin.ChannelId, origin.NativeId, true, cancellationToken);
-            }
-
-            foreach (var draft in outbox)
-            {
-                var cmd = Prepared(
-                    "INSERT INTO outbox(link_id, origin_network, origin_native_id, dest_network, dest_channel, payload, label, state, attempts, not_before, created_at, updated_at) " +
-                    "VALUES ($l, $on, $oid, $dn, $dc, $p, $lab, 0, 0, 0, $t, $t);", tx);
-                cmd.Parameters.AddWithValue("$l", draft.LinkId);
-                cmd.Parameters.AddWithValue("$on", origin.NetworkId);
-                cmd.Parameters.AddWithValue("$oid", origin.NativeId);
-                cmd.Parameters.AddWithValue("$dn", draft.Destination.NetworkId);
-                cmd.Parameters.AddWithValue("$dc", draft.Destination.ChannelId);
-                cmd.Parameters.AddWithValue("$p", EventJson.Serialize(draft.Event));
-                cmd.Parameters.AddWithValue("$lab", (object?)draft.Label ?? DBNull.Value);
-                cmd.Parameters.AddWithValue("$t", now);
-                await cmd.ExecuteNonQueryAsync(cancellationToken);
-            }
-
+            await InsertOriginAsync(tx, origin, outbox, now, cancellationToken);
             var head = await AppendAuditCoreAsync(tx, audit, cancellationToken);
             await CommitAsync(tx, head, cancellationToken);
             return true;
@@ -145,6 +121,96 @@ public sealed partial class SqliteBridgeStore : IBridgeStore, IAdminStore
         finally
         {
             _gate.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<IngestStored>> IngestBatchAsync(IReadOnlyList<IngestDraft> items, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var results = new IngestStored[items.Count];
+        if (items.Count == 0)
+        {
+            return results;
+        }
+
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            // One transaction and one commit for the batch: a commit per event made a busy room's events queue
+            // behind each other's commits, and every room's events behind them.
+            using var tx = _connection.BeginTransaction();
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var audit = new List<AuditDraft>();
+            var stored = false;
+            for (var i = 0; i < items.Count; i++)
+            {
+                var item = items[i];
+                ArgumentNullException.ThrowIfNull(item.Origin);
+                if (await IsDeliveredCoreAsync(tx, item.Origin.NetworkId, item.Origin.NativeId, cancellationToken))
+                {
+                    results[i] = IngestStored.Echo;
+                    continue;
+                }
+
+                if (!await InsertInboundAsync(tx, item.Origin, now, cancellationToken))
+                {
+                    results[i] = IngestStored.Duplicate;
+                    continue;
+                }
+
+                await InsertOriginAsync(tx, item.Origin, item.Outbox, now, cancellationToken);
+                audit.AddRange(item.Audit);
+                results[i] = IngestStored.Stored;
+                stored = true;
+            }
+
+            if (!stored)
+            {
+                return results; // nothing written: the transaction is rolled back on dispose
+            }
+
+            var head = await AppendAuditCoreAsync(tx, audit, cancellationToken);
+            await CommitAsync(tx, head, cancellationToken);
+            return results;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Records (network, native id) as seen; false when it was seen before (in the store or earlier in <paramref name="tx"/>).</summary>
+    private async Task<bool> InsertInboundAsync(SqliteTransaction tx, BridgeEvent origin, long now, CancellationToken cancellationToken)
+    {
+        var seen = Prepared("INSERT OR IGNORE INTO inbound(network_id, native_id, received_at) VALUES ($n, $id, $t);", tx);
+        seen.Parameters.AddWithValue("$n", origin.NetworkId);
+        seen.Parameters.AddWithValue("$id", origin.NativeId);
+        seen.Parameters.AddWithValue("$t", now);
+        return await seen.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    /// <summary>The origin in the message map (a message) and its outbox rows.</summary>
+    private async Task InsertOriginAsync(SqliteTransaction tx, BridgeEvent origin, IReadOnlyList<OutboxDraft> outbox, long now, CancellationToken cancellationToken)
+    {
+        if (origin.Kind == BridgeEventKind.Message)
+        {
+            await InsertMapAsync(tx, origin.NetworkId, origin.NativeId, origin.NetworkId, origin.ChannelId, origin.NativeId, true, cancellationToken);
+        }
+
+        foreach (var draft in outbox)
+        {
+            var cmd = Prepared(
+                "INSERT INTO outbox(link_id, origin_network, origin_native_id, dest_network, dest_channel, payload, label, state, attempts, not_before, created_at, updated_at) " +
+                "VALUES ($l, $on, $oid, $dn, $dc, $p, $lab, 0, 0, 0, $t, $t);", tx);
+            cmd.Parameters.AddWithValue("$l", draft.LinkId);
+            cmd.Parameters.AddWithValue("$on", origin.NetworkId);
+            cmd.Parameters.AddWithValue("$oid", origin.NativeId);
+            cmd.Parameters.AddWithValue("$dn", draft.Destination.NetworkId);
+            cmd.Parameters.AddWithValue("$dc", draft.Destination.ChannelId);
+            cmd.Parameters.AddWithValue("$p", EventJson.Serialize(draft.Event));
+            cmd.Parameters.AddWithValue("$lab", (object?)draft.Label ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$t", now);
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
         }
     }
 
@@ -397,15 +463,20 @@ public sealed partial class SqliteBridgeStore : IBridgeStore, IAdminStore
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            var cmd = Prepared("SELECT 1 FROM delivered_ids WHERE network_id = $n AND native_id = $id;", null);
-            cmd.Parameters.AddWithValue("$n", networkId);
-            cmd.Parameters.AddWithValue("$id", nativeId);
-            return await cmd.ExecuteScalarAsync(cancellationToken) is not null;
+            return await IsDeliveredCoreAsync(null, networkId, nativeId, cancellationToken);
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    private async Task<bool> IsDeliveredCoreAsync(SqliteTransaction? tx, string networkId, string nativeId, CancellationToken cancellationToken)
+    {
+        var cmd = Prepared("SELECT 1 FROM delivered_ids WHERE network_id = $n AND native_id = $id;", tx);
+        cmd.Parameters.AddWithValue("$n", networkId);
+        cmd.Parameters.AddWithValue("$id", nativeId);
+        return await cmd.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
     public async Task AppendAuditAsync(IReadOnlyList<AuditDraft> audit, CancellationToken cancellationToken)
