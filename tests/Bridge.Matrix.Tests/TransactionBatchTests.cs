@@ -28,6 +28,25 @@ public sealed class TransactionBatchTests
     }
 
     [Fact]
+    public async Task A_member_event_in_the_middle_of_a_transaction_stores_what_came_before_it_first()
+    {
+        await using var h = await BridgeHarness.StartAsync();
+        await BridgeHarness.WaitUntilAsync(() => h.Sandbox.GetPendingEventCount("bridge") == 0);
+        var batchesBefore = h.Sink.Batches.Count;
+        var join = Event("$j1", "m.room.member", new JsonObject { ["membership"] = "join", ["displayname"] = "Carol" });
+        join["sender"] = "@carol:localhost";
+        join["state_key"] = "@carol:localhost";
+
+        var txn = Txn(h.RoomId, Message("$p1", "before"), Message("$p2", "before too"), join, Message("$p3", "after"));
+        Assert.Equal(200, (await h.PutTransactionAsync("/_matrix/app/v1/transactions/mj1", txn)).Status);
+
+        // Membership can open or close a DM portal and writes state: the two messages before it are stored (one batch)
+        // before it is handled, the one after it in a batch of its own.
+        Assert.Equal([2, 1], h.Sink.Batches.Skip(batchesBefore));
+        Assert.Equal(["before", "before too", "after"], h.Sink.Accepted.Where(e => e.NativeId.StartsWith("$p", StringComparison.Ordinal)).Select(e => e.Text));
+    }
+
+    [Fact]
     public async Task A_redaction_of_a_reaction_earlier_in_the_same_transaction_takes_the_reaction_back()
     {
         await using var h = await BridgeHarness.StartAsync();
