@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Xml.Linq;
 using Bridge.Core.Media;
 using Bridge.Core.Model;
@@ -42,6 +43,11 @@ internal sealed partial class XmppConnector
 
         public bool IsNone => Base64.Length == 0;
     }
+
+    /// <summary>What the connector keeps in the state store as JSON (default options), generated at build time.</summary>
+    [JsonSerializable(typeof(PuppetPhoto))]
+    [JsonSerializable(typeof(PersonRef))]
+    private sealed partial class StateJson : JsonSerializerContext;
 
     /// <summary>Called for every occupant presence: remembers the advertised hash (an empty photo: no picture).</summary>
     private void TrackPhoto(RoomState room, string nick, XElement presence, bool unavailable)
@@ -152,7 +158,7 @@ internal sealed partial class XmppConnector
                 // it speaks there) and serves a vCard without one.
                 photo = PuppetPhoto.None;
                 _puppetPhotos[puppet] = photo;
-                await _context.State.SetAsync(_stateScope, AvatarKeyPrefix + puppet, JsonSerializer.Serialize(photo), cancellationToken);
+                await _context.State.SetAsync(_stateScope, AvatarKeyPrefix + puppet, JsonSerializer.Serialize(photo, StateJson.Default.PuppetPhoto), cancellationToken);
             }
         }
         else if (photo?.AvatarKey != avatar.Key)
@@ -164,7 +170,7 @@ internal sealed partial class XmppConnector
             }
             photo = new PuppetPhoto(avatar.Key, Convert.ToHexStringLower(SHA1.HashData(image.Bytes)), image.ContentType, Convert.ToBase64String(image.Bytes));
             _puppetPhotos[puppet] = photo;
-            await _context.State.SetAsync(_stateScope, AvatarKeyPrefix + puppet, JsonSerializer.Serialize(photo), cancellationToken);
+            await _context.State.SetAsync(_stateScope, AvatarKeyPrefix + puppet, JsonSerializer.Serialize(photo, StateJson.Default.PuppetPhoto), cancellationToken);
         }
 
         string? nick;
@@ -211,7 +217,7 @@ internal sealed partial class XmppConnector
         }
         try
         {
-            var stored = JsonSerializer.Deserialize<PuppetPhoto>(json);
+            var stored = JsonSerializer.Deserialize(json, StateJson.Default.PuppetPhoto);
             if (stored is not null)
             {
                 _puppetPhotos[puppet] = stored;

@@ -44,7 +44,7 @@ internal sealed partial class XmppConnector : IDirectMessageConnector
         }
 
         var stored = new PersonRef { NetworkId = person.NetworkId, UserId = person.UserId, DisplayName = person.DisplayName };
-        await _context.State.SetAsync(DirectPuppetScope, puppet.BareString.ToLowerInvariant(), JsonSerializer.Serialize(stored), ct);
+        await _context.State.SetAsync(DirectPuppetScope, puppet.BareString.ToLowerInvariant(), JsonSerializer.Serialize(stored, StateJson.Default.PersonRef), ct);
         _directPuppets[puppet.BareString] = stored;
     }
 
@@ -55,7 +55,7 @@ internal sealed partial class XmppConnector : IDirectMessageConnector
             return known;
         }
 
-        return await _context.State.GetAsync(DirectPuppetScope, puppetBare.ToLowerInvariant(), ct) is { } json ? JsonSerializer.Deserialize<PersonRef>(json) : null;
+        return await _context.State.GetAsync(DirectPuppetScope, puppetBare.ToLowerInvariant(), ct) is { } json ? JsonSerializer.Deserialize(json, StateJson.Default.PersonRef) : null;
     }
 
     public async Task<string> OpenDirectAsync(PersonRef local, PersonRef remote, CancellationToken cancellationToken)

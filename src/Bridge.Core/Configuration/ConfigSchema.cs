@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Reflection;
 using Bridge.Core.Connectors;
@@ -13,7 +14,10 @@ namespace Bridge.Core.Configuration;
 /// </summary>
 /// <remarks>
 /// Sections bound to option types are derived from those types by reflection (<see cref="FromType"/>), so a property
-/// added to an options class is a known key at once; sections read by hand are described explicitly.
+/// added to an options class is a known key at once; sections read by hand are described explicitly. The types read are
+/// named where the schema is built (the options type and the options types nested in it), each annotated so that the
+/// trimmer and the Native AOT compiler keep their public properties: nothing is found by following a property's type,
+/// which those tools cannot see, and a nested options type that is not named is an error when the schema is built.
 /// </remarks>
 public abstract class ConfigSchema
 {
@@ -38,12 +42,25 @@ public abstract class ConfigSchema
     /// <summary>A section whose schema depends on its own values (e.g. a network's <c>kind</c>).</summary>
     public static ConfigSchema Dynamic(Func<IConfigurationSection, ConfigSchema> choose) => new DynamicSchema(choose);
 
-    /// <summary>The schema of an options type: its public properties, as the configuration binder would bind them.</summary>
-    public static ConfigSchema FromType(Type type)
+    /// <summary>What the schema reads of an options type: its public properties (kept by trimming and Native AOT).</summary>
+    public const DynamicallyAccessedMemberTypes OptionsMembers = DynamicallyAccessedMemberTypes.PublicProperties;
+
+    /// <summary>
+    /// The schema of an options type: its public properties, as the configuration binder would bind them. Every options
+    /// class its properties hold (directly, or as the items of a list or dictionary) must be in <paramref name="nested"/>;
+    /// one that is not is an <see cref="InvalidOperationException"/> here, never a section that allows anything.
+    /// </summary>
+    public static ConfigSchema FromType([DynamicallyAccessedMembers(OptionsMembers)] Type type, params OptionsType[] nested)
     {
         ArgumentNullException.ThrowIfNull(type);
-        return FromType(type, depth: 0);
+        ArgumentNullException.ThrowIfNull(nested);
+        var known = nested.ToDictionary(n => n.Type);
+        known[type] = OptionsType.Of(type);
+        return FromType(type, known, depth: 0);
     }
+
+    /// <summary>An options type nested in another, for <see cref="FromType"/>.</summary>
+    public static OptionsType Nested([DynamicallyAccessedMembers(OptionsMembers)] Type type) => OptionsType.Of(type);
 
     /// <summary>Checks <paramref name="section"/> and everything under it; every problem names its full key.</summary>
     public IReadOnlyList<ConfigError> Check(IConfigurationSection section)
@@ -143,7 +160,7 @@ public abstract class ConfigSchema
         return d[a.Length, b.Length];
     }
 
-    private static ConfigSchema FromType(Type type, int depth)
+    private static ConfigSchema FromType(Type type, Dictionary<Type, OptionsType> known, int depth)
     {
         if (depth > 16)
         {
@@ -158,16 +175,22 @@ public abstract class ConfigSchema
 
         if (DictionaryValueType(t) is { } valueType)
         {
-            return MapOf(FromType(valueType, depth + 1));
+            return MapOf(FromType(valueType, known, depth + 1));
         }
 
-        if (t != typeof(string) && ElementType(t) is { } element)
+        if (ElementType(t) is { } element)
         {
-            return ListOf(FromType(element, depth + 1));
+            return ListOf(FromType(element, known, depth + 1));
+        }
+
+        if (!known.TryGetValue(t, out var options))
+        {
+            throw new InvalidOperationException(
+                $"options type {t} is not named where the configuration schema is built: pass ConfigSchema.Nested(typeof({t.Name})) to ConfigSchema.FromType");
         }
 
         var keys = new List<(string, ConfigSchema)>();
-        foreach (var p in t.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        foreach (var p in options.Properties)
         {
             if (p.GetMethod is null || p.GetIndexParameters().Length > 0)
             {
@@ -182,7 +205,7 @@ public abstract class ConfigSchema
             }
 
             var name = p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? CamelCase(p.Name);
-            keys.Add((name, FromType(p.PropertyType, depth + 1)));
+            keys.Add((name, FromType(p.PropertyType, known, depth + 1)));
         }
 
         return new SectionSchema(keys);
@@ -192,15 +215,24 @@ public abstract class ConfigSchema
         t.IsPrimitive || t.IsEnum || t == typeof(string) || t == typeof(decimal) || t == typeof(TimeSpan) || t == typeof(DateTimeOffset) ||
         t == typeof(DateTime) || t == typeof(Guid) || t == typeof(Uri) || t == typeof(object);
 
+    // Collections are recognised by their generic definition (no reflection over a type's interfaces, which trimming
+    // may remove): the ones the configuration binder fills. Any other collection is refused when the schema is built.
+    private static readonly Type[] Dictionaries = [typeof(Dictionary<,>), typeof(IDictionary<,>), typeof(IReadOnlyDictionary<,>), typeof(SortedDictionary<,>)];
+
+    private static readonly Type[] Lists =
+    [
+        typeof(List<>), typeof(IList<>), typeof(IReadOnlyList<>), typeof(ICollection<>), typeof(IReadOnlyCollection<>), typeof(IEnumerable<>),
+        typeof(HashSet<>), typeof(ISet<>), typeof(IReadOnlySet<>),
+    ];
+
     private static Type? DictionaryValueType(Type t)
     {
-        foreach (var i in t.GetInterfaces().Append(t))
+        if (t.IsGenericType && Array.IndexOf(Dictionaries, t.GetGenericTypeDefinition()) >= 0)
         {
-            if (i.IsGenericType && i.GetGenericTypeDefinition() is var g && (g == typeof(IDictionary<,>) || g == typeof(IReadOnlyDictionary<,>)) &&
-                i.GetGenericArguments()[0] == typeof(string))
-            {
-                return i.GetGenericArguments()[1];
-            }
+            var arguments = t.GetGenericArguments();
+            return arguments[0] == typeof(string)
+                ? arguments[1]
+                : throw new InvalidOperationException($"options property of type {t}: a configuration dictionary's keys are strings");
         }
 
         return null;
@@ -213,20 +245,14 @@ public abstract class ConfigSchema
             return t.GetElementType();
         }
 
-        if (!typeof(IEnumerable).IsAssignableFrom(t))
+        if (t.IsGenericType && Array.IndexOf(Lists, t.GetGenericTypeDefinition()) >= 0)
         {
-            return null;
+            return t.GetGenericArguments()[0];
         }
 
-        foreach (var i in t.GetInterfaces().Append(t))
-        {
-            if (i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEnumerable<>))
-            {
-                return i.GetGenericArguments()[0];
-            }
-        }
-
-        return null;
+        return typeof(IEnumerable).IsAssignableFrom(t)
+            ? throw new InvalidOperationException($"options property of type {t}: not a collection the configuration schema knows")
+            : null;
     }
 
     private static string CamelCase(string name) => name.Length == 0 ? name : char.ToLowerInvariant(name[0]) + name[1..];
@@ -381,15 +407,19 @@ public abstract class ConfigSchema
                 return Uri.TryCreate(v, UriKind.RelativeOrAbsolute, out _) ? null : $"'{value}' is not a URL";
             }
 
-            try
+            // The rest of IsScalar's types, parsed as their TypeConverter (what the binder uses) parses them.
+            var valid = type switch
             {
-                _ = System.ComponentModel.TypeDescriptor.GetConverter(type).ConvertFromInvariantString(v);
-                return null;
-            }
-            catch (Exception ex) when (ex is FormatException or NotSupportedException or ArgumentException or OverflowException)
-            {
-                return $"'{value}' is not a valid {type.Name}";
-            }
+                _ when type == typeof(sbyte) => sbyte.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+                _ when type == typeof(nint) => nint.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+                _ when type == typeof(nuint) => nuint.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+                _ when type == typeof(char) => value.Length == 1 || v.Length <= 1,
+                _ when type == typeof(DateTime) => DateTime.TryParse(v, CultureInfo.InvariantCulture, DateTimeStyles.None, out _),
+                _ when type == typeof(DateTimeOffset) => DateTimeOffset.TryParse(v, CultureInfo.InvariantCulture, DateTimeStyles.None, out _),
+                _ when type == typeof(Guid) => Guid.TryParse(v, out _),
+                _ => throw new InvalidOperationException($"the configuration schema cannot check a value of type {type}"),
+            };
+            return valid ? null : $"'{value}' is not a valid {type.Name}";
         }
 
         private bool Fits(decimal n) => type switch
@@ -417,4 +447,21 @@ public abstract class ConfigSchema
 
         return true;
     }
+}
+
+/// <summary>An options type whose public properties <see cref="ConfigSchema.FromType"/> reads (see <see cref="ConfigSchema.Nested"/>).</summary>
+public sealed class OptionsType
+{
+    private OptionsType(Type type, PropertyInfo[] properties)
+    {
+        Type = type;
+        Properties = properties;
+    }
+
+    public Type Type { get; }
+
+    internal IReadOnlyList<PropertyInfo> Properties { get; }
+
+    internal static OptionsType Of([DynamicallyAccessedMembers(ConfigSchema.OptionsMembers)] Type type) =>
+        new(type, type.GetProperties(BindingFlags.Public | BindingFlags.Instance));
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Bridge.Core.Configuration;
 using Bridge.Core.Model;
 
@@ -39,8 +40,6 @@ public sealed record DirectPortal
     public required DirectParty Second { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     /// <summary>The portal id of two people, the same whichever side opened it.</summary>
     public static string IdFor(string personKeyA, string personKeyB)
     {
@@ -65,11 +64,11 @@ public sealed record DirectPortal
         Source = LinkSource.Direct,
     };
 
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => JsonSerializer.Serialize(this, DirectPortalJsonContext.Default.DirectPortal);
 
     public static DirectPortal FromJson(string json)
     {
-        var portal = JsonSerializer.Deserialize<DirectPortal>(json, Json) ?? throw new JsonException("empty direct portal");
+        var portal = JsonSerializer.Deserialize(json, DirectPortalJsonContext.Default.DirectPortal) ?? throw new JsonException("empty direct portal");
         if (portal.Id is null || portal.First is null || portal.Second is null
             || portal.First.NetworkId is null || portal.First.UserId is null || portal.First.ChannelId is null
             || portal.Second.NetworkId is null || portal.Second.UserId is null || portal.Second.ChannelId is null)
@@ -89,3 +88,8 @@ public sealed record DirectPortal
         };
     }
 }
+
+/// <summary>The stored portal's JSON contract (web defaults), generated at build time.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(DirectPortal))]
+internal sealed partial class DirectPortalJsonContext : JsonSerializerContext;

@@ -20,14 +20,9 @@ public sealed record LinkSpec
     public string? Translation { get; init; }
     public bool Paused { get; init; }
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    public string ToJson() => JsonSerializer.Serialize(this, LinkSpecJsonContext.Default.LinkSpec);
 
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
-
-    public static LinkSpec FromJson(string json) => JsonSerializer.Deserialize<LinkSpec>(json, Json) ?? throw new JsonException("empty link definition");
+    public static LinkSpec FromJson(string json) => JsonSerializer.Deserialize(json, LinkSpecJsonContext.Default.LinkSpec) ?? throw new JsonException("empty link definition");
 
     public static LinkSpec Of(LinkDefinition link)
     {
@@ -55,6 +50,11 @@ public sealed record LinkSpec
         };
     }
 }
+
+/// <summary>The stored form's JSON contract (web defaults, nulls left out), generated at build time.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(LinkSpec))]
+internal sealed partial class LinkSpecJsonContext : JsonSerializerContext;
 
 /// <summary>A change the admin API refused: the HTTP status it maps to, why, and the request field at fault.</summary>
 public sealed class LinkChangeException(int status, string message, string? field = null) : Exception(message)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Bridge.Core.Reactions;
 
@@ -6,8 +7,13 @@ namespace Bridge.Core.Reactions;
 internal static class ReactionKeysJson
 {
     public static string Write(IReadOnlyDictionary<string, string> keys) =>
-        JsonSerializer.Serialize(new SortedDictionary<string, string>(keys.ToDictionary(), StringComparer.Ordinal));
+        JsonSerializer.Serialize(new SortedDictionary<string, string>(keys.ToDictionary(), StringComparer.Ordinal), ReactionKeysJsonContext.Default.SortedDictionaryStringString);
 
     public static Dictionary<string, string> Read(string json) =>
-        new(JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? [], StringComparer.Ordinal);
+        new(JsonSerializer.Deserialize(json, ReactionKeysJsonContext.Default.DictionaryStringString) ?? [], StringComparer.Ordinal);
 }
+
+/// <summary>The default JSON options, generated at build time (no reflection at run time).</summary>
+[JsonSerializable(typeof(SortedDictionary<string, string>))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
+internal sealed partial class ReactionKeysJsonContext : JsonSerializerContext;

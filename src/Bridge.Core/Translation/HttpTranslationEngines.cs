@@ -1,5 +1,7 @@
 using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace Bridge.Core.Translation;
 
@@ -27,7 +29,7 @@ internal sealed class LibreTranslateEngine(string id, Uri baseUrl, string? apiKe
             body["api_key"] = apiKey;
         }
 
-        using var response = await http.PostAsJsonAsync(new Uri(baseUrl, "translate"), body, cancellationToken);
+        using var response = await http.PostAsJsonAsync(new Uri(baseUrl, "translate"), body, EngineRequestJson.Default.JsonObject, cancellationToken);
         var answer = await HttpEngineAnswer.ReadAsync(response, cancellationToken);
         return answer["translatedText"] is JsonValue v && v.TryGetValue<string>(out var translated)
             ? translated
@@ -69,7 +71,7 @@ internal sealed class OpenAiChatEngine(string id, Uri baseUrl, string model, str
                 new JsonObject { ["role"] = "system", ["content"] = Prompt(from, to) },
                 new JsonObject { ["role"] = "user", ["content"] = text }),
         };
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseUrl, "chat/completions")) { Content = JsonContent.Create(body) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseUrl, "chat/completions")) { Content = JsonContent.Create(body, EngineRequestJson.Default.JsonObject) };
         if (!string.IsNullOrEmpty(apiKey))
         {
             request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
@@ -121,3 +123,8 @@ internal static class HttpEngineAnswer
         }
     }
 }
+
+/// <summary>The engines' request bodies as System.Net.Http.Json wrote them (web defaults), generated at build time.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(JsonObject))]
+internal sealed partial class EngineRequestJson : JsonSerializerContext;

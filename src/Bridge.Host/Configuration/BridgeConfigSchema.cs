@@ -16,6 +16,10 @@ internal static class BridgeConfigSchema
 {
     private static readonly ConfigSchema Text = ConfigSchema.Value(typeof(string));
 
+    /// <summary>The <c>database:</c> section (also checked on its own by the audit verbs).</summary>
+    public static ConfigSchema DatabaseSchema => ConfigSchema.FromType(typeof(DatabaseOptions),
+        ConfigSchema.Nested(typeof(Bridge.Core.Storage.Sqlite.SqliteStoreOptions)), ConfigSchema.Nested(typeof(PostgresSettings)));
+
     public static ConfigSchema Build(IEnumerable<INetworkConnectorFactory> factories)
     {
         var kinds = factories.Select(f => SectionName(f.Kind)).ToList();
@@ -39,16 +43,17 @@ internal static class BridgeConfigSchema
 
         var endpoint = ConfigSchema.Section(("network", Text), ("channel", Text), ("language", Text));
         return ConfigSchema.Section(
-            ("database", ConfigSchema.FromType(typeof(DatabaseOptions))),
+            ("database", DatabaseSchema),
             ("delivery", ConfigSchema.FromType(typeof(DeliveryOptions))),
             ("retention", ConfigSchema.FromType(typeof(Bridge.Core.Storage.Retention.RetentionOptions))),
             ("limits", ConfigSchema.FromType(typeof(Bridge.Core.Delivery.Fairness.LimitsOptions))),
             ("audit", ConfigSchema.FromType(typeof(AuditOptions))),
-            ("admin", ConfigSchema.FromType(typeof(AdminOptions))),
+            ("admin", ConfigSchema.FromType(typeof(AdminOptions), ConfigSchema.Nested(typeof(AdminTokenOptions)))),
             ("telemetry", ConfigSchema.FromType(typeof(TelemetryOptions))),
             ("networks", ConfigSchema.MapOf(network)),
             ("links", ConfigSchema.MapOf(ConfigSchema.Section(("endpoints", ConfigSchema.ListOf(endpoint)), ("translation", Text)))),
-            ("translation", ConfigSchema.FromType(typeof(Bridge.Core.Translation.TranslationOptions))),
+            ("translation", ConfigSchema.FromType(typeof(Bridge.Core.Translation.TranslationOptions),
+                ConfigSchema.Nested(typeof(Bridge.Core.Translation.TranslationEngineOptions)), ConfigSchema.Nested(typeof(Bridge.Core.Translation.PersonLanguageOptions)))),
             ("policy", ConfigSchema.CheckedElsewhere),
             ("logging", ConfigSchema.Any));
     }

@@ -21,9 +21,9 @@ internal static class SettingsReader
         errors.AddRange(topologyErrors);
 
         var database = HasProblem(errors, "database") ? null : ReadDatabase(configuration, errors);
-        var delivery = Bind<DeliveryOptions>(configuration, "delivery", errors);
-        var limits = Bind<Bridge.Core.Delivery.Fairness.LimitsOptions>(configuration, "limits", errors);
-        var retention = Bind<Bridge.Core.Storage.Retention.RetentionOptions>(configuration, "retention", errors);
+        var delivery = Bind<DeliveryOptions>(configuration, "delivery", errors, static (s, o) => s.Bind(o));
+        var limits = Bind<Bridge.Core.Delivery.Fairness.LimitsOptions>(configuration, "limits", errors, static (s, o) => s.Bind(o));
+        var retention = Bind<Bridge.Core.Storage.Retention.RetentionOptions>(configuration, "retention", errors, static (s, o) => s.Bind(o));
         retention?.Validate(errors);
         limits?.Validate(errors);
         if (delivery is not null)
@@ -59,7 +59,7 @@ internal static class SettingsReader
             }
         }
 
-        var audit = Bind<AuditOptions>(configuration, "audit", errors);
+        var audit = Bind<AuditOptions>(configuration, "audit", errors, static (s, o) => s.Bind(o));
         var auditKeys = audit?.ReadKeys(errors) ?? AuditKeyRing.None;
         var secrets = ReadSecrets(database, errors);
         var warnings = new List<ConfigError>();
@@ -74,9 +74,9 @@ internal static class SettingsReader
         {
             warnings.Add(new ConfigError("audit:key", "not set: the audit trail is a plain hash chain, which whoever can write the database can rewrite undetected"));
         }
-        var admin = Bind<AdminOptions>(configuration, "admin", errors);
+        var admin = Bind<AdminOptions>(configuration, "admin", errors, static (s, o) => s.Bind(o));
         var adminTokens = admin?.Validate(errors);
-        var telemetry = Bind<TelemetryOptions>(configuration, "telemetry", errors);
+        var telemetry = Bind<TelemetryOptions>(configuration, "telemetry", errors, static (s, o) => s.Bind(o));
         var otlpEndpoint = telemetry?.Validate(errors);
 
         if (topology is not null)
@@ -102,7 +102,7 @@ internal static class SettingsReader
             policy = compiled.Policy;
         }
 
-        var translation = Bind<Bridge.Core.Translation.TranslationOptions>(configuration, "translation", errors);
+        var translation = Bind<Bridge.Core.Translation.TranslationOptions>(configuration, "translation", errors, static (s, o) => s.Bind(o));
         if (translation is not null && topology is not null)
         {
             errors.AddRange(Bridge.Core.Translation.TranslationSetup.Validate(translation, topology));
@@ -131,8 +131,8 @@ internal static class SettingsReader
     public static DatabaseOptions? ReadDatabase(IConfiguration configuration, List<ConfigError> errors)
     {
         // The audit verbs come here without the whole-file check: name unknown keys and bad values the same way.
-        errors.AddRange(Bridge.Core.Configuration.ConfigSchema.FromType(typeof(DatabaseOptions)).Check(configuration.GetSection("database")));
-        var database = Bind<DatabaseOptions>(configuration, "database", errors);
+        errors.AddRange(BridgeConfigSchema.DatabaseSchema.Check(configuration.GetSection("database")));
+        var database = Bind<DatabaseOptions>(configuration, "database", errors, static (s, o) => s.Bind(o));
         if (database is not null)
         {
             switch (database.Provider.ToLowerInvariant())
@@ -228,7 +228,7 @@ internal static class SettingsReader
     /// <summary>Only the audit keys (for the audit verbs); errors name the key.</summary>
     public static AuditKeyRing ReadAuditKeys(IConfiguration configuration, List<ConfigError> errors)
     {
-        var audit = Bind<AuditOptions>(configuration, "audit", errors);
+        var audit = Bind<AuditOptions>(configuration, "audit", errors, static (s, o) => s.Bind(o));
         return audit?.ReadKeys(errors) ?? AuditKeyRing.None;
     }
 
@@ -253,7 +253,11 @@ internal static class SettingsReader
 
 
     /// <summary>Binds a section whose keys and values <see cref="CheckKeys"/> has already checked.</summary>
-    private static T? Bind<T>(IConfiguration configuration, string section, List<ConfigError> errors)
+    /// <param name="bind">
+    /// The binder's call, written where <typeparamref name="T"/> is a known type (<c>static (s, o) => s.Bind(o)</c>), so
+    /// that the configuration binding source generator (on in trimmed and Native AOT builds) replaces it with code for that type.
+    /// </param>
+    private static T? Bind<T>(IConfiguration configuration, string section, List<ConfigError> errors, Action<IConfiguration, T> bind)
         where T : class, new()
     {
         if (HasProblem(errors, section))
@@ -264,7 +268,7 @@ internal static class SettingsReader
         var options = new T();
         try
         {
-            configuration.GetSection(section).Bind(options);
+            bind(configuration.GetSection(section), options);
             return options;
         }
         catch (InvalidOperationException)

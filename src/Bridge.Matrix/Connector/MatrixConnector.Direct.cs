@@ -217,7 +217,7 @@ public sealed partial class MatrixConnector : IDirectMessageConnector
             return known;
         }
 
-        return await _context.State.GetAsync(MentionScope, "puppet:" + puppetUserId, ct) is { } json ? JsonSerializer.Deserialize<PersonRef>(json) : null;
+        return await _context.State.GetAsync(MentionScope, "puppet:" + puppetUserId, ct) is { } json ? JsonSerializer.Deserialize(json, StateJson.Default.PersonRef) : null;
     }
 
     /// <summary>The puppet of <paramref name="remote"/> makes a room marked direct and invites <paramref name="local"/>.</summary>

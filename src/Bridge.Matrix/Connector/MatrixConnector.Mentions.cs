@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Bridge.Core.Model;
 using Bridge.Core.Text.Mentions;
 using Bridge.Matrix.Formatting;
@@ -18,6 +19,10 @@ public sealed partial class MatrixConnector
 
     private string MentionScope => "matrix:" + NetworkId + ":mention-directory";
 
+    /// <summary>What the connector keeps in the state store as JSON (default options), generated at build time.</summary>
+    [JsonSerializable(typeof(PersonRef))]
+    private sealed partial class StateJson : JsonSerializerContext;
+
     /// <summary>Remembers which person a puppet stands for, both ways (once per puppet and run).</summary>
     private async Task RememberPuppetPersonAsync(string puppetUserId, PersonRef person, CancellationToken ct)
     {
@@ -27,7 +32,7 @@ public sealed partial class MatrixConnector
         }
 
         var stored = new PersonRef { NetworkId = person.NetworkId, UserId = person.UserId, DisplayName = person.DisplayName };
-        await _context.State.SetAsync(MentionScope, "puppet:" + puppetUserId, JsonSerializer.Serialize(stored), ct);
+        await _context.State.SetAsync(MentionScope, "puppet:" + puppetUserId, JsonSerializer.Serialize(stored, StateJson.Default.PersonRef), ct);
         await _context.State.SetAsync(MentionScope, "person:" + person.Key, puppetUserId, ct);
         _puppetPersons[puppetUserId] = stored;
         _personPuppets[person.Key] = puppetUserId;
@@ -68,7 +73,7 @@ public sealed partial class MatrixConnector
     {
         if (!_puppetPersons.TryGetValue(userId, out var person) && await _context.State.GetAsync(MentionScope, "puppet:" + userId, ct) is { } json)
         {
-            person = JsonSerializer.Deserialize<PersonRef>(json);
+            person = JsonSerializer.Deserialize(json, StateJson.Default.PersonRef);
             if (person is not null)
             {
                 _puppetPersons[userId] = person;

@@ -121,7 +121,7 @@ public sealed partial class MatrixConnector
 
         if (!rooms.Any(r => r is JsonValue v && v.TryGetValue(out string? id) && id == roomId))
         {
-            rooms.Add(roomId);
+            rooms.Add((JsonNode)JsonValue.Create(roomId));
             await Client.SetAccountDataAsync(BotUserId, "m.direct", direct, ct);
         }
     }

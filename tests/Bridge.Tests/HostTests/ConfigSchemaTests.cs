@@ -30,7 +30,7 @@ public sealed class ConfigSchemaTests
     }
 
     private static IReadOnlyList<ConfigError> Check(params (string Key, string Value)[] pairs) =>
-        ConfigSchema.FromType(typeof(Sample)).Check(
+        ConfigSchema.FromType(typeof(Sample), ConfigSchema.Nested(typeof(Inner))).Check(
             new ConfigurationBuilder().AddInMemoryCollection(pairs.Select(p => KeyValuePair.Create<string, string?>("s:" + p.Key, p.Value))).Build().GetSection("s"));
 
     [Fact]
@@ -55,6 +55,15 @@ public sealed class ConfigSchemaTests
 
         Assert.Equal(expectedKey, error.Key);
         Assert.Contains(expectedMessage.Replace("''", $"'{value}'", StringComparison.Ordinal), error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_nested_options_type_that_is_not_named_is_refused_when_the_schema_is_built()
+    {
+        // The schema reads only the types it is given (what trimming and Native AOT keep): a forgotten one must not
+        // become a section that accepts anything, nor one that accepts nothing at run time.
+        var ex = Assert.Throws<InvalidOperationException>(() => ConfigSchema.FromType(typeof(Sample)));
+        Assert.Contains("Inner", ex.Message, StringComparison.Ordinal);
     }
 
     [Theory]
