@@ -59,8 +59,12 @@ var burstCount = Arg("--burst", 2000);
 
 await using var world = await TwoProsodyWorld.StartAsync();
 var config = world.ConfigPath;
-await using var bridge = await BridgeProcess.StartAsync(config);
 var (alice, bob) = (world.Alice, world.Bob);
+var botSeen = BotPresence.Count(alice, bob);
+await using var bridge = await BridgeProcess.StartAsync(config);
+
+// "Bridge started" comes before the bot's joins, and a fresh store carries nothing said before them: wait for both.
+await BotPresence.WaitForJoinAsync(alice, bob, botSeen);
 
 // Warm-up: puppets created and joined, JIT done.
 for (var i = 0; i < 20; i++)
