@@ -332,6 +332,10 @@ public sealed class MatrixSandbox : IAsyncDisposable
     /// <summary>Events not yet acknowledged by the appservice (queued or in flight).</summary>
     public int GetPendingEventCount(string appserviceId) => _homeserver.FindAppservice(appserviceId)?.Pending ?? 0;
 
+    /// <summary>Holds (or lets go) the transactions pushed to an appservice: its events queue meanwhile, in order.</summary>
+    public void HoldTransactions(string appserviceId, bool held) =>
+        (_homeserver.FindAppservice(appserviceId) ?? throw new InvalidOperationException($"no appservice '{appserviceId}'")).Hold(held);
+
     public async ValueTask DisposeAsync()
     {
         await StopAsync();

@@ -24,6 +24,7 @@ internal sealed class AppservicePusher(Homeserver homeserver, AppserviceRegistra
     private long _nextTxnId = 1;
     private CancellationTokenSource? _stop;
     private Task? _loop;
+    private bool _held;
 
     public AppserviceRegistration Registration { get; } = registration;
 
@@ -76,6 +77,20 @@ internal sealed class AppservicePusher(Homeserver homeserver, AppserviceRegistra
         _signal.Release();
     }
 
+    /// <summary>
+    /// While held, no new transaction starts (one in flight finishes): events queue as on a homeserver whose push to the
+    /// appservice lags behind what its clients already see.
+    /// </summary>
+    public void Hold(bool held)
+    {
+        lock (_gate)
+        {
+            _held = held;
+        }
+
+        _signal.Release();
+    }
+
     public void Start()
     {
         _stop = new CancellationTokenSource();
@@ -113,7 +128,7 @@ internal sealed class AppservicePusher(Homeserver homeserver, AppserviceRegistra
             (string TxnId, byte[] Body)? txn;
             lock (_gate)
             {
-                if (_inFlight is null && (_queue.Count > 0 || _ephemeral.Count > 0))
+                if (_inFlight is null && !_held && (_queue.Count > 0 || _ephemeral.Count > 0))
                 {
                     var events = new JsonArray();
                     while (_queue.Count > 0 && events.Count < homeserver.Options.MaxEventsPerTransaction)

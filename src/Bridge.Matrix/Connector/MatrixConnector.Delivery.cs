@@ -37,6 +37,11 @@ public sealed partial class MatrixConnector
             var roomId = await _rooms.ResolveAsync(request.Destination.ChannelId, Client, cancellationToken);
             var puppet = await EnsurePuppetAsync(e.Sender, cancellationToken);
             await EnsureJoinedAsync(roomId, puppet, cancellationToken);
+            if (await ThirdMemberOfDirectRoomAsync(roomId, puppet, cancellationToken) is { } third)
+            {
+                return new DeliveryResult.Rejected($"the direct room has someone in it besides the two people ({third})");
+            }
+
             var txnId = request.IdempotencyKey;
             switch (e.Kind)
             {

@@ -192,10 +192,7 @@ public sealed partial class MatrixConnector : IDirectMessageConnector
             if (Str(ev, "state_key") is { } member && member != party.UserId && !IsOwnUser(member)
                 && ev["content"] is JsonObject content && Str(content, "membership") is "join" or "invite" or "knock")
             {
-                _closedDirectRooms[roomId] = 0;
-                ForgetTyping(roomId); // the party's typing stops crossing with the rest: the other side is told it stopped
-                await _context.State.SetAsync(ClosedDirectScope, roomId, member, ct);
-                _logger.LogWarning(DirectInvite, "Direct room {Room} (portal {Portal}) closed: {Member} is in it besides the two people; nothing crosses any more", roomId, portal.Id, member);
+                await CloseDirectRoomAsync(roomId, portal.Id, member, ct);
             }
 
             return false;
@@ -208,6 +205,42 @@ public sealed partial class MatrixConnector : IDirectMessageConnector
         }
 
         return true;
+    }
+
+    /// <summary>Closes a DM room for good (kept in the store): nothing more crosses either way.</summary>
+    private async Task CloseDirectRoomAsync(string roomId, string portalId, string member, CancellationToken ct)
+    {
+        _closedDirectRooms[roomId] = 0;
+        ForgetTyping(roomId); // the party's typing stops crossing with the rest: the other side is told it stopped
+        await _context.State.SetAsync(ClosedDirectScope, roomId, member, ct);
+        _logger.LogWarning(DirectInvite, "Direct room {Room} (portal {Portal}) closed: {Member} is in it besides the two people; nothing crosses any more", roomId, portalId, member);
+    }
+
+    /// <summary>
+    /// Before anything is sent into a DM room: the room's members as the homeserver has them now, read by the sending
+    /// puppet. The member event of a third person may still be on its way to the bridge (the homeserver pushes
+    /// transactions one at a time) while the other side's message is already here; sent then, it would reach the third
+    /// person. A third member closes the room, as its member event would; null when there is none (or no DM room).
+    /// </summary>
+    private async Task<string?> ThirdMemberOfDirectRoomAsync(string roomId, string puppet, CancellationToken ct)
+    {
+        if (Direct?.Find(new ChannelRef(NetworkId, roomId)) is not { } portal || portal.On(NetworkId) is not { } party)
+        {
+            return null;
+        }
+
+        foreach (var node in await Client.GetStateAsync(roomId, puppet, ct))
+        {
+            if (node is JsonObject e && Str(e, "type") == "m.room.member" && Str(e, "state_key") is { } member
+                && member != party.UserId && member != puppet && !IsOwnUser(member)
+                && e["content"] is JsonObject c && Str(c, "membership") is "join" or "invite" or "knock")
+            {
+                await CloseDirectRoomAsync(roomId, portal.Id, member, ct);
+                return member;
+            }
+        }
+
+        return null;
     }
 
     private async Task<PersonRef?> PuppetPersonAsync(string puppetUserId, CancellationToken ct)

@@ -118,6 +118,42 @@ public sealed class DirectMessagesEndToEndTests
     }
 
     [Fact]
+    public async Task Nothing_is_sent_into_a_matrix_direct_room_with_a_third_member_even_before_the_bridge_hears_of_them()
+    {
+        await using var net = await StartAsync();
+        await net.StartBridgeAsync();
+        var eve = net.Hs.CreateUser("eve");
+        net.CarolSays("ops-carol");
+        net.BobSays("ops-bob");
+        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("ops-carol").Count == 1 && net.MattermostPosts("ops-bob").Count == 1, Long, "both greetings");
+        var carolPuppet = net.MatrixMessages("ops-carol").Single().Sender;
+        var bobPuppet = net.MattermostPosts("ops-bob").Single().UserId;
+        var room = net.Hs.CreateRoom(net.Bob!.UserId, invite: [carolPuppet], isDirect: true);
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(room).Contains(carolPuppet), Long, "Carol's puppet joined Bob's direct room");
+        net.Hs.SendMessage(room, net.Bob.UserId, "dm-bob-1");
+        using var carolApi = await LoginAsync(net, "carol");
+        var dm = await DirectChannelAsync(carolApi, net.Carol!.Id, bobPuppet);
+        await ThreeNetworks.WaitUntilAsync(() => Posts(net, dm, "dm-bob-1").Count == 1, Long, "Bob's direct message in Carol's DM");
+
+        // The homeserver's pushes to the bridge lag behind: Eve is in the room before the bridge is told, and Carol
+        // writes meanwhile. Her message must not reach a room Eve can read.
+        net.Hs.HoldTransactions("bridge", held: true);
+        net.Hs.Invite(room, net.Bob.UserId, eve.UserId);
+        net.Hs.Join(room, eve.UserId);
+        net.Mm.Post(net.Carol.Id, dm, "dm-carol-2");
+        await ThreeNetworks.WaitUntilAsync(
+            () => Scalar(net, "SELECT COUNT(*) FROM outbox WHERE state = 2 AND last_error LIKE '%besides the two people%'") == 1, Long, "Carol's message refused at delivery");
+        Assert.Empty(RoomMessages(net, room, "dm-carol-2"));
+
+        net.Hs.HoldTransactions("bridge", held: false);
+        net.CarolSays("ops-carol-after");
+        net.Mm.Post(net.Carol.Id, dm, "dm-carol-3");
+        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("ops-carol-after").Count == 1, Long, "the shared channel goes on");
+        Assert.Empty(RoomMessages(net, room, "dm-carol-2"));
+        Assert.Empty(RoomMessages(net, room, "dm-carol-3"));
+    }
+
+    [Fact]
     public async Task A_matrix_direct_room_opens_only_as_a_fresh_one_to_one_and_closes_when_a_third_member_comes_in()
     {
         await using var net = await StartAsync();
