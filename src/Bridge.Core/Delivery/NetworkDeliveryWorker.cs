@@ -26,6 +26,11 @@ internal sealed class NetworkDeliveryWorker
     private readonly BridgeMetrics? _metrics;
     private readonly ResiliencePipeline<DeliveryResult> _pipeline;
     private readonly Dictionary<string, DateTimeOffset> _blockedUntil = new(StringComparer.Ordinal);
+
+    // Rooms parked because the connector was not ready for them yet (a room still catching up, a stream not yet up):
+    // no attempt, no fault of the network. The connector wakes the worker when that changes, so such a room is asked
+    // again at the next wake-up instead of sitting out its whole wait; a rate limit or a backoff is never cut short.
+    private readonly HashSet<string> _waitingOnConnector = new(StringComparer.Ordinal);
     private readonly ConnectorRegistry? _senders;
 
     // With several processes on one store, only the lease holder may send, and only while its lease is confirmed.
@@ -114,6 +119,12 @@ internal sealed class NetworkDeliveryWorker
                     // A row committed after this pass's read signals (the router commits, then signals), and a signal
                     // is kept until read: waiting here misses nothing. One empty read less per message.
                     await _signals.WaitAsync(NetworkId, NextWake(), stoppingToken);
+                    foreach (var channel in _waitingOnConnector)
+                    {
+                        _blockedUntil.Remove(channel);
+                    }
+
+                    _waitingOnConnector.Clear();
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested || abortToken.IsCancellationRequested)
@@ -377,7 +388,18 @@ internal sealed class NetworkDeliveryWorker
 
                 var wait = retry.After ?? Backoff(retry.Fault == NetworkFault.None ? attempts : NextFaultStreak(item.Destination.ChannelId));
                 var notBefore = _time.GetUtcNow() + wait;
-                await _store.RescheduleAsync(item.Id, attempts, notBefore, retry.Reason, CancellationToken.None);
+                if (!retry.Counts && retry.Fault == NetworkFault.None)
+                {
+                    // Waiting on the connector, not on the network: kept in memory only (no store write for a wait
+                    // that may end within milliseconds), and ended early by the connector's wake-up (above).
+                    _waitingOnConnector.Add(item.Destination.ChannelId);
+                }
+                else
+                {
+                    await _store.RescheduleAsync(item.Id, attempts, notBefore, retry.Reason, CancellationToken.None);
+                    _waitingOnConnector.Remove(item.Destination.ChannelId);
+                }
+
                 _blockedUntil[item.Destination.ChannelId] = notBefore;
                 if (retry.Fault == NetworkFault.RateLimited && notBefore > _pausedUntil)
                 {
@@ -385,7 +407,16 @@ internal sealed class NetworkDeliveryWorker
                 }
 
                 _waits.Faulted(NetworkId, retry.Fault, retry.Reason, notBefore);
-                _logger.LogInformation(DeliveryLog.Retrying, "Outbox {Id} to {Destination} retried in {Wait}: {Reason}", item.Id, item.Destination, wait, retry.Reason);
+                if (_waitingOnConnector.Contains(item.Destination.ChannelId))
+                {
+                    // Asked again at every wake-up while the connector is not ready for it: not worth a line each time.
+                    _logger.LogDebug(DeliveryLog.Retrying, "Outbox {Id} to {Destination} waits for its connector (at most {Wait}): {Reason}", item.Id, item.Destination, wait, retry.Reason);
+                }
+                else
+                {
+                    _logger.LogInformation(DeliveryLog.Retrying, "Outbox {Id} to {Destination} retried in {Wait}: {Reason}", item.Id, item.Destination, wait, retry.Reason);
+                }
+
                 return false;
             default:
                 throw new InvalidOperationException($"unknown delivery result {result}");

@@ -311,6 +311,66 @@ public sealed class DeliveryWorkerTests
     }
 
     [Fact]
+    public async Task A_room_waiting_on_its_connector_is_asked_again_at_the_connectors_wake_up_not_after_its_whole_wait()
+    {
+        // Issue 12 (start): an XMPP room still catching up answers "later, not an attempt" for 100 ms, and its catch-up
+        // may end a few ms later; the connector then wakes the worker. Here the wait is a minute: only the wake-up can
+        // bring the delivery in within the test's time.
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks());
+        await h.Store.MigrateAsync(default);
+        var notReady = 1;
+        h.Connectors["b"].Behaviour = _ => Interlocked.Exchange(ref notReady, 0) == 1
+            ? new DeliveryResult.RetryLater("room is still catching up", TimeSpan.FromMinutes(1), CountsAsAttempt: false)
+            : null;
+        using var stop = new CancellationTokenSource();
+        var running = h.Worker("b").RunAsync(stop.Token, CancellationToken.None);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m1", "hello"), default);
+        await WaitForAsync(() => !h.Connectors["b"].Attempts.IsEmpty);
+
+        h.Signals.Signal("b"); // the connector's wake-up (its room caught up)
+        await WaitForAsync(() => !h.Connectors["b"].Delivered.IsEmpty);
+
+        await stop.CancelAsync();
+        await running;
+        Assert.Equal(["hello"], h.Connectors["b"].Delivered.Select(d => d.Event.Text));
+        Assert.Equal(2, h.Connectors["b"].Attempts.Count);
+    }
+
+    [Fact]
+    public async Task A_rate_limit_is_not_cut_short_by_a_wake_up()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks());
+        await h.Store.MigrateAsync(default);
+        var limited = 1;
+        h.Connectors["b"].Behaviour = _ => Interlocked.Exchange(ref limited, 0) == 1
+            ? new DeliveryResult.RetryLater("rate limited", TimeSpan.FromMinutes(1), CountsAsAttempt: false, Fault: NetworkFault.RateLimited)
+            : null;
+        using var stop = new CancellationTokenSource();
+        var running = h.Worker("b").RunAsync(stop.Token, CancellationToken.None);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m1", "hello"), default);
+        await WaitForAsync(() => !h.Connectors["b"].Attempts.IsEmpty);
+
+        h.Signals.Signal("b");
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m2", "again"), default); // a commit signals too
+        await Task.Delay(1000);
+
+        await stop.CancelAsync();
+        await running;
+        Assert.Single(h.Connectors["b"].Attempts);
+        Assert.Empty(h.Connectors["b"].Delivered);
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "not within 20 s");
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
     public async Task After_delivering_every_pending_row_the_worker_waits_for_a_signal_instead_of_reading_again()
     {
         // Issue 12 (CPU per message): at a steady rate every message cost two reads of the outbox, the one that found it
