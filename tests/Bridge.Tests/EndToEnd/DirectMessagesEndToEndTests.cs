@@ -46,11 +46,7 @@ public sealed class DirectMessagesEndToEndTests
         net.Mm.AddToTeam(net.Seed!.Team.Id, frank.Id);
 
         // Each person speaks once in the shared channel, so each has a puppet on the other network.
-        net.CarolSays("ops-carol");
-        net.BobSays("ops-bob");
-        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("ops-carol").Count == 1 && net.MattermostPosts("ops-bob").Count == 1, Long, "both greetings");
-        var carolPuppet = net.MatrixMessages("ops-carol").Single().Sender;
-        var bobPuppet = net.MattermostPosts("ops-bob").Single().UserId;
+        var (carolPuppet, bobPuppet) = await GreetAsync(net);
 
         // Matrix → Mattermost: Bob starts a DM with Carol's puppet as his client does (createRoom, is_direct, invite).
         var room = net.Hs.CreateRoom(net.Bob!.UserId, invite: [carolPuppet], isDirect: true);
@@ -123,24 +119,15 @@ public sealed class DirectMessagesEndToEndTests
         await using var net = await StartAsync();
         await net.StartBridgeAsync();
         var eve = net.Hs.CreateUser("eve");
-        net.CarolSays("ops-carol");
-        net.BobSays("ops-bob");
-        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("ops-carol").Count == 1 && net.MattermostPosts("ops-bob").Count == 1, Long, "both greetings");
-        var carolPuppet = net.MatrixMessages("ops-carol").Single().Sender;
-        var bobPuppet = net.MattermostPosts("ops-bob").Single().UserId;
-        var room = net.Hs.CreateRoom(net.Bob!.UserId, invite: [carolPuppet], isDirect: true);
-        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(room).Contains(carolPuppet), Long, "Carol's puppet joined Bob's direct room");
-        net.Hs.SendMessage(room, net.Bob.UserId, "dm-bob-1");
-        using var carolApi = await LoginAsync(net, "carol");
-        var dm = await DirectChannelAsync(carolApi, net.Carol!.Id, bobPuppet);
-        await ThreeNetworks.WaitUntilAsync(() => Posts(net, dm, "dm-bob-1").Count == 1, Long, "Bob's direct message in Carol's DM");
+        var (carolPuppet, bobPuppet) = await GreetAsync(net);
+        var (room, dm) = await OpenDirectRoomAsync(net, carolPuppet, bobPuppet);
 
         // The homeserver's pushes to the bridge lag behind: Eve is in the room before the bridge is told, and Carol
         // writes meanwhile. Her message must not reach a room Eve can read.
         net.Hs.HoldTransactions("bridge", held: true);
-        net.Hs.Invite(room, net.Bob.UserId, eve.UserId);
+        net.Hs.Invite(room, net.Bob!.UserId, eve.UserId);
         net.Hs.Join(room, eve.UserId);
-        net.Mm.Post(net.Carol.Id, dm, "dm-carol-2");
+        net.Mm.Post(net.Carol!.Id, dm, "dm-carol-2");
         await ThreeNetworks.WaitUntilAsync(
             () => Scalar(net, "SELECT COUNT(*) FROM outbox WHERE state = 2 AND last_error LIKE '%besides the two people%'") == 1, Long, "Carol's message refused at delivery");
         Assert.Empty(RoomMessages(net, room, "dm-carol-2"));
@@ -159,11 +146,7 @@ public sealed class DirectMessagesEndToEndTests
         await using var net = await StartAsync();
         await net.StartBridgeAsync();
         var eve = net.Hs.CreateUser("eve");
-        net.CarolSays("ops-carol");
-        net.BobSays("ops-bob");
-        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("ops-carol").Count == 1 && net.MattermostPosts("ops-bob").Count == 1, Long, "both greetings");
-        var carolPuppet = net.MatrixMessages("ops-carol").Single().Sender;
-        var bobPuppet = net.MattermostPosts("ops-bob").Single().UserId;
+        var (carolPuppet, bobPuppet) = await GreetAsync(net);
 
         // A room "marked direct" with a third person in it is no direct chat: the puppet leaves, the core is never asked.
         var crowded = net.Hs.CreateRoom(net.Bob!.UserId, invite: [carolPuppet, eve.UserId], isDirect: true);
@@ -171,18 +154,13 @@ public sealed class DirectMessagesEndToEndTests
         Assert.Equal(0L, Scalar(net, "SELECT COUNT(*) FROM audit WHERE kind = 'direct'"));
 
         // A fresh 1:1 opens; then Eve is let in: nothing crosses from or into that room any more.
-        var room = net.Hs.CreateRoom(net.Bob.UserId, invite: [carolPuppet], isDirect: true);
-        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(room).Contains(carolPuppet), Long, "Carol's puppet joined Bob's direct room");
-        net.Hs.SendMessage(room, net.Bob.UserId, "dm-bob-1");
-        using var carolApi = await LoginAsync(net, "carol");
-        var dm = await DirectChannelAsync(carolApi, net.Carol!.Id, bobPuppet);
-        await ThreeNetworks.WaitUntilAsync(() => Posts(net, dm, "dm-bob-1").Count == 1, Long, "Bob's direct message in Carol's DM");
+        var (room, dm) = await OpenDirectRoomAsync(net, carolPuppet, bobPuppet);
 
         net.Hs.Invite(room, net.Bob.UserId, eve.UserId);
         net.Hs.Join(room, eve.UserId);
         net.Hs.SendMessage(room, eve.UserId, "dm-eve");
         net.Hs.SendMessage(room, net.Bob.UserId, "dm-bob-2");
-        net.Mm.Post(net.Carol.Id, dm, "dm-carol-2");
+        net.Mm.Post(net.Carol!.Id, dm, "dm-carol-2");
 
         // Anything crossing would be there by the time later messages of the shared channel are.
         net.BobSays("ops-bob-after");
@@ -515,6 +493,27 @@ public sealed class DirectMessagesEndToEndTests
         using var cmd = connection.CreateCommand();
         cmd.CommandText = sql;
         return (string)cmd.ExecuteScalar()!;
+    }
+
+    /// <summary>Carol and Bob greet each other in the shared channel: their puppets (Carol's on Matrix, Bob's on Mattermost).</summary>
+    private static async Task<(string CarolPuppet, string BobPuppet)> GreetAsync(ThreeNetworks net)
+    {
+        net.CarolSays("ops-carol");
+        net.BobSays("ops-bob");
+        await ThreeNetworks.WaitUntilAsync(() => net.MatrixMessages("ops-carol").Count == 1 && net.MattermostPosts("ops-bob").Count == 1, Long, "both greetings");
+        return (net.MatrixMessages("ops-carol").Single().Sender, net.MattermostPosts("ops-bob").Single().UserId);
+    }
+
+    /// <summary>Bob opens a fresh 1:1 with Carol's puppet on Matrix and writes in it: the room and Carol's Mattermost DM, once it crossed.</summary>
+    private static async Task<(string Room, string Dm)> OpenDirectRoomAsync(ThreeNetworks net, string carolPuppet, string bobPuppet)
+    {
+        var room = net.Hs.CreateRoom(net.Bob!.UserId, invite: [carolPuppet], isDirect: true);
+        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(room).Contains(carolPuppet), Long, "Carol's puppet joined Bob's direct room");
+        net.Hs.SendMessage(room, net.Bob.UserId, "dm-bob-1");
+        using var carolApi = await LoginAsync(net, "carol");
+        var dm = await DirectChannelAsync(carolApi, net.Carol!.Id, bobPuppet);
+        await ThreeNetworks.WaitUntilAsync(() => Posts(net, dm, "dm-bob-1").Count == 1, Long, "Bob's direct message in Carol's DM");
+        return (room, dm);
     }
 
     private static async Task<HttpClient> LoginAsync(ThreeNetworks net, string user)
