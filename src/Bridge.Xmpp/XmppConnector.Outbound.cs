@@ -59,6 +59,66 @@ internal sealed partial class XmppConnector
 
     public async Task<DeliveryResult> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
     {
+        var prepared = await PrepareSendAsync(request, cancellationToken);
+        return prepared.Send is { } send ? (await SendPreparedAsync([send], cancellationToken))[0] : prepared.Answer!;
+    }
+
+    /// <summary>How many messages of one sender may be on their way into one room at once (<c>sendWindow</c>).</summary>
+    public int MaxRun => _options.SendWindow;
+
+    /// <summary>
+    /// Sends a run of one sender's messages into one room without waiting for each reflection: the room takes the
+    /// component stream's stanzas in order, and refuses a puppet's message only for the puppet's state there, which the
+    /// rest of the run shares. After a room refused or did not reflect a message it gets one at a time again for a while.
+    /// </summary>
+    public async Task<IReadOnlyList<DeliveryResult>> DeliverRunAsync(IReadOnlyList<DeliveryRequest> run, CancellationToken cancellationToken)
+    {
+        var sends = new List<PreparedSend>(run.Count);
+        foreach (var request in run)
+        {
+            var prepared = await PrepareSendAsync(request, cancellationToken);
+            if (prepared.Send is not { } send)
+            {
+                if (sends.Count == 0)
+                {
+                    return [prepared.Answer!];
+                }
+
+                break; // answered on its own when the core hands it over again
+            }
+
+            if (sends.Count > 0 && (send.Occupancy != sends[0].Occupancy || send.Stream != sends[0].Stream))
+            {
+                break;
+            }
+
+            sends.Add(send);
+            if (send.Room.SendsOneAtATimeUntil > _context.Time.GetUtcNow())
+            {
+                break;
+            }
+        }
+
+        return await SendPreparedAsync(sends, cancellationToken);
+    }
+
+    /// <summary>A message ready to leave: its stanza checked and serialised, its puppet in the room.</summary>
+    private sealed record PreparedSend(ComponentStream Stream, DeliveryRequest Request, RoomState Room, Occupancy Occupancy, string MessageId, string Text,
+        Bridge.Core.Reactions.ReactionOwner? ReactionOwner, Bridge.Core.Reactions.ReactionSet? ReactionSet, IReadOnlyList<string?> SenderNotices);
+
+    /// <summary>Either a message ready to send, or the answer for a request that is not sent (now or at all).</summary>
+    private readonly record struct Prepared(PreparedSend? Send, DeliveryResult? Answer)
+    {
+        public static implicit operator Prepared(DeliveryResult answer) => new(null, answer);
+    }
+
+    /// <summary>
+    /// Everything before a room message leaves: the room ready, a send cut short by an earlier run looked for, the puppet
+    /// joined with its name and picture, files uploaded, the stanza built, checked and serialised (once: the text is what
+    /// is written).
+    /// </summary>
+    private async Task<Prepared> PrepareSendAsync(DeliveryRequest request, CancellationToken cancellationToken)
+    {
         var stream = _stream;
         if (!_ready || stream is null)
         {
@@ -206,7 +266,18 @@ internal sealed partial class XmppConnector
         // other network hands over a text this large (Matrix events are at most 64 KiB, Mattermost posts 16,383
         // characters), so it is refused with the sender told rather than split; only text that XML escaping inflates
         // ('&' becomes "&amp;") or an XMPP-to-XMPP message near the client limit reaches it.
-        var stanzaBytes = Encoding.UTF8.GetByteCount(stanza.ToString(SaveOptions.DisableFormatting));
+        string text;
+        try
+        {
+            text = ComponentStream.Serialize(stanza, _botJid.Domain, int.MaxValue);
+        }
+        catch (StanzaRejectedException ex)
+        {
+            _logger.LogWarning(XmppLog.StanzaRejected, "Outbox {OutboxId} not sent to {Room}: {Reason}", request.OutboxId, room.Key, ex.Message);
+            return new DeliveryResult.Rejected(ex.Message);
+        }
+
+        var stanzaBytes = Encoding.UTF8.GetByteCount(text);
         if (stanzaBytes > _options.MaxStanzaBytes)
         {
             _logger.LogWarning(XmppLog.StanzaRejected, "Outbox {OutboxId} not sent to {Room}: {Bytes} bytes is over the {Max}-byte stanza limit",
@@ -216,68 +287,131 @@ internal sealed partial class XmppConnector
                 $"Your {what} was too large for network '{_network.Id}' and was not delivered there.");
         }
 
-        if (!await MarkSendAsync(messageId, cancellationToken))
+        return new Prepared(new PreparedSend(stream, request, room, occupancy, messageId, text, reactionOwner, reactionSet, senderNotices), null);
+    }
+
+    /// <summary>
+    /// Marks the sends (one store write for all), writes them in order and waits for each reflection: the room's
+    /// stanza-id is the native id. One result per send for the sends, or a prefix of them when the stream failed part way.
+    /// </summary>
+    private async Task<IReadOnlyList<DeliveryResult>> SendPreparedAsync(IReadOnlyList<PreparedSend> sends, CancellationToken cancellationToken)
+    {
+        if (!await MarkSendsAsync(sends.Select(s => s.MessageId).ToList(), cancellationToken))
         {
-            return new DeliveryResult.RetryLater("the send could not be marked in the store", TimeSpan.FromSeconds(2));
+            return [new DeliveryResult.RetryLater("the send could not be marked in the store", TimeSpan.FromSeconds(2))];
         }
 
-        var reflection = new TaskCompletionSource<XElement>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pendingSends[messageId] = reflection;
+        var stream = sends[0].Stream;
+        var reflections = new TaskCompletionSource<XElement>[sends.Count];
+        for (var i = 0; i < sends.Count; i++)
+        {
+            reflections[i] = new TaskCompletionSource<XElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _pendingSends[sends[i].MessageId] = reflections[i];
+        }
+
+        var results = new List<DeliveryResult>(sends.Count);
         var sentAt = _context.Time.GetUtcNow();
+        var waiting = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            await stream.SendAsync(stanza, cancellationToken);
-            var echo = await reflection.Task.WaitAsync(_options.SendTimeout, cancellationToken);
-            if ((string?)echo.Attribute("type") == "error")
+            try
             {
-                return OnSendError(occupancy, StanzaErrorCondition(echo));
+                await stream.SendSerializedAsync(sends.Count == 1 ? sends[0].Text : string.Concat(sends.Select(s => s.Text)), cancellationToken);
+            }
+            catch (XmppStreamClosedException ex)
+            {
+                // Part of it may have gone out: each is looked for in the archive before it is sent again.
+                foreach (var send in sends)
+                {
+                    SendUnconfirmed(send.MessageId, sentAt);
+                }
+
+                return [new DeliveryResult.RetryLater("connection lost: " + ex.Message, TimeSpan.FromSeconds(1), CountsAsAttempt: false)];
             }
 
-            var stanzaId = echo.Elements(Ns.StanzaId + "stanza-id")
-                .FirstOrDefault(e => string.Equals((string?)e.Attribute("by"), room.Key, StringComparison.OrdinalIgnoreCase))?.Attribute("id")?.Value;
-            if (stanzaId is null && _sentStanzaIds.TryGet(messageId, out var fromArchive))
+            foreach (var (send, reflection) in sends.Zip(reflections))
             {
-                stanzaId = fromArchive;
+                try
+                {
+                    var left = _options.SendTimeout - waiting.Elapsed;
+                    var echo = await reflection.Task.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken);
+                    results.Add(await ConfirmedAsync(send, echo, cancellationToken));
+                }
+                catch (TimeoutException)
+                {
+                    SendUnconfirmed(send.MessageId, sentAt);
+                    OneAtATimeFor(send.Room);
+                    results.Add(new DeliveryResult.RetryLater($"{send.Room.Key} did not reflect the message within {_options.SendTimeout}"));
+                }
+                catch (XmppStreamClosedException ex)
+                {
+                    SendUnconfirmed(send.MessageId, sentAt);
+                    results.Add(new DeliveryResult.RetryLater("connection lost: " + ex.Message, TimeSpan.FromSeconds(1), CountsAsAttempt: false));
+                }
             }
 
-            var nativeId = stanzaId ?? messageId;
-            _sentStanzaIds.Set(messageId, nativeId);
-            room.NativeToMessageId.Set(nativeId, messageId);
-            room.MessageIdToNative.Set(messageId, nativeId);
-            if (nativeId != messageId && ev.Kind == BridgeEventKind.Message)
-            {
-                _idMapWrites.Enqueue((SentIdKey(room, nativeId), messageId));
-
-                // People's replies and reactions name our message by its id: saved so they map once the cache forgot it.
-                _idMapWrites.Enqueue((MessageIdKey(room, messageId), nativeId));
-            }
-
-            if (reactionOwner is not null && reactionSet is not null)
-            {
-                await _context.Reactions.PutReactionsAsync(reactionOwner, reactionSet, cancellationToken);
-            }
-
-            return new DeliveryResult.Delivered(nativeId, AttachmentNotice.Join(senderNotices));
+            return results;
         }
-        catch (StanzaRejectedException ex)
+        catch (Exception) when (results.Count < sends.Count)
         {
-            _logger.LogWarning(XmppLog.StanzaRejected, "Outbox {OutboxId} not sent to {Room}: {Reason}", request.OutboxId, room.Key, ex.Message);
-            return new DeliveryResult.Rejected(ex.Message);
-        }
-        catch (TimeoutException)
-        {
-            SendUnconfirmed(messageId, sentAt);
-            return new DeliveryResult.RetryLater($"{room.Key} did not reflect the message within {_options.SendTimeout}");
-        }
-        catch (XmppStreamClosedException ex)
-        {
-            SendUnconfirmed(messageId, sentAt);
-            return new DeliveryResult.RetryLater("connection lost: " + ex.Message, TimeSpan.FromSeconds(1), CountsAsAttempt: false);
+            // Cut short (a stop): what has no answer yet is looked for before it is sent again.
+            foreach (var send in sends.Skip(results.Count))
+            {
+                SendUnconfirmed(send.MessageId, sentAt);
+            }
+
+            throw;
         }
         finally
         {
-            _pendingSends.TryRemove(new KeyValuePair<string, TaskCompletionSource<XElement>>(messageId, reflection));
+            for (var i = 0; i < sends.Count; i++)
+            {
+                _pendingSends.TryRemove(new KeyValuePair<string, TaskCompletionSource<XElement>>(sends[i].MessageId, reflections[i]));
+            }
         }
+    }
+
+    /// <summary>After a room refused or lost a message, its next runs are one message long for a while.</summary>
+    private void OneAtATimeFor(RoomState room) => room.SendsOneAtATimeUntil = _context.Time.GetUtcNow() + OneAtATimeAfterTrouble;
+
+    private static readonly TimeSpan OneAtATimeAfterTrouble = TimeSpan.FromMinutes(5);
+
+    /// <summary>What the room's reflection (or error) says about one send.</summary>
+    private async Task<DeliveryResult> ConfirmedAsync(PreparedSend send, XElement echo, CancellationToken cancellationToken)
+    {
+        var room = send.Room;
+        if ((string?)echo.Attribute("type") == "error")
+        {
+            OneAtATimeFor(room);
+            return OnSendError(send.Occupancy, StanzaErrorCondition(echo));
+        }
+
+        var messageId = send.MessageId;
+        var stanzaId = echo.Elements(Ns.StanzaId + "stanza-id")
+            .FirstOrDefault(e => string.Equals((string?)e.Attribute("by"), room.Key, StringComparison.OrdinalIgnoreCase))?.Attribute("id")?.Value;
+        if (stanzaId is null && _sentStanzaIds.TryGet(messageId, out var fromArchive))
+        {
+            stanzaId = fromArchive;
+        }
+
+        var nativeId = stanzaId ?? messageId;
+        _sentStanzaIds.Set(messageId, nativeId);
+        room.NativeToMessageId.Set(nativeId, messageId);
+        room.MessageIdToNative.Set(messageId, nativeId);
+        if (nativeId != messageId && send.Request.Event.Kind == BridgeEventKind.Message)
+        {
+            _idMapWrites.Enqueue((SentIdKey(room, nativeId), messageId));
+
+            // People's replies and reactions name our message by its id: saved so they map once the cache forgot it.
+            _idMapWrites.Enqueue((MessageIdKey(room, messageId), nativeId));
+        }
+
+        if (send.ReactionOwner is not null && send.ReactionSet is not null)
+        {
+            await _context.Reactions.PutReactionsAsync(send.ReactionOwner, send.ReactionSet, cancellationToken);
+        }
+
+        return new DeliveryResult.Delivered(nativeId, AttachmentNotice.Join(send.SenderNotices));
     }
 
     private DeliveryResult OnSendError(Occupancy occupancy, string condition)

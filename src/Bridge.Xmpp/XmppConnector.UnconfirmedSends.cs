@@ -63,19 +63,32 @@ internal sealed partial class XmppConnector
         }
     }
 
-    /// <summary>Written before the stanza leaves: a send that cannot be marked is not made (tried again later).</summary>
-    private async Task<bool> MarkSendAsync(string messageId, CancellationToken cancellationToken)
+    /// <summary>Written before the stanzas leave, all in one store write: a send that cannot be marked is not made (tried again later).</summary>
+    private async Task<bool> MarkSendsAsync(IReadOnlyList<string> messageIds, CancellationToken cancellationToken)
     {
         var now = _context.Time.GetUtcNow();
+        var at = now.ToString("O", CultureInfo.InvariantCulture);
         try
         {
-            await _context.State.SetAsync(SendMarkScope, messageId, now.ToString("O", CultureInfo.InvariantCulture), cancellationToken);
-            _sendMarks.Enqueue((messageId, now));
+            if (messageIds.Count == 1)
+            {
+                await _context.State.SetAsync(SendMarkScope, messageIds[0], at, cancellationToken);
+            }
+            else
+            {
+                await _context.State.SetManyAsync(SendMarkScope, [.. messageIds.Select(id => new KeyValuePair<string, string>(id, at))], cancellationToken);
+            }
+
+            foreach (var messageId in messageIds)
+            {
+                _sendMarks.Enqueue((messageId, now));
+            }
+
             return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            _logger.LogWarning(XmppLog.StateFailed, "Could not mark the send of {MessageId} ({Error}); holding it", messageId, ex.Message);
+            _logger.LogWarning(XmppLog.StateFailed, "Could not mark the send of {MessageId} ({Error}); holding it", messageIds[0], ex.Message);
             return false;
         }
     }

@@ -21,7 +21,7 @@ namespace Bridge.Xmpp;
 /// worker (hands events to the core in arrival order), one persistence loop, and the delivery worker's calls.
 /// Shared mutable state is guarded by <see cref="_gate"/>; waits use task completion sources.
 /// </remarks>
-internal sealed partial class XmppConnector : INetworkConnector, IConnectorVitalsSource
+internal sealed partial class XmppConnector : INetworkConnector, IRunDelivery, IConnectorVitalsSource
 {
     /// <summary>Our outgoing message ids start with this (the core's idempotency key), which also marks them as ours.</summary>
     internal const string OwnIdPrefix = "bridge-";
@@ -468,7 +468,7 @@ internal sealed partial class XmppConnector : INetworkConnector, IConnectorVital
     }
 
     /// <summary>Sends on the current stream. Throws <see cref="XmppStreamClosedException"/> when there is none.</summary>
-    private async Task SendAsync(XElement stanza, CancellationToken cancellationToken)
+    internal async Task SendAsync(XElement stanza, CancellationToken cancellationToken)
     {
         var stream = _stream ?? throw new XmppStreamClosedException("not connected");
         await stream.SendAsync(stanza, cancellationToken);

@@ -40,6 +40,14 @@ public sealed class XmppOptions
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// Most messages of one sender on their way into one room at once, sent before the first comes back (the room keeps
+    /// one stream's order). 1 sends one at a time, waiting for each reflection; choose it where the MUC service refuses
+    /// messages for rate (Prosody's mod_muc_limits, ejabberd's min_message_interval), which could take a later message
+    /// of a run and refuse an earlier one.
+    /// </summary>
+    public int SendWindow { get; set; } = 16;
+
+    /// <summary>
     /// How often the bot pings itself in each room (XEP-0410 self-ping): a connection that died silently is replaced,
     /// and a bot dropped from a room (server restart, kick) re-joins.
     /// </summary>
@@ -183,6 +191,11 @@ public sealed class XmppOptions
         if (JoinConcurrency is < 1 or > 256)
         {
             Add("joinConcurrency", $"must be between 1 and 256, got {JoinConcurrency}");
+        }
+
+        if (SendWindow is < 1 or > 256)
+        {
+            Add("sendWindow", $"must be between 1 and 256, got {SendWindow}");
         }
 
         if (MaxCatchUpMessages < 0)

@@ -10,6 +10,9 @@ public sealed class EjabberdConnectorTests(EjabberdFixture fixture) : IClassFixt
     private readonly EjabberdServer _server = fixture.Server;
 
     [Fact]
+    public Task A_run_of_one_senders_messages_arrives_once_in_order() => RunScenarios.ARunArrivesOnceInOrderAsync(_server, stanzaIds: false);
+
+    [Fact]
     public async Task Messages_flow_both_ways_exactly_once_and_a_puppet_named_like_a_real_person_is_marked()
     {
         var room = _server.NewRoom();

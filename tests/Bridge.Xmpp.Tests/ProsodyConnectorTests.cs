@@ -12,6 +12,13 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
     private readonly ProsodyServer _server = fixture.Server;
 
     [Fact]
+    public Task A_run_of_one_senders_messages_arrives_once_in_order() => RunScenarios.ARunArrivesOnceInOrderAsync(_server, stanzaIds: true);
+
+    [Fact]
+    public Task A_run_of_a_puppet_without_voice_is_refused_whole_and_the_room_then_gets_one_at_a_time() =>
+        RunScenarios.AVoicelessRunIsRefusedWholeAsync(_server);
+
+    [Fact]
     public async Task Handshake_succeeds_with_the_right_secret_and_is_refused_with_a_wrong_one()
     {
         await using var good = await ConnectorHarness.StartAsync(_server, [_server.NewRoom()]);

@@ -184,8 +184,19 @@ internal sealed class NetworkDeliveryWorker
         var (items, complete) = await FetchFairlyAsync(cancellationToken);
         var progressed = false;
         var delivered = 0;
-        foreach (var item in items)
+
+        // Rows a run (below) answered, and rows a run took a rate-limit token for but did not get to: both are met
+        // again further down this loop, the first to be left alone, the second without taking a second token.
+        var answeredInRun = new HashSet<long>();
+        var admittedToRun = new HashSet<long>();
+        for (var index = 0; index < items.Count; index++)
         {
+            var item = items[index];
+            if (answeredInRun.Contains(item.Id))
+            {
+                continue;
+            }
+
             cancellationToken.ThrowIfCancellationRequested();
             var channel = item.Destination.ChannelId;
             if (_blockedUntil.ContainsKey(channel) || Held().Contains(channel))
@@ -216,7 +227,7 @@ internal sealed class NetworkDeliveryWorker
                 return progressed;
             }
 
-            if (!_limits.TryAcquire(item, out var wait))
+            if (!admittedToRun.Remove(item.Id) && !_limits.TryAcquire(item, out var wait))
             {
                 // Over the sender's or the link's rate: the room waits (in order, durably); other rooms go on.
                 _blockedUntil[channel] = _time.GetUtcNow() + wait;
@@ -224,7 +235,14 @@ internal sealed class NetworkDeliveryWorker
                 continue;
             }
 
-            if (await DeliverOneAsync(item, abortToken))
+            var run = _connector is IRunDelivery { MaxRun: > 1 } runs ? CollectRun(items, index, runs.MaxRun, admittedToRun) : null;
+            if (run is { Count: > 1 })
+            {
+                var done = await DeliverRunAsync((IRunDelivery)_connector, run, answeredInRun, abortToken);
+                progressed |= done > 0;
+                delivered += done;
+            }
+            else if (await DeliverOneAsync(item, abortToken))
             {
                 progressed = true;
                 delivered++;
@@ -271,6 +289,127 @@ internal sealed class NetworkDeliveryWorker
         var complete = batch.Count < _options.BatchSize;
         var taken = _rounds.Take(batch, complete);
         return (taken, complete && held.Count == 0 && _blockedUntil.Count == 0 && taken.Count == batch.Count);
+    }
+
+    /// <summary>Whether <paramref name="e"/> may go in a run: a plain message that names no other message (see <see cref="IRunDelivery"/>).</summary>
+    private static bool Runnable(BridgeEvent e) =>
+        e.Kind == BridgeEventKind.Message && e.TargetNativeId is null && e.ReplyToNativeId is null && e.ThreadRootNativeId is null;
+
+    /// <summary>
+    /// The run that starts at <paramref name="first"/> (already admitted): it and the rows of its channel right after it,
+    /// up to <paramref name="maxRun"/>, while each is a plain message of the same sender that is due, still linked and
+    /// within the rate limits. Another channel's rows in between are passed over (their turn comes in this loop); the
+    /// first row of the channel that cannot join ends the run, so nothing of the channel is sent out of order.
+    /// </summary>
+    private List<OutboxItem> CollectRun(IReadOnlyList<OutboxItem> items, int first, int maxRun, HashSet<long> admitted)
+    {
+        var head = items[first];
+        var run = new List<OutboxItem> { head };
+        if (!Runnable(head.Event))
+        {
+            return run;
+        }
+
+        var now = _time.GetUtcNow();
+        for (var i = first + 1; i < items.Count && run.Count < maxRun; i++)
+        {
+            var next = items[i];
+            if (!string.Equals(next.Destination.ChannelId, head.Destination.ChannelId, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (!Runnable(next.Event) || next.Event.NetworkId != head.Event.NetworkId || next.Event.Sender.Key != head.Event.Sender.Key ||
+                next.LinkId != head.LinkId || next.NotBefore > now || (_topology is not null && !_topology.HasEndpoint(next.LinkId, next.Destination)) ||
+                !_limits.TryAcquire(next, out _))
+            {
+                break;
+            }
+
+            admitted.Add(next.Id);
+            run.Add(next);
+        }
+
+        return run;
+    }
+
+    /// <summary>
+    /// Hands a run to the connector and records each answer in order, exactly as one delivery at a time would. Returns
+    /// how many rows are done; the rows the connector gave no answer for stay pending and are met again in this pass.
+    /// </summary>
+    private async Task<int> DeliverRunAsync(IRunDelivery runs, List<OutboxItem> run, HashSet<long> answered, CancellationToken cancellationToken)
+    {
+        using var span = BridgeTracing.Source.StartActivity("bridge.deliver_run", ActivityKind.Producer);
+        span?.SetTag("bridge.network", NetworkId);
+        span?.SetTag("bridge.run_length", run.Count);
+        var requests = new List<DeliveryRequest>(run.Count);
+        foreach (var item in run)
+        {
+            var queued = _time.GetUtcNow() - item.CreatedAt;
+            _metrics?.Stage(BridgeTracing.Stages.Queued, NetworkId, queued < TimeSpan.Zero ? TimeSpan.Zero : queued);
+            var degraded = DeliveryDegradation.Apply(await BuildRequestAsync(item, cancellationToken), _connector.Capabilities, _connector.CanShowReaction);
+            if (degraded.Request is null)
+            {
+                break; // skipped on this network: this loop meets it again and records why
+            }
+
+            requests.Add(degraded.Request);
+        }
+
+        if (requests.Count == 0)
+        {
+            return await DeliverOneAsync(run[0], cancellationToken) ? 1 : 0;
+        }
+
+        var sending = _time.GetTimestamp();
+        IReadOnlyList<DeliveryResult> results;
+        try
+        {
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            attempt.CancelAfter(_options.AttemptTimeout);
+            results = _fence.MayAct
+                ? await runs.DeliverRunAsync(requests, attempt.Token)
+                : [new DeliveryResult.RetryLater("the leader lease is not held here: not sent", CountsAsAttempt: false)];
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            results = [new DeliveryResult.RetryLater(ex.GetType().Name + ": " + ex.Message)];
+        }
+
+        if (results.Count == 0 || results.Count > requests.Count)
+        {
+            results = [new DeliveryResult.RetryLater($"the connector answered a run of {requests.Count} with {results.Count} results")];
+        }
+
+        var elapsed = _time.GetElapsedTime(sending);
+        var done = 0;
+        DeliveryResult.RetryLater? waiting = null;
+        for (var i = 0; i < results.Count; i++)
+        {
+            var item = run[i];
+            answered.Add(item.Id);
+            _metrics?.Stage(BridgeTracing.Stages.Send, NetworkId, elapsed);
+            if (waiting is not null && results[i] is DeliveryResult.Delivered)
+            {
+                // The network refused a row and took a later one of the same run (a room throttle): the later one is in
+                // the room, so it is recorded; the refused one comes after it. Said loudly, as it breaks the room's order.
+                _logger.LogError(DeliveryLog.OrderInverted, "Outbox {Id} to {Destination} was taken although an earlier row of its run was refused ({Reason}); that row will arrive after it",
+                    item.Id, item.Destination, waiting.Reason);
+                _metrics?.Delivery(NetworkId, "order_inverted");
+            }
+
+            waiting ??= results[i] as DeliveryResult.RetryLater;
+            if (await RecordResultAsync(item, results[i], span))
+            {
+                done++;
+            }
+        }
+
+        return done;
     }
 
     private async Task<bool> DeliverOneAsync(OutboxItem item, CancellationToken cancellationToken)
@@ -333,6 +472,12 @@ internal sealed class NetworkDeliveryWorker
         }
 
         _metrics?.Stage(BridgeTracing.Stages.Send, NetworkId, _time.GetElapsedTime(sending));
+        return await RecordResultAsync(item, result, span);
+    }
+
+    /// <summary>Records what the destination did with <paramref name="item"/>; true when the row is done (delivered, skipped or dead-lettered).</summary>
+    private async Task<bool> RecordResultAsync(OutboxItem item, DeliveryResult result, Activity? span)
+    {
         span?.SetTag("bridge.result", result.GetType().Name);
         switch (result)
         {
@@ -539,4 +684,5 @@ internal static class DeliveryLog
     public static readonly EventId NoticeFailed = new(3006, nameof(NoticeFailed));
     public static readonly EventId WorkerError = new(3005, nameof(WorkerError));
     public static readonly EventId Degraded = new(3007, nameof(Degraded));
+    public static readonly EventId OrderInverted = new(3008, nameof(OrderInverted));
 }

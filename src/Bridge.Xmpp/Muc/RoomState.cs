@@ -62,6 +62,9 @@ internal sealed class RoomState(string channelId, Jid jid, int idCacheSize = Roo
     /// <summary>Whether the room answers MAM queries (unknown until tried).</summary>
     public bool? ArchiveAvailable { get; set; }
 
+    /// <summary>Until when messages go into this room one at a time (after it refused or lost one), not in runs.</summary>
+    public DateTimeOffset SendsOneAtATimeUntil { get; set; }
+
     // The three below are caches, least recently used out first. What they forget is read back when needed: the id
     // maps from the saved id maps in the store (msgid:/sent: connector state), and a replay the seen-set no longer
     // holds is refused by the core's own dedupe (the inbound table), so nothing is bridged twice.

@@ -416,6 +416,9 @@ internal sealed class ComponentStream : IAsyncDisposable
         await WriteRawAsync(text, cancellationToken);
     }
 
+    /// <summary>Writes stanzas <see cref="Serialize"/> already checked and serialised, in one write.</summary>
+    public Task SendSerializedAsync(string stanzas, CancellationToken cancellationToken) => WriteRawAsync(stanzas, cancellationToken);
+
     /// <summary>Serialises a stanza after checking it: known kind, <c>from</c> inside our domain, a valid <c>to</c>, bounded size, valid characters.</summary>
     internal static string Serialize(XElement stanza, string componentDomain, int maxStanzaBytes)
     {

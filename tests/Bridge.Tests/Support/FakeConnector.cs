@@ -5,7 +5,7 @@ using Bridge.Core.Model;
 namespace Bridge.Tests.Support;
 
 /// <summary>A connector that records deliveries; a test decides what each delivery returns.</summary>
-internal sealed class FakeConnector(string networkId, NetworkKind kind = NetworkKind.Xmpp) : INetworkConnector
+internal sealed class FakeConnector(string networkId, NetworkKind kind = NetworkKind.Xmpp) : INetworkConnector, IRunDelivery
 {
     private int _nextId;
 
@@ -70,6 +70,27 @@ internal sealed class FakeConnector(string networkId, NetworkKind kind = Network
         }
 
         return Task.FromResult(result);
+    }
+
+    /// <summary>Longest run the core may hand over; 1 (the default) keeps every delivery on its own.</summary>
+    public int MaxRun { get; set; } = 1;
+
+    /// <summary>Every run the core handed over, as handed.</summary>
+    public ConcurrentQueue<IReadOnlyList<DeliveryRequest>> Runs { get; } = new();
+
+    /// <summary>How many rows of a run the fake network answers (the rest are not sent); all by default.</summary>
+    public Func<IReadOnlyList<DeliveryRequest>, int> RunAnswered { get; set; } = run => run.Count;
+
+    public async Task<IReadOnlyList<DeliveryResult>> DeliverRunAsync(IReadOnlyList<DeliveryRequest> run, CancellationToken cancellationToken)
+    {
+        Runs.Enqueue(run);
+        var results = new List<DeliveryResult>();
+        foreach (var request in run.Take(RunAnswered(run)))
+        {
+            results.Add(await DeliverAsync(request, cancellationToken));
+        }
+
+        return results;
     }
 
     public Task NotifySenderAsync(ChannelRef channel, PersonRef person, string notice, CancellationToken cancellationToken)

@@ -1,0 +1,82 @@
+using System.Xml.Linq;
+using Bridge.Core.Connectors;
+
+namespace Bridge.Xmpp.Tests.Fixtures;
+
+/// <summary>
+/// Runs (<see cref="IRunDelivery"/>) against a real server: one sender's messages sent back to back arrive in order,
+/// each with its own stanza-id; a refusal for the puppet's state in the room refuses the whole run, which is what lets
+/// the core hand runs over without giving up the room's order.
+/// </summary>
+internal static class RunScenarios
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
+    public static async Task ARunArrivesOnceInOrderAsync(IXmppTestServer server, bool stanzaIds)
+    {
+        var room = server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        await bridge.WaitReadyAsync(TimeSpan.FromSeconds(30));
+        var jid = await server.NewUserAsync("gus");
+        await using var gus = await XmppPerson.JoinAsync(jid, "pass", server.C2sPort, room, "Gus");
+        var runs = (IRunDelivery)bridge.Connector;
+        Assert.Equal(16, runs.MaxRun);
+
+        var run = Enumerable.Range(0, 12).Select(i => ConnectorHarness.Message(400 + i, room, "Alice", $"run {i}")).ToList();
+        var results = await runs.DeliverRunAsync(run, CancellationToken.None);
+
+        var ids = results.Select(r => Assert.IsType<DeliveryResult.Delivered>(r).NativeId).ToList();
+        Assert.Equal(12, ids.Count);
+        Assert.Equal(12, ids.Distinct().Count());
+        var received = await gus.WaitForMessagesAsync(m => m.FromNick == "Alice", 12, Wait);
+        Assert.Equal(run.Select(r => r.Event.Text), received.Select(m => m.Body));
+        if (stanzaIds)
+        {
+            Assert.Equal(ids, received.Select(m => m.StanzaId));
+        }
+
+        // Handed over again (a restart before the core recorded them): answered from what was sent, nothing sent twice.
+        var again = await runs.DeliverRunAsync(run, CancellationToken.None);
+        Assert.Equal(ids[0], Assert.IsType<DeliveryResult.Delivered>(Assert.Single(again)).NativeId);
+        await Task.Delay(500);
+        Assert.Equal(12, gus.Messages.Count(m => m.FromNick == "Alice"));
+        Assert.Empty(bridge.Sink.All); // our own reflections are never ingested
+    }
+
+    public static async Task AVoicelessRunIsRefusedWholeAsync(IXmppTestServer server)
+    {
+        var room = server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(server, [room]);
+        await bridge.WaitReadyAsync(TimeSpan.FromSeconds(30));
+        var jid = await server.NewUserAsync("hal");
+        await using var hal = await XmppPerson.JoinAsync(jid, "pass", server.C2sPort, room, "Hal");
+        var runs = (IRunDelivery)bridge.Connector;
+        Assert.IsType<DeliveryResult.Delivered>(await bridge.DeliverAsync(ConnectorHarness.Message(500, room, "Alice", "before")));
+        await hal.WaitForMessagesAsync(m => m.Body == "before", 1, Wait);
+
+        // The bot owns the room: it takes the puppet's voice, as a moderator would.
+        await SetRoleAsync(bridge, server, room, "Alice", "visitor");
+        var refused = await runs.DeliverRunAsync([.. Enumerable.Range(1, 6).Select(i => ConnectorHarness.Message(500 + i, room, "Alice", $"voiceless {i}"))], CancellationToken.None);
+
+        Assert.Equal(6, refused.Count);
+        Assert.All(refused, r => Assert.IsNotType<DeliveryResult.Delivered>(r));
+        await SetRoleAsync(bridge, server, room, "Alice", "participant");
+        var afterTrouble = await runs.DeliverRunAsync([.. Enumerable.Range(1, 3).Select(i => ConnectorHarness.Message(600 + i, room, "Alice", $"voiced {i}"))], CancellationToken.None);
+
+        // One at a time for a while after a refusal: the core hands the rest over again.
+        Assert.IsType<DeliveryResult.Delivered>(Assert.Single(afterTrouble));
+        await hal.WaitForMessagesAsync(m => m.Body == "voiced 1", 1, Wait);
+        await Task.Delay(300);
+        Assert.DoesNotContain(hal.Messages, m => m.Body.StartsWith("voiceless", StringComparison.Ordinal));
+    }
+
+    private static async Task SetRoleAsync(ConnectorHarness bridge, IXmppTestServer server, string room, string nick, string role)
+    {
+        XNamespace admin = "http://jabber.org/protocol/muc#admin";
+        await bridge.Xmpp.SendAsync(new XElement(Protocol.Ns.Component + "iq",
+            new XAttribute("type", "set"), new XAttribute("id", "role-" + Guid.NewGuid().ToString("N")),
+            new XAttribute("from", server.ComponentDomain), new XAttribute("to", room),
+            new XElement(admin + "query", new XElement(admin + "item", new XAttribute("nick", nick), new XAttribute("role", role)))), CancellationToken.None);
+        await Task.Delay(500); // the room applies it before anything after it on the stream
+    }
+}
