@@ -261,6 +261,11 @@ internal sealed class TranslatingConnector(INetworkConnector inner, TranslationS
 
     public string? DegradedReason => inner.DegradedReason;
 
+    // The worker degrades what the network cannot show from these: they are the network's, not the interface's defaults.
+    public Connectors.Capabilities.NetworkCapabilities Capabilities => inner.Capabilities;
+
+    public bool CanShowReaction(string key) => inner.CanShowReaction(key);
+
     public Task StartAsync(CancellationToken cancellationToken) => inner.StartAsync(cancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken) => inner.StopAsync(cancellationToken);

@@ -340,4 +340,24 @@ public sealed class TranslationStageTests
         Assert.Empty(TranslationSetup.Validate(new TranslationOptions(), new BridgeTopology(topology.Networks, [topology.Links[0]]), OnlyEngSpa));
         Assert.Contains(TranslationSetup.Validate(new TranslationOptions(), topology, OnlyEngSpa), e => e.Key == "links:two:translation");
     }
+
+    [Fact]
+    public async Task The_translating_connector_shows_the_worker_what_its_network_can_show()
+    {
+        var (stage, h) = await StageAsync(Options("ap", new TranslationEngineOptions { Kind = "apertium" }));
+        await using var _ = h;
+        await using var __ = stage;
+        var inner = new FakeConnector("b", NetworkKind.Mattermost)
+        {
+            Capabilities = new Bridge.Core.Connectors.Capabilities.NetworkCapabilities { Reactions = false, Threads = true },
+            ReactionKeys = key => key == "thumbsup",
+        };
+
+        INetworkConnector translating = new TranslatingConnector(inner, stage);
+
+        // The worker degrades from these: the interface's defaults would let through what the network cannot show.
+        Assert.Same(inner.Capabilities, translating.Capabilities);
+        Assert.True(translating.CanShowReaction("thumbsup"));
+        Assert.False(translating.CanShowReaction("🦖"));
+    }
 }
