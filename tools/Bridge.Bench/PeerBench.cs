@@ -44,6 +44,11 @@ internal static class PeerBench
         await world.ServerB.RegisterAsync("dave", "davepass");
         await using var carol = await XmppPerson.JoinAsync(world.ServerA, "carol", "carolpass", world.ServerA.Room(PeerRoom), "Carol");
         await using var dave = await XmppPerson.JoinAsync(world.ServerB, "dave", "davepass", world.ServerB.Room(PeerRoom), "Dave");
+
+        // The harness alone: a person in a room of her own, no bridge, reading back her own burst (one server, one client).
+        await world.ServerA.RegisterAsync("erin", "erinpass");
+        await using var erin = await XmppPerson.JoinAsync(world.ServerA, "erin", "erinpass", world.ServerA.Room("harness"), "Erin");
+        var harnessRates = new List<double>();
         using var peerDir = new TempDirectory();
         var peerConfig = peerDir.File("matterbridge.toml");
         await File.WriteAllTextAsync(peerConfig, PeerToml(world.ServerA, world.ServerB));
@@ -67,6 +72,7 @@ internal static class PeerBench
 
         for (var round = 0; round < rounds; round++)
         {
+            harnessRates.Add(await HarnessBurstAsync(erin, $"harness{round}", burstCount));
             foreach (var build in round % 2 == 0 ? builds : builds.Reverse())
             {
                 results[build.Name].Add(await OneRoundAsync(build, build.Sender, build.Receiver, $"{build.Name}{round}", latencyCount, burstCount));
@@ -74,7 +80,23 @@ internal static class PeerBench
         }
 
         Print(builds, results, latencyCount, burstCount, rounds);
+        Console.WriteLine(FormattableString.Invariant(
+            $"the harness alone (no bridge; one person sends a burst of {burstCount} into a room of her own and reads it back): {(harnessRates.Count == 1 ? harnessRates[0].ToString("F0", CultureInfo.InvariantCulture) : StartBench.Stat(harnessRates, "F0"))} msg/s"));
         return 0;
+    }
+
+    /// <summary>The rate at which a person's own burst comes back to her through the room: what one server and one client take.</summary>
+    private static async Task<double> HarnessBurstAsync(XmppPerson person, string tag, int burstCount)
+    {
+        var prefix = $"burst {tag} ";
+        var start = DateTimeOffset.UtcNow;
+        for (var i = 0; i < burstCount; i++)
+        {
+            await person.SayAsync(prefix + i.ToString(CultureInfo.InvariantCulture));
+        }
+
+        var received = await WaitOrStallAsync(person, prefix, burstCount, BurstStall);
+        return received.Count > 0 ? received.Select(m => m.Body).Distinct().Count() / (received.Max(m => m.ReceivedAt) - start).TotalSeconds : double.NaN;
     }
 
     private static async Task<PeerRound> OneRoundAsync(Build build, XmppPerson alice, XmppPerson bob, string tag, int latencyCount, int burstCount)
