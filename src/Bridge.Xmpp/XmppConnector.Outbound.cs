@@ -354,10 +354,16 @@ internal sealed partial class XmppConnector
         }
         catch (Exception) when (results.Count < sends.Count)
         {
-            // Cut short (a stop): what has no answer yet is looked for before it is sent again.
+            // Cut short (a stop, the attempt's time up): what has no answer yet is looked for before it is sent again,
+            // and what the room already confirmed is answered, so the core records it instead of asking again.
             foreach (var send in sends.Skip(results.Count))
             {
                 SendUnconfirmed(send.MessageId, sentAt);
+            }
+
+            if (results.Count > 0)
+            {
+                return results;
             }
 
             throw;
@@ -372,7 +378,14 @@ internal sealed partial class XmppConnector
     }
 
     /// <summary>After a room refused or lost a message, its next runs are one message long for a while.</summary>
-    private void OneAtATimeFor(RoomState room) => room.SendsOneAtATimeUntil = _context.Time.GetUtcNow() + OneAtATimeAfterTrouble;
+    private void OneAtATimeFor(RoomState room)
+    {
+        var until = _context.Time.GetUtcNow() + OneAtATimeAfterTrouble;
+        if (until > room.SendsOneAtATimeUntil)
+        {
+            room.SendsOneAtATimeUntil = until;
+        }
+    }
 
     private static readonly TimeSpan OneAtATimeAfterTrouble = TimeSpan.FromMinutes(5);
 
@@ -382,8 +395,21 @@ internal sealed partial class XmppConnector
         var room = send.Room;
         if ((string?)echo.Attribute("type") == "error")
         {
-            OneAtATimeFor(room);
-            return OnSendError(send.Occupancy, StanzaErrorCondition(echo));
+            var condition = StanzaErrorCondition(echo);
+            if (condition is "resource-constraint" or "policy-violation" && room.SendsOneAtATimeUntil != DateTimeOffset.MaxValue)
+            {
+                // A refusal for rate or size (mod_muc_limits, a slow mode) may take the next, shorter message: runs could
+                // reorder this room, so it gets one message at a time for as long as this process runs.
+                room.SendsOneAtATimeUntil = DateTimeOffset.MaxValue;
+                _logger.LogWarning(XmppLog.StanzaRejected, "{Room} refused a message ({Condition}): sending into it one message at a time from now on; set sendWindow: 1 for network {Network} if its service limits rates",
+                    room.Key, condition, _network.Id);
+            }
+            else
+            {
+                OneAtATimeFor(room);
+            }
+
+            return OnSendError(send.Occupancy, condition);
         }
 
         var messageId = send.MessageId;

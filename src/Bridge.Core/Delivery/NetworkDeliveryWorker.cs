@@ -292,8 +292,9 @@ internal sealed class NetworkDeliveryWorker
     }
 
     /// <summary>Whether <paramref name="e"/> may go in a run: a plain message that names no other message (see <see cref="IRunDelivery"/>).</summary>
+    /// <remarks>Files stay out: their uploads would make one run's attempt as long as all of them.</remarks>
     private static bool Runnable(BridgeEvent e) =>
-        e.Kind == BridgeEventKind.Message && e.TargetNativeId is null && e.ReplyToNativeId is null && e.ThreadRootNativeId is null;
+        e.Kind == BridgeEventKind.Message && e.TargetNativeId is null && e.ReplyToNativeId is null && e.ThreadRootNativeId is null && e.Attachments.Count == 0;
 
     /// <summary>
     /// The run that starts at <paramref name="first"/> (already admitted): it and the rows of its channel right after it,
@@ -319,9 +320,10 @@ internal sealed class NetworkDeliveryWorker
                 continue;
             }
 
-            if (!Runnable(next.Event) || next.Event.NetworkId != head.Event.NetworkId || next.Event.Sender.Key != head.Event.Sender.Key ||
+            // The same sender as shown (name and picture too): a puppet renamed mid-run would relabel the messages before it.
+            if (!Runnable(next.Event) || next.Event.NetworkId != head.Event.NetworkId || next.Event.Sender != head.Event.Sender ||
                 next.LinkId != head.LinkId || next.NotBefore > now || (_topology is not null && !_topology.HasEndpoint(next.LinkId, next.Destination)) ||
-                !_limits.TryAcquire(next, out _))
+                (!admitted.Contains(next.Id) && !_limits.TryAcquire(next, out _)))
             {
                 break;
             }
@@ -377,7 +379,10 @@ internal sealed class NetworkDeliveryWorker
         }
         catch (Exception ex)
         {
-            results = [new DeliveryResult.RetryLater(ex.GetType().Name + ": " + ex.Message)];
+            // The run as a whole failed (nothing answered): the head goes on its own, with the single path's retries and
+            // timeout, and nothing is charged to it for the run; the connector looks for what may have gone out.
+            _logger.LogDebug(DeliveryLog.Retrying, "A run of {Count} to {Destination} failed ({Error}); delivering its first row on its own", run.Count, run[0].Destination, ex.Message);
+            return await DeliverOneAsync(run[0], cancellationToken) ? 1 : 0;
         }
 
         if (results.Count == 0 || results.Count > requests.Count)
@@ -391,21 +396,47 @@ internal sealed class NetworkDeliveryWorker
         for (var i = 0; i < results.Count; i++)
         {
             var item = run[i];
+            var result = results[i];
             answered.Add(item.Id);
             _metrics?.Stage(BridgeTracing.Stages.Send, NetworkId, elapsed);
-            if (waiting is not null && results[i] is DeliveryResult.Delivered)
+            if (waiting is not null && result is DeliveryResult.RetryLater)
+            {
+                // The room already waits behind the first row that must wait: this one stays pending as it is, in order,
+                // and is not charged an attempt it would not have had on its own.
+                continue;
+            }
+
+            if (waiting is not null && result is DeliveryResult.Delivered)
             {
                 // The network refused a row and took a later one of the same run (a room throttle): the later one is in
                 // the room, so it is recorded; the refused one comes after it. Said loudly, as it breaks the room's order.
-                _logger.LogError(DeliveryLog.OrderInverted, "Outbox {Id} to {Destination} was taken although an earlier row of its run was refused ({Reason}); that row will arrive after it",
+                _logger.LogError(DeliveryLog.OrderInverted, "Outbox {Id} to {Destination} was taken although an earlier row of its run was not ({Reason}); that row will arrive after it",
                     item.Id, item.Destination, waiting.Reason);
                 _metrics?.Delivery(NetworkId, "order_inverted");
             }
 
-            waiting ??= results[i] as DeliveryResult.RetryLater;
-            if (await RecordResultAsync(item, results[i], span))
+            waiting ??= result as DeliveryResult.RetryLater;
+            try
             {
-                done++;
+                if (await RecordResultAsync(item, result, span))
+                {
+                    done++;
+                }
+            }
+            catch (Exception)
+            {
+                // The store refused a write: every later delivery of the run is in the room too, so each is kept to be
+                // recorded before anything else is fetched, as the failing one is.
+                for (var j = i + 1; j < results.Count; j++)
+                {
+                    answered.Add(run[j].Id);
+                    if (results[j] is DeliveryResult.Delivered later)
+                    {
+                        _unrecorded.Enqueue((run[j], later.NativeId));
+                    }
+                }
+
+                throw;
             }
         }
 

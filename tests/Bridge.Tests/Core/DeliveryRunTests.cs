@@ -113,7 +113,61 @@ public sealed class DeliveryRunTests
         Assert.Equal(["text 0", "text 1"], h.Connectors["b"].Delivered.Select(d => d.Event.Text));
         var pending = await h.Store.GetPendingAsync("b", [], 10, default);
         Assert.Equal(["text 2", "text 3", "text 4", "text 5"], pending.Select(p => p.Event.Text));
-        Assert.All(pending, p => Assert.True(p.NotBefore > DateTimeOffset.UtcNow));
+        // Only the first row that must wait is charged and rescheduled; the rest wait behind it as they were.
+        Assert.Equal([1, 0, 0, 0], pending.Select(p => p.Attempts));
+        Assert.True(pending[0].NotBefore > DateTimeOffset.UtcNow);
+    }
+
+    [Fact]
+    public async Task A_run_that_fails_as_a_whole_sends_its_first_row_on_its_own_without_charging_it()
+    {
+        await using var h = await HarnessAsync(8);
+        h.Connectors["b"].RunFailure = new TimeoutException("the run took too long");
+        for (var i = 0; i < 3; i++)
+        {
+            await h.Router.IngestAsync(CoreHarness.Message("a", "room", $"m{i}", $"text {i}"), default);
+        }
+
+        await DrainAsync(h.Worker("b"));
+
+        Assert.Equal(["text 0", "text 1", "text 2"], h.Connectors["b"].Delivered.Select(d => d.Event.Text));
+        Assert.Equal(0, await h.Store.CountPendingAsync("b", default));
+    }
+
+    [Fact]
+    public async Task Rows_a_run_took_a_rate_token_for_are_not_charged_again_when_handed_over_again()
+    {
+        await using var h = await HarnessAsync(8);
+        // The connector takes one row per run, as a room sending one at a time does: each row is met again.
+        h.Connectors["b"].RunAnswered = _ => 1;
+        for (var i = 0; i < 20; i++)
+        {
+            await h.Router.IngestAsync(CoreHarness.Message("a", "room", $"m{i}", $"text {i}"), default);
+        }
+
+        var worker = new NetworkDeliveryWorker(h.Connectors["b"], h.Store, h.Signals, new DeliveryOptions(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System, senders: h.Registry,
+            limits: new Bridge.Core.Delivery.Fairness.LimitsOptions { SenderPerSecond = 0.01, SenderBurst = 20, LinkPerSecond = 0 });
+
+        await worker.RunOnceAsync(default);
+
+        // A burst of 20 tokens covers the 20 rows: each taken once, however often its row was collected into a run.
+        Assert.Equal(20, h.Connectors["b"].Delivered.Count);
+    }
+
+    [Fact]
+    public async Task A_sender_who_changes_name_mid_burst_starts_a_new_run()
+    {
+        await using var h = await HarnessAsync(8);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m1", "as alice"), default);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m2", "as alice again"), default);
+        var renamed = CoreHarness.Message("a", "room", "m3", "as ally");
+        await h.Router.IngestAsync(renamed with { Sender = renamed.Sender with { DisplayName = "Ally" } }, default);
+        await h.Router.IngestAsync(renamed with { NativeId = "m4", Text = "as ally again", Sender = renamed.Sender with { DisplayName = "Ally" } }, default);
+
+        await DrainAsync(h.Worker("b"));
+
+        Assert.Equal([["as alice", "as alice again"], ["as ally", "as ally again"]], h.Connectors["b"].Runs.Select(r => r.Select(d => d.Event.Text)));
     }
 
     [Fact]

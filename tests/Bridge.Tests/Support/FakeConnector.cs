@@ -81,9 +81,17 @@ internal sealed class FakeConnector(string networkId, NetworkKind kind = Network
     /// <summary>How many rows of a run the fake network answers (the rest are not sent); all by default.</summary>
     public Func<IReadOnlyList<DeliveryRequest>, int> RunAnswered { get; set; } = run => run.Count;
 
+    /// <summary>Thrown by every run (a connector failing as a whole); null runs normally.</summary>
+    public Exception? RunFailure { get; set; }
+
     public async Task<IReadOnlyList<DeliveryResult>> DeliverRunAsync(IReadOnlyList<DeliveryRequest> run, CancellationToken cancellationToken)
     {
         Runs.Enqueue(run);
+        if (RunFailure is { } failure)
+        {
+            throw failure;
+        }
+
         var results = new List<DeliveryResult>();
         foreach (var request in run.Take(RunAnswered(run)))
         {

@@ -522,6 +522,27 @@ public sealed partial class PostgresBridgeStore : IBridgeStore, IAdminStore
     public Task DeleteAsync(string scope, string key, CancellationToken cancellationToken) =>
         StateWriteAsync("DELETE FROM connector_state WHERE scope = $1 AND key = $2", scope, key, null, cancellationToken);
 
+    public Task SetManyAsync(string scope, IReadOnlyList<KeyValuePair<string, string>> entries, CancellationToken cancellationToken) => FencedAsync(async () =>
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.Count == 0)
+        {
+            return true;
+        }
+
+        // One batch, one implicit transaction: the fence first, then every key (the XMPP send marks of a run).
+        await using var batch = _dataSource.CreateBatch();
+        AddFence(batch);
+        foreach (var (key, value) in entries)
+        {
+            batch.BatchCommands.Add(Command("INSERT INTO connector_state(scope, key, value) VALUES ($1, $2, $3) ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
+                Text(scope), Text(key), Text(value)));
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        return true;
+    });
+
     public Task DeleteManyAsync(string scope, IReadOnlyList<string> keys, CancellationToken cancellationToken) => FencedAsync(async () =>
     {
         ArgumentNullException.ThrowIfNull(keys);
