@@ -267,6 +267,19 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Connector_state_set_many_writes_and_overwrites_the_keys_of_the_scope_only()
+    {
+        await Store.SetAsync("x:sending", "m1", "old", Ct);
+        await Store.SetAsync("other", "m1", "kept", Ct);
+
+        await Store.SetManyAsync("x:sending", [new("m1", "new"), new("m2", "t2")], Ct);
+        await Store.SetManyAsync("x:sending", [], Ct);
+
+        Assert.Equal(new Dictionary<string, string> { ["m1"] = "new", ["m2"] = "t2" }, await Store.ListAsync("x:sending", Ct));
+        Assert.Equal("kept", await Store.GetAsync("other", "m1", Ct));
+    }
+
+    [Fact]
     public async Task Connector_state_delete_many_deletes_the_named_keys_of_the_scope_only()
     {
         await Store.SetManyAsync("x:sending", [new("m1", "t"), new("m2", "t"), new("m3", "t")], Ct);
