@@ -15,6 +15,9 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
     public Task A_run_of_one_senders_messages_arrives_once_in_order() => RunScenarios.ARunArrivesOnceInOrderAsync(_server, stanzaIds: true);
 
     [Fact]
+    public Task A_run_handed_over_again_after_a_restart_is_not_sent_twice() => RunScenarios.ARunHandedOverAgainAfterARestartIsNotSentTwiceAsync(_server);
+
+    [Fact]
     public Task A_run_of_a_puppet_without_voice_is_refused_whole_and_the_room_then_gets_one_at_a_time() =>
         RunScenarios.AVoicelessRunIsRefusedWholeAsync(_server);
 
