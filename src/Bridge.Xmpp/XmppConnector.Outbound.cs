@@ -63,8 +63,12 @@ internal sealed partial class XmppConnector
         return prepared.Send is { } send ? (await SendPreparedAsync([send], cancellationToken))[0] : prepared.Answer!;
     }
 
-    /// <summary>How many messages of one sender may be on their way into one room at once (<c>sendWindow</c>).</summary>
-    public int MaxRun => _options.SendWindow;
+    /// <summary>
+    /// How many messages of one sender may be on their way into one room at once (<c>sendWindow</c>); one into a direct
+    /// chat (sent one by one) or a room that lately refused or lost a message.
+    /// </summary>
+    public int MaxRunInto(string channelId) =>
+        _roomsByChannel.TryGetValue(channelId, out var room) && room.SendsOneAtATimeUntil <= _context.Time.GetUtcNow() ? _options.SendWindow : 1;
 
     /// <summary>
     /// Sends a run of one sender's messages into one room without waiting for each reflection: the room takes the

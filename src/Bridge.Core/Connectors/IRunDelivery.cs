@@ -16,8 +16,11 @@ namespace Bridge.Core.Connectors;
 /// </remarks>
 public interface IRunDelivery
 {
-    /// <summary>The longest run the core may hand over; 1 sends one message at a time.</summary>
-    int MaxRun { get; }
+    /// <summary>
+    /// The longest run the core may hand over into <paramref name="channelId"/> now; 1 sends one message at a time (a
+    /// direct chat, a room that refused a message lately), and the core then does not collect a run at all.
+    /// </summary>
+    int MaxRunInto(string channelId);
 
     /// <summary>
     /// Delivers <paramref name="run"/> in order: one result per delivery, in order, for the run or a prefix of it (at

@@ -235,7 +235,8 @@ internal sealed class NetworkDeliveryWorker
                 continue;
             }
 
-            var run = _connector is IRunDelivery { MaxRun: > 1 } runs ? CollectRun(items, index, runs.MaxRun, admittedToRun) : null;
+            var maxRun = _connector is IRunDelivery runs ? runs.MaxRunInto(channel) : 1;
+            var run = maxRun > 1 ? CollectRun(items, index, maxRun, admittedToRun) : null;
             if (run is { Count: > 1 })
             {
                 var done = await DeliverRunAsync((IRunDelivery)_connector, run, answeredInRun, abortToken);

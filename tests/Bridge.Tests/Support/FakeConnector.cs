@@ -75,6 +75,8 @@ internal sealed class FakeConnector(string networkId, NetworkKind kind = Network
     /// <summary>Longest run the core may hand over; 1 (the default) keeps every delivery on its own.</summary>
     public int MaxRun { get; set; } = 1;
 
+    public int MaxRunInto(string channelId) => MaxRun;
+
     /// <summary>Every run the core handed over, as handed.</summary>
     public ConcurrentQueue<IReadOnlyList<DeliveryRequest>> Runs { get; } = new();
 

@@ -20,7 +20,7 @@ internal static class RunScenarios
         var jid = await server.NewUserAsync("gus");
         await using var gus = await XmppPerson.JoinAsync(jid, "pass", server.C2sPort, room, "Gus");
         var runs = (IRunDelivery)bridge.Connector;
-        Assert.Equal(16, runs.MaxRun);
+        Assert.Equal(16, runs.MaxRunInto(room));
 
         var run = Enumerable.Range(0, 12).Select(i => ConnectorHarness.Message(400 + i, room, "Alice", $"run {i}")).ToList();
         var results = await runs.DeliverRunAsync(run, CancellationToken.None);
@@ -64,7 +64,8 @@ internal static class RunScenarios
         await SetRoleAsync(bridge, server, room, "Alice", "participant");
         var afterTrouble = await runs.DeliverRunAsync([.. Enumerable.Range(1, 3).Select(i => ConnectorHarness.Message(600 + i, room, "Alice", $"voiced {i}"))], CancellationToken.None);
 
-        // One at a time for a while after a refusal: the core hands the rest over again.
+        // One at a time for a while after a refusal: the core is told so, and a run handed over anyway is cut to one.
+        Assert.Equal(1, runs.MaxRunInto(room));
         Assert.IsType<DeliveryResult.Delivered>(Assert.Single(afterTrouble));
         await hal.WaitForMessagesAsync(m => m.Body == "voiced 1", 1, Wait);
         await Task.Delay(300);
