@@ -71,6 +71,29 @@ public sealed class ThreadTests
     }
 
     [Fact]
+    public async Task A_thread_event_moves_the_threads_tail_even_before_the_core_could_store_it()
+    {
+        await using var h = await BridgeHarness.StartAsync();
+        var root = h.Sandbox.SendMessage(h.RoomId, h.Alice.UserId, "root");
+        await BridgeHarness.WaitUntilAsync(() => h.Sink.Accepted.Any(e => e.NativeId == root));
+        JsonObject Relates(string id) => h.Sandbox.GetMessages(h.RoomId).Single(m => m["event_id"]!.GetValue<string>() == id)["content"]!["m.relates_to"]!.AsObject();
+
+        // The store refuses the transaction (the homeserver will push it again): the event is in the room's thread all the same.
+        h.Sink.FailNext = 1_000;
+        var calls = h.Sink.Calls;
+        var local = h.Sandbox.SendEvent(h.RoomId, h.Alice.UserId, "m.room.message",
+            new JsonObject { ["msgtype"] = "m.text", ["body"] = "local", ["m.relates_to"] = Relation(root, root, fallingBack: true) });
+        await BridgeHarness.WaitUntilAsync(() => h.Sink.Calls > calls);
+
+        var request = h.Request(30, "in the thread") with { ThreadRootNativeId = root };
+        request = request with { Event = request.Event with { ThreadRootNativeId = "mm-root" } };
+        var id = Assert.IsType<DeliveryResult.Delivered>(await h.Connector.DeliverAsync(request, CancellationToken.None)).NativeId;
+        h.Sink.FailNext = 0;
+
+        Assert.Equal(local, Relates(id)["m.in_reply_to"]!["event_id"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_thread_the_homeserver_refuses_is_delivered_as_a_reply_instead_of_lost()
     {
         await using var h = await BridgeHarness.StartAsync();

@@ -168,12 +168,19 @@ public sealed partial class MatrixConnector
             }
         }
 
+        if (bridgeEvent is { Kind: BridgeEventKind.Message, ThreadRootNativeId: { } threadRoot })
+        {
+            // The event is in the room's thread whether or not the batch is stored yet: our next message in that thread
+            // names it as its fallback reply, even one delivered before the batch's commit.
+            _threadTails.Advance(threadRoot, bridgeEvent.NativeId);
+        }
+
         batch.Add(bridgeEvent);
     }
 
     /// <summary>
     /// Ingests the pending events in one go (durable when it returns), then what follows each event's ingest, in order:
-    /// thread tails advanced, reactions kept. Throws when the ingest fails (nothing of the batch stored).
+    /// reactions kept. Throws when the ingest fails (nothing of the batch stored).
     /// </summary>
     private async Task FlushAsync(List<BridgeEvent> batch, CancellationToken ct)
     {
@@ -185,11 +192,6 @@ public sealed partial class MatrixConnector
         await _context.Sink.IngestBatchAsync(batch, ct);
         foreach (var bridgeEvent in batch)
         {
-            if (bridgeEvent is { Kind: BridgeEventKind.Message, ThreadRootNativeId: { } threadRoot })
-            {
-                _threadTails.Advance(threadRoot, bridgeEvent.NativeId);
-            }
-
             if (bridgeEvent is { Kind: BridgeEventKind.Reaction, TargetNativeId: { } target, ReactionKey: { } key })
             {
                 // Kept so that the redaction that takes it back (it names only this event) is known as a reaction removal.
