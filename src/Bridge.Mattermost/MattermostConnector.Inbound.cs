@@ -58,7 +58,7 @@ public sealed partial class MattermostConnector
                 await HandleTypingAsync(data, ct);
                 break;
             case "user_updated":
-                if (data["user"]?.Deserialize<MmUser>(MmJson.Options) is { Id.Length: > 0 } user)
+                if (data["user"]?.Deserialize(MmJson.Info<MmUser>()) is { Id.Length: > 0 } user)
                 {
                     _users[user.Id] = user;
                 }

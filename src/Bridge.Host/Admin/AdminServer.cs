@@ -39,6 +39,9 @@ internal sealed class AdminServer(AdminOptions options, AdminTokens tokens, Conn
         builder.Services.AddSingleton<IHostLifetime, EmbeddedAppLifetime>();
         builder.WebHost.UseUrls(options.Listen);
         builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+        // Answers name their JsonTypeInfo (AdminJsonContext); anything that still asks the framework's options for one
+        // finds the generated context first, never the reflection-based resolver that Native AOT does not have.
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, AdminJsonContext.Default));
         // Meters are process-wide: this provider sees the bridge's instruments and the runtime's.
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
             .AddMeter(BridgeMetrics.MeterName, "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel")
@@ -103,14 +106,13 @@ internal sealed class AdminServer(AdminOptions options, AdminTokens tokens, Conn
         });
         app.MapGet("/status", async (CancellationToken ct) =>
         {
-            var list = new List<object>();
+            var list = new List<StatusConnectorView>();
             foreach (var c in connectors.All)
             {
-                list.Add(new { network = c.NetworkId, kind = c.Kind.ToString().ToLowerInvariant(), ready = c.IsReady, degraded = c.DegradedReason, pending = await PendingAsync(c.NetworkId, ct) });
+                list.Add(new StatusConnectorView(c.NetworkId, c.Kind.ToString().ToLowerInvariant(), c.IsReady, c.DegradedReason, await PendingAsync(c.NetworkId, ct)));
             }
 
-            var (kind, since, holder) = role.Current;
-            return Results.Json(new { instance = new { name = role.InstanceName, role = kind.ToString().ToLowerInvariant(), since, holder }, connectors = list });
+            return Results.Json(new StatusView(InstanceView.Of(role), list), AdminJsonContext.Default.StatusView);
         });
         var gate = new Api.ChangeGate(role, lifetime, loggerFactory.CreateLogger<AdminServer>());
         Api.LinkApi.Map(app, topology, links, gate);
@@ -119,7 +121,7 @@ internal sealed class AdminServer(AdminOptions options, AdminTokens tokens, Conn
         {
             Api.DirectApi.Map(app, portals, topology);
         }
-        app.MapGet("/deadletters", async (CancellationToken ct) => Results.Json(await store.GetDeadLettersAsync(200, ct)));
+        app.MapGet("/deadletters", async (CancellationToken ct) => Results.Json(await store.GetDeadLettersAsync(200, ct), AdminJsonContext.Default.IReadOnlyListDeadLetter));
         await app.StartAsync(cancellationToken);
         _app = app;
         loggerFactory.CreateLogger<AdminServer>().LogInformation(AdminLog.Listening, "Admin API listening on {Url} ({Tokens})", options.Listen,
@@ -153,6 +155,21 @@ internal sealed class AdminServer(AdminOptions options, AdminTokens tokens, Conn
         {
             await _app.DisposeAsync();
         }
+    }
+}
+
+/// <summary><c>/status</c>: this instance and its connectors.</summary>
+internal sealed record StatusView(InstanceView Instance, List<StatusConnectorView> Connectors);
+
+internal sealed record StatusConnectorView(string Network, string Kind, bool Ready, string? Degraded, int? Pending);
+
+/// <summary>This instance as <c>/status</c> and the console's overview show it: its role, since when, and who holds the lease.</summary>
+internal sealed record InstanceView(string Name, string Role, DateTimeOffset Since, string? Holder)
+{
+    public static InstanceView Of(InstanceRole role)
+    {
+        var (kind, since, holder) = role.Current;
+        return new InstanceView(role.InstanceName, kind.ToString().ToLowerInvariant(), since, holder);
     }
 }
 

@@ -8,19 +8,11 @@ internal static class ApiError
     public static Task WriteAsync(HttpContext context, int status, string error, string? field = null)
     {
         context.Response.StatusCode = status;
-        return context.Response.WriteAsJsonAsync(new ApiErrorBody(error, field), AdminJson.Options, context.RequestAborted);
+        return context.Response.WriteAsJsonAsync(new ApiErrorBody(error, field), AdminJsonContext.Default.ApiErrorBody, cancellationToken: context.RequestAborted);
     }
 
     public static IResult Result(int status, string error, string? field = null) =>
-        Results.Json(new ApiErrorBody(error, field), AdminJson.Options, statusCode: status);
+        Results.Json(new ApiErrorBody(error, field), AdminJsonContext.Default.ApiErrorBody, statusCode: status);
 }
 
 internal sealed record ApiErrorBody(string Error, string? Field);
-
-internal static class AdminJson
-{
-    public static readonly System.Text.Json.JsonSerializerOptions Options = new(System.Text.Json.JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never,
-    };
-}

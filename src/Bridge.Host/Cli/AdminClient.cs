@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Bridge.Host.Cli;
 
@@ -12,7 +14,6 @@ namespace Bridge.Host.Cli;
 /// </summary>
 internal sealed class AdminClient(Uri baseUrl, string? token, TextWriter output, TextWriter error) : IDisposable
 {
-    private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true };
     private readonly HttpClient _http = new() { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
 
     public static Option<string?> UrlOption() => new("--url") { Description = "the admin API's base URL (default: $BRIDGE_ADMIN_URL, else http://127.0.0.1:9480)" };
@@ -29,7 +30,14 @@ internal sealed class AdminClient(Uri baseUrl, string? token, TextWriter output,
     }
 
     /// <summary>Sends one request; prints the error (status, message, field) and returns null when the API refuses.</summary>
-    public async Task<JsonElement?> SendAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
+    public Task<JsonElement?> SendAsync(HttpMethod method, string path, CancellationToken cancellationToken) =>
+        SendAsync(method, path, null, cancellationToken);
+
+    /// <summary>Sends one request with a JSON body, written as <paramref name="type"/> describes it (<see cref="AdminClientJson"/>).</summary>
+    public Task<JsonElement?> SendAsync<T>(HttpMethod method, string path, T body, JsonTypeInfo<T> type, CancellationToken cancellationToken) =>
+        SendAsync(method, path, JsonSerializer.Serialize(body, type), cancellationToken);
+
+    private async Task<JsonElement?> SendAsync(HttpMethod method, string path, string? body, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path.TrimStart('/'));
         if (!string.IsNullOrEmpty(token))
@@ -39,7 +47,7 @@ internal sealed class AdminClient(Uri baseUrl, string? token, TextWriter output,
 
         if (body is not null)
         {
-            request.Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
+            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
         }
 
         HttpResponseMessage response;
@@ -81,9 +89,29 @@ internal sealed class AdminClient(Uri baseUrl, string? token, TextWriter output,
         }
     }
 
-    public void Print(JsonElement json) => output.WriteLine(json.ValueKind == JsonValueKind.Undefined ? "ok" : JsonSerializer.Serialize(json, Pretty));
+    public void Print(JsonElement json) => output.WriteLine(json.ValueKind == JsonValueKind.Undefined ? "ok" : JsonSerializer.Serialize(json, PrettyJson.Default.JsonElement));
 
     public TextWriter Output => output;
 
     public void Dispose() => _http.Dispose();
 }
+
+/// <summary><c>links add</c>'s body. Names camelCase, nulls written: as the anonymous object it replaces was written.</summary>
+internal sealed record NewLinkBody(string? Id, List<EndpointBody> Endpoints, bool Paused);
+
+/// <summary>An endpoint as <c>links add</c> and <c>links add-endpoint</c> send it.</summary>
+internal sealed record EndpointBody(string Network, string Channel);
+
+/// <summary>
+/// The CLI's request bodies, generated at build time (trimming, Native AOT): camelCase names, nulls written, compact,
+/// as the reflection-based serializer wrote the anonymous objects they replace.
+/// </summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(NewLinkBody))]
+[JsonSerializable(typeof(EndpointBody))]
+internal sealed partial class AdminClientJson : JsonSerializerContext;
+
+/// <summary>The API's answers as <c>--json</c> prints them: indented, otherwise as received.</summary>
+[JsonSourceGenerationOptions(WriteIndented = true)]
+[JsonSerializable(typeof(JsonElement))]
+internal sealed partial class PrettyJson : JsonSerializerContext;

@@ -13,7 +13,7 @@ internal static class LinksCommand
     {
         var links = new Command("links", "list and change links through the admin API (file links are read-only)");
         links.Subcommands.Add(Verb("list", "list every link (file and API)", [], (client, _, json, ct) => List(client, json, ct)));
-        links.Subcommands.Add(Verb("show", "show one link", ["id"], async (client, args, _, ct) => Print(client, await client.SendAsync(HttpMethod.Get, $"api/links/{E(args[0])}", null, ct))));
+        links.Subcommands.Add(Verb("show", "show one link", ["id"], async (client, args, _, ct) => Print(client, await client.SendAsync(HttpMethod.Get, $"api/links/{E(args[0])}", ct))));
 
         var endpoint = new Option<string[]>("--endpoint", "-e")
         {
@@ -32,7 +32,7 @@ internal static class LinksCommand
         add.SetAction(async (parse, ct) =>
         {
             using var client = AdminClient.From(parse, addUrl, addToken);
-            var endpoints = new List<object>();
+            var endpoints = new List<EndpointBody>();
             foreach (var text in parse.GetValue(endpoint) ?? [])
             {
                 var at = text.IndexOf('=', StringComparison.Ordinal);
@@ -42,22 +42,22 @@ internal static class LinksCommand
                     return 1;
                 }
 
-                endpoints.Add(new { network = text[..at], channel = text[(at + 1)..] });
+                endpoints.Add(new EndpointBody(text[..at], text[(at + 1)..]));
             }
 
-            return Print(client, await client.SendAsync(HttpMethod.Post, "api/links", new { id = parse.GetValue(id), endpoints, paused = parse.GetValue(paused) }, ct));
+            return Print(client, await client.SendAsync(HttpMethod.Post, "api/links", new NewLinkBody(parse.GetValue(id), endpoints, parse.GetValue(paused)), AdminClientJson.Default.NewLinkBody, ct));
         });
         links.Subcommands.Add(add);
         links.Subcommands.Add(Verb("remove", "delete a link (its pending rows are dead-lettered)", ["id"], async (client, args, _, ct) =>
-            Print(client, await client.SendAsync(HttpMethod.Delete, $"api/links/{E(args[0])}", null, ct))));
+            Print(client, await client.SendAsync(HttpMethod.Delete, $"api/links/{E(args[0])}", ct))));
         links.Subcommands.Add(Verb("pause", "hold a link's deliveries (messages wait, in order)", ["id"], async (client, args, _, ct) =>
-            Print(client, await client.SendAsync(HttpMethod.Post, $"api/links/{E(args[0])}/pause", null, ct))));
+            Print(client, await client.SendAsync(HttpMethod.Post, $"api/links/{E(args[0])}/pause", ct))));
         links.Subcommands.Add(Verb("resume", "deliver what a paused link holds, in order, and go on", ["id"], async (client, args, _, ct) =>
-            Print(client, await client.SendAsync(HttpMethod.Post, $"api/links/{E(args[0])}/resume", null, ct))));
+            Print(client, await client.SendAsync(HttpMethod.Post, $"api/links/{E(args[0])}/resume", ct))));
         links.Subcommands.Add(Verb("add-endpoint", "add a room to a link", ["id", "network", "channel"], async (client, args, _, ct) =>
-            Print(client, await client.SendAsync(HttpMethod.Post, $"api/links/{E(args[0])}/endpoints", new { network = args[1], channel = args[2] }, ct))));
+            Print(client, await client.SendAsync(HttpMethod.Post, $"api/links/{E(args[0])}/endpoints", new EndpointBody(args[1], args[2]), AdminClientJson.Default.EndpointBody, ct))));
         links.Subcommands.Add(Verb("remove-endpoint", "remove a room from a link (its pending rows are dead-lettered)", ["id", "network", "channel"], async (client, args, _, ct) =>
-            Print(client, await client.SendAsync(HttpMethod.Delete, $"api/links/{E(args[0])}/endpoints?network={E(args[1])}&channel={E(args[2])}", null, ct))));
+            Print(client, await client.SendAsync(HttpMethod.Delete, $"api/links/{E(args[0])}/endpoints?network={E(args[1])}&channel={E(args[2])}", ct))));
         return links;
     }
 
@@ -66,7 +66,7 @@ internal static class LinksCommand
         var command = new Command("deadletters", "list, retry and drop dead-lettered deliveries through the admin API");
         command.Subcommands.Add(Verb("list", "list dead letters, newest first", [], async (client, _, json, ct) =>
         {
-            var result = await client.SendAsync(HttpMethod.Get, "api/deadletters", null, ct);
+            var result = await client.SendAsync(HttpMethod.Get, "api/deadletters", ct);
             if (result is not { } list)
             {
                 return 1;
@@ -86,9 +86,9 @@ internal static class LinksCommand
             return 0;
         }));
         command.Subcommands.Add(Verb("retry", "put a dead letter back in its queue (attempts start again)", ["id"], async (client, args, _, ct) =>
-            Print(client, await client.SendAsync(HttpMethod.Post, $"api/deadletters/{E(args[0])}/retry", null, ct))));
+            Print(client, await client.SendAsync(HttpMethod.Post, $"api/deadletters/{E(args[0])}/retry", ct))));
         command.Subcommands.Add(Verb("drop", "give up a dead letter for good", ["id"], async (client, args, _, ct) =>
-            Print(client, await client.SendAsync(HttpMethod.Delete, $"api/deadletters/{E(args[0])}", null, ct))));
+            Print(client, await client.SendAsync(HttpMethod.Delete, $"api/deadletters/{E(args[0])}", ct))));
         return command;
     }
 
@@ -103,7 +103,7 @@ internal static class LinksCommand
         command.SetAction(async (parse, ct) =>
         {
             using var client = AdminClient.From(parse, url, token);
-            return Print(client, await client.SendAsync(HttpMethod.Get, $"api/networks/{E(parse.GetValue(network)!)}/puppets", null, ct));
+            return Print(client, await client.SendAsync(HttpMethod.Get, $"api/networks/{E(parse.GetValue(network)!)}/puppets", ct));
         });
         return command;
     }
@@ -131,7 +131,7 @@ internal static class LinksCommand
 
     private static async Task<int> List(AdminClient client, bool json, CancellationToken ct)
     {
-        var result = await client.SendAsync(HttpMethod.Get, "api/links", null, ct);
+        var result = await client.SendAsync(HttpMethod.Get, "api/links", ct);
         if (result is not { } list)
         {
             return 1;

@@ -2,20 +2,20 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Bridge.Mattermost.Api;
 
 internal static class MmJson
 {
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        // A duplicate key is refused when the body is read, never later when a prop is looked up (JsonObject builds its
-        // dictionary lazily and would throw there), and never resolved as first-wins or last-wins: two "classification"
-        // props are a malformed post, not a choice.
-        AllowDuplicateProperties = false,
-    };
+    /// <summary>The options of <see cref="MmJsonContext"/>: every type read or written here is generated at build time.</summary>
+    public static JsonSerializerOptions Options => MmJsonContext.Default.Options;
+
+    /// <summary>
+    /// How <typeparamref name="T"/> is read and written. Only the context's types exist: one left out of it is a
+    /// NotSupportedException in every build (tests included), never a reflection-based fallback that Native AOT lacks.
+    /// </summary>
+    public static JsonTypeInfo<T> Info<T>() => (JsonTypeInfo<T>)Options.GetTypeInfo(typeof(T));
 
     /// <summary>
     /// Deserialises a body; every malformation is a <see cref="JsonException"/> (a duplicate key in a props object
@@ -25,7 +25,7 @@ internal static class MmJson
     {
         try
         {
-            return JsonSerializer.Deserialize<T>(json, Options);
+            return JsonSerializer.Deserialize(json, Info<T>());
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
@@ -38,7 +38,7 @@ internal static class MmJson
     {
         try
         {
-            return await content.ReadFromJsonAsync<T>(Options, ct);
+            return await content.ReadFromJsonAsync(Info<T>(), ct);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException and not ObjectDisposedException)
         {
@@ -63,6 +63,38 @@ internal static class MmJson
 
     private static JsonException Malformed(Exception e) => new("malformed Mattermost JSON: " + e.Message, e);
 }
+
+/// <summary>
+/// The Mattermost API's JSON, generated at build time (no reflection at run time: trimming, Native AOT): web defaults,
+/// snake_case names, nulls left out, a repeated key refused when the body is read (never resolved as first-wins or
+/// last-wins: two "classification" props are a malformed post, not a choice), as the reflection-based options had it.
+/// The request bodies are written byte for byte as the anonymous objects they replace were (MattermostJsonContractTests).
+/// </summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, AllowDuplicateProperties = false)]
+[JsonSerializable(typeof(MmUser))]
+[JsonSerializable(typeof(MmTeam))]
+[JsonSerializable(typeof(MmChannel))]
+[JsonSerializable(typeof(MmPost))]
+[JsonSerializable(typeof(MmPostList))]
+[JsonSerializable(typeof(MmReaction))]
+[JsonSerializable(typeof(MmFileInfo))]
+[JsonSerializable(typeof(MmAccessToken))]
+[JsonSerializable(typeof(MmBot))]
+[JsonSerializable(typeof(MmAppError))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(JsonObject))]
+[JsonSerializable(typeof(string[]))]
+[JsonSerializable(typeof(MmNewUser))]
+[JsonSerializable(typeof(MmUserPatch))]
+[JsonSerializable(typeof(MmTokenRequest))]
+[JsonSerializable(typeof(MmNewBot))]
+[JsonSerializable(typeof(MmTyping))]
+[JsonSerializable(typeof(MmTeamMember))]
+[JsonSerializable(typeof(MmChannelMember))]
+[JsonSerializable(typeof(MmReactionRequest))]
+[JsonSerializable(typeof(MmEphemeralPost))]
+internal sealed partial class MmJsonContext : JsonSerializerContext;
 
 // Every string, list and list element a model hands out is whole: a JSON null (which Mattermost never sends, but a
 // proxy or a broken server may) reads as empty, never as a null the connector then dereferences. A post that threw
@@ -203,3 +235,34 @@ internal sealed record MmAppError
     public string Message { get; init => field = value ?? ""; } = "";
     public int StatusCode { get; init; }
 }
+
+// Request bodies. Their names are written snake_case by the context (FirstName → first_name), in declaration order.
+
+/// <summary><c>POST /users</c>: a puppet account (its person's key in a prop, so it is found again after a lost store).</summary>
+internal sealed record MmNewUser(string Username, string Email, string Password, string FirstName, string LastName, string Nickname, JsonObject Props);
+
+/// <summary><c>PUT /users/{id}/patch</c>: a puppet's name.</summary>
+internal sealed record MmUserPatch(string FirstName, string LastName, string Nickname);
+
+/// <summary><c>POST /users/{id}/tokens</c>.</summary>
+internal sealed record MmTokenRequest(string Description);
+
+/// <summary><c>POST /bots</c>.</summary>
+internal sealed record MmNewBot(string Username, string DisplayName, string Description);
+
+/// <summary><c>POST /users/{id}/typing</c>.</summary>
+internal sealed record MmTyping(string ChannelId, string ParentId);
+
+/// <summary><c>POST /teams/{id}/members</c>.</summary>
+internal sealed record MmTeamMember(string TeamId, string UserId);
+
+/// <summary><c>POST /channels/{id}/members</c>.</summary>
+internal sealed record MmChannelMember(string UserId);
+
+/// <summary><c>POST /reactions</c>.</summary>
+internal sealed record MmReactionRequest(string UserId, string PostId, string EmojiName);
+
+/// <summary><c>POST /posts/ephemeral</c>: the post only <see cref="UserId"/> sees.</summary>
+internal sealed record MmEphemeralPost(string UserId, MmEphemeralMessage Post);
+
+internal sealed record MmEphemeralMessage(string ChannelId, string Message);

@@ -138,14 +138,17 @@ internal sealed class MattermostApiClient : IDisposable
         return await ReadAsync<T>(r, ct);
     }
 
-    private async Task<T> SendJsonAsync<T>(HttpMethod method, string path, object body, string token, CancellationToken ct)
+    private async Task<T> SendJsonAsync<TBody, T>(HttpMethod method, string path, TBody body, string token, CancellationToken ct)
     {
-        using var r = await SendAsync(() => new HttpRequestMessage(method, path) { Content = JsonContent.Create(body, body.GetType(), options: MmJson.Options) }, token, ct);
+        using var r = await SendAsync(() => new HttpRequestMessage(method, path) { Content = Body(body) }, token, ct);
         return await ReadAsync<T>(r, ct);
     }
 
     private static async Task<T> ReadAsync<T>(HttpResponseMessage r, CancellationToken ct) =>
         await MmJson.ReadAsync<T>(r.Content, ct) ?? throw new MattermostApiException("empty response body");
+
+    /// <summary>A JSON request body, written by <see cref="MmJsonContext"/>.</summary>
+    private static JsonContent Body<TBody>(TBody body) => JsonContent.Create(body, MmJson.Info<TBody>());
 
     private static string E(string segment) => Uri.EscapeDataString(segment);
 
@@ -182,21 +185,21 @@ internal sealed class MattermostApiClient : IDisposable
 
     /// <summary><c>POST /channels/direct</c>: the DM channel of two users (made once, then returned again).</summary>
     public Task<MmChannel> CreateDirectChannelAsync(string userA, string userB, string token, CancellationToken ct) =>
-        SendJsonAsync<MmChannel>(HttpMethod.Post, "api/v4/channels/direct", new[] { userA, userB }, token, ct);
+        SendJsonAsync<string[], MmChannel>(HttpMethod.Post, "api/v4/channels/direct", [userA, userB], token, ct);
 
     public Task<MmChannel> GetChannelAsync(string channelId, string token, CancellationToken ct) => GetJsonAsync<MmChannel>($"api/v4/channels/{E(channelId)}", token, ct);
 
-    public Task<MmUser> CreateUserAsync(object body, string token, CancellationToken ct) => SendJsonAsync<MmUser>(HttpMethod.Post, "api/v4/users", body, token, ct);
+    public Task<MmUser> CreateUserAsync(MmNewUser body, string token, CancellationToken ct) => SendJsonAsync<MmNewUser, MmUser>(HttpMethod.Post, "api/v4/users", body, token, ct);
 
-    public Task<MmUser> PatchUserAsync(string userId, object patch, string token, CancellationToken ct) =>
-        SendJsonAsync<MmUser>(HttpMethod.Put, $"api/v4/users/{E(userId)}/patch", patch, token, ct);
+    public Task<MmUser> PatchUserAsync(string userId, MmUserPatch patch, string token, CancellationToken ct) =>
+        SendJsonAsync<MmUserPatch, MmUser>(HttpMethod.Put, $"api/v4/users/{E(userId)}/patch", patch, token, ct);
 
     /// <summary><c>POST /users/{id}/typing</c>: the server tells the channel that the user is typing (the user or manage_system).</summary>
     public async Task PublishTypingAsync(string userId, string channelId, string token, CancellationToken ct)
     {
         using var _ = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post, $"api/v4/users/{E(userId)}/typing")
         {
-            Content = System.Net.Http.Json.JsonContent.Create(new { channel_id = channelId, parent_id = "" }),
+            Content = Body(new MmTyping(channelId, "")),
         }, token, ct);
     }
 
@@ -217,16 +220,16 @@ internal sealed class MattermostApiClient : IDisposable
     }
 
     public Task<MmAccessToken> CreateAccessTokenAsync(string userId, string description, string token, CancellationToken ct) =>
-        SendJsonAsync<MmAccessToken>(HttpMethod.Post, $"api/v4/users/{E(userId)}/tokens", new { description }, token, ct);
+        SendJsonAsync<MmTokenRequest, MmAccessToken>(HttpMethod.Post, $"api/v4/users/{E(userId)}/tokens", new MmTokenRequest(description), token, ct);
 
     public Task<MmBot> CreateBotAsync(string username, string displayName, string token, CancellationToken ct) =>
-        SendJsonAsync<MmBot>(HttpMethod.Post, "api/v4/bots", new { username, display_name = displayName, description = "Bridge relay" }, token, ct);
+        SendJsonAsync<MmNewBot, MmBot>(HttpMethod.Post, "api/v4/bots", new MmNewBot(username, displayName, "Bridge relay"), token, ct);
 
     public async Task AddTeamMemberAsync(string teamId, string userId, string token, CancellationToken ct)
     {
         using var _ = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post, $"api/v4/teams/{E(teamId)}/members")
         {
-            Content = JsonContent.Create(new { team_id = teamId, user_id = userId }),
+            Content = Body(new MmTeamMember(teamId, userId)),
         }, token, ct);
     }
 
@@ -234,7 +237,7 @@ internal sealed class MattermostApiClient : IDisposable
     {
         using var _ = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post, $"api/v4/channels/{E(channelId)}/members")
         {
-            Content = JsonContent.Create(new { user_id = userId }),
+            Content = Body(new MmChannelMember(userId)),
         }, token, ct);
     }
 
@@ -257,12 +260,12 @@ internal sealed class MattermostApiClient : IDisposable
     }
 
     public Task<MmPost> CreatePostAsync(JsonObject post, string token, CancellationToken ct) =>
-        SendJsonAsync<MmPost>(HttpMethod.Post, "api/v4/posts", post, token, ct);
+        SendJsonAsync<JsonObject, MmPost>(HttpMethod.Post, "api/v4/posts", post, token, ct);
 
     public Task<MmPost> GetPostAsync(string postId, string token, CancellationToken ct) => GetJsonAsync<MmPost>($"api/v4/posts/{E(postId)}", token, ct);
 
     public Task<MmPost> PatchPostAsync(string postId, JsonObject patch, string token, CancellationToken ct) =>
-        SendJsonAsync<MmPost>(HttpMethod.Put, $"api/v4/posts/{E(postId)}/patch", patch, token, ct);
+        SendJsonAsync<JsonObject, MmPost>(HttpMethod.Put, $"api/v4/posts/{E(postId)}/patch", patch, token, ct);
 
     public async Task DeletePostAsync(string postId, string token, CancellationToken ct)
     {
@@ -281,7 +284,7 @@ internal sealed class MattermostApiClient : IDisposable
     {
         using var _ = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post, "api/v4/reactions")
         {
-            Content = JsonContent.Create(new { user_id = userId, post_id = postId, emoji_name = emojiName }),
+            Content = Body(new MmReactionRequest(userId, postId, emojiName)),
         }, token, ct);
     }
 
@@ -296,7 +299,7 @@ internal sealed class MattermostApiClient : IDisposable
     {
         using var _ = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post, "api/v4/posts/ephemeral")
         {
-            Content = JsonContent.Create(new { user_id = userId, post = new { channel_id = channelId, message } }),
+            Content = Body(new MmEphemeralPost(userId, new MmEphemeralMessage(channelId, message))),
         }, token, ct);
     }
 
@@ -313,7 +316,7 @@ internal sealed class MattermostApiClient : IDisposable
         }, token, ct);
         var body = await MmJson.ReadAsync<JsonObject>(r.Content, ct);
         // Only an array holding an object is a file: any other shape is an answer without one, not an exception here.
-        return MmJson.Guard(() => body?["file_infos"] is JsonArray { Count: > 0 } infos && infos[0] is JsonObject first ? first.Deserialize<MmFileInfo>(MmJson.Options) : null)
+        return MmJson.Guard(() => body?["file_infos"] is JsonArray { Count: > 0 } infos && infos[0] is JsonObject first ? first.Deserialize(MmJson.Info<MmFileInfo>()) : null)
             ?? throw new MattermostApiException("upload returned no file");
     }
 

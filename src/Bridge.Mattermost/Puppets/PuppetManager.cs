@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.Json.Nodes;
 using Bridge.Core.Model;
 using Bridge.Core.Security;
@@ -13,6 +14,13 @@ namespace Bridge.Mattermost.Puppets;
 
 /// <summary>A Mattermost user that stands for one remote person, with its own personal access token.</summary>
 internal sealed record PuppetRecord(string UserId, string Username, string? Token, string DisplayName, string? AvatarUrl = null, bool? Guest = null, string? AvatarHash = null);
+
+/// <summary>
+/// A puppet as its row keeps it, generated at build time (trimming, Native AOT): the serializer's plain defaults
+/// (PascalCase names, nulls written), as the reflection-based serializer wrote the rows before, so they read the same.
+/// </summary>
+[JsonSerializable(typeof(PuppetRecord))]
+internal sealed partial class PuppetRecordJson : JsonSerializerContext;
 
 /// <summary>The server refused personal access tokens (501): the bridge must fall back to relay mode.</summary>
 internal sealed class TokensForbiddenException(string message) : Exception(message);
@@ -107,7 +115,7 @@ internal sealed partial class PuppetManager
         var migrated = 0;
         foreach (var (key, json) in await _state.ListAsync(_scope, ct))
         {
-            if (JsonSerializer.Deserialize<PuppetRecord>(json) is not { } stored)
+            if (JsonSerializer.Deserialize(json, PuppetRecordJson.Default.PuppetRecord) is not { } stored)
             {
                 continue;
             }
@@ -169,7 +177,7 @@ internal sealed partial class PuppetManager
             if (rec.DisplayName != person.DisplayName)
             {
                 var name = Truncate(person.DisplayName, 64);
-                await _api.PatchUserAsync(rec.UserId, new { first_name = name, last_name = "", nickname = name }, adminToken, ct);
+                await _api.PatchUserAsync(rec.UserId, new MmUserPatch(name, "", name), adminToken, ct);
                 rec = await SaveAsync(person.Key, rec with { DisplayName = person.DisplayName }, ct);
             }
             rec = await FollowAvatarAsync(person, rec, adminToken, ct);
@@ -256,16 +264,14 @@ internal sealed partial class PuppetManager
             MmUser user;
             try
             {
-                user = await _api.CreateUserAsync(new
-                {
-                    username = name,
-                    email = $"{name}-{RandomToken(8)}@{_options.PuppetEmailDomain}".ToLowerInvariant(),
-                    password = RandomPassword(),
-                    first_name = display,
-                    last_name = "",
-                    nickname = display,
-                    props = new JsonObject { [PersonProp] = person.Key },
-                }, adminToken, ct);
+                user = await _api.CreateUserAsync(new MmNewUser(
+                    name,
+                    $"{name}-{RandomToken(8)}@{_options.PuppetEmailDomain}".ToLowerInvariant(),
+                    RandomPassword(),
+                    display,
+                    "",
+                    display,
+                    new JsonObject { [PersonProp] = person.Key }), adminToken, ct);
             }
             catch (MattermostApiException e) when (e.Status == HttpStatusCode.BadRequest && e.ErrorId.Contains("username_exists", StringComparison.Ordinal))
             {
@@ -332,7 +338,7 @@ internal sealed partial class PuppetManager
     {
         // The token is stored encrypted (or not at all); the record in memory keeps it usable.
         var stored = rec.Token is null ? rec : rec with { Token = _secrets.ForStorage(rec.Token, TokenContext(personKey)) };
-        await _state.SetAsync(_scope, personKey, JsonSerializer.Serialize(stored), ct);
+        await _state.SetAsync(_scope, personKey, JsonSerializer.Serialize(stored, PuppetRecordJson.Default.PuppetRecord), ct);
         _byPerson[personKey] = rec;
         _personByUserId[rec.UserId] = personKey;
         return rec;

@@ -132,13 +132,43 @@ public sealed class AdminApiEndToEndTests(ITestOutputHelper output)
         Assert.Equal(0, listCode);
         Assert.Contains("ops\tfile\tactive", list, StringComparison.Ordinal);
         Assert.Contains("api-ops\tapi\tactive", list, StringComparison.Ordinal);
+        // A link made, shown and removed through the CLI: its request bodies and its indented --json output.
+        var (addCode, _, addError) = await CliAsync(port, "links", "add", "cli-made", "-e", $"org-a={orgs.A.Room("cli-made")}", "-e", $"org-b={orgs.B.Room("cli-made")}", "--paused");
+        Assert.True(addCode == 0, addError);
+        var (showCode, shown, _) = await CliAsync(port, "links", "show", "cli-made");
+        Assert.Equal(0, showCode);
+        Assert.Contains("\n  \"paused\": true,\n", shown.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Contains($"\"channel\": \"{orgs.B.Room("cli-made")}\"", shown, StringComparison.Ordinal);
+        Assert.Equal(0, (await CliAsync(port, "links", "remove", "cli-made")).Code);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(http, HttpMethod.Get, "/api/links/cli-made", null, ViewerToken)).Status);
+
         var puppets = (await SendAsync(http, HttpMethod.Get, "/api/networks/org-b/puppets", null, ViewerToken)).Json;
         Assert.Contains(puppets.EnumerateArray(), p => p.GetProperty("channels").EnumerateArray().Any(c => c.GetString() == roomB));
         output.WriteLine($"link crossed, held 3, resumed in order; dead letter: {letter}");
     }
 
+    /// <summary>
+    /// The CLI: in this process, or, when BRIDGE_TEST_DAEMON names another build of the daemon (e.g. a Native AOT
+    /// publish), that build's own CLI, so that its admin client is the one tested.
+    /// </summary>
     private static async Task<(int Code, string Output, string Error)> CliAsync(int port, params string[] args)
     {
+        if (Environment.GetEnvironmentVariable("BRIDGE_TEST_DAEMON") is { Length: > 0 } daemon)
+        {
+            var start = new System.Diagnostics.ProcessStartInfo(daemon) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in (string[])[.. args, "--url", $"http://127.0.0.1:{port}"])
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            start.Environment["BRIDGE_ADMIN_TOKEN"] = OperatorToken;
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var (stdout, stderr) = (process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await process.WaitForExitAsync(timeout.Token);
+            return (process.ExitCode, await stdout, await stderr);
+        }
+
         Environment.SetEnvironmentVariable("BRIDGE_ADMIN_TOKEN", OperatorToken);
         try
         {

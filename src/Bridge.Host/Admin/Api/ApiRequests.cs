@@ -1,5 +1,5 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Bridge.Core.Links;
 using Microsoft.AspNetCore.Http;
 
@@ -27,12 +27,8 @@ internal static class RequestBody
 {
     private const int MaxBytes = 64 * 1024;
 
-    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
-    {
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    };
-
-    public static async Task<T> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>Reads <typeparamref name="T"/> as <paramref name="bodyType"/> describes it (<see cref="AdminRequestJsonContext"/>: strict).</summary>
+    public static async Task<T> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> bodyType, CancellationToken cancellationToken)
         where T : class
     {
         if (request.ContentType is not { } type || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
@@ -60,7 +56,7 @@ internal static class RequestBody
 
         try
         {
-            return JsonSerializer.Deserialize<T>(buffer.ToArray(), Options) ?? throw new LinkChangeException(400, "the body must be a JSON object");
+            return JsonSerializer.Deserialize(buffer.ToArray(), bodyType) ?? throw new LinkChangeException(400, "the body must be a JSON object");
         }
         catch (JsonException ex)
         {

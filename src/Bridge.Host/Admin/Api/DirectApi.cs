@@ -15,9 +15,9 @@ internal static class DirectApi
 {
     public static void Map(IEndpointRouteBuilder app, DirectPortalRegistry portals, BridgeTopology topology)
     {
-        app.MapGet("/api/direct", () => Results.Json(portals.All.OrderBy(p => p.CreatedAt).ThenBy(p => p.Id, StringComparer.Ordinal).Select(p => View(p, topology)), AdminJson.Options));
+        app.MapGet("/api/direct", () => Results.Json(portals.All.OrderBy(p => p.CreatedAt).ThenBy(p => p.Id, StringComparer.Ordinal).Select(p => View(p, topology)).ToList(), AdminJsonContext.Default.ListDirectPortalView));
         app.MapGet("/api/direct/{id}", (string id) => portals.Find(id) is { } portal
-            ? Results.Json(View(portal, topology), AdminJson.Options)
+            ? Results.Json(View(portal, topology), AdminJsonContext.Default.DirectPortalView)
             : ApiError.Result(404, $"no direct-message portal '{(id.Length > 64 ? id[..64] + "…" : id)}'", "id"));
     }
 

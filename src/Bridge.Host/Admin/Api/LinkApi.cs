@@ -15,28 +15,28 @@ internal static class LinkApi
 {
     public static void Map(IEndpointRouteBuilder app, BridgeTopology topology, LinkManager links, ChangeGate gate)
     {
-        app.MapGet("/api/links", () => Results.Json(topology.Links.Select(l => View(l, links)), AdminJson.Options));
+        app.MapGet("/api/links", () => Results.Json(topology.Links.Select(l => View(l, links)).ToList(), AdminJsonContext.Default.ListLinkView));
         app.MapGet("/api/links/{id}", (string id) => topology.FindLink(id) is { } link
-            ? Results.Json(View(link, links), AdminJson.Options)
+            ? Results.Json(View(link, links), AdminJsonContext.Default.LinkView)
             : ApiError.Result(404, $"no link '{id}'", "id"));
 
         app.MapPost("/api/links", (HttpContext context, CancellationToken _) => gate.RunAsync(context, async (by, ct) =>
         {
-            var request = await RequestBody.ReadAsync<CreateLinkRequest>(context.Request, ct);
+            var request = await RequestBody.ReadAsync(context.Request, AdminRequestJsonContext.Default.CreateLinkRequest, ct);
             var spec = new LinkSpec { Endpoints = request.Endpoints ?? [], Translation = request.Translation, Paused = request.Paused };
             var link = await links.CreateAsync(request.Id, spec, by, ct);
-            return Results.Json(View(link, links), AdminJson.Options, statusCode: 201);
+            return Results.Json(View(link, links), AdminJsonContext.Default.LinkView, statusCode: 201);
         }));
         app.MapMethods("/api/links/{id}", ["PATCH"], (HttpContext context, string id) => gate.RunAsync(context, async (by, ct) =>
         {
-            var request = await RequestBody.ReadAsync<UpdateLinkRequest>(context.Request, ct);
+            var request = await RequestBody.ReadAsync(context.Request, AdminRequestJsonContext.Default.UpdateLinkRequest, ct);
             var link = await links.UpdateAsync(id, current => current with
             {
                 Endpoints = request.Endpoints ?? current.Endpoints,
                 Translation = request.Translation ?? current.Translation,
                 Paused = request.Paused ?? current.Paused,
             }, by, ct);
-            return Results.Json(View(link, links), AdminJson.Options);
+            return Results.Json(View(link, links), AdminJsonContext.Default.LinkView);
         }));
         app.MapDelete("/api/links/{id}", (HttpContext context, string id) => gate.RunAsync(context, async (by, ct) =>
         {
@@ -44,13 +44,13 @@ internal static class LinkApi
             return Results.NoContent();
         }));
         app.MapPost("/api/links/{id}/pause", (HttpContext context, string id) => gate.RunAsync(context, async (by, ct) =>
-            Results.Json(View(await links.SetPausedAsync(id, true, by, ct), links), AdminJson.Options)));
+            Results.Json(View(await links.SetPausedAsync(id, true, by, ct), links), AdminJsonContext.Default.LinkView)));
         app.MapPost("/api/links/{id}/resume", (HttpContext context, string id) => gate.RunAsync(context, async (by, ct) =>
-            Results.Json(View(await links.SetPausedAsync(id, false, by, ct), links), AdminJson.Options)));
+            Results.Json(View(await links.SetPausedAsync(id, false, by, ct), links), AdminJsonContext.Default.LinkView)));
         app.MapPost("/api/links/{id}/endpoints", (HttpContext context, string id) => gate.RunAsync(context, async (by, ct) =>
         {
-            var endpoint = await RequestBody.ReadAsync<EndpointSpec>(context.Request, ct);
-            return Results.Json(View(await links.AddEndpointAsync(id, endpoint, by, ct), links), AdminJson.Options);
+            var endpoint = await RequestBody.ReadAsync(context.Request, AdminRequestJsonContext.Default.EndpointSpec, ct);
+            return Results.Json(View(await links.AddEndpointAsync(id, endpoint, by, ct), links), AdminJsonContext.Default.LinkView);
         }));
         // The channel goes in the query: channel ids hold '/', '#' and '@', which a path segment would mangle.
         app.MapDelete("/api/links/{id}/endpoints", (HttpContext context, string id, string? network, string? channel) => gate.RunAsync(context, async (by, ct) =>
@@ -60,7 +60,7 @@ internal static class LinkApi
                 throw new LinkChangeException(400, "name the endpoint: ?network=ID&channel=CHANNEL", string.IsNullOrEmpty(network) ? "network" : "channel");
             }
 
-            return Results.Json(View(await links.RemoveEndpointAsync(id, network, channel, by, ct), links), AdminJson.Options);
+            return Results.Json(View(await links.RemoveEndpointAsync(id, network, channel, by, ct), links), AdminJsonContext.Default.LinkView);
         }));
     }
 

@@ -14,22 +14,15 @@ internal static class OperationsApi
     public static void Map(IEndpointRouteBuilder app, IBridgeStore store, ConnectorRegistry connectors, DeliverySignals signals, ChangeGate gate, TimeProvider time)
     {
         app.MapGet("/api/deadletters", async (int? limit, CancellationToken ct) =>
-            Results.Json((await store.GetDeadLettersAsync(Math.Clamp(limit ?? 200, 1, 10_000), ct)).Select(View), AdminJson.Options));
+            Results.Json((await store.GetDeadLettersAsync(Math.Clamp(limit ?? 200, 1, 10_000), ct)).Select(View).ToList(), AdminJsonContext.Default.ListDeadLetterView));
         app.MapPost("/api/deadletters/{id:long}/retry", (HttpContext context, long id) => gate.RunAsync(context, (by, ct) =>
             ResolveAsync(id, retry: true, by, ct)));
         app.MapDelete("/api/deadletters/{id:long}", (HttpContext context, long id) => gate.RunAsync(context, (by, ct) =>
             ResolveAsync(id, retry: false, by, ct)));
 
-        app.MapGet("/api/networks", () => Results.Json(connectors.All.Select(c => new
-        {
-            id = c.NetworkId,
-            kind = c.Kind.ToString().ToLowerInvariant(),
-            ready = c.IsReady,
-            degraded = c.DegradedReason,
-            puppets = c.Puppets.Count,
-        }), AdminJson.Options));
+        app.MapGet("/api/networks", () => Results.Json(connectors.All.Select(NetworkView.Of).ToList(), AdminJsonContext.Default.ListNetworkView));
         app.MapGet("/api/networks/{id}/puppets", (string id) => connectors.Find(id) is { } connector
-            ? Results.Json(connector.Puppets, AdminJson.Options)
+            ? Results.Json(connector.Puppets, AdminJsonContext.Default.IReadOnlyListPuppetInfo)
             : ApiError.Result(404, $"no network '{id}'", "id"));
 
         async Task<IResult> ResolveAsync(long id, bool retry, string by, CancellationToken ct)
@@ -51,20 +44,22 @@ internal static class OperationsApi
                 }
             }
 
-            return Results.Json(new { id, state = retry ? "pending" : "dropped" }, AdminJson.Options);
+            return Results.Json(new DeadLetterStateView(id, retry ? "pending" : "dropped"), AdminJsonContext.Default.DeadLetterStateView);
         }
     }
 
-    private static object View(DeadLetter d) => new
-    {
-        id = d.OutboxId,
-        link = d.LinkId,
-        network = d.Destination.NetworkId,
-        channel = d.Destination.ChannelId,
-        originNetwork = d.OriginNetwork,
-        originId = d.OriginNativeId,
-        reason = d.Reason,
-        attempts = d.Attempts,
-        at = d.At,
-    };
+    internal static DeadLetterView View(DeadLetter d) =>
+        new(d.OutboxId, d.LinkId, d.Destination.NetworkId, d.Destination.ChannelId, d.OriginNetwork, d.OriginNativeId, d.Reason, d.Attempts, d.At);
+}
+
+/// <summary>A dead letter as <c>/api/deadletters</c> lists it.</summary>
+internal sealed record DeadLetterView(long Id, string Link, string Network, string Channel, string OriginNetwork, string OriginId, string Reason, int Attempts, DateTimeOffset At);
+
+/// <summary>The answer to a retry or a drop.</summary>
+internal sealed record DeadLetterStateView(long Id, string State);
+
+/// <summary>A network as <c>/api/networks</c> lists it.</summary>
+internal sealed record NetworkView(string Id, string Kind, bool Ready, string? Degraded, int Puppets)
+{
+    public static NetworkView Of(INetworkConnector c) => new(c.NetworkId, c.Kind.ToString().ToLowerInvariant(), c.IsReady, c.DegradedReason, c.Puppets.Count);
 }

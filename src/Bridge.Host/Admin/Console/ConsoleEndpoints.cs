@@ -1,5 +1,6 @@
 using System.Globalization;
 using Bridge.Core.Audit;
+using Bridge.Host.Admin.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -32,7 +33,7 @@ internal static class ConsoleEndpoints
                 // Whether to ask for a token before the first request: saves a refused (and audited) request per visit.
                 ConsoleHeaders.Apply(context);
                 context.Response.Headers.CacheControl = "no-store";
-                await context.Response.WriteAsJsonAsync(new { tokenRequired = sources.TokenRequired }, context.RequestAborted);
+                await context.Response.WriteAsJsonAsync(new ConsoleAccessView(sources.TokenRequired), AdminJsonContext.Default.ConsoleAccessView, cancellationToken: context.RequestAborted);
                 return;
             }
 
@@ -55,24 +56,16 @@ internal static class ConsoleEndpoints
 
         api.MapGet("/overview", async (CancellationToken ct) =>
         {
-            var (kind, since, holder) = sources.Role.Current;
             var policy = sources.Policy;
-            var links = sources.Topology.Links.Select(l => new
-            {
-                id = l.Id,
-                source = l.Source == Bridge.Core.Configuration.LinkSource.File ? "file" : "api",
-                paused = l.Paused,
-                endpoints = l.Endpoints.Select(e => new { network = e.NetworkId, channel = e.ChannelId, language = l.Languages.GetValueOrDefault(e) }),
-                policy = DestinationPolicyView.Describe(sources, l.Id, [.. l.Endpoints.Select(e => e.NetworkId)]),
-            });
-            return Results.Json(new
-            {
-                instance = new { name = sources.Role.InstanceName, role = kind.ToString().ToLowerInvariant(), since, holder },
-                at = sources.Time.GetUtcNow(),
-                networks = await NetworkStateView.ReadAsync(sources, ct),
-                policyFingerprint = policy?.Fingerprint,
-                links,
-            });
+            var links = sources.Topology.Links.Select(l => new OverviewLinkView(
+                l.Id,
+                l.Source == Bridge.Core.Configuration.LinkSource.File ? "file" : "api",
+                l.Paused,
+                [.. l.Endpoints.Select(e => new EndpointView(e.NetworkId, e.ChannelId, l.Languages.GetValueOrDefault(e)))],
+                DestinationPolicyView.Describe(sources, l.Id, [.. l.Endpoints.Select(e => e.NetworkId)]))).ToList();
+            return Results.Json(
+                new OverviewView(InstanceView.Of(sources.Role), sources.Time.GetUtcNow(), await NetworkStateView.ReadAsync(sources, ct), policy?.Fingerprint, links),
+                AdminJsonContext.Default.OverviewView);
         });
 
         // For links the file does not hold (created over the API): the policy toward each of the named networks.
@@ -92,7 +85,7 @@ internal static class ConsoleEndpoints
             var unknown = names.FirstOrDefault(n => !sources.Topology.TryGetNetwork(n, out _));
             return unknown is not null
                 ? Error("networks", $"unknown network '{unknown}'")
-                : Results.Json(new { link, policy = DestinationPolicyView.Describe(sources, link, names) });
+                : Results.Json(new PolicyAnswerView(link, DestinationPolicyView.Describe(sources, link, names)), AdminJsonContext.Default.PolicyAnswerView);
         });
 
         api.MapGet("/audit", async (string? link, string? network, string? decision, string? limit, CancellationToken ct) =>
@@ -105,26 +98,7 @@ internal static class ConsoleEndpoints
 
             var filter = new AuditFilter(Blank(link), Blank(network), Blank(decision), count);
             var page = await latest.ReadAsync(filter, ct);
-            return Results.Json(new
-            {
-                head = page.Head,
-                scannedFrom = page.ScannedFrom,
-                complete = page.Complete,
-                records = page.Records.Select(r => new
-                {
-                    seq = r.Sequence,
-                    at = r.Entry.At,
-                    kind = r.Entry.Kind,
-                    link = r.Entry.LinkId,
-                    eventKey = r.Entry.EventKey,
-                    sourceNetwork = r.Entry.SourceNetwork,
-                    sourcePerson = r.Entry.SourcePerson,
-                    destination = r.Entry.Destination,
-                    decision = r.Entry.Decision,
-                    rule = r.Entry.RuleId,
-                    label = r.Entry.Label,
-                }),
-            });
+            return Results.Json(AuditPageView.Of(page), AdminJsonContext.Default.AuditPageView);
         });
 
         // A read (viewers, e.g. auditors, may verify); it reads the whole trail, so one runs at a time.
@@ -152,15 +126,9 @@ internal static class ConsoleEndpoints
                     sources.Logger.LogWarning(ConsoleLog.AuditBroken, "Audit verification from the console failed at record {Record}: {Problem}", report.Verification.FirstBrokenSequence, problem);
                 }
 
-                return Results.Json(new
-                {
-                    ok,
-                    records = report.Verification.RecordsChecked,
-                    head = report.HeadSequence == 0 ? null : report.Head,
-                    keyedFrom = report.KeyedFrom,
-                    firstBroken = report.Verification.FirstBrokenSequence,
-                    problem,
-                });
+                return Results.Json(
+                    new AuditVerifyView(ok, report.Verification.RecordsChecked, report.HeadSequence == 0 ? null : report.Head, report.KeyedFrom, report.Verification.FirstBrokenSequence, problem),
+                    AdminJsonContext.Default.AuditVerifyView);
             }
             finally
             {
