@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Publishes the daemon under Native AOT (not the shipped build; docs/performance.md, "Native AOT") and fails on any
 # trim or AOT warning (IL2xxx, IL3xxx): a new reflection-based path fails at run time under AOT, so it must fail here.
-# Usage: scripts/publish-aot.sh [OUTPUT DIR (default /tmp/bridge-aot)] [more dotnet publish arguments, e.g. -p:IlcOptimizationPreference=Size]
+# Usage: scripts/publish-aot.sh [OUTPUT DIR (default /tmp/bridge-aot)] [more dotnet publish arguments, e.g. -p:OptimizationPreference=Size]
 # Takes several minutes on 2 cores.
 # The normal build's outputs under src/*/obj are made for no runtime identifier and confuse this publish: they are
 # removed first (run it in a work tree where no other build is running).
