@@ -94,7 +94,8 @@ public sealed class StageTelemetryEndToEndTests
 
         public async ValueTask DisposeAsync()
         {
-            _listener.Stop();
+            // Close alone: Stop first removes the prefixes, and Close then removes them again, which makes the managed listener
+            // bind the port anew just to drop them ("Address already in use" when another test has taken that port meanwhile).
             _listener.Close();
             await _loop;
         }

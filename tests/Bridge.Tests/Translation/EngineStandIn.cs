@@ -86,7 +86,8 @@ internal sealed class EngineStandIn : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        _listener.Stop();
+        // Close alone: Stop first removes the prefixes, and Close then removes them again, which makes the managed listener
+        // bind the port anew just to drop them ("Address already in use" when another test has taken that port meanwhile).
         _listener.Close();
         await _loop.ContinueWith(_ => { }, TaskScheduler.Default);
         _stop.Dispose();
