@@ -89,6 +89,16 @@ internal static class RunScenarios
         {
             await first.WaitReadyAsync(TimeSpan.FromSeconds(30));
             ids = [.. (await ((IRunDelivery)first.Connector).DeliverRunAsync(run, CancellationToken.None)).Select(r => Assert.IsType<DeliveryResult.Delivered>(r).NativeId)];
+
+            // The room moves on past the run, further than the start's look-back for our own sends (20 messages), and
+            // the saved position with it: only the run's send marks can tell the next process that these were sent.
+            for (var i = 0; i < 25; i++)
+            {
+                await ida.SayConfirmedAsync($"meanwhile {i}");
+            }
+
+            await first.Sink.WaitForAsync(e => e.Text.StartsWith("meanwhile", StringComparison.Ordinal), 25, Wait);
+            await Task.Delay(2500); // the position is saved a tick behind the live one
         }
 
         await using var second = await ConnectorHarness.StartAsync(server, [room], state);
