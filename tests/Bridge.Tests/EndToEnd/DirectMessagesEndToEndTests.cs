@@ -48,19 +48,14 @@ public sealed class DirectMessagesEndToEndTests
         // Each person speaks once in the shared channel, so each has a puppet on the other network.
         var (carolPuppet, bobPuppet) = await GreetAsync(net);
 
-        // Matrix → Mattermost: Bob starts a DM with Carol's puppet as his client does (createRoom, is_direct, invite).
-        var room = net.Hs.CreateRoom(net.Bob!.UserId, invite: [carolPuppet], isDirect: true);
-        await ThreeNetworks.WaitUntilAsync(() => net.Hs.GetMembers(room).Contains(carolPuppet), Long, "Carol's puppet joined Bob's direct room");
-        net.Hs.SendMessage(room, net.Bob.UserId, "dm-bob-1");
-
+        // Matrix → Mattermost: Bob starts a DM with Carol's puppet as his client does (createRoom, is_direct, invite);
         // Carol's own client finds the DM with Bob's puppet (POST /channels/direct returns the existing one).
+        var (room, dm) = await OpenDirectRoomAsync(net, carolPuppet, bobPuppet);
         using var carolApi = await LoginAsync(net, "carol");
-        var dm = await DirectChannelAsync(carolApi, net.Carol!.Id, bobPuppet);
-        await ThreeNetworks.WaitUntilAsync(() => Posts(net, dm, "dm-bob-1").Count == 1, Long, "Bob's direct message in Carol's DM");
         Assert.Equal(bobPuppet, Posts(net, dm, "dm-bob-1").Single().UserId);
         Assert.Empty(net.MattermostPosts("dm-bob-1"));
 
-        net.Mm.Post(net.Carol.Id, dm, "dm-carol-1");
+        net.Mm.Post(net.Carol!.Id, dm, "dm-carol-1");
         await ThreeNetworks.WaitUntilAsync(() => RoomMessages(net, room, "dm-carol-1").Count == 1, Long, "Carol's answer in Bob's direct room");
         Assert.Equal(carolPuppet, RoomMessages(net, room, "dm-carol-1").Single().Sender);
         Assert.Empty(net.MatrixMessages("dm-carol-1"));
@@ -70,11 +65,11 @@ public sealed class DirectMessagesEndToEndTests
         var frankDm = await DirectChannelAsync(frankApi, frank.Id, bobPuppet);
         net.Mm.Post(frank.Id, frankDm, "dm-frank-1");
         string? frankRoom = null;
-        await ThreeNetworks.WaitUntilAsync(() => (frankRoom = InvitedDirectRoom(net, net.Bob.UserId, room)) is not null, Long, "Bob invited into a direct room by Frank's puppet");
+        await ThreeNetworks.WaitUntilAsync(() => (frankRoom = InvitedDirectRoom(net, net.Bob!.UserId, room)) is not null, Long, "Bob invited into a direct room by Frank's puppet");
         await ThreeNetworks.WaitUntilAsync(() => RoomMessages(net, frankRoom!, "dm-frank-1").Count == 1, Long, "Frank's first message in the new room");
         var frankPuppet = RoomMessages(net, frankRoom!, "dm-frank-1").Single().Sender;
         Assert.StartsWith("@_bridge_mm_frank_", frankPuppet, StringComparison.Ordinal);
-        Assert.NotEqual(100, PowerOf(net, frankRoom!, net.Bob.UserId)); // private_chat: the invitee cannot invite others in
+        Assert.NotEqual(100, PowerOf(net, frankRoom!, net.Bob!.UserId)); // private_chat: the invitee cannot invite others in
         net.Hs.Join(frankRoom!, net.Bob.UserId);
         net.Hs.SendMessage(frankRoom!, net.Bob.UserId, "dm-bob-to-frank");
         await ThreeNetworks.WaitUntilAsync(() => Posts(net, frankDm, "dm-bob-to-frank").Count == 1, Long, "Bob's answer in Frank's DM");
