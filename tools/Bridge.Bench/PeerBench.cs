@@ -14,7 +14,8 @@ namespace Bridge.Bench;
 /// both relay the body unchanged. Rooms of its own because the bridge, coming back, catches up from its rooms' archives
 /// what was said while it was away: in shared rooms each bridge round would first relay the previous matterbridge
 /// round's messages (about 20 s for 2,220), which is the bridge's job but not this table's. Each round per build: start to the first probe
-/// Bob sees, a warm-up, RSS idle, N messages one at a time (latency), a burst of M sent at once (rate, losses, CPU, RSS).
+/// Bob sees, a warm-up, RSS idle, N messages one at a time (latency and CPU, cold), a burst of M sent at once (rate, losses, CPU,
+/// RSS), N one at a time again (warm), CPU over 15 s idle.
 /// Printed, never asserted: a message that does not arrive counts as lost instead of failing the run.
 /// </summary>
 internal static class PeerBench
@@ -29,7 +30,10 @@ internal static class PeerBench
     /// <summary>How long the burst may make no progress at Bob's end before the rest counts as lost.</summary>
     private static readonly TimeSpan BurstStall = TimeSpan.FromSeconds(20);
 
-    public static async Task<int> RunAsync(string peerPath, int latencyCount, int burstCount, int rounds)
+    /// <summary>How long the idle CPU is read for, after the warm-up, with nothing sent.</summary>
+    private static readonly TimeSpan IdleWindow = TimeSpan.FromSeconds(15);
+
+    public static async Task<int> RunAsync(string peerPath, int latencyCount, int burstCount, int rounds, string? vsDaemon = null)
     {
         if (!File.Exists(peerPath))
         {
@@ -53,12 +57,14 @@ internal static class PeerBench
         var peerConfig = peerDir.File("matterbridge.toml");
         await File.WriteAllTextAsync(peerConfig, PeerToml(world.ServerA, world.ServerB));
 
-        var daemon = TwoProsodyWorld.Daemons(null)[0].Path;
-        var builds = new[]
-        {
-            new Build("bridge", daemon, () => Running.Of(DaemonProcess.RunInfo(daemon, world.ConfigPath)), world.Alice, world.Bob),
+        // The bridge build under test, any --vs builds (each in turn on the same rooms and store), then matterbridge.
+        var daemons = TwoProsodyWorld.Daemons(vsDaemon);
+        Build[] builds =
+        [
+            .. daemons.Select(d => new Build(daemons.Count == 1 ? "bridge" : "bridge " + d.Name, d.Path,
+                () => Running.Of(DaemonProcess.RunInfo(d.Path, world.ConfigPath)), world.Alice, world.Bob)),
             new Build("matterbridge", peerPath, () => Running.Of(PeerInfo(peerPath, peerConfig)), carol, dave),
-        };
+        ];
 
         var results = builds.ToDictionary(b => b.Name, _ => new List<PeerRound>());
         // One unmeasured start per build first (store created, puppets made, binaries in the page cache), then the
@@ -116,24 +122,8 @@ internal static class PeerBench
         await Task.Delay(2000);
         var idleMiB = ProcessStats.RssMegabytes(running.Pid);
 
-        // Latency: one message at a time, the next after the previous arrived (or was given up on).
-        var latencies = new List<double>();
-        var latencyLost = 0;
-        for (var i = 0; i < latencyCount; i++)
-        {
-            var body = $"lat {tag} {i.ToString(CultureInfo.InvariantCulture)}";
-            var sent = DateTimeOffset.UtcNow;
-            await alice.SayAsync(body);
-            try
-            {
-                var got = await bob.WaitForAsync(ms => ms.Any(m => m.Body == body), LatencyGiveUp, body);
-                latencies.Add((got.First(m => m.Body == body).ReceivedAt - sent).TotalMilliseconds);
-            }
-            catch (TimeoutException)
-            {
-                latencyLost++;
-            }
-        }
+        // One at a time, cold: the first traffic after the start and a short warm-up (a JIT build still compiles).
+        var cold = await OneAtATimeAsync(running, alice, bob, $"lat {tag} ", latencyCount);
 
         // Throughput and CPU: a burst as fast as Alice can send.
         var prefix = $"burst {tag} ";
@@ -148,16 +138,54 @@ internal static class PeerBench
         await Task.Delay(500);
         var cpu = (ProcessStats.CpuTime(running.Pid) - cpuBefore).TotalSeconds;
         var loadedMiB = ProcessStats.RssMegabytes(running.Pid);
+
+        // One at a time again, warm: after the burst every hot path has run thousands of times.
+        var warmOnes = await OneAtATimeAsync(running, alice, bob, $"warm lat {tag} ", latencyCount);
+
+        // Idle CPU: what the process burns with nothing to relay (timers, keep-alives, GC, a JIT still compiling).
+        await Task.Delay(2000);
+        var idleCpuBefore = ProcessStats.CpuTime(running.Pid);
+        await Task.Delay(IdleWindow);
+        var idleCpuMsPerMinute = (ProcessStats.CpuTime(running.Pid) - idleCpuBefore).TotalMilliseconds * 60 / IdleWindow.TotalSeconds;
+
         var bodies = received.Select(m => m.Body).ToList();
         var distinct = bodies.Distinct().Count();
         var seconds = received.Count > 0 ? (received.Max(m => m.ReceivedAt) - start).TotalSeconds : double.NaN;
         var inOrder = bodies.SequenceEqual(Enumerable.Range(0, burstCount).Select(i => prefix + i.ToString(CultureInfo.InvariantCulture)));
 
         await running.StopAsync();
-        latencies.Sort();
-        return new PeerRound(firstRelayedMs, Percentile(latencies, 0.5), Percentile(latencies, 0.99), latencyLost,
+        return new PeerRound(firstRelayedMs, cold, warmOnes,
             distinct / seconds, burstCount - distinct, bodies.Count - distinct, inOrder,
-            cpu * 1000 / burstCount, idleMiB, loadedMiB);
+            cpu * 1000 / burstCount, idleCpuMsPerMinute, idleMiB, loadedMiB);
+    }
+
+    /// <summary>Messages one at a time, the next after the previous arrived (or was given up on): latency and the process's CPU.</summary>
+    private static async Task<OneAtATime> OneAtATimeAsync(Running running, XmppPerson alice, XmppPerson bob, string prefix, int count)
+    {
+        var latencies = new List<double>();
+        var lost = 0;
+        var cpuBefore = ProcessStats.CpuTime(running.Pid);
+        var switchesBefore = ProcessStats.ContextSwitches(running.Pid);
+        for (var i = 0; i < count; i++)
+        {
+            var body = prefix + i.ToString(CultureInfo.InvariantCulture);
+            var sent = DateTimeOffset.UtcNow;
+            await alice.SayAsync(body);
+            try
+            {
+                var got = await bob.WaitForAsync(ms => ms.Any(m => m.Body == body), LatencyGiveUp, body);
+                latencies.Add((got.First(m => m.Body == body).ReceivedAt - sent).TotalMilliseconds);
+            }
+            catch (TimeoutException)
+            {
+                lost++;
+            }
+        }
+
+        var cpu = (ProcessStats.CpuTime(running.Pid) - cpuBefore).TotalSeconds;
+        var switches = ProcessStats.ContextSwitches(running.Pid) - switchesBefore;
+        latencies.Sort();
+        return new OneAtATime(Percentile(latencies, 0.5), Percentile(latencies, 0.99), lost, cpu * 1000 / count, (double)switches / count);
     }
 
     /// <summary>Alice says a probe every 50 ms from now until Bob sees one; milliseconds since the process started.</summary>
@@ -201,16 +229,23 @@ internal static class PeerBench
     {
         Console.WriteLine(FormattableString.Invariant(
             $"XMPP ⇄ XMPP, the bridge and matterbridge in turn on the same two private Prosody servers, rooms and slixmpp people (loopback; bridge limits off); {rounds} round(s) per build{(rounds > 1 ? ", median (min-max)" : "")}"));
-        Console.WriteLine($"{"",-44}{builds[0].Name,-22}{builds[1].Name}");
+        Console.WriteLine($"{"",-44}{string.Concat(builds.Select(b => $"{b.Name,-22}"))}");
         Row("start -> first relayed message, ms", r => r.FirstRelayedMs, "F0");
-        Row($"latency median, ms ({latencyCount} one at a time)", r => r.LatencyMedianMs, "F2");
-        Row("latency p99, ms", r => r.LatencyP99Ms, "F2");
-        Row("  of those lost (10 s without arrival)", r => r.LatencyLost, "F0");
+        Row($"latency median, ms ({latencyCount} one at a time, cold)", r => r.Cold.MedianMs, "F2");
+        Row("latency p99, ms (cold)", r => r.Cold.P99Ms, "F2");
+        Row("  of those lost (10 s without arrival)", r => r.Cold.Lost, "F0");
+        Row($"latency median, ms ({latencyCount} one at a time, warm)", r => r.Warm.MedianMs, "F2");
+        Row("latency p99, ms (warm)", r => r.Warm.P99Ms, "F2");
+        Row("  of those lost (10 s without arrival)", r => r.Warm.Lost, "F0");
         Row($"burst of {burstCount} sent at once: msg/s arrived", r => r.BurstRate, "F0");
         Row("  lost", r => r.BurstLost, "F0");
         Row("  duplicates", r => r.BurstDuplicates, "F0");
-        Console.WriteLine($"{"  in order",-44}{InOrder(builds[0]),-22}{InOrder(builds[1])}");
+        Console.WriteLine($"{"  in order",-44}{string.Concat(builds.Select(b => $"{InOrder(b),-22}"))}");
         Row("CPU s per 1,000 messages (the burst)", r => r.CpuPerThousand, "F3");
+        Row("CPU s per 1,000 messages (one at a time, cold)", r => r.Cold.CpuPerThousand, "F3");
+        Row("CPU s per 1,000 messages (one at a time, warm)", r => r.Warm.CpuPerThousand, "F3");
+        Row("context switches per message (warm)", r => r.Warm.SwitchesPerMessage, "F1");
+        Row($"CPU ms per minute idle ({IdleWindow.TotalSeconds:F0} s at the end)", r => r.IdleCpuMsPerMinute, "F0");
         Row("RSS idle, MiB", r => r.IdleMiB, "F0");
         Row("RSS after the burst, MiB", r => r.LoadedMiB, "F0");
         foreach (var build in builds)
@@ -219,7 +254,7 @@ internal static class PeerBench
         }
 
         void Row(string label, Func<PeerRound, double> value, string format) =>
-            Console.WriteLine($"{label,-44}{Cell(builds[0], value, format),-22}{Cell(builds[1], value, format)}");
+            Console.WriteLine($"{label,-44}{string.Concat(builds.Select(b => $"{Cell(b, value, format),-22}"))}");
 
         string Cell(Build build, Func<PeerRound, double> value, string format)
         {
@@ -358,7 +393,10 @@ internal static class PeerBench
         }
     }
 
-    private sealed record PeerRound(double FirstRelayedMs, double LatencyMedianMs, double LatencyP99Ms, int LatencyLost,
+    private sealed record PeerRound(double FirstRelayedMs, OneAtATime Cold, OneAtATime Warm,
         double BurstRate, int BurstLost, int BurstDuplicates, bool BurstInOrder,
-        double CpuPerThousand, double IdleMiB, double LoadedMiB);
+        double CpuPerThousand, double IdleCpuMsPerMinute, double IdleMiB, double LoadedMiB);
+
+    /// <summary>A one-at-a-time phase: latency median and p99 (ms), messages given up on, CPU seconds per 1,000, context switches per message.</summary>
+    private sealed record OneAtATime(double MedianMs, double P99Ms, int Lost, double CpuPerThousand, double SwitchesPerMessage);
 }

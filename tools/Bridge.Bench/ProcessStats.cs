@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Bridge.Bench;
 
-/// <summary>CPU time and resident memory of another process, from /proc.</summary>
+/// <summary>CPU time, resident memory and context switches of another process, from /proc.</summary>
 internal static class ProcessStats
 {
     public static TimeSpan CpuTime(int pid)
@@ -26,5 +26,34 @@ internal static class ProcessStats
         }
 
         return double.NaN;
+    }
+
+    /// <summary>
+    /// Context switches (voluntary and not) of the process's live threads: how often its threads went to sleep or were
+    /// taken off a core. A thread that exited in between takes its count with it, so read it over a phase in which the
+    /// process keeps its threads.
+    /// </summary>
+    public static long ContextSwitches(int pid)
+    {
+        long total = 0;
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        total += long.Parse(line[(line.IndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The thread exited while the folder was read.
+            }
+        }
+
+        return total;
     }
 }

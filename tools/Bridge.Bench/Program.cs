@@ -11,7 +11,7 @@ using Bridge.Testing;
 //        Bridge.Bench --pairs N   (every directed pair of XMPP, Matrix and Mattermost, and the daemon's stages, see PairsBench.cs)
 //        Bridge.Bench --start N [--vs DAEMON[,DAEMON...]]   (start to ready / first relayed message, builds in turn, see StartBench.cs)
 //        Bridge.Bench --scale LINKS [--puppets N] [--vs DAEMON[,DAEMON...]]   (LINKS links x 3 networks, N people, see ScaleBench.cs)
-//        Bridge.Bench --peer MATTERBRIDGE [--latency N] [--burst N] [--rounds R]   (the bridge and matterbridge in turn, one table, see PeerBench.cs)
+//        Bridge.Bench --peer MATTERBRIDGE [--latency N] [--burst N] [--rounds R] [--vs DAEMON[,DAEMON...]]   (the bridge, other builds and matterbridge in turn, one table, see PeerBench.cs)
 // XMPP ⇄ XMPP through the daemon between two private Prosody servers, real slixmpp people on each side,
 // measured the way shared/notes/peers-measured.md measured matterbridge and Bifröst.
 if (Array.IndexOf(args, "--translate") >= 0)
@@ -41,7 +41,7 @@ if (Array.IndexOf(args, "--soak") >= 0)
 
 if (Array.IndexOf(args, "--peer") >= 0)
 {
-    return await PeerBench.RunAsync(ArgText("--peer") ?? "", Arg("--latency", 200), Arg("--burst", 2000), Arg("--rounds", 1));
+    return await PeerBench.RunAsync(ArgText("--peer") ?? "", Arg("--latency", 200), Arg("--burst", 2000), Arg("--rounds", 1), ArgText("--vs"));
 }
 
 if (Array.IndexOf(args, "--memory") >= 0)
