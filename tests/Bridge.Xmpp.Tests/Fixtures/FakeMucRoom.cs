@@ -18,6 +18,7 @@ public sealed partial class FakeMucRoom(string room, string componentDomain = "b
     private readonly List<Archived> _archive = [];
     private readonly List<string> _received = [];
     private readonly Dictionary<string, string> _nicks = new(StringComparer.Ordinal);
+    private int _archiveQueries;
 
     /// <summary>How the room deals with one message the connector sent.</summary>
     public enum Answer
@@ -69,7 +70,7 @@ public sealed partial class FakeMucRoom(string room, string componentDomain = "b
     }
 
     /// <summary>How many archive queries the connector made (each connection's catch-up included).</summary>
-    public int ArchiveQueries { get; private set; }
+    public int ArchiveQueries => Volatile.Read(ref _archiveQueries);
 
     /// <summary>Plays the room on one connection until it closes: the handshake, then every stanza in order.</summary>
     public async Task ServeAsync(FakeSession session, string secret)
@@ -155,7 +156,7 @@ public sealed partial class FakeMucRoom(string room, string componentDomain = "b
 
     private async Task AnswerArchiveQueryAsync(FakeSession session, string from, string to, string id, string queryId)
     {
-        ArchiveQueries++;
+        Interlocked.Increment(ref _archiveQueries);
         var archived = Messages;
         foreach (var m in archived)
         {
