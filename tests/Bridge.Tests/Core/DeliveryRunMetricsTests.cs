@@ -108,6 +108,43 @@ public sealed class DeliveryRunMetricsTests
         Assert.Equal(NetworkFault.ServerError, wait.Fault);
     }
 
+    [Fact]
+    public async Task A_row_taken_out_of_order_does_not_reset_the_rooms_backoff_for_the_row_still_refused()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks());
+        await h.Store.MigrateAsync(default);
+        h.Connectors["b"].MaxRun = 8;
+        h.Connectors["b"].Behaviour = r => r.Event.Text == "text 1" ? new DeliveryResult.RetryLater("503 Service Unavailable", Fault: NetworkFault.ServerError) : null;
+        for (var i = 0; i < 3; i++)
+        {
+            await h.Router.IngestAsync(CoreHarness.Message("a", "room", $"m{i}", $"text {i}"), default);
+        }
+
+        var time = new WallClock(DateTimeOffset.UtcNow + TimeSpan.FromMinutes(1));
+        var worker = new NetworkDeliveryWorker(h.Connectors["b"], h.Store, h.Signals, new DeliveryOptions(), NullLogger.Instance, time,
+            senders: h.Registry, limits: NoRates);
+
+        // First pass: text 1 refused (server error, first of its streak), text 2 taken after it.
+        await worker.RunOnceAsync(default);
+        Assert.Equal(["text 0", "text 2"], h.Connectors["b"].Delivered.Select(d => d.Event.Text));
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        // Second pass: text 1 refused again, the second of its streak: the wait doubles (1 to 2 s, not 0.5 to 1 s again).
+        await worker.RunOnceAsync(default);
+        var refused = Assert.Single(await h.Store.GetPendingAsync("b", [], 10, default));
+        Assert.InRange(refused.NotBefore - time.GetUtcNow(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+    }
+
+    /// <summary>A wall clock moved by hand (the rows' due times are read from it); timestamps stay real.</summary>
+    private sealed class WallClock(DateTimeOffset start) : TimeProvider
+    {
+        private DateTimeOffset _now = start;
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+
     /// <summary>The system's wall clock, with a monotonic clock (the one stage durations are read from) moved by hand.</summary>
     private sealed class SteppedClock : TimeProvider
     {
