@@ -97,9 +97,12 @@ internal sealed partial class XmppConnector
     internal const int SendMarkPurgeBatch = 500;
 
     /// <summary>
-    /// Deletes marks old enough that the core has long recorded their delivery (or will send them anew): all of a tick's
-    /// in one store call, one commit instead of one per message sent. Only this loop takes marks off the queue, so the
-    /// ones deleted are exactly the first ones dequeued afterwards.
+    /// Deletes marks old enough that the core has long recorded their delivery: all of a tick's in one store call, one
+    /// commit instead of one per message sent. A mark whose send is not known to have reached the room (its reflection
+    /// still awaited, or never came: <see cref="SendUnconfirmed"/>) stays in the store until its row comes back and is
+    /// looked up (<see cref="LookForSendFromBeforeAsync"/> then queues it again): its row may wait longer than a mark's
+    /// lifetime (a backoff, a stalled room), and a restart meanwhile must still look for it instead of sending it again.
+    /// Only this loop takes marks off the queue, so the ones passed over are exactly the first ones dequeued afterwards.
     /// </summary>
     private async Task PurgeSendMarksAsync(CancellationToken cancellationToken)
     {
@@ -107,6 +110,7 @@ internal sealed partial class XmppConnector
         while (true)
         {
             var expired = new List<string>();
+            var passed = 0;
             foreach (var mark in _sendMarks)
             {
                 if (mark.At >= cutoff || expired.Count == SendMarkPurgeBatch)
@@ -114,25 +118,32 @@ internal sealed partial class XmppConnector
                     break;
                 }
 
-                expired.Add(mark.MessageId);
+                passed++;
+                if (!_marksFromBefore.ContainsKey(mark.MessageId) && !_pendingSends.ContainsKey(mark.MessageId))
+                {
+                    expired.Add(mark.MessageId);
+                }
             }
 
-            if (expired.Count == 0)
+            if (passed == 0)
             {
                 return;
             }
 
-            try
+            if (expired.Count > 0)
             {
-                await _context.State.DeleteManyAsync(SendMarkScope, expired, cancellationToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                StateWriteFailed(ex, "old send marks");
-                return; // the next tick tries again
+                try
+                {
+                    await _context.State.DeleteManyAsync(SendMarkScope, expired, cancellationToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    StateWriteFailed(ex, "old send marks");
+                    return; // the next tick tries again
+                }
             }
 
-            for (var i = 0; i < expired.Count; i++)
+            for (var i = 0; i < passed; i++)
             {
                 _sendMarks.TryDequeue(out _);
             }

@@ -22,6 +22,14 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
         RunScenarios.AVoicelessRunIsRefusedWholeAsync(_server);
 
     [Fact]
+    public Task A_run_cut_off_after_it_was_written_arrives_once_in_order_after_the_reconnect() =>
+        RunScenarios.ARunCutOffAfterItWasWrittenArrivesOnceAfterTheReconnectAsync(_server);
+
+    [Fact]
+    public Task An_unconfirmed_run_is_looked_up_after_a_restart_long_after_it_was_sent() =>
+        RunScenarios.AnUnconfirmedRunIsLookedUpAfterARestartLongAfterItWasSentAsync(_server);
+
+    [Fact]
     public async Task Handshake_succeeds_with_the_right_secret_and_is_refused_with_a_wrong_one()
     {
         await using var good = await ConnectorHarness.StartAsync(_server, [_server.NewRoom()]);

@@ -345,31 +345,33 @@ internal sealed class NetworkDeliveryWorker
         using var span = BridgeTracing.Source.StartActivity("bridge.deliver_run", ActivityKind.Producer);
         span?.SetTag("bridge.network", NetworkId);
         span?.SetTag("bridge.run_length", run.Count);
-        var requests = new List<DeliveryRequest>(run.Count);
+        var prepared = new List<PreparedRow>(run.Count);
         foreach (var item in run)
         {
-            var queued = _time.GetUtcNow() - item.CreatedAt;
-            _metrics?.Stage(BridgeTracing.Stages.Queued, NetworkId, queued < TimeSpan.Zero ? TimeSpan.Zero : queued);
-            var degraded = DeliveryDegradation.Apply(await BuildRequestAsync(item, cancellationToken), _connector.Capabilities, _connector.CanShowReaction);
-            if (degraded.Request is null)
+            var row = await PrepareAsync(item, cancellationToken);
+            if (row.Request is null)
             {
-                break; // skipped on this network: this loop meets it again and records why
+                if (prepared.Count == 0)
+                {
+                    RecordPrepareStages(row);
+                    return await SkipAsync(item, row) ? 1 : 0;
+                }
+
+                break; // skipped on this network: this pass meets it again and records why
             }
 
-            requests.Add(degraded.Request);
+            prepared.Add(row);
         }
 
-        if (requests.Count == 0)
-        {
-            return await DeliverOneAsync(run[0], cancellationToken) ? 1 : 0;
-        }
-
+        var requests = prepared.ConvertAll(p => p.Request!);
         var sending = _time.GetTimestamp();
         IReadOnlyList<DeliveryResult> results;
         try
         {
             using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             attempt.CancelAfter(_options.AttemptTimeout);
+            using var sendSpan = BridgeTracing.Source.StartActivity("bridge.send", ActivityKind.Client);
+            sendSpan?.SetTag("bridge.run_length", requests.Count);
             results = _fence.MayAct
                 ? await runs.DeliverRunAsync(requests, attempt.Token)
                 : [new DeliveryResult.RetryLater("the leader lease is not held here: not sent", CountsAsAttempt: false)];
@@ -383,7 +385,7 @@ internal sealed class NetworkDeliveryWorker
             // The run as a whole failed (nothing answered): the head goes on its own, with the single path's retries and
             // timeout, and nothing is charged to it for the run; the connector looks for what may have gone out.
             _logger.LogDebug(DeliveryLog.Retrying, "A run of {Count} to {Destination} failed ({Error}); delivering its first row on its own", run.Count, run[0].Destination, ex.Message);
-            return await DeliverOneAsync(run[0], cancellationToken) ? 1 : 0;
+            return await DeliverOneAsync(run[0], cancellationToken, prepared[0]) ? 1 : 0;
         }
 
         if (results.Count == 0 || results.Count > requests.Count)
@@ -391,7 +393,9 @@ internal sealed class NetworkDeliveryWorker
             results = [new DeliveryResult.RetryLater($"the connector answered a run of {requests.Count} with {results.Count} results")];
         }
 
-        var elapsed = _time.GetElapsedTime(sending);
+        // The run's messages shared one network wait: each row records its share of it, so the stage's sum stays the time
+        // spent sending and its count the messages sent (docs/performance.md, "Where the time goes").
+        var share = _time.GetElapsedTime(sending) / results.Count;
         var done = 0;
         DeliveryResult.RetryLater? waiting = null;
         for (var i = 0; i < results.Count; i++)
@@ -399,7 +403,11 @@ internal sealed class NetworkDeliveryWorker
             var item = run[i];
             var result = results[i];
             answered.Add(item.Id);
-            _metrics?.Stage(BridgeTracing.Stages.Send, NetworkId, elapsed);
+
+            // Stages are recorded for the rows the connector answered only: the others are prepared (and counted) again
+            // when they are handed over again.
+            RecordPrepareStages(prepared[i]);
+            _metrics?.Stage(BridgeTracing.Stages.Send, NetworkId, share);
             if (waiting is not null && result is DeliveryResult.RetryLater)
             {
                 // The room already waits behind the first row that must wait: this one stays pending as it is, in order,
@@ -419,7 +427,9 @@ internal sealed class NetworkDeliveryWorker
             waiting ??= result as DeliveryResult.RetryLater;
             try
             {
-                if (await RecordResultAsync(item, result, span))
+                // A row taken after an earlier one was refused says nothing of the network's fault: the refused row still
+                // waits, so the room's backoff streak and the network's wait for /healthz stay as they are.
+                if (await RecordResultAsync(item, result, span, clearsFaults: waiting is null))
                 {
                     done++;
                 }
@@ -444,15 +454,21 @@ internal sealed class NetworkDeliveryWorker
         return done;
     }
 
-    private async Task<bool> DeliverOneAsync(OutboxItem item, CancellationToken cancellationToken)
+    /// <summary>
+    /// A row made ready for its destination: the request to hand over, or why it is skipped there (<see cref="SkipAsync"/>);
+    /// with how long it was queued and how long the preparing took, recorded once the row is dealt with (not for a row of
+    /// a run the connector gave no answer for: it is prepared again).
+    /// </summary>
+    private readonly record struct PreparedRow(DeliveryRequest? Request, string? SkipReason, string? SkipLog, TimeSpan Queued, TimeSpan Took);
+
+    /// <summary>
+    /// Everything before a row is handed to the connector, the same for a row on its own and for each row of a run: the
+    /// request built (ids of the rows it names looked up) and degraded for what the destination can show.
+    /// </summary>
+    private async Task<PreparedRow> PrepareAsync(OutboxItem item, CancellationToken cancellationToken)
     {
-        using var span = BridgeTracing.Source.StartActivity("bridge.deliver", ActivityKind.Producer);
-        span?.SetTag("bridge.network", NetworkId);
-        span?.SetTag("bridge.kind", item.Event.Kind.ToString());
-        span?.SetTag("bridge.outbox_id", item.Id);
         var queued = _time.GetUtcNow() - item.CreatedAt;
-        span?.SetTag("bridge.queued_ms", queued.TotalMilliseconds);
-        _metrics?.Stage(BridgeTracing.Stages.Queued, NetworkId, queued < TimeSpan.Zero ? TimeSpan.Zero : queued);
+        queued = queued < TimeSpan.Zero ? TimeSpan.Zero : queued;
         var preparing = _time.GetTimestamp();
         var request = await BuildRequestAsync(item, cancellationToken);
         if (item.Event.Kind != BridgeEventKind.Message && item.Event.TargetNativeId is not null && request.TargetNativeId is null)
@@ -460,19 +476,15 @@ internal sealed class NetworkDeliveryWorker
             // Rows of one channel are delivered in order, so a target that has no id here was never delivered here
             // (blocked by policy, dead-lettered, or from before the link existed): an edit, retraction or reaction
             // must not reach a room that never saw the message, nor turn into a new message there.
-            await _store.MarkSkippedAsync(item, "target-not-delivered: its target was never delivered there", CancellationToken.None);
-            _metrics?.Delivery(NetworkId, "skipped");
-            _logger.LogInformation(DeliveryLog.Skipped, "Outbox {Id} ({Kind}) to {Destination} skipped: its target was never delivered there", item.Id, item.Event.Kind, item.Destination);
-            return true;
+            return new PreparedRow(null, "target-not-delivered: its target was never delivered there", "its target was never delivered there",
+                queued, _time.GetElapsedTime(preparing));
         }
 
         var degraded = DeliveryDegradation.Apply(request, _connector.Capabilities, _connector.CanShowReaction);
         if (degraded.Request is null)
         {
-            await _store.MarkSkippedAsync(item, degraded.How ?? "not shown on this network", CancellationToken.None);
-            _metrics?.Delivery(NetworkId, "skipped");
-            _logger.LogInformation(DeliveryLog.Skipped, "Outbox {Id} ({Kind}) to {Destination} skipped: {Reason}", item.Id, item.Event.Kind, item.Destination, degraded.How);
-            return true;
+            var why = degraded.How ?? "not shown on this network";
+            return new PreparedRow(null, why, why, queued, _time.GetElapsedTime(preparing));
         }
 
         if (degraded.How is not null)
@@ -481,8 +493,45 @@ internal sealed class NetworkDeliveryWorker
             request = degraded.Request;
         }
 
+        return new PreparedRow(request, null, null, queued, _time.GetElapsedTime(preparing));
+    }
+
+    /// <summary>The queued and prepare stages of a row dealt with now (answered by the connector, or skipped), once per row.</summary>
+    private void RecordPrepareStages(PreparedRow prepared)
+    {
+        _metrics?.Stage(BridgeTracing.Stages.Queued, NetworkId, prepared.Queued);
+        _metrics?.Stage(BridgeTracing.Stages.Prepare, NetworkId, prepared.Took);
+    }
+
+    /// <summary>Records a row the prepare step found nothing to send for; always done.</summary>
+    private async Task<bool> SkipAsync(OutboxItem item, PreparedRow prepared)
+    {
+        await _store.MarkSkippedAsync(item, prepared.SkipReason!, CancellationToken.None);
+        _metrics?.Delivery(NetworkId, "skipped");
+        _logger.LogInformation(DeliveryLog.Skipped, "Outbox {Id} ({Kind}) to {Destination} skipped: {Reason}", item.Id, item.Event.Kind, item.Destination, prepared.SkipLog);
+        return true;
+    }
+
+    /// <summary>
+    /// Delivers one row with the in-process retries; <paramref name="prepared"/> is the row as a run already prepared it,
+    /// when a run that failed as a whole hands its first row over on its own.
+    /// </summary>
+    private async Task<bool> DeliverOneAsync(OutboxItem item, CancellationToken cancellationToken, PreparedRow? prepared = null)
+    {
+        using var span = BridgeTracing.Source.StartActivity("bridge.deliver", ActivityKind.Producer);
+        span?.SetTag("bridge.network", NetworkId);
+        span?.SetTag("bridge.kind", item.Event.Kind.ToString());
+        span?.SetTag("bridge.outbox_id", item.Id);
+        var row = prepared ?? await PrepareAsync(item, cancellationToken);
+        span?.SetTag("bridge.queued_ms", row.Queued.TotalMilliseconds);
+        RecordPrepareStages(row);
+
+        if (row.Request is not { } request)
+        {
+            return await SkipAsync(item, row);
+        }
+
         var sending = _time.GetTimestamp();
-        _metrics?.Stage(BridgeTracing.Stages.Prepare, NetworkId, _time.GetElapsedTime(preparing, sending));
         DeliveryResult result;
         try
         {
@@ -508,14 +557,22 @@ internal sealed class NetworkDeliveryWorker
     }
 
     /// <summary>Records what the destination did with <paramref name="item"/>; true when the row is done (delivered, skipped or dead-lettered).</summary>
-    private async Task<bool> RecordResultAsync(OutboxItem item, DeliveryResult result, Activity? span)
+    /// <remarks>
+    /// A delivery normally ends the room's fault streak and the network's wait; not one the network took out of order
+    /// (<paramref name="clearsFaults"/> false), while the row refused before it still waits.
+    /// </remarks>
+    private async Task<bool> RecordResultAsync(OutboxItem item, DeliveryResult result, Activity? span, bool clearsFaults = true)
     {
         span?.SetTag("bridge.result", result.GetType().Name);
         switch (result)
         {
             case DeliveryResult.Delivered d:
-                _faultStreak.Remove(item.Destination.ChannelId);
-                _waits.Cleared(NetworkId);
+                if (clearsFaults)
+                {
+                    _faultStreak.Remove(item.Destination.ChannelId);
+                    _waits.Cleared(NetworkId);
+                }
+
                 _metrics?.Delivery(NetworkId, "delivered");
                 _metrics?.Crossed(NetworkId, _time.GetUtcNow() - item.CreatedAt);
                 var recording = _time.GetTimestamp();

@@ -208,6 +208,57 @@ public sealed class DeliveryRunTests
     }
 
     [Fact]
+    public async Task A_store_that_fails_while_a_runs_results_are_recorded_records_the_rest_first_on_recovery_and_sends_nothing_again()
+    {
+        await using var h = await HarnessAsync(8);
+        for (var i = 0; i < 5; i++)
+        {
+            await h.Router.IngestAsync(CoreHarness.Message("a", "room", $"m{i}", $"text {i}"), default);
+        }
+
+        // The second record call of the run fails (disk full): the network already has all five.
+        var records = 0;
+        var recovered = false;
+        var store = StoreFailureTests.RefusingStore.Wrap(h.Store, method => !recovered && method == nameof(IBridgeStore.MarkDeliveredAsync) && ++records == 2);
+        var worker = new NetworkDeliveryWorker(h.Connectors["b"], store, h.Signals, new DeliveryOptions(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System, senders: h.Registry);
+
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => worker.RunOnceAsync(default));
+        Assert.Equal(5, h.Connectors["b"].Attempts.Count);
+        Assert.Equal(4, await h.Store.CountPendingAsync("b", default));
+
+        // Rows committed meanwhile come after the run's on the network and must not overtake its records.
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m5", "text 5"), default);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "room", "m6", "text 6"), default);
+        recovered = true;
+        var pendingWhenNextSent = -1;
+        h.Connectors["b"].Behaviour = r =>
+        {
+            if (r.Event.Text == "text 5")
+            {
+                pendingWhenNextSent = h.Store.CountPendingAsync("b", default).GetAwaiter().GetResult();
+            }
+
+            return null;
+        };
+        while (await worker.RunOnceAsync(default))
+        {
+        }
+
+        // The run's deliveries were all recorded before the next row went out: only text 5 and text 6 were pending.
+        Assert.Equal(2, pendingWhenNextSent);
+
+        // Each message went out once, in order, and each row is recorded with the id the network gave it then.
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => $"text {i}"), h.Connectors["b"].Attempts.Select(a => a.Event.Text));
+        Assert.Equal([[.. Enumerable.Range(0, 5).Select(i => $"text {i}")], ["text 5", "text 6"]], h.Connectors["b"].Runs.Select(r => r.Select(d => d.Event.Text)));
+        Assert.Equal(0, await h.Store.CountPendingAsync("b", default));
+        for (var i = 0; i < 7; i++)
+        {
+            Assert.Equal($"b-native-{i + 1}", await h.Store.FindNativeIdAsync(new MessageOrigin("a", $"m{i}"), new ChannelRef("b", "room"), default));
+        }
+    }
+
+    [Fact]
     public async Task A_connector_whose_longest_run_is_one_gets_every_row_on_its_own()
     {
         await using var h = await HarnessAsync(1);

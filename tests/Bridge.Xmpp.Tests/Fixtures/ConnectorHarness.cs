@@ -66,7 +66,7 @@ public sealed class ConnectorHarness : IAsyncDisposable
 
     public static async Task<ConnectorHarness> StartAsync(string host, int port, string componentDomain, string secret, IReadOnlyList<string> rooms,
         InMemoryStateStore? state = null, IDictionary<string, string?>? extra = null, Action<XmppOptions>? tune = null,
-        Bridge.Core.Typing.ITypingSink? typing = null)
+        Bridge.Core.Typing.ITypingSink? typing = null, TimeProvider? time = null)
     {
         var network = new NetworkDefinition { Id = NetworkId, Kind = NetworkKind.Xmpp, Organisation = "org-x" };
         var remote = new NetworkDefinition { Id = RemoteNetworkId, Kind = NetworkKind.Mattermost, Organisation = "org-r" };
@@ -100,6 +100,7 @@ public sealed class ConnectorHarness : IAsyncDisposable
             Media = new Bridge.Core.Media.MediaReader(registry, loggerFactory.CreateLogger("media")),
             Typing = typing ?? Bridge.Core.Typing.NoTyping.Instance,
             WakeDeliveries = wakes.Enqueue,
+            Time = time ?? TimeProvider.System,
         };
         INetworkConnector connector;
         if (tune is null)

@@ -121,6 +121,109 @@ internal static class RunScenarios
         Assert.Equal(run.Select(r => r.Event.Text), ida.Messages.Where(m => m.FromNick == "Alice").Select(m => m.Body));
     }
 
+    /// <summary>
+    /// The component connection is cut after a run was written and the room took it, before any reflection came back
+    /// (a proxy holds the server's bytes, then resets the connection): after the reconnect the core hands the rows over
+    /// again, each is found in the room's archive, and everyone in the room saw each message once, in order.
+    /// </summary>
+    public static async Task ARunCutOffAfterItWasWrittenArrivesOnceAfterTheReconnectAsync(IXmppTestServer server)
+    {
+        var room = server.NewRoom();
+        var jid = await server.NewUserAsync("jo");
+        await using var jo = await XmppPerson.JoinAsync(jid, "pass", server.C2sPort, room, "Jo");
+        await using var proxy = DelayingTcpProxy.Start(server.ComponentPort);
+        await using var bridge = await ConnectorHarness.StartAsync("127.0.0.1", proxy.Port, server.ComponentDomain, server.Secret, [room]);
+        await bridge.WaitReadyAsync(TimeSpan.FromSeconds(30));
+        var runs = (IRunDelivery)bridge.Connector;
+        var run = Enumerable.Range(0, 6).Select(i => ConnectorHarness.Message(800 + i, room, "Alice", $"cut off {i}")).ToList();
+
+        // Alice's puppet joins first: its join must not wait on the held bytes.
+        Assert.IsType<DeliveryResult.Delivered>(await bridge.DeliverAsync(ConnectorHarness.Message(799, room, "Alice", "before the cut")));
+        proxy.ToClientDelay = TimeSpan.FromSeconds(30);
+        var sending = runs.DeliverRunAsync(run, CancellationToken.None);
+        await jo.WaitForMessagesAsync(m => m.FromNick == "Alice" && m.Body.StartsWith("cut off", StringComparison.Ordinal), 6, Wait); // the room has all six
+        proxy.SetDown(true);
+        var results = await sending.WaitAsync(Wait);
+
+        Assert.Equal(6, results.Count);
+        Assert.All(results, r => Assert.StartsWith("connection lost", Assert.IsType<DeliveryResult.RetryLater>(r).Reason, StringComparison.Ordinal));
+        proxy.ToClientDelay = TimeSpan.Zero;
+        proxy.SetDown(false);
+        var ids = await HandOverAgainAsync(bridge, run);
+
+        await Task.Delay(500);
+        var seen = jo.Messages.Where(m => m.FromNick == "Alice" && m.Body.StartsWith("cut off", StringComparison.Ordinal)).ToList();
+        Assert.Equal(run.Select(r => r.Event.Text), seen.Select(m => m.Body));
+        Assert.Equal(seen.Select(m => m.StanzaId), ids);
+    }
+
+    /// <summary>
+    /// A run whose reflections never came back (held past <c>sendTimeout</c>) keeps its send marks in the store however
+    /// long its rows wait: a restart after the marks' usual lifetime, with the room moved on past the start's look-back,
+    /// still looks each row up in the archive instead of sending it a second time.
+    /// </summary>
+    public static async Task AnUnconfirmedRunIsLookedUpAfterARestartLongAfterItWasSentAsync(IXmppTestServer server)
+    {
+        var room = server.NewRoom();
+        var state = new InMemoryStateStore();
+        var jid = await server.NewUserAsync("kim");
+        await using var kim = await XmppPerson.JoinAsync(jid, "pass", server.C2sPort, room, "Kim");
+        var run = Enumerable.Range(0, 4).Select(i => ConnectorHarness.Message(900 + i, room, "Alice", $"unconfirmed {i}")).ToList();
+        await using (var proxy = DelayingTcpProxy.Start(server.ComponentPort))
+        await using (var first = await ConnectorHarness.StartAsync("127.0.0.1", proxy.Port, server.ComponentDomain, server.Secret, [room], state,
+                         extra: new Dictionary<string, string?> { ["sendTimeout"] = "00:00:01" }, tune: o => o.SendMarkLifetime = TimeSpan.FromSeconds(1)))
+        {
+            await first.WaitReadyAsync(TimeSpan.FromSeconds(30));
+            Assert.IsType<DeliveryResult.Delivered>(await first.DeliverAsync(ConnectorHarness.Message(899, room, "Alice", "before")));
+            proxy.ToClientDelay = TimeSpan.FromSeconds(3);
+            var results = await ((IRunDelivery)first.Connector).DeliverRunAsync(run, CancellationToken.None);
+            Assert.All(results, r => Assert.Contains("did not reflect", Assert.IsType<DeliveryResult.RetryLater>(r).Reason, StringComparison.Ordinal));
+            await kim.WaitForMessagesAsync(m => m.FromNick == "Alice" && m.Body.StartsWith("unconfirmed", StringComparison.Ordinal), 4, Wait);
+            proxy.ToClientDelay = TimeSpan.Zero;
+
+            // The rows wait (a backoff, a stalled room) well past the marks' lifetime while the room moves on.
+            for (var i = 0; i < 25; i++)
+            {
+                await kim.SayConfirmedAsync($"meanwhile {i}");
+            }
+
+            await first.Sink.WaitForAsync(e => e.Text.StartsWith("meanwhile", StringComparison.Ordinal), 25, Wait);
+            await Task.Delay(2500); // past the lifetime, with the position saved a tick behind the live one
+        }
+
+        await using var second = await ConnectorHarness.StartAsync(server, [room], state);
+        await second.WaitReadyAsync(TimeSpan.FromSeconds(30));
+        var ids = await HandOverAgainAsync(second, run);
+
+        await Task.Delay(500);
+        var seen = kim.Messages.Where(m => m.FromNick == "Alice" && m.Body.StartsWith("unconfirmed", StringComparison.Ordinal)).ToList();
+        Assert.Equal(run.Select(r => r.Event.Text), seen.Select(m => m.Body));
+        Assert.Equal(seen.Select(m => m.StanzaId), ids);
+    }
+
+    /// <summary>As the core does: rows not answered, or answered "wait", are handed over again in order until each is delivered.</summary>
+    private static async Task<List<string>> HandOverAgainAsync(ConnectorHarness bridge, IReadOnlyList<DeliveryRequest> run)
+    {
+        var runs = (IRunDelivery)bridge.Connector;
+        var ids = new List<string>();
+        var deadline = DateTime.UtcNow + Wait;
+        while (ids.Count < run.Count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{run.Count - ids.Count} rows not delivered; log:\n{bridge.Dump()}");
+            var rest = run.Skip(ids.Count).Take(runs.MaxRunInto(run[0].Destination.ChannelId)).ToList();
+            var answers = rest.Count > 1 ? await runs.DeliverRunAsync(rest, CancellationToken.None) : [await bridge.Connector.DeliverAsync(rest[0], CancellationToken.None)];
+            var delivered = answers.TakeWhile(a => a is DeliveryResult.Delivered).Select(a => ((DeliveryResult.Delivered)a).NativeId).ToList();
+            ids.AddRange(delivered);
+            if (delivered.Count < answers.Count)
+            {
+                Assert.IsType<DeliveryResult.RetryLater>(answers[delivered.Count]);
+                await Task.Delay(50);
+            }
+        }
+
+        return ids;
+    }
+
     private static async Task SetRoleAsync(ConnectorHarness bridge, IXmppTestServer server, string room, string nick, string role)
     {
         XNamespace admin = "http://jabber.org/protocol/muc#admin";
