@@ -314,37 +314,48 @@ internal sealed partial class XmppConnector
             }
         }
 
+        // Every room's position of this tick in one store call (one commit, where a room with traffic cost two each
+        // tick before): with many busy rooms that was a commit per room and second. All or nothing: a failed write
+        // leaves every room's saved position where it was, and the next tick writes them again.
+        var entries = new List<KeyValuePair<string, string>>();
+        var saved = new List<Action>();
+        var rooms = 0;
         foreach (var (room, stanzaId, stamp) in positions)
         {
+            var before = entries.Count;
             if (stamp is { } lastStamp && lastStamp != room.PersistedStamp)
             {
-                try
-                {
-                    await _context.State.SetAsync(_stateScope, LastStampKey(room), lastStamp.ToString("O", CultureInfo.InvariantCulture), cancellationToken);
-                    room.PersistedStamp = lastStamp;
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    StateWriteFailed(ex, "the last message time of " + room.Key);
-                }
+                entries.Add(new(LastStampKey(room), lastStamp.ToString("O", CultureInfo.InvariantCulture)));
+                saved.Add(() => room.PersistedStamp = lastStamp);
             }
 
             var value = final || room.PersistedStanzaId is null ? stanzaId : room.PendingPersist;
             room.PendingPersist = stanzaId;
-            if (value is null || value == room.PersistedStanzaId)
+            if (value is not null && value != room.PersistedStanzaId)
             {
-                continue;
+                entries.Add(new(LastIdKey(room), value));
+                saved.Add(() => room.PersistedStanzaId = value);
             }
 
-            try
+            rooms += entries.Count > before ? 1 : 0;
+        }
+
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await _context.State.SetManyAsync(_stateScope, entries, cancellationToken);
+            foreach (var markSaved in saved)
             {
-                await _context.State.SetAsync(_stateScope, LastIdKey(room), value, cancellationToken);
-                room.PersistedStanzaId = value;
+                markSaved();
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                StateWriteFailed(ex, "the catch-up position of " + room.Key);
-            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            StateWriteFailed(ex, $"the catch-up positions of {rooms} rooms");
         }
     }
 }

@@ -21,8 +21,9 @@ public sealed class InMemoryStateStore : IConnectorStateStore, Bridge.Core.React
     private TaskCompletionSource? _holdNextBatch;
 
     /// <summary>
-    /// The next <see cref="SetManyAsync"/> hangs (like a write stuck behind a busy disk) until its token is cancelled,
-    /// then throws without writing anything; the returned task completes once that write has begun. Later ones write.
+    /// The next <see cref="SetPerMessageAsync"/> (an id-pair save) hangs (like a write stuck behind a busy disk) until its
+    /// token is cancelled, then throws without writing anything; the returned task completes once that write has begun.
+    /// Later ones write.
     /// </summary>
     public Task HoldNextBatchWrite()
     {
@@ -34,13 +35,20 @@ public sealed class InMemoryStateStore : IConnectorStateStore, Bridge.Core.React
     public Task<string?> GetAsync(string scope, string key, CancellationToken cancellationToken) =>
         Task.FromResult(_values.TryGetValue((scope, key), out var v) ? v : null);
 
+    /// <summary>Each single-key set, in order: the scope and the key.</summary>
+    public ConcurrentQueue<(string Scope, string Key)> Sets { get; } = new();
+
+    /// <summary>Each <see cref="SetManyAsync"/> call (per-message sets included), in order: the scope and the keys it named.</summary>
+    public ConcurrentQueue<(string Scope, IReadOnlyList<string> Keys)> SetManys { get; } = new();
+
     public Task SetAsync(string scope, string key, string value, CancellationToken cancellationToken)
     {
+        Sets.Enqueue((scope, key));
         _values[(scope, key)] = value;
         return Task.CompletedTask;
     }
 
-    public async Task SetManyAsync(string scope, IReadOnlyList<KeyValuePair<string, string>> entries, CancellationToken cancellationToken)
+    public async Task SetPerMessageAsync(string scope, IReadOnlyList<KeyValuePair<string, string>> entries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entries);
         if (Interlocked.Exchange(ref _holdNextBatch, null) is { } held)
@@ -49,10 +57,19 @@ public sealed class InMemoryStateStore : IConnectorStateStore, Bridge.Core.React
             await Task.Delay(Timeout.Infinite, cancellationToken);
         }
 
+        await SetManyAsync(scope, entries, cancellationToken);
+    }
+
+    public Task SetManyAsync(string scope, IReadOnlyList<KeyValuePair<string, string>> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        SetManys.Enqueue((scope, [.. entries.Select(e => e.Key)]));
         foreach (var (key, value) in entries)
         {
             _values[(scope, key)] = value;
         }
+
+        return Task.CompletedTask;
     }
 
     /// <summary>Each delete call made, in order: the scope and the keys it named (one for <see cref="DeleteAsync"/>).</summary>

@@ -556,4 +556,50 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
         Assert.Equal(10, markDeletes.Sum(d => d.Keys.Count));
         Assert.True(markDeletes.Count < 10, $"{markDeletes.Count} delete calls for 10 marks: {string.Join(" | ", markDeletes.Select(d => string.Join(",", d.Keys)))}");
     }
+    [Fact]
+    public async Task A_ticks_catch_up_positions_are_saved_together_in_one_store_call()
+    {
+        // Issue 12 (CPU per message): each room with traffic cost two commits a second (its last stanza id and its last
+        // message time, each on its own); a tick's positions of every room now go in one call.
+        var rooms = new[] { _server.NewRoom(), _server.NewRoom(), _server.NewRoom() };
+        var state = new InMemoryStateStore();
+        var people = new List<XmppPerson>();
+        try
+        {
+            await using (var harness = await ConnectorHarness.StartAsync(_server, rooms, state))
+            {
+                await harness.WaitReadyAsync();
+                foreach (var room in rooms)
+                {
+                    var jid = await _server.NewUserAsync("quill");
+                    people.Add(await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Quill"));
+                }
+
+                for (var i = 0; i < 3; i++)
+                {
+                    foreach (var person in people)
+                    {
+                        await person.SayConfirmedAsync($"round {i}");
+                    }
+                }
+
+                await harness.Sink.WaitForAsync(e => e.Text == "round 2", rooms.Length, Wait);
+            }
+
+            var scope = "xmpp:" + ConnectorHarness.NetworkId;
+            static bool IsPosition(string key) => key.StartsWith("last-stanza-id:", StringComparison.Ordinal) || key.StartsWith("last-stamp:", StringComparison.Ordinal);
+            Assert.DoesNotContain(state.Sets, s => s.Scope == scope && IsPosition(s.Key));
+            var saves = state.SetManys.Where(c => c.Scope == scope && c.Keys.Any(IsPosition)).ToList();
+            Assert.NotEmpty(saves);
+            Assert.All(rooms, room => Assert.Contains(saves, c => c.Keys.Contains("last-stanza-id:" + room)));
+            Assert.Contains(saves, c => c.Keys.Count(k => k.StartsWith("last-stanza-id:", StringComparison.Ordinal)) > 1);
+        }
+        finally
+        {
+            foreach (var person in people)
+            {
+                await person.DisposeAsync();
+            }
+        }
+    }
 }
