@@ -50,7 +50,7 @@ public sealed class RunFailureTests
         // The room reflects again; the core hands the unconfirmed rows over again, one at a time.
         muc.Decide = _ => Answer.Reflect;
         var queriesBefore = muc.ArchiveQueries;
-        var answers = await HandOverAsync(bridge, run[2..]);
+        var answers = await bridge.HandOverAsync(run[2..], Wait);
 
         // The two the room had were found in its archive and answered with their stanza-ids, not sent again; the two
         // it never had were sent again. Everyone in the room saw each message once, in order.
@@ -109,7 +109,7 @@ public sealed class RunFailureTests
         Assert.All(results.Skip(delivered.Count), r => Assert.IsType<DeliveryResult.RetryLater>(r));
 
         // As the core does after the reconnect: the rows not answered are handed over again, in order.
-        var answers = await HandOverAsync(bridge, run[delivered.Count..]);
+        var answers = await bridge.HandOverAsync(run[delivered.Count..], Wait);
 
         Assert.True(server.Sessions.Count >= 2, "the connector did not reconnect");
         Assert.Equal(run.Select(r => r.Event.Text), muc.Messages.Select(m => m.Body));
@@ -154,38 +154,6 @@ public sealed class RunFailureTests
 
     private static List<LogEntry> Hints(ConnectorHarness bridge) =>
         [.. bridge.Logs.Entries.Where(e => e.Level == LogLevel.Warning && e.Message.Contains("set sendWindow: 1", StringComparison.Ordinal))];
-
-    /// <summary>
-    /// Hands <paramref name="rows"/> over as the delivery worker does until each is delivered: as a run while the room
-    /// takes runs, else one at a time; a row answered "wait" is asked again (the worker would after its backoff), and the
-    /// rows after it wait behind it. Returns each row's native id, in order.
-    /// </summary>
-    private static async Task<List<string>> HandOverAsync(ConnectorHarness bridge, IReadOnlyList<DeliveryRequest> rows)
-    {
-        var runs = (IRunDelivery)bridge.Connector;
-        var ids = new List<string>();
-        var deadline = DateTime.UtcNow + Wait;
-        while (ids.Count < rows.Count)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{rows.Count - ids.Count} rows not delivered; log:\n{bridge.Dump()}");
-            var room = rows[ids.Count].Destination.ChannelId;
-            var rest = rows.Skip(ids.Count).Take(runs.MaxRunInto(room)).ToList();
-            var answers = rest.Count > 1 ? await runs.DeliverRunAsync(rest, CancellationToken.None) : [await bridge.Connector.DeliverAsync(rest[0], CancellationToken.None)];
-            foreach (var answer in answers)
-            {
-                if (answer is not DeliveryResult.Delivered d)
-                {
-                    Assert.IsType<DeliveryResult.RetryLater>(answer);
-                    await Task.Delay(50);
-                    break;
-                }
-
-                ids.Add(d.NativeId);
-            }
-        }
-
-        return ids;
-    }
 
     /// <summary>The system clock, its wall time moved on by hand (timers and timestamps stay real).</summary>
     private sealed class OffsetClock : TimeProvider

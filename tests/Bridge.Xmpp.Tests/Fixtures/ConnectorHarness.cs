@@ -191,6 +191,37 @@ public sealed class ConnectorHarness : IAsyncDisposable
         TargetNativeId = target,
     };
 
+    /// <summary>
+    /// Hands <paramref name="rows"/> over as the delivery worker does until each is delivered: as a run while the room
+    /// takes runs, else one at a time; a row answered "wait" is asked again (the worker would after its backoff), and the
+    /// rows after it wait behind it. Returns each row's native id, in order.
+    /// </summary>
+    public async Task<List<string>> HandOverAsync(IReadOnlyList<DeliveryRequest> rows, TimeSpan wait)
+    {
+        var runs = (IRunDelivery)Connector;
+        var ids = new List<string>();
+        var deadline = DateTime.UtcNow + wait;
+        while (ids.Count < rows.Count)
+        {
+            Xunit.Assert.True(DateTime.UtcNow < deadline, $"{rows.Count - ids.Count} rows not delivered; log:\n{Dump()}");
+            var rest = rows.Skip(ids.Count).Take(runs.MaxRunInto(rows[ids.Count].Destination.ChannelId)).ToList();
+            var answers = rest.Count > 1 ? await runs.DeliverRunAsync(rest, CancellationToken.None) : [await Connector.DeliverAsync(rest[0], CancellationToken.None)];
+            foreach (var answer in answers)
+            {
+                if (answer is not DeliveryResult.Delivered delivered)
+                {
+                    Xunit.Assert.IsType<DeliveryResult.RetryLater>(answer);
+                    await Task.Delay(50);
+                    break;
+                }
+
+                ids.Add(delivered.NativeId);
+            }
+        }
+
+        return ids;
+    }
+
     public string Dump() => string.Join("\n", Logs.Entries.Select(e => $"{e.Level} {e.EventId.Name}: {e.Message}"));
 
     public async ValueTask DisposeAsync()

@@ -149,7 +149,7 @@ internal static class RunScenarios
         Assert.All(results, r => Assert.StartsWith("connection lost", Assert.IsType<DeliveryResult.RetryLater>(r).Reason, StringComparison.Ordinal));
         proxy.ToClientDelay = TimeSpan.Zero;
         proxy.SetDown(false);
-        var ids = await HandOverAgainAsync(bridge, run);
+        var ids = await bridge.HandOverAsync(run, Wait);
 
         await Task.Delay(500);
         var seen = jo.Messages.Where(m => m.FromNick == "Alice" && m.Body.StartsWith("cut off", StringComparison.Ordinal)).ToList();
@@ -193,35 +193,12 @@ internal static class RunScenarios
 
         await using var second = await ConnectorHarness.StartAsync(server, [room], state);
         await second.WaitReadyAsync(TimeSpan.FromSeconds(30));
-        var ids = await HandOverAgainAsync(second, run);
+        var ids = await second.HandOverAsync(run, Wait);
 
         await Task.Delay(500);
         var seen = kim.Messages.Where(m => m.FromNick == "Alice" && m.Body.StartsWith("unconfirmed", StringComparison.Ordinal)).ToList();
         Assert.Equal(run.Select(r => r.Event.Text), seen.Select(m => m.Body));
         Assert.Equal(seen.Select(m => m.StanzaId), ids);
-    }
-
-    /// <summary>As the core does: rows not answered, or answered "wait", are handed over again in order until each is delivered.</summary>
-    private static async Task<List<string>> HandOverAgainAsync(ConnectorHarness bridge, IReadOnlyList<DeliveryRequest> run)
-    {
-        var runs = (IRunDelivery)bridge.Connector;
-        var ids = new List<string>();
-        var deadline = DateTime.UtcNow + Wait;
-        while (ids.Count < run.Count)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{run.Count - ids.Count} rows not delivered; log:\n{bridge.Dump()}");
-            var rest = run.Skip(ids.Count).Take(runs.MaxRunInto(run[0].Destination.ChannelId)).ToList();
-            var answers = rest.Count > 1 ? await runs.DeliverRunAsync(rest, CancellationToken.None) : [await bridge.Connector.DeliverAsync(rest[0], CancellationToken.None)];
-            var delivered = answers.TakeWhile(a => a is DeliveryResult.Delivered).Select(a => ((DeliveryResult.Delivered)a).NativeId).ToList();
-            ids.AddRange(delivered);
-            if (delivered.Count < answers.Count)
-            {
-                Assert.IsType<DeliveryResult.RetryLater>(answers[delivered.Count]);
-                await Task.Delay(50);
-            }
-        }
-
-        return ids;
     }
 
     private static async Task SetRoleAsync(ConnectorHarness bridge, IXmppTestServer server, string room, string nick, string role)
