@@ -7,15 +7,15 @@ namespace Bridge.Xmpp.Muc;
 /// </summary>
 internal sealed class LruMap<TValue>
 {
-    private readonly Dictionary<string, LinkedListNode<(string Key, TValue Value)>> _map;
-    private readonly LinkedList<(string Key, TValue Value)> _recency = new(); // most recent first
-    private readonly Lock _lock = new();
+    // Both made by the first Set: every linked room has three of these maps, and in most rooms some stay empty for
+    // a long time (no correction, no catch-up), so an empty map is only this object. Guarded by the map itself.
+    private Dictionary<string, LinkedListNode<(string Key, TValue Value)>>? _map;
+    private LinkedList<(string Key, TValue Value)>? _recency; // most recent first
 
     public LruMap(int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Capacity = capacity;
-        _map = new Dictionary<string, LinkedListNode<(string, TValue)>>(StringComparer.Ordinal);
     }
 
     public int Capacity { get; }
@@ -24,9 +24,9 @@ internal sealed class LruMap<TValue>
     {
         get
         {
-            lock (_lock)
+            lock (this)
             {
-                return _map.Count;
+                return _map?.Count ?? 0;
             }
         }
     }
@@ -34,12 +34,14 @@ internal sealed class LruMap<TValue>
     /// <summary>Adds or replaces the entry and makes it the most recent; the least recent goes when over capacity.</summary>
     public void Set(string key, TValue value)
     {
-        lock (_lock)
+        lock (this)
         {
+            _map ??= new Dictionary<string, LinkedListNode<(string, TValue)>>(StringComparer.Ordinal);
+            _recency ??= new LinkedList<(string, TValue)>();
             if (_map.TryGetValue(key, out var node))
             {
                 node.Value = (key, value);
-                Touch(node);
+                Touch(_recency, node);
                 return;
             }
 
@@ -56,11 +58,11 @@ internal sealed class LruMap<TValue>
     /// <summary>The value, if still held (and makes it the most recent).</summary>
     public bool TryGet(string key, out TValue value)
     {
-        lock (_lock)
+        lock (this)
         {
-            if (_map.TryGetValue(key, out var node))
+            if (_map is not null && _recency is not null && _map.TryGetValue(key, out var node))
             {
-                Touch(node);
+                Touch(_recency, node);
                 value = node.Value.Value;
                 return true;
             }
@@ -72,12 +74,12 @@ internal sealed class LruMap<TValue>
 
     public bool Contains(string key) => TryGet(key, out _);
 
-    private void Touch(LinkedListNode<(string Key, TValue Value)> node)
+    private static void Touch(LinkedList<(string Key, TValue Value)> recency, LinkedListNode<(string Key, TValue Value)> node)
     {
-        if (node != _recency.First)
+        if (node != recency.First)
         {
-            _recency.Remove(node);
-            _recency.AddFirst(node);
+            recency.Remove(node);
+            recency.AddFirst(node);
         }
     }
 }

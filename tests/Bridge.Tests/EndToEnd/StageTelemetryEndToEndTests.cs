@@ -38,6 +38,10 @@ public sealed class StageTelemetryEndToEndTests
                 $"no {stage} on {network} in /metrics:\n{string.Join('\n', metrics.Split('\n').Where(l => l.Contains("stage", StringComparison.Ordinal)))}");
         }
 
+        // The stage histogram keeps the bucket bounds its instrument advises (0.1 ms is the first, not the SDK's default
+        // 0) under the view that caps each stream's points (AdminServer.MetricPointsPerStream).
+        Assert.Matches(new Regex(@"^bridge_stage_duration_milliseconds_bucket\{[^}]*le=""0\.1""[^}]*\} \d+", RegexOptions.Multiline), metrics);
+
         // OTLP/HTTP bodies are protobuf, where names are plain UTF-8: each span's name is in what the collector got.
         await ThreeNetworks.WaitUntilAsync(() => new[] { "bridge.ingest", "bridge.deliver", "bridge.send" }.All(collector.Received),
             TimeSpan.FromSeconds(30), "the spans at the collector");
