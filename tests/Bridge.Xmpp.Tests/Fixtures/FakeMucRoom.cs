@@ -9,8 +9,10 @@ namespace Bridge.Xmpp.Tests.Fixtures;
 /// will not do on demand: lose a reflection, refuse a message for rate, take a message and then lose the connection.
 /// Every occupant join is accepted; every groupchat message the connector sends is handed to <see cref="Decide"/>,
 /// which says whether the room takes it (into its archive, with a stanza-id) and how it answers. Archive queries are
-/// answered from what the room took (whole archive, one page, complete); other iqs get an empty result. The room
-/// outlives connections: a connector that reconnects finds the same archive.
+/// answered from what the room took, paged as Prosody pages them (RSM <c>max</c>, <c>after</c>, <c>before</c>, an empty
+/// <c>before</c> for the last page, <c>item-not-found</c> for an id the archive does not hold, <c>complete</c> only on the
+/// last page); other iqs get an empty result. Time filters (<c>start</c>, <c>end</c>) are not played: every message
+/// has one stamp. The room outlives connections: a connector that reconnects finds the same archive.
 /// </summary>
 public sealed partial class FakeMucRoom(string room, string componentDomain = "bridge.localhost")
 {
@@ -112,7 +114,7 @@ public sealed partial class FakeMucRoom(string room, string componentDomain = "b
                 await OnGroupchatAsync(session, stanza, from, id);
                 break;
             case "iq" when stanza.Elements().FirstOrDefault(e => e.Name == Mam + "query") is { } query:
-                await AnswerArchiveQueryAsync(session, from, to, id, (string?)query.Attribute("queryid") ?? "");
+                await AnswerArchiveQueryAsync(session, from, to, id, query);
                 break;
             case "iq" when (string?)stanza.Attribute("type") is "get" or "set":
                 await session.SendAsync($"<iq type='result' id='{Esc(id)}' from='{Esc(to)}' to='{Esc(from)}'/>");
@@ -154,20 +156,52 @@ public sealed partial class FakeMucRoom(string room, string componentDomain = "b
         }
     }
 
-    private async Task AnswerArchiveQueryAsync(FakeSession session, string from, string to, string id, string queryId)
+    private async Task AnswerArchiveQueryAsync(FakeSession session, string from, string to, string id, XElement query)
     {
         Interlocked.Increment(ref _archiveQueries);
+        var queryId = (string?)query.Attribute("queryid") ?? "";
+        var set = query.Element(Rsm + "set");
+        var max = int.TryParse((string?)set?.Element(Rsm + "max"), out var m) ? m : int.MaxValue;
+        var after = (string?)set?.Element(Rsm + "after");
+        var before = set?.Element(Rsm + "before");
         var archived = Messages;
-        foreach (var m in archived)
+
+        // The page, as Prosody cuts it: after an id forwards, before an id (or, empty, from the end) backwards.
+        var anchor = after ?? (string.IsNullOrEmpty((string?)before) ? null : (string)before!);
+        var at = anchor is null ? -1 : archived.ToList().FindIndex(a => a.StanzaId == anchor);
+        if (anchor is not null && at < 0)
         {
-            await session.SendAsync($"<message from='{Esc(to)}' to='{Esc(from)}'><result xmlns='urn:xmpp:mam:2' queryid='{Esc(queryId)}' id='{m.StanzaId}'>" +
-                                    "<forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:00Z'/>" +
-                                    $"<message xmlns='jabber:client' type='groupchat' from='{Esc(room)}/{Esc(m.Nick)}' id='{Esc(m.OriginId)}'><body>{Esc(m.Body)}</body>" +
-                                    $"<origin-id xmlns='urn:xmpp:sid:0' id='{Esc(m.OriginId)}'/></message></forwarded></result></message>");
+            await session.SendAsync($"<iq type='error' id='{Esc(id)}' from='{Esc(to)}' to='{Esc(from)}'><error type='cancel'>" +
+                                    "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>");
+            return;
         }
 
-        var last = archived.Count > 0 ? $"<set xmlns='http://jabber.org/protocol/rsm'><first>{archived[0].StanzaId}</first><last>{archived[^1].StanzaId}</last></set>" : "";
-        await session.SendAsync($"<iq type='result' id='{Esc(id)}' from='{Esc(to)}' to='{Esc(from)}'><fin xmlns='urn:xmpp:mam:2' complete='true'>{last}</fin></iq>");
+        int start, end; // [start, end)
+        bool complete;
+        if (before is not null)
+        {
+            end = at < 0 ? archived.Count : at;
+            start = Math.Max(0, end - max);
+            complete = start == 0;
+        }
+        else
+        {
+            start = after is null ? 0 : at + 1;
+            end = (int)Math.Min(archived.Count, (long)start + max);
+            complete = end == archived.Count;
+        }
+
+        var page = archived.Skip(start).Take(end - start).ToList();
+        foreach (var a in page)
+        {
+            await session.SendAsync($"<message from='{Esc(to)}' to='{Esc(from)}'><result xmlns='urn:xmpp:mam:2' queryid='{Esc(queryId)}' id='{a.StanzaId}'>" +
+                                    "<forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:00Z'/>" +
+                                    $"<message xmlns='jabber:client' type='groupchat' from='{Esc(room)}/{Esc(a.Nick)}' id='{Esc(a.OriginId)}'><body>{Esc(a.Body)}</body>" +
+                                    $"<origin-id xmlns='urn:xmpp:sid:0' id='{Esc(a.OriginId)}'/></message></forwarded></result></message>");
+        }
+
+        var edges = page.Count > 0 ? $"<set xmlns='http://jabber.org/protocol/rsm'><first>{page[0].StanzaId}</first><last>{page[^1].StanzaId}</last></set>" : "";
+        await session.SendAsync($"<iq type='result' id='{Esc(id)}' from='{Esc(to)}' to='{Esc(from)}'><fin xmlns='urn:xmpp:mam:2'{(complete ? " complete='true'" : "")}>{edges}</fin></iq>");
     }
 
     private string NickOf(string from)
@@ -181,6 +215,7 @@ public sealed partial class FakeMucRoom(string room, string componentDomain = "b
     private static string Esc(string value) => SecurityElement.Escape(value);
 
     private static readonly XNamespace Mam = "urn:xmpp:mam:2";
+    private static readonly XNamespace Rsm = "http://jabber.org/protocol/rsm";
 
     [GeneratedRegex(@"<(message|presence|iq)\b(?:[^>]*/>|.*?</\1>)", RegexOptions.Singleline)]
     private static partial Regex Stanza();
