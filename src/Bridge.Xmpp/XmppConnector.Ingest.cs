@@ -319,10 +319,8 @@ internal sealed partial class XmppConnector
         // leaves every room's saved position where it was, and the next tick writes them again.
         var entries = new List<KeyValuePair<string, string>>();
         var saved = new List<Action>();
-        var rooms = 0;
         foreach (var (room, stanzaId, stamp) in positions)
         {
-            var before = entries.Count;
             if (stamp is { } lastStamp && lastStamp != room.PersistedStamp)
             {
                 entries.Add(new(LastStampKey(room), lastStamp.ToString("O", CultureInfo.InvariantCulture)));
@@ -336,8 +334,6 @@ internal sealed partial class XmppConnector
                 entries.Add(new(LastIdKey(room), value));
                 saved.Add(() => room.PersistedStanzaId = value);
             }
-
-            rooms += entries.Count > before ? 1 : 0;
         }
 
         if (entries.Count == 0)
@@ -355,7 +351,7 @@ internal sealed partial class XmppConnector
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            StateWriteFailed(ex, $"the catch-up positions of {rooms} rooms");
+            StateWriteFailed(ex, $"{entries.Count} catch-up positions");
         }
     }
 }

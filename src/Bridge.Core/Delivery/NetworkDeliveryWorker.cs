@@ -353,8 +353,7 @@ internal sealed class NetworkDeliveryWorker
             {
                 if (prepared.Count == 0)
                 {
-                    RecordPrepareStages(row);
-                    return await SkipAsync(item, row) ? 1 : 0;
+                    return await DeliverOneAsync(item, cancellationToken, row) ? 1 : 0; // records the skip
                 }
 
                 break; // skipped on this network: this pass meets it again and records why

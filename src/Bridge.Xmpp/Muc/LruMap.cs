@@ -7,10 +7,11 @@ namespace Bridge.Xmpp.Muc;
 /// </summary>
 internal sealed class LruMap<TValue>
 {
-    // Both made by the first Set: every linked room has three of these maps, and in most rooms some stay empty for
-    // a long time (no correction, no catch-up), so an empty map is only this object. Guarded by the map itself.
+    // Both made together by the first Set: every linked room has three of these maps, and in most rooms some stay empty
+    // for a long time (no correction, no catch-up), so an empty map holds no dictionary and no list.
     private Dictionary<string, LinkedListNode<(string Key, TValue Value)>>? _map;
     private LinkedList<(string Key, TValue Value)>? _recency; // most recent first
+    private readonly Lock _lock = new();
 
     public LruMap(int capacity)
     {
@@ -24,7 +25,7 @@ internal sealed class LruMap<TValue>
     {
         get
         {
-            lock (this)
+            lock (_lock)
             {
                 return _map?.Count ?? 0;
             }
@@ -34,7 +35,7 @@ internal sealed class LruMap<TValue>
     /// <summary>Adds or replaces the entry and makes it the most recent; the least recent goes when over capacity.</summary>
     public void Set(string key, TValue value)
     {
-        lock (this)
+        lock (_lock)
         {
             _map ??= new Dictionary<string, LinkedListNode<(string, TValue)>>(StringComparer.Ordinal);
             _recency ??= new LinkedList<(string, TValue)>();
@@ -58,11 +59,11 @@ internal sealed class LruMap<TValue>
     /// <summary>The value, if still held (and makes it the most recent).</summary>
     public bool TryGet(string key, out TValue value)
     {
-        lock (this)
+        lock (_lock)
         {
-            if (_map is not null && _recency is not null && _map.TryGetValue(key, out var node))
+            if (_map is not null && _map.TryGetValue(key, out var node))
             {
-                Touch(_recency, node);
+                Touch(_recency!, node);
                 value = node.Value.Value;
                 return true;
             }
