@@ -15,7 +15,13 @@ internal static class MmJson
     /// How <typeparamref name="T"/> is read and written. Only the context's types exist: one left out of it is a
     /// NotSupportedException in every build (tests included), never a reflection-based fallback that Native AOT lacks.
     /// </summary>
-    public static JsonTypeInfo<T> Info<T>() => (JsonTypeInfo<T>)Options.GetTypeInfo(typeof(T));
+    public static JsonTypeInfo<T> Info<T>() => InfoOf<T>.Value;
+
+    /// <summary>Each type's info looked up once (every request, response and WebSocket event asks for it).</summary>
+    private static class InfoOf<T>
+    {
+        public static readonly JsonTypeInfo<T> Value = (JsonTypeInfo<T>)Options.GetTypeInfo(typeof(T));
+    }
 
     /// <summary>
     /// Deserialises a body; every malformation is a <see cref="JsonException"/> (a duplicate key in a props object

@@ -100,17 +100,15 @@ internal sealed class ChannelLanes<T> : IAsyncDisposable
                 {
                     await owner._handle(key, item, owner._stopping).ConfigureAwait(false);
                 }
-                catch (Exception e) when (!owner._stopping.IsCancellationRequested)
+                catch (Exception e)
                 {
-                    // A lane that died here would stall its channel for good, silently.
-                    owner._fault(key, e);
-                }
-                catch (Exception) when (owner._stopping.IsCancellationRequested)
-                {
-                    // Whatever a handler throws while the connector stops (a cancelled store call, a disposed client)
-                    // ends the lane quietly; what it still held is dropped (nothing was acknowledged for it).
-                    Drop();
-                    return;
+                    // A lane that died here would stall its channel for good, silently. Whatever a handler throws while
+                    // the connector stops (a cancelled store call, a disposed client) is not a fault: the next take sees
+                    // the stop and drops what the lane still held (nothing was acknowledged for it).
+                    if (!owner._stopping.IsCancellationRequested)
+                    {
+                        owner._fault(key, e);
+                    }
                 }
             }
         }
@@ -135,15 +133,6 @@ internal sealed class ChannelLanes<T> : IAsyncDisposable
                 _running = false;
                 item = default!;
                 return false;
-            }
-        }
-
-        private void Drop()
-        {
-            lock (_items)
-            {
-                _items.Clear();
-                _running = false;
             }
         }
     }
