@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the bridge's figures (latency, throughput, CPU and memory per message) against real servers on loopback.
 # Compare with shared/notes/peers-measured.md. Usage: scripts/bench.sh [--latency N] [--burst N]
-#        scripts/bench.sh --flood N [--quiet N] [--sender-rate R] [--link-rate R]: one link flooded, the quiet link's delay
+#        scripts/bench.sh --flood N [--quiet N] [--sender-rate R] [--link-rate R] [--vs DAEMON]: one link flooded, the quiet link's delay, stages
 #        scripts/bench.sh --translate [N]: latency added per message by each translation engine, N messages each (default 50)
 #        scripts/bench.sh --pairs N: every directed pair of XMPP, Matrix and Mattermost one message at a time, and the daemon's stages
 #        scripts/bench.sh --start N [--vs DAEMON]: start to ready / first relayed message, this build and DAEMON in turn

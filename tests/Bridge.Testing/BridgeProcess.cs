@@ -37,10 +37,12 @@ public sealed partial class BridgeProcess : IAsyncDisposable
     }
 
     /// <param name="readyText">The log line that says the process is up ("Bridge started"; a standby says "Standing by").</param>
-    public static async Task<BridgeProcess> StartAsync(string configPath, TimeSpan? readyTimeout = null, IDictionary<string, string>? environment = null, string readyText = "Bridge started")
+    /// <param name="daemon">Another build's executable (a bench's <c>--vs</c>); by default BRIDGE_TEST_DAEMON, else this build.</param>
+    public static async Task<BridgeProcess> StartAsync(string configPath, TimeSpan? readyTimeout = null, IDictionary<string, string>? environment = null, string readyText = "Bridge started",
+        string? daemon = null)
     {
         // BRIDGE_TEST_DAEMON runs another build of the daemon (e.g. a commit before a fix, to see a test fail without it).
-        var exe = Environment.GetEnvironmentVariable("BRIDGE_TEST_DAEMON") is { Length: > 0 } other ? other : Path.Combine(AppContext.BaseDirectory, "bridge");
+        var exe = daemon ?? (Environment.GetEnvironmentVariable("BRIDGE_TEST_DAEMON") is { Length: > 0 } other ? other : Path.Combine(AppContext.BaseDirectory, "bridge"));
         var info = new ProcessStartInfo(exe)
         {
             RedirectStandardOutput = true,

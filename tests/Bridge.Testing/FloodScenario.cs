@@ -22,7 +22,8 @@ public sealed class FloodScenario : IAsyncDisposable
     public XmppPerson Rita { get; private set; } = null!;
 
     /// <summary>Starts servers, daemon (with <paramref name="extraYaml"/>, e.g. a <c>limits:</c> section) and people, and warms both links up.</summary>
-    public static async Task<FloodScenario> StartAsync(string extraYaml)
+    /// <param name="daemon">Another build's executable (see <see cref="BridgeProcess.StartAsync"/>); null for this build.</param>
+    public static async Task<FloodScenario> StartAsync(string extraYaml, string? daemon = null)
     {
         var s = new FloodScenario();
         try
@@ -44,7 +45,7 @@ public sealed class FloodScenario : IAsyncDisposable
                 .Raw("logging:\n  LogLevel:\n    Default: Warning\n    Bridge.Core.Runtime: Information")
                 .Raw(extraYaml)
                 .WriteAsync(s._dir.File("bridge.yaml"));
-            s.Bridge = await BridgeProcess.StartAsync(config);
+            s.Bridge = await BridgeProcess.StartAsync(config, daemon: daemon);
             s._owned.Add(s.Bridge);
             s.Mallory = await s.Join(a, "mallory", "flood", "Mallory");
             s.Quinn = await s.Join(a, "quinn", "quiet", "Quinn");
@@ -67,8 +68,10 @@ public sealed class FloodScenario : IAsyncDisposable
     /// Mallory sends <paramref name="flood"/> messages as fast as her client goes; once her server has taken them all,
     /// Quinn sends <paramref name="quiet"/>, one every <paramref name="quietGap"/>. Waits until everything arrived.
     /// </summary>
-    public async Task<FloodResult> RunAsync(int flood, int quiet, TimeSpan quietGap, TimeSpan timeout)
+    /// <param name="mark">Called when Quinn starts, when his messages have all arrived and when the flood has (a bench reads the daemon's metrics there).</param>
+    public async Task<FloodResult> RunAsync(int flood, int quiet, TimeSpan quietGap, TimeSpan timeout, Func<FloodMark, Task>? mark = null)
     {
+        mark ??= _ => Task.CompletedTask;
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < flood; i++)
         {
@@ -78,6 +81,7 @@ public sealed class FloodScenario : IAsyncDisposable
         // Her room reflected the last one: every flood message is on her server, the backlog is the bridge's now.
         await Mallory.WaitForAsync(ms => ms.Any(m => m.Body == $"flood-{flood - 1}"), timeout, "Mallory's own flood");
         var floodSent = clock.Elapsed;
+        await mark(FloodMark.QuietStarts);
         var sentAt = new DateTimeOffset[quiet];
         for (var i = 0; i < quiet; i++)
         {
@@ -88,8 +92,10 @@ public sealed class FloodScenario : IAsyncDisposable
 
         var quietDone = await Rita.WaitForAsync(ms => ms.Count(m => m.Body.StartsWith("quiet-", StringComparison.Ordinal)) >= quiet, timeout, "Quinn's messages");
         var floodAtQuietDone = Bob.Messages.Count(m => m.Body.StartsWith("flood-", StringComparison.Ordinal));
+        await mark(FloodMark.QuietDone);
         await Bob.WaitForAsync(ms => ms.Count(m => m.Body.StartsWith("flood-", StringComparison.Ordinal)) >= flood, timeout, "the whole flood");
         var floodDrained = clock.Elapsed;
+        await mark(FloodMark.FloodDone);
         await Task.Delay(1000); // a doubled message would arrive by now
         var delays = new List<double>();
         foreach (var m in quietDone.Where(m => m.Body.StartsWith("quiet-", StringComparison.Ordinal)))
@@ -124,6 +130,14 @@ public sealed class FloodScenario : IAsyncDisposable
 
     private async Task<XmppPerson> Join(IXmppTestServer server, string user, string room, string nick) =>
         await XmppPerson.JoinAsync(server, user, user + "pass", server.Room(room), nick);
+}
+
+/// <summary>The moments of <see cref="FloodScenario.RunAsync"/> a caller is told about.</summary>
+public enum FloodMark
+{
+    QuietStarts,
+    QuietDone,
+    FloodDone,
 }
 
 /// <summary>What arrived where, and when: the quiet link's delays (ms, sorted) and how much of the flood had crossed when the quiet link was done.</summary>

@@ -88,7 +88,7 @@ internal static partial class PairsBench
 
         Console.WriteLine();
         Console.WriteLine("STAGES inside the daemon over the same messages (bridge.stage.duration from /metrics; route and commit by source network, the rest by destination)");
-        Console.WriteLine("stage    | network |    n | mean ms | p50 <= ms | p99 <= ms");
+        Console.WriteLine("stage    | network |      n | mean ms | p50 <= ms | p99 <= ms");
         foreach (var line in Stages.Difference(before, after))
         {
             Console.WriteLine(line);

@@ -4,7 +4,7 @@ using Bridge.Bench;
 using Bridge.Testing;
 
 // Usage: Bridge.Bench [--latency N] [--burst N]
-//        Bridge.Bench --flood N [--quiet N] [--sender-rate R] [--link-rate R]   (see FloodBench.cs)
+//        Bridge.Bench --flood N [--quiet N] [--sender-rate R] [--link-rate R] [--vs DAEMON[,DAEMON...]]   (see FloodBench.cs)
 //        Bridge.Bench --translate N   (added latency per engine, see TranslateBench.cs)
 //        Bridge.Bench --memory N [--rounds R] [--vs DAEMON[,DAEMON...]]   (RSS idle / after a burst of N / idle again, CPU, see MemoryBench.cs)
 //        Bridge.Bench --soak MINUTES [--rate R] [--vs DAEMON[,DAEMON...]]   (steady R msg/s each way: RSS, heap, CPU every minute, see SoakBench.cs)
@@ -51,7 +51,7 @@ if (Array.IndexOf(args, "--memory") >= 0)
 
 if (Array.IndexOf(args, "--flood") >= 0)
 {
-    return await FloodBench.RunAsync(Arg("--flood", 10_000), Arg("--quiet", 20), ArgText("--sender-rate"), ArgText("--link-rate"));
+    return await FloodBench.RunAsync(Arg("--flood", 10_000), Arg("--quiet", 20), ArgText("--sender-rate"), ArgText("--link-rate"), ArgText("--vs"));
 }
 
 var latencyCount = Arg("--latency", 300);

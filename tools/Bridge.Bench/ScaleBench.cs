@@ -78,7 +78,7 @@ internal static partial class ScaleBench
         {
             Console.WriteLine();
             Console.WriteLine($"STAGES {r.Build} from the flood's first send until all of it was across (bridge.stage.duration from /metrics; route and commit by source network, the rest by destination)");
-            Console.WriteLine("stage    | network |    n | mean ms | p50 <= ms | p99 <= ms");
+            Console.WriteLine("stage    | network |      n | mean ms | p50 <= ms | p99 <= ms");
             foreach (var line in r.Fairness.FloodStages)
             {
                 Console.WriteLine(line);

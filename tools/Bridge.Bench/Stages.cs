@@ -52,7 +52,7 @@ internal static partial class Stages
         Dictionary<(string Stage, string Network), (double[] Bounds, double[] Cumulative, double Sum, double Count)> before,
         Dictionary<(string Stage, string Network), (double[] Bounds, double[] Cumulative, double Sum, double Count)> after)
     {
-        string[] order = ["route", "commit", "queued", "prepare", "send", "record"];
+        string[] order = ["route", "commit", "fetch", "queued", "prepare", "send", "record"];
         foreach (var (key, now) in after.OrderBy(kv => Array.IndexOf(order, kv.Key.Stage)).ThenBy(kv => kv.Key.Network, StringComparer.Ordinal))
         {
             var then = before.TryGetValue(key, out var b) ? b : (now.Bounds, new double[now.Bounds.Length], 0, 0);
@@ -69,7 +69,7 @@ internal static partial class Stages
                 return i < 0 || double.IsPositiveInfinity(now.Bounds[i]) ? "inf" : now.Bounds[i].ToString("0.##", CultureInfo.InvariantCulture);
             }
 
-            yield return $"{key.Stage,-8} | {key.Network,-7} | {count,4} | {(now.Sum - then.Sum) / count,7:F2} | {Bound(0.5),9} | {Bound(0.99),9}";
+            yield return $"{key.Stage,-8} | {key.Network,-7} | {count,6} | {(now.Sum - then.Sum) / count,7:F2} | {Bound(0.5),9} | {Bound(0.99),9}";
         }
     }
 

@@ -276,7 +276,7 @@ internal sealed class NetworkDeliveryWorker
             var exclude = new HashSet<string>(_blockedUntil.Keys, StringComparer.Ordinal);
             exclude.UnionWith(_rounds.Served);
             exclude.UnionWith(Held());
-            var rest = await _store.GetPendingAsync(NetworkId, exclude, _options.BatchSize, cancellationToken);
+            var rest = await ReadPendingAsync(exclude, cancellationToken);
             if (rest.Count > 0)
             {
                 return (_rounds.Take(rest), false);
@@ -286,10 +286,18 @@ internal sealed class NetworkDeliveryWorker
         }
 
         var held = Held();
-        var batch = await _store.GetPendingAsync(NetworkId, held.Count == 0 ? _blockedUntil.Keys : [.. _blockedUntil.Keys, .. held], _options.BatchSize, cancellationToken);
+        var batch = await ReadPendingAsync(held.Count == 0 ? _blockedUntil.Keys : [.. _blockedUntil.Keys, .. held], cancellationToken);
         var complete = batch.Count < _options.BatchSize;
         var taken = _rounds.Take(batch, complete);
         return (taken, complete && held.Count == 0 && _blockedUntil.Count == 0 && taken.Count == batch.Count);
+    }
+
+    private async Task<IReadOnlyList<OutboxItem>> ReadPendingAsync(IReadOnlyCollection<string> exclude, CancellationToken cancellationToken)
+    {
+        var reading = _time.GetTimestamp();
+        var rows = await _store.GetPendingAsync(NetworkId, exclude, _options.BatchSize, cancellationToken);
+        _metrics?.Stage(BridgeTracing.Stages.Fetch, NetworkId, _time.GetElapsedTime(reading));
+        return rows;
     }
 
     /// <summary>Whether <paramref name="e"/> may go in a run: a plain message that names no other message (see <see cref="IRunDelivery"/>).</summary>

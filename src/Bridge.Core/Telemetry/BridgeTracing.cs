@@ -35,5 +35,11 @@ public static class BridgeTracing
 
         /// <summary>The store transaction that marks the row delivered with its id on the destination.</summary>
         public const string Record = "record";
+
+        /// <summary>
+        /// The destination worker's read of pending outbox rows: one sample per read, not per message, so its count says
+        /// how often the worker asked the store and its sum how long the store's connection was busy answering.
+        /// </summary>
+        public const string Fetch = "fetch";
     }
 }
