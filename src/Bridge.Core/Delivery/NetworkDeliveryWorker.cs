@@ -41,9 +41,12 @@ internal sealed class NetworkDeliveryWorker
     private readonly Queue<(OutboxItem Item, string? NativeId)> _unrecorded = new();
     private string? _lastWorkerError;
 
-    // The last pass read every pending row of this network (no room left out, fewer rows than a batch) and delivered all
-    // of them: nothing is left that a new signal would not announce, so the worker waits instead of asking again at once.
-    private bool _drained;
+    // The last pass read every pending row of this network outside the rooms that wait (fewer rows than a batch, no room
+    // left out for fairness) and dealt with each: delivered, or its room now waits too. Nothing is left that a new signal
+    // or the end of a room's wait would not announce, so the worker waits instead of asking the store again at once, and
+    // a signal that names only rooms still waiting does not send it back to the store either (a flooded room over its
+    // rate would otherwise cost a read of the whole outbox per commit of its own backlog).
+    private bool _settled;
 
     private readonly Fairness.FairRounds _rounds;
     private readonly Fairness.DeliveryRateLimits _limits;
@@ -114,11 +117,11 @@ internal sealed class NetworkDeliveryWorker
             {
                 var delivered = await RunOnceAsync(stoppingToken, abortToken);
                 _lastWorkerError = null;
-                if (!delivered || _drained)
+                if (!delivered || _settled)
                 {
                     // A row committed after this pass's read signals (the router commits, then signals), and a signal
                     // is kept until read: waiting here misses nothing. One empty read less per message.
-                    await _signals.WaitAsync(NetworkId, NextWake(), stoppingToken);
+                    await WaitForWorkAsync(stoppingToken);
                     foreach (var channel in _waitingOnConnector)
                     {
                         _blockedUntil.Remove(channel);
@@ -151,6 +154,31 @@ internal sealed class NetworkDeliveryWorker
         }
     }
 
+    /// <summary>
+    /// Waits until a pass may find something to do: a room's wait ran out, the periodic look (<see cref="NextWake"/>), or
+    /// a signal. After a settled pass, a signal that names only rooms still waiting (or held) is let go by: their rows
+    /// go when their wait ends, which wakes this worker anyway.
+    /// </summary>
+    private async Task WaitForWorkAsync(CancellationToken cancellationToken)
+    {
+        while (await _signals.WaitAsync(NetworkId, NextWake(), cancellationToken))
+        {
+            var signalled = _signals.Take(NetworkId);
+            if (!_settled || signalled.AnyRoom || !_connector.IsReady || !_fence.MayAct)
+            {
+                return;
+            }
+
+            var now = _time.GetUtcNow();
+            var held = Held();
+            if (_blockedUntil.Values.Any(until => until <= now) ||
+                signalled.Rooms.Any(room => !held.Contains(room) && !(_blockedUntil.TryGetValue(room, out var until) && until > now)))
+            {
+                return;
+            }
+        }
+    }
+
     /// <summary>Delivers what is due now; returns true if anything was delivered (so the caller loops without waiting).</summary>
     internal Task<bool> RunOnceAsync(CancellationToken cancellationToken) => RunOnceAsync(cancellationToken, cancellationToken);
 
@@ -158,7 +186,7 @@ internal sealed class NetworkDeliveryWorker
     internal async Task<bool> RunOnceAsync(CancellationToken stoppingToken, CancellationToken abortToken)
     {
         var cancellationToken = stoppingToken;
-        _drained = false;
+        _settled = false;
         if (!_fence.MayAct)
         {
             return false;
@@ -189,6 +217,9 @@ internal sealed class NetworkDeliveryWorker
         // again further down this loop, the first to be left alone, the second without taking a second token.
         var answeredInRun = new HashSet<long>();
         var admittedToRun = new HashSet<long>();
+
+        // Rows handed over on their own or dead-lettered here: done, or their room now waits (see _settled).
+        var handled = new HashSet<long>();
         for (var index = 0; index < items.Count; index++)
         {
             var item = items[index];
@@ -209,6 +240,7 @@ internal sealed class NetworkDeliveryWorker
             {
                 // The endpoint was removed from its link (or the link deleted) after the row was written: never deliver
                 // into a room that is no longer linked; the operator sees the row, with why, among the dead letters.
+                handled.Add(item.Id);
                 await _store.DeadLetterAsync(item.Id, item.Attempts, $"endpoint-removed: {item.Destination} is no longer in link {item.LinkId}", CancellationToken.None);
                 _metrics?.Delivery(NetworkId, "dead_lettered");
                 _logger.LogWarning(DeliveryLog.DeadLettered, "Outbox {Id} to {Destination} dead-lettered: the endpoint is no longer in link {Link}", item.Id, item.Destination, item.LinkId);
@@ -243,10 +275,14 @@ internal sealed class NetworkDeliveryWorker
                 progressed |= done > 0;
                 delivered += done;
             }
-            else if (await DeliverOneAsync(item, abortToken))
+            else
             {
-                progressed = true;
-                delivered++;
+                handled.Add(item.Id);
+                if (await DeliverOneAsync(item, abortToken))
+                {
+                    progressed = true;
+                    delivered++;
+                }
             }
 
             if (_pausedUntil > _time.GetUtcNow())
@@ -256,18 +292,21 @@ internal sealed class NetworkDeliveryWorker
             }
         }
 
-        _drained = complete && delivered == items.Count && _blockedUntil.Count == 0 && _unrecorded.Count == 0;
+        var held = Held();
+        _settled = complete && _unrecorded.Count == 0 && items.All(i =>
+            handled.Contains(i.Id) || answeredInRun.Contains(i.Id) || _blockedUntil.ContainsKey(i.Destination.ChannelId) || held.Contains(i.Destination.ChannelId));
         return progressed;
     }
 
-    /// <summary>Whether the last pass read and delivered every pending row of this network (see <see cref="RunAsync"/>).</summary>
-    internal bool LastPassDrained => _drained;
+    /// <summary>Whether the last pass read every pending row outside the rooms that wait and dealt with each (see <see cref="_settled"/>).</summary>
+    internal bool LastPassSettled => _settled;
 
     private IReadOnlyCollection<string> Held() => _topology?.HeldChannelsOf(NetworkId) ?? [];
 
     /// <summary>
     /// This round's rows: rooms that already had their turn are left out until every waiting room had one. Complete when
-    /// the rows are every pending row of the network: no room left out of the read and fewer rows than a batch.
+    /// the rows are every pending row of the network outside the rooms that wait (blocked or held): no room left out for
+    /// its turn, fewer rows than a batch, and all of them taken.
     /// </summary>
     private async Task<(IReadOnlyList<OutboxItem> Items, bool Complete)> FetchFairlyAsync(CancellationToken cancellationToken)
     {
@@ -289,7 +328,7 @@ internal sealed class NetworkDeliveryWorker
         var batch = await ReadPendingAsync(held.Count == 0 ? _blockedUntil.Keys : [.. _blockedUntil.Keys, .. held], cancellationToken);
         var complete = batch.Count < _options.BatchSize;
         var taken = _rounds.Take(batch, complete);
-        return (taken, complete && held.Count == 0 && _blockedUntil.Count == 0 && taken.Count == batch.Count);
+        return (taken, complete && taken.Count == batch.Count);
     }
 
     private async Task<IReadOnlyList<OutboxItem>> ReadPendingAsync(IReadOnlyCollection<string> exclude, CancellationToken cancellationToken)
@@ -361,6 +400,7 @@ internal sealed class NetworkDeliveryWorker
             {
                 if (prepared.Count == 0)
                 {
+                    answered.Add(item.Id);
                     return await DeliverOneAsync(item, cancellationToken, row) ? 1 : 0; // records the skip
                 }
 
@@ -392,6 +432,7 @@ internal sealed class NetworkDeliveryWorker
             // The run as a whole failed (nothing answered): the head goes on its own, with the single path's retries and
             // timeout, and nothing is charged to it for the run; the connector looks for what may have gone out.
             _logger.LogDebug(DeliveryLog.Retrying, "A run of {Count} to {Destination} failed ({Error}); delivering its first row on its own", run.Count, run[0].Destination, ex.Message);
+            answered.Add(run[0].Id);
             return await DeliverOneAsync(run[0], cancellationToken, prepared[0]) ? 1 : 0;
         }
 

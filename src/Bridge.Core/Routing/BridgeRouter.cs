@@ -296,9 +296,9 @@ public sealed class BridgeRouter : IEventSink
     private void AfterCommit(Routed routed)
     {
         var sender = routed.Sender;
-        foreach (var network in routed.Outbox.Select(o => o.Destination.NetworkId).Distinct(StringComparer.Ordinal))
+        foreach (var destination in routed.Outbox.Select(o => o.Destination).Distinct())
         {
-            _signals.Signal(network);
+            _signals.Signal(destination.NetworkId, destination.ChannelId);
         }
 
         var notices = routed.Notices;

@@ -404,7 +404,7 @@ public sealed class DeliveryWorkerTests
     }
 
     [Fact]
-    public async Task A_pass_that_left_a_row_waiting_or_read_a_full_batch_does_not_count_as_drained()
+    public async Task A_pass_settles_when_every_row_it_left_is_in_a_room_that_waits_but_not_after_a_full_batch()
     {
         await using var h = new CoreHarness(CoreHarness.TwoNetworks("slow", "fast"));
         await h.Store.MigrateAsync(default);
@@ -412,17 +412,22 @@ public sealed class DeliveryWorkerTests
         await h.Router.IngestAsync(CoreHarness.Message("a", "fast", "f1", "fast 1"), default);
         var worker = h.Worker("b");
         Assert.True(await worker.RunOnceAsync(default));
-        Assert.True(worker.LastPassDrained);
+        Assert.True(worker.LastPassSettled);
 
         await h.Router.IngestAsync(CoreHarness.Message("a", "slow", "s1", "slow 1"), default);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "slow", "s2", "slow 2"), default);
+        await h.Router.IngestAsync(CoreHarness.Message("a", "fast", "f3", "fast 3"), default);
         await worker.RunOnceAsync(default);
-        Assert.False(worker.LastPassDrained); // slow 1 waits for its retry
+        Assert.True(worker.LastPassSettled); // slow 1 and 2 wait in their room, which waits for its retry; fast 3 went
+        Assert.Equal(["fast 1", "fast 3"], h.Connectors["b"].Delivered.Select(d => d.Event.Text));
 
-        h.Connectors["b"].Behaviour = _ => null;
-        var small = h.Worker("b", new DeliveryOptions { BatchSize = 2 });
-        await h.Router.IngestAsync(CoreHarness.Message("a", "fast", "f2", "fast 2"), default);
+        await using var other = new CoreHarness(CoreHarness.TwoNetworks("fast"));
+        await other.Store.MigrateAsync(default);
+        var small = other.Worker("b", new DeliveryOptions { BatchSize = 2 });
+        await other.Router.IngestAsync(CoreHarness.Message("a", "fast", "f1", "fast 1"), default);
+        await other.Router.IngestAsync(CoreHarness.Message("a", "fast", "f2", "fast 2"), default);
         Assert.True(await small.RunOnceAsync(default));
-        Assert.False(small.LastPassDrained); // a full batch: more rows may be waiting behind it
+        Assert.False(small.LastPassSettled); // a full batch: more rows may be waiting behind it
     }
 }
 
