@@ -17,15 +17,37 @@ internal sealed partial class XmppConnector
     private static string SentIdKey(RoomState room, string nativeId) => $"sent:{room.Key}:{nativeId}";
 
 
+    /// <summary>The most messages handed to the core in one store transaction (see <see cref="IngestWorkerAsync"/>).</summary>
+    private const int MaxIngestBatch = 100;
+
     private async Task IngestWorkerAsync(CancellationToken stop)
     {
         // Per room: how many catch-ups are open (one connection's may still be finishing when the next begins) and the
         // live messages held until the last one is done.
         var held = new Dictionary<RoomState, (int Open, List<InboundMessage> Live)>();
+
+        // Plain messages already queued behind each other go to the core together, in one store transaction: a burst
+        // (a flood, a catch-up page) costs one commit per batch instead of one per message, so the stream's other rooms
+        // wait less behind it. Anything else (catch-up marks, reflections, corrections, reactions) first hands over
+        // what is gathered, so everything still reaches the core in arrival order.
+        var gathered = new List<InboundMessage>(MaxIngestBatch);
         try
         {
             await foreach (var item in _inbound.Reader.ReadAllAsync(CancellationToken.None))
             {
+                if (item is InboundMessage plain && Batchable(plain) && !(plain.Live && held.ContainsKey(plain.Room)))
+                {
+                    gathered.Add(plain);
+                    if (gathered.Count < MaxIngestBatch && _inbound.Reader.Count > 0)
+                    {
+                        continue;
+                    }
+
+                    await IngestGatheredAsync(gathered, stop);
+                    continue;
+                }
+
+                await IngestGatheredAsync(gathered, stop);
                 switch (item)
                 {
                     case CatchUpStart start:
@@ -62,6 +84,38 @@ internal sealed partial class XmppConnector
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             // Stopping: what was not ingested is fetched from the archive on the next start.
+        }
+    }
+
+    /// <summary>A message that needs nothing looked up before it goes to the core: no saved id to read, no reaction set to compare.</summary>
+    private static bool Batchable(InboundMessage m) => m.ReactionSet is null && m.UnresolvedTargetOf is null && m.UnresolvedReplyTo is null;
+
+    /// <summary>Hands the gathered messages to the core in one store transaction (all or nothing, retried as one) and empties the list.</summary>
+    private async Task IngestGatheredAsync(List<InboundMessage> gathered, CancellationToken stop)
+    {
+        if (gathered.Count == 0)
+        {
+            return;
+        }
+
+        var fresh = gathered.Where(m => !m.Room.Seen.Contains(m.Event.NativeId)).ToList();
+        gathered.Clear();
+        if (fresh.Count == 0)
+        {
+            return;
+        }
+
+        if (fresh.Count == 1)
+        {
+            await IngestOneAsync(fresh[0], stop);
+            return;
+        }
+
+        var events = fresh.ConvertAll(m => m.Event);
+        await HandOverAsync(fresh[0], () => _context.Sink.IngestBatchAsync(events, stop), stop);
+        foreach (var message in fresh)
+        {
+            Ingested(message);
         }
     }
 
@@ -114,41 +168,49 @@ internal sealed partial class XmppConnector
             bridgeEvent = bridgeEvent with { ReplyToNativeId = replyNative };
         }
 
+        await HandOverAsync(message, message.ReactionSet is { } keys
+            ? () => IngestReactionSetAsync(bridgeEvent, keys, stop)
+            : () => _context.Sink.IngestAsync(bridgeEvent, stop), stop);
+        Ingested(message);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="handOver"/> until the core has made it durable. When it cannot (store busy, disk full) the
+    /// message (or batch, named by its <paramref name="first"/> message) is kept, nothing further is read (the queue
+    /// behind it waits, so order holds) and it is tried again. Once per streak at warning level: the store itself
+    /// reports the cause at error level, once.
+    /// </summary>
+    private async Task HandOverAsync(InboundMessage first, Func<Task> handOver, CancellationToken stop)
+    {
         var delay = TimeSpan.FromMilliseconds(200);
         while (true)
         {
             try
             {
-                if (message.ReactionSet is { } keys)
-                {
-                    await IngestReactionSetAsync(bridgeEvent, keys, stop);
-                }
-                else
-                {
-                    await _context.Sink.IngestAsync(bridgeEvent, stop);
-                }
-
-                break;
+                await handOver();
+                return;
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stop.IsCancellationRequested)
             {
-                // The core could not make it durable (store busy, disk full): keep it, read nothing further (the
-                // queue behind it waits, so order holds) and try again. Once per streak at warning level: the store
-                // itself reports the cause at error level, once.
                 if (delay == TimeSpan.FromMilliseconds(200))
                 {
-                    _logger.LogWarning(XmppLog.IngestFailed, ex, "Could not hand {NativeId} from {Room} to the core; holding it and retrying", message.Event.NativeId, room.Key);
+                    _logger.LogWarning(XmppLog.IngestFailed, ex, "Could not hand {NativeId} from {Room} to the core; holding it and retrying", first.Event.NativeId, first.Room.Key);
                 }
                 else
                 {
-                    _logger.LogDebug(XmppLog.IngestFailed, "Still cannot hand {NativeId} from {Room} to the core; retrying in {Delay}", message.Event.NativeId, room.Key, delay);
+                    _logger.LogDebug(XmppLog.IngestFailed, "Still cannot hand {NativeId} from {Room} to the core; retrying in {Delay}", first.Event.NativeId, first.Room.Key, delay);
                 }
 
                 await Task.Delay(delay, _context.Time, stop);
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5_000));
             }
         }
+    }
 
+    /// <summary>What the connector keeps of a message once the core has it: seen, its id pair, the room's catch-up position.</summary>
+    private void Ingested(InboundMessage message)
+    {
+        var room = message.Room;
         room.Seen.Set(message.Event.NativeId, true);
         if (message.MessageId is { } messageId)
         {

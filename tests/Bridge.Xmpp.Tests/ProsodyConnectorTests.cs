@@ -115,6 +115,37 @@ public sealed class ProsodyConnectorTests(ProsodyFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Messages_queued_behind_each_other_reach_the_core_together_once_and_in_order()
+    {
+        var room = _server.NewRoom();
+        await using var bridge = await ConnectorHarness.StartAsync(_server, [room]);
+        await bridge.WaitReadyAsync();
+        var jid = await _server.NewUserAsync("erin");
+        await using var erin = await XmppPerson.JoinAsync(jid, "pass", _server.C2sPort, room, "Erin");
+
+        // The core is slow to take the first message: the next 39 queue up behind it in the connector meanwhile.
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bridge.Sink.Hold = hold.Task;
+        for (var i = 0; i < 40; i++)
+        {
+            await erin.SayConfirmedAsync($"queued {i}");
+        }
+
+        await Task.Delay(500); // the room sent the bridge each message when it reflected it to Erin
+        bridge.Sink.Hold = null;
+        hold.SetResult();
+        await bridge.Sink.WaitForAsync(e => e.Text.StartsWith("queued ", StringComparison.Ordinal), 40, Wait);
+        await Task.Delay(300); // anything extra (a duplicate) would arrive by now
+
+        Assert.Equal(Enumerable.Range(0, 40).Select(i => $"queued {i}"), bridge.Sink.All.Select(e => e.Text));
+        Assert.Equal(40, bridge.Sink.All.Select(e => e.NativeId).Distinct().Count());
+        // The first alone; the 39 behind it in one store transaction (or two, had the last few not yet arrived), not 39.
+        var handOvers = bridge.Sink.HandOvers;
+        Assert.Equal(1, handOvers[0]);
+        Assert.InRange(handOvers.Count, 2, 3);
+    }
+
+    [Fact]
     public async Task Delivered_messages_reach_the_person_once_and_are_not_ingested_back()
     {
         var room = _server.NewRoom();

@@ -19,23 +19,62 @@ public sealed class RecordingSink : IEventSink
 
     private readonly ConcurrentDictionary<BridgeEvent, bool> _firstSeen = new(ReferenceEqualityComparer.Instance);
 
+    private readonly ConcurrentQueue<int> _handOvers = new();
+
     public Func<BridgeEvent, Exception?>? FailWith { get; set; }
 
-    public Task<IngestOutcome> IngestAsync(BridgeEvent bridgeEvent, CancellationToken cancellationToken)
+    /// <summary>While set, every hand-over waits for it (so a test can let messages queue up behind one).</summary>
+    public Task? Hold { get; set; }
+
+    /// <summary>How many events each hand-over carried, in order (1 for <see cref="IngestAsync"/>).</summary>
+    public IReadOnlyList<int> HandOvers => _handOvers.ToList();
+
+    public async Task<IngestOutcome> IngestAsync(BridgeEvent bridgeEvent, CancellationToken cancellationToken)
     {
+        if (Hold is { } hold)
+        {
+            await hold;
+        }
+
         if (FailWith?.Invoke(bridgeEvent) is { } failure)
         {
             throw failure;
         }
 
+        _handOvers.Enqueue(1);
+        return Record(bridgeEvent);
+    }
+
+    /// <summary>All or nothing, as the core's one transaction: a failure for any event stores none of them.</summary>
+    public async Task<IReadOnlyList<IngestOutcome>> IngestBatchAsync(IReadOnlyList<BridgeEvent> events, CancellationToken cancellationToken)
+    {
+        if (Hold is { } hold)
+        {
+            await hold;
+        }
+
+        foreach (var e in events)
+        {
+            if (FailWith?.Invoke(e) is { } failure)
+            {
+                throw failure;
+            }
+        }
+
+        _handOvers.Enqueue(events.Count);
+        return [.. events.Select(Record)];
+    }
+
+    private IngestOutcome Record(BridgeEvent bridgeEvent)
+    {
         _all.Enqueue(bridgeEvent);
         if (_seen.TryAdd($"{bridgeEvent.NetworkId}/{bridgeEvent.NativeId}", true))
         {
             _firstSeen[bridgeEvent] = true;
-            return Task.FromResult(IngestOutcome.Accepted);
+            return IngestOutcome.Accepted;
         }
 
-        return Task.FromResult(IngestOutcome.Duplicate);
+        return IngestOutcome.Duplicate;
     }
 
     public async Task<IReadOnlyList<BridgeEvent>> WaitForAsync(Func<BridgeEvent, bool> predicate, int count, TimeSpan timeout)
