@@ -26,10 +26,11 @@ internal sealed partial class XmppConnector
         // live messages held until the last one is done.
         var held = new Dictionary<RoomState, (int Open, List<InboundMessage> Live)>();
 
-        // Plain messages already queued behind each other go to the core together, in one store transaction: a burst
-        // (a flood, a catch-up page) costs one commit per batch instead of one per message, so the stream's other rooms
-        // wait less behind it. Anything else (catch-up marks, reflections, corrections, reactions) first hands over
-        // what is gathered, so everything still reaches the core in arrival order.
+        // Messages already queued behind each other go to the core together, in one store transaction: a burst (a
+        // flood, a catch-up page) costs one commit per batch instead of one per message, so the stream's other rooms
+        // wait less behind it. Messages that need a saved id looked up first (a correction, retraction or reply naming
+        // a message no longer in memory), reaction sets, a live message of a room still catching up, catch-up marks and
+        // reflections first hand over what is gathered, so everything still reaches the core in arrival order.
         var gathered = new List<InboundMessage>(MaxIngestBatch);
         try
         {
@@ -112,7 +113,7 @@ internal sealed partial class XmppConnector
         }
 
         var events = fresh.ConvertAll(m => m.Event);
-        await HandOverAsync(fresh[0], () => _context.Sink.IngestBatchAsync(events, stop), stop);
+        await HandOverAsync(fresh[0], () => _context.Sink.IngestBatchAsync(events, stop), stop, events.Count);
         foreach (var message in fresh)
         {
             Ingested(message);
@@ -176,11 +177,11 @@ internal sealed partial class XmppConnector
 
     /// <summary>
     /// Runs <paramref name="handOver"/> until the core has made it durable. When it cannot (store busy, disk full) the
-    /// message (or batch, named by its <paramref name="first"/> message) is kept, nothing further is read (the queue
-    /// behind it waits, so order holds) and it is tried again. Once per streak at warning level: the store itself
-    /// reports the cause at error level, once.
+    /// message, or the batch of <paramref name="count"/> that starts with <paramref name="first"/>, is kept, nothing
+    /// further is read (the queue behind it waits, so order holds) and it is tried again, whole. Once per streak at
+    /// warning level: the store itself reports the cause at error level, once.
     /// </summary>
-    private async Task HandOverAsync(InboundMessage first, Func<Task> handOver, CancellationToken stop)
+    private async Task HandOverAsync(InboundMessage first, Func<Task> handOver, CancellationToken stop, int count = 1)
     {
         var delay = TimeSpan.FromMilliseconds(200);
         while (true)
@@ -194,11 +195,11 @@ internal sealed partial class XmppConnector
             {
                 if (delay == TimeSpan.FromMilliseconds(200))
                 {
-                    _logger.LogWarning(XmppLog.IngestFailed, ex, "Could not hand {NativeId} from {Room} to the core; holding it and retrying", first.Event.NativeId, first.Room.Key);
+                    _logger.LogWarning(XmppLog.IngestFailed, ex, "Could not hand {Count} message(s) from {NativeId} in {Room} on to the core; holding them and retrying", count, first.Event.NativeId, first.Room.Key);
                 }
                 else
                 {
-                    _logger.LogDebug(XmppLog.IngestFailed, "Still cannot hand {NativeId} from {Room} to the core; retrying in {Delay}", first.Event.NativeId, first.Room.Key, delay);
+                    _logger.LogDebug(XmppLog.IngestFailed, "Still cannot hand {Count} message(s) from {NativeId} in {Room} on to the core; retrying in {Delay}", count, first.Event.NativeId, first.Room.Key, delay);
                 }
 
                 await Task.Delay(delay, _context.Time, stop);

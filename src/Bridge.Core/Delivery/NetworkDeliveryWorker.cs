@@ -28,8 +28,9 @@ internal sealed class NetworkDeliveryWorker
     private readonly Dictionary<string, DateTimeOffset> _blockedUntil = new(StringComparer.Ordinal);
 
     // Rooms parked because the connector was not ready for them yet (a room still catching up, a stream not yet up):
-    // no attempt, no fault of the network. The connector wakes the worker when that changes, so such a room is asked
-    // again at the next wake-up instead of sitting out its whole wait; a rate limit or a backoff is never cut short.
+    // no attempt, no fault of the network. The connector wakes the worker when that changes (a signal naming no room),
+    // so such a room is asked again then instead of sitting out its whole wait; a rate limit or a backoff is never cut
+    // short. A commit's signal for a room that waits is no such wake-up (see WaitForWorkAsync).
     private readonly HashSet<string> _waitingOnConnector = new(StringComparer.Ordinal);
     private readonly ConnectorRegistry? _senders;
 
@@ -155,14 +156,24 @@ internal sealed class NetworkDeliveryWorker
     }
 
     /// <summary>
-    /// Waits until a pass may find something to do: a room's wait ran out, the periodic look (<see cref="NextWake"/>), or
-    /// a signal. After a settled pass, a signal that names only rooms still waiting (or held) is let go by: their rows
-    /// go when their wait ends, which wakes this worker anyway.
+    /// Waits until a pass may find something to do: a room's wait ran out, the periodic look, or a signal. After a
+    /// settled pass, a signal that names only rooms still waiting or held is let go by: a waiting room's rows go when its
+    /// wait ends (this wait's deadline), a held room's when its link is resumed (a signal naming no room).
     /// </summary>
     private async Task WaitForWorkAsync(CancellationToken cancellationToken)
     {
-        while (await _signals.WaitAsync(NetworkId, NextWake(), cancellationToken))
+        // One deadline for the whole wait, never later than the periodic look: signals let go by must not push back a
+        // room's wait's end, nor the look that finds rows whose commit signalled nothing (a commit retried after its
+        // reply was lost finds the event stored and signals no one).
+        var deadline = _time.GetUtcNow() + Min(NextWake(), PeriodicLook);
+        while (true)
         {
+            var left = deadline - _time.GetUtcNow();
+            if (left <= TimeSpan.Zero || !await _signals.WaitAsync(NetworkId, left, cancellationToken))
+            {
+                return;
+            }
+
             var signalled = _signals.Take(NetworkId);
             if (!_settled || signalled.AnyRoom || !_connector.IsReady || !_fence.MayAct)
             {
@@ -789,6 +800,11 @@ internal sealed class NetworkDeliveryWorker
         return streak;
     }
 
+    /// <summary>How long a worker with nothing to do waits at most before it reads the outbox again on its own.</summary>
+    private static readonly TimeSpan PeriodicLook = TimeSpan.FromSeconds(5);
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
     private TimeSpan NextWake()
     {
         if (!_connector.IsReady || !_fence.MayAct)
@@ -804,7 +820,7 @@ internal sealed class NetworkDeliveryWorker
 
         if (_blockedUntil.Count == 0)
         {
-            return TimeSpan.FromSeconds(5);
+            return PeriodicLook;
         }
 
         var soonest = _blockedUntil.Values.Min() - _time.GetUtcNow();

@@ -1,6 +1,8 @@
 using Bridge.Core.Connectors;
 using Bridge.Core.Delivery;
 using Bridge.Core.Delivery.Fairness;
+using Bridge.Core.Policy;
+using Bridge.Core.Routing;
 using Bridge.Core.Storage;
 using Bridge.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -79,6 +81,44 @@ public sealed class WaitingRoomSignalTests
             var paced = h.Connectors["b"].Delivered.Where(d => d.Destination.ChannelId == "paced").Select(d => d.Event.Text).ToList();
             Assert.True(paced.Count == 4, $"{paced.Count} of Mallory's 4 delivered while {i} commits for the stuck room kept coming");
             Assert.Equal(["paced 0", "paced 1", "paced 2", "paced 3"], paced);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await running;
+        }
+    }
+
+    [Fact]
+    public async Task A_row_whose_commit_signalled_nothing_is_found_by_the_periodic_look_while_a_waiting_rooms_commits_keep_signalling()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks("quiet", "stuck"));
+        await h.Store.MigrateAsync(default);
+        h.Connectors["b"].Behaviour = r => r.Destination.ChannelId == "stuck" ? new DeliveryResult.RetryLater("down", TimeSpan.FromMinutes(5)) : null;
+
+        // The same store through a router whose signals reach no worker: a commit retried after its reply was lost finds
+        // the event stored and signals no one.
+        var silent = new BridgeRouter(h.Store, h.Topology, new AllowAllPolicy(), new DeliverySignals(), h.Registry, new AuditOptions(), NullLogger<BridgeRouter>.Instance);
+        var worker = Worker(h, h.Store, new LimitsOptions { SenderPerSecond = 0, LinkPerSecond = 0 });
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token, CancellationToken.None);
+        try
+        {
+            await h.Router.IngestAsync(CoreHarness.Message("a", "stuck", "s0", "stuck 0", user: "bob"), default);
+            await WaitUntil(() => !h.Connectors["b"].Attempts.IsEmpty, "the stuck room's first attempt");
+            await silent.IngestAsync(CoreHarness.Message("a", "quiet", "q0", "quiet 0", user: "quinn"), default);
+
+            // The stuck room waits five minutes and its commits keep waking the worker; each is let go by, and the
+            // quiet row must still be found within the periodic look (5 s), not when the stuck room's wait ends.
+            var i = 1;
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+            while (h.Connectors["b"].Delivered.IsEmpty && DateTime.UtcNow < deadline)
+            {
+                await h.Router.IngestAsync(CoreHarness.Message("a", "stuck", $"s{i}", $"stuck {i}", user: "bob"), default);
+                i++;
+            }
+
+            Assert.Equal(["quiet 0"], h.Connectors["b"].Delivered.Select(d => d.Event.Text));
         }
         finally
         {
