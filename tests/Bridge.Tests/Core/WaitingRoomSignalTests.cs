@@ -23,9 +23,7 @@ public sealed class WaitingRoomSignalTests
         await h.Store.MigrateAsync(default);
         var store = CountingStore.Over(h.Store);
         var worker = Worker(h, store, new LimitsOptions { SenderPerSecond = 0.1, SenderBurst = 1, LinkPerSecond = 0 });
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(stop.Token, CancellationToken.None);
-        try
+        await WhileRunningAsync(worker, async () =>
         {
             await h.Router.IngestAsync(CoreHarness.Message("a", "flood", "f0", "flood 0", user: "mallory"), default);
             await WaitUntil(() => h.Connectors["b"].Delivered.Count == 1, "the flood's first message (its burst)");
@@ -44,12 +42,7 @@ public sealed class WaitingRoomSignalTests
             await h.Router.IngestAsync(CoreHarness.Message("a", "quiet", "q0", "quiet 0", user: "bob"), default);
             await WaitUntil(() => h.Connectors["b"].Delivered.Any(d => d.Event.Text == "quiet 0"), "the quiet room's message");
             Assert.Equal(["flood 0", "quiet 0"], h.Connectors["b"].Delivered.Select(d => d.Event.Text));
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await running;
-        }
+        });
     }
 
     [Fact]
@@ -64,9 +57,7 @@ public sealed class WaitingRoomSignalTests
         }
 
         var worker = Worker(h, h.Store, new LimitsOptions { SenderPerSecond = 10, SenderBurst = 1, LinkPerSecond = 0 });
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(stop.Token, CancellationToken.None);
-        try
+        await WhileRunningAsync(worker, async () =>
         {
             // Mallory's room goes one message every 100 ms; the stuck room waits five minutes and its commits come far more
             // often than that: each signal names only a room that waits, and Mallory's room's wait must still end on time.
@@ -81,12 +72,7 @@ public sealed class WaitingRoomSignalTests
             var paced = h.Connectors["b"].Delivered.Where(d => d.Destination.ChannelId == "paced").Select(d => d.Event.Text).ToList();
             Assert.True(paced.Count == 4, $"{paced.Count} of Mallory's 4 delivered while {i} commits for the stuck room kept coming");
             Assert.Equal(["paced 0", "paced 1", "paced 2", "paced 3"], paced);
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await running;
-        }
+        });
     }
 
     [Fact]
@@ -100,9 +86,7 @@ public sealed class WaitingRoomSignalTests
         // the event stored and signals no one.
         var silent = new BridgeRouter(h.Store, h.Topology, new AllowAllPolicy(), new DeliverySignals(), h.Registry, new AuditOptions(), NullLogger<BridgeRouter>.Instance);
         var worker = Worker(h, h.Store, new LimitsOptions { SenderPerSecond = 0, LinkPerSecond = 0 });
-        using var stop = new CancellationTokenSource();
-        var running = worker.RunAsync(stop.Token, CancellationToken.None);
-        try
+        await WhileRunningAsync(worker, async () =>
         {
             await h.Router.IngestAsync(CoreHarness.Message("a", "stuck", "s0", "stuck 0", user: "bob"), default);
             await WaitUntil(() => !h.Connectors["b"].Attempts.IsEmpty, "the stuck room's first attempt");
@@ -119,12 +103,7 @@ public sealed class WaitingRoomSignalTests
             }
 
             Assert.Equal(["quiet 0"], h.Connectors["b"].Delivered.Select(d => d.Event.Text));
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await running;
-        }
+        });
     }
 
     [Fact]
@@ -146,6 +125,22 @@ public sealed class WaitingRoomSignalTests
         var third = signals.Take("b");
         Assert.False(third.AnyRoom);
         Assert.Empty(third.Rooms);
+    }
+
+    /// <summary>Runs <paramref name="worker"/> as the host does while <paramref name="body"/> runs, then stops it.</summary>
+    private static async Task WhileRunningAsync(NetworkDeliveryWorker worker, Func<Task> body)
+    {
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(stop.Token, CancellationToken.None);
+        try
+        {
+            await body();
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await running;
+        }
     }
 
     private static int Reads(IBridgeStore store) => ((CountingStore)(object)store).PendingReads;
