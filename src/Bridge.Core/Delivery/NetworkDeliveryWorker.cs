@@ -224,17 +224,15 @@ internal sealed class NetworkDeliveryWorker
         var progressed = false;
         var delivered = 0;
 
-        // Rows a run (below) answered, and rows a run took a rate-limit token for but did not get to: both are met
-        // again further down this loop, the first to be left alone, the second without taking a second token.
-        var answeredInRun = new HashSet<long>();
+        // Rows answered in this pass (by a run, on their own, or dead-lettered: done, or their room now waits), and rows
+        // a run took a rate-limit token for but did not get to: a run's rows are met again further down this loop, the
+        // first to be left alone, the second without taking a second token.
+        var answered = new HashSet<long>();
         var admittedToRun = new HashSet<long>();
-
-        // Rows handed over on their own or dead-lettered here: done, or their room now waits (see _settled).
-        var handled = new HashSet<long>();
         for (var index = 0; index < items.Count; index++)
         {
             var item = items[index];
-            if (answeredInRun.Contains(item.Id))
+            if (answered.Contains(item.Id))
             {
                 continue;
             }
@@ -251,7 +249,7 @@ internal sealed class NetworkDeliveryWorker
             {
                 // The endpoint was removed from its link (or the link deleted) after the row was written: never deliver
                 // into a room that is no longer linked; the operator sees the row, with why, among the dead letters.
-                handled.Add(item.Id);
+                answered.Add(item.Id);
                 await _store.DeadLetterAsync(item.Id, item.Attempts, $"endpoint-removed: {item.Destination} is no longer in link {item.LinkId}", CancellationToken.None);
                 _metrics?.Delivery(NetworkId, "dead_lettered");
                 _logger.LogWarning(DeliveryLog.DeadLettered, "Outbox {Id} to {Destination} dead-lettered: the endpoint is no longer in link {Link}", item.Id, item.Destination, item.LinkId);
@@ -282,13 +280,13 @@ internal sealed class NetworkDeliveryWorker
             var run = maxRun > 1 ? CollectRun(items, index, maxRun, admittedToRun) : null;
             if (run is { Count: > 1 })
             {
-                var done = await DeliverRunAsync((IRunDelivery)_connector, run, answeredInRun, abortToken);
+                var done = await DeliverRunAsync((IRunDelivery)_connector, run, answered, abortToken);
                 progressed |= done > 0;
                 delivered += done;
             }
             else
             {
-                handled.Add(item.Id);
+                answered.Add(item.Id);
                 if (await DeliverOneAsync(item, abortToken))
                 {
                     progressed = true;
@@ -305,7 +303,7 @@ internal sealed class NetworkDeliveryWorker
 
         var held = Held();
         _settled = complete && _unrecorded.Count == 0 && items.All(i =>
-            handled.Contains(i.Id) || answeredInRun.Contains(i.Id) || _blockedUntil.ContainsKey(i.Destination.ChannelId) || held.Contains(i.Destination.ChannelId));
+            answered.Contains(i.Id) || _blockedUntil.ContainsKey(i.Destination.ChannelId) || held.Contains(i.Destination.ChannelId));
         return progressed;
     }
 
