@@ -70,9 +70,9 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
         }
 
         RegisterDirect(party.ChannelId);
-        if (!_cursors.ContainsKey(party.ChannelId))
+        if (!_cursors.Has(party.ChannelId))
         {
-            await SaveCursorAsync(party.ChannelId, Math.Max(1, _context.Time.GetUtcNow().ToUnixTimeMilliseconds()), ct, fromCatchUp: true);
+            await _cursors.StartAtAsync([party.ChannelId], Math.Max(1, _context.Time.GetUtcNow().ToUnixTimeMilliseconds()), ct);
         }
     }
 
@@ -343,7 +343,7 @@ public sealed partial class MattermostConnector : IDirectMessageConnector
         Exception? failed = null;
         foreach (var (channel, frozenUnder) in channels)
         {
-            var since = Math.Max(0, _cursors.GetValueOrDefault(channel.NativeId) - (long)_options.CatchUpSkew.TotalMilliseconds);
+            var since = Math.Max(0, _cursors.Get(channel.NativeId) - (long)_options.CatchUpSkew.TotalMilliseconds);
             try
             {
                 var posts = await ChangedSinceAsync(channel.NativeId, since, catchUp.Token, ct);

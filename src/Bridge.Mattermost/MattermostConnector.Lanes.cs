@@ -155,6 +155,88 @@ public sealed partial class MattermostConnector
         }
     }
 
+    /// <summary>Posts queued in a channel's lane behind each other go to the core together, in one store transaction.</summary>
+    internal const int MaxIngestBatch = 100;
+
+    /// <summary>
+    /// A new post in a linked channel's own lane (not the direct lane, which several channels share). Edits, deletions and
+    /// reactions go on their own: they name a post that may be in the same run, and each moves its own state.
+    /// </summary>
+    private bool IsBatchablePost(StreamItem item) =>
+        item is ChannelEvent { Received.Name: "posted" } e && LaneOf(e.ChannelId) == e.ChannelId;
+
+    /// <summary>One item of one lane, or a run of its new posts (<see cref="IsBatchablePost"/>), in the order the lane received them.</summary>
+    private async Task HandleLaneItemsAsync(string lane, IReadOnlyList<StreamItem> items, CancellationToken ct)
+    {
+        if (items.Count == 1)
+        {
+            await HandleLaneItemAsync(lane, items[0], ct);
+            return;
+        }
+
+        var posts = items.Cast<ChannelEvent>().ToList();
+        try
+        {
+            if (await IngestPostsAsync(lane, posts, ct))
+            {
+                return;
+            }
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            LaneItemFailed(lane, posts[0], e, $"a run of {posts.Count} posts");
+            return;
+        }
+
+        foreach (var item in posts)
+        {
+            await HandleLaneItemAsync(lane, item, ct);
+        }
+    }
+
+    /// <summary>
+    /// A run of new posts of one channel, handed to the core in one batch (all or nothing), then the channel's cursor
+    /// behind the last. Dropped whole when the channel is frozen: its catch-up brings them, in order. False, with
+    /// nothing done, when a post of the run does not read as a post of this channel: the run goes one at a time then.
+    /// </summary>
+    private async Task<bool> IngestPostsAsync(string nativeChannelId, List<ChannelEvent> run, CancellationToken ct)
+    {
+        var posts = run.Select(item => ParsePost(item.Received.Data)).ToList();
+        if (posts.Any(p => p is null || p.ChannelId != nativeChannelId))
+        {
+            return false;
+        }
+
+        if (IsFrozen(nativeChannelId) || OwnChannel(nativeChannelId) is not { } channel)
+        {
+            return true;
+        }
+
+        var events = new List<Bridge.Core.Model.BridgeEvent>(run.Count);
+        long last = 0;
+        foreach (var post in posts.OfType<Api.MmPost>())
+        {
+            if (!IsOwn(post) && !post.Type.StartsWith("system_", StringComparison.Ordinal) && post.DeleteAt == 0)
+            {
+                events.Add(await ToEventAsync(post, channel.ConfiguredId, ct));
+            }
+
+            last = Math.Max(last, post.UpdateAt);
+        }
+
+        if (events.Count > 0)
+        {
+            await _context.Sink.IngestBatchAsync(events, ct);
+        }
+
+        if (last > 0)
+        {
+            await SaveCursorAsync(nativeChannelId, last, ct);
+        }
+
+        return true;
+    }
+
     /// <summary>One item of one lane, in the order the lane received them.</summary>
     private async Task HandleLaneItemAsync(string lane, StreamItem item, CancellationToken ct)
     {
@@ -179,28 +261,33 @@ public sealed partial class MattermostConnector
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
-            // Nothing is acknowledged past a failure: the channel's cursor stays put, so its catch-up finds it again.
-            if (item is ChannelEvent failed)
-            {
-                Freeze(failed.ChannelId);
-            }
-            else if (item is ChannelCatchUp)
-            {
-                Freeze(lane);
-            }
-
-            if (Bridge.Core.Storage.Health.StoreHealth.IsStoreFailure(e))
-            {
-                // The store said why, once, at error level; this repeats every catch-up while it lasts.
-                _logger.LogWarning(MattermostLog.InboundFailed, "Mattermost {Item} not stored ({Error}); catching up shortly", item.GetType().Name, e.Message);
-            }
-            else
-            {
-                _logger.LogError(MattermostLog.InboundFailed, e, "Handling Mattermost {Item} failed; catching up shortly", item.GetType().Name);
-            }
-
-            RetryLater(lane);
+            LaneItemFailed(lane, item, e, item.GetType().Name);
         }
+    }
+
+    /// <summary>Nothing is acknowledged past a failure: the channel's cursor stays put, so its catch-up finds it again.</summary>
+    private void LaneItemFailed(string lane, StreamItem item, Exception e, string what)
+    {
+        if (item is ChannelEvent failed)
+        {
+            Freeze(failed.ChannelId);
+        }
+        else if (item is ChannelCatchUp)
+        {
+            Freeze(lane);
+        }
+
+        if (Bridge.Core.Storage.Health.StoreHealth.IsStoreFailure(e))
+        {
+            // The store said why, once, at error level; this repeats every catch-up while it lasts.
+            _logger.LogWarning(MattermostLog.InboundFailed, "Mattermost {Item} not stored ({Error}); catching up shortly", what, e.Message);
+        }
+        else
+        {
+            _logger.LogError(MattermostLog.InboundFailed, e, "Handling Mattermost {Item} failed; catching up shortly", what);
+        }
+
+        RetryLater(lane);
     }
 
     /// <summary>
@@ -270,7 +357,7 @@ public sealed partial class MattermostConnector
                 return;
             }
 
-            var since = Math.Max(0, _cursors.GetValueOrDefault(channel.NativeId) - (long)_options.CatchUpSkew.TotalMilliseconds);
+            var since = Math.Max(0, _cursors.Get(channel.NativeId) - (long)_options.CatchUpSkew.TotalMilliseconds);
             var posts = await ChangedSinceAsync(channel.NativeId, since, AdminToken, ct);
             checkedPosts = await CatchUpPostsAsync(channel, posts, ct);
             ThawIfSame(nativeChannelId, frozenUnder);
@@ -308,8 +395,8 @@ public sealed partial class MattermostConnector
 
             var post = posts[i];
             await CatchUpPostAsync(post, channel, ct);
-            // Each cursor write is a store transaction; a cursor that lags only means re-reading a few posts
-            // (duplicates, dropped by the core) after a kill, so it is written every few posts and at the end.
+            // A cursor that lags only means re-reading a few posts (duplicates, dropped by the core) after a kill; it
+            // moves every few posts and at the end, and is written with the next save of the cursors.
             if (i % CursorWriteEvery == CursorWriteEvery - 1 || i == posts.Count - 1)
             {
                 var safe = waitingFrom[i + 1] == long.MaxValue ? post.UpdateAt : Math.Min(post.UpdateAt, waitingFrom[i + 1] - 1);

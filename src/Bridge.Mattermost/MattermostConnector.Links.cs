@@ -290,8 +290,7 @@ public sealed partial class MattermostConnector
             // Like a channel linked at start: from now on, not its history, and not what was written while it was not
             // linked (a cursor left from an earlier link would bring that across at the next catch-up).
             _frozen.TryRemove(channel.NativeId, out _);
-            _cursors[channel.NativeId] = _context.Time.GetUtcNow().ToUnixTimeMilliseconds();
-            await _context.State.SetAsync(CursorScope, channel.NativeId, _cursors[channel.NativeId].ToString(System.Globalization.CultureInfo.InvariantCulture), ct);
+            await _cursors.StartAtAsync([channel.NativeId], _context.Time.GetUtcNow().ToUnixTimeMilliseconds(), ct);
         }
 
         _byConfigured = new Dictionary<string, ResolvedChannel>(_byConfigured, StringComparer.Ordinal) { [channel.ConfiguredId] = channel };
@@ -323,8 +322,7 @@ public sealed partial class MattermostConnector
         byNative.Remove(channel.NativeId);
         _byNative = byNative;
         _frozen.TryRemove(channel.NativeId, out _);
-        _cursors.TryRemove(channel.NativeId, out _);
-        await _context.State.DeleteAsync(CursorScope, channel.NativeId, ct);
+        await _cursors.ForgetAsync(channel.NativeId, ct);
         return true;
     }
 

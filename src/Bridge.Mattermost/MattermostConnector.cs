@@ -29,7 +29,7 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
     private readonly PuppetManager _puppets;
     private readonly Channel<StreamItem> _items = Channel.CreateUnbounded<StreamItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, MmUser> _users = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, long> _cursors = new(StringComparer.Ordinal);
+    private readonly ChannelCursors _cursors;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopping = new();
     // Replaced whole (never changed in place) when channels are linked or unlinked at run time.
@@ -45,6 +45,7 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
     private RelayIdentity? _relay;
     private MattermostEventStream? _stream;
     private Task? _runTask;
+    private Task? _cursorSaver;
 
     /// <summary>When this run started: rows queued before it may have been posted by a run killed before recording it.</summary>
     private DateTimeOffset _startedAt;
@@ -61,7 +62,8 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
         _history = new ConnectionHistory(context.Time);
         _puppets = new PuppetManager(_api, context.State, network.Id, options, _logger, context.Secrets) { Avatars = context.Avatars };
         _earlierRunPosts = new EarlierRunPosts(ChangedSinceAsync, Tag("key"));
-        _lanes = new ChannelLanes<StreamItem>(HandleLaneItemAsync,
+        _cursors = new ChannelCursors(context.State, CursorScope, channel => OwnChannel(channel) is not null);
+        _lanes = new ChannelLanes<StreamItem>(HandleLaneItemsAsync, IsBatchablePost, MaxIngestBatch,
             (lane, e) => _logger.LogError(MattermostLog.InboundFailed, e, "Mattermost channel lane {Lane} failed on an item", lane), _stopping.Token);
     }
 
@@ -100,6 +102,7 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
     {
         _startedAt = _context.Time.GetUtcNow();
         _runTask = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        _cursorSaver = Task.Run(() => SaveCursorsLoopAsync(_stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
 
@@ -229,15 +232,12 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
             }
             else if (long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms))
             {
-                _cursors[key] = ms;
+                _cursors.Load(key, ms);
             }
         }
         // A channel never seen before starts now: the bridge does not replay a channel's whole history.
         var now = _context.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        foreach (var channel in facts.Channels.Where(c => !_cursors.ContainsKey(c.NativeId)))
-        {
-            await SaveCursorAsync(channel.NativeId, now, ct);
-        }
+        await _cursors.StartAtAsync([.. facts.Channels.Select(c => c.NativeId).Distinct(StringComparer.Ordinal).Where(c => !_cursors.Has(c))], now, ct);
     }
 
     private string CursorScope => $"mattermost:{_network.Id}:cursor";
@@ -290,6 +290,10 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
         }
     }
 
+    /// <summary>
+    /// Moves the channel's cursor behind an event the core has taken (never back). It is written by the next
+    /// <see cref="SaveCursorsLoopAsync"/> pass, with every other channel's, not in a commit of its own.
+    /// </summary>
     private async Task SaveCursorAsync(string nativeChannelId, long updateAt, CancellationToken ct, bool fromCatchUp = false)
     {
         // After a failed ingest the cursor stays put until a catch-up has gone over the gap again.
@@ -301,13 +305,46 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
         {
             return;
         }
-        var current = _cursors.GetValueOrDefault(nativeChannelId);
-        if (updateAt <= current)
+        if (_cursors.Advance(nativeChannelId, updateAt) && _options.CursorSaveDelay <= TimeSpan.Zero)
+        {
+            await _cursors.SaveAsync(ct);
+        }
+    }
+
+    /// <summary>
+    /// Writes the cursors that moved, every <see cref="MattermostOptions.CursorSaveDelay"/>, all in one store call; the
+    /// last save is made on stop, after the lanes have finished. A failed write is retried at the next pass and said
+    /// once per streak (a full disk fails every pass); the cursors stay behind meanwhile, which only means reading more.
+    /// </summary>
+    private async Task SaveCursorsLoopAsync(CancellationToken ct)
+    {
+        if (_options.CursorSaveDelay <= TimeSpan.Zero)
         {
             return;
         }
-        _cursors[nativeChannelId] = updateAt;
-        await _context.State.SetAsync(CursorScope, nativeChannelId, updateAt.ToString(CultureInfo.InvariantCulture), ct);
+
+        var failing = false;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.CursorSaveDelay, _context.Time, ct);
+                await _cursors.SaveAsync(ct);
+                failing = false;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                if (!failing)
+                {
+                    _logger.LogWarning(MattermostLog.CursorSaveFailed, "Saving the Mattermost catch-up cursors failed ({Error}); they stay where they were saved and are tried again", e.Message);
+                }
+                failing = true;
+            }
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -336,6 +373,21 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             _logger.LogDebug(MattermostLog.InboundFailed, "A Mattermost channel lane ended with an error while stopping: {Error}", e.Message);
+        }
+
+        if (_cursorSaver is not null)
+        {
+            await _cursorSaver.WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        try
+        {
+            // What the lanes took in is committed: its cursors go with it, so the next start reads nothing again.
+            await _cursors.SaveAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _logger.LogWarning(MattermostLog.CursorSaveFailed, "Saving the Mattermost catch-up cursors on stop failed ({Error}); the next start reads a little more", e.Message);
         }
     }
 

@@ -23,5 +23,6 @@ internal static class MattermostLog
     public static readonly EventId AttachmentNotCopied = new(5017, nameof(AttachmentNotCopied));
     public static readonly EventId MediaServed = new(5018, nameof(MediaServed));
     public static readonly EventId CatchUpHurried = new(5019, nameof(CatchUpHurried));
+    public static readonly EventId CursorSaveFailed = new(5020, nameof(CursorSaveFailed));
     public static readonly EventId ThreadRefused = new(5040, nameof(ThreadRefused));
 }

@@ -70,5 +70,11 @@ public sealed class MattermostOptions
     /// </summary>
     public long MaxAttachmentBytes { get; set; } = 100L * 1024 * 1024;
 
+    /// <summary>
+    /// How often the catch-up cursors that moved are written (all in one store call). Not a setting: zero (tests) writes
+    /// each move at once, as every post did before, one commit each.
+    /// </summary>
+    internal TimeSpan CursorSaveDelay { get; set; } = TimeSpan.FromSeconds(1);
+
     internal Uri BaseUri => new(Url.TrimEnd('/') + "/");
 }

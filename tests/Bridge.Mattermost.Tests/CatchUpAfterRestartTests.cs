@@ -56,10 +56,40 @@ public sealed class CatchUpAfterRestartTests
     }
 
     [Fact]
+    public async Task Live_posts_move_the_cursor_without_a_store_write_each_and_a_stop_saves_where_it_stands()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var bob = JoinBob(h);
+        var writesBefore = CursorWrites(h);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var posts = new List<Sandbox.Mattermost.SandboxPost>();
+        for (var i = 0; i < 30; i++)
+        {
+            posts.Add(h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, $"live {i}"));
+            await Task.Delay(3); // each its own update_at (ms): a cursor only moves forward
+        }
+
+        await MmHarness.WaitUntilAsync(() => posts.All(p => h.Sink.Messages.Any(e => e.NativeId == p.Id)), "the live posts");
+        var writes = CursorWrites(h) - writesBefore;
+
+        // One store write per post before (30); now one per save of the cursors, at most one a second.
+        Assert.True(writes < posts.Count && writes <= (int)clock.Elapsed.TotalSeconds + 2, $"{writes} cursor writes for {posts.Count} posts in {clock.Elapsed.TotalSeconds:F1} s");
+
+        // A stop saves the cursor behind everything taken in, so the next start reads none of it again.
+        await h.Connector.DisposeAsync();
+        var saved = await h.State.GetAsync("mattermost:mm:cursor", h.Seed.Channel.Id, CancellationToken.None);
+        Assert.Equal(h.Sandbox.GetPosts(h.Seed.Channel.Id).Max(p => p.UpdateAt), long.Parse(saved!, CultureInfo.InvariantCulture));
+    }
+
+    private static int CursorWrites(MmHarness h) =>
+        h.State.Sets.Count(s => s.Scope == "mattermost:mm:cursor") + h.State.SetManys.Count(s => s.Scope == "mattermost:mm:cursor");
+
+    [Fact]
     public async Task The_cursor_never_passes_a_post_the_catch_up_has_not_handled_yet()
     {
-        // No skew: the saved cursor alone must keep every unhandled post in reach of the next catch-up.
-        await using var h = await MmHarness.StartAsync(options: o => o.CatchUpSkew = TimeSpan.Zero);
+        // No skew: the saved cursor alone must keep every unhandled post in reach of the next catch-up. Each move is
+        // written at once, so the position the catch-up gives after each post is the one looked at.
+        await using var h = await MmHarness.StartAsync(options: o => { o.CatchUpSkew = TimeSpan.Zero; o.CursorSaveDelay = TimeSpan.Zero; });
         var bob = JoinBob(h);
         var older = h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "older");
         await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == older.Id), "the live post");

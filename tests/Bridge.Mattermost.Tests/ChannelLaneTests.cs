@@ -35,6 +35,76 @@ public sealed class ChannelLaneTests
     }
 
     [Fact]
+    public async Task Posts_queued_behind_each_other_reach_the_core_together_once_and_in_order()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var bob = h.Sandbox.CreateUser("bob");
+        h.Sandbox.AddToTeam(h.Seed.Team.Id, bob.Id);
+        h.Sandbox.AddToChannel(h.Seed.Channel.Id, bob.Id);
+
+        // The first post's hand-over is held (a slow commit) while 40 more come in behind it.
+        var inFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Sink.BeforeHandOver = async () =>
+        {
+            inFirst.TrySetResult();
+            await release.Task;
+        };
+        var posts = new List<SandboxPost> { h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "first") };
+        await inFirst.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        posts.AddRange(Enumerable.Range(0, 40).Select(i => h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, $"queued {i}")));
+        await Task.Delay(1000); // the WebSocket brings them into the channel's lane meanwhile
+        release.SetResult();
+
+        await MmHarness.WaitUntilAsync(() => posts.All(p => h.Sink.Messages.Any(e => e.NativeId == p.Id)), "every post", 30000);
+        Assert.Equal(posts.Select(p => p.Id), h.Sink.Messages.Select(e => e.NativeId)); // once each, in order
+        // One at a time, each post was a hand-over (and a store commit) of its own: 41.
+        Assert.True(h.Sink.HandOvers.Count <= 5, $"{h.Sink.HandOvers.Count} hand-overs: {string.Join(", ", h.Sink.HandOvers)}");
+    }
+
+    [Fact]
+    public async Task A_run_of_posts_that_fails_is_caught_up_whole_in_order_once()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var bob = h.Sandbox.CreateUser("bob");
+        h.Sandbox.AddToTeam(h.Seed.Team.Id, bob.Id);
+        h.Sandbox.AddToChannel(h.Seed.Channel.Id, bob.Id);
+
+        // The first post's hand-over is held while 20 more queue behind it; the next hand-over (the run) fails whole,
+        // as a store failure would.
+        var inFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handOvers = 0;
+        h.Sink.BeforeHandOver = async () =>
+        {
+            switch (Interlocked.Increment(ref handOvers))
+            {
+                case 1:
+                    inFirst.TrySetResult();
+                    await release.Task;
+                    break;
+                case 2:
+                    throw new InvalidOperationException("store unavailable");
+            }
+        };
+        var posts = new List<SandboxPost> { h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "first") };
+        await inFirst.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        for (var i = 0; i < 20; i++)
+        {
+            posts.Add(h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, $"queued {i}"));
+            await Task.Delay(2); // each its own create_at, so the catch-up reads them back in this order
+        }
+
+        await Task.Delay(1000);
+        release.SetResult();
+
+        // Nothing of the failed run was stored; the channel's catch-up brings it all, in order, each once.
+        await MmHarness.WaitUntilAsync(() => posts.All(p => h.Sink.Messages.Any(e => e.NativeId == p.Id)), "every post, after the catch-up", 30000);
+        Assert.True(h.Sink.HandOvers.Skip(1).First() > 1, "the posts behind the first were handed over as one run");
+        Assert.Equal(posts.Select(p => p.Id), h.Sink.Messages.Select(e => e.NativeId));
+    }
+
+    [Fact]
     public async Task A_channel_taken_out_of_the_configuration_and_put_back_does_not_catch_up_its_unlinked_stretch()
     {
         await using var h = await MmHarness.StartAsync(options: o => o.CatchUpSkew = TimeSpan.FromMilliseconds(1));

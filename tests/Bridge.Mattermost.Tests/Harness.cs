@@ -29,7 +29,42 @@ internal sealed class RecordingSink : IEventSink
     /// </summary>
     public Func<BridgeEvent, bool>? FailOnceAfterRecording { get; set; }
 
-    public Task<IngestOutcome> IngestAsync(BridgeEvent bridgeEvent, CancellationToken cancellationToken)
+    /// <summary>Each hand-over from the connector: 1 for <see cref="IngestAsync"/>, the batch's size for <see cref="IngestBatchAsync"/>.</summary>
+    public ConcurrentQueue<int> HandOvers { get; } = new();
+
+    /// <summary>Awaited at the start of every hand-over (to hold the connector in one while more queues up behind it).</summary>
+    public Func<Task>? BeforeHandOver { get; set; }
+
+    public async Task<IngestOutcome> IngestAsync(BridgeEvent bridgeEvent, CancellationToken cancellationToken)
+    {
+        HandOvers.Enqueue(1);
+        if (BeforeHandOver is { } before)
+        {
+            await before();
+        }
+
+        return Record(bridgeEvent);
+    }
+
+    /// <summary>All or nothing, as the core's router stores a batch in one transaction.</summary>
+    public async Task<IReadOnlyList<IngestOutcome>> IngestBatchAsync(IReadOnlyList<BridgeEvent> events, CancellationToken cancellationToken)
+    {
+        HandOvers.Enqueue(events.Count);
+        if (BeforeHandOver is { } before)
+        {
+            await before();
+        }
+
+        if (FailNext > 0)
+        {
+            FailNext--;
+            throw new InvalidOperationException("store unavailable");
+        }
+
+        return [.. events.Select(Record)];
+    }
+
+    private IngestOutcome Record(BridgeEvent bridgeEvent)
     {
         OnIngest?.Invoke(bridgeEvent);
         if (FailNext > 0)
@@ -40,7 +75,7 @@ internal sealed class RecordingSink : IEventSink
         All.Enqueue(bridgeEvent);
         if (!_seen.TryAdd($"{bridgeEvent.NetworkId}/{bridgeEvent.NativeId}", true))
         {
-            return Task.FromResult(IngestOutcome.Duplicate);
+            return IngestOutcome.Duplicate;
         }
         Accepted.Enqueue(bridgeEvent);
         if (FailOnceAfterRecording?.Invoke(bridgeEvent) == true)
@@ -48,7 +83,7 @@ internal sealed class RecordingSink : IEventSink
             FailOnceAfterRecording = null;
             throw new InvalidOperationException("gone after the commit");
         }
-        return Task.FromResult(IngestOutcome.Accepted);
+        return IngestOutcome.Accepted;
     }
 
     public IReadOnlyList<BridgeEvent> Messages => [.. Accepted.Where(e => e.Kind == BridgeEventKind.Message)];

@@ -8,18 +8,115 @@ using Sandbox.Mattermost;
 namespace Bridge.Bench;
 
 /// <summary>
-/// <c>--pairs N</c>: one link over real Prosody (Alice, slixmpp), the sandbox homeserver (Bob) and the sandbox Mattermost
-/// (Carol). Each person in turn sends N messages one at a time; each is timed to its arrival on both other networks
-/// (XMPP: when Alice's client got it; Matrix and Mattermost: when this process, which runs both sandboxes, first saw it in
-/// the room). Then the daemon's own
-/// <c>bridge.stage.duration</c> histograms, read from <c>/metrics</c> before and after, say where the time went.
+/// <c>--pairs N [--burst M] [--rounds R] [--vs DAEMON[,...]]</c>: one link over real Prosody (Alice, slixmpp), the sandbox
+/// homeserver (Bob) and the sandbox Mattermost (Carol). Each person in turn sends N messages one at a time; each is
+/// timed to its arrival on both other networks (XMPP: when Alice's client got it; Matrix and Mattermost: when this
+/// process, which runs both sandboxes, first saw it in the room). The daemon's CPU time (<c>/proc/PID/stat</c>) is read
+/// before and after each person's N, so each source network gets its own CPU per 1,000 messages (each crossing to both
+/// other networks). With <c>--burst M</c>, each person then sends M at once: the rate until all were seen on both other
+/// networks, and the CPU per 1,000. Then the daemon's own <c>bridge.stage.duration</c> histograms, read from <c>/metrics</c> before and
+/// after, say where the time went. With <c>--vs</c> the builds run in turn, each on fresh servers, rooms and store, the
+/// order swapped every round, and one table compares them.
 /// </summary>
 internal static partial class PairsBench
 {
     private const string AsToken = "bench-as-token";
     private const string HsToken = "bench-hs-token";
 
-    public static async Task<int> RunAsync(int perSource)
+    public static async Task<int> RunAsync(int perSource, int burst, int rounds, string? vsDaemon)
+    {
+        var builds = TwoProsodyWorld.Daemons(vsDaemon);
+        var results = builds.ToDictionary(b => b.Name, _ => new List<RunResult>());
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var (build, daemon) in round % 2 == 0 ? builds : builds.Reverse())
+            {
+                Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] round {round + 1}, build {build}");
+                results[build].Add(await OneRunAsync(perSource, burst, daemon));
+            }
+        }
+
+        foreach (var (build, daemon) in builds)
+        {
+            var last = results[build][^1];
+            Console.WriteLine($"PAIRS build {build} ({daemon}), its last round: one message at a time, {perSource} from each network; real Prosody, sandbox homeserver and sandbox Mattermost in this process; {Environment.ProcessorCount} cores");
+            Console.WriteLine("pair             |   n | p50 ms | p90 ms | p99 ms");
+            foreach (var ((from, to), list) in last.Samples)
+            {
+                Console.WriteLine($"{from + "->" + to,-16} | {list.Count,3} | {Pct(list, 50),6:F1} | {Pct(list, 90),6:F1} | {Pct(list, 99),6:F1}");
+            }
+
+            Console.WriteLine();
+            Console.WriteLine($"STAGES build {build} inside the daemon over the same messages (bridge.stage.duration from /metrics; route and commit by source network, the rest by destination)");
+            Console.WriteLine("stage    | network |      n | mean ms | p50 <= ms | p99 <= ms");
+            foreach (var line in last.Stages)
+            {
+                Console.WriteLine(line);
+            }
+
+            Console.WriteLine();
+        }
+
+        Console.WriteLine($"PAIRS side by side: {rounds} round(s) per build in turn, {perSource} messages one at a time from each network per round"
+            + (burst > 0 ? $", then a burst of {burst} sent at once from each network (rate: the burst's count over the time from its first send until all of it was seen on both other networks)" : "")
+            + $"; median (min-max) over the rounds; {Environment.ProcessorCount} cores");
+        var incomplete = results.Values.SelectMany(r => r).SelectMany(r => r.Bursts.Values).Where(b => b.Seen < burst).ToList();
+        if (incomplete.Count > 0)
+        {
+            Console.WriteLine($"NOT ALL ACROSS: {incomplete.Count} burst(s) were not all seen on both other networks within the wait (their rate counts only what arrived)");
+        }
+
+        var rows = new List<(string Label, Func<RunResult, double> Value, string Format)>();
+        foreach (var source in World.Networks)
+        {
+            rows.Add(($"CPU s per 1,000 from {source}", r => r.CpuPerThousand[source], "F3"));
+        }
+
+        if (burst > 0)
+        {
+            foreach (var source in World.Networks)
+            {
+                rows.Add(($"burst from {source} msg/s", r => r.Bursts[source].Rate, "F0"));
+                rows.Add(($"burst CPU s/1,000 from {source}", r => r.Bursts[source].CpuPerThousand, "F3"));
+            }
+        }
+
+        foreach (var pair in results[builds[0].Name][0].Samples.Keys)
+        {
+            rows.Add(($"{pair.From}->{pair.To} p50 ms", r => Pct(r.Samples[pair], 50), "F1"));
+            rows.Add(($"{pair.From}->{pair.To} p99 ms", r => Pct(r.Samples[pair], 99), "F1"));
+        }
+
+        Console.WriteLine($"{"",-28}" + string.Concat(builds.Select(b => $" | {b.Name,-24}")));
+        foreach (var (label, value, format) in rows)
+        {
+            Console.WriteLine($"{label,-28}" + string.Concat(builds.Select(b => $" | {Summary([.. results[b.Name].Select(value)], format),-24}")));
+        }
+
+        foreach (var (build, daemon) in builds)
+        {
+            Console.WriteLine($"{build} = {daemon}");
+        }
+
+        return 0;
+    }
+
+    private static string Summary(List<double> values, string format)
+    {
+        var sorted = values.Order().ToList();
+        var median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+        var f = System.Globalization.CultureInfo.InvariantCulture;
+        return sorted.Count == 1 ? median.ToString(format, f) : $"{median.ToString(format, f)} ({sorted[0].ToString(format, f)}-{sorted[^1].ToString(format, f)})";
+    }
+
+    /// <summary>One build's run on its own servers: latency per pair, CPU per 1,000 per source, the stage table.</summary>
+    private sealed record RunResult(Dictionary<(string From, string To), List<double>> Samples, Dictionary<string, double> CpuPerThousand, List<string> Stages,
+        Dictionary<string, BurstResult> Bursts);
+
+    /// <summary>A burst from one network: messages seen on both other networks, their rate, the daemon's CPU per 1,000.</summary>
+    private sealed record BurstResult(int Seen, double Rate, double CpuPerThousand);
+
+    private static async Task<RunResult> OneRunAsync(int perSource, int burst, string daemon)
     {
         using var dir = new TempDirectory();
         await using var xmpp = await ProsodyServer.StartAsync("a.localhost");
@@ -49,7 +146,7 @@ internal static partial class PairsBench
             .Raw($"admin:\n  listen: {admin}\n")
             .WriteAsync(config);
 
-        await using var bridge = await BridgeProcess.StartAsync(config);
+        await using var bridge = await BridgeProcess.StartAsync(config, daemon: daemon);
         matrix.Invite(room, bob.UserId, $"@_bridge_bot:{matrix.ServerName}");
         await matrix.WaitForJoinAsync(room, $"@_bridge_bot:{matrix.ServerName}", TimeSpan.FromSeconds(60));
         await using var alice = await XmppPerson.JoinAsync(xmpp, "alice", "alicepass", xmpp.Room("bench"), "Alice");
@@ -67,34 +164,35 @@ internal static partial class PairsBench
         using var http = new HttpClient { BaseAddress = new Uri(admin) };
         var before = Stages.Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
         var samples = World.Networks.SelectMany(from => World.Networks.Where(to => to != from).Select(to => (from, to))).ToDictionary(p => p, _ => new List<double>());
-        for (var i = 0; i < perSource; i++)
+        var cpu = new Dictionary<string, double>();
+        foreach (var source in World.Networks)
         {
-            foreach (var source in World.Networks)
+            // One source at a time, so the daemon's CPU over its messages is that source's (and its two destinations').
+            var cpuBefore = ProcessStats.CpuTime(bridge.Pid);
+            for (var i = 0; i < perSource; i++)
             {
                 foreach (var (to, ms) in await world.SendAndTimeAsync(source, $"pair-{source}-{i}"))
                 {
                     samples[(source, to)].Add(ms);
                 }
             }
+
+            cpu[source] = (ProcessStats.CpuTime(bridge.Pid) - cpuBefore).TotalSeconds * 1000 / perSource;
         }
 
         var after = Stages.Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
-        Console.WriteLine($"PAIRS one message at a time, {perSource} from each network; real Prosody, sandbox homeserver and sandbox Mattermost in this process; {Environment.ProcessorCount} cores");
-        Console.WriteLine("pair             |   n | p50 ms | p90 ms | p99 ms");
-        foreach (var ((from, to), list) in samples)
+        var bursts = new Dictionary<string, BurstResult>();
+        if (burst > 0)
         {
-            Console.WriteLine($"{from + "->" + to,-16} | {list.Count,3} | {Pct(list, 50),6:F1} | {Pct(list, 90),6:F1} | {Pct(list, 99),6:F1}");
+            foreach (var source in World.Networks)
+            {
+                var cpuBefore = ProcessStats.CpuTime(bridge.Pid);
+                var (seen, took) = await world.BurstAsync(source, $"burst-{source}-", burst);
+                bursts[source] = new BurstResult(seen, seen / took.TotalSeconds, (ProcessStats.CpuTime(bridge.Pid) - cpuBefore).TotalSeconds * 1000 / burst);
+            }
         }
 
-        Console.WriteLine();
-        Console.WriteLine("STAGES inside the daemon over the same messages (bridge.stage.duration from /metrics; route and commit by source network, the rest by destination)");
-        Console.WriteLine("stage    | network |      n | mean ms | p50 <= ms | p99 <= ms");
-        foreach (var line in Stages.Difference(before, after))
-        {
-            Console.WriteLine(line);
-        }
-
-        return 0;
+        return new RunResult(samples, cpu, [.. Stages.Difference(before, after)], bursts);
     }
 
     private static double Pct(List<double> values, double p)
@@ -149,6 +247,63 @@ internal static partial class PairsBench
 
             return [.. destinations.Select(to => (to, (seen[to] - sent).TotalMilliseconds))];
         }
+
+        /// <summary>
+        /// Sends <paramref name="count"/> messages from <paramref name="source"/> at once and waits until all are seen on
+        /// both other networks (or until nothing more arrived for 30 s): how many were seen on both, and the time from the
+        /// first send until the last was seen.
+        /// </summary>
+        public async Task<(int Seen, TimeSpan Took)> BurstAsync(string source, string prefix, int count)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            for (var i = 0; i < count; i++)
+            {
+                var text = $"{prefix}{i}";
+                switch (source)
+                {
+                    case "xmpp":
+                        await alice.SayAsync(text);
+                        break;
+                    case "matrix":
+                        matrix.SendMessage(room, bob, text);
+                        break;
+                    default:
+                        mm.Post(carol, channel, text);
+                        break;
+                }
+            }
+
+            var destinations = Networks.Where(n => n != source).ToList();
+            var seen = 0;
+            var lastProgress = clock.Elapsed;
+            var done = clock.Elapsed;
+            while (clock.Elapsed - lastProgress < TimeSpan.FromSeconds(30))
+            {
+                var now = destinations.Min(to => CountArrived(to, prefix));
+                if (now > seen)
+                {
+                    seen = now;
+                    lastProgress = done = clock.Elapsed;
+                }
+
+                if (seen >= count)
+                {
+                    break;
+                }
+
+                await Task.Delay(20);
+            }
+
+            return (seen, done);
+        }
+
+        private int CountArrived(string network, string prefix) => network switch
+        {
+            "xmpp" => alice.Messages.Count(m => m.FromNick != "Alice" && m.Body.StartsWith(prefix, StringComparison.Ordinal)),
+            "matrix" => matrix.GetMessages(room).Count(e => e["sender"]!.GetValue<string>() != bob
+                && (e["content"] as JsonObject)?["body"]?.GetValue<string>() is { } body && body.StartsWith(prefix, StringComparison.Ordinal)),
+            _ => mm.GetPosts(channel).Count(p => p.UserId != carol && p.Message.StartsWith(prefix, StringComparison.Ordinal)),
+        };
 
         /// <summary>
         /// XMPP: when Alice's client got it. The sandboxes: when this process first saw it in the room (looked at every

@@ -8,7 +8,7 @@ using Bridge.Testing;
 //        Bridge.Bench --translate N   (added latency per engine, see TranslateBench.cs)
 //        Bridge.Bench --memory N [--rounds R] [--vs DAEMON[,DAEMON...]]   (RSS idle / after a burst of N / idle again, CPU, see MemoryBench.cs)
 //        Bridge.Bench --soak MINUTES [--rate R] [--vs DAEMON[,DAEMON...]]   (steady R msg/s each way: RSS, heap, CPU every minute, see SoakBench.cs)
-//        Bridge.Bench --pairs N   (every directed pair of XMPP, Matrix and Mattermost, and the daemon's stages, see PairsBench.cs)
+//        Bridge.Bench --pairs N [--burst M] [--rounds R] [--vs DAEMON[,DAEMON...]]   (every directed pair of XMPP, Matrix and Mattermost, CPU per source, the daemon's stages, see PairsBench.cs)
 //        Bridge.Bench --start N [--vs DAEMON[,DAEMON...]]   (start to ready / first relayed message, builds in turn, see StartBench.cs)
 //        Bridge.Bench --scale LINKS [--puppets N] [--vs DAEMON[,DAEMON...]]   (LINKS links x 3 networks, N people, see ScaleBench.cs)
 //        Bridge.Bench --peer MATTERBRIDGE [--latency N] [--burst N] [--rounds R] [--vs DAEMON[,DAEMON...]]   (the bridge, other builds and matterbridge in turn, one table, see PeerBench.cs)
@@ -21,7 +21,7 @@ if (Array.IndexOf(args, "--translate") >= 0)
 
 if (Array.IndexOf(args, "--pairs") >= 0)
 {
-    return await PairsBench.RunAsync(Arg("--pairs", 100));
+    return await PairsBench.RunAsync(Arg("--pairs", 100), Arg("--burst", 0), Arg("--rounds", 1), ArgText("--vs"));
 }
 
 if (Array.IndexOf(args, "--start") >= 0)

@@ -357,6 +357,7 @@ internal static partial class ScaleBench
     private static Process Start(string daemon, string config, ConcurrentQueue<string> log, string logFile)
     {
         // Flushed line by line and left open: lines may still come in after the process ended.
+        Directory.CreateDirectory(Path.GetDirectoryName(logFile)!); // a BRIDGE_BENCH_KEEP_LOG folder not made yet
         var file = new StreamWriter(logFile) { AutoFlush = true };
         var fileGate = new Lock();
         var info = DaemonProcess.RunInfo(daemon, config);

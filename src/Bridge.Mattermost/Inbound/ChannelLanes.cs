@@ -15,7 +15,9 @@ namespace Bridge.Mattermost.Inbound;
 /// </remarks>
 internal sealed class ChannelLanes<T> : IAsyncDisposable
 {
-    private readonly Func<string, T, CancellationToken, Task> _handle;
+    private readonly Func<string, IReadOnlyList<T>, CancellationToken, Task> _handle;
+    private readonly Func<T, bool> _batchable;
+    private readonly int _maxBatch;
     private readonly CancellationToken _stopping;
     private readonly Action<string, Exception> _fault;
     private readonly ConcurrentDictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
@@ -24,8 +26,22 @@ internal sealed class ChannelLanes<T> : IAsyncDisposable
     /// <param name="handle">Handles one item of a lane (the lane's key, the item); it is expected to catch its own failures.</param>
     /// <param name="fault">Told of an exception the handler let through; the lane goes on with its next item.</param>
     public ChannelLanes(Func<string, T, CancellationToken, Task> handle, Action<string, Exception> fault, CancellationToken stopping)
+        : this((key, items, ct) => handle(key, items[0], ct), _ => false, 1, fault, stopping)
     {
+    }
+
+    /// <summary>
+    /// Lanes that hand over runs: an item <paramref name="batchable"/> accepts goes together with the batchable items
+    /// already queued right behind it, at most <paramref name="maxBatch"/>, in their order (the store commits such a run
+    /// once, where one at a time it committed each). Any other item is handed over on its own.
+    /// </summary>
+    /// <param name="handle">Handles one item, or a run of batchable ones, of a lane; it is expected to catch its own failures.</param>
+    public ChannelLanes(Func<string, IReadOnlyList<T>, CancellationToken, Task> handle, Func<T, bool> batchable, int maxBatch, Action<string, Exception> fault, CancellationToken stopping)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         _handle = handle;
+        _batchable = batchable;
+        _maxBatch = maxBatch;
         _fault = fault;
         _stopping = stopping;
     }
@@ -94,11 +110,11 @@ internal sealed class ChannelLanes<T> : IAsyncDisposable
 
         private async Task RunAsync()
         {
-            while (TryTake(out var item))
+            while (TryTake(out var items))
             {
                 try
                 {
-                    await owner._handle(key, item, owner._stopping).ConfigureAwait(false);
+                    await owner._handle(key, items, owner._stopping).ConfigureAwait(false);
                 }
                 catch (Exception e)
                 {
@@ -113,13 +129,29 @@ internal sealed class ChannelLanes<T> : IAsyncDisposable
             }
         }
 
-        /// <summary>The next item, or false (and the lane marked idle, under the same lock) when there is none or the connector stops.</summary>
-        private bool TryTake(out T item)
+        /// <summary>
+        /// The next item, with the batchable ones queued right behind it when it is batchable itself; or false (and the
+        /// lane marked idle, under the same lock) when there is none or the connector stops.
+        /// </summary>
+        private bool TryTake(out IReadOnlyList<T> items)
         {
             lock (_items)
             {
-                if (!owner._stopping.IsCancellationRequested && _items.TryDequeue(out item!))
+                if (!owner._stopping.IsCancellationRequested && _items.TryDequeue(out var first))
                 {
+                    if (!owner._batchable(first) || _items.Count == 0)
+                    {
+                        items = [first];
+                        return true;
+                    }
+
+                    var run = new List<T> { first };
+                    while (run.Count < owner._maxBatch && _items.TryPeek(out var next) && owner._batchable(next))
+                    {
+                        run.Add(_items.Dequeue());
+                    }
+
+                    items = run;
                     return true;
                 }
 
@@ -131,7 +163,7 @@ internal sealed class ChannelLanes<T> : IAsyncDisposable
                 }
 
                 _running = false;
-                item = default!;
+                items = [];
                 return false;
             }
         }
