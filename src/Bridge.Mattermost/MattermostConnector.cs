@@ -242,6 +242,12 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
 
     private string CursorScope => $"mattermost:{_network.Id}:cursor";
 
+    /// <summary>How long a stop waits for the last save of the cursors.</summary>
+    private static readonly TimeSpan FinalSaveWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>Posts of the channel queued in its lane and not yet handled (tests wait for a run to form).</summary>
+    internal int QueuedInLane(string nativeChannelId) => _lanes.Queued(LaneOf(nativeChannelId));
+
     private async Task EnterRelayModeAsync(ServerFacts facts, string why, CancellationToken ct)
     {
         _relayMode = true;
@@ -377,13 +383,16 @@ public sealed partial class MattermostConnector : INetworkConnector, IConnectorV
 
         if (_cursorSaver is not null)
         {
-            await _cursorSaver.WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            await _cursorSaver.WaitAsync(FinalSaveWait, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
         }
 
         try
         {
-            // What the lanes took in is committed: its cursors go with it, so the next start reads nothing again.
-            await _cursors.SaveAsync(cancellationToken);
+            // What the lanes took in is committed: its cursors go with it, so the next start reads nothing again. A store
+            // that hangs does not hold the stop: the saved cursors stay behind, which only means reading more.
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            bounded.CancelAfter(FinalSaveWait);
+            await _cursors.SaveAsync(bounded.Token);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -75,21 +75,33 @@ public sealed class CatchUpAfterRestartTests
         // One store write per post before (30); now one per save of the cursors, at most one a second.
         Assert.True(writes < posts.Count && writes <= (int)clock.Elapsed.TotalSeconds + 2, $"{writes} cursor writes for {posts.Count} posts in {clock.Elapsed.TotalSeconds:F1} s");
 
+        // The save a second later brings the stored cursor behind the last post, while the connector runs.
+        var last = h.Sandbox.GetPosts(h.Seed.Channel.Id).Max(p => p.UpdateAt);
+        await MmHarness.WaitUntilAsync(() => SavedCursor(h) == last, "the cursor saved behind the last post", 10000);
+
         // A stop saves the cursor behind everything taken in, so the next start reads none of it again.
+        var after = h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "just before the stop");
+        await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == after.Id), "the post before the stop");
         await h.Connector.DisposeAsync();
-        var saved = await h.State.GetAsync("mattermost:mm:cursor", h.Seed.Channel.Id, CancellationToken.None);
-        Assert.Equal(h.Sandbox.GetPosts(h.Seed.Channel.Id).Max(p => p.UpdateAt), long.Parse(saved!, CultureInfo.InvariantCulture));
+        Assert.Equal(h.Sandbox.GetPosts(h.Seed.Channel.Id).Max(p => p.UpdateAt), SavedCursor(h));
     }
+
+    private static long? SavedCursor(MmHarness h) =>
+        h.State.GetAsync("mattermost:mm:cursor", h.Seed.Channel.Id, CancellationToken.None).GetAwaiter().GetResult() is { } saved
+            ? long.Parse(saved, CultureInfo.InvariantCulture) : null;
 
     private static int CursorWrites(MmHarness h) =>
         h.State.Sets.Count(s => s.Scope == "mattermost:mm:cursor") + h.State.SetManys.Count(s => s.Scope == "mattermost:mm:cursor");
 
-    [Fact]
-    public async Task The_cursor_never_passes_a_post_the_catch_up_has_not_handled_yet()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1000)]
+    public async Task The_cursor_never_passes_a_post_the_catch_up_has_not_handled_yet(int saveDelayMs)
     {
-        // No skew: the saved cursor alone must keep every unhandled post in reach of the next catch-up. Each move is
-        // written at once, so the position the catch-up gives after each post is the one looked at.
-        await using var h = await MmHarness.StartAsync(options: o => { o.CatchUpSkew = TimeSpan.Zero; o.CursorSaveDelay = TimeSpan.Zero; });
+        // No skew: the saved cursor alone must keep every unhandled post in reach of the next catch-up. With no save
+        // delay each move is written at once, so the position the catch-up gives after each post is the one looked at;
+        // with the default delay, whatever the loop saved by then.
+        await using var h = await MmHarness.StartAsync(options: o => { o.CatchUpSkew = TimeSpan.Zero; o.CursorSaveDelay = TimeSpan.FromMilliseconds(saveDelayMs); });
         var bob = JoinBob(h);
         var older = h.Sandbox.Post(bob.Id, h.Seed.Channel.Id, "older");
         await MmHarness.WaitUntilAsync(() => h.Sink.Messages.Any(e => e.NativeId == older.Id), "the live post");

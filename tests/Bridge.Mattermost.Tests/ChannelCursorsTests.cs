@@ -21,6 +21,7 @@ public sealed class ChannelCursorsTests
         var state = new InMemoryStateStore();
         var cursors = new ChannelCursors(state, Scope, _ => true);
         cursors.Load("a", 100);
+        cursors.Load("b", 100);
 
         for (var i = 1; i <= 30; i++)
         {
@@ -62,6 +63,8 @@ public sealed class ChannelCursorsTests
         var heard = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal) { ["a"] = true, ["b"] = true };
         var state = new HoldingStateStore();
         var cursors = new ChannelCursors(state, Scope, c => heard.ContainsKey(c));
+        cursors.Load("a", 1);
+        cursors.Load("b", 1);
         cursors.Advance("a", 10);
         cursors.Advance("b", 20);
 
@@ -78,8 +81,9 @@ public sealed class ChannelCursorsTests
         Assert.Null(await state.GetAsync(Scope, "a", Ct));
         Assert.Equal("20", await state.GetAsync(Scope, "b", Ct));
 
-        // A late move for the unlinked channel (a lane that checked before the unlink) is never written.
-        cursors.Advance("a", 30);
+        // A late move for the unlinked channel (a lane that checked before the unlink) is never written, nor kept.
+        Assert.False(cursors.Advance("a", 30));
+        Assert.False(cursors.Has("a"));
         cursors.Advance("b", 40);
         Assert.Equal(1, await cursors.SaveAsync(Ct));
         Assert.Null(await state.GetAsync(Scope, "a", Ct));
@@ -92,6 +96,8 @@ public sealed class ChannelCursorsTests
         var state = new HoldingStateStore { Fail = true };
         state.Release.SetResult();
         var cursors = new ChannelCursors(state, Scope, _ => true);
+        cursors.Load("a", 1);
+        cursors.Load("b", 1);
         cursors.Advance("a", 10);
         cursors.Advance("b", 20);
 
@@ -102,6 +108,30 @@ public sealed class ChannelCursorsTests
         Assert.Equal(2, await cursors.SaveAsync(Ct));
         Assert.Equal("10", await state.GetAsync(Scope, "a", Ct));
         Assert.Equal("25", await state.GetAsync(Scope, "b", Ct));
+    }
+
+    [Fact]
+    public async Task A_start_that_was_not_written_is_not_taken_as_started()
+    {
+        var state = new HoldingStateStore { Fail = true };
+        state.Release.SetResult();
+        var cursors = new ChannelCursors(state, Scope, _ => true);
+
+        await Assert.ThrowsAsync<IOException>(() => cursors.StartAtAsync(["dm"], 42, Ct));
+        Assert.False(cursors.Has("dm")); // so the next attempt starts it again, and writes it
+        Assert.False(cursors.Advance("dm", 50));
+
+        state.Fail = false;
+        await cursors.StartAtAsync(["dm"], 43, Ct);
+        Assert.Equal("43", await state.GetAsync(Scope, "dm", Ct));
+    }
+
+    [Fact]
+    public void A_channel_never_started_gets_no_position_from_a_move()
+    {
+        var cursors = new ChannelCursors(new InMemoryStateStore(), Scope, _ => true);
+        Assert.False(cursors.Advance("x", 10));
+        Assert.False(cursors.Has("x"));
     }
 
     /// <summary>A state store whose <see cref="SetManyAsync"/> waits for <see cref="Release"/>, or fails while <see cref="Fail"/>.</summary>

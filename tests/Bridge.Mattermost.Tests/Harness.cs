@@ -43,7 +43,7 @@ internal sealed class RecordingSink : IEventSink
             await before();
         }
 
-        return Record(bridgeEvent);
+        return Record(bridgeEvent, notify: true);
     }
 
     /// <summary>All or nothing, as the core's router stores a batch in one transaction.</summary>
@@ -55,18 +55,43 @@ internal sealed class RecordingSink : IEventSink
             await before();
         }
 
+        foreach (var e in events)
+        {
+            OnIngest?.Invoke(e);
+        }
+
         if (FailNext > 0)
         {
             FailNext--;
             throw new InvalidOperationException("store unavailable");
         }
 
-        return [.. events.Select(Record)];
+        // A commit that went through before the answer was lost (FailOnceAfterRecording) holds the whole batch.
+        Exception? lost = null;
+        var outcomes = new List<IngestOutcome>(events.Count);
+        foreach (var e in events)
+        {
+            try
+            {
+                outcomes.Add(Record(e, notify: false));
+            }
+            catch (InvalidOperationException ex)
+            {
+                lost ??= ex;
+                outcomes.Add(IngestOutcome.Accepted);
+            }
+        }
+
+        return lost is null ? outcomes : throw lost;
     }
 
-    private IngestOutcome Record(BridgeEvent bridgeEvent)
+    private IngestOutcome Record(BridgeEvent bridgeEvent, bool notify)
     {
-        OnIngest?.Invoke(bridgeEvent);
+        if (notify)
+        {
+            OnIngest?.Invoke(bridgeEvent);
+        }
+
         if (FailNext > 0)
         {
             FailNext--;

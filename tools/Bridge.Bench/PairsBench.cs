@@ -39,7 +39,7 @@ internal static partial class PairsBench
         foreach (var (build, daemon) in builds)
         {
             var last = results[build][^1];
-            Console.WriteLine($"PAIRS build {build} ({daemon}), its last round: one message at a time, {perSource} from each network; real Prosody, sandbox homeserver and sandbox Mattermost in this process; {Environment.ProcessorCount} cores");
+            Console.WriteLine($"PAIRS build {build} ({daemon}), its last round: one message at a time, {perSource} from each network; real Prosody, sandbox homeserver and sandbox Mattermost in this process; limits off; {Environment.ProcessorCount} cores");
             Console.WriteLine("pair             |   n | p50 ms | p90 ms | p99 ms");
             foreach (var ((from, to), list) in last.Samples)
             {
@@ -59,7 +59,7 @@ internal static partial class PairsBench
 
         Console.WriteLine($"PAIRS side by side: {rounds} round(s) per build in turn, {perSource} messages one at a time from each network per round"
             + (burst > 0 ? $", then a burst of {burst} sent at once from each network (rate: the burst's count over the time from its first send until all of it was seen on both other networks)" : "")
-            + $"; median (min-max) over the rounds; {Environment.ProcessorCount} cores");
+            + $"; limits off; median (min-max) over the rounds; {Environment.ProcessorCount} cores");
         var incomplete = results.Values.SelectMany(r => r).SelectMany(r => r.Bursts.Values).Where(b => b.Seen < burst).ToList();
         if (incomplete.Count > 0)
         {
@@ -143,7 +143,8 @@ internal static partial class PairsBench
             })
             .Network("mm", "mattermost", "org-mm", mm.BridgeSettings(seed))
             .Link("bench", ("xmpp", xmpp.Room("bench")), ("matrix", $"#bench:{matrix.ServerName}"), ("mm", $"{seed.Team.Name}/{seed.Channel.Name}"))
-            .Raw($"admin:\n  listen: {admin}\n")
+            // Limits off, as in every throughput run here: under the defaults a burst is paced at 20/s per sender.
+            .Raw($"admin:\n  listen: {admin}\nlimits:\n  senderPerSecond: 0\n  linkPerSecond: 0\n")
             .WriteAsync(config);
 
         await using var bridge = await BridgeProcess.StartAsync(config, daemon: daemon);

@@ -50,12 +50,16 @@ internal sealed class ChannelCursors(IConnectorStateStore state, string scope, F
         }
     }
 
-    /// <summary>Moves the channel's position forward (never back); true when it moved. Written by the next <see cref="SaveAsync"/>.</summary>
+    /// <summary>
+    /// Moves the channel's position forward (never back); true when it moved. Written by the next <see cref="SaveAsync"/>.
+    /// A channel without a position (never started, or forgotten: a lane that looked before an unlink) is not given one
+    /// here: every heard channel has one from <see cref="Load"/> or <see cref="StartAtAsync"/>.
+    /// </summary>
     public bool Advance(string channel, long position)
     {
         lock (_gate)
         {
-            if (position <= _positions.GetValueOrDefault(channel))
+            if (!_positions.TryGetValue(channel, out var current) || position <= current)
             {
                 return false;
             }
@@ -81,6 +85,9 @@ internal sealed class ChannelCursors(IConnectorStateStore state, string scope, F
         await _writing.WaitAsync(ct);
         try
         {
+            // Written first: a start that failed leaves no position in memory either, so the next attempt starts it again.
+            var value = position.ToString(CultureInfo.InvariantCulture);
+            await state.SetManyAsync(scope, [.. channels.Select(c => KeyValuePair.Create(c, value))], ct);
             lock (_gate)
             {
                 foreach (var channel in channels)
@@ -89,9 +96,6 @@ internal sealed class ChannelCursors(IConnectorStateStore state, string scope, F
                     _unsaved.Remove(channel);
                 }
             }
-
-            var value = position.ToString(CultureInfo.InvariantCulture);
-            await state.SetManyAsync(scope, [.. channels.Select(c => KeyValuePair.Create(c, value))], ct);
         }
         finally
         {

@@ -69,6 +69,30 @@ internal sealed class ChannelLanes<T> : IAsyncDisposable
         await Task.WhenAll(_lanes.Values.Select(l => l.Complete())).ConfigureAwait(false);
     }
 
+    /// <summary>Asked under a lane's lock, outside its handler's try: an item it cannot judge goes on its own.</summary>
+    private bool Batchable(T item)
+    {
+        try
+        {
+            return _batchable(item);
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Items queued in <paramref name="key"/>'s lane and not yet taken (for tests that need a run to have formed).</summary>
+    internal int Queued(string key)
+    {
+        if (!_lanes.TryGetValue(key, out var lane))
+        {
+            return 0;
+        }
+
+        return lane.Queued;
+    }
+
     private sealed class Lane(string key, ChannelLanes<T> owner)
     {
         // Guarded by itself. _running: a task is handling this lane's items (at most one, which keeps the order).
@@ -76,6 +100,17 @@ internal sealed class ChannelLanes<T> : IAsyncDisposable
         private bool _running;
         private bool _completed;
         private Task _runner = Task.CompletedTask;
+
+        public int Queued
+        {
+            get
+            {
+                lock (_items)
+                {
+                    return _items.Count;
+                }
+            }
+        }
 
         /// <summary>Queues the item; false once the lane is completed.</summary>
         public bool Post(T item)
@@ -139,14 +174,14 @@ internal sealed class ChannelLanes<T> : IAsyncDisposable
             {
                 if (!owner._stopping.IsCancellationRequested && _items.TryDequeue(out var first))
                 {
-                    if (!owner._batchable(first) || _items.Count == 0)
+                    if (_items.Count == 0 || !owner.Batchable(first))
                     {
                         items = [first];
                         return true;
                     }
 
                     var run = new List<T> { first };
-                    while (run.Count < owner._maxBatch && _items.TryPeek(out var next) && owner._batchable(next))
+                    while (run.Count < owner._maxBatch && _items.TryPeek(out var next) && owner.Batchable(next))
                     {
                         run.Add(_items.Dequeue());
                     }
