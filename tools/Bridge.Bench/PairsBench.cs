@@ -16,7 +16,8 @@ namespace Bridge.Bench;
 /// other networks). With <c>--burst M</c>, each person then sends M at once: the rate until all were seen on both other
 /// networks, and the CPU per 1,000. Then the daemon's own <c>bridge.stage.duration</c> histograms, read from <c>/metrics</c> before and
 /// after, say where the time went. With <c>--vs</c> the builds run in turn, each on fresh servers, rooms and store, the
-/// order swapped every round, and one table compares them.
+/// order swapped every round, after one warm-up run that is not counted, and one table compares them. The daemon's write
+/// calls and bytes written (<c>/proc/PID/io</c>) per message of each source follow its store commits.
 /// </summary>
 internal static partial class PairsBench
 {
@@ -27,6 +28,9 @@ internal static partial class PairsBench
     {
         var builds = TwoProsodyWorld.Daemons(vsDaemon);
         var results = builds.ToDictionary(b => b.Name, _ => new List<RunResult>());
+        // A first world warms this process up (its sandboxes and pollers share the cores with the daemon); not counted.
+        Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] warm-up run, build A, not counted");
+        await OneRunAsync(Math.Min(perSource, 50), Math.Min(burst, 200), builds[0].Path);
         for (var round = 0; round < rounds; round++)
         {
             foreach (var (build, daemon) in round % 2 == 0 ? builds : builds.Reverse())
@@ -72,6 +76,12 @@ internal static partial class PairsBench
             rows.Add(($"CPU s per 1,000 from {source}", r => r.CpuPerThousand[source], "F3"));
         }
 
+        foreach (var source in World.Networks)
+        {
+            rows.Add(($"write calls per msg from {source}", r => r.WritesPerMessage[source].Calls, "F1"));
+            rows.Add(($"KiB written per msg from {source}", r => r.WritesPerMessage[source].KiB, "F1"));
+        }
+
         if (burst > 0)
         {
             foreach (var source in World.Networks)
@@ -110,7 +120,8 @@ internal static partial class PairsBench
     }
 
     /// <summary>One build's run on its own servers: latency per pair, CPU per 1,000 per source, the stage table.</summary>
-    private sealed record RunResult(Dictionary<(string From, string To), List<double>> Samples, Dictionary<string, double> CpuPerThousand, List<string> Stages,
+    private sealed record RunResult(Dictionary<(string From, string To), List<double>> Samples, Dictionary<string, double> CpuPerThousand,
+        Dictionary<string, (double KiB, double Calls)> WritesPerMessage, List<string> Stages,
         Dictionary<string, BurstResult> Bursts);
 
     /// <summary>A burst from one network: messages seen on both other networks, their rate, the daemon's CPU per 1,000.</summary>
@@ -166,10 +177,12 @@ internal static partial class PairsBench
         var before = Stages.Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
         var samples = World.Networks.SelectMany(from => World.Networks.Where(to => to != from).Select(to => (from, to))).ToDictionary(p => p, _ => new List<double>());
         var cpu = new Dictionary<string, double>();
+        var writes = new Dictionary<string, (double KiB, double Calls)>();
         foreach (var source in World.Networks)
         {
             // One source at a time, so the daemon's CPU over its messages is that source's (and its two destinations').
             var cpuBefore = ProcessStats.CpuTime(bridge.Pid);
+            var writesBefore = ProcessStats.Writes(bridge.Pid);
             for (var i = 0; i < perSource; i++)
             {
                 foreach (var (to, ms) in await world.SendAndTimeAsync(source, $"pair-{source}-{i}"))
@@ -179,6 +192,8 @@ internal static partial class PairsBench
             }
 
             cpu[source] = (ProcessStats.CpuTime(bridge.Pid) - cpuBefore).TotalSeconds * 1000 / perSource;
+            var writesAfter = ProcessStats.Writes(bridge.Pid);
+            writes[source] = ((writesAfter.Bytes - writesBefore.Bytes) / 1024.0 / perSource, (double)(writesAfter.Calls - writesBefore.Calls) / perSource);
         }
 
         var after = Stages.Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
@@ -193,7 +208,7 @@ internal static partial class PairsBench
             }
         }
 
-        return new RunResult(samples, cpu, [.. Stages.Difference(before, after)], bursts);
+        return new RunResult(samples, cpu, writes, [.. Stages.Difference(before, after)], bursts);
     }
 
     private static double Pct(List<double> values, double p)

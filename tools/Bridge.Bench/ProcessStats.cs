@@ -14,6 +14,28 @@ internal static class ProcessStats
         return TimeSpan.FromSeconds(ticks / 100.0);
     }
 
+    /// <summary>
+    /// Bytes the process handed to write calls and how many write calls it made (<c>wchar</c>, <c>syscw</c> of
+    /// <c>/proc/PID/io</c>): each store commit appends the pages it touched to SQLite's WAL, so these follow the commits.
+    /// </summary>
+    public static (long Bytes, long Calls) Writes(int pid)
+    {
+        long bytes = 0, calls = 0;
+        foreach (var line in File.ReadLines($"/proc/{pid}/io"))
+        {
+            if (line.StartsWith("wchar:", StringComparison.Ordinal))
+            {
+                bytes = long.Parse(line["wchar:".Length..].Trim(), CultureInfo.InvariantCulture);
+            }
+            else if (line.StartsWith("syscw:", StringComparison.Ordinal))
+            {
+                calls = long.Parse(line["syscw:".Length..].Trim(), CultureInfo.InvariantCulture);
+            }
+        }
+
+        return (bytes, calls);
+    }
+
     public static double RssMegabytes(int pid)
     {
         foreach (var line in File.ReadLines($"/proc/{pid}/status"))
