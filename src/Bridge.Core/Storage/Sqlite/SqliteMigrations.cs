@@ -60,5 +60,15 @@ internal static class SqliteMigrations
             DROP INDEX ix_outbox_pending;
             CREATE INDEX ix_outbox_pending ON outbox(dest_network, state, id, dest_channel);
             """),
+        // Only the rows a query looks for are indexed (as PostgreSQL's indexes were from the start): the pending rows and
+        // the dead letters. Indexing every row by its state put each row in both indexes for as long as retention kept it,
+        // so every commit that added or delivered a row rewrote their pages in the WAL (issue 12). Each query names the
+        // state as a literal, which is what lets SQLite use a partial index.
+        (7, """
+            DROP INDEX ix_outbox_pending;
+            CREATE INDEX ix_outbox_pending ON outbox(dest_network, id, dest_channel) WHERE state = 0;
+            DROP INDEX ix_outbox_dead;
+            CREATE INDEX ix_outbox_dead ON outbox(id) WHERE state = 2;
+            """),
     ];
 }
