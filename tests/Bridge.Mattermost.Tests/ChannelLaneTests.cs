@@ -38,11 +38,7 @@ public sealed class ChannelLaneTests
     public async Task Posts_queued_behind_each_other_reach_the_core_together_once_and_in_order()
     {
         await using var h = await MmHarness.StartAsync();
-        var bob = h.Sandbox.CreateUser("bob");
-        h.Sandbox.AddToTeam(h.Seed.Team.Id, bob.Id);
-        h.Sandbox.AddToChannel(h.Seed.Channel.Id, bob.Id);
-        // The start's catch-up is over: the first post comes live, not also read by the catch-up.
-        await MmHarness.WaitUntilAsync(() => h.Logs.Entries.Any(e => e.Id == MattermostLog.CatchUp), "the start's catch-up");
+        var bob = await BobAfterTheStartsCatchUpAsync(h);
 
         // The first post's hand-over is held (a slow commit) while 40 more come in behind it.
         var inFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -64,14 +60,21 @@ public sealed class ChannelLaneTests
         Assert.True(h.Sink.HandOvers.Count == 2, $"{h.Sink.HandOvers.Count} hand-overs: {string.Join(", ", h.Sink.HandOvers)}");
     }
 
-    [Fact]
-    public async Task A_run_of_posts_that_fails_is_caught_up_whole_in_order_once()
+    /// <summary>Bob in the channel, once the start's catch-up is over: his first post comes live, not also read by the catch-up.</summary>
+    private static async Task<SandboxUser> BobAfterTheStartsCatchUpAsync(MmHarness h)
     {
-        await using var h = await MmHarness.StartAsync();
         var bob = h.Sandbox.CreateUser("bob");
         h.Sandbox.AddToTeam(h.Seed.Team.Id, bob.Id);
         h.Sandbox.AddToChannel(h.Seed.Channel.Id, bob.Id);
         await MmHarness.WaitUntilAsync(() => h.Logs.Entries.Any(e => e.Id == MattermostLog.CatchUp), "the start's catch-up");
+        return bob;
+    }
+
+    [Fact]
+    public async Task A_run_of_posts_that_fails_is_caught_up_whole_in_order_once()
+    {
+        await using var h = await MmHarness.StartAsync();
+        var bob = await BobAfterTheStartsCatchUpAsync(h);
 
         // The first post's hand-over is held while 20 more queue behind it; the next hand-over (the run) fails whole,
         // as a store failure would.
