@@ -89,13 +89,16 @@ public sealed partial class MattermostConnector
         return _relay is { } relay && relay.UserId == userId && relay.UserId != me?.Id;
     }
 
+    /// <summary>A live <c>posted</c> event that goes to the core: a person's post (not ours, not a system post) still there.</summary>
+    private bool CrossesLive(MmPost post) => !IsOwn(post) && !post.Type.StartsWith("system_", StringComparison.Ordinal) && post.DeleteAt == 0;
+
     private async Task IngestPostAsync(MmPost post, CancellationToken ct)
     {
         if (OwnChannel(post.ChannelId) is not { } channel)
         {
             return;
         }
-        if (!IsOwn(post) && !post.Type.StartsWith("system_", StringComparison.Ordinal) && post.DeleteAt == 0)
+        if (CrossesLive(post))
         {
             var ev = await ToEventAsync(post, channel.ConfiguredId, ct);
             await _context.Sink.IngestAsync(ev, ct);

@@ -216,7 +216,7 @@ public sealed partial class MattermostConnector
         long last = 0;
         foreach (var post in posts.OfType<Api.MmPost>())
         {
-            if (!IsOwn(post) && !post.Type.StartsWith("system_", StringComparison.Ordinal) && post.DeleteAt == 0)
+            if (CrossesLive(post))
             {
                 events.Add(await ToEventAsync(post, channel.ConfiguredId, ct));
             }

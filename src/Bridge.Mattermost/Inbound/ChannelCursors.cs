@@ -16,8 +16,11 @@ internal sealed class ChannelCursors(IConnectorStateStore state, string scope, F
     private readonly Lock _gate = new();
     private readonly Dictionary<string, long> _positions = new(StringComparer.Ordinal);
 
-    /// <summary>Positions moved since they were last written.</summary>
-    private readonly Dictionary<string, long> _unsaved = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Channels whose position moved since it was last written; each has one in <see cref="_positions"/> (a forget takes
+    /// a channel out of both, and waits for a save under way).
+    /// </summary>
+    private readonly HashSet<string> _unsaved = new(StringComparer.Ordinal);
 
     /// <summary>
     /// One store write at a time: a channel's removal (<see cref="ForgetAsync"/>) never runs while a save of its old
@@ -65,7 +68,7 @@ internal sealed class ChannelCursors(IConnectorStateStore state, string scope, F
             }
 
             _positions[channel] = position;
-            _unsaved[channel] = position;
+            _unsaved.Add(channel);
             return true;
         }
     }
@@ -140,7 +143,7 @@ internal sealed class ChannelCursors(IConnectorStateStore state, string scope, F
                     return 0;
                 }
 
-                moved = [.. _unsaved];
+                moved = [.. _unsaved.Select(c => KeyValuePair.Create(c, _positions[c]))];
                 _unsaved.Clear();
             }
 
@@ -157,14 +160,8 @@ internal sealed class ChannelCursors(IConnectorStateStore state, string scope, F
             {
                 lock (_gate)
                 {
-                    foreach (var (channel, position) in moved)
-                    {
-                        // A newer position moved meanwhile stays; this one is only put back if nothing replaced it.
-                        if (_positions.TryGetValue(channel, out var now) && now == position)
-                        {
-                            _unsaved.TryAdd(channel, position);
-                        }
-                    }
+                    // Still unsaved: the next save writes whatever position each has by then.
+                    _unsaved.UnionWith(moved.Select(m => m.Key));
                 }
 
                 throw;
