@@ -100,7 +100,7 @@ internal static partial class PairsBench
         Console.WriteLine($"{"",-32}" + string.Concat(builds.Select(b => $" | {b.Name,-24}")));
         foreach (var (label, value, format) in rows)
         {
-            Console.WriteLine($"{label,-32}" + string.Concat(builds.Select(b => $" | {Summary([.. results[b.Name].Select(value)], format),-24}")));
+            Console.WriteLine($"{label,-32}" + string.Concat(builds.Select(b => $" | {StartBench.Stat(results[b.Name].Select(value), format),-24}")));
         }
 
         foreach (var (build, daemon) in builds)
@@ -109,14 +109,6 @@ internal static partial class PairsBench
         }
 
         return 0;
-    }
-
-    private static string Summary(List<double> values, string format)
-    {
-        var sorted = values.Order().ToList();
-        var median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
-        var f = System.Globalization.CultureInfo.InvariantCulture;
-        return sorted.Count == 1 ? median.ToString(format, f) : $"{median.ToString(format, f)} ({sorted[0].ToString(format, f)}-{sorted[^1].ToString(format, f)})";
     }
 
     /// <summary>One build's run on its own servers: latency per pair, CPU per 1,000 per source, the stage table.</summary>
