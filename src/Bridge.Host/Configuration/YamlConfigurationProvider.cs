@@ -19,6 +19,7 @@ namespace Bridge.Host.Configuration;
 /// </remarks>
 internal sealed class YamlConfigurationProvider : FileConfigurationProvider
 {
+    private readonly ConfigFileWatch? _fileWatch;
     private readonly IDisposable? _watch;
     private bool _loaded;
 
@@ -26,10 +27,11 @@ internal sealed class YamlConfigurationProvider : FileConfigurationProvider
         : base(source)
     {
         // Our own watch (the base provider's is off, see YamlConfigurationSource.WatchForChanges) so that every
-        // reload goes through Load() below.
-        if (source.WatchForChanges && source.FileProvider is { } files && source.Path is { } path)
+        // reload goes through Load() below, and one that looks at this file only (ConfigFileWatch says why).
+        if (source.WatchForChanges && source.FileProvider?.GetFileInfo(source.Path ?? "").PhysicalPath is { } path)
         {
-            _watch = ChangeToken.OnChange(() => files.Watch(path), () =>
+            var fileWatch = _fileWatch = new ConfigFileWatch(path, source.Time);
+            _watch = ChangeToken.OnChange(fileWatch.Watch, () =>
             {
                 Thread.Sleep(source.ReloadDelay); // let the writer finish, as the base provider does
                 Load();
@@ -109,6 +111,7 @@ internal sealed class YamlConfigurationProvider : FileConfigurationProvider
         if (disposing)
         {
             _watch?.Dispose();
+            _fileWatch?.Dispose();
         }
 
         base.Dispose(disposing);
@@ -221,6 +224,9 @@ internal sealed class YamlConfigurationSource : FileConfigurationSource
 {
     /// <summary>Reload when the file changes. Use this rather than <c>ReloadOnChange</c>, whose reloads can lose the data.</summary>
     public bool WatchForChanges { get; set; }
+
+    /// <summary>The clock of the file watch's looks (<see cref="ConfigFileWatch"/>).</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
 
     /// <summary>Looks up the environment variables that <c>${NAME}</c> in a value refers to.</summary>
     public Func<string, string?> Environment { get; set; } = System.Environment.GetEnvironmentVariable;

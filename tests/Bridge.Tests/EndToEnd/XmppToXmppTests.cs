@@ -44,8 +44,16 @@ public sealed class XmppToXmppTests(ITestOutputHelper output)
         Assert.Equal(100, alice.Messages.Count(m => m.Body.StartsWith("a-", StringComparison.Ordinal)));
         Assert.Equal(100, bob.Messages.Count(m => m.Body.StartsWith("b-", StringComparison.Ordinal)));
         Assert.All(atBob.Concat(atAlice), m => Assert.False(m.Delayed));
+        // The store sits in the configuration's folder here: the configuration's watch must not be an inotify watch of
+        // that folder, which every store write woke (ConfigFileWatch).
+        Assert.DoesNotContain(ThreadNames(bridge.Pid), name => name.StartsWith(".NET File Wat", StringComparison.Ordinal));
         output.WriteLine(bridge.Output[^Math.Min(bridge.Output.Length, 3000)..]);
     }
+
+    private static List<string> ThreadNames(int pid) =>
+        Directory.GetDirectories($"/proc/{pid}/task")
+            .Select(task => { try { return File.ReadAllText(Path.Combine(task, "comm")).Trim(); } catch (IOException) { return ""; } })
+            .ToList();
 
     [Fact]
     public async Task A_server_down_for_30_seconds_gets_everything_once_after_it_returns()

@@ -1,0 +1,124 @@
+using Bridge.Host.Configuration;
+using Bridge.Testing;
+
+namespace Bridge.Tests.HostTests;
+
+/// <summary>
+/// The configuration file's watch sees the file's own changes, whichever way an editor saves, and nothing else in its
+/// folder: the SQLite store may sit next to it and writes tens of times per message.
+/// </summary>
+public sealed class ConfigFileWatchTests
+{
+    [Fact]
+    public void A_write_in_place_fires_the_token_and_a_new_token_waits_for_the_next_change()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("bridge.yaml");
+        File.WriteAllText(path, "policy: {}\n");
+        using var watch = new ConfigFileWatch(path, new NeverTicks());
+
+        var first = watch.Watch();
+        watch.Poll();
+        Assert.False(first.HasChanged);
+
+        File.AppendAllText(path, "# edited in place\n");
+        watch.Poll();
+        Assert.True(first.HasChanged);
+
+        var second = watch.Watch();
+        Assert.False(second.HasChanged);
+        watch.Poll();
+        Assert.False(second.HasChanged);
+    }
+
+    [Fact]
+    public void A_replacement_by_rename_fires_the_token()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("bridge.yaml");
+        File.WriteAllText(path, "policy: {}\n");
+        using var watch = new ConfigFileWatch(path, new NeverTicks());
+        var token = watch.Watch();
+
+        var next = dir.File("bridge.yaml.new");
+        File.WriteAllText(next, "policy: { labels: [LOW] }\n");
+        File.Move(next, path, overwrite: true);
+        watch.Poll();
+
+        Assert.True(token.HasChanged);
+    }
+
+    [Fact]
+    public void Writes_to_other_files_in_the_folder_do_not_fire_the_token()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("bridge.yaml");
+        File.WriteAllText(path, "policy: {}\n");
+        using var watch = new ConfigFileWatch(path, new NeverTicks());
+        var token = watch.Watch();
+
+        using (var wal = new FileStream(dir.File("bridge.db-wal"), FileMode.Create))
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                wal.Write(new byte[4096]);
+                wal.Flush();
+                watch.Poll();
+            }
+        }
+
+        File.WriteAllText(dir.File("bridge.db"), "x");
+        watch.Poll();
+        Assert.False(token.HasChanged);
+    }
+
+    [Fact]
+    public void A_removed_file_fires_the_token_so_the_reload_can_say_it_is_missing()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("bridge.yaml");
+        File.WriteAllText(path, "policy: {}\n");
+        using var watch = new ConfigFileWatch(path, new NeverTicks());
+        var token = watch.Watch();
+
+        File.Delete(path);
+        watch.Poll();
+
+        Assert.True(token.HasChanged);
+    }
+
+    [Fact]
+    public async Task The_loaded_configuration_follows_an_edit_of_its_file_within_a_few_looks()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("bridge.yaml");
+        File.WriteAllText(path, "networks:\n  a: { kind: xmpp, clearance: LOW }\n");
+        var root = BridgeConfiguration.Load(path, reloadOnChange: true);
+        using var _ = root as IDisposable;
+        var reloaded = new TaskCompletionSource();
+        Microsoft.Extensions.Primitives.ChangeToken.OnChange(root.GetReloadToken, () => reloaded.TrySetResult());
+
+        File.WriteAllText(path, "networks:\n  a: { kind: xmpp, clearance: HIGH }\n");
+
+        // The watch looks every ConfigFileWatch.Every (2 s); a bound far above that, not a timing assertion.
+        await reloaded.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("HIGH", root["networks:a:clearance"]);
+    }
+
+    /// <summary>A clock whose timers never fire: the tests call <see cref="ConfigFileWatch.Poll"/> themselves.</summary>
+    private sealed class NeverTicks : TimeProvider
+    {
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) => new Idle();
+
+        private sealed class Idle : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+            public void Dispose()
+            {
+            }
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
+}
