@@ -87,6 +87,60 @@ public sealed class SqliteStoreContractTests : StoreContractTests
         Assert.True(partial < full, $"{partial:F1} frames per message with the partial indexes, {full:F1} without");
     }
 
+    /// <summary>
+    /// Issue 12 (CPU per message): SQLite plans a statement whose LIMIT is a bound parameter again at every run (the plan
+    /// depends on the limit's value), and the delivery worker reads the pending rows once per message at a steady rate.
+    /// Seen in a profile of the daemon as sqlite3Reprepare under sqlite3_step; counted here by SQLite's own statement
+    /// status (SQLITE_STMTSTATUS_REPREPARE), not by time.
+    /// </summary>
+    [Fact]
+    public async Task Reading_the_pending_rows_is_planned_once_not_at_every_read()
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            var e = TestData.Event("xmpp", "room", $"m-{i}");
+            await Store.IngestAsync(e, [TestData.Draft(e, "mm", "chan-1"), TestData.Draft(e, "mx", "!room-1")], [], Ct);
+            foreach (var network in new[] { "mm", "mx" })
+            {
+                var row = Assert.Single(await Store.GetPendingAsync(network, [], 10, Ct));
+                await Store.MarkDeliveredAsync(row, $"d-{row.Id}", Ct);
+            }
+        }
+
+        var statements = PreparedStatementStatus();
+        foreach (var (sql, runs, reprepares) in statements)
+        {
+            Output.WriteLine($"{runs,3} runs, {reprepares,3} planned again: {sql}");
+        }
+
+        var pending = Assert.Single(statements, s => s.Sql.Contains("FROM outbox WHERE dest_network", StringComparison.Ordinal));
+        Assert.Equal(40, pending.Runs);
+        Assert.Equal(0, pending.Reprepares);
+        Assert.All(statements, s => Assert.Equal(0, s.Reprepares));
+    }
+
+    /// <summary>Each statement the store keeps prepared: its runs and how often SQLite planned it again.</summary>
+    private List<(string Sql, int Runs, int Reprepares)> PreparedStatementStatus()
+    {
+        const int Reprepare = 5, Run = 6; // SQLITE_STMTSTATUS_REPREPARE, SQLITE_STMTSTATUS_RUN
+        const System.Reflection.BindingFlags Private = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance;
+        var prepared = (IReadOnlyDictionary<string, SqliteCommand>)typeof(SqliteBridgeStore).GetField("_prepared", Private)!.GetValue(Store)!;
+        // Microsoft.Data.Sqlite keeps a command's statements in a private list of (sqlite3_stmt, parameter count).
+        var statementsField = typeof(SqliteCommand).GetFields(Private)
+            .Single(f => f.FieldType.IsGenericType && f.FieldType.GetGenericArguments()[0].GetGenericArguments().Contains(typeof(SQLitePCL.sqlite3_stmt)));
+        var list = new List<(string, int, int)>();
+        foreach (var (sql, command) in prepared)
+        {
+            foreach (var entry in (System.Collections.IEnumerable)statementsField.GetValue(command)!)
+            {
+                var statement = (SQLitePCL.sqlite3_stmt)((System.Runtime.CompilerServices.ITuple)entry)[0]!;
+                list.Add((sql, SQLitePCL.raw.sqlite3_stmt_status(statement, Run, 0), SQLitePCL.raw.sqlite3_stmt_status(statement, Reprepare, 0)));
+            }
+        }
+
+        return list;
+    }
+
     /// <summary>Printed 24.8 with the partial indexes (schema 7) and 33.4 with schema 6's, in one run.</summary>
     private const double MaxFramesPerMessage = 28;
 

@@ -220,7 +220,10 @@ public sealed partial class SqliteBridgeStore : IBridgeStore, IAdminStore
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            // One statement per number of excluded channels (bounded by the channel count), each prepared once.
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+            // One statement per number of excluded channels (bounded by the channel count) and limit (the worker's batch
+            // size), each prepared once. The limit is written into the statement, not bound: SQLite's plan depends on a
+            // LIMIT's value, so a bound limit had the statement planned again at every read, once per message.
             var exclude = "";
             if (excludeChannels.Count > 0)
             {
@@ -229,7 +232,7 @@ public sealed partial class SqliteBridgeStore : IBridgeStore, IAdminStore
 
             var cmd = Prepared(
                 $"SELECT {OutboxRows.Columns} FROM outbox " +
-                $"WHERE dest_network = $n AND state = 0{exclude} ORDER BY id LIMIT $lim;", null);
+                $"WHERE dest_network = $n AND state = 0{exclude} ORDER BY id LIMIT {limit.ToString(System.Globalization.CultureInfo.InvariantCulture)};", null);
             var x = 0;
             foreach (var c in excludeChannels)
             {
@@ -237,7 +240,6 @@ public sealed partial class SqliteBridgeStore : IBridgeStore, IAdminStore
             }
 
             cmd.Parameters.AddWithValue("$n", networkId);
-            cmd.Parameters.AddWithValue("$lim", limit);
             var list = new List<OutboxItem>();
             using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
