@@ -18,4 +18,10 @@ public sealed class DeliveryOptions
 
     /// <summary>Rows fetched per batch.</summary>
     public int BatchSize { get; set; } = 256;
+
+    /// <summary>
+    /// How long a pass over a batch goes on once rows for a room outside it have been committed: then it ends, and that
+    /// room is served before the pass's rooms again. Not configurable; tests set it to zero.
+    /// </summary>
+    internal TimeSpan YieldToNewRoomsAfter { get; set; } = TimeSpan.FromMilliseconds(20);
 }

@@ -41,6 +41,13 @@ public sealed class DeliverySignals
         }
     }
 
+    /// <summary>
+    /// Whether a signal since the last <see cref="Take"/> named a room of <paramref name="networkId"/> that is not in
+    /// <paramref name="rooms"/> (nor in <paramref name="waiting"/>); keeps the signals for the next <see cref="Take"/>.
+    /// </summary>
+    internal bool NamesRoomOutside(string networkId, IReadOnlySet<string> rooms, IReadOnlyCollection<string> waiting) =>
+        For(networkId).NamesRoomOutside(rooms, waiting);
+
     /// <summary>What was signalled for <paramref name="networkId"/> since the last call, and forgets it.</summary>
     internal Signalled Take(string networkId) => For(networkId).Take();
 
@@ -73,6 +80,22 @@ public sealed class DeliverySignals
             }
 
             Wake.Writer.TryWrite(true);
+        }
+
+        public bool NamesRoomOutside(IReadOnlySet<string> rooms, IReadOnlyCollection<string> waiting)
+        {
+            lock (_gate)
+            {
+                foreach (var room in _rooms)
+                {
+                    if (!rooms.Contains(room) && !waiting.Contains(room))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
         }
 
         public Signalled Take()

@@ -223,6 +223,8 @@ internal sealed class NetworkDeliveryWorker
         var (items, complete) = await FetchFairlyAsync(cancellationToken);
         var progressed = false;
         var delivered = 0;
+        var passStarted = _time.GetTimestamp();
+        HashSet<string>? passRooms = null;
 
         // Rows answered in this pass (by a run, on their own, or dead-lettered: done, or their room now waits), and rows
         // a run took a rate-limit token for but did not get to: a run's rows are met again further down this loop, the
@@ -299,12 +301,44 @@ internal sealed class NetworkDeliveryWorker
                 // Rate limited: no other room asks either until the server's time is up.
                 return progressed;
             }
+
+            if (index < items.Count - 1 && YieldsToNewRooms(items, passStarted, ref passRooms))
+            {
+                // Rows for a room outside this pass were committed while it ran: a pass takes a whole batch when the batch
+                // holds every waiting row (one room's 100 flooded rows), and against a slow server that is seconds.
+                // The room waits for the rest of this pass no longer than YieldToNewRoomsAfter.
+                return progressed;
+            }
         }
 
         var held = Held();
         _settled = complete && _unrecorded.Count == 0 && items.All(i =>
             answered.Contains(i.Id) || _blockedUntil.ContainsKey(i.Destination.ChannelId) || held.Contains(i.Destination.ChannelId));
         return progressed;
+    }
+
+    /// <summary>
+    /// True, and this pass's rooms count as served (<see cref="Fairness.FairRounds.YieldTo"/>), when the pass has run for
+    /// <see cref="DeliveryOptions.YieldToNewRoomsAfter"/> and a signal names a room outside it that is neither waiting
+    /// nor held. Its rows not yet delivered stay pending, in order, for the next pass.
+    /// </summary>
+    private bool YieldsToNewRooms(IReadOnlyList<OutboxItem> items, long passStarted, ref HashSet<string>? passRooms)
+    {
+        if (_time.GetElapsedTime(passStarted) < _options.YieldToNewRoomsAfter)
+        {
+            return false;
+        }
+
+        passRooms ??= items.Select(i => i.Destination.ChannelId).ToHashSet(StringComparer.Ordinal);
+        var held = Held();
+        IReadOnlyCollection<string> waiting = held.Count == 0 ? _blockedUntil.Keys : [.. _blockedUntil.Keys, .. held];
+        if (!_signals.NamesRoomOutside(NetworkId, passRooms, waiting))
+        {
+            return false;
+        }
+
+        _rounds.YieldTo(passRooms);
+        return true;
     }
 
     /// <summary>Whether the last pass read every pending row outside the rooms that wait and dealt with each (see <see cref="_settled"/>).</summary>

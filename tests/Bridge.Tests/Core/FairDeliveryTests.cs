@@ -39,6 +39,56 @@ public sealed class FairDeliveryTests
         Assert.Equal(Enumerable.Range(0, 5).Select(i => $"quiet {i}"), order.Where(t => t.StartsWith("quiet ", StringComparison.Ordinal)));
     }
 
+    /// <summary>
+    /// A batch that holds every waiting row is taken whole in one pass (a room's 100 flooded rows): a room whose row is
+    /// committed while that pass runs used to wait for all of it, seconds against a slow server. Now the pass gives way
+    /// to it (after <see cref="DeliveryOptions.YieldToNewRoomsAfter"/>, zero here) and goes on after it, in order.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_room_whose_row_is_committed_during_a_long_pass_goes_before_the_rest_of_that_pass(bool yields)
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks("flood", "quiet"));
+        await h.Store.MigrateAsync(default);
+        for (var i = 0; i < 100; i++)
+        {
+            await h.Router.IngestAsync(CoreHarness.Message("a", "flood", $"f{i}", $"flood {i}", user: "mallory"), default);
+        }
+
+        var b = h.Connectors["b"];
+        b.Behaviour = request =>
+        {
+            if (request.Event.Text == "flood 4")
+            {
+                // Bob speaks while the worker is in the middle of the flood's pass.
+                h.Router.IngestAsync(CoreHarness.Message("a", "quiet", "q0", "quiet 0", user: "bob"), default).GetAwaiter().GetResult();
+            }
+
+            return null;
+        };
+        var options = new DeliveryOptions { YieldToNewRoomsAfter = yields ? TimeSpan.Zero : TimeSpan.FromDays(1) };
+        var worker = new NetworkDeliveryWorker(b, h.Store, h.Signals, options, NullLogger.Instance, TimeProvider.System, senders: h.Registry, limits: NoRates);
+        while (await worker.RunOnceAsync(default))
+        {
+        }
+
+        var order = b.Delivered.Select(d => d.Event.Text).ToList();
+        var floodBefore = order.TakeWhile(t => t != "quiet 0").Count();
+        if (yields)
+        {
+            Assert.Equal(5, floodBefore);
+        }
+        else
+        {
+            Assert.Equal(100, floodBefore); // what the pass did before: the whole batch first
+        }
+
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => $"flood {i}"), order.Where(t => t.StartsWith("flood ", StringComparison.Ordinal)));
+        Assert.Equal(101, order.Count);
+        Assert.Equal(0, await h.Store.CountPendingAsync("b", default));
+    }
+
     [Fact]
     public async Task A_flooding_sender_is_held_at_their_rate_while_another_room_keeps_flowing_and_nothing_is_lost()
     {

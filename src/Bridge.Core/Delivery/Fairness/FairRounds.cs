@@ -22,6 +22,12 @@ internal sealed class FairRounds(int turn)
     public void NewRound() => _served.Clear();
 
     /// <summary>
+    /// A pass over <paramref name="rooms"/> was cut short for rooms outside it: they count as served, so the next fetch
+    /// reads the other rooms' rows first and they go on after them.
+    /// </summary>
+    public void YieldTo(IEnumerable<string> rooms) => _served.UnionWith(rooms);
+
+    /// <summary>
     /// This round's share of <paramref name="batch"/> (oldest first): up to a turn per room, rooms interleaved a turn at
     /// a time. When the batch is <paramref name="complete"/> (every waiting row of the rooms not held is in it, so no
     /// room waits beyond it) all of it is taken, still interleaved, and no room is left out of the next fetch.
