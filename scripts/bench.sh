@@ -5,7 +5,7 @@
 #        scripts/bench.sh --translate [N]: latency added per message by each translation engine, N messages each (default 50)
 #        scripts/bench.sh --pairs N: every directed pair of XMPP, Matrix and Mattermost one message at a time, and the daemon's stages
 #        scripts/bench.sh --start N [--vs DAEMON]: start to ready / first relayed message, this build and DAEMON in turn
-#        scripts/bench.sh --scale LINKS [--puppets N] [--vs DAEMON]: LINKS links x XMPP, Matrix and Mattermost: start, joins, warnings, RSS, one message per person
+#        scripts/bench.sh --scale LINKS [--puppets N] [--mm-delay MS] [--vs DAEMON]: LINKS links x XMPP, Matrix and Mattermost: start, joins, warnings, RSS, one message per person, fairness (--mm-delay: the sandbox Mattermost answers each request after MS ms)
 #        scripts/bench.sh --soak MINUTES [--rate R] [--vs DAEMON]: R msg/s each way (default 20), RSS, heap and CPU every minute, builds in turn
 #        scripts/bench.sh --peer MATTERBRIDGE [--latency N] [--burst N] [--rounds R]: the bridge and a matterbridge binary in turn, XMPP ⇄ XMPP, one side-by-side table
 #        scripts/bench.sh --micro [BENCHMARKDOTNET ARGS]: the hot paths' micro-benchmarks (tools/Bridge.MicroBench), mean and allocated

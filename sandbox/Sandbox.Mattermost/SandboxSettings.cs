@@ -55,4 +55,10 @@ public sealed class SandboxSettings
     public int MaxPostSize { get => _maxPostSize; set => _maxPostSize = value; }
 
     public string ServerVersion { get; set; } = "10.5.0";
+
+    /// <summary>
+    /// How long each API request takes before it is handled (not the WebSocket): a real server's round trip and work,
+    /// for benchmarks of a slow server. Zero, the default, answers at once.
+    /// </summary>
+    public TimeSpan ResponseDelay { get; set; }
 }

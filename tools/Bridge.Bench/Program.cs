@@ -31,7 +31,7 @@ if (Array.IndexOf(args, "--start") >= 0)
 
 if (Array.IndexOf(args, "--scale") >= 0)
 {
-    return await ScaleBench.RunAsync(Arg("--scale", 1000), Arg("--puppets", 0), ArgText("--vs"));
+    return await ScaleBench.RunAsync(Arg("--scale", 1000), Arg("--puppets", 0), ArgText("--vs"), Arg("--mm-delay", 0));
 }
 
 if (Array.IndexOf(args, "--soak") >= 0)

@@ -22,7 +22,8 @@ internal static partial class ScaleBench
     /// <summary>Prosody keeps this many rooms live; above LINKS, so no room of the run is swapped to disk and back.</summary>
     private static int RoomCacheSize(int links) => Math.Max(100, (links * 2) + 100);
 
-    public static async Task<int> RunAsync(int links, int puppets, string? vsDaemon)
+    /// <param name="mattermostDelay">How long the sandbox Mattermost takes to answer each request (<c>--mm-delay MS</c>), as a real server over a network does.</param>
+    public static async Task<int> RunAsync(int links, int puppets, string? vsDaemon, int mattermostDelay = 0)
     {
         puppets = Math.Max(puppets, links);
         var daemons = TwoProsodyWorld.Daemons(vsDaemon);
@@ -37,7 +38,12 @@ internal static partial class ScaleBench
             await matrix.StartAsync();
             var listen = new Uri($"http://127.0.0.1:{FreePorts.Next()}");
             matrix.AddBridgeAppservice(listen, AsToken, HsToken);
-            await using var mm = new MattermostSandbox(new SandboxSettings { EnableUserAccessTokens = true, EnableBotAccountCreation = true });
+            await using var mm = new MattermostSandbox(new SandboxSettings
+            {
+                EnableUserAccessTokens = true,
+                EnableBotAccountCreation = true,
+                ResponseDelay = TimeSpan.FromMilliseconds(mattermostDelay),
+            });
             await mm.StartAsync();
             var seed = mm.Seed();
             results.Add(await OneRunAsync(name, path, links, puppets, dir, xmpp, matrix, listen, mm, seed));
@@ -45,7 +51,7 @@ internal static partial class ScaleBench
 
         var load = File.ReadAllText("/proc/loadavg").Split(' ');
         Console.WriteLine(FormattableString.Invariant(
-            $"SCALE {links} links x 3 networks (real Prosody 0.12, muc_room_cache_size {RoomCacheSize(links * daemons.Count)}; sandbox homeserver and sandbox Mattermost in the bench process), one message on every link from {puppets} distinct Matrix people (delivery waited for at most {DeliveryLimit(puppets).TotalSeconds:F0} s); {Environment.ProcessorCount} cores, load average {load[0]} {load[1]} {load[2]} at the end"));
+            $"SCALE {links} links x 3 networks (real Prosody 0.12, muc_room_cache_size {RoomCacheSize(links * daemons.Count)}; sandbox homeserver and sandbox Mattermost in the bench process{(mattermostDelay > 0 ? $", Mattermost answering each request after {mattermostDelay} ms" : "")}), one message on every link from {puppets} distinct Matrix people (delivery waited for at most {DeliveryLimit(puppets).TotalSeconds:F0} s); {Environment.ProcessorCount} cores, load average {load[0]} {load[1]} {load[2]} at the end"));
         Console.WriteLine("build | start->ready s | joined xmpp/matrix/mm | warnings | timeouts | RSS after join MiB | delivered mm/xmpp | sends->all delivered s | RSS after messages MiB");
         foreach (var r in results)
         {

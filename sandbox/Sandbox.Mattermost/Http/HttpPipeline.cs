@@ -37,6 +37,11 @@ internal sealed class HttpPipeline(SandboxState state, RateLimiter limiter)
         }
 
         var isWebSocket = ctx.Request.Path.StartsWithSegments("/api/v4/websocket", StringComparison.Ordinal);
+        if (state.Settings.ResponseDelay > TimeSpan.Zero && !isWebSocket)
+        {
+            await Task.Delay(state.Settings.ResponseDelay, ctx.RequestAborted);
+        }
+
         if (state.Settings.RateLimitEnable && !isWebSocket)
         {
             var key = state.Settings.RateLimitVaryByUser && auth is { } who ? "user:" + who.User.Id : "addr:" + ctx.Connection.RemoteIpAddress;
