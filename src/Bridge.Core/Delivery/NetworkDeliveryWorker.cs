@@ -190,7 +190,7 @@ internal sealed class NetworkDeliveryWorker
         }
     }
 
-    /// <summary>Delivers what is due now; returns true if anything was delivered (so the caller loops without waiting).</summary>
+    /// <summary>Delivers what is due now; returns true if anything was delivered or the pass gave way to other rooms (so the caller loops without waiting).</summary>
     internal Task<bool> RunOnceAsync(CancellationToken cancellationToken) => RunOnceAsync(cancellationToken, cancellationToken);
 
     /// <summary>Delivers what is due now; <paramref name="stoppingToken"/> stops before the next row, <paramref name="abortToken"/> aborts the one in flight.</summary>
@@ -306,8 +306,10 @@ internal sealed class NetworkDeliveryWorker
             {
                 // Rows for a room outside this pass were committed while it ran: a pass takes a whole batch when the batch
                 // holds every waiting row (one room's 100 flooded rows), and against a slow server that is seconds.
-                // The room waits for the rest of this pass no longer than YieldToNewRoomsAfter.
-                return progressed;
+                // The room waits for the rest of this pass no longer than YieldToNewRoomsAfter. The next pass, straight
+                // away, reads those rooms' rows; the signals are taken now, or one left standing would cut every pass short.
+                _signals.Take(NetworkId);
+                return true;
             }
         }
 
