@@ -141,8 +141,77 @@ public sealed class SqliteStoreContractTests : StoreContractTests
         return list;
     }
 
+    /// <summary>
+    /// Issue 12 (writes per message): where a message's WAL frames go, commit by commit, in a store holding 4,000 delivered
+    /// messages: its ingest toward two networks with their two audit records, each delivery's record, and a connector's
+    /// per-message state (a send mark written, then deleted). Frames counted from the WAL's growth, not by time; the bounds
+    /// are a little above what it printed, so that a change that makes a commit touch more pages fails here.
+    /// </summary>
+    [Fact]
+    public async Task Each_commit_of_a_message_s_life_rewrites_a_few_pages()
+    {
+        for (var i = 0; i < 4000; i++)
+        {
+            var old = TestData.Event("xmpp", "room", $"old-{i}");
+            await Store.IngestAsync(old, [TestData.Draft(old, "mm", $"chan-{i % 7}"), TestData.Draft(old, "mx", $"!room-{i % 7}")],
+                [TestData.Audit($"xmpp/old-{i}"), TestData.Audit($"xmpp/old-{i}")], Ct);
+        }
+
+        await DeliverAllAsync();
+        await ExecuteRawAsync("PRAGMA wal_checkpoint(TRUNCATE);");
+        var wal = new FileInfo(DatabasePath + "-wal");
+        long Frames()
+        {
+            wal.Refresh();
+            return wal.Exists ? wal.Length / (24 + 4096) : 0;
+        }
+
+        var steps = new[] { "ingest (2 outbox rows, 2 audit records)", "delivery recorded (mm)", "delivery recorded (mx)", "connector state set", "connector state deleted" };
+        var frames = new long[steps.Length];
+        const int Messages = 20;
+        for (var i = 0; i < Messages; i++)
+        {
+            var e = TestData.Event("xmpp", "room", $"life-{i}");
+            var at = Frames();
+            await Store.IngestAsync(e, [TestData.Draft(e, "mm", "chan-1"), TestData.Draft(e, "mx", "!room-1")],
+                [TestData.Audit($"xmpp/life-{i}"), TestData.Audit($"xmpp/life-{i}")], Ct);
+            frames[0] += Frames() - at;
+            var step = 1;
+            foreach (var network in new[] { "mm", "mx" })
+            {
+                var row = Assert.Single(await Store.GetPendingAsync(network, [], 10, Ct));
+                at = Frames();
+                await Store.MarkDeliveredAsync(row, $"d-{row.Id}", Ct);
+                frames[step++] += Frames() - at;
+            }
+
+            at = Frames();
+            await Store.SetAsync("xmpp:org-b:sending", $"m-{i}", "2026-12-08T00:00:00Z", Ct);
+            frames[3] += Frames() - at;
+            at = Frames();
+            await Store.DeleteAsync("xmpp:org-b:sending", $"m-{i}", Ct);
+            frames[4] += Frames() - at;
+        }
+
+        for (var k = 0; k < steps.Length; k++)
+        {
+            Output.WriteLine($"{(double)frames[k] / Messages,5:F1} WAL frames per message: {steps[k]}");
+        }
+
+        Output.WriteLine($"{(double)frames.Sum() / Messages,5:F1} in all");
+        Assert.InRange((double)frames[0] / Messages, 1, MaxIngestFrames);
+        Assert.InRange((double)frames[1] / Messages, 1, MaxDeliveryFrames);
+        Assert.InRange((double)frames[2] / Messages, 1, MaxDeliveryFrames);
+        Assert.InRange((double)frames[3] / Messages, 1, MaxStateFrames);
+        Assert.InRange((double)frames[4] / Messages, 1, MaxStateFrames);
+    }
+
     /// <summary>Printed 24.8 with the partial indexes (schema 7) and 33.4 with schema 6's, in one run.</summary>
     private const double MaxFramesPerMessage = 28;
+
+
+    /// <summary>Printed 11.0 (ingest), 7.9 and 8.1 (the two deliveries), 1.0 and 1.0 (state set and deleted).</summary>
+    private const double MaxIngestFrames = 13, MaxDeliveryFrames = 10, MaxStateFrames = 2;
 
     private async Task DeliverAllAsync()
     {
