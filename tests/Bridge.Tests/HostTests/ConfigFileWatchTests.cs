@@ -13,9 +13,7 @@ public sealed class ConfigFileWatchTests
     public void A_write_in_place_fires_the_token_and_a_new_token_waits_for_the_next_change()
     {
         using var dir = new TempDirectory();
-        var path = dir.File("bridge.yaml");
-        File.WriteAllText(path, "policy: {}\n");
-        using var watch = new ConfigFileWatch(path, new NeverTicks());
+        using var watch = WatchNewFile(dir, out var path);
 
         var first = watch.Watch();
         watch.Poll();
@@ -35,9 +33,7 @@ public sealed class ConfigFileWatchTests
     public void A_replacement_by_rename_fires_the_token()
     {
         using var dir = new TempDirectory();
-        var path = dir.File("bridge.yaml");
-        File.WriteAllText(path, "policy: {}\n");
-        using var watch = new ConfigFileWatch(path, new NeverTicks());
+        using var watch = WatchNewFile(dir, out var path);
         var token = watch.Watch();
 
         var next = dir.File("bridge.yaml.new");
@@ -52,9 +48,7 @@ public sealed class ConfigFileWatchTests
     public void Writes_to_other_files_in_the_folder_do_not_fire_the_token()
     {
         using var dir = new TempDirectory();
-        var path = dir.File("bridge.yaml");
-        File.WriteAllText(path, "policy: {}\n");
-        using var watch = new ConfigFileWatch(path, new NeverTicks());
+        using var watch = WatchNewFile(dir, out _);
         var token = watch.Watch();
 
         using (var wal = new FileStream(dir.File("bridge.db-wal"), FileMode.Create))
@@ -76,9 +70,7 @@ public sealed class ConfigFileWatchTests
     public void A_removed_file_fires_the_token_so_the_reload_can_say_it_is_missing()
     {
         using var dir = new TempDirectory();
-        var path = dir.File("bridge.yaml");
-        File.WriteAllText(path, "policy: {}\n");
-        using var watch = new ConfigFileWatch(path, new NeverTicks());
+        using var watch = WatchNewFile(dir, out var path);
         var token = watch.Watch();
 
         File.Delete(path);
@@ -103,6 +95,14 @@ public sealed class ConfigFileWatchTests
         // The watch looks every ConfigFileWatch.Every (2 s); a bound far above that, not a timing assertion.
         await reloaded.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal("HIGH", root["networks:a:clearance"]);
+    }
+
+    /// <summary>A configuration file in <paramref name="dir"/> and a watch of it whose looks the test makes itself.</summary>
+    private static ConfigFileWatch WatchNewFile(TempDirectory dir, out string path)
+    {
+        path = dir.File("bridge.yaml");
+        File.WriteAllText(path, "policy: {}\n");
+        return new ConfigFileWatch(path, new NeverTicks());
     }
 
     /// <summary>A clock whose timers never fire: the tests call <see cref="ConfigFileWatch.Poll"/> themselves.</summary>
