@@ -41,12 +41,14 @@ public sealed class DeliverySignals
         }
     }
 
+    /// <summary>A mark of the signals so far, for <see cref="NamesRoomSince"/>: those raised after it are newer.</summary>
+    internal long Mark(string networkId) => For(networkId).Mark();
+
     /// <summary>
-    /// Whether a signal since the last <see cref="Take"/> named a room of <paramref name="networkId"/> that is not in
-    /// <paramref name="rooms"/> (nor in <paramref name="waiting"/>); keeps the signals for the next <see cref="Take"/>.
+    /// Whether a signal raised after <paramref name="mark"/> named a room of <paramref name="networkId"/> for which
+    /// <paramref name="isNew"/> holds; the signals stay for the next <see cref="Take"/>.
     /// </summary>
-    internal bool NamesRoomOutside(string networkId, IReadOnlySet<string> rooms, IReadOnlyCollection<string> waiting) =>
-        For(networkId).NamesRoomOutside(rooms, waiting);
+    internal bool NamesRoomSince(string networkId, long mark, Func<string, bool> isNew) => For(networkId).NamesRoomSince(mark, isNew);
 
     /// <summary>What was signalled for <paramref name="networkId"/> since the last call, and forgets it.</summary>
     internal Signalled Take(string networkId) => For(networkId).Take();
@@ -59,8 +61,11 @@ public sealed class DeliverySignals
     private sealed class NetworkSignal
     {
         private readonly Lock _gate = new();
-        private HashSet<string> _rooms = new(StringComparer.Ordinal);
+
+        // Each room named since the last Take, with the number of the last signal that named it.
+        private Dictionary<string, long> _rooms = new(StringComparer.Ordinal);
         private bool _anyRoom;
+        private long _raised;
 
         public Channel<bool> Wake { get; } = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
@@ -69,26 +74,35 @@ public sealed class DeliverySignals
             // Recorded before the wake-up is written: a worker that wakes always finds what woke it.
             lock (_gate)
             {
+                _raised++;
                 if (room is null)
                 {
                     _anyRoom = true;
                 }
                 else
                 {
-                    _rooms.Add(room);
+                    _rooms[room] = _raised;
                 }
             }
 
             Wake.Writer.TryWrite(true);
         }
 
-        public bool NamesRoomOutside(IReadOnlySet<string> rooms, IReadOnlyCollection<string> waiting)
+        public long Mark()
         {
             lock (_gate)
             {
-                foreach (var room in _rooms)
+                return _raised;
+            }
+        }
+
+        public bool NamesRoomSince(long mark, Func<string, bool> isNew)
+        {
+            lock (_gate)
+            {
+                foreach (var (room, raised) in _rooms)
                 {
-                    if (!rooms.Contains(room) && !waiting.Contains(room))
+                    if (raised > mark && isNew(room))
                     {
                         return true;
                     }
@@ -102,10 +116,10 @@ public sealed class DeliverySignals
         {
             lock (_gate)
             {
-                var taken = new Signalled(_anyRoom, _rooms.Count == 0 ? [] : _rooms);
+                var taken = new Signalled(_anyRoom, _rooms.Count == 0 ? [] : _rooms.Keys);
                 if (_rooms.Count > 0)
                 {
-                    _rooms = new HashSet<string>(StringComparer.Ordinal);
+                    _rooms = new Dictionary<string, long>(StringComparer.Ordinal);
                 }
 
                 _anyRoom = false;

@@ -220,6 +220,8 @@ internal sealed class NetworkDeliveryWorker
             _blockedUntil.Remove(expired);
         }
 
+        // Signals raised from here on are for rows this pass's read may not have: only those can cut the pass short.
+        var signalsBefore = _signals.Mark(NetworkId);
         var (items, complete) = await FetchFairlyAsync(cancellationToken);
         var progressed = false;
         var delivered = 0;
@@ -302,13 +304,12 @@ internal sealed class NetworkDeliveryWorker
                 return progressed;
             }
 
-            if (index < items.Count - 1 && YieldsToNewRooms(items, passStarted, ref passRooms))
+            if (admittedToRun.Count == 0 && YieldsToNewRooms(items, index, answered, signalsBefore, passStarted, ref passRooms))
             {
                 // Rows for a room outside this pass were committed while it ran: a pass takes a whole batch when the batch
                 // holds every waiting row (one room's 100 flooded rows), and against a slow server that is seconds.
                 // The room waits for the rest of this pass no longer than YieldToNewRoomsAfter. The next pass, straight
-                // away, reads those rooms' rows; the signals are taken now, or one left standing would cut every pass short.
-                _signals.Take(NetworkId);
+                // away, reads those rooms' rows; its own mark leaves out the signals this pass acted on.
                 return true;
             }
         }
@@ -320,26 +321,40 @@ internal sealed class NetworkDeliveryWorker
     }
 
     /// <summary>
-    /// True, and this pass's rooms count as served (<see cref="Fairness.FairRounds.YieldTo"/>), when the pass has run for
-    /// <see cref="DeliveryOptions.YieldToNewRoomsAfter"/> and a signal names a room outside it that is neither waiting
-    /// nor held. Its rows not yet delivered stay pending, in order, for the next pass.
+    /// True when the pass has run for <see cref="DeliveryOptions.YieldToNewRoomsAfter"/>, rows of it are still to go, and a
+    /// signal raised since its read names a room it does not hold, that has not had its turn in this round and neither
+    /// waits nor is held. Then the rooms this pass answered count as served (<see cref="Fairness.FairRounds.YieldTo"/>):
+    /// the next read leaves them out and so takes the new room's rows and the rooms this pass did not reach; the rows
+    /// not yet delivered stay pending, in order.
     /// </summary>
-    private bool YieldsToNewRooms(IReadOnlyList<OutboxItem> items, long passStarted, ref HashSet<string>? passRooms)
+    private bool YieldsToNewRooms(IReadOnlyList<OutboxItem> items, int index, HashSet<long> answered, long signalsBefore, long passStarted,
+        ref HashSet<string>? passRooms)
     {
         if (_time.GetElapsedTime(passStarted) < _options.YieldToNewRoomsAfter)
         {
             return false;
         }
 
-        passRooms ??= items.Select(i => i.Destination.ChannelId).ToHashSet(StringComparer.Ordinal);
-        var held = Held();
-        IReadOnlyCollection<string> waiting = held.Count == 0 ? _blockedUntil.Keys : [.. _blockedUntil.Keys, .. held];
-        if (!_signals.NamesRoomOutside(NetworkId, passRooms, waiting))
+        var rest = false;
+        for (var i = index + 1; i < items.Count && !rest; i++)
+        {
+            rest = !answered.Contains(items[i].Id);
+        }
+
+        if (!rest)
         {
             return false;
         }
 
-        _rounds.YieldTo(passRooms);
+        var rooms = passRooms ??= items.Select(i => i.Destination.ChannelId).ToHashSet(StringComparer.Ordinal);
+        var held = Held();
+        if (!_signals.NamesRoomSince(NetworkId, signalsBefore, room =>
+                !rooms.Contains(room) && !_rounds.Served.Contains(room) && !_blockedUntil.ContainsKey(room) && !held.Contains(room)))
+        {
+            return false;
+        }
+
+        _rounds.YieldTo(items.Where(i => answered.Contains(i.Id)).Select(i => i.Destination.ChannelId));
         return true;
     }
 

@@ -94,6 +94,44 @@ public sealed class FairDeliveryTests
         Assert.Equal(0, await h.Store.CountPendingAsync("b", default));
     }
 
+    /// <summary>
+    /// Giving way does not push back a room the pass had not reached: Bob's row waits in the pass behind Mallory's turn
+    /// when Carol's room is signalled; the next pass takes both Bob's and Carol's rows before Mallory's go on.
+    /// </summary>
+    [Fact]
+    public async Task Giving_way_to_a_new_room_does_not_push_back_a_room_the_pass_had_not_reached()
+    {
+        await using var h = new CoreHarness(CoreHarness.TwoNetworks("flood", "quiet", "other"));
+        await h.Store.MigrateAsync(default);
+        for (var i = 0; i < 100; i++)
+        {
+            await h.Router.IngestAsync(CoreHarness.Message("a", "flood", $"f{i}", $"flood {i}", user: "mallory"), default);
+        }
+
+        await h.Router.IngestAsync(CoreHarness.Message("a", "quiet", "q0", "quiet 0", user: "bob"), default);
+        var b = h.Connectors["b"];
+        b.Behaviour = request =>
+        {
+            if (request.Event.Text == "flood 2")
+            {
+                h.Router.IngestAsync(CoreHarness.Message("a", "other", "o0", "other 0", user: "carol"), default).GetAwaiter().GetResult();
+            }
+
+            return null;
+        };
+        var worker = new NetworkDeliveryWorker(b, h.Store, h.Signals, new DeliveryOptions { YieldToNewRoomsAfter = TimeSpan.Zero },
+            NullLogger.Instance, TimeProvider.System, senders: h.Registry, limits: NoRates);
+        while (await worker.RunOnceAsync(default))
+        {
+        }
+
+        var order = b.Delivered.Select(d => d.Event.Text).ToList();
+        Assert.Equal(["flood 0", "flood 1", "flood 2"], order.Take(3));
+        Assert.Equal(["other 0", "quiet 0"], order.Skip(3).Take(2).Order());
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => $"flood {i}"), order.Where(t => t.StartsWith("flood ", StringComparison.Ordinal)));
+        Assert.Equal(102, order.Count);
+    }
+
     [Fact]
     public async Task A_flooding_sender_is_held_at_their_rate_while_another_room_keeps_flowing_and_nothing_is_lost()
     {
