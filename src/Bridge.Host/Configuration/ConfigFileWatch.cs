@@ -1,18 +1,19 @@
+using System.Security.Cryptography;
 using Microsoft.Extensions.Primitives;
 
 namespace Bridge.Host.Configuration;
 
 /// <summary>
-/// Tells when the configuration file changed, by looking at the file's size and last write time every
-/// <see cref="Every"/>: a write in place (nano, <c>cat &gt;</c>) and a replacement by rename (vim, <c>sed -i</c>,
-/// configuration management) both change them.
+/// Tells when the configuration file changed, by reading it every <see cref="Every"/>: the file a symbolic link points
+/// to (followed on every look, as a Kubernetes ConfigMap swaps it) and a hash of its content. A write in place (nano,
+/// <c>cat &gt;</c>), a replacement by rename (vim, <c>sed -i</c>, configuration management), a copy that keeps the
+/// old size and time (<c>rsync -a</c>, <c>cp -p</c>) and a link pointed elsewhere all change one of them.
 /// </summary>
 /// <remarks>
 /// Not an inotify watch (<c>PhysicalFileProvider.Watch</c>): that watches the whole folder, and on Linux every write to
-/// any file in it wakes the watcher. With the SQLite store in the same folder, each of its WAL writes (tens per message)
-/// woke a thread that then found the write was not to this file: measured at about 8 to 13 % of the daemon's CPU
-/// (docs/performance.md, "The configuration watch"). A look every two seconds costs one stat and nothing when the file
-/// is unchanged; <c>SIGHUP</c> reloads at once.
+/// any file in it wakes the watcher. With the SQLite store in the same folder each of its WAL writes, tens per message,
+/// woke a thread that then found the write was not to this file (docs/performance.md, "The configuration watch").
+/// Reading a configuration file every two seconds costs little; <c>SIGHUP</c> reloads at once.
 /// </remarks>
 internal sealed class ConfigFileWatch : IDisposable
 {
@@ -21,7 +22,7 @@ internal sealed class ConfigFileWatch : IDisposable
     private readonly string _path;
     private readonly ITimer _timer;
     private readonly Lock _lock = new();
-    private (bool Exists, long Length, DateTime WrittenUtc) _seen;
+    private Seen _seen;
     private CancellationTokenSource _changed = new();
 
     public ConfigFileWatch(string path, TimeProvider time)
@@ -31,6 +32,12 @@ internal sealed class ConfigFileWatch : IDisposable
         _seen = Look();
         _timer = time.CreateTimer(_ => Poll(), null, Every, Every);
     }
+
+    /// <summary>
+    /// What a change's handlers threw (a reload that binds a bad value, ...). Reported here, because the look runs on a
+    /// timer, where an exception would end the process.
+    /// </summary>
+    public Action<Exception>? HandlerFailed { get; set; }
 
     /// <summary>A token that fires at the first change seen after this call; ask again for the next one.</summary>
     public IChangeToken Watch()
@@ -71,19 +78,24 @@ internal sealed class ConfigFileWatch : IDisposable
         {
             // Disposed meanwhile: nobody is watching any more.
         }
+        catch (Exception ex)
+        {
+            HandlerFailed?.Invoke(ex is AggregateException { InnerExceptions.Count: 1 } one ? one.InnerExceptions[0] : ex);
+        }
     }
 
-    private (bool, long, DateTime) Look()
+    private Seen Look()
     {
         try
         {
-            var file = new FileInfo(_path);
-            return file.Exists ? (true, file.Length, file.LastWriteTimeUtc) : (false, 0, default);
+            var target = File.ResolveLinkTarget(_path, returnFinalTarget: true)?.FullName ?? _path;
+            var content = File.ReadAllBytes(target);
+            return new Seen(true, target, Convert.ToHexString(SHA256.HashData(content)));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // Unreadable now: seen as missing, so that the reload says why (it keeps the configuration in force).
-            return (false, 0, default);
+            // Missing or unreadable now: the reload says why (and keeps the configuration in force).
+            return new Seen(false, null, null);
         }
     }
 
@@ -95,4 +107,6 @@ internal sealed class ConfigFileWatch : IDisposable
             _changed.Dispose();
         }
     }
+
+    private readonly record struct Seen(bool Exists, string? Target, string? ContentHash);
 }

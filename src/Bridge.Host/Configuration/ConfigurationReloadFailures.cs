@@ -16,6 +16,7 @@ internal sealed class ConfigurationReloadFailures : IHostedService
 {
     private static readonly EventId ReloadFailed = new(960, nameof(ReloadFailed));
     private static readonly EventId AuditFailed = new(961, nameof(AuditFailed));
+    private static readonly EventId ApplyFailed = new(964, nameof(ApplyFailed));
 
     private readonly List<YamlConfigurationProvider> _providers;
     private readonly ReloadableSharingPolicy _policy;
@@ -38,6 +39,7 @@ internal sealed class ConfigurationReloadFailures : IHostedService
         foreach (var p in _providers)
         {
             p.ReloadFailed += OnReloadFailed;
+            p.ApplyFailed += OnApplyFailed;
         }
 
         return Task.CompletedTask;
@@ -48,12 +50,16 @@ internal sealed class ConfigurationReloadFailures : IHostedService
         foreach (var p in _providers)
         {
             p.ReloadFailed -= OnReloadFailed;
+            p.ApplyFailed -= OnApplyFailed;
         }
 
         return Task.CompletedTask;
     }
 
     private void OnReloadFailed(string reason) => _ = RecordAsync(reason);
+
+    private void OnApplyFailed(Exception ex) =>
+        _logger.LogError(ApplyFailed, ex, "The configuration file changed and was read, but applying it failed; fix the file, or send SIGHUP to apply it again");
 
     private async Task RecordAsync(string reason)
     {

@@ -30,17 +30,29 @@ internal sealed class YamlConfigurationProvider : FileConfigurationProvider
         // reload goes through Load() below, and one that looks at this file only (ConfigFileWatch says why).
         if (source.WatchForChanges && source.FileProvider?.GetFileInfo(source.Path ?? "").PhysicalPath is { } path)
         {
-            var fileWatch = _fileWatch = new ConfigFileWatch(path, source.Time);
+            var fileWatch = _fileWatch = new ConfigFileWatch(path, source.Time) { HandlerFailed = ex => ApplyFailed?.Invoke(ex) };
             _watch = ChangeToken.OnChange(fileWatch.Watch, () =>
             {
                 Thread.Sleep(source.ReloadDelay); // let the writer finish, as the base provider does
-                Load();
+                try
+                {
+                    Load();
+                }
+                catch (Exception ex)
+                {
+                    // The file was read and taken; something that follows the reload (a binding of the new values)
+                    // threw. Reported, never thrown on the watch's timer, where it would end the process.
+                    ApplyFailed?.Invoke(ex);
+                }
             });
         }
     }
 
     /// <summary>A reload found the file missing or unreadable (the message says why); the configuration in force is kept.</summary>
     public event Action<string>? ReloadFailed;
+
+    /// <summary>A watched reload took the file, and what follows a reload (the handlers of the reload token) threw.</summary>
+    public event Action<Exception>? ApplyFailed;
 
     public override void Load()
     {

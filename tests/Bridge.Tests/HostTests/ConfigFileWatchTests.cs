@@ -67,6 +67,55 @@ public sealed class ConfigFileWatchTests
     }
 
     [Fact]
+    public void A_copy_that_keeps_the_size_and_the_time_fires_the_token()
+    {
+        using var dir = new TempDirectory();
+        using var watch = WatchNewFile(dir, out var path);
+        var written = File.GetLastWriteTimeUtc(path);
+        var token = watch.Watch();
+
+        File.WriteAllText(path, "policy: []\n"); // as long as "policy: {}"
+        File.SetLastWriteTimeUtc(path, written);
+        watch.Poll();
+
+        Assert.True(token.HasChanged);
+    }
+
+    [Fact]
+    public void A_symbolic_link_pointed_at_another_file_fires_the_token()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("v1.yaml"), "policy: {}\n");
+        File.WriteAllText(dir.File("v2.yaml"), "policy: []\n");
+        var link = dir.File("bridge.yaml");
+        File.CreateSymbolicLink(link, dir.File("v1.yaml"));
+        using var watch = new ConfigFileWatch(link, new NeverTicks());
+        var token = watch.Watch();
+
+        // As a Kubernetes ConfigMap volume swaps its data: a new link renamed over the old one.
+        File.CreateSymbolicLink(dir.File("bridge.yaml.new"), dir.File("v2.yaml"));
+        File.Move(dir.File("bridge.yaml.new"), link, overwrite: true);
+        watch.Poll();
+
+        Assert.True(token.HasChanged);
+    }
+
+    [Fact]
+    public void A_change_handler_that_throws_is_reported_not_thrown_on_the_timer()
+    {
+        using var dir = new TempDirectory();
+        using var watch = WatchNewFile(dir, out var path);
+        var reported = new List<Exception>();
+        watch.HandlerFailed = reported.Add;
+        using var _ = Microsoft.Extensions.Primitives.ChangeToken.OnChange(watch.Watch, () => throw new InvalidOperationException("a bad log level"));
+
+        File.AppendAllText(path, "# edited\n");
+        watch.Poll();
+
+        Assert.Equal("a bad log level", Assert.Single(reported).Message);
+    }
+
+    [Fact]
     public void A_removed_file_fires_the_token_so_the_reload_can_say_it_is_missing()
     {
         using var dir = new TempDirectory();
