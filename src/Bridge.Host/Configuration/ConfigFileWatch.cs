@@ -46,7 +46,8 @@ internal sealed class ConfigFileWatch : IDisposable
         {
             if (_changed.IsCancellationRequested)
             {
-                _changed.Dispose();
+                // Not disposed here: this runs inside that source's own Cancel (ChangeToken.OnChange asks for the next
+                // token from the change's callback). It holds no timer or handle; the collector takes it.
                 _changed = new CancellationTokenSource();
             }
 
