@@ -146,6 +146,27 @@ public sealed class ConfigFileWatchTests
         Assert.Equal("HIGH", root["networks:a:clearance"]);
     }
 
+    [Fact]
+    public async Task A_reload_whose_handler_throws_is_reported_and_the_process_goes_on()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("bridge.yaml");
+        File.WriteAllText(path, "logging:\n  logLevel:\n    default: Warning\n");
+        var root = BridgeConfiguration.Load(path, reloadOnChange: true);
+        using var _ = root as IDisposable;
+        var failed = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        root.Providers.OfType<YamlConfigurationProvider>().Single().ApplyFailed += ex => failed.TrySetResult(ex);
+        // As the host's logging binding does with a level it does not know.
+        using var binding = Microsoft.Extensions.Primitives.ChangeToken.OnChange(root.GetReloadToken,
+            () => throw new InvalidOperationException($"'{root["logging:logLevel:default"]}' is not a log level"));
+
+        File.WriteAllText(path, "logging:\n  logLevel:\n    default: Verbos\n");
+
+        // Thrown on the watch's timer, this would have ended the test process; a bound far above the 2 s look.
+        var ex = await failed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Contains("Verbos", ex.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>A configuration file in <paramref name="dir"/> and a watch of it whose looks the test makes itself.</summary>
     private static ConfigFileWatch WatchNewFile(TempDirectory dir, out string path)
     {
