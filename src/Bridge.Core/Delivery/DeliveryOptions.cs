@@ -20,8 +20,8 @@ public sealed class DeliveryOptions
     public int BatchSize { get; set; } = 256;
 
     /// <summary>
-    /// How long a pass over a batch goes on once rows for a room outside it have been committed: then it ends, and that
-    /// room is served before the pass's rooms again. Not configurable; tests set it to zero.
+    /// How long a pass over a batch runs before a signal for a room outside it may end it (the room is then served before
+    /// the rooms the pass answered go on). Not configurable; tests set it to zero.
     /// </summary>
     internal TimeSpan YieldToNewRoomsAfter { get; set; } = TimeSpan.FromMilliseconds(20);
 }

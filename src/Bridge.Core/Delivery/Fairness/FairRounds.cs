@@ -22,8 +22,8 @@ internal sealed class FairRounds(int turn)
     public void NewRound() => _served.Clear();
 
     /// <summary>
-    /// A pass over <paramref name="rooms"/> was cut short for rooms outside it: they count as served, so the next fetch
-    /// reads the other rooms' rows first and they go on after them.
+    /// A pass that answered <paramref name="rooms"/> was cut short for a room outside it: those rooms count as served, so
+    /// the next fetch reads the other rooms' rows first and they go on after them.
     /// </summary>
     public void YieldTo(IEnumerable<string> rooms) => _served.UnionWith(rooms);
 
