@@ -72,6 +72,17 @@ internal static partial class ScaleBench
 
         Console.WriteLine();
         Console.WriteLine(FormattableString.Invariant(
+            $"FAIRNESS FROM MATTERMOST link 1: one post every {QuietEvery.TotalMilliseconds:F0} ms from one Mattermost person, {QuietMessages} alone, then {QuietMessages} while another posts {FloodMessages} at once on link 0; Mattermost -> Matrix, ms from post to seen"));
+        Console.WriteLine("build | quiet alone p50 / p99 ms | quiet during flood p50 / p99 ms | flood sent in s | flood across when quiet done | flood across / after s");
+        foreach (var r in results)
+        {
+            var f = r.MattermostFairness;
+            Console.WriteLine(FormattableString.Invariant(
+                $"{r.Build,-5} | {Percentiles(f.Alone),24} | {Percentiles(f.Flooded),31} | {f.FloodSentSeconds,15:F2} | {f.FloodAcrossWhenQuietDone,28} | {f.FloodAcross,5} / {f.FloodSeconds:F1}"));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(FormattableString.Invariant(
             $"MATTERMOST RECONNECT link 2: the sandbox drops the bridge's WebSocket (no resume: a new connection, so every one of the {links} channels is caught up over REST); meanwhile one Mattermost person says one message every {QuietEvery.TotalMilliseconds:F0} ms ({QuietMessages}) from the drop on; Mattermost -> Matrix, ms from post to seen"));
         Console.WriteLine("build | p50 / p99 ms | max ms");
         foreach (var r in results)
@@ -86,6 +97,17 @@ internal static partial class ScaleBench
             Console.WriteLine($"STAGES {r.Build} from the flood's first send until all of it was across (bridge.stage.duration from /metrics; route and commit by source network, the rest by destination)");
             Console.WriteLine("stage    | network |      n | mean ms | p50 <= ms | p99 <= ms");
             foreach (var line in r.Fairness.FloodStages)
+            {
+                Console.WriteLine(line);
+            }
+        }
+
+        foreach (var r in results)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"STAGES {r.Build} from the Mattermost flood's first post until all of it was across (bridge.stage.duration from /metrics; route and commit by source network, the rest by destination)");
+            Console.WriteLine("stage    | network |      n | mean ms | p50 <= ms | p99 <= ms");
+            foreach (var line in r.MattermostFairness.FloodStages)
             {
                 Console.WriteLine(line);
             }
@@ -190,11 +212,12 @@ internal static partial class ScaleBench
             var warnings = log.Count(l => Warning().IsMatch(l));
             var timeouts = log.Count(l => Timeout().IsMatch(l));
             var fairness = await FairnessAsync(tag, matrix, matrixRooms, people, mm, channels, http);
+            var mattermostFairness = await MattermostFairnessAsync(tag, matrix, matrixRooms, mm, seed, channels, http);
             var reconnect = await ReconnectAsync(tag, matrix, matrixRooms, mm, seed, channels);
             await DaemonProcess.StopAsync(process);
 
             return new ScaleRun(build, readySeconds, xmppJoined, matrixJoined, mmJoined, warnings, timeouts, rssAfterJoin, deliveredMm, deliveredXmpp, deliverySeconds, rssAfterMessages,
-                fairness, reconnect);
+                fairness, mattermostFairness, reconnect);
         }
         finally
         {
@@ -246,6 +269,52 @@ internal static partial class ScaleBench
         var floodSeconds = floodSent.Elapsed.TotalSeconds;
         var after = Stages.Parse(await admin.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
         return new Fairness(alone, flooded, sentIn, floodAcrossWhenQuietDone, floodAcross, floodSeconds, [.. Stages.Difference(before, after)]);
+    }
+
+    /// <summary>
+    /// The same from Mattermost: link 1's Mattermost person posts one message every 100 ms, alone, then while another
+    /// Mattermost person posts 1,000 at once on link 0; each quiet post is timed to when this process first sees it in
+    /// link 1's Matrix room.
+    /// </summary>
+    private static async Task<Fairness> MattermostFairnessAsync(string tag, MatrixSandbox matrix, string[] rooms, MattermostSandbox mm, SandboxSeed seed,
+        SandboxChannel[] channels, HttpClient admin)
+    {
+        var flooder = mm.CreateUser($"mm-flooder-{tag}");
+        var quiet = mm.CreateUser($"mm-quiet-{tag}");
+        foreach (var (user, channel) in new[] { (flooder, channels[0]), (quiet, channels[1]) })
+        {
+            mm.AddToTeam(seed.Team.Id, user.Id);
+            mm.AddToChannel(channel.Id, user.Id);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(2)); // the membership events reach the bridge first
+        Task<List<double>> QuietAsync(string prefix) => TimedDelaysAsync(prefix,
+            i => mm.Post(quiet.Id, channels[1].Id, $"{prefix}-{i}"),
+            () => matrix.GetMessages(rooms[1]).Select(ev => ev["content"]?["body"]?.GetValue<string>()));
+        int Across() => matrix.GetMessages(rooms[0]).Count(ev => ev["content"]?["body"]?.GetValue<string>() is { } body && body.StartsWith($"mm-flood-{tag}-", StringComparison.Ordinal));
+
+        var alone = await QuietAsync($"mm-alone-{tag}");
+        var before = Stages.Parse(await admin.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        var floodSent = Stopwatch.StartNew();
+        for (var i = 0; i < FloodMessages; i++)
+        {
+            mm.Post(flooder.Id, channels[0].Id, $"mm-flood-{tag}-{i}");
+        }
+
+        var sentIn = floodSent.Elapsed.TotalSeconds;
+        var flooded = await QuietAsync($"mm-flooded-{tag}");
+        var acrossWhenQuietDone = Across();
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
+        var across = acrossWhenQuietDone;
+        while (across < FloodMessages && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+            across = Across();
+        }
+
+        var floodSeconds = floodSent.Elapsed.TotalSeconds;
+        var after = Stages.Parse(await admin.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        return new Fairness(alone, flooded, sentIn, acrossWhenQuietDone, across, floodSeconds, [.. Stages.Difference(before, after)]);
     }
 
     private static Task<List<double>> QuietDelaysAsync(string prefix, MatrixSandbox matrix, string room, string person, MattermostSandbox mm, string channel) =>
@@ -407,7 +476,7 @@ internal static partial class ScaleBench
     private static partial Regex Timeout();
 
     private sealed record ScaleRun(string Build, double ReadySeconds, int XmppJoined, int MatrixJoined, int MattermostJoined, int Warnings, int Timeouts,
-        double RssAfterJoin, int DeliveredMattermost, int DeliveredXmpp, double DeliverySeconds, double RssAfterMessages, Fairness Fairness, List<double> Reconnect);
+        double RssAfterJoin, int DeliveredMattermost, int DeliveredXmpp, double DeliverySeconds, double RssAfterMessages, Fairness Fairness, Fairness MattermostFairness, List<double> Reconnect);
 
     private sealed record Fairness(List<double> Alone, List<double> Flooded, double FloodSentSeconds, int FloodAcrossWhenQuietDone, int FloodAcross, double FloodSeconds,
         List<string> FloodStages);
