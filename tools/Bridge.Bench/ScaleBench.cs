@@ -59,27 +59,12 @@ internal static partial class ScaleBench
                 $"{r.Build,-5} | {r.ReadySeconds,14:F1} | {r.XmppJoined,4}/{r.MatrixJoined,4}/{r.MattermostJoined,4}        | {r.Warnings,8} | {r.Timeouts,8} | {r.RssAfterJoin,18:F0} | {r.DeliveredMattermost,5}/{r.DeliveredXmpp,5}       | {r.DeliverySeconds,31:F1} | {r.RssAfterMessages,21:F0}"));
         }
 
-        Console.WriteLine();
-        Console.WriteLine(FormattableString.Invariant(
-            $"FAIRNESS link 1: one message every {QuietEvery.TotalMilliseconds:F0} ms from one person, {QuietMessages} alone, then {QuietMessages} while link 0 gets {FloodMessages} from another person sent at once; Matrix -> Mattermost, ms from send to seen"));
-        Console.WriteLine("build | quiet alone p50 / p99 ms | quiet during flood p50 / p99 ms | flood sent in s | flood across when quiet done | flood across / after s");
-        foreach (var r in results)
-        {
-            var f = r.Fairness;
-            Console.WriteLine(FormattableString.Invariant(
-                $"{r.Build,-5} | {Percentiles(f.Alone),24} | {Percentiles(f.Flooded),31} | {f.FloodSentSeconds,15:F2} | {f.FloodAcrossWhenQuietDone,28} | {f.FloodAcross,5} / {f.FloodSeconds:F1}"));
-        }
-
-        Console.WriteLine();
-        Console.WriteLine(FormattableString.Invariant(
-            $"FAIRNESS FROM MATTERMOST link 1: one post every {QuietEvery.TotalMilliseconds:F0} ms from one Mattermost person, {QuietMessages} alone, then {QuietMessages} while another posts {FloodMessages} at once on link 0; Mattermost -> Matrix, ms from post to seen"));
-        Console.WriteLine("build | quiet alone p50 / p99 ms | quiet during flood p50 / p99 ms | flood sent in s | flood across when quiet done | flood across / after s");
-        foreach (var r in results)
-        {
-            var f = r.MattermostFairness;
-            Console.WriteLine(FormattableString.Invariant(
-                $"{r.Build,-5} | {Percentiles(f.Alone),24} | {Percentiles(f.Flooded),31} | {f.FloodSentSeconds,15:F2} | {f.FloodAcrossWhenQuietDone,28} | {f.FloodAcross,5} / {f.FloodSeconds:F1}"));
-        }
+        PrintFairness(FormattableString.Invariant(
+            $"FAIRNESS link 1: one message every {QuietEvery.TotalMilliseconds:F0} ms from one person, {QuietMessages} alone, then {QuietMessages} while link 0 gets {FloodMessages} from another person sent at once; Matrix -> Mattermost, ms from send to seen"),
+            results.Select(r => (r.Build, r.Fairness)));
+        PrintFairness(FormattableString.Invariant(
+            $"FAIRNESS FROM MATTERMOST link 1: one post every {QuietEvery.TotalMilliseconds:F0} ms from one Mattermost person, {QuietMessages} alone, then {QuietMessages} while another posts {FloodMessages} at once on link 0; Mattermost -> Matrix, ms from post to seen"),
+            results.Select(r => (r.Build, r.MattermostFairness)));
 
         Console.WriteLine();
         Console.WriteLine(FormattableString.Invariant(
@@ -91,27 +76,8 @@ internal static partial class ScaleBench
                 $"{r.Build,-5} | {Percentiles(r.Reconnect),12} | {(r.Reconnect.Count == 0 ? double.NaN : r.Reconnect[^1]),6:F0}"));
         }
 
-        foreach (var r in results)
-        {
-            Console.WriteLine();
-            Console.WriteLine($"STAGES {r.Build} from the flood's first send until all of it was across (bridge.stage.duration from /metrics; route and commit by source network, the rest by destination)");
-            Console.WriteLine("stage    | network |      n | mean ms | p50 <= ms | p99 <= ms");
-            foreach (var line in r.Fairness.FloodStages)
-            {
-                Console.WriteLine(line);
-            }
-        }
-
-        foreach (var r in results)
-        {
-            Console.WriteLine();
-            Console.WriteLine($"STAGES {r.Build} from the Mattermost flood's first post until all of it was across (bridge.stage.duration from /metrics; route and commit by source network, the rest by destination)");
-            Console.WriteLine("stage    | network |      n | mean ms | p50 <= ms | p99 <= ms");
-            foreach (var line in r.MattermostFairness.FloodStages)
-            {
-                Console.WriteLine(line);
-            }
-        }
+        PrintStages("the flood's first send", results.Select(r => (r.Build, r.Fairness)));
+        PrintStages("the Mattermost flood's first post", results.Select(r => (r.Build, r.MattermostFairness)));
 
         foreach (var (name, path) in daemons)
         {
@@ -242,33 +208,16 @@ internal static partial class ScaleBench
     /// again while link 0's person floods link 0 with 1,000 messages sent at once; each quiet message is timed from its
     /// send on Matrix to when this process first sees it in link 1's Mattermost channel (looked at every few ms).
     /// </summary>
-    private static async Task<Fairness> FairnessAsync(string tag, MatrixSandbox matrix, string[] rooms, List<(string UserId, int Link)> people,
+    private static Task<Fairness> FairnessAsync(string tag, MatrixSandbox matrix, string[] rooms, List<(string UserId, int Link)> people,
         MattermostSandbox mm, SandboxChannel[] channels, HttpClient admin)
     {
         var flooder = people.First(p => p.Link == 0);
         var quiet = people.First(p => p.Link == 1);
-        var alone = await QuietDelaysAsync($"alone-{tag}", matrix, rooms[1], quiet.UserId, mm, channels[1].Id);
-        var before = Stages.Parse(await admin.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
-        var floodSent = Stopwatch.StartNew();
-        for (var i = 0; i < FloodMessages; i++)
-        {
-            matrix.SendMessage(rooms[0], flooder.UserId, $"flood-{tag}-{i}");
-        }
-
-        var sentIn = floodSent.Elapsed.TotalSeconds;
-        var flooded = await QuietDelaysAsync($"flooded-{tag}", matrix, rooms[1], quiet.UserId, mm, channels[1].Id);
-        var floodAcrossWhenQuietDone = mm.GetPosts(channels[0].Id).Count(p => p.Message.StartsWith($"flood-{tag}-", StringComparison.Ordinal));
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
-        var floodAcross = floodAcrossWhenQuietDone;
-        while (floodAcross < FloodMessages && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(500);
-            floodAcross = mm.GetPosts(channels[0].Id).Count(p => p.Message.StartsWith($"flood-{tag}-", StringComparison.Ordinal));
-        }
-
-        var floodSeconds = floodSent.Elapsed.TotalSeconds;
-        var after = Stages.Parse(await admin.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
-        return new Fairness(alone, flooded, sentIn, floodAcrossWhenQuietDone, floodAcross, floodSeconds, [.. Stages.Difference(before, after)]);
+        return FloodFairnessAsync($"flood-{tag}-",
+            prefix => QuietDelaysAsync(prefix + tag, matrix, rooms[1], quiet.UserId, mm, channels[1].Id),
+            body => matrix.SendMessage(rooms[0], flooder.UserId, body),
+            () => mm.GetPosts(channels[0].Id).Select(p => (string?)p.Message),
+            admin);
     }
 
     /// <summary>
@@ -288,21 +237,33 @@ internal static partial class ScaleBench
         }
 
         await Task.Delay(TimeSpan.FromSeconds(2)); // the membership events reach the bridge first
-        Task<List<double>> QuietAsync(string prefix) => TimedDelaysAsync(prefix,
-            i => mm.Post(quiet.Id, channels[1].Id, $"{prefix}-{i}"),
-            () => matrix.GetMessages(rooms[1]).Select(ev => ev["content"]?["body"]?.GetValue<string>()));
-        int Across() => matrix.GetMessages(rooms[0]).Count(ev => ev["content"]?["body"]?.GetValue<string>() is { } body && body.StartsWith($"mm-flood-{tag}-", StringComparison.Ordinal));
+        IEnumerable<string?> Bodies(string room) => matrix.GetMessages(room).Select(ev => ev["content"]?["body"]?.GetValue<string>());
+        return await FloodFairnessAsync($"mm-flood-{tag}-",
+            prefix => TimedDelaysAsync($"mm-{prefix}{tag}", i => mm.Post(quiet.Id, channels[1].Id, $"mm-{prefix}{tag}-{i}"), () => Bodies(rooms[1])),
+            body => mm.Post(flooder.Id, channels[0].Id, body),
+            () => Bodies(rooms[0]),
+            admin);
+    }
 
-        var alone = await QuietAsync($"mm-alone-{tag}");
+    /// <summary>
+    /// The quiet person's delays alone (<paramref name="quietDelays"/> with prefix "alone-"), then during a flood of
+    /// <see cref="FloodMessages"/> "FLOODPREFIXi" sent at once ("flooded-"); then waits up to 5 minutes for the whole
+    /// flood among <paramref name="floodBodies"/>, and reads the daemon's stages over the flood.
+    /// </summary>
+    private static async Task<Fairness> FloodFairnessAsync(string floodPrefix, Func<string, Task<List<double>>> quietDelays, Action<string> sendFlood,
+        Func<IEnumerable<string?>> floodBodies, HttpClient admin)
+    {
+        int Across() => floodBodies().Count(body => body is not null && body.StartsWith(floodPrefix, StringComparison.Ordinal));
+        var alone = await quietDelays("alone-");
         var before = Stages.Parse(await admin.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
         var floodSent = Stopwatch.StartNew();
         for (var i = 0; i < FloodMessages; i++)
         {
-            mm.Post(flooder.Id, channels[0].Id, $"mm-flood-{tag}-{i}");
+            sendFlood(floodPrefix + i.ToString(CultureInfo.InvariantCulture));
         }
 
         var sentIn = floodSent.Elapsed.TotalSeconds;
-        var flooded = await QuietAsync($"mm-flooded-{tag}");
+        var flooded = await quietDelays("flooded-");
         var acrossWhenQuietDone = Across();
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
         var across = acrossWhenQuietDone;
@@ -356,6 +317,34 @@ internal static partial class ScaleBench
 
         await watch;
         return [.. Enumerable.Range(0, QuietMessages).Where(i => seenAt[i] is not null).Select(i => (seenAt[i]!.Value - sentAt[i]).TotalMilliseconds).Order()];
+    }
+
+    /// <summary>One fairness table: a row per build.</summary>
+    private static void PrintFairness(string title, IEnumerable<(string Build, Fairness F)> rows)
+    {
+        Console.WriteLine();
+        Console.WriteLine(title);
+        Console.WriteLine("build | quiet alone p50 / p99 ms | quiet during flood p50 / p99 ms | flood sent in s | flood across when quiet done | flood across / after s");
+        foreach (var (build, f) in rows)
+        {
+            Console.WriteLine(FormattableString.Invariant(
+                $"{build,-5} | {Percentiles(f.Alone),24} | {Percentiles(f.Flooded),31} | {f.FloodSentSeconds,15:F2} | {f.FloodAcrossWhenQuietDone,28} | {f.FloodAcross,5} / {f.FloodSeconds:F1}"));
+        }
+    }
+
+    /// <summary>Each build's stage histograms over a flood, from <paramref name="from"/> until all of it was across.</summary>
+    private static void PrintStages(string from, IEnumerable<(string Build, Fairness F)> rows)
+    {
+        foreach (var (build, f) in rows)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"STAGES {build} from {from} until all of it was across (bridge.stage.duration from /metrics; route and commit by source network, the rest by destination)");
+            Console.WriteLine("stage    | network |      n | mean ms | p50 <= ms | p99 <= ms");
+            foreach (var line in f.FloodStages)
+            {
+                Console.WriteLine(line);
+            }
+        }
     }
 
     private static string Percentiles(List<double> sorted) => sorted.Count == 0 ? "none arrived" : FormattableString.Invariant(
